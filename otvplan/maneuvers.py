@@ -1,0 +1,633 @@
+"""Impulsive and low-thrust transfers: plain functions on floats and NumPy arrays.
+
+Core units: km, km/s, s, rad. Every function broadcasts over array inputs (no Python loop over
+elements) and returns floats for scalar inputs. Signed delta-v components are positive along
+the velocity (prograde); magnitudes are noted as such.
+
+Why otvplan has its own kernel rather than calling boinor: boinor's ``Maneuver`` covers Hohmann,
+bi-elliptic and Lambert for one orbit per call (with seconds of numba compilation in each new
+process); a tug planner needs plane changes, the optimal plane-change split, phasing, J2 drift
+and low-thrust transfers evaluated by the million. Every function here is tested against
+published examples and, where boinor has the same transfer, against boinor.
+
+Sources: Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed. (2013), ch. 6 and 9
+("Vallado"); Curtis, *Orbital Mechanics for Engineering Students*, 3rd ed. (2014) ("Curtis");
+Edelbaum, "Propulsion Requirements for Controllable Satellites", ARS Journal 31 (1961).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from .errors import PhysicsError
+from .orbits import TWO_PI, _out, check_positive, node_crossing, plane_angle, raan_rate
+
+# --------------------------------------------------------------------------------------------
+# Coplanar transfers
+# --------------------------------------------------------------------------------------------
+
+
+class Hohmann(NamedTuple):
+    """Two-impulse transfer: signed burns [km/s] (positive prograde) and time of flight [s]."""
+
+    dv1: object
+    dv2: object
+    tof: object
+
+    @property
+    def total(self):
+        """Sum of the burn magnitudes [km/s]."""
+        return _out(np.abs(self.dv1) + np.abs(self.dv2))
+
+
+def hohmann(r1, r2, mu=MU_EARTH_KM3_S2) -> Hohmann:
+    """Hohmann transfer between circular coplanar orbits of radii ``r1`` and ``r2`` [km].
+
+    Vallado Algorithm 36 (e_init = e_final = 0): transfer ellipse a_t = (r1 + r2)/2,
+    dv1 = sqrt(2mu/r1 - mu/a_t) - sqrt(mu/r1), dv2 = sqrt(mu/r2) - sqrt(2mu/r2 - mu/a_t),
+    tof = pi sqrt(a_t^3/mu). Lowering gives negative (retrograde) burns.
+    """
+    return apse_transfer(r1, r1, r2, r2, mu)
+
+
+def apse_transfer(r_dep, a_dep, r_arr, a_arr, mu=MU_EARTH_KM3_S2) -> Hohmann:
+    """Two tangential burns between apse-aligned orbits (Hohmann for elliptic orbits).
+
+    Departs orbit 1 (semi-major axis ``a_dep``) at one of its apsides, radius ``r_dep``, on a
+    transfer ellipse whose other apsis is the radius ``r_arr`` of an apsis of orbit 2
+    (semi-major axis ``a_arr``). Vallado Algorithm 36 with e_init, e_final != 0: raising or
+    lowering a perigee or apogee, or circularising (e.g. GTO apogee to GEO). Speeds by vis-viva.
+    When ``r_dep == r_arr`` the transfer is a single burn at that point (``dv2 = 0``, tof 0).
+    """
+    r_dep = check_positive("departure radius r_dep", r_dep)
+    r_arr = check_positive("arrival radius r_arr", r_arr)
+    a_dep = check_positive("semi-major axis a_dep", a_dep)
+    a_arr = check_positive("semi-major axis a_arr", a_arr)
+    if np.any(r_dep > 2.0 * a_dep) or np.any(r_arr > 2.0 * a_arr):
+        raise PhysicsError("an apsis radius cannot exceed twice the semi-major axis")
+    a_t = 0.5 * (r_dep + r_arr)
+    v1 = np.sqrt(mu * (2.0 / r_dep - 1.0 / a_dep))
+    vt1 = np.sqrt(mu * (2.0 / r_dep - 1.0 / a_t))
+    vt2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / a_t))
+    v2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / a_arr))
+    same = r_dep == r_arr
+    dv1 = np.where(same, v2 - v1, vt1 - v1)
+    dv2 = np.where(same, 0.0, v2 - vt2)
+    tof = np.where(same, 0.0, np.pi * np.sqrt(a_t**3 / mu))
+    return Hohmann(_out(dv1), _out(dv2), _out(tof))
+
+
+class Bielliptic(NamedTuple):
+    """Three-impulse bi-elliptic transfer: signed burns [km/s] and time of flight [s]."""
+
+    dv1: object
+    dv2: object
+    dv3: object
+    tof: object
+
+    @property
+    def total(self):
+        """Sum of the burn magnitudes [km/s]."""
+        return _out(np.abs(self.dv1) + np.abs(self.dv2) + np.abs(self.dv3))
+
+
+def bielliptic(r1, rb, r2, mu=MU_EARTH_KM3_S2) -> Bielliptic:
+    """Bi-elliptic transfer between circular orbits ``r1`` -> ``r2`` via apoapsis ``rb`` [km].
+
+    Vallado Algorithm 37: a1 = (r1+rb)/2, a2 = (rb+r2)/2; burns at r1, rb and r2; the third burn
+    is retrograde (negative) when it lowers the arrival apoapsis onto r2. tof is the sum of the
+    two half-ellipse times.
+    """
+    r1 = check_positive("initial radius r1", r1)
+    rb = check_positive("intermediate radius rb", rb)
+    r2 = check_positive("final radius r2", r2)
+    a1 = 0.5 * (r1 + rb)
+    a2 = 0.5 * (rb + r2)
+    dv1 = np.sqrt(2.0 * mu / r1 - mu / a1) - np.sqrt(mu / r1)
+    dv2 = np.sqrt(2.0 * mu / rb - mu / a2) - np.sqrt(2.0 * mu / rb - mu / a1)
+    dv3 = np.sqrt(mu / r2) - np.sqrt(2.0 * mu / r2 - mu / a2)
+    tof = np.pi * (np.sqrt(a1**3 / mu) + np.sqrt(a2**3 / mu))
+    return Bielliptic(_out(dv1), _out(dv2), _out(dv3), _out(tof))
+
+
+class OneTangent(NamedTuple):
+    """One-tangent-burn transfer: burn magnitudes [km/s], tof [s], transfer ellipse a [km], e."""
+
+    dv1: object
+    dv2: object
+    tof: object
+    a: object
+    e: object
+
+
+def one_tangent(r1, r2, nu_arrival, mu=MU_EARTH_KM3_S2) -> OneTangent:
+    """One-tangent burn from circular ``r1`` to circular ``r2`` arriving at true anomaly ``nu``.
+
+    Vallado Algorithm 38 (departure at the transfer orbit's periapsis, r1 < r2): the first burn is
+    tangential, the second corrects speed and flight-path angle at r2. ``nu_arrival`` [rad] is the
+    transfer orbit's true anomaly at r2, below pi (pi is the Hohmann limit) and large enough
+    that the transfer ellipse reaches r2.
+    """
+    r1 = check_positive("initial radius r1", r1)
+    r2 = check_positive("final radius r2", r2)
+    nu = np.asarray(nu_arrival, dtype=float)
+    ratio = r1 / r2
+    e = (ratio - 1.0) / (np.cos(nu) - ratio)
+    if not np.all((e >= 0.0) & (e < 1.0)):
+        raise PhysicsError(
+            "the transfer ellipse for this arrival true anomaly is not a closed orbit departing at "
+            "its periapsis; choose nu_arrival so that (r1/r2 - 1)/(cos nu - r1/r2) is in [0, 1)"
+        )
+    a = r1 / (1.0 - e)
+    v1 = np.sqrt(mu / r1)
+    vt1 = np.sqrt(2.0 * mu / r1 - mu / a)
+    v2 = np.sqrt(mu / r2)
+    vt2 = np.sqrt(2.0 * mu / r2 - mu / a)
+    fpa = np.arctan2(e * np.sin(nu), 1.0 + e * np.cos(nu))
+    dv1 = vt1 - v1
+    dv2 = np.sqrt(v2**2 + vt2**2 - 2.0 * v2 * vt2 * np.cos(fpa))
+    cos_e = (e + np.cos(nu)) / (1.0 + e * np.cos(nu))
+    ecc_anom = np.arccos(np.clip(cos_e, -1.0, 1.0))
+    ecc_anom = np.where(np.sin(nu) < 0.0, TWO_PI - ecc_anom, ecc_anom)
+    tof = np.sqrt(a**3 / mu) * (ecc_anom - e * np.sin(ecc_anom))
+    return OneTangent(_out(dv1), _out(dv2), _out(tof), _out(a), _out(e))
+
+
+# --------------------------------------------------------------------------------------------
+# Plane changes
+# --------------------------------------------------------------------------------------------
+
+
+def inclination_change(v, delta_i, fpa=0.0):
+    """Magnitude [km/s] of an inclination-only burn at a node: 2 v cos(fpa) sin(|di|/2).
+
+    Vallado Algorithm 39 (eq. 6-...); ``v`` [km/s], ``delta_i`` and flight-path angle [rad].
+    """
+    v = np.asarray(v, dtype=float)
+    return _out(2.0 * v * np.cos(fpa) * np.abs(np.sin(0.5 * np.asarray(delta_i, float))))
+
+
+class PlaneChange(NamedTuple):
+    """Single-burn plane rotation on a circular orbit."""
+
+    dv: object  #: burn magnitude [km/s]
+    angle: object  #: angle between the planes [rad]
+    u_initial: object  #: argument of latitude of the burn in the initial orbit [rad]
+    u_final: object  #: argument of latitude of the burn point in the final orbit [rad]
+
+
+def raan_change(v, inclination, delta_raan) -> PlaneChange:
+    """Burn that changes only the RAAN of a circular orbit, keeping its inclination.
+
+    Vallado Algorithm 40 (circular case): cos theta = cos^2 i + sin^2 i cos dRAAN,
+    dv = 2 v sin(theta/2); the burn is where the two planes intersect.
+    """
+    i = np.asarray(inclination, dtype=float)
+    raan2 = np.asarray(delta_raan, dtype=float)
+    return plane_change(v, i, 0.0, i, raan2)
+
+
+def plane_change(v, i1, raan1, i2, raan2) -> PlaneChange:
+    """Burn that rotates a circular orbit of speed ``v`` from plane (i1, RAAN1) to (i2, RAAN2).
+
+    Vallado Algorithm 41: the burn point is on the planes' line of intersection; the velocity is
+    rotated about the radius vector by the angle between the planes theta, dv = 2 v sin(theta/2).
+    """
+    theta = np.asarray(plane_angle(i1, raan1, i2, raan2))
+    u1, u2 = node_crossing(i1, raan1, i2, raan2)
+    dv = 2.0 * np.asarray(v, dtype=float) * np.sin(0.5 * theta)
+    return PlaneChange(_out(dv), _out(theta), u1, u2)
+
+
+def combined_burn(v1, v2, theta):
+    """Magnitude [km/s] of one burn that changes speed v1 -> v2 and turns the velocity by theta.
+
+    Law of cosines (Vallado eq. 6-...): dv = sqrt(v1^2 + v2^2 - 2 v1 v2 cos theta).
+    """
+    v1 = np.asarray(v1, dtype=float)
+    v2 = np.asarray(v2, dtype=float)
+    return _out(np.sqrt(np.maximum(v1 * v1 + v2 * v2 - 2.0 * v1 * v2 * np.cos(theta), 0.0)))
+
+
+class SplitTransfer(NamedTuple):
+    """Two-burn transfer with a plane change split between its burns."""
+
+    dv1: object  #: first burn magnitude [km/s]
+    dv2: object  #: second burn magnitude [km/s]
+    tof: object  #: time of flight [s]
+    theta1: object  #: plane rotation in the first burn [rad] (sign of the total)
+    theta2: object  #: plane rotation in the second burn [rad]
+
+    @property
+    def total(self):
+        """Sum of the burn magnitudes [km/s]."""
+        return _out(np.asarray(self.dv1) + np.asarray(self.dv2))
+
+
+def _hump(p, d2, sin_x, cos_x):
+    """g(x) = sqrt(d^2 + 2p(1 - cos x)) and its derivative g' = p sin x / g (limit at x=0)."""
+    g = np.sqrt(d2 + 2.0 * p * (1.0 - cos_x))
+    safe = g > 0.0
+    h = np.where(safe, p * sin_x / np.where(safe, g, 1.0), np.sqrt(p))
+    return g, h
+
+
+def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
+    """Split a plane rotation theta between two burns to minimise their total delta-v.
+
+    Burn 1 changes speed v1 -> vt1 and turns the plane by x; burn 2 changes vt2 -> v2 and turns
+    it by theta - x. The cost f(x) = g1(x) + g2(theta - x) with g_k(x) = sqrt(d_k^2 +
+    2 p_k (1 - cos x)), d_k the speed change and p_k the product of the two speeds of burn k
+    (Vallado sec. 6.4.3, "Combined maneuvers", eqs. 6-... with the exact optimum that Vallado
+    finds by iteration, Table 6-3).
+
+    The exact minimum is found without a per-element optimiser: each g_k' is unimodal in x (its
+    square is p^2 q(1-q)/(d^2/4 + p q) with q = sin^2(x/2), whose derivative has one positive
+    root), so f' = g1'(x) - g2'(theta - x) changes sign at most once between the breakpoints
+    {0, peak of g1', theta - peak of g2', theta} and the midpoints of those pieces. Every
+    bracket where f' goes from - to + holds one local minimum, found by safeguarded Newton
+    (Newton steps, bisection when a step leaves the bracket); the best of them is returned.
+
+    Parameters are broadcast; speeds [km/s], theta [rad] (its sign is carried to the split).
+    Returns ``(dv1, dv2, theta1, theta2)``.
+    """
+    v1, vt1, vt2, v2, theta = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (v1, vt1, vt2, v2, theta))
+    )
+    sign = np.where(theta < 0.0, -1.0, 1.0)
+    th = np.abs(theta)
+    if np.any(th > np.pi):
+        raise PhysicsError("a plane-change angle must be within [-pi, pi]")
+    p1, p2 = v1 * vt1, vt2 * v2
+    d1s, d2s = (v1 - vt1) ** 2, (v2 - vt2) ** 2
+    cos_t, sin_t = np.cos(th), np.sin(th)
+
+    def peak(p, d2):
+        # Peak of g' in x: q* = (-d^2 + sqrt(d^4 + 4 p d^2)) / (4p), q = sin^2(x/2).
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = (-d2 + np.sqrt(d2 * d2 + 4.0 * p * d2)) / (4.0 * p)
+        return 2.0 * np.arcsin(np.sqrt(np.clip(np.nan_to_num(q), 0.0, 1.0)))
+
+    a_pk = np.minimum(peak(p1, d1s), th)
+    b_pk = np.clip(th - peak(p2, d2s), 0.0, th)
+    lo_pk, hi_pk = np.minimum(a_pk, b_pk), np.maximum(a_pk, b_pk)
+    nodes = np.stack(
+        [np.zeros_like(th), 0.5 * lo_pk, lo_pk, 0.5 * (lo_pk + hi_pk), hi_pk,
+         0.5 * (hi_pk + th), th]
+    )
+
+    def fprime(x):
+        cx, sx = np.cos(x), np.sin(x)
+        cy, sy = cos_t * cx + sin_t * sx, sin_t * cx - cos_t * sx  # y = theta - x
+        g1, h1 = _hump(p1, d1s, sx, cx)
+        g2, h2 = _hump(p2, d2s, sy, cy)
+        return g1 + g2, h1 - h2, (cx, sx, cy, sy, g1, g2)
+
+    _, fp_nodes, _ = fprime(nodes)
+    rises = (fp_nodes[:-1] < 0.0) & (fp_nodes[1:] >= 0.0)
+    # Brackets: the first and the last rising sign change (at most two local minima).
+    idx = np.arange(rises.shape[0])[:, None] if rises.ndim > 1 else np.arange(rises.shape[0])
+    big = rises.shape[0]
+    first = np.where(rises, idx, big).min(axis=0)
+    last = np.where(rises, idx, -1).max(axis=0)
+    has = first < big
+    first = np.where(has, first, 0)
+    last = np.where(has, last, 0)
+
+    def take(k):
+        return np.take_along_axis(nodes, k[None, ...], 0)[0] if nodes.ndim > 1 else nodes[k]
+
+    best_x = np.zeros_like(th)
+    best_f = np.full_like(th, np.inf)
+    for k in (first, last):
+        lo, hi = take(k), take(k + 1)
+        x = 0.5 * (lo + hi)
+        for _ in range(iterations):
+            f, fp, (cx, sx, cy, sy, g1, g2) = fprime(x)
+            neg = fp < 0.0
+            lo = np.where(neg, x, lo)
+            hi = np.where(neg, hi, x)
+            # f'' = h1'(x) + h2'(y), h'(x) = p (cos x g^2 - p sin^2 x) / g^3
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fpp = p1 * (cx * g1 * g1 - p1 * sx * sx) / g1**3 + p2 * (
+                    cy * g2 * g2 - p2 * sy * sy
+                ) / g2**3
+                step = x - fp / fpp
+            ok = np.isfinite(step) & (step > lo) & (step < hi) & (fpp > 0.0)
+            x_new = np.where(ok, step, 0.5 * (lo + hi))
+            done = np.all(np.abs(x_new - x) <= 1e-15 * np.maximum(th, 1e-300))
+            x = x_new
+            if done:
+                break
+        f, _, _ = fprime(x)
+        better = has & (f < best_f)
+        best_x = np.where(better, x, best_x)
+        best_f = np.where(better, f, best_f)
+    # Endpoints as candidates too (they win when theta is zero or a burn's speed change is 0).
+    for x_end in (np.zeros_like(th), th):
+        f, _, _ = fprime(x_end)
+        better = f < best_f
+        best_x = np.where(better, x_end, best_x)
+        best_f = np.where(better, f, best_f)
+    cx, sx = np.cos(best_x), np.sin(best_x)
+    cy = cos_t * cx + sin_t * sx
+    dv1 = np.sqrt(np.maximum(d1s + 2.0 * p1 * (1.0 - cx), 0.0))
+    dv2 = np.sqrt(np.maximum(d2s + 2.0 * p2 * (1.0 - cy), 0.0))
+    return _out(dv1), _out(dv2), _out(sign * best_x), _out(sign * (th - best_x))
+
+
+def hohmann_plane_change(r1, r2, theta, mu=MU_EARTH_KM3_S2, a1=None, a2=None) -> SplitTransfer:
+    """Hohmann transfer with a plane change ``theta`` [rad] split optimally between its burns.
+
+    Circular orbits by default; pass ``a1``/``a2`` for apse-aligned elliptic orbits departing at
+    radius ``r1`` and arriving at radius ``r2`` (as :func:`apse_transfer`). The split is the exact
+    optimum of :func:`optimal_split` (Vallado sec. 6.4.3; Vallado Table 6-3 lists the iterated
+    optimum for LEO to GEO). Burns are at the line of nodes, tof = pi sqrt(a_t^3/mu).
+    """
+    r1 = check_positive("initial radius r1", r1)
+    r2 = check_positive("final radius r2", r2)
+    a1 = r1 if a1 is None else check_positive("semi-major axis a1", a1)
+    a2 = r2 if a2 is None else check_positive("semi-major axis a2", a2)
+    a_t = 0.5 * (r1 + r2)
+    v1 = np.sqrt(mu * (2.0 / r1 - 1.0 / a1))
+    vt1 = np.sqrt(mu * (2.0 / r1 - 1.0 / a_t))
+    vt2 = np.sqrt(mu * (2.0 / r2 - 1.0 / a_t))
+    v2 = np.sqrt(mu * (2.0 / r2 - 1.0 / a2))
+    dv1, dv2, th1, th2 = optimal_split(v1, vt1, vt2, v2, theta)
+    tof = np.pi * np.sqrt(a_t**3 / mu)
+    tof = np.where(np.asarray(r1) == np.asarray(r2), 0.0, tof) * np.ones_like(np.asarray(dv1))
+    return SplitTransfer(dv1, dv2, _out(tof), th1, th2)
+
+
+def plane_change_separately(r1, r2, theta, mu=MU_EARTH_KM3_S2):
+    """Total delta-v [km/s] of a Hohmann plus a separate plane change at the slower end.
+
+    The naive baseline a combined transfer must beat: the plane change is done alone at
+    whichever of r1, r2 has the lower circular speed (Vallado sec. 6.4.3).
+    """
+    h = hohmann(r1, r2, mu)
+    v_slow = np.sqrt(mu / np.maximum(np.asarray(r1, float), np.asarray(r2, float)))
+    return _out(np.abs(h.dv1) + np.abs(h.dv2) + inclination_change(v_slow, theta))
+
+
+# --------------------------------------------------------------------------------------------
+# Phasing
+# --------------------------------------------------------------------------------------------
+
+
+class Phasing(NamedTuple):
+    """Coplanar phasing in one circular orbit."""
+
+    tof: object  #: time from the first burn to rendezvous [s]
+    dv: object  #: signed sum of the two equal burns [km/s] (negative: phasing orbit below)
+    a_phase: object  #: semi-major axis of the phasing orbit [km]
+
+
+def phasing(a, phase, k_target=1, k_interceptor=1, mu=MU_EARTH_KM3_S2) -> Phasing:
+    """Phasing in a circular orbit of radius ``a`` [km] to close a phase angle [rad].
+
+    Vallado Algorithm 44: ``phase`` is the target's angle measured from the interceptor,
+    negative when the target leads (Vallado Example 6-8 uses -20 deg). The interceptor flies
+    ``k_interceptor`` revolutions of a phasing orbit while the target flies
+    ``k_target`` revolutions plus ``phase``: tof = (2 pi k_tgt + phase)/n,
+    a_phase = (mu (tof / (2 pi k_int))^2)^(1/3), dv = 2 (sqrt(2mu/a - mu/a_phase) - sqrt(mu/a)).
+    """
+    a = check_positive("orbit radius a", a)
+    phase = np.asarray(phase, dtype=float)
+    n = np.sqrt(mu / a**3)
+    tof = (TWO_PI * np.asarray(k_target, float) + phase) / n
+    if np.any(tof <= 0.0):
+        raise PhysicsError("phasing time must be positive: increase k_target")
+    a_ph = (mu * (tof / (TWO_PI * np.asarray(k_interceptor, float))) ** 2) ** (1.0 / 3.0)
+    if np.any(a > 2.0 * a_ph):
+        raise PhysicsError("phasing orbit would not reach the orbit radius: increase k")
+    dv = 2.0 * (np.sqrt(2.0 * mu / a - mu / a_ph) - np.sqrt(mu / a))
+    return Phasing(_out(tof), _out(dv), _out(a_ph))
+
+
+class PhasingTransfer(NamedTuple):
+    """Hohmann transfer between circular orbits timed to meet a target (Vallado Alg. 45)."""
+
+    lead_angle: object  #: target's phase ahead of the interceptor at departure [rad]
+    wait: object  #: time to wait in the initial orbit before the first burn [s]
+    dv: object  #: total delta-v magnitude [km/s]
+    tof: object  #: transfer time [s]
+
+
+def phasing_transfer(r_int, r_tgt, phase, k=0, mu=MU_EARTH_KM3_S2) -> PhasingTransfer:
+    """Wait in the interceptor's circular orbit, then Hohmann to meet the target.
+
+    Vallado Algorithm 45 (Example 6-9): the target must lead by pi - n_tgt tof at departure;
+    starting from ``phase`` [rad] (target's angle ahead of the interceptor now), the wait is
+    (lead - phase + 2 pi k) / (n_int - n_tgt); ``k`` adds synodic periods (Vallado's k_tgt).
+    A negative wait is wrapped by one synodic period.
+    """
+    r_int = check_positive("interceptor radius r_int", r_int)
+    r_tgt = check_positive("target radius r_tgt", r_tgt)
+    a_t = 0.5 * (r_int + r_tgt)
+    tof = np.pi * np.sqrt(a_t**3 / mu)
+    n_int, n_tgt = np.sqrt(mu / r_int**3), np.sqrt(mu / r_tgt**3)
+    lead = np.pi - n_tgt * tof
+    rel = n_int - n_tgt
+    if np.any(rel == 0.0):
+        raise PhysicsError("interceptor and target orbits have the same radius: use phasing()")
+    wait = (lead - np.asarray(phase, float) + TWO_PI * np.asarray(k, float)) / rel
+    wait = np.where(wait < 0.0, wait + TWO_PI / np.abs(rel), wait)
+    h = hohmann(r_int, r_tgt, mu)
+    return PhasingTransfer(_out(lead), _out(wait), h.total, _out(tof))
+
+
+# --------------------------------------------------------------------------------------------
+# J2 nodal drift
+# --------------------------------------------------------------------------------------------
+
+
+def drift_time(gap, a_drift, i_drift, a_target, i_target, mu=MU_EARTH_KM3_S2,
+               r_eq=R_EARTH_KM, j2=J2_EARTH):
+    """Time [s] for a circular drift orbit's node to catch a target plane's node.
+
+    ``gap`` [rad] is the target's RAAN minus the drift orbit's, taken in [0, 2 pi). Both nodes
+    regress at their J2 secular rates (Vallado eq. 9-41); the gap closes at the differential
+    rate, forwards (gap / rate) when the drift orbit turns faster eastwards, else the other way
+    round ((2 pi - gap) / |rate|). Returns inf where the rates are equal.
+    """
+    rate = np.asarray(raan_rate(a_drift, 0.0, i_drift, mu, r_eq, j2)) - np.asarray(
+        raan_rate(a_target, 0.0, i_target, mu, r_eq, j2)
+    )
+    g = np.mod(np.asarray(gap, float), TWO_PI)
+    with np.errstate(divide="ignore"):
+        t = np.where(rate > 0.0, g / rate, np.where(rate < 0.0, (TWO_PI - g) / -rate, np.inf))
+    return _out(np.where(g == 0.0, 0.0, t))
+
+
+def transfer_dv(a1, i1, a2, i2, mu=MU_EARTH_KM3_S2):
+    """Total delta-v [km/s] between circular orbits in planes sharing a node line.
+
+    Hohmann with the inclination change |i2 - i1| split optimally (:func:`hohmann_plane_change`);
+    used for reaching and leaving a drift orbit, whose RAAN equals the orbit it is reached from.
+    """
+    return hohmann_plane_change(a1, a2, np.asarray(i2, float) - np.asarray(i1, float), mu).total
+
+
+class DriftOrbit(NamedTuple):
+    """Cheapest J2 drift orbit for a RAAN gap and a time budget."""
+
+    dv: object  #: total delta-v to reach the drift orbit and then the target [km/s]
+    dv_in: object  #: delta-v from the initial orbit to the drift orbit [km/s]
+    dv_out: object  #: delta-v from the drift orbit to the target orbit [km/s]
+    a: object  #: drift orbit radius [km]
+    i: object  #: drift orbit inclination [rad]
+    direction: object  #: +1 when the drift orbit's node moves east relative to the target's
+
+
+def _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, direction):
+    """Inclination and cost of drift orbits of radius a_d closing ``gap`` in ``duration``."""
+    target_rate = np.asarray(raan_rate(a2, 0.0, i2, mu, r_eq, j2))
+    g = np.mod(gap, TWO_PI)
+    rel = np.where(direction > 0, g, g - TWO_PI) / duration
+    k = 1.5 * j2 * (r_eq / a_d) ** 2 * np.sqrt(mu / a_d**3)
+    cos_i = -(target_rate + rel) / k
+    ok = np.abs(cos_i) <= 1.0
+    i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
+    dv_in = transfer_dv(a1, i1, a_d, i_d, mu)
+    dv_out = transfer_dv(a_d, i_d, a2, i2, mu)
+    cost = np.where(ok, np.asarray(dv_in) + np.asarray(dv_out), np.inf)
+    return cost, np.asarray(dv_in), np.asarray(dv_out), i_d
+
+
+def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid=33,
+                   refine=24, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> DriftOrbit:
+    """Cheapest circular drift orbit that closes a RAAN gap in a given drift time.
+
+    The tug leaves circular orbit (a1, i1) for a drift orbit (a, i) - a Hohmann with the
+    inclination change split optimally, at the common node - coasts there ``duration`` [s] while
+    the differential J2 nodal rate (Vallado eq. 9-41) closes ``gap`` [rad] (target RAAN minus
+    the tug's, [0, 2 pi)), then transfers to the target (a2, i2) the same way. For each drift
+    radius the closing rate fixes the drift inclination (cos i = -rate / (3/2 n J2 (R/a)^2)), so
+    the search is one-dimensional: a grid of ``n_grid`` radii over [a_min, a_max], then golden-
+    section refinement around the best. Both directions (closing the gap eastwards or westwards)
+    are tried. Broadcasts over every argument; ``dv = inf`` where no drift orbit in the altitude
+    band can close the gap in the time given.
+
+    The transfer arcs' own small nodal drift is not included: callers account for it in ``gap``.
+    """
+    gap, duration, a1, i1, a2, i2 = np.broadcast_arrays(
+        *(np.asarray(x, dtype=float) for x in (gap, duration, a1, i1, a2, i2))
+    )
+    check_positive("drift duration", duration)
+    if a_min is None:
+        a_min = r_eq + 350.0
+    if a_max is None:
+        a_max = r_eq + 2000.0
+    a_min = np.broadcast_to(np.asarray(a_min, float), gap.shape)
+    a_max = np.broadcast_to(np.asarray(a_max, float), gap.shape)
+    ex = (Ellipsis, None)
+    frac = np.linspace(0.0, 1.0, n_grid)
+    best = None
+    for direction in (1, -1):
+        grid = a_min[ex] + (a_max - a_min)[ex] * frac
+        cost, _, _, _ = _drift_candidates(
+            gap[ex], duration[ex], a1[ex], i1[ex], a2[ex], i2[ex], grid, mu, r_eq, j2, direction
+        )
+        j = np.argmin(cost, axis=-1)
+        step = (a_max - a_min) / (n_grid - 1)
+        centre = np.take_along_axis(grid, j[..., None], -1)[..., 0]
+        lo = np.maximum(centre - step, a_min)
+        hi = np.minimum(centre + step, a_max)
+        # Golden-section search on [lo, hi] (cost is smooth and unimodal near the grid minimum).
+        gr = 0.5 * (np.sqrt(5.0) - 1.0)
+        x1 = hi - gr * (hi - lo)
+        x2 = lo + gr * (hi - lo)
+
+        def cost_at(a_d):
+            return _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, direction)
+
+        f1, f2 = cost_at(x1)[0], cost_at(x2)[0]
+        for _ in range(refine):
+            left = f1 < f2
+            hi = np.where(left, x2, hi)
+            lo = np.where(left, lo, x1)
+            x1n = np.where(left, hi - gr * (hi - lo), x2)
+            x2n = np.where(left, x1, lo + gr * (hi - lo))
+            fnew = cost_at(np.where(left, x1n, x2n))[0]
+            f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
+            x1, x2 = x1n, x2n
+        a_best = 0.5 * (lo + hi)
+        # Keep the grid point if refinement did not improve on it (e.g. at a band edge).
+        cost_c, dvi_c, dvo_c, inc_c = cost_at(centre)
+        cost_b, dvi_b, dvo_b, inc_b = cost_at(a_best)
+        use_b = cost_b <= cost_c
+        cand = DriftOrbit(
+            np.where(use_b, cost_b, cost_c), np.where(use_b, dvi_b, dvi_c),
+            np.where(use_b, dvo_b, dvo_c), np.where(use_b, a_best, centre),
+            np.where(use_b, inc_b, inc_c), np.full(gap.shape, float(direction)),
+        )
+        if best is None:
+            best = cand
+        else:
+            take = cand.dv < best.dv
+            best = DriftOrbit(*(np.where(take, c, b) for c, b in zip(cand, best)))
+    zero = np.mod(gap, TWO_PI) == 0.0
+    if np.any(zero):  # no gap: the plain transfer (no drift orbit needed) is the answer
+        direct = np.asarray(transfer_dv(a1, i1, a2, i2, mu))
+        take = zero & (direct <= best.dv)
+        best = DriftOrbit(
+            np.where(take, direct, best.dv), np.where(take, direct, best.dv_in),
+            np.where(take, 0.0, best.dv_out), np.where(take, a1, best.a),
+            np.where(take, i1, best.i), np.where(take, 0.0, best.direction),
+        )
+    return DriftOrbit(*(_out(x) for x in best))
+
+
+def drift_pareto(gap, durations, a1, i1, a2, i2, **kwargs):
+    """Delta-v versus drift time for a RAAN gap: the cheapest drift orbit at each duration.
+
+    Evaluates :func:`cheapest_drift` over ``durations`` [s] (last axis) and keeps the
+    Pareto-optimal points (a longer drift is kept only if it is cheaper). Returns
+    ``(durations, DriftOrbit)`` for the kept points, sorted by duration, for one gap.
+    """
+    durations = np.sort(np.atleast_1d(np.asarray(durations, float)))
+    sol = cheapest_drift(gap, durations, a1, i1, a2, i2, **kwargs)
+    dv = np.atleast_1d(np.asarray(sol.dv))
+    running = np.minimum.accumulate(np.concatenate([[np.inf], dv[:-1]]))
+    keep = np.isfinite(dv) & (dv < running)
+    return durations[keep], DriftOrbit(*(np.atleast_1d(np.asarray(x))[keep] for x in sol))
+
+
+# --------------------------------------------------------------------------------------------
+# Low thrust
+# --------------------------------------------------------------------------------------------
+
+
+def edelbaum_dv(v0, v1, delta_i):
+    """Delta-v [km/s] of Edelbaum's low-thrust circle-to-circle transfer with a plane change.
+
+    Edelbaum (1961), as reformulated by Kechichian (1997), eq. (...):
+    dv = sqrt(v0^2 - 2 v0 v1 cos(pi/2 di) + v1^2), with circular speeds v0, v1 [km/s] and the
+    total plane rotation di [rad]. Assumes constant thrust acceleration and a yaw profile
+    piecewise constant per revolution (valid for many revolutions).
+    """
+    v0 = np.asarray(v0, dtype=float)
+    v1 = np.asarray(v1, dtype=float)
+    di = np.abs(np.asarray(delta_i, dtype=float))
+    return _out(np.sqrt(np.maximum(v0**2 - 2.0 * v0 * v1 * np.cos(0.5 * np.pi * di) + v1**2, 0)))
+
+
+def edelbaum(a0, a1, delta_i, mu=MU_EARTH_KM3_S2):
+    """Edelbaum delta-v [km/s] between circular orbits of radii a0, a1 [km] and plane angle [rad]."""
+    a0 = check_positive("initial radius a0", a0)
+    a1 = check_positive("final radius a1", a1)
+    return edelbaum_dv(np.sqrt(mu / a0), np.sqrt(mu / a1), delta_i)
+
+
+__all__ = [
+    "Bielliptic", "DriftOrbit", "Hohmann", "OneTangent", "Phasing",
+    "PhasingTransfer", "PlaneChange", "SplitTransfer", "apse_transfer", "bielliptic",
+    "cheapest_drift", "combined_burn", "drift_pareto", "drift_time", "edelbaum", "edelbaum_dv",
+    "hohmann", "hohmann_plane_change", "inclination_change", "one_tangent", "optimal_split",
+    "phasing", "phasing_transfer", "plane_change", "plane_change_separately", "raan_change",
+    "transfer_dv",
+]

@@ -1,0 +1,324 @@
+"""Orbit geometry and secular J2 motion: plain functions on floats and NumPy arrays.
+
+Core units throughout: km, km/s, s, rad. Every function broadcasts over array inputs and
+returns arrays of the broadcast shape (floats for scalar inputs). Constants default to
+:mod:`otvplan.constants` and may be overridden to reproduce a source's numbers.
+
+Sources:
+- Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed. (2013), cited "Vallado".
+- Curtis, *Orbital Mechanics for Engineering Students*, 3rd ed. (2014), cited "Curtis".
+- The Astronomical Almanac low-precision solar coordinates (Vallado Algorithm 29).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .constants import (
+    EARTH_SUN_MEAN_MOTION_RAD_S,
+    J2_EARTH,
+    JD_J2000,
+    MU_EARTH_KM3_S2,
+    R_EARTH_KM,
+)
+from .errors import NoSunSynchronousOrbit, PhysicsError
+
+TWO_PI = 2.0 * np.pi
+
+
+def _out(x):
+    """Return a Python float for 0-d results, the array otherwise."""
+    x = np.asarray(x)
+    return float(x) if x.ndim == 0 else x
+
+
+def check_positive(name: str, value) -> np.ndarray:
+    """Return ``value`` as a float array, raising PhysicsError unless every element is > 0."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(arr > 0.0):  # also catches NaN
+        bad = arr[~(arr > 0.0)] if arr.ndim else arr
+        raise PhysicsError(f"{name} must be positive and finite, got {np.ravel(bad)[0]!r}")
+    if not np.all(np.isfinite(arr)):
+        raise PhysicsError(f"{name} must be finite")
+    return arr
+
+
+def check_eccentricity(e) -> np.ndarray:
+    """Return ``e`` as a float array, raising PhysicsError unless 0 <= e < 1 everywhere."""
+    arr = np.asarray(e, dtype=float)
+    if not np.all((arr >= 0.0) & (arr < 1.0)):
+        bad = np.ravel(arr[~((arr >= 0.0) & (arr < 1.0))] if arr.ndim else arr)[0]
+        raise PhysicsError(
+            f"eccentricity must be in [0, 1) for a closed orbit, got {bad!r}"
+        )
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# Two-body basics
+# --------------------------------------------------------------------------------------------
+
+
+def vis_viva(r, a, mu=MU_EARTH_KM3_S2):
+    """Speed [km/s] at radius ``r`` [km] on an orbit of semi-major axis ``a`` [km].
+
+    Vis-viva equation, Vallado eq. 1-31: v^2 = mu (2/r - 1/a).
+    """
+    r = check_positive("radius r", r)
+    a = check_positive("semi-major axis a", a)
+    v2 = mu * (2.0 / r - 1.0 / a)
+    if np.any(v2 < 0.0):
+        raise PhysicsError("radius r exceeds the orbit's apoapsis radius 2a")
+    return _out(np.sqrt(v2))
+
+
+def circular_speed(r, mu=MU_EARTH_KM3_S2):
+    """Speed [km/s] of a circular orbit of radius ``r`` [km]: sqrt(mu/r) (Vallado eq. 1-34)."""
+    r = check_positive("radius r", r)
+    return _out(np.sqrt(mu / r))
+
+
+def mean_motion(a, mu=MU_EARTH_KM3_S2):
+    """Keplerian mean motion n = sqrt(mu/a^3) [rad/s] (Vallado eq. 1-27)."""
+    a = check_positive("semi-major axis a", a)
+    return _out(np.sqrt(mu / a**3))
+
+
+def period(a, mu=MU_EARTH_KM3_S2):
+    """Keplerian orbital period 2 pi sqrt(a^3/mu) [s] (Vallado eq. 1-26)."""
+    a = check_positive("semi-major axis a", a)
+    return _out(TWO_PI * np.sqrt(a**3 / mu))
+
+
+# --------------------------------------------------------------------------------------------
+# Secular J2 rates
+# --------------------------------------------------------------------------------------------
+
+
+class J2Rates(NamedTuple):
+    """First-order secular rates from J2 [rad/s]."""
+
+    raan: object  #: dRAAN/dt
+    argp: object  #: d(argument of perigee)/dt
+    mean_anomaly: object  #: dM/dt, Keplerian n plus the J2 correction
+
+
+def j2_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> J2Rates:
+    """Secular rates of RAAN, argument of perigee and mean anomaly from J2 [rad/s].
+
+    Vallado eq. 9-41 (first order in J2, mean elements), with p = a(1 - e^2) and the
+    Keplerian n = sqrt(mu/a^3):
+
+    - dRAAN/dt = -3/2 n J2 (R/p)^2 cos i
+    - dargp/dt = 3/4 n J2 (R/p)^2 (4 - 5 sin^2 i)
+    - dM/dt    = n [1 + 3/2 J2 (R/p)^2 sqrt(1 - e^2) (1 - 3/2 sin^2 i)]
+
+    Parameters
+    ----------
+    a : float or ndarray   Mean semi-major axis [km].
+    e : float or ndarray   Mean eccentricity [-], 0 <= e < 1.
+    i : float or ndarray   Mean inclination [rad].
+    """
+    a = check_positive("semi-major axis a", a)
+    e = check_eccentricity(e)
+    i = np.asarray(i, dtype=float)
+    n = np.sqrt(mu / a**3)
+    p = a * (1.0 - e * e)
+    k = 1.5 * j2 * (r_eq / p) ** 2
+    s2 = np.sin(i) ** 2
+    return J2Rates(
+        _out(-k * n * np.cos(i)),
+        _out(0.5 * k * n * (4.0 - 5.0 * s2)),
+        _out(n * (1.0 + k * np.sqrt(1.0 - e * e) * (1.0 - 1.5 * s2))),
+    )
+
+
+def raan_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
+    """Secular nodal regression rate dRAAN/dt from J2 [rad/s] (Vallado eq. 9-41)."""
+    return j2_rates(a, e, i, mu, r_eq, j2).raan
+
+
+def argument_of_latitude_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
+    """Secular rate of the mean argument of latitude, dM/dt + dargp/dt [rad/s].
+
+    For a near-circular orbit this is the rate at which a spacecraft moves around its plane,
+    measured from the (moving) ascending node (Vallado eq. 9-41, summed).
+    """
+    rates = j2_rates(a, e, i, mu, r_eq, j2)
+    return _out(np.asarray(rates.argp) + np.asarray(rates.mean_anomaly))
+
+
+def sso_inclination(
+    a,
+    e=0.0,
+    mu=MU_EARTH_KM3_S2,
+    r_eq=R_EARTH_KM,
+    j2=J2_EARTH,
+    node_rate=EARTH_SUN_MEAN_MOTION_RAD_S,
+    strict=True,
+):
+    """Inclination [rad] that makes an orbit sun-synchronous.
+
+    Solves dRAAN/dt = node_rate with the J2 secular rate (Vallado eq. 9-41; Vallado Example
+    11-2): cos i = -node_rate / (3/2 n J2 (R/p)^2). A solution exists only while
+    3/2 n J2 (R/p)^2 >= node_rate, i.e. below about 12,350 km altitude for a circular orbit.
+
+    Raises :class:`NoSunSynchronousOrbit` where no inclination exists; with ``strict=False``
+    returns NaN there instead (for sweeps that record the failure as data).
+    """
+    a = check_positive("semi-major axis a", a)
+    e = check_eccentricity(e)
+    n = np.sqrt(mu / a**3)
+    p = a * (1.0 - e * e)
+    cos_i = -node_rate / (1.5 * n * j2 * (r_eq / p) ** 2)
+    ok = np.abs(cos_i) <= 1.0
+    if strict and not np.all(ok):
+        bad_a = np.ravel(np.broadcast_to(a, cos_i.shape)[~ok])[0]
+        bad_e = np.ravel(np.broadcast_to(e, cos_i.shape)[~ok])[0]
+        raise NoSunSynchronousOrbit(
+            f"no sun-synchronous inclination exists for a = {bad_a:.1f} km, e = {bad_e:.4g}: "
+            "J2 cannot turn the node fast enough (a circular orbit must be below ~12,350 km "
+            "altitude)"
+        )
+    with np.errstate(invalid="ignore"):
+        inc = np.where(ok, np.arccos(np.clip(cos_i, -1.0, 1.0)), np.nan)
+    return _out(inc)
+
+
+# --------------------------------------------------------------------------------------------
+# Sun, sidereal time, local time of the ascending node
+# --------------------------------------------------------------------------------------------
+
+
+def sun_right_ascension(jd):
+    """Right ascension of the true Sun [rad, 0..2pi), mean equator and equinox of date.
+
+    Astronomical Almanac low-precision formula (Vallado Algorithm 29), good to about 0.01 deg
+    for 1950-2050. ``jd`` is the Julian date (UTC is close enough to UT1/TT here).
+    """
+    t = (np.asarray(jd, dtype=float) - JD_J2000) / 36525.0
+    lam_m = np.radians(280.460 + 36000.771 * t)
+    m = np.radians(357.5291092 + 35999.05034 * t)
+    lam = lam_m + np.radians(1.914666471 * np.sin(m) + 0.019994643 * np.sin(2.0 * m))
+    eps = np.radians(23.439291 - 0.0130042 * t)
+    return _out(np.mod(np.arctan2(np.cos(eps) * np.sin(lam), np.cos(lam)), TWO_PI))
+
+
+def gmst(jd):
+    """Greenwich mean sidereal time [rad, 0..2pi) at Julian date ``jd`` (UT1).
+
+    IAU-1982 expression, Vallado eq. 3-47.
+    """
+    jd = np.asarray(jd, dtype=float)
+    t = (jd - JD_J2000) / 36525.0
+    seconds = (
+        67310.54841 + (876600.0 * 3600.0 + 8640184.812866) * t + 0.093104 * t**2 - 6.2e-6 * t**3
+    )
+    return _out(np.mod(np.radians(seconds / 240.0), TWO_PI))
+
+
+def mean_sun_right_ascension(jd):
+    """Right ascension of the fictitious mean Sun [rad, 0..2pi), equator of date.
+
+    By the definition of mean solar time the mean Sun crosses the Greenwich meridian at
+    12:00 UT1, so its right ascension is GMST - (UT1 - 12 h) x 15 deg/h (Vallado sec. 3.5).
+    The true Sun leads it by the equation of time (up to about 16 minutes, 4 deg).
+    """
+    jd = np.asarray(jd, dtype=float)
+    ut_angle = TWO_PI * np.mod(jd - 0.5, 1.0)  # angle of the day since 00:00 UT
+    return _out(np.mod(np.asarray(gmst(jd)) - ut_angle + np.pi, TWO_PI))
+
+
+def _sun_ra(jd, reference: str):
+    if reference == "mean":
+        return np.asarray(mean_sun_right_ascension(jd))
+    if reference == "true":
+        return np.asarray(sun_right_ascension(jd))
+    raise ValueError(f"reference must be 'mean' or 'true', got {reference!r}")
+
+
+def ltan_to_raan(ltan_hours, jd, reference: str = "mean"):
+    """RAAN [rad, 0..2pi) of an orbit whose ascending node is at local time ``ltan_hours``.
+
+    RAAN = RA_sun + (LTAN - 12 h) x 15 deg/h (Vallado sec. 3.5 / 11.4). ``reference`` picks the
+    Sun: ``"mean"`` (mean local time, what a sun-synchronous orbit keeps constant) or
+    ``"true"`` (apparent local time, which varies over the year by the equation of time).
+    """
+    sun = _sun_ra(jd, reference)
+    return _out(np.mod(sun + np.radians(15.0) * (np.asarray(ltan_hours, float) - 12.0), TWO_PI))
+
+
+def raan_to_ltan(raan, jd, reference: str = "mean"):
+    """Local time [h, 0..24) of the ascending node for a RAAN [rad] at Julian date ``jd``."""
+    sun = _sun_ra(jd, reference)
+    return _out(np.mod(12.0 + np.degrees(np.asarray(raan, float) - sun) / 15.0, 24.0))
+
+
+# --------------------------------------------------------------------------------------------
+# Orbit planes
+# --------------------------------------------------------------------------------------------
+
+
+def plane_normal(i, raan):
+    """Unit angular-momentum vector(s) of an orbit plane, shape (..., 3).
+
+    h = (sin i sin RAAN, -sin i cos RAAN, cos i) (Vallado eq. 2-...; the standard
+    perifocal-to-inertial rotation's third column).
+    """
+    i = np.asarray(i, dtype=float)
+    raan = np.asarray(raan, dtype=float)
+    si = np.sin(i)
+    return np.stack(np.broadcast_arrays(si * np.sin(raan), -si * np.cos(raan), np.cos(i)), -1)
+
+
+def plane_angle(i1, raan1, i2, raan2):
+    """Angle [rad, 0..pi] between two orbit planes given inclinations and RAANs [rad].
+
+    Spherical law of cosines (Vallado eq. 6-25 / Algorithm 41):
+    cos theta = cos i1 cos i2 + sin i1 sin i2 cos(RAAN2 - RAAN1).
+    """
+    i1, raan1, i2, raan2 = (np.asarray(x, dtype=float) for x in (i1, raan1, i2, raan2))
+    c = np.cos(i1) * np.cos(i2) + np.sin(i1) * np.sin(i2) * np.cos(raan2 - raan1)
+    # Computing the angle from the cross and dot products keeps precision for tiny angles.
+    h1 = plane_normal(i1, raan1)
+    h2 = plane_normal(i2, raan2)
+    s = np.linalg.norm(np.cross(h1, h2), axis=-1)
+    return _out(np.arctan2(s, c))
+
+
+def node_crossing(i1, raan1, i2, raan2):
+    """Arguments of latitude [rad] where orbit 1 crosses into plane 2, and the same point in 2.
+
+    The two planes meet along the line h1 x h2; a burn that rotates the velocity about the
+    radius vector at either end of that line turns orbit 1 into plane 2 (Vallado Algorithm 41
+    for the general case; Algorithm 40 gives the RAAN-only special case). Returns ``(u1, u2)``:
+    the argument of latitude of the point along +h1 x h2 measured in orbit 1 and in orbit 2. The other crossing is at ``u1 + pi`` / ``u2 + pi``. Where the planes coincide the
+    line is undefined and ``u1 = u2 = 0`` is returned (no plane change is needed).
+    """
+    h1 = plane_normal(i1, raan1)
+    h2 = plane_normal(i2, raan2)
+    line = np.cross(h1, h2)
+    norm = np.linalg.norm(line, axis=-1, keepdims=True)
+    coincident = norm[..., 0] < 1e-15
+    line = line / np.where(norm > 0.0, norm, 1.0)
+
+    def arglat(i, raan, h):
+        raan = np.asarray(raan, dtype=float)
+        node = np.stack(np.broadcast_arrays(np.cos(raan), np.sin(raan), np.zeros_like(raan)), -1)
+        node = np.broadcast_to(node, line.shape)
+        in_plane = np.cross(np.broadcast_to(h, line.shape), node)
+        return np.mod(
+            np.arctan2(np.sum(line * in_plane, -1), np.sum(line * node, -1)), TWO_PI
+        )
+
+    u1 = np.where(coincident, 0.0, arglat(i1, raan1, h1))
+    u2 = np.where(coincident, 0.0, arglat(i2, raan2, h2))
+    return _out(u1), _out(u2)
+
+
+def wrap_angle(x):
+    """Wrap an angle [rad] into (-pi, pi]."""
+    x = np.asarray(x, dtype=float)
+    return _out(np.pi - np.mod(np.pi - x, TWO_PI))

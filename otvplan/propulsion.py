@@ -1,0 +1,81 @@
+"""Rocket equation and burn durations: plain functions on floats and NumPy arrays.
+
+Core units: km/s for delta-v, kg for mass, s for Isp and time, N for thrust. Isp is converted to
+an effective exhaust velocity with standard gravity g0 (:data:`otvplan.constants.G0_M_S2`).
+Source: Tsiolkovsky's rocket equation, Curtis eq. 11.30 / Vallado eq. 6-... (dv = g0 Isp ln m0/mf).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .constants import G0_KM_S2, G0_M_S2
+from .errors import PhysicsError
+from .orbits import _out, check_positive
+
+
+def exhaust_velocity(isp_s, g0_km_s2=G0_KM_S2):
+    """Effective exhaust velocity g0 * Isp [km/s] for a specific impulse [s]."""
+    return _out(g0_km_s2 * check_positive("specific impulse isp_s", isp_s))
+
+
+def _check_dv(dv):
+    dv = np.asarray(dv, dtype=float)
+    if not np.all(dv >= 0.0) or not np.all(np.isfinite(dv)):
+        raise PhysicsError("delta-v must be finite and >= 0 km/s")
+    return dv
+
+
+def propellant_for_dv(dv_kms, m0_kg, isp_s, g0_km_s2=G0_KM_S2):
+    """Propellant [kg] burnt to give ``dv_kms`` starting at total mass ``m0_kg``.
+
+    Rocket equation (Curtis eq. 11.30): m_p = m0 (1 - exp(-dv / (g0 Isp))).
+    """
+    dv = _check_dv(dv_kms)
+    m0 = check_positive("initial mass m0_kg", m0_kg)
+    ve = g0_km_s2 * check_positive("specific impulse isp_s", isp_s)
+    return _out(m0 * -np.expm1(-dv / ve))
+
+
+def dv_from_propellant(mp_kg, m0_kg, isp_s, g0_km_s2=G0_KM_S2):
+    """Delta-v [km/s] from burning ``mp_kg`` of propellant out of a total mass ``m0_kg``.
+
+    Rocket equation (Curtis eq. 11.30): dv = g0 Isp ln(m0 / (m0 - m_p)).
+    """
+    m0 = check_positive("initial mass m0_kg", m0_kg)
+    mp = np.asarray(mp_kg, dtype=float)
+    if not np.all((mp >= 0.0) & (mp < m0)):
+        raise PhysicsError("propellant burnt must be >= 0 and less than the initial mass")
+    ve = g0_km_s2 * check_positive("specific impulse isp_s", isp_s)
+    return _out(-ve * np.log1p(-mp / m0))
+
+
+def mass_ratio(dv_kms, isp_s, g0_km_s2=G0_KM_S2):
+    """Initial-to-final mass ratio exp(dv / (g0 Isp)) for a delta-v [km/s] (Curtis eq. 11.30)."""
+    dv = _check_dv(dv_kms)
+    ve = g0_km_s2 * check_positive("specific impulse isp_s", isp_s)
+    return _out(np.exp(dv / ve))
+
+
+def burn_duration(mp_kg, thrust_n, isp_s, g0_m_s2=G0_M_S2):
+    """Time [s] to burn ``mp_kg`` at constant thrust: t = m_p g0 Isp / F (mass flow F/(g0 Isp))."""
+    mp = np.asarray(mp_kg, dtype=float)
+    if not np.all(mp >= 0.0):
+        raise PhysicsError("propellant mass must be >= 0 kg")
+    thrust = check_positive("thrust_n", thrust_n)
+    isp = check_positive("specific impulse isp_s", isp_s)
+    return _out(mp * g0_m_s2 * isp / thrust)
+
+
+def low_thrust_time(dv_kms, m0_kg, thrust_n, isp_s, g0_km_s2=G0_KM_S2):
+    """Time of flight [s] to accumulate ``dv_kms`` at constant thrust with mass flow.
+
+    With mass flow mdot = F / ve the mass falls linearly, and integrating dv = F/m dt gives
+    t = (m0 ve / F) (1 - exp(-dv/ve)) (Curtis sec. 11.5; the constant-acceleration value dv m0/F
+    is its small-dv limit). ``thrust_n`` in N, so ve is taken in m/s here.
+    """
+    dv = _check_dv(dv_kms)
+    m0 = check_positive("initial mass m0_kg", m0_kg)
+    thrust = check_positive("thrust_n", thrust_n)
+    ve_kms = g0_km_s2 * check_positive("specific impulse isp_s", isp_s)
+    return _out(m0 * ve_kms * 1000.0 / thrust * -np.expm1(-dv / ve_kms))
