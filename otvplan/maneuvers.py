@@ -289,7 +289,7 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
     _, fp_nodes, _ = fprime(nodes)
     rises = (fp_nodes[:-1] < 0.0) & (fp_nodes[1:] >= 0.0)
     # Brackets: the first and the last rising sign change (at most two local minima).
-    idx = np.arange(rises.shape[0])[:, None] if rises.ndim > 1 else np.arange(rises.shape[0])
+    idx = np.arange(rises.shape[0]).reshape((-1,) + (1,) * (rises.ndim - 1))
     big = rises.shape[0]
     first = np.where(rises, idx, big).min(axis=0)
     last = np.where(rises, idx, -1).max(axis=0)
@@ -318,7 +318,7 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
                 step = x - fp / fpp
             ok = np.isfinite(step) & (step > lo) & (step < hi) & (fpp > 0.0)
             x_new = np.where(ok, step, 0.5 * (lo + hi))
-            done = np.all(np.abs(x_new - x) <= 1e-15 * np.maximum(th, 1e-300))
+            done = np.all(np.abs(x_new - x) <= 1e-13 * th + 1e-300)
             x = x_new
             if done:
                 break

@@ -50,7 +50,8 @@ class OrbitSpec:
 
     ``raan_rad`` is ``None`` when any RAAN is acceptable (the plane's node is free);
     ``slot_rad`` (argument of latitude at the epoch) is ``None`` when any phase is acceptable.
-    ``sso`` and ``ltan_h`` record how the inclination and RAAN were specified (for reports).
+    ``sso`` and ``ltan_h`` record how the inclination and RAAN were specified (for reports);
+    ``ltan_reference`` says which Sun ``ltan_h`` is measured from (``"mean"`` or ``"true"``).
     """
 
     a_km: float
@@ -62,6 +63,7 @@ class OrbitSpec:
     sso: bool = False
     ltan_h: float | None = None
     tolerances: Tolerances = field(default_factory=Tolerances)
+    ltan_reference: Literal["mean", "true"] = "mean"
 
     @property
     def perigee_radius_km(self) -> float:
@@ -195,3 +197,204 @@ class Scenario:
             + self.tug.propellant_kg
             + sum(p.mass_kg for p in self.payloads)
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Plan
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrbitState:
+    """The tug's mean orbit at time ``t_s`` (seconds from the epoch).
+
+    ``u_rad`` is the argument of latitude (argument of perigee + true anomaly), which fixes the
+    tug's place in its orbit; for a circular orbit ``argp_rad`` is 0 by convention.
+    """
+
+    t_s: float
+    a_km: float
+    e: float
+    inc_rad: float
+    raan_rad: float
+    argp_rad: float
+    u_rad: float
+
+    @property
+    def altitude_km(self) -> float:
+        """Mean altitude a - R_E [km] (for circular orbits)."""
+        return self.a_km - R_EARTH_KM
+
+
+@dataclass(frozen=True)
+class Burn:
+    """One burn. Impulsive burns act at ``t_s``; low-thrust arcs run from ``t_s`` for
+    ``duration_s``. ``dv_tnw_kms`` is the delta-v in the local frame before the burn:
+    T along the velocity, W along the orbit normal (angular momentum), N = W x T."""
+
+    t_s: float
+    dv_kms: float
+    dv_tnw_kms: tuple[float, float, float]
+    engine: str
+    propellant_kg: float
+    mass_before_kg: float
+    mass_after_kg: float
+    duration_s: float
+    u_rad: float
+    label: str
+    low_thrust: bool = False
+    impulsive_ok: bool = True
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a leg: ``wait`` (for a node or phase), ``transfer`` (coasting between
+    impulsive burns), ``drift`` (J2 drift orbit), ``phasing``, ``spiral`` (low thrust),
+    ``separation`` (waiting to deploy) or ``coast``."""
+
+    kind: str
+    t_start_s: float
+    t_end_s: float
+    a_km: float
+    inc_rad: float
+    e: float = 0.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A payload release: when, where the tug was (mean elements), and the target."""
+
+    payload: str
+    t_s: float
+    orbit: OrbitState
+    mass_kg: float
+
+
+@dataclass(frozen=True)
+class Leg:
+    """The tug's way from one orbit to the next payload's (or to disposal).
+
+    ``mass_before_kg`` is the total mass at the start of the leg; ``mass_after_kg`` the total
+    mass at its end, after the payload is released.
+    """
+
+    index: int
+    origin: str
+    destination: str
+    strategy: str
+    t_start_s: float
+    t_end_s: float
+    dv_kms: float
+    propellant_kg: float
+    mass_before_kg: float
+    mass_after_kg: float
+    burns: tuple[Burn, ...]
+    phases: tuple[Phase, ...]
+    delivery: Delivery | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_end_s - self.t_start_s
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The solver's answer for a scenario.
+
+    ``feasible`` is True when every payload is delivered within every constraint. Otherwise the
+    legs are the best partial plan (most priority, then most mass delivered, then least
+    propellant), ``undelivered`` names what is left out and ``shortfall_*`` says what is missing
+    for the whole manifest: more propellant [kg] and/or more time [s].
+    ``exact`` tells whether the sequence is proven optimal within the leg model;
+    ``lower_bound_propellant_kg`` bounds the optimum from below when it is not.
+    ``alternatives`` lists (duration s, propellant kg) of the Pareto front found.
+    """
+
+    scenario: Scenario
+    objective: str
+    feasible: bool
+    legs: tuple[Leg, ...]
+    delivered: tuple[str, ...]
+    undelivered: tuple[str, ...]
+    total_dv_kms: float
+    propellant_used_kg: float
+    propellant_remaining_kg: float
+    duration_s: float
+    final_mass_kg: float
+    shortfall_propellant_kg: float = 0.0
+    shortfall_time_s: float = 0.0
+    infeasible_reasons: tuple[str, ...] = ()
+    exact: bool = True
+    lower_bound_propellant_kg: float | None = None
+    alternatives: tuple[tuple[float, float], ...] = ()
+    warnings: tuple[str, ...] = ()
+    solver_stats: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def propellant_margin_kg(self) -> float:
+        """Propellant left above the reserve at the end [kg]."""
+        return self.propellant_remaining_kg - self.scenario.tug.reserve_kg
+
+
+# --------------------------------------------------------------------------------------------
+# Plain-data round trip (JSON-ready dicts) for every dataclass above
+# --------------------------------------------------------------------------------------------
+
+
+def to_data(obj):
+    """Convert a model object into JSON-ready data (dicts, lists, floats, str, None)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_data(x) for x in obj]
+    if isinstance(obj, _dt.datetime):
+        from .timeutil import format_utc
+
+        return format_utc(obj) if obj.microsecond % 1000 == 0 else obj.isoformat()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def from_data(cls, data):
+    """Rebuild a model object of type ``cls`` from :func:`to_data` output."""
+    import dataclasses
+    import types
+    import typing
+
+    hints = typing.get_type_hints(cls)
+
+    def build(tp, value):
+        if value is None:
+            return None
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            inner = [a for a in args if a is not type(None)]
+            return build(inner[0], value) if len(inner) == 1 else value
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return tuple(build(args[0], v) for v in value)
+            return tuple(build(a, v) for a, v in zip(args, value))
+        if origin is typing.Literal:
+            return value
+        if dataclasses.is_dataclass(tp):
+            return from_data(tp, value)
+        if tp is _dt.datetime:
+            from .timeutil import parse_utc
+
+            return parse_utc(value)
+        if tp is float:
+            if isinstance(value, str):
+                return float(value)
+            return float(value)
+        return value
+
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = build(hints[f.name], data[f.name])
+    return cls(**kwargs)
