@@ -1,0 +1,633 @@
+"""Leg strategies: every way the tug can go from one orbit to the next, vectorised.
+
+A *leg* takes the tug from the orbit it is in (the drop-off orbit or the last payload's) to the
+next payload's target orbit. :func:`expand` evaluates, for many (tug state, target) pairs at
+once, every strategy and returns each option's delta-v, timing and end state; the sequencer
+calls it for whole layers of its search, and the plan builder calls it again for the one
+chosen option of each leg and turns the same numbers into burns (:func:`burns_for`), so the
+search and the plan can never disagree.
+
+Strategies (one *base* option, then a *phasing* variant when the target has a slot):
+
+- ``direct``: Hohmann (or apse-to-apse for an elliptic orbit) with the whole plane change -
+  inclination and RAAN - split optimally between the two burns, placed on the planes' line of
+  intersection (:func:`otvplan.maneuvers.hohmann_plane_change`).
+- ``drift``: Hohmann to a drift orbit whose differential J2 nodal rate closes the RAAN gap, a
+  coast there, then ``direct`` into the target plane (:func:`otvplan.maneuvers.cheapest_drift`
+  picks the drift orbit for each drift time on a fixed grid).
+- ``spiral`` / ``spiral-drift``: the same two for an electric engine, with Edelbaum's
+  low-thrust delta-v and the thrust arc's duration from mass flow.
+- Phasing variants for a slot: ``wait`` (coplanar legs: wait in the old orbit until the
+  transfer arrives on the slot, Vallado Alg. 45) or a phasing orbit of k revolutions below or
+  above the target (Vallado Alg. 44), for k on a geometric grid.
+
+All angles are mean elements under first-order secular J2 (Vallado eq. 9-41): each orbit's
+RAAN and argument of latitude advance at constant rates, so a RAAN gap between two planes is a
+linear function of time. Core units: km, km/s, s, rad, kg.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import maneuvers as mnv
+from .constants import (
+    G0_KM_S2,
+    J2_EARTH,
+    MU_EARTH_KM3_S2,
+    R_EARTH_KM,
+    SECONDS_PER_DAY,
+)
+from .model import Scenario
+from .orbits import (
+    TWO_PI,
+    argument_of_latitude_rate,
+    j2_rates,
+    node_crossing,
+    plane_angle,
+    raan_rate,
+)
+
+#: Below this plane angle [rad] two orbits count as coplanar (burns may go anywhere).
+COPLANAR_RAD = 1e-9
+#: Eccentricity under which an orbit is treated as circular for burn placement.
+CIRCULAR_E = 1e-3
+#: Lowest perigee altitude [km] a few-revolution phasing orbit may dip to.
+MIN_PHASING_PERIGEE_ALT_KM = 200.0
+
+# Base strategy codes
+DIRECT, DRIFT, SPIRAL, SPIRAL_DRIFT, STAY = 0, 1, 2, 3, 4
+STRATEGY_NAMES = {DIRECT: "direct", DRIFT: "drift", SPIRAL: "spiral",
+                  SPIRAL_DRIFT: "spiral-drift", STAY: "stay"}
+# Phasing variant codes
+NO_PHASING, WAIT_PHASE, PHASE_LOW, PHASE_HIGH = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """The orbits of a sequencing problem as arrays: index 0 is the drop-off orbit,
+    1..n the payload targets. ``raan0``/``slot0`` are NaN where free; angles at the epoch."""
+
+    names: tuple[str, ...]
+    a: np.ndarray
+    e: np.ndarray
+    i: np.ndarray
+    argp: np.ndarray
+    raan0: np.ndarray
+    slot0: np.ndarray
+    raan_rate: np.ndarray
+    u_rate: np.ndarray
+    mass: np.ndarray
+    deadline: np.ndarray
+    priority: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+
+def nodes_from_scenario(sc: Scenario, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> Nodes:
+    """Build the :class:`Nodes` table of a scenario (drop-off first, then payloads in order)."""
+    specs = [sc.dropoff] + [p.target for p in sc.payloads]
+    a = np.array([s.a_km for s in specs])
+    e = np.array([s.e for s in specs])
+    i = np.array([s.inc_rad for s in specs])
+    nan = float("nan")
+    raan0 = np.array([nan if s.raan_rad is None else s.raan_rad for s in specs])
+    slot0 = np.array([nan if s.slot_rad is None else s.slot_rad for s in specs])
+    slot0[0] = 0.0 if math.isnan(slot0[0]) else slot0[0]
+    if math.isnan(raan0[0]):
+        raan0[0] = 0.0
+    return Nodes(
+        names=tuple(["drop-off"] + [p.name for p in sc.payloads]),
+        a=a, e=e, i=i,
+        argp=np.array([s.argp_rad for s in specs]),
+        raan0=raan0, slot0=slot0,
+        raan_rate=np.asarray(raan_rate(a, e, i, mu, r_eq, j2), float),
+        u_rate=np.asarray(argument_of_latitude_rate(a, e, i, mu, r_eq, j2), float),
+        mass=np.array([0.0] + [p.mass_kg for p in sc.payloads]),
+        deadline=np.array(
+            [np.inf] + [np.inf if p.deliver_by_s is None else p.deliver_by_s for p in sc.payloads]
+        ),
+        priority=np.array([0] + [p.priority for p in sc.payloads]),
+    )
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    name: str
+    isp_s: float
+    thrust_n: float
+
+    @property
+    def ve_kms(self) -> float:
+        return G0_KM_S2 * self.isp_s
+
+
+@dataclass(frozen=True)
+class LegContext:
+    """Everything :func:`expand` needs besides the states: engines, grids and limits."""
+
+    chemical: EngineSpec | None
+    electric: EngineSpec | None
+    drift_durations_s: np.ndarray
+    phasing_revs: np.ndarray
+    a_drift_min: float
+    a_drift_max: float
+    horizon_s: float
+    slot_tol_rad: float
+    mu: float = MU_EARTH_KM3_S2
+    r_eq: float = R_EARTH_KM
+    j2: float = J2_EARTH
+
+
+def context_from_scenario(sc: Scenario) -> LegContext:
+    """Choose the engines and the drift/phasing grids for a scenario."""
+    chem = [e for e in sc.tug.engines if e.kind == "chemical"]
+    elec = [e for e in sc.tug.engines if e.kind == "electric"]
+    best_chem = max(chem, key=lambda e: (e.isp_s, e.thrust_n)) if chem else None
+    best_elec = max(elec, key=lambda e: (e.thrust_n / e.isp_s, e.isp_s)) if elec else None
+    horizon = sc.constraints.max_duration_s
+    if horizon is None:
+        deadlines = [p.deliver_by_s for p in sc.payloads if p.deliver_by_s is not None]
+        horizon = max(deadlines) if deadlines else 365.0 * SECONDS_PER_DAY
+    horizon = min(float(horizon), 3.0 * 365.0 * SECONDS_PER_DAY)
+    n_grid = max(1, sc.solver.drift_grid)
+    lo = min(2.0 * SECONDS_PER_DAY, 0.5 * horizon)
+    durations = np.geomspace(lo, max(horizon, lo * 1.0001), n_grid) if n_grid > 1 else np.array(
+        [horizon]
+    )
+    revs = np.unique(
+        np.round(np.geomspace(1, max(1, sc.solver.max_phasing_revs), 8)).astype(int)
+    )
+    slot_tols = [p.target.tolerances.slot_rad for p in sc.payloads if p.target.slot_rad is not None]
+    return LegContext(
+        chemical=None if best_chem is None else EngineSpec(
+            best_chem.name, best_chem.isp_s, best_chem.thrust_n),
+        electric=None if best_elec is None else EngineSpec(
+            best_elec.name, best_elec.isp_s, best_elec.thrust_n),
+        drift_durations_s=durations,
+        phasing_revs=revs.astype(float),
+        a_drift_min=R_EARTH_KM + sc.constraints.min_drift_altitude_km,
+        a_drift_max=R_EARTH_KM + sc.constraints.max_drift_altitude_km,
+        horizon_s=horizon,
+        slot_tol_rad=min(slot_tols) if slot_tols else math.radians(1.0),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Building blocks (vectorised over pairs)
+# --------------------------------------------------------------------------------------------
+
+
+def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, rateB, mu,
+            raan_free):
+    """Direct two-burn transfer from state A at t0 into B's plane (see module docstring).
+
+    Returns a dict of arrays: burn times tb1, tb2, magnitudes dv1, dv2, plane rotations th1,
+    th2, speeds, arrival argument of latitude and RAAN, and the argument of latitude of burn 1.
+    """
+    circular = eA < CIRCULAR_E
+    # First guess of the burn time: now; refine twice as the planes drift during the wait.
+    tb = t0.copy()
+    for _ in range(3):
+        rA = raanA + rateA * (tb - t0)
+        rB = np.where(raan_free, rA, raanB0 + rateB * tb)
+        iB_eff = iB
+        theta = np.asarray(plane_angle(iA, rA, iB_eff, rB), float)
+        u1, u2 = node_crossing(iA, rA, iB_eff, rB)
+        u1 = np.asarray(u1, float)
+        u2 = np.asarray(u2, float)
+        coplanar = theta < COPLANAR_RAD
+        # circular: the first of the two line crossings; elliptic: the apoapsis or periapsis
+        wait_c = np.where(coplanar, 0.0, np.mod(u1 - uA, np.pi) / udotA)
+        tb = t0 + np.where(circular, wait_c, 0.0)
+    # Elliptic departure: burn at the apsis (apoapsis unless the target is lower).
+    r_apo, r_peri = aA * (1.0 + eA), aA * (1.0 - eA)
+    at_apo = aB >= aA
+    u_aps = np.where(at_apo, argpA + np.pi, argpA)
+    wait_e = np.mod(u_aps - uA, TWO_PI) / udotA
+    tb = np.where(circular, tb, t0 + wait_e)
+    u_b = np.mod(uA + udotA * (tb - t0), TWO_PI)
+    r_dep = np.where(circular, aA, np.where(at_apo, r_apo, r_peri))
+    rA = raanA + rateA * (tb - t0)
+    rB = np.where(raan_free, rA, raanB0 + rateB * tb)
+    theta = np.asarray(plane_angle(iA, rA, iB, rB), float)
+    u1, u2 = node_crossing(iA, rA, iB, rB)
+    u1 = np.asarray(u1, float)
+    u2 = np.asarray(u2, float)
+    coplanar = theta < COPLANAR_RAD
+    # Arrival radius: circular target at its radius; elliptic target at the apsis that is
+    # nearer the departure radius (the cheaper tangential join).
+    rp_B, ra_B = aB * (1.0 - eB), aB * (1.0 + eB)
+    r_arr = np.where(np.abs(ra_B - r_dep) < np.abs(rp_B - r_dep), ra_B, rp_B)
+    r_arr = np.where(eB < CIRCULAR_E, aB, r_arr)
+    same = np.abs(r_arr - r_dep) < 1e-9
+    split = _split_unique(r_dep, np.where(same, r_dep, r_arr), theta, aA, aB, mu)
+    dv1 = np.asarray(split.dv1, float)
+    dv2 = np.asarray(split.dv2, float)
+    tof = np.asarray(split.tof, float)
+    th1 = np.asarray(split.theta1, float)
+    th2 = np.asarray(split.theta2, float)
+    # Which end of the line of nodes the first burn is at decides the arrival point.
+    end = np.round(np.mod(u_b - u1, TWO_PI) / np.pi) % 2
+    u_arr = np.where(coplanar, u_b + np.pi, np.where(end == 0, u2 + np.pi, u2))
+    u_arr = np.where(same, np.where(coplanar, u_b, np.where(end == 0, u2, u2 + np.pi)), u_arr)
+    tb2 = tb + tof
+    raan_arr = np.where(raan_free, rA + rateA * tof, raanB0 + rateB * tb2)
+    # speeds for burn vectors
+    a_t = 0.5 * (r_dep + r_arr)
+    v1 = np.sqrt(mu * (2.0 / r_dep - 1.0 / aA))
+    vt1 = np.sqrt(mu * (2.0 / r_dep - 1.0 / a_t))
+    vt2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / a_t))
+    v2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / aB))
+    vt2 = np.where(same, vt1, vt2)
+    return {
+        "tb1": tb, "tb2": tb2, "dv1": dv1, "dv2": dv2, "th1": th1, "th2": th2,
+        "u_b1": u_b, "u_arr": np.mod(u_arr, TWO_PI), "raan_arr": raan_arr, "theta": theta,
+        "v1": v1, "vt1": vt1, "vt2": vt2, "v2": v2, "r_dep": r_dep, "r_arr": r_arr,
+        "a_t": a_t, "raan_b1": rA, "same": same,
+    }
+
+
+def _split_unique(r1, r2, theta, a1, a2, mu):
+    """:func:`otvplan.maneuvers.hohmann_plane_change` evaluated once per distinct input row.
+
+    Many tug states share a leg's geometry (every label of a search between the same two
+    sun-synchronous orbits sees the same plane angle), so solving the split on the unique rows
+    and scattering back saves most of the work without changing any result.
+    """
+    cols = np.stack(np.broadcast_arrays(r1, r2, theta, a1, a2), axis=-1).reshape(-1, 5)
+    uniq, inverse = np.unique(cols, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    s = mnv.hohmann_plane_change(uniq[:, 0], uniq[:, 1], uniq[:, 2], mu, a1=uniq[:, 3],
+                                 a2=uniq[:, 4])
+    shape = np.shape(r1) if np.ndim(r1) else np.broadcast(r1, r2, theta).shape
+    return mnv.SplitTransfer(*(np.asarray(x, float)[inverse].reshape(shape) for x in s))
+
+
+def _drift_orbit_cache_key(j, k, gap):
+    return (int(j), int(k), int(round(float(gap) / 1e-4)))
+
+
+class DriftCache:
+    """Drift-orbit choices per (from node, to node, RAAN gap to 1e-4 rad), over the grid.
+
+    The drift radius is chosen by :func:`otvplan.maneuvers.cheapest_drift` for the rounded gap;
+    the drift *time* is then solved exactly for the real gap, so the rounding only costs
+    optimality (second order), never accuracy.
+    """
+
+    def __init__(self):
+        self._store: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.misses = 0
+
+    def lookup(self, nodes: Nodes, ctx: LegContext, j, k, gap):
+        keys = [_drift_orbit_cache_key(a, b, g) for a, b, g in zip(j, k, gap)]
+        missing = sorted({key for key in keys if key not in self._store})
+        if missing:
+            self.misses += len(missing)
+            jj = np.array([m[0] for m in missing])
+            kk = np.array([m[1] for m in missing])
+            gg = np.array([m[2] for m in missing]) * 1e-4
+            T = ctx.drift_durations_s[None, :]
+            sol = mnv.cheapest_drift(
+                gg[:, None], T, nodes.a[jj][:, None], nodes.i[jj][:, None],
+                nodes.a[kk][:, None], nodes.i[kk][:, None],
+                a_min=ctx.a_drift_min, a_max=ctx.a_drift_max, mu=ctx.mu, r_eq=ctx.r_eq,
+                j2=ctx.j2,
+            )
+            a_d = np.asarray(sol.a, float)
+            direction = np.asarray(sol.direction, float)
+            ok = np.isfinite(np.asarray(sol.dv, float)) & (direction != 0)
+            a_d = np.where(ok, a_d, np.nan)
+            for n, key in enumerate(missing):
+                self._store[key] = (a_d[n], direction[n])
+        a = np.array([self._store[key][0] for key in keys]).reshape(len(keys), -1)
+        d = np.array([self._store[key][1] for key in keys]).reshape(len(keys), -1)
+        return a, d
+
+
+# --------------------------------------------------------------------------------------------
+# Expansion
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    """Leg options for P (state, target) pairs, flattened: one row per option.
+
+    ``pair`` indexes the input pairs; ``base``/``tidx``/``variant``/``krev`` identify the
+    option so :func:`expand` can rebuild it; the rest are its outcome. Times in s from the
+    epoch, masses in kg.
+    """
+
+    pair: np.ndarray
+    base: np.ndarray
+    tidx: np.ndarray
+    variant: np.ndarray
+    krev: np.ndarray
+    dv: np.ndarray
+    m_end: np.ndarray
+    t_end: np.ndarray
+    raan_end: np.ndarray
+    u_end: np.ndarray
+    detail: dict
+
+
+def _wrap_pos(x):
+    return np.mod(x, TWO_PI)
+
+
+def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftCache,
+           prune=True) -> Options:
+    """Every leg option from the tug states (in node ``j``'s orbit) to node ``k``'s orbit.
+
+    ``j, k, t0, m0, raan0, u0`` are arrays of P pairs: the tug's orbit, the target, the start
+    time [s], the tug's total mass [kg] and its RAAN and argument of latitude at ``t0``.
+    Returns the options, Pareto-pruned per pair on (end mass, delivery time) when ``prune``.
+    """
+    j = np.asarray(j, int)
+    k = np.asarray(k, int)
+    t0 = np.asarray(t0, float)
+    m0 = np.asarray(m0, float)
+    raan0 = np.asarray(raan0, float)
+    u0 = np.asarray(u0, float)
+    P = j.size
+    mu = ctx.mu
+    aA, eA, iA, argpA = nodes.a[j], nodes.e[j], nodes.i[j], nodes.argp[j]
+    rateA, udotA = nodes.raan_rate[j], nodes.u_rate[j]
+    aB, eB, iB = nodes.a[k], nodes.e[k], nodes.i[k]
+    raanB0, slotB0 = nodes.raan0[k], nodes.slot0[k]
+    rateB, udotB = nodes.raan_rate[k], nodes.u_rate[k]
+    raan_free = np.isnan(raanB0)
+    raanB0z = np.where(raan_free, 0.0, raanB0)
+
+    bases = []  # list of dicts, each with arrays of shape (P,)
+
+    def add_base(code, tidx, d, dv, t_arr, raan_arr, u_arr, m_arr, valid):
+        bases.append({"code": code, "tidx": tidx, "d": d, "dv": dv, "t_arr": t_arr,
+                      "raan_arr": raan_arr, "u_arr": u_arr, "m_arr": m_arr, "valid": valid})
+
+    chem = ctx.chemical
+    elec = ctx.electric
+    # ---------------- chemical: direct
+    if chem is not None:
+        d = _direct(t0, aA, eA, iA, argpA, raan0, u0, rateA, udotA, aB, eB, iB, raanB0z, rateB,
+                    mu, raan_free)
+        dv = d["dv1"] + d["dv2"]
+        m_arr = m0 * np.exp(-dv / chem.ve_kms)
+        add_base(DIRECT, -1, d, dv, d["tb2"], d["raan_arr"], d["u_arr"], m_arr,
+                 np.ones(P, bool))
+        # ---------------- chemical: J2 drift (only where the target's RAAN matters)
+        gap_now = _wrap_pos(raanB0z + rateB * t0 - raan0)
+        need = (~raan_free) & (np.abs(np.asarray(plane_angle(iA, raan0, iB, raanB0z + rateB * t0)))
+                                > COPLANAR_RAD) & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
+        if np.any(need) and ctx.drift_durations_s.size:
+            idx = np.nonzero(need)[0]
+            a_d_all, dir_all = cache.lookup(nodes, ctx, j[idx], k[idx], gap_now[idx])
+            for ti in range(ctx.drift_durations_s.size):
+                a_d = np.full(P, np.nan)
+                direc = np.zeros(P)
+                a_d[idx] = a_d_all[:, ti]
+                direc[idx] = dir_all[:, ti]
+                ok = need & np.isfinite(a_d)
+                if not np.any(ok):
+                    continue
+                T = ctx.drift_durations_s[ti]
+                a_dz = np.where(ok, a_d, aA)
+                # Inclination of the drift orbit: closes the gap (seen from the drift start)
+                # in T. Account for the first transfer's wait and flight with rate A.
+                tof1 = np.pi * np.sqrt((0.5 * (aA + a_dz)) ** 3 / mu)
+                g_start = _wrap_pos(gap_now + (rateB - rateA) * (tof1 + 0.5 * np.pi / udotA))
+                rel = np.where(direc > 0, g_start, g_start - TWO_PI) / T
+                kk = 1.5 * ctx.j2 * (ctx.r_eq / a_dz) ** 2 * np.sqrt(mu / a_dz**3)
+                cos_i = -(rateB + rel) / kk
+                ok &= np.abs(cos_i) <= 1.0
+                i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
+                rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+                udot_d = np.asarray(
+                    argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+                d1 = _direct(t0, aA, eA, iA, argpA, raan0, u0, rateA, udotA, a_dz,
+                             np.zeros(P), i_d, np.zeros(P), rate_d, mu, np.ones(P, bool))
+                # Drift: gap at arrival in the drift orbit, closed at the differential rate.
+                t_d0 = d1["tb2"]
+                raan_d0 = d1["raan_arr"]
+                gap_d0 = _wrap_pos(raanB0z + rateB * t_d0 - raan_d0)
+                relrate = rate_d - rateB
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t_close = np.where(relrate > 0, gap_d0 / relrate,
+                                       (gap_d0 - TWO_PI) / relrate)
+                ok &= np.isfinite(t_close) & (t_close >= 0.0)
+                t_close = np.where(ok, t_close, 0.0)
+                # Start the final transfer so that its node crossing falls at the closure.
+                t_end_drift = t_d0 + t_close
+                u_end_drift = d1["u_arr"] + udot_d * (t_end_drift - t_d0)
+                raan_end_drift = raan_d0 + rate_d * (t_end_drift - t_d0)
+                d2 = _direct(t_end_drift, a_dz, np.zeros(P), i_d, np.zeros(P), raan_end_drift,
+                             u_end_drift, rate_d, udot_d, aB, eB, iB, raanB0z, rateB, mu,
+                             raan_free)
+                dv = d1["dv1"] + d1["dv2"] + d2["dv1"] + d2["dv2"]
+                m_arr = m0 * np.exp(-dv / chem.ve_kms)
+                dd = {"first": d1, "second": d2, "a_d": a_dz, "i_d": i_d, "t_d0": t_d0,
+                      "t_d1": t_end_drift, "rate_d": rate_d}
+                add_base(DRIFT, ti, dd, np.where(ok, dv, np.inf), d2["tb2"], d2["raan_arr"],
+                         d2["u_arr"], m_arr, ok)
+    # ---------------- electric: Edelbaum spiral (plane angle at arrival, iterated)
+    if elec is not None:
+        T = np.zeros(P)
+        for _ in range(4):
+            rA_end = raan0 + 0.5 * (rateA + rateB) * T
+            rB_end = np.where(raan_free, rA_end, raanB0z + rateB * (t0 + T))
+            theta = np.asarray(plane_angle(iA, rA_end, iB, rB_end), float)
+            dv = np.asarray(mnv.edelbaum(aA, aB, theta, mu), float)
+            T = _low_thrust_time(dv, m0, elec)
+        m_arr = m0 * np.exp(-dv / elec.ve_kms)
+        u_arr = np.mod(u0 + 0.5 * (udotA + udotB) * T, TWO_PI)
+        dd = {"dv": dv, "T": T, "theta": theta}
+        add_base(SPIRAL, -1, dd, dv, t0 + T, rB_end, u_arr, m_arr, np.ones(P, bool))
+        gap_now = _wrap_pos(raanB0z + rateB * t0 - raan0)
+        need = (~raan_free) & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
+        if np.any(need) and ctx.drift_durations_s.size:
+            idx = np.nonzero(need)[0]
+            a_d_all, dir_all = cache.lookup(nodes, ctx, j[idx], k[idx], gap_now[idx])
+            for ti in range(ctx.drift_durations_s.size):
+                a_d = np.full(P, np.nan)
+                direc = np.zeros(P)
+                a_d[idx] = a_d_all[:, ti]
+                direc[idx] = dir_all[:, ti]
+                ok = need & np.isfinite(a_d)
+                if not np.any(ok):
+                    continue
+                a_dz = np.where(ok, a_d, aA)
+                Tg = ctx.drift_durations_s[ti]
+                rel = np.where(direc > 0, gap_now, gap_now - TWO_PI) / Tg
+                kk = 1.5 * ctx.j2 * (ctx.r_eq / a_dz) ** 2 * np.sqrt(mu / a_dz**3)
+                cos_i = -(rateB + rel) / kk
+                ok &= np.abs(cos_i) <= 1.0
+                i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
+                rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+                dv1 = np.asarray(mnv.edelbaum(aA, a_dz, np.abs(i_d - iA), mu), float)
+                T1 = _low_thrust_time(dv1, m0, elec)
+                m1 = m0 * np.exp(-dv1 / elec.ve_kms)
+                dv2 = np.asarray(mnv.edelbaum(a_dz, aB, np.abs(iB - i_d), mu), float)
+                T2 = _low_thrust_time(dv2, m1, elec)
+                # Gap closed by the drift after what the two spirals close at mean rates.
+                g = np.where(direc > 0, gap_now, gap_now - TWO_PI)
+                g_left = g - (0.5 * (rateA + rate_d) - rateB) * T1 - (
+                    0.5 * (rate_d + rateB) - rateB) * T2 - (rateA - rateB) * 0.0
+                relrate = rate_d - rateB
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    Td = g_left / relrate
+                ok &= np.isfinite(Td) & (Td >= 0.0)
+                Td = np.where(ok, Td, 0.0)
+                dv = dv1 + dv2
+                m_arr = m1 * np.exp(-dv2 / elec.ve_kms)
+                t_arr = t0 + T1 + Td + T2
+                udot_d = np.asarray(
+                    argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+                u_arr = np.mod(u0 + 0.5 * (udotA + udot_d) * T1 + udot_d * Td
+                               + 0.5 * (udot_d + udotB) * T2, TWO_PI)
+                dd = {"dv1": dv1, "dv2": dv2, "T1": T1, "Td": Td, "T2": T2, "a_d": a_dz,
+                      "i_d": i_d}
+                add_base(SPIRAL_DRIFT, ti, dd, np.where(ok, dv, np.inf), t_arr,
+                         raanB0z + rateB * t_arr, u_arr, m_arr, ok)
+
+    # ---------------- phasing variants
+    rows = []
+    has_slot = ~np.isnan(slotB0)
+    slotB0z = np.where(has_slot, slotB0, 0.0)
+    nB = udotB  # J2 rate of the argument of latitude in the target orbit
+    revs = ctx.phasing_revs
+    eng_for = {DIRECT: chem, DRIFT: chem, SPIRAL: elec, SPIRAL_DRIFT: elec}
+    for b in bases:
+        eng = eng_for[b["code"]]
+        valid = b["valid"] & np.isfinite(b["dv"])
+        # variant 0: no phasing (targets without a slot, or already on the slot)
+        dphi = _wrap_pos(slotB0z + udotB * b["t_arr"] - b["u_arr"])
+        on_slot = np.minimum(dphi, TWO_PI - dphi) <= 0.25 * ctx.slot_tol_rad
+        ok0 = valid & (~has_slot | on_slot)
+        rows.append(_row(b, NO_PHASING, 0.0, ok0, b["dv"], b["m_arr"], b["t_arr"],
+                         b["raan_arr"], b["u_arr"]))
+        if not np.any(has_slot & valid):
+            continue
+        # variant 1: wait before a coplanar direct transfer so that it arrives on the slot
+        if b["code"] == DIRECT:
+            d = b["d"]
+            cop = d["theta"] < COPLANAR_RAD
+            ok1 = valid & has_slot & cop & (eA < CIRCULAR_E) & (np.abs(udotA - udotB) > 1e-12)
+            if np.any(ok1):
+                tof = d["tb2"] - d["tb1"]
+                # slot minus arrival point, as a function of the wait w:
+                # phase(w) = slot(t0 + w + tof) - (u0 + udotA w + pi) ; zero it.
+                ph0 = _wrap_pos(slotB0z + udotB * (t0 + tof) - (u0 + np.pi))
+                rel = udotA - udotB
+                w = np.where(rel > 0, ph0 / np.where(rel > 0, rel, 1.0),
+                             (ph0 - TWO_PI) / np.where(rel < 0, rel, -1.0))
+                w = np.where(ok1, w, 0.0)
+                t_arr = t0 + w + tof
+                u_arr = _wrap_pos(slotB0z + udotB * t_arr)
+                bw = dict(b)
+                bw["d"] = dict(d, wait=w)
+                rows.append(_row(bw, WAIT_PHASE, 0.0, ok1, b["dv"], b["m_arr"], t_arr,
+                                 b["raan_arr"], u_arr))
+        # variants 2/3: phasing orbit below (catch up) / above (fall back), k revolutions
+        nkep = np.sqrt(mu / aB**3)
+        v_c = np.sqrt(mu / aB)
+        for kr in revs:
+            for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi)):
+                tof = (TWO_PI * kr + lead) / nB
+                okv = valid & has_slot & ~on_slot & (tof > 0) & (eB < CIRCULAR_E)
+                # Keplerian phasing-orbit size from the J2-scaled period (Vallado Alg. 44).
+                n_ph = TWO_PI * kr / np.where(tof > 0, tof, 1.0) * (nkep / nB)
+                a_ph = (mu / n_ph**2) ** (1.0 / 3.0)
+                r_other = 2.0 * a_ph - aB
+                okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
+                v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
+                dvp = 2.0 * np.abs(v_ph - v_c)
+                if eng is None:
+                    continue
+                dv = b["dv"] + dvp
+                m_arr = b["m_arr"] * np.exp(-dvp / eng.ve_kms)
+                t_arr = b["t_arr"] + tof
+                if eng is elec:
+                    t_arr = t_arr + _low_thrust_time(dvp, b["m_arr"], elec)
+                u_arr = _wrap_pos(slotB0z + udotB * t_arr)
+                bp = dict(b)
+                bp["d"] = dict(b["d"], a_ph=a_ph, dvp=dvp, tof_ph=tof, v_ph=v_ph, v_c=v_c)
+                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr, b["raan_arr"], u_arr))
+
+    opts = _concat(rows, P)
+    if prune and opts.pair.size:
+        opts = _prune(opts)
+    return opts
+
+
+def _low_thrust_time(dv, m0, eng: EngineSpec):
+    ve = eng.ve_kms
+    return m0 * ve * 1000.0 / eng.thrust_n * -np.expm1(-np.asarray(dv) / ve)
+
+
+def _row(b, variant, krev, ok, dv, m_end, t_end, raan_end, u_end):
+    return {"b": b, "variant": variant, "krev": krev, "ok": ok, "dv": dv, "m_end": m_end,
+            "t_end": t_end, "raan_end": raan_end, "u_end": u_end}
+
+
+def _concat(rows, P) -> Options:
+    pair, base, tidx, variant, krev, dv, m_end, t_end, raan_end, u_end, which = ([] for _ in
+                                                                                range(11))
+    for r_i, r in enumerate(rows):
+        ok = np.asarray(r["ok"], bool) & np.isfinite(r["dv"]) & np.isfinite(r["t_end"])
+        idx = np.nonzero(ok)[0]
+        if idx.size == 0:
+            continue
+        pair.append(idx)
+        base.append(np.full(idx.size, r["b"]["code"]))
+        tidx.append(np.full(idx.size, r["b"]["tidx"]))
+        variant.append(np.full(idx.size, r["variant"]))
+        krev.append(np.full(idx.size, r["krev"], float))
+        dv.append(np.asarray(r["dv"], float)[idx])
+        m_end.append(np.asarray(r["m_end"], float)[idx])
+        t_end.append(np.asarray(r["t_end"], float)[idx])
+        raan_end.append(np.broadcast_to(np.asarray(r["raan_end"], float), (P,))[idx])
+        u_end.append(np.broadcast_to(np.asarray(r["u_end"], float), (P,))[idx])
+        which.append(np.full(idx.size, r_i))
+    if not pair:
+        e = np.zeros(0)
+        ei = np.zeros(0, int)
+        return Options(ei, ei, ei, ei, e, e, e, e, e, e, {"rows": rows, "which": ei})
+    cat = np.concatenate
+    return Options(cat(pair), cat(base), cat(tidx), cat(variant), cat(krev), cat(dv),
+                   cat(m_end), cat(t_end), np.mod(cat(raan_end), TWO_PI), np.mod(cat(u_end),
+                                                                                   TWO_PI),
+                   {"rows": rows, "which": cat(which)})
+
+
+def _prune(o: Options) -> Options:
+    """Keep, per pair, the options not dominated in (higher end mass, earlier delivery)."""
+    order = np.lexsort((-o.m_end, o.t_end, o.pair))
+    pair = o.pair[order]
+    m = o.m_end[order]
+    # running max of m within each pair group, over increasing t
+    start = np.r_[True, pair[1:] != pair[:-1]]
+    grp = np.cumsum(start) - 1
+    offset = grp * 1e9
+    run = np.maximum.accumulate(m + offset) - offset
+    prev = np.r_[-np.inf, run[:-1]]
+    prev[start] = -np.inf
+    keep = order[m > prev + 1e-9]
+    keep = np.sort(keep)
+    return _take(o, keep)
+
+
+def _take(o: Options, idx) -> Options:
+    return Options(o.pair[idx], o.base[idx], o.tidx[idx], o.variant[idx], o.krev[idx],
+                   o.dv[idx], o.m_end[idx], o.t_end[idx], o.raan_end[idx], o.u_end[idx],
+                   {"rows": o.detail["rows"], "which": o.detail["which"][idx]})
+
+
+__all__ = ["DIRECT", "DRIFT", "SPIRAL", "SPIRAL_DRIFT", "DriftCache", "LegContext", "Nodes",
+           "Options", "context_from_scenario", "expand", "nodes_from_scenario", "j2_rates"]

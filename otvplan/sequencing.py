@@ -1,0 +1,254 @@
+"""Delivery order and per-leg strategy: a label-setting dynamic programme over subsets.
+
+A *label* is a partial mission: the set of payloads delivered, the orbit the tug is in (the
+last payload's), the time, the tug's total mass, and its RAAN and argument of latitude. From
+each label every undelivered payload is tried with every leg option (:func:`otvplan.legs.expand`,
+vectorised over the whole layer), giving the next layer. Within a group of labels with the same
+delivered set and the same current orbit, a label that is no later and no lighter than another
+dominates it: it can wait (coasting is free) and then do whatever the other does, with at least
+as much propellant left. Keeping only non-dominated labels is exact - the result equals brute
+force over every order and every leg option - whenever that argument holds: impulsive legs whose
+options depend on the departure time only through the planes' drift (waiting reproduces them).
+Electric legs take longer when the tug is heavier, so for them dominance is checked on time
+alone within equal masses and the result is marked exact only if no group had to be capped.
+
+Manifests above ``exact_max_payloads`` use the same expansion as a beam search (the best
+``beam_width`` labels per layer by propellant left), and report a lower bound on propellant.
+
+The rocket equation with drops makes propellant multiplicative: the mass after a leg is
+m exp(-dv / (g0 Isp)) minus the payload released, applied label by label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .legs import DriftCache, LegContext, Nodes, expand
+from .orbits import TWO_PI
+
+
+@dataclass
+class Layer:
+    """Labels after delivering ``depth`` payloads (arrays of length L)."""
+
+    mask: np.ndarray  # (L, W) uint64 bit sets of delivered payload indices (1-based nodes)
+    j: np.ndarray
+    t: np.ndarray
+    m: np.ndarray
+    raan: np.ndarray
+    u: np.ndarray
+    parent: np.ndarray
+    base: np.ndarray
+    tidx: np.ndarray
+    variant: np.ndarray
+    krev: np.ndarray
+    t_dep: np.ndarray
+    m_dep: np.ndarray
+    raan_dep: np.ndarray
+    u_dep: np.ndarray
+    remaining_payload_mass: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.j.size)
+
+
+@dataclass
+class SearchSettings:
+    dry_kg: float
+    reserve_kg: float
+    horizon_s: float
+    separation_s: float
+    exact: bool
+    beam_width: int
+    enforce_propellant: bool = True
+    enforce_time: bool = True
+    group_cap: int = 64
+
+
+@dataclass
+class SearchResult:
+    layers: list[Layer]
+    truncated: bool
+    capped: bool
+    stats: dict = field(default_factory=dict)
+
+
+def _bit(k, W):
+    words = np.zeros(W, dtype=np.uint64)
+    words[k // 64] = np.uint64(1) << np.uint64(k % 64)
+    return words
+
+
+def has_bit(mask, k):
+    """Boolean array: is node k in each label's delivered set."""
+    return (mask[:, k // 64] >> np.uint64(k % 64)) & np.uint64(1) == np.uint64(1)
+
+
+def initial_layer(nodes: Nodes, m0: float, t0: float = 0.0) -> Layer:
+    W = (nodes.n + 63) // 64
+    one = np.ones(1)
+    raan = nodes.raan0[0] + nodes.raan_rate[0] * t0
+    u = nodes.slot0[0] + nodes.u_rate[0] * t0
+    total_payload = float(nodes.mass[1:].sum())
+    z = np.zeros(1)
+    zi = np.zeros(1, int)
+    return Layer(
+        mask=np.zeros((1, W), dtype=np.uint64), j=zi.copy(), t=one * t0, m=one * m0,
+        raan=one * np.mod(raan, TWO_PI), u=one * np.mod(u, TWO_PI), parent=zi - 1,
+        base=zi - 1, tidx=zi - 1, variant=zi, krev=z, t_dep=one * t0, m_dep=one * m0,
+        raan_dep=z, u_dep=z, remaining_payload_mass=one * total_payload,
+    )
+
+
+def _dominance_keep(layer_key_cols, t, m, cap, exact_mass):
+    """Indices to keep: per group (rows of ``layer_key_cols``), labels not dominated in
+    (earlier, heavier). With ``exact_mass`` only equal-mass labels dominate on time."""
+    L = t.size
+    if L == 0:
+        return np.zeros(0, int), False
+    keys = np.ascontiguousarray(layer_key_cols)
+    _, grp = np.unique(keys, axis=0, return_inverse=True)
+    grp = grp.reshape(-1)
+    if exact_mass:
+        # group by mass too (rounded to grams): only earlier-or-equal time dominates
+        mq = np.round(m * 1000.0)
+        order = np.lexsort((t, mq, grp))
+        g2 = np.r_[True, (grp[order][1:] != grp[order][:-1]) | (mq[order][1:] != mq[order][:-1])]
+        keep = order[g2]
+        # cap per group of (set, orbit)
+        capped = False
+        if cap:
+            kg = grp[keep]
+            order2 = np.lexsort((-m[keep], kg))
+            kg2 = kg[order2]
+            start = np.r_[True, kg2[1:] != kg2[:-1]]
+            pos = np.arange(kg2.size) - np.maximum.accumulate(np.where(start, np.arange(kg2.size),
+                                                                       0))
+            capped = bool(np.any(pos >= cap))
+            keep = keep[order2[pos < cap]]
+        return np.sort(keep), capped
+    order = np.lexsort((-m, t, grp))
+    g = grp[order]
+    # rank of each mass; among equal masses the later label ranks lower (so it is dropped)
+    mr = np.empty(L, dtype=np.int64)
+    mr[np.lexsort((-np.arange(L), m[order]))] = np.arange(L)
+    key = g.astype(np.int64) * (L + 1) + mr
+    run = np.maximum.accumulate(key)
+    prev = np.r_[-1, run[:-1]]
+    start = np.r_[True, g[1:] != g[:-1]]
+    # keep if strictly heavier than every earlier label of its group
+    prev_in_grp = np.where(start, -1, prev)
+    prev_rank = np.where(prev_in_grp >= 0, prev_in_grp - g.astype(np.int64) * (L + 1), -1)
+    keep_sorted = mr > prev_rank
+    return np.sort(order[keep_sorted]), False
+
+
+def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
+           cache: DriftCache | None = None) -> SearchResult:
+    """Run the label-setting search; return every layer (for partial plans and rebuilding)."""
+    cache = cache or DriftCache()
+    n = nodes.n - 1
+    W = (nodes.n + 63) // 64
+    layers = [initial_layer(nodes, m0)]
+    truncated = capped = False
+    electric = ctx.electric is not None
+    expanded = 0
+    for depth in range(n):
+        cur = layers[-1]
+        if cur.size == 0:
+            break
+        # pairs: every label x every undelivered payload
+        ks = np.arange(1, nodes.n)
+        L = cur.size
+        lab = np.repeat(np.arange(L), n)
+        kk = np.tile(ks, L)
+        free = np.ones(lab.size, bool)
+        for k in ks:
+            sel = kk == k
+            free[sel] = ~has_bit(cur.mask[lab[sel]], k)
+        lab, kk = lab[free], kk[free]
+        if lab.size == 0:
+            break
+        opts = expand(nodes, ctx, cur.j[lab], kk, cur.t[lab], cur.m[lab], cur.raan[lab],
+                      cur.u[lab], cache)
+        expanded += lab.size
+        p = opts.pair
+        parent = lab[p]
+        k_new = kk[p]
+        # separation from the previous deployment
+        t_prev_dep = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
+        t_del = np.maximum(opts.t_end, t_prev_dep + s.separation_s)
+        dwell = t_del - opts.t_end
+        raan_del = opts.raan_end + nodes.raan_rate[k_new] * dwell
+        u_del = opts.u_end + nodes.u_rate[k_new] * dwell
+        m_after = opts.m_end - nodes.mass[k_new]
+        rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
+        ok = np.ones(p.size, bool)
+        if s.enforce_time:
+            ok &= (t_del <= nodes.deadline[k_new] + 1e-6) & (t_del <= s.horizon_s + 1e-6)
+        if s.enforce_propellant:
+            ok &= m_after - rem - s.dry_kg >= s.reserve_kg - 1e-9
+        ok &= m_after > 0.0
+        idx = np.nonzero(ok)[0]
+        masks = cur.mask[parent[idx]].copy()
+        kn = k_new[idx]
+        for word in range(W):
+            sel = (kn // 64) == word
+            masks[sel, word] |= (np.uint64(1) << (kn[sel] % 64).astype(np.uint64))
+        new = Layer(
+            mask=masks, j=kn, t=t_del[idx], m=m_after[idx], raan=np.mod(raan_del[idx], TWO_PI),
+            u=np.mod(u_del[idx], TWO_PI), parent=parent[idx], base=opts.base[idx],
+            tidx=opts.tidx[idx], variant=opts.variant[idx], krev=opts.krev[idx],
+            t_dep=cur.t[parent[idx]], m_dep=cur.m[parent[idx]],
+            raan_dep=cur.raan[parent[idx]], u_dep=cur.u[parent[idx]],
+            remaining_payload_mass=rem[idx],
+        )
+        # dominance within (delivered set, current orbit); raan/u join the key where the
+        # orbit leaves them free (they then depend on the history)
+        free_raan = np.isnan(nodes.raan0[new.j])
+        free_u = np.isnan(nodes.slot0[new.j])
+        key = np.column_stack([
+            new.mask.view(np.int64), new.j,
+            np.where(free_raan, np.round(new.raan * 1e6), 0).astype(np.int64),
+            np.where(free_u & _any_slot_left(nodes, new.mask), np.round(new.u * 1e3),
+                     0).astype(np.int64),
+        ])
+        keep, was_capped = _dominance_keep(key, new.t, new.m, s.group_cap if electric else 0,
+                                           exact_mass=electric)
+        capped |= was_capped
+        new = _take_layer(new, keep)
+        if not s.exact and new.size > s.beam_width:
+            left = new.m - new.remaining_payload_mass - s.dry_kg
+            order = np.lexsort((new.t, -left))[: s.beam_width]
+            new = _take_layer(new, np.sort(order))
+            truncated = True
+        layers.append(new)
+    return SearchResult(layers, truncated, capped,
+                        {"pairs_expanded": expanded, "drift_cache_misses": cache.misses,
+                         "labels": sum(layer.size for layer in layers)})
+
+
+def _any_slot_left(nodes: Nodes, mask):
+    """Whether any undelivered payload of each label has a slot (then the phase matters)."""
+    out = np.zeros(mask.shape[0], bool)
+    for k in range(1, nodes.n):
+        if not np.isnan(nodes.slot0[k]):
+            out |= ~has_bit(mask, k)
+    return out
+
+
+def _take_layer(layer: Layer, idx) -> Layer:
+    return Layer(**{name: getattr(layer, name)[idx] for name in Layer.__dataclass_fields__})
+
+
+def path_to(layers: list[Layer], depth: int, index: int) -> list[tuple[int, int]]:
+    """(depth, index) of every label from the start to label ``index`` of layer ``depth``."""
+    out = []
+    while depth >= 0 and index >= 0:
+        out.append((depth, index))
+        index = int(layers[depth].parent[index])
+        depth -= 1
+    return out[::-1]

@@ -1,0 +1,600 @@
+"""The mission solver: ``plan(scenario) -> Plan``. No I/O.
+
+1. Build the orbit table (drop-off + targets) and the leg context (engines, drift and phasing
+   grids) from the scenario (:mod:`otvplan.legs`).
+2. Search delivery orders and leg options (:mod:`otvplan.sequencing`).
+3. Add the disposal leg to every complete sequence, pick the answer for the objective
+   (least propellant, shortest duration, or the Pareto front of the two).
+4. Rebuild the chosen legs option by option into burns, phases and deliveries, booking the
+   rocket equation burn by burn at the tug's real mass.
+
+When no complete sequence fits, the plan is the best partial one and says what is missing:
+the propellant shortfall (from a search without the propellant limit) and the time shortfall
+(from a search without the time limits).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import legs as lg
+from .constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
+from .errors import InfeasibleError, Shortfall
+from .model import (
+    Burn,
+    Delivery,
+    Leg,
+    OrbitState,
+    Phase,
+    Plan,
+    Scenario,
+)
+from .orbits import TWO_PI, plane_normal
+from .sequencing import Layer, SearchSettings, has_bit, path_to, search
+
+OBJECTIVES = ("propellant", "duration", "pareto")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Per-call overrides of the scenario's solver settings (None keeps the scenario's)."""
+
+    objective: str | None = None
+    exact_max_payloads: int | None = None
+    beam_width: int | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Disposal
+# --------------------------------------------------------------------------------------------
+
+
+def disposal_target_perigee_km(scenario: Scenario, a_km: float) -> float | None:
+    """Perigee radius [km] the disposal must reach, or None when there is no disposal."""
+    d = scenario.constraints.disposal
+    if d.kind == "none":
+        return None
+    if d.kind == "perigee":
+        return R_EARTH_KM + float(d.perigee_altitude_km)
+    from .lifetime import perigee_for_lifetime
+
+    ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
+    return perigee_for_lifetime(a_km, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY,
+                                ballistic)
+
+
+def _disposal_dv(scenario: Scenario, a, electric: bool, mu=MU_EARTH_KM3_S2):
+    """Delta-v [km/s] of the disposal from circular orbits of radius ``a`` (vectorised)."""
+    a = np.asarray(a, float)
+    rp = np.array([disposal_target_perigee_km(scenario, float(x)) or np.nan for x in
+                   np.ravel(a)]).reshape(a.shape) if a.size else a
+    if scenario.constraints.disposal.kind == "none":
+        return np.zeros_like(a), np.full_like(a, np.nan)
+    rp = np.minimum(rp, a)
+    if electric:
+        dv = np.abs(np.sqrt(mu / rp) - np.sqrt(mu / a))
+    else:
+        dv = np.sqrt(mu / a) - np.sqrt(mu * (2.0 / a - 2.0 / (a + rp)))
+    return np.maximum(dv, 0.0), rp
+
+
+# --------------------------------------------------------------------------------------------
+# plan()
+# --------------------------------------------------------------------------------------------
+
+
+def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = False,
+         options: SolverOptions | None = None) -> Plan:
+    """Plan the mission: delivery order, leg strategies, burns and propellant.
+
+    ``objective``: ``"propellant"`` (least propellant within the duration limit and deadlines),
+    ``"duration"`` (earliest end within the propellant available) or ``"pareto"`` (least
+    propellant, with the propellant-duration front in ``Plan.alternatives``); default: the
+    scenario's. With ``strict=True`` an infeasible mission raises
+    :class:`otvplan.errors.InfeasibleError` instead of returning a partial plan.
+    """
+    t_start = time.perf_counter()
+    options = options or SolverOptions()
+    objective = objective or options.objective or scenario.solver.objective
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    nodes = lg.nodes_from_scenario(scenario)
+    ctx = lg.context_from_scenario(scenario)
+    n = nodes.n - 1
+    exact_max = options.exact_max_payloads or scenario.solver.exact_max_payloads
+    beam = options.beam_width or scenario.solver.beam_width
+    tug = scenario.tug
+    m0 = scenario.initial_mass_kg
+    horizon = scenario.constraints.max_duration_s
+    settings = SearchSettings(
+        dry_kg=tug.dry_mass_kg, reserve_kg=tug.reserve_kg,
+        horizon_s=math.inf if horizon is None else float(horizon),
+        separation_s=scenario.constraints.min_deploy_separation_s,
+        exact=n <= exact_max, beam_width=beam,
+    )
+    cache = lg.DriftCache()
+    result = search(nodes, ctx, m0, settings, cache)
+    electric_disposal = ctx.chemical is None
+    eng = ctx.chemical or ctx.electric
+    finals = _finals(scenario, nodes, result.layers, eng, electric_disposal, settings)
+    warnings: list[str] = []
+    chosen, alternatives = _choose(finals, objective, n, settings)
+    feasible = chosen is not None
+    shortfall = Shortfall()
+    if not feasible:
+        shortfall = _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng,
+                                electric_disposal)
+        chosen = _best_partial(finals, nodes)
+    depth, index = chosen["depth"], chosen["index"]
+    built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
+                   electric_disposal, warnings)
+    delivered = tuple(leg.delivery.payload for leg in built if leg.delivery is not None)
+    undelivered = tuple(p.name for p in scenario.payloads if p.name not in delivered)
+    prop_used = sum(leg.propellant_kg for leg in built)
+    final_mass = built[-1].mass_after_kg if built else m0
+    duration = built[-1].t_end_s if built else 0.0
+    lb = None
+    exact = (not result.truncated) and (not result.capped)
+    if result.truncated:
+        lb = _propellant_lower_bound(scenario, nodes, ctx, cache, eng, electric_disposal)
+    stats = dict(result.stats)
+    stats["solve_time_s"] = time.perf_counter() - t_start
+    plan_ = Plan(
+        scenario=scenario, objective=objective, feasible=feasible, legs=tuple(built),
+        delivered=delivered, undelivered=undelivered,
+        total_dv_kms=float(sum(leg.dv_kms for leg in built)),
+        propellant_used_kg=float(prop_used),
+        propellant_remaining_kg=float(tug.propellant_kg - prop_used),
+        duration_s=float(duration), final_mass_kg=float(final_mass),
+        shortfall_propellant_kg=float(shortfall.propellant_kg),
+        shortfall_time_s=float(shortfall.time_s),
+        infeasible_reasons=tuple(shortfall.reasons), exact=exact,
+        lower_bound_propellant_kg=lb,
+        alternatives=tuple(alternatives), warnings=tuple(warnings),
+        solver_stats=tuple((k, float(v)) for k, v in sorted(stats.items())),
+    )
+    if strict and not feasible:
+        raise InfeasibleError(
+            "not every payload can be delivered: " + "; ".join(shortfall.reasons), shortfall)
+    return plan_
+
+
+def _finals(scenario, nodes, layers, eng, electric_disposal, s: SearchSettings):
+    """Every label of every layer with its disposal added: arrays for selection."""
+    rows = []
+    for depth, layer in enumerate(layers):
+        if layer.size == 0:
+            continue
+        a = nodes.a[layer.j]
+        dv, _ = _disposal_dv(scenario, a, electric_disposal)
+        m_fin = layer.m * np.exp(-dv / eng.ve_kms) if eng is not None else layer.m
+        t_fin = layer.t.copy()
+        if electric_disposal and eng is not None:
+            t_fin = t_fin + lg._low_thrust_time(dv, layer.m, eng)
+        prop_left = m_fin - layer.remaining_payload_mass - s.dry_kg
+        rows.append({"depth": depth, "t": t_fin, "m": m_fin, "prop_left": prop_left,
+                     "mask": layer.mask, "n": layer.size})
+    return rows
+
+
+def _choose(finals, objective, n, s: SearchSettings):
+    full = [r for r in finals if r["depth"] == n]
+    if not full:
+        return None, []
+    r = full[0]
+    ok = (r["prop_left"] >= s.reserve_kg - 1e-9) & (r["t"] <= s.horizon_s + 1e-6)
+    if not np.any(ok):
+        return None, []
+    idx = np.nonzero(ok)[0]
+    t = r["t"][idx]
+    left = r["prop_left"][idx]
+    # Pareto front over (duration, propellant used) == (t, -left)
+    order = np.lexsort((-left, t))
+    best_left = -np.inf
+    front = []
+    for q in order:
+        if left[q] > best_left + 1e-9:
+            front.append(q)
+            best_left = left[q]
+    if objective == "duration":
+        q = int(np.lexsort((-left, t))[0])
+    else:
+        q = int(np.lexsort((t, -left))[0])
+    alternatives = [(float(t[f]), float(-left[f])) for f in front]
+    return {"depth": n, "index": int(idx[q])}, alternatives
+
+
+def _best_partial(finals, nodes):
+    best = None
+    best_key = None
+    for r in finals:
+        ok = r["prop_left"] >= -1e-9
+        for i in np.nonzero(ok)[0]:
+            delivered = [k for k in range(1, nodes.n) if has_bit(r["mask"][i:i + 1], k)[0]]
+            key = (sum(int(nodes.priority[k]) for k in delivered),
+                   float(sum(nodes.mass[k] for k in delivered)), float(r["prop_left"][i]),
+                   -float(r["t"][i]))
+            if best_key is None or key > best_key:
+                best_key = key
+                best = {"depth": r["depth"], "index": int(i)}
+    return best or {"depth": 0, "index": 0}
+
+
+def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposal) -> Shortfall:
+    n = nodes.n - 1
+    reasons = []
+    sf = Shortfall()
+    usable = scenario.tug.propellant_kg - scenario.tug.reserve_kg
+    # Propellant: the least propellant any complete sequence needs within the time limits.
+    relaxed = replace(settings, enforce_propellant=False)
+    res = search(nodes, ctx, m0, relaxed, cache)
+    finals = _finals(scenario, nodes, res.layers, eng, electric_disposal, relaxed)
+    full = [r for r in finals if r["depth"] == n]
+    need_prop = None
+    if full:
+        r = full[0]
+        ok = r["t"] <= settings.horizon_s + 1e-6
+        if np.any(ok):
+            left = r["prop_left"][ok]
+            need_prop = float(scenario.tug.propellant_kg - left.max())
+    if need_prop is not None and need_prop > usable + 1e-9:
+        sf.propellant_kg = need_prop - usable
+        reasons.append(
+            f"propellant: the cheapest complete plan within the time limits needs "
+            f"{need_prop:.1f} kg, {sf.propellant_kg:.1f} kg more than the {usable:.1f} kg usable")
+    # Time: the earliest complete sequence within the propellant, ignoring time limits.
+    relaxed_t = replace(settings, enforce_time=False, horizon_s=math.inf)
+    res_t = search(nodes, ctx, m0, relaxed_t, cache)
+    finals_t = _finals(scenario, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
+    full_t = [r for r in finals_t if r["depth"] == n]
+    if full_t:
+        r = full_t[0]
+        ok = r["prop_left"] >= settings.reserve_kg - 1e-9
+        if np.any(ok):
+            t_min = float(r["t"][ok].min())
+            if t_min > settings.horizon_s:
+                sf.time_s = t_min - settings.horizon_s
+                reasons.append(
+                    f"time: the fastest complete plan within the propellant takes "
+                    f"{t_min / SECONDS_PER_DAY:.1f} d, {sf.time_s / SECONDS_PER_DAY:.1f} d over "
+                    "the mission limit")
+            elif need_prop is None or need_prop <= usable + 1e-9:
+                reasons.append("deadlines: no order meets every payload's deliver_by with the "
+                               "propellant available")
+    if not reasons:
+        if need_prop is None and not full_t:
+            reasons.append("no complete plan exists even without the propellant or time limits "
+                           "(a target cannot be reached by any leg strategy)")
+        else:
+            reasons.append("propellant and time together: each limit alone can be met, "
+                           "not both")
+    sf.reasons = reasons
+    return sf
+
+
+def _propellant_lower_bound(scenario, nodes, ctx, cache, eng, electric_disposal):
+    """A lower bound on the propellant of any complete plan within the leg model.
+
+    Each payload is entered by one leg, whose delta-v is at least the cheapest entering option
+    over every origin and every RAAN gap; the dry mass (plus reserve) rides every leg and each
+    payload rides at least its own entering leg, so by the rocket equation with drops
+    propellant >= M_end (exp(sum dv_k / ve) - 1) + sum m_k (exp(dv_k / ve) - 1).
+    """
+    if eng is None:
+        return None
+    n = nodes.n
+    gaps = np.linspace(0.0, TWO_PI, 13)[:-1]
+    lb = np.full(n, np.inf)
+    for k in range(1, n):
+        js = np.array([j for j in range(n) if j != k])
+        jj = np.repeat(js, gaps.size)
+        g = np.tile(gaps, js.size)
+        raanB = 0.0 if np.isnan(nodes.raan0[k]) else nodes.raan0[k]
+        raan_tug = np.mod(raanB - g, TWO_PI)
+        o = lg.expand(nodes, ctx, jj, np.full(jj.size, k), np.zeros(jj.size),
+                      np.full(jj.size, scenario.initial_mass_kg), raan_tug,
+                      np.zeros(jj.size), cache, prune=False)
+        if o.dv.size:
+            lb[k] = float(o.dv.min())
+    lb = lb[1:]
+    if not np.all(np.isfinite(lb)):
+        return None
+    ve = eng.ve_kms
+    m_end = scenario.tug.dry_mass_kg + scenario.tug.reserve_kg
+    bound = m_end * math.expm1(lb.sum() / ve) + float(
+        np.sum(nodes.mass[1:] * np.expm1(lb / ve)))
+    return float(bound)
+
+
+# --------------------------------------------------------------------------------------------
+# Rebuilding legs into burns
+# --------------------------------------------------------------------------------------------
+
+
+def _unit_r(i, raan, u):
+    """Unit position vector at argument of latitude u in plane (i, raan)."""
+    cO, sO, ci, si, cu, su = (math.cos(raan), math.sin(raan), math.cos(i), math.sin(i),
+                              math.cos(u), math.sin(u))
+    return np.array([cO * cu - sO * su * ci, sO * cu + cO * su * ci, su * si])
+
+
+def _rotate(vec, axis, angle):
+    """Rodrigues rotation of ``vec`` about unit ``axis`` by ``angle``."""
+    c, s = math.cos(angle), math.sin(angle)
+    return vec * c + np.cross(axis, vec) * s + axis * np.dot(axis, vec) * (1.0 - c)
+
+
+def _burn_tnw(r_hat, h_before, v_before, h_after, v_after):
+    """Delta-v in the pre-burn TNW frame for a burn at an apsis/circular point."""
+    t_hat = np.cross(h_before, r_hat)
+    w_hat = h_before
+    n_hat = np.cross(w_hat, t_hat)
+    dv = v_after * np.cross(h_after, r_hat) - v_before * t_hat
+    return (float(dv @ t_hat), float(dv @ n_hat), float(dv @ w_hat))
+
+
+class _Ledger:
+    """Books burns at the tug's real mass (rocket equation burn by burn)."""
+
+    def __init__(self, m0):
+        self.m = m0
+        self.burns: list[Burn] = []
+
+    def burn(self, t, dv_tnw, eng: lg.EngineSpec, u, label, low_thrust=False, duration=None,
+             max_impulsive=None):
+        dv = float(np.linalg.norm(dv_tnw))
+        m_before = self.m
+        m_after = m_before * math.exp(-dv / eng.ve_kms)
+        prop = m_before - m_after
+        if duration is None:
+            duration = prop * eng.ve_kms * 1000.0 / eng.thrust_n
+        ok = True if low_thrust or max_impulsive is None else duration <= max_impulsive
+        self.burns.append(Burn(
+            t_s=float(t), dv_kms=dv, dv_tnw_kms=tuple(float(x) for x in dv_tnw),
+            engine=eng.name, propellant_kg=float(prop), mass_before_kg=float(m_before),
+            mass_after_kg=float(m_after), duration_s=float(duration), u_rad=float(np.mod(u,
+                                                                                      TWO_PI)),
+            label=label, low_thrust=low_thrust, impulsive_ok=ok))
+        self.m = m_after
+
+
+def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp):
+    """Two burns of a direct transfer (from the ``_direct`` arrays, element ``idx``)."""
+    u_b = float(d["u_b1"][idx])
+    rA = float(d["raan_b1"][idx])
+    h_a = plane_normal(iA, rA)
+    r_hat = _unit_r(iA, rA, u_b)
+    th1, th2 = float(d["th1"][idx]), float(d["th2"][idx])
+    theta = float(d["theta"][idx])
+    # Rotation sense: rotating h_A about r_hat by +theta must reach the target plane normal.
+    raanB = float(d["raan_arr"][idx]) if theta > 0 else rA
+    h_b_target = plane_normal(iB, raanB) if theta > lg.COPLANAR_RAD else h_a
+    sense = 1.0
+    if theta > lg.COPLANAR_RAD:
+        plus = _rotate(h_a, r_hat, theta)
+        minus = _rotate(h_a, r_hat, -theta)
+        sense = 1.0 if np.linalg.norm(plus - h_b_target) <= np.linalg.norm(
+            minus - h_b_target) else -1.0
+    h_t = _rotate(h_a, r_hat, sense * th1)
+    v1, vt1, vt2, v2 = (float(d[x][idx]) for x in ("v1", "vt1", "vt2", "v2"))
+    same = bool(d["same"][idx])
+    tb1, tb2 = float(d["tb1"][idx]), float(d["tb2"][idx])
+    if same:
+        h_f = _rotate(h_t, r_hat, sense * th2)
+        dv = np.array(_burn_tnw(r_hat, h_a, v1, h_f, v2))
+        if np.linalg.norm(dv) > 0:
+            led.burn(tb1, dv, eng, u_b, label, max_impulsive=max_imp)
+        return
+    dv1 = np.array(_burn_tnw(r_hat, h_a, v1, h_t, vt1))
+    if np.linalg.norm(dv1) > 0:
+        led.burn(tb1, dv1, eng, u_b, label + " burn 1", max_impulsive=max_imp)
+    r2 = -r_hat
+    h_f = _rotate(h_t, r_hat, sense * th2)
+    dv2 = np.array(_burn_tnw(r2, h_t, vt2, h_f, v2))
+    if np.linalg.norm(dv2) > 0:
+        led.burn(tb2, dv2, eng, u_b + math.pi, label + " burn 2", max_impulsive=max_imp)
+
+
+def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
+           warnings) -> list[Leg]:
+    legs_out: list[Leg] = []
+    path = path_to(layers, depth, index)
+    max_imp = scenario.constraints.max_impulsive_burn_s
+    for leg_no, (dpt, idx) in enumerate(path[1:], start=1):
+        lay: Layer = layers[dpt]
+        prev: Layer = layers[dpt - 1]
+        pidx = int(lay.parent[idx])
+        j, k = int(prev.j[pidx]), int(lay.j[idx])
+        t0, m0 = float(prev.t[pidx]), float(prev.m[pidx])
+        opts = lg.expand(nodes, ctx, np.array([j]), np.array([k]), np.array([t0]),
+                         np.array([m0]), np.array([prev.raan[pidx]]), np.array([prev.u[pidx]]),
+                         cache, prune=False)
+        sel = np.nonzero((opts.base == lay.base[idx]) & (opts.tidx == lay.tidx[idx])
+                         & (opts.variant == lay.variant[idx]) & (opts.krev == lay.krev[idx]))[0]
+        if sel.size == 0:  # cannot happen: the search produced this option from these inputs
+            raise RuntimeError("internal error: leg option not reproducible")
+        o = int(sel[0])
+        row = opts.detail["rows"][opts.detail["which"][o]]
+        legs_out.append(_leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, 0, lay,
+                                      idx, prev, pidx, max_imp, warnings))
+    # disposal
+    d = scenario.constraints.disposal
+    if d.kind != "none" and eng is not None:
+        last = legs_out[-1] if legs_out else None
+        lay = layers[depth]
+        j = int(lay.j[index])
+        t0 = float(lay.t[index])
+        m0 = float(lay.m[index])
+        a = float(nodes.a[j])
+        dv, rp = _disposal_dv(scenario, np.array([a]), electric_disposal)
+        dv, rp = float(dv[0]), float(rp[0])
+        led = _Ledger(m0)
+        raan = float(lay.raan[index])
+        u = float(lay.u[index])
+        phases = []
+        if dv > 0:
+            if electric_disposal:
+                T = float(lg._low_thrust_time(dv, m0, eng))
+                led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal spiral",
+                         low_thrust=True, duration=T)
+                t_end = t0 + T
+                phases.append(Phase("spiral", t0, t_end, a, float(nodes.i[j])))
+            else:
+                led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal burn",
+                         max_impulsive=max_imp)
+                t_end = t0
+        else:
+            t_end = t0
+        prop = m0 - led.m
+        legs_out.append(Leg(
+            index=len(legs_out) + 1, origin=last.destination if last else "drop-off",
+            destination=f"disposal (perigee {rp - R_EARTH_KM:.0f} km)", strategy="disposal",
+            t_start_s=t0, t_end_s=t_end, dv_kms=dv, propellant_kg=prop, mass_before_kg=m0,
+            mass_after_kg=led.m, burns=tuple(led.burns), phases=tuple(phases),
+            notes=(f"raan {math.degrees(raan):.3f} deg",)))
+    for leg in legs_out:
+        for b in leg.burns:
+            if not b.impulsive_ok:
+                warnings.append(
+                    f"leg {leg.index} {b.label}: the burn lasts {b.duration_s:.0f} s, longer "
+                    f"than {max_imp:.0f} s; finite-burn losses are not modelled")
+    return legs_out
+
+
+def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay, idx, prev,
+                  pidx, max_imp, warnings) -> Leg:
+    b = row["b"]
+    code = b["code"]
+    variant = row["variant"]
+    d = b["d"]
+    led = _Ledger(m0)
+    phases: list[Phase] = []
+    notes: list[str] = []
+    iA, aA = float(nodes.i[j]), float(nodes.a[j])
+    iB, aB = float(nodes.i[k]), float(nodes.a[k])
+    eA, eB = float(nodes.e[j]), float(nodes.e[k])
+    chem, elec = ctx.chemical, ctx.electric
+    t_cursor = t0
+    if code == lg.DIRECT:
+        w = float(d.get("wait", np.zeros(1))[0]) if variant == lg.WAIT_PHASE else 0.0
+        if variant == lg.WAIT_PHASE:
+            # recompute the same transfer from the later departure (coplanar: burns anywhere)
+            notes.append(f"waits {w / 3600:.2f} h in the initial orbit to arrive on the slot")
+            shift = w
+        else:
+            shift = 0.0
+        dd = {key: (np.asarray(v) + (shift if key in ("tb1", "tb2") else 0.0))
+              if isinstance(v, np.ndarray) else v for key, v in d.items()}
+        if variant == lg.WAIT_PHASE:
+            dd["u_b1"] = np.mod(np.asarray(d["u_b1"]) + nodes.u_rate[j] * shift, TWO_PI)
+        tb1, tb2 = float(dd["tb1"][0]), float(dd["tb2"][0])
+        if tb1 > t_cursor:
+            phases.append(Phase("wait", t_cursor, tb1, aA, iA, eA))
+        _transfer_burns(led, dd, 0, iA, None, iB, chem, "transfer", max_imp)
+        if tb2 > tb1:
+            phases.append(Phase("transfer", tb1, tb2, float(dd["a_t"][0]), iB,
+                                abs(float(dd["r_arr"][0]) - float(dd["r_dep"][0])) / (
+                                    float(dd["r_arr"][0]) + float(dd["r_dep"][0]))))
+        t_cursor = tb2
+        strategy = "direct"
+        notes.append(f"plane change {math.degrees(float(d['theta'][0])):.3f} deg split "
+                     f"{math.degrees(abs(float(d['th1'][0]))):.3f} + "
+                     f"{math.degrees(abs(float(d['th2'][0]))):.3f} deg")
+    elif code == lg.DRIFT:
+        d1, d2 = d["first"], d["second"]
+        a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
+        tb1 = float(d1["tb1"][0])
+        if tb1 > t_cursor:
+            phases.append(Phase("wait", t_cursor, tb1, aA, iA, eA))
+        _transfer_burns(led, d1, 0, iA, None, i_d, chem, "to drift orbit", max_imp)
+        t_d0, t_d1 = float(d["t_d0"][0]), float(d["t_d1"][0])
+        if t_d0 > tb1:
+            phases.append(Phase("transfer", tb1, t_d0, 0.5 * (aA + a_d), i_d))
+        phases.append(Phase("drift", t_d0, t_d1, a_d, i_d))
+        tb3, tb4 = float(d2["tb1"][0]), float(d2["tb2"][0])
+        if tb3 > t_d1:
+            phases.append(Phase("wait", t_d1, tb3, a_d, i_d))
+        _transfer_burns(led, d2, 0, i_d, None, iB, chem, "from drift orbit", max_imp)
+        if tb4 > tb3:
+            phases.append(Phase("transfer", tb3, tb4, 0.5 * (a_d + aB), iB))
+        t_cursor = tb4
+        strategy = "drift"
+        notes.append(f"J2 drift at {a_d - R_EARTH_KM:.1f} km, {math.degrees(i_d):.3f} deg for "
+                     f"{(t_d1 - t_d0) / SECONDS_PER_DAY:.2f} d")
+    elif code in (lg.SPIRAL, lg.SPIRAL_DRIFT):
+        if code == lg.SPIRAL:
+            dv, T = float(d["dv"][0]), float(d["T"][0])
+            theta = float(d["theta"][0])
+            dv_plane = abs(dv - abs(math.sqrt(MU_EARTH_KM3_S2 / aA) - math.sqrt(
+                MU_EARTH_KM3_S2 / aB)))
+            led.burn(t0, np.array([math.copysign(dv - dv_plane, aB - aA), 0.0, dv_plane]),
+                     elec, float(prev.u[pidx]), "spiral", low_thrust=True, duration=T)
+            phases.append(Phase("spiral", t0, t0 + T, 0.5 * (aA + aB), iB))
+            t_cursor = t0 + T
+            strategy = "spiral"
+            notes.append(f"Edelbaum spiral, plane change {math.degrees(theta):.3f} deg")
+        else:
+            dv1, dv2 = float(d["dv1"][0]), float(d["dv2"][0])
+            T1, Td, T2 = float(d["T1"][0]), float(d["Td"][0]), float(d["T2"][0])
+            a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
+            led.burn(t0, _lt_vec(dv1, aA, a_d), elec, float(prev.u[pidx]), "spiral to drift",
+                     low_thrust=True, duration=T1)
+            phases.append(Phase("spiral", t0, t0 + T1, 0.5 * (aA + a_d), i_d))
+            phases.append(Phase("drift", t0 + T1, t0 + T1 + Td, a_d, i_d))
+            led.burn(t0 + T1 + Td, _lt_vec(dv2, a_d, aB), elec, 0.0, "spiral from drift",
+                     low_thrust=True, duration=T2)
+            phases.append(Phase("spiral", t0 + T1 + Td, t0 + T1 + Td + T2, 0.5 * (a_d + aB),
+                                iB))
+            t_cursor = t0 + T1 + Td + T2
+            strategy = "spiral-drift"
+            notes.append(f"low-thrust to a J2 drift orbit at {a_d - R_EARTH_KM:.1f} km, "
+                         f"{math.degrees(i_d):.3f} deg for {Td / SECONDS_PER_DAY:.2f} d")
+    else:  # pragma: no cover - codes are closed
+        raise RuntimeError(f"unknown leg code {code}")
+    # phasing
+    if variant in (lg.PHASE_LOW, lg.PHASE_HIGH):
+        eng = elec if code in (lg.SPIRAL, lg.SPIRAL_DRIFT) else chem
+        dvp = float(d["dvp"][0]) / 2.0
+        tof = float(d["tof_ph"][0])
+        sign = -1.0 if variant == lg.PHASE_LOW else 1.0
+        u_arr = float(row["b"]["u_arr"][0])
+        led.burn(t_cursor, np.array([sign * dvp, 0.0, 0.0]), eng, u_arr, "phasing burn 1",
+                 max_impulsive=max_imp, low_thrust=eng is elec)
+        phases.append(Phase("phasing", t_cursor, t_cursor + tof, float(d["a_ph"][0]), iB))
+        led.burn(t_cursor + tof, np.array([-sign * dvp, 0.0, 0.0]), eng, u_arr,
+                 "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec)
+        t_cursor += tof
+        strategy += f"+phasing({int(row['krev'])} rev)"
+    elif variant == lg.WAIT_PHASE:
+        strategy += "+phase-wait"
+    t_del = float(lay.t[idx])
+    if t_del > t_cursor + 1e-6:
+        phases.append(Phase("separation", t_cursor, t_del, aB, iB, eB))
+    m_after_release = led.m - float(nodes.mass[k])
+    orbit = OrbitState(t_s=t_del, a_km=aB, e=eB, inc_rad=iB,
+                       raan_rad=float(np.mod(lay.raan[idx], TWO_PI)),
+                       argp_rad=float(nodes.argp[k]) if eB >= lg.CIRCULAR_E else 0.0,
+                       u_rad=float(np.mod(lay.u[idx], TWO_PI)))
+    if abs(m_after_release - float(lay.m[idx])) > 1e-6 * max(1.0, m0):
+        warnings.append(f"leg {leg_no}: mass bookkeeping differs from the search by "
+                        f"{m_after_release - float(lay.m[idx]):.3g} kg")
+    return Leg(
+        index=leg_no, origin=nodes.names[j], destination=nodes.names[k], strategy=strategy,
+        t_start_s=t0, t_end_s=t_del, dv_kms=float(sum(bb.dv_kms for bb in led.burns)),
+        propellant_kg=float(m0 - led.m), mass_before_kg=m0, mass_after_kg=m_after_release,
+        burns=tuple(led.burns), phases=tuple(phases),
+        delivery=Delivery(payload=nodes.names[k], t_s=t_del, orbit=orbit,
+                          mass_kg=float(nodes.mass[k])),
+        notes=tuple(notes))
+
+
+def _lt_vec(dv, a_from, a_to):
+    """Split a low-thrust delta-v into in-plane (T) and out-of-plane (W) parts for reports."""
+    dv_t = abs(math.sqrt(MU_EARTH_KM3_S2 / a_from) - math.sqrt(MU_EARTH_KM3_S2 / a_to))
+    dv_t = min(dv_t, dv)
+    dv_w = math.sqrt(max(dv * dv - dv_t * dv_t, 0.0))
+    return np.array([math.copysign(dv_t, a_to - a_from), 0.0, dv_w])
