@@ -1,0 +1,282 @@
+"""The ``otvplan`` command line: a thin layer that parses arguments, calls the library, prints.
+
+Each command is a small function; the library does the work and raises
+:class:`otvplan.errors.OtvplanError` on bad input, which :func:`main` prints as one line per
+problem on stderr with exit status 2 -- never a traceback.
+
+Exit status: 0 ok, 1 verification failed, 2 bad input (including usage errors),
+3 infeasible plan, 70 internal error (a bug: set ``OTVPLAN_DEBUG=1`` to see the traceback).
+
+Only this module prints. Library modules are imported inside the commands so that
+``otvplan --version`` and ``otvplan --help`` start fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import OtvplanError, Problem
+
+EXIT_OK = 0
+EXIT_VERIFICATION_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_INTERNAL_ERROR = 70  # sysexits.h EX_SOFTWARE
+
+#: Distributions whose versions ``otvplan --version`` reports (read from package metadata,
+#: without importing them).
+VERSION_PACKAGES = ("boinor", "astropy", "numpy", "scipy", "pydantic", "typer", "matplotlib")
+
+app = typer.Typer(
+    name="otvplan",
+    help="Mission planner for orbital transfer vehicles (space tugs).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Output helpers (the only place that writes to the terminal)
+# --------------------------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):
+    """A Rich console that prints text as is: no markup (``payloads[2]`` stays), no wrapping."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True, emoji=False)
+
+
+def _out(text: str = "") -> None:
+    _console().print(text)
+
+
+def _err(text: str) -> None:
+    _console(stderr=True).print(text)
+
+
+def version_lines() -> list[str]:
+    """``otvplan X`` and the version of each dependency, from installed package metadata."""
+    lines = [f"otvplan {__version__}"]
+    for name in VERSION_PACKAGES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        lines.append(f"{name} {version}")
+    lines.append(f"python {sys.version.split()[0]}")
+    return lines
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        for line in version_lines():
+            _out(line)
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the versions of otvplan and its dependencies.",
+                     callback=_version_callback, is_eager=True),
+    ] = False,
+) -> None:
+    """Mission planner for orbital transfer vehicles (space tugs).
+
+    Exit status: 0 ok, 1 verification failed, 2 bad input, 3 infeasible plan.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.",
+                                                show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report instead.")] = False,
+) -> int:
+    """Check scenario files and report every problem of every file at once.
+
+    Prints `FILE: ok` for each valid file and `file:line:col: path: message` for each problem.
+    Exit status 0 when every file is valid, 2 otherwise.
+    """
+    from .scenario import validate_file
+
+    results = [(str(path), validate_file(path)) for path in files]
+    if as_json:
+        _out(json.dumps([
+            {"file": name, "ok": not problems,
+             "problems": [{"line": p.line, "column": p.column, "path": p.path,
+                           "message": p.message} for p in problems]}
+            for name, problems in results
+        ], indent=2))
+    else:
+        for name, problems in results:
+            if problems:
+                for problem in problems:
+                    _out(str(problem))
+            else:
+                _out(f"{name}: ok")
+    bad = [name for name, problems in results if problems]
+    if bad and not as_json:
+        count = sum(len(problems) for _, problems in results)
+        _err(f"{count} problem{'s' if count != 1 else ''} in {len(bad)} of {len(results)} "
+             f"file{'s' if len(results) != 1 else ''}")
+    return EXIT_BAD_INPUT if bad else EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# example
+# --------------------------------------------------------------------------------------------
+
+
+def _examples() -> dict[str, resources.abc.Traversable]:
+    folder = resources.files("otvplan") / "examples"
+    return {
+        entry.name.removesuffix(".yaml"): entry
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
+
+
+def example_names() -> list[str]:
+    """Names of the starter scenarios shipped with otvplan."""
+    return list(_examples())
+
+
+def example_text(name: str) -> str:
+    """The YAML text of a shipped starter scenario; ``OtvplanError`` for an unknown name."""
+    examples = _examples()
+    if name not in examples:
+        close = difflib.get_close_matches(name, list(examples), n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
+        raise OtvplanError(f'no example named "{name}"{hint} (available: '
+                           f"{', '.join(examples)})")
+    return examples[name].read_text(encoding="utf-8")
+
+
+def _summary(text: str) -> str:
+    """The first comment line of an example, for the listing."""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+@app.command()
+def example(
+    name: Annotated[Optional[str], typer.Argument(help="Example to write; omit to list them.",
+                                                  show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file "
+                                                "instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> int:
+    """Write a starter scenario (list the available ones when no NAME is given)."""
+    if name is None:
+        examples = _examples()
+        width = max(map(len, examples))
+        for key, entry in examples.items():
+            _out(f"{key:<{width}}  {_summary(entry.read_text(encoding='utf-8'))}")
+        return EXIT_OK
+    text = example_text(name)
+    if out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if out.exists() and not force:
+        raise OtvplanError(f"{out}: already exists; pass --force to overwrite it")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OtvplanError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    _err(f"wrote {out} (check it with: otvplan validate {out})")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# schema
+# --------------------------------------------------------------------------------------------
+
+
+@app.command()
+def schema() -> int:
+    """Print the JSON Schema of scenario files (for editors and other tools)."""
+    from .scenario import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def _report(error: OtvplanError) -> None:
+    """Print an otvplan error: one line per problem when it has problems, else its message."""
+    problems: tuple[Problem, ...] = getattr(error, "problems", ())
+    if problems:
+        for problem in problems:
+            _err(str(problem))
+    else:
+        for line in str(error).splitlines() or [type(error).__name__]:
+            _err(f"otvplan: {line}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        result = app(args=args, prog_name="otvplan", standalone_mode=False)
+    except OtvplanError as exc:
+        _report(exc)
+        return EXIT_BAD_INPUT
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        _err("otvplan: aborted")
+        return 130
+    except KeyboardInterrupt:
+        _err("otvplan: interrupted")
+        return 130
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:  # pragma: no cover - every Click exception has show()
+            _err(f"otvplan: {exc.format_message()}")
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `otvplan schema | head`: the reader left; stop quietly
+        try:  # the Python docs' recipe: point stdout at devnull so the exit flush cannot fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
+    except Exception as exc:  # a bug: report it in one line unless asked for the traceback
+        if os.environ.get("OTVPLAN_DEBUG"):
+            raise
+        _err(f"otvplan: internal error: {type(exc).__name__}: {exc} -- this is a bug in "
+             "otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it")
+        return EXIT_INTERNAL_ERROR
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
