@@ -191,11 +191,19 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     th2, speeds, arrival argument of latitude and RAAN, and the argument of latitude of burn 1.
     """
     circular = eA < CIRCULAR_E
-    # First guess of the burn time: now; refine twice as the planes drift during the wait.
+    # The transfer orbit's node regresses at its own rate while the target's moves at rateB:
+    # aim burn 1 at the target plane shifted by the difference over the transfer time.
+    r_dep_est = np.where(circular, aA, np.where(aB >= aA, aA * (1 + eA), aA * (1 - eA)))
+    a_t_est = 0.5 * (r_dep_est + aB)
+    e_t_est = np.abs(aB - r_dep_est) / (aB + r_dep_est)
+    tof_est = np.pi * np.sqrt(a_t_est**3 / mu)
+    rate_t = np.asarray(raan_rate(a_t_est, e_t_est, 0.5 * (iA + iB), mu), float)
+    lead = (rateB - rate_t) * tof_est
+    # First guess of the burn time: now; refine as the planes drift during the wait.
     tb = t0.copy()
     for _ in range(3):
         rA = raanA + rateA * (tb - t0)
-        rB = np.where(raan_free, rA, raanB0 + rateB * tb)
+        rB = np.where(raan_free, rA, raanB0 + rateB * tb + lead)
         iB_eff = iB
         theta = np.asarray(plane_angle(iA, rA, iB_eff, rB), float)
         u1, u2 = node_crossing(iA, rA, iB_eff, rB)
@@ -214,7 +222,7 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     u_b = np.mod(uA + udotA * (tb - t0), TWO_PI)
     r_dep = np.where(circular, aA, np.where(at_apo, r_apo, r_peri))
     rA = raanA + rateA * (tb - t0)
-    rB = np.where(raan_free, rA, raanB0 + rateB * tb)
+    rB = np.where(raan_free, rA, raanB0 + rateB * tb + lead)
     theta = np.asarray(plane_angle(iA, rA, iB, rB), float)
     u1, u2 = node_crossing(iA, rA, iB, rB)
     u1 = np.asarray(u1, float)
@@ -237,7 +245,7 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     u_arr = np.where(coplanar, u_b + np.pi, np.where(end == 0, u2 + np.pi, u2))
     u_arr = np.where(same, np.where(coplanar, u_b, np.where(end == 0, u2, u2 + np.pi)), u_arr)
     tb2 = tb + tof
-    raan_arr = np.where(raan_free, rA + rateA * tof, raanB0 + rateB * tb2)
+    raan_arr = np.where(raan_free, rA + rate_t * tof, raanB0 + rateB * tb2)
     # speeds for burn vectors
     a_t = 0.5 * (r_dep + r_arr)
     v1 = np.sqrt(mu * (2.0 / r_dep - 1.0 / aA))
@@ -249,7 +257,7 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
         "tb1": tb, "tb2": tb2, "dv1": dv1, "dv2": dv2, "th1": th1, "th2": th2,
         "u_b1": u_b, "u_arr": np.mod(u_arr, TWO_PI), "raan_arr": raan_arr, "theta": theta,
         "v1": v1, "vt1": vt1, "vt2": vt2, "v2": v2, "r_dep": r_dep, "r_arr": r_arr,
-        "a_t": a_t, "raan_b1": rA, "same": same,
+        "a_t": a_t, "raan_b1": rA, "same": same, "rate_t": rate_t,
     }
 
 

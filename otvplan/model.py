@@ -230,7 +230,9 @@ class OrbitState:
 class Burn:
     """One burn. Impulsive burns act at ``t_s``; low-thrust arcs run from ``t_s`` for
     ``duration_s``. ``dv_tnw_kms`` is the delta-v in the local frame before the burn:
-    T along the velocity, W along the orbit normal (angular momentum), N = W x T."""
+    T along the velocity, W along the orbit normal (angular momentum), N = W x T.
+    ``orbit_after`` is the tug's mean orbit just after the burn (end of the arc for low
+    thrust)."""
 
     t_s: float
     dv_kms: float
@@ -244,6 +246,7 @@ class Burn:
     label: str
     low_thrust: bool = False
     impulsive_ok: bool = True
+    orbit_after: OrbitState | None = None
 
 
 @dataclass(frozen=True)

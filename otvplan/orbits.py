@@ -322,3 +322,113 @@ def wrap_angle(x):
     """Wrap an angle [rad] into (-pi, pi]."""
     x = np.asarray(x, dtype=float)
     return _out(np.pi - np.mod(np.pi - x, TWO_PI))
+
+
+# --------------------------------------------------------------------------------------------
+# Classical elements <-> state vectors
+# --------------------------------------------------------------------------------------------
+
+
+def coe_to_rv(a, e, i, raan, argp, nu, mu=MU_EARTH_KM3_S2):
+    """Position [km] and velocity [km/s] vectors, shape (..., 3), from classical elements.
+
+    Vallado Algorithm 10 (COE2RV) for closed orbits: perifocal state from p = a(1 - e^2) and
+    the true anomaly ``nu``, rotated by R3(-RAAN) R1(-i) R3(-argp). Angles in rad.
+    """
+    a = check_positive("semi-major axis a", a)
+    e = check_eccentricity(e)
+    i, raan, argp, nu = (np.asarray(x, dtype=float) for x in (i, raan, argp, nu))
+    p = a * (1.0 - e * e)
+    r = p / (1.0 + e * np.cos(nu))
+    sq = np.sqrt(mu / p)
+    r_pf = np.stack(np.broadcast_arrays(r * np.cos(nu), r * np.sin(nu), 0.0 * r), -1)
+    v_pf = np.stack(np.broadcast_arrays(-sq * np.sin(nu), sq * (e + np.cos(nu)), 0.0 * r), -1)
+    cO, sO, ci, si, cw, sw = (np.cos(raan), np.sin(raan), np.cos(i), np.sin(i), np.cos(argp),
+                              np.sin(argp))
+    rot = np.stack(np.broadcast_arrays(
+        np.stack(np.broadcast_arrays(cO * cw - sO * sw * ci, -cO * sw - sO * cw * ci, sO * si),
+                 -1),
+        np.stack(np.broadcast_arrays(sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci, -cO * si),
+                 -1),
+        np.stack(np.broadcast_arrays(sw * si, cw * si, ci), -1),
+    ), -2)
+    r_vec = np.einsum("...ij,...j->...i", rot, r_pf)
+    v_vec = np.einsum("...ij,...j->...i", rot, v_pf)
+    return r_vec, v_vec
+
+
+class Elements(NamedTuple):
+    """Classical orbital elements: a [km], e, i, RAAN, argp, true anomaly nu, argument of
+    latitude u = argp + nu [rad]."""
+
+    a: object
+    e: object
+    i: object
+    raan: object
+    argp: object
+    nu: object
+    u: object
+
+
+def rv_to_coe(r, v, mu=MU_EARTH_KM3_S2) -> Elements:
+    """Classical elements from position [km] and velocity [km/s] vectors (..., 3).
+
+    Vallado Algorithm 9 (RV2COE), closed orbits. Where the node is undefined (equatorial
+    orbit) RAAN is set to 0 and arguments are measured from the x axis; where the orbit is
+    circular argp is set to 0 and nu equals the argument of latitude.
+    """
+    r = np.asarray(r, dtype=float)
+    v = np.asarray(v, dtype=float)
+    h = np.cross(r, v)
+    hn = np.linalg.norm(h, axis=-1)
+    rn = np.linalg.norm(r, axis=-1)
+    vn2 = np.sum(v * v, axis=-1)
+    energy = 0.5 * vn2 - mu / rn
+    if np.any(energy >= 0.0):
+        raise PhysicsError("state is not on a closed orbit (e >= 1)")
+    a = -mu / (2.0 * energy)
+    e_vec = ((vn2 - mu / rn)[..., None] * r - np.sum(r * v, -1)[..., None] * v) / mu
+    e = np.linalg.norm(e_vec, axis=-1)
+    inc = np.arccos(np.clip(h[..., 2] / hn, -1.0, 1.0))
+    node = np.stack([-h[..., 1], h[..., 0], np.zeros_like(hn)], -1)
+    nn = np.linalg.norm(node, axis=-1)
+    equatorial = nn < 1e-12 * hn
+    raan = np.where(equatorial, 0.0, np.mod(np.arctan2(node[..., 1], node[..., 0]), TWO_PI))
+    node_dir = np.where(equatorial[..., None], np.array([1.0, 0.0, 0.0]),
+                        node / np.where(nn > 0, nn, 1.0)[..., None])
+    h_hat = h / hn[..., None]
+    # angles measured in the orbit plane from the node direction
+    q = np.cross(h_hat, node_dir)
+
+    def angle(vec):
+        return np.mod(np.arctan2(np.sum(vec * q, -1), np.sum(vec * node_dir, -1)), TWO_PI)
+
+    u = angle(r)
+    circular = e < 1e-11
+    argp = np.where(circular, 0.0, angle(e_vec))
+    nu = np.mod(u - argp, TWO_PI)
+    return Elements(*(_out(x) for x in (a, e, inc, raan, argp, nu, u)))
+
+
+def true_to_mean_anomaly(nu, e):
+    """Mean anomaly [rad, 0..2pi) from true anomaly for an ellipse (Vallado Algorithm 5)."""
+    nu = np.asarray(nu, dtype=float)
+    e = check_eccentricity(e)
+    ecc = 2.0 * np.arctan2(np.sqrt(1.0 - e) * np.sin(nu / 2.0), np.sqrt(1.0 + e) * np.cos(nu / 2.0))
+    return _out(np.mod(ecc - e * np.sin(ecc), TWO_PI))
+
+
+def mean_to_true_anomaly(m, e, tol=1e-14):
+    """True anomaly [rad, 0..2pi) from mean anomaly, solving Kepler's equation by Newton
+    (Vallado Algorithm 2), vectorised."""
+    m = np.mod(np.asarray(m, dtype=float), TWO_PI)
+    e = check_eccentricity(e)
+    ecc = np.where(e < 0.8, m, np.pi * np.ones_like(m))
+    for _ in range(50):
+        f = ecc - e * np.sin(ecc) - m
+        step = f / (1.0 - e * np.cos(ecc))
+        ecc = ecc - step
+        if np.all(np.abs(step) < tol):
+            break
+    nu = 2.0 * np.arctan2(np.sqrt(1.0 + e) * np.sin(ecc / 2.0), np.sqrt(1.0 - e) * np.cos(ecc / 2.0))
+    return _out(np.mod(nu, TWO_PI))

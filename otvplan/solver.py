@@ -33,7 +33,13 @@ from .model import (
     Plan,
     Scenario,
 )
-from .orbits import TWO_PI, plane_normal
+from .orbits import (
+    TWO_PI,
+    argument_of_latitude_rate,
+    plane_normal,
+    raan_rate,
+    rv_to_coe,
+)
 from .sequencing import Layer, SearchSettings, has_bit, path_to, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
@@ -345,7 +351,7 @@ class _Ledger:
         self.burns: list[Burn] = []
 
     def burn(self, t, dv_tnw, eng: lg.EngineSpec, u, label, low_thrust=False, duration=None,
-             max_impulsive=None):
+             max_impulsive=None, orbit_after=None):
         dv = float(np.linalg.norm(dv_tnw))
         m_before = self.m
         m_after = m_before * math.exp(-dv / eng.ve_kms)
@@ -358,8 +364,24 @@ class _Ledger:
             engine=eng.name, propellant_kg=float(prop), mass_before_kg=float(m_before),
             mass_after_kg=float(m_after), duration_s=float(duration), u_rad=float(np.mod(u,
                                                                                       TWO_PI)),
-            label=label, low_thrust=low_thrust, impulsive_ok=ok))
+            label=label, low_thrust=low_thrust, impulsive_ok=ok, orbit_after=orbit_after))
         self.m = m_after
+
+
+def _state_after(t, r_vec, v_vec) -> OrbitState:
+    """Mean orbit right after an impulsive burn, from the position and new velocity."""
+    el = rv_to_coe(r_vec, v_vec)
+    e = float(el.e)
+    argp = float(el.argp) if e >= lg.CIRCULAR_E else 0.0
+    return OrbitState(t_s=float(t), a_km=float(el.a), e=e if e >= 1e-9 else 0.0,
+                      inc_rad=float(el.i), raan_rad=float(el.raan), argp_rad=argp,
+                      u_rad=float(el.u))
+
+
+def _circular_state(t, a, e, i, raan, argp, u) -> OrbitState:
+    return OrbitState(t_s=float(t), a_km=float(a), e=float(e), inc_rad=float(i),
+                      raan_rad=float(np.mod(raan, TWO_PI)), argp_rad=float(argp),
+                      u_rad=float(np.mod(u, TWO_PI)))
 
 
 def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp):
@@ -383,20 +405,28 @@ def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp)
     v1, vt1, vt2, v2 = (float(d[x][idx]) for x in ("v1", "vt1", "vt2", "v2"))
     same = bool(d["same"][idx])
     tb1, tb2 = float(d["tb1"][idx]), float(d["tb2"][idx])
+    r_dep, r_arr = float(d["r_dep"][idx]), float(d["r_arr"][idx])
     if same:
         h_f = _rotate(h_t, r_hat, sense * th2)
         dv = np.array(_burn_tnw(r_hat, h_a, v1, h_f, v2))
         if np.linalg.norm(dv) > 0:
-            led.burn(tb1, dv, eng, u_b, label, max_impulsive=max_imp)
+            led.burn(tb1, dv, eng, u_b, label, max_impulsive=max_imp,
+                     orbit_after=_state_after(tb1, r_dep * r_hat, v2 * np.cross(h_f, r_hat)))
         return
     dv1 = np.array(_burn_tnw(r_hat, h_a, v1, h_t, vt1))
     if np.linalg.norm(dv1) > 0:
-        led.burn(tb1, dv1, eng, u_b, label + " burn 1", max_impulsive=max_imp)
+        led.burn(tb1, dv1, eng, u_b, label + " burn 1", max_impulsive=max_imp,
+                 orbit_after=_state_after(tb1, r_dep * r_hat, vt1 * np.cross(h_t, r_hat)))
     r2 = -r_hat
     h_f = _rotate(h_t, r_hat, sense * th2)
     dv2 = np.array(_burn_tnw(r2, h_t, vt2, h_f, v2))
     if np.linalg.norm(dv2) > 0:
-        led.burn(tb2, dv2, eng, u_b + math.pi, label + " burn 2", max_impulsive=max_imp)
+        # the transfer orbit's node regressed during the coast: carry that into the state
+        after = _state_after(tb2, r_arr * r2, v2 * np.cross(h_f, r2))
+        after = replace(after, raan_rad=float(np.mod(
+            after.raan_rad + float(d["rate_t"][idx]) * (tb2 - tb1), TWO_PI)))
+        led.burn(tb2, dv2, eng, u_b + math.pi, label + " burn 2", max_impulsive=max_imp,
+                 orbit_after=after)
 
 
 def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
@@ -440,12 +470,15 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
             if electric_disposal:
                 T = float(lg._low_thrust_time(dv, m0, eng))
                 led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal spiral",
-                         low_thrust=True, duration=T)
+                         low_thrust=True, duration=T,
+                         orbit_after=_circular_state(t0 + T, rp, 0.0, nodes.i[j], raan, 0.0, u))
                 t_end = t0 + T
                 phases.append(Phase("spiral", t0, t_end, a, float(nodes.i[j])))
             else:
                 led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal burn",
-                         max_impulsive=max_imp)
+                         max_impulsive=max_imp,
+                         orbit_after=_circular_state(t0, 0.5 * (a + rp), (a - rp) / (a + rp),
+                                                     nodes.i[j], raan, u + math.pi, u))
                 t_end = t0
         else:
             t_end = t0
@@ -532,7 +565,9 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
             dv_plane = abs(dv - abs(math.sqrt(MU_EARTH_KM3_S2 / aA) - math.sqrt(
                 MU_EARTH_KM3_S2 / aB)))
             led.burn(t0, np.array([math.copysign(dv - dv_plane, aB - aA), 0.0, dv_plane]),
-                     elec, float(prev.u[pidx]), "spiral", low_thrust=True, duration=T)
+                     elec, float(prev.u[pidx]), "spiral", low_thrust=True, duration=T,
+                     orbit_after=_circular_state(t0 + T, aB, eB, iB, b["raan_arr"][0], 0.0,
+                                                 b["u_arr"][0]))
             phases.append(Phase("spiral", t0, t0 + T, 0.5 * (aA + aB), iB))
             t_cursor = t0 + T
             strategy = "spiral"
@@ -541,12 +576,19 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
             dv1, dv2 = float(d["dv1"][0]), float(d["dv2"][0])
             T1, Td, T2 = float(d["T1"][0]), float(d["Td"][0]), float(d["T2"][0])
             a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
+            rate_a, rate_d = float(nodes.raan_rate[j]), float(raan_rate(a_d, 0.0, i_d))
+            raan_d = float(prev.raan[pidx]) + 0.5 * (rate_a + rate_d) * T1
+            udot_d = float(argument_of_latitude_rate(a_d, 0.0, i_d))
+            u_d = float(prev.u[pidx]) + 0.5 * (float(nodes.u_rate[j]) + udot_d) * T1
             led.burn(t0, _lt_vec(dv1, aA, a_d), elec, float(prev.u[pidx]), "spiral to drift",
-                     low_thrust=True, duration=T1)
+                     low_thrust=True, duration=T1,
+                     orbit_after=_circular_state(t0 + T1, a_d, 0.0, i_d, raan_d, 0.0, u_d))
             phases.append(Phase("spiral", t0, t0 + T1, 0.5 * (aA + a_d), i_d))
             phases.append(Phase("drift", t0 + T1, t0 + T1 + Td, a_d, i_d))
-            led.burn(t0 + T1 + Td, _lt_vec(dv2, a_d, aB), elec, 0.0, "spiral from drift",
-                     low_thrust=True, duration=T2)
+            led.burn(t0 + T1 + Td, _lt_vec(dv2, a_d, aB), elec, u_d + udot_d * Td,
+                     "spiral from drift", low_thrust=True, duration=T2,
+                     orbit_after=_circular_state(t0 + T1 + Td + T2, aB, eB, iB,
+                                                 b["raan_arr"][0], 0.0, b["u_arr"][0]))
             phases.append(Phase("spiral", t0 + T1 + Td, t0 + T1 + Td + T2, 0.5 * (a_d + aB),
                                 iB))
             t_cursor = t0 + T1 + Td + T2
@@ -562,11 +604,20 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
         tof = float(d["tof_ph"][0])
         sign = -1.0 if variant == lg.PHASE_LOW else 1.0
         u_arr = float(row["b"]["u_arr"][0])
+        t_arr = float(row["b"]["t_arr"][0])
+        a_ph = float(d["a_ph"][0])
+        rate_b = float(nodes.raan_rate[k])
+        raan_1 = float(row["b"]["raan_arr"][0]) + rate_b * (t_cursor - t_arr)
+        raan_2 = float(row["b"]["raan_arr"][0]) + rate_b * (t_cursor + tof - t_arr)
+        e_ph = abs(aB - a_ph) / a_ph
         led.burn(t_cursor, np.array([sign * dvp, 0.0, 0.0]), eng, u_arr, "phasing burn 1",
-                 max_impulsive=max_imp, low_thrust=eng is elec)
-        phases.append(Phase("phasing", t_cursor, t_cursor + tof, float(d["a_ph"][0]), iB))
+                 max_impulsive=max_imp, low_thrust=eng is elec,
+                 orbit_after=_circular_state(t_cursor, a_ph, e_ph, iB, raan_1,
+                                             u_arr + (math.pi if sign < 0 else 0.0), u_arr))
+        phases.append(Phase("phasing", t_cursor, t_cursor + tof, a_ph, iB, e_ph))
         led.burn(t_cursor + tof, np.array([-sign * dvp, 0.0, 0.0]), eng, u_arr,
-                 "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec)
+                 "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec,
+                 orbit_after=_circular_state(t_cursor + tof, aB, eB, iB, raan_2, 0.0, u_arr))
         t_cursor += tof
         strategy += f"+phasing({int(row['krev'])} rev)"
     elif variant == lg.WAIT_PHASE:
