@@ -63,7 +63,8 @@ DIRECT, DRIFT, SPIRAL, SPIRAL_DRIFT, STAY = 0, 1, 2, 3, 4
 STRATEGY_NAMES = {DIRECT: "direct", DRIFT: "drift", SPIRAL: "spiral",
                   SPIRAL_DRIFT: "spiral-drift", STAY: "stay"}
 # Phasing variant codes
-NO_PHASING, WAIT_PHASE, PHASE_LOW, PHASE_HIGH = 0, 1, 2, 3
+NO_PHASING, WAIT_PHASE, PHASE_LOW, PHASE_HIGH, PHASE_LOW_M, PHASE_HIGH_M = 0, 1, 2, 3, 4, 5
+PHASING_VARIANTS = (PHASE_LOW, PHASE_HIGH, PHASE_LOW_M, PHASE_HIGH_M)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Nodes:
     mass: np.ndarray
     deadline: np.ndarray
     priority: np.ndarray
+    raan_tol: np.ndarray
+    slot_tol: np.ndarray
 
     @property
     def n(self) -> int:
@@ -113,6 +116,8 @@ def nodes_from_scenario(sc: Scenario, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2
             [np.inf] + [np.inf if p.deliver_by_s is None else p.deliver_by_s for p in sc.payloads]
         ),
         priority=np.array([0] + [p.priority for p in sc.payloads]),
+        raan_tol=np.array([s.tolerances.raan_rad for s in specs]),
+        slot_tol=np.array([s.tolerances.slot_rad for s in specs]),
     )
 
 
@@ -138,7 +143,6 @@ class LegContext:
     a_drift_min: float
     a_drift_max: float
     horizon_s: float
-    slot_tol_rad: float
     mu: float = MU_EARTH_KM3_S2
     r_eq: float = R_EARTH_KM
     j2: float = J2_EARTH
@@ -160,10 +164,12 @@ def context_from_scenario(sc: Scenario) -> LegContext:
     durations = np.geomspace(lo, max(horizon, lo * 1.0001), n_grid) if n_grid > 1 else np.array(
         [horizon]
     )
-    revs = np.unique(
-        np.round(np.geomspace(1, max(1, sc.solver.max_phasing_revs), 8)).astype(int)
-    )
-    slot_tols = [p.target.tolerances.slot_rad for p in sc.payloads if p.target.slot_rad is not None]
+    k_max = sc.solver.max_phasing_revs
+    if k_max <= 0:  # automatic: phasing may take up to the whole horizon
+        specs = [p.target for p in sc.payloads] + [sc.dropoff]
+        fastest = max(math.sqrt(MU_EARTH_KM3_S2 / s.a_km**3) for s in specs)
+        k_max = int(min(5000, max(1, horizon * fastest / TWO_PI)))
+    revs = np.unique(np.round(np.geomspace(1, max(1, k_max), 12)).astype(int))
     return LegContext(
         chemical=None if best_chem is None else EngineSpec(
             best_chem.name, best_chem.isp_s, best_chem.thrust_n),
@@ -174,7 +180,6 @@ def context_from_scenario(sc: Scenario) -> LegContext:
         a_drift_min=R_EARTH_KM + sc.constraints.min_drift_altitude_km,
         a_drift_max=R_EARTH_KM + sc.constraints.max_drift_altitude_km,
         horizon_s=horizon,
-        slot_tol_rad=min(slot_tols) if slot_tols else math.radians(1.0),
     )
 
 
@@ -373,6 +378,7 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     rateB, udotB = nodes.raan_rate[k], nodes.u_rate[k]
     raan_free = np.isnan(raanB0)
     raanB0z = np.where(raan_free, 0.0, raanB0)
+    raan_tolB = nodes.raan_tol[k]
 
     bases = []  # list of dicts, each with arrays of shape (P,)
 
@@ -516,7 +522,7 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
         valid = b["valid"] & np.isfinite(b["dv"])
         # variant 0: no phasing (targets without a slot, or already on the slot)
         dphi = _wrap_pos(slotB0z + udotB * b["t_arr"] - b["u_arr"])
-        on_slot = np.minimum(dphi, TWO_PI - dphi) <= 0.25 * ctx.slot_tol_rad
+        on_slot = np.minimum(dphi, TWO_PI - dphi) <= 0.25 * nodes.slot_tol[k]
         ok0 = valid & (~has_slot | on_slot)
         rows.append(_row(b, NO_PHASING, 0.0, ok0, b["dv"], b["m_arr"], b["t_arr"],
                          b["raan_arr"], b["u_arr"]))
@@ -542,11 +548,19 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 bw["d"] = dict(d, wait=w)
                 rows.append(_row(bw, WAIT_PHASE, 0.0, ok1, b["dv"], b["m_arr"], t_arr,
                                  b["raan_arr"], u_arr))
-        # variants 2/3: phasing orbit below (catch up) / above (fall back), k revolutions
+        # variants 2-5: phasing orbit below (catch up) / above (fall back) for k revolutions,
+        # in the target's plane (2, 3) or with the inclination offset that keeps its node
+        # moving at the target's rate (4, 5: burns at the equator, no RAAN residual).
         nkep = np.sqrt(mu / aB**3)
         v_c = np.sqrt(mu / aB)
+        if eng is None:
+            continue
         for kr in revs:
-            for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi)):
+            for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi),
+                              (PHASE_LOW_M, -dphi), (PHASE_HIGH_M, TWO_PI - dphi)):
+                matched = var in (PHASE_LOW_M, PHASE_HIGH_M)
+                if matched and eng is elec:
+                    continue
                 tof = (TWO_PI * kr + lead) / nB
                 okv = valid & has_slot & ~on_slot & (tof > 0) & (eB < CIRCULAR_E)
                 # Keplerian phasing-orbit size from the J2-scaled period (Vallado Alg. 44).
@@ -555,18 +569,38 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 r_other = 2.0 * a_ph - aB
                 okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
                 v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
-                dvp = 2.0 * np.abs(v_ph - v_c)
-                if eng is None:
-                    continue
+                e_ph = np.minimum(np.abs(aB - a_ph) / a_ph, 0.99)
+                if matched:
+                    # cos i_ph from dRAAN/dt(a_ph, e_ph, i_ph) = dRAAN/dt of the target
+                    kk = 1.5 * ctx.j2 * (ctx.r_eq / (a_ph * (1 - e_ph**2))) ** 2 * np.sqrt(
+                        mu / a_ph**3)
+                    cos_i = -rateB / kk
+                    okv &= np.abs(cos_i) <= 1.0
+                    i_ph = np.arccos(np.clip(cos_i, -1.0, 1.0))
+                    dburn = np.asarray(mnv.combined_burn(v_c, v_ph, np.abs(i_ph - iB)), float)
+                    dvp = 2.0 * dburn
+                    wait = np.mod(-b["u_arr"], np.pi) / nB  # to the next equator crossing
+                    resid = np.zeros(P)
+                else:
+                    i_ph = iB * np.ones(P)
+                    dvp = 2.0 * np.abs(v_ph - v_c)
+                    wait = np.zeros(P)
+                    # The node drifts at the phasing orbit's own J2 rate: the plane comes
+                    # back off by this much, which must stay within the RAAN tolerance.
+                    rate_ph = np.asarray(raan_rate(a_ph, e_ph, iB, mu, ctx.r_eq, ctx.j2), float)
+                    resid = (rate_ph - rateB) * tof
+                    okv &= raan_free | (np.abs(resid) <= 0.5 * raan_tolB)
                 dv = b["dv"] + dvp
                 m_arr = b["m_arr"] * np.exp(-dvp / eng.ve_kms)
-                t_arr = b["t_arr"] + tof
+                t_arr = b["t_arr"] + wait + tof
                 if eng is elec:
                     t_arr = t_arr + _low_thrust_time(dvp, b["m_arr"], elec)
                 u_arr = _wrap_pos(slotB0z + udotB * t_arr)
                 bp = dict(b)
-                bp["d"] = dict(b["d"], a_ph=a_ph, dvp=dvp, tof_ph=tof, v_ph=v_ph, v_c=v_c)
-                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr, b["raan_arr"], u_arr))
+                bp["d"] = dict(b["d"], a_ph=a_ph, dvp=dvp, tof_ph=tof, v_ph=v_ph, v_c=v_c,
+                               i_ph=i_ph, wait_ph=wait, e_ph=e_ph)
+                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr,
+                                 b["raan_arr"] + rateB * (t_arr - b["t_arr"]) + resid, u_arr))
 
     opts = _concat(rows, P)
     if prune and opts.pair.size:

@@ -164,13 +164,15 @@ class SolverSettings:
     ``exact_max_payloads``: manifests up to this size are sequenced exactly (dynamic programme
     over subsets); larger ones by beam search with a reported lower bound. ``drift_grid`` is the
     number of drift durations offered per leg; ``max_phasing_revs`` the most revolutions a
-    phasing orbit may take; ``beam_width`` the beam of the heuristic.
+    phasing orbit may take (0: as many as fit in the mission's duration limit; long phasing
+    with a small altitude offset is the cheap way to spread satellites in a plane);
+    ``beam_width`` the beam of the heuristic.
     """
 
     objective: Objective = "propellant"
     exact_max_payloads: int = 14
     drift_grid: int = 6
-    max_phasing_revs: int = 12
+    max_phasing_revs: int = 0
     beam_width: int = 64
     time_limit_s: float | None = None
 

@@ -334,6 +334,19 @@ def _rotate(vec, axis, angle):
     return vec * c + np.cross(axis, vec) * s + axis * np.dot(axis, vec) * (1.0 - c)
 
 
+def _tilt_to(h, r_hat, inc):
+    """Rotate plane normal ``h`` about ``r_hat`` (a point on the equator) to inclination inc."""
+    if abs(math.acos(max(-1.0, min(1.0, h[2]))) - inc) < 1e-15:
+        return h
+    best = None
+    for sense in (1.0, -1.0):
+        cand = _rotate(h, r_hat, sense * abs(math.acos(max(-1.0, min(1.0, h[2]))) - inc))
+        err = abs(math.acos(max(-1.0, min(1.0, cand[2]))) - inc)
+        if best is None or err < best[0]:
+            best = (err, cand)
+    return best[1]
+
+
 def _burn_tnw(r_hat, h_before, v_before, h_after, v_after):
     """Delta-v in the pre-burn TNW frame for a burn at an apsis/circular point."""
     t_hat = np.cross(h_before, r_hat)
@@ -598,28 +611,45 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
     else:  # pragma: no cover - codes are closed
         raise RuntimeError(f"unknown leg code {code}")
     # phasing
-    if variant in (lg.PHASE_LOW, lg.PHASE_HIGH):
+    if variant in lg.PHASING_VARIANTS:
         eng = elec if code in (lg.SPIRAL, lg.SPIRAL_DRIFT) else chem
-        dvp = float(d["dvp"][0]) / 2.0
         tof = float(d["tof_ph"][0])
-        sign = -1.0 if variant == lg.PHASE_LOW else 1.0
-        u_arr = float(row["b"]["u_arr"][0])
+        wait = float(d["wait_ph"][0])
+        a_ph, e_ph, i_ph = float(d["a_ph"][0]), float(d["e_ph"][0]), float(d["i_ph"][0])
+        v_ph, v_c = float(d["v_ph"][0]), float(d["v_c"][0])
         t_arr = float(row["b"]["t_arr"][0])
-        a_ph = float(d["a_ph"][0])
-        rate_b = float(nodes.raan_rate[k])
-        raan_1 = float(row["b"]["raan_arr"][0]) + rate_b * (t_cursor - t_arr)
-        raan_2 = float(row["b"]["raan_arr"][0]) + rate_b * (t_cursor + tof - t_arr)
-        e_ph = abs(aB - a_ph) / a_ph
-        led.burn(t_cursor, np.array([sign * dvp, 0.0, 0.0]), eng, u_arr, "phasing burn 1",
-                 max_impulsive=max_imp, low_thrust=eng is elec,
-                 orbit_after=_circular_state(t_cursor, a_ph, e_ph, iB, raan_1,
-                                             u_arr + (math.pi if sign < 0 else 0.0), u_arr))
-        phases.append(Phase("phasing", t_cursor, t_cursor + tof, a_ph, iB, e_ph))
-        led.burn(t_cursor + tof, np.array([-sign * dvp, 0.0, 0.0]), eng, u_arr,
+        rate_b, udot_b = float(nodes.raan_rate[k]), float(nodes.u_rate[k])
+        u_start = float(row["b"]["u_arr"][0]) + udot_b * wait
+        t1 = t_cursor + wait
+        if wait > 0:
+            phases.append(Phase("wait", t_cursor, t1, aB, iB, eB))
+        raan_1 = float(row["b"]["raan_arr"][0]) + rate_b * (t1 - t_arr)
+        r_hat = _unit_r(iB, raan_1, u_start)
+        h_b = plane_normal(iB, raan_1)
+        h_ph = _tilt_to(h_b, r_hat, i_ph)
+        perigee_here = a_ph > aB
+        after1 = _state_after(t1, aB * r_hat, v_ph * np.cross(h_ph, r_hat))
+        led.burn(t1, np.array(_burn_tnw(r_hat, h_b, v_c, h_ph, v_ph)), eng, u_start,
+                 "phasing burn 1", max_impulsive=max_imp, low_thrust=eng is elec,
+                 orbit_after=after1)
+        phases.append(Phase("phasing", t1, t1 + tof, a_ph, i_ph, e_ph))
+        # k revolutions later the tug is back at the same point of its (drifted) orbit
+        rate_ph = float(raan_rate(a_ph, e_ph, i_ph))
+        raan_2 = raan_1 + rate_ph * tof
+        r_hat2 = _unit_r(i_ph, raan_2, u_start)
+        h_ph2 = plane_normal(i_ph, raan_2)
+        h_b2 = _tilt_to(h_ph2, r_hat2, iB)
+        after2 = _state_after(t1 + tof, aB * r_hat2, v_c * np.cross(h_b2, r_hat2))
+        led.burn(t1 + tof, np.array(_burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_start,
                  "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec,
-                 orbit_after=_circular_state(t_cursor + tof, aB, eB, iB, raan_2, 0.0, u_arr))
-        t_cursor += tof
-        strategy += f"+phasing({int(row['krev'])} rev)"
+                 orbit_after=after2)
+        t_cursor = t1 + tof
+        kind = "matched-node " if variant in (lg.PHASE_LOW_M, lg.PHASE_HIGH_M) else ""
+        strategy += f"+{kind}phasing({int(row['krev'])} rev)"
+        notes.append(f"{kind}phasing {a_ph - R_EARTH_KM:.1f} km mean altitude"
+                     f"{', ' + format(math.degrees(i_ph), '.3f') + ' deg' if kind else ''}, "
+                     f"{int(row['krev'])} rev, {tof / SECONDS_PER_DAY:.2f} d")
+        del perigee_here
     elif variant == lg.WAIT_PHASE:
         strategy += "+phase-wait"
     t_del = float(lay.t[idx])
