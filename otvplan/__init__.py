@@ -16,6 +16,8 @@ _LAZY = {
     "verify": ("otvplan.api", "verify"),
     "report": ("otvplan.api", "report"),
     "sweep": ("otvplan.api", "sweep"),
+    "summary": ("otvplan.api", "summary"),
+    "leg_table": ("otvplan.api", "leg_table"),
     "OtvplanError": ("otvplan.errors", "OtvplanError"),
     "ScenarioError": ("otvplan.errors", "ScenarioError"),
 }

@@ -432,3 +432,38 @@ def mean_to_true_anomaly(m, e, tol=1e-14):
             break
     nu = 2.0 * np.arctan2(np.sqrt(1.0 + e) * np.sin(ecc / 2.0), np.sqrt(1.0 - e) * np.cos(ecc / 2.0))
     return _out(np.mod(nu, TWO_PI))
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+def precession_matrix(jd):
+    """Rotation from EME2000 (J2000 mean equator and equinox) to the mean equator and equinox
+    of date, for vectors: ``r_mod = P @ r_j2000``.
+
+    IAU-1976 precession (Lieske 1977; Vallado eq. 3-88):
+    P = R3(-z) R2(theta) R3(-zeta), with the angles in arcseconds
+    zeta = 2306.2181 T + 0.30188 T^2 + 0.017998 T^3,
+    theta = 2004.3109 T - 0.42665 T^2 - 0.041833 T^3,
+    z = 2306.2181 T + 1.09468 T^2 + 0.018203 T^3, T in Julian centuries from J2000.
+
+    otvplan's inertial frame is the mean equator and equinox of the scenario epoch (J2 acts
+    about its z axis); exports and boinor inputs are converted with this matrix.
+    """
+    t = (float(jd) - JD_J2000) / 36525.0
+    arcsec = np.pi / (180.0 * 3600.0)
+    zeta = (2306.2181 * t + 0.30188 * t**2 + 0.017998 * t**3) * arcsec
+    theta = (2004.3109 * t - 0.42665 * t**2 - 0.041833 * t**3) * arcsec
+    z = (2306.2181 * t + 1.09468 * t**2 + 0.018203 * t**3) * arcsec
+
+    def r3(a):
+        c, s = np.cos(a), np.sin(a)
+        return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+
+    def r2(a):
+        c, s = np.cos(a), np.sin(a)
+        return np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
+
+    return r3(-z) @ r2(theta) @ r3(-zeta)

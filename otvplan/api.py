@@ -1,0 +1,196 @@
+"""The library's public entry points, with astropy Quantities and boinor orbits at the edge.
+
+``import otvplan`` re-exports these lazily::
+
+    import otvplan
+    sc = otvplan.load_scenario("scenarios/sso_rideshare.yaml")
+    p = otvplan.plan(sc)
+    otvplan.summary(p)["propellant_used"]        # an astropy Quantity in kg
+
+Scenarios can also be built from a dict whose values are strings with units, astropy
+Quantities or, for orbits, boinor ``Orbit`` objects; everything goes through the one validator
+of :mod:`otvplan.scenario`, so a dict and a file give the same errors for the same mistakes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from .model import Plan, Scenario
+
+__all__ = ["load_scenario", "plan", "verify", "report", "sweep", "summary", "leg_table",
+           "orbit_spec_from_boinor"]
+
+
+def _looks_like_yaml(text: str) -> bool:
+    return "\n" in text or (":" in text and not os.path.exists(text))
+
+
+def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
+    """Load a scenario from a path, YAML text, a dict, or return a Scenario unchanged.
+
+    Dict values may be strings with units (``"525 km"``), astropy Quantities, or, for an orbit
+    (``dropoff`` or a payload's ``target``), a boinor ``Orbit``. Raises
+    :class:`otvplan.errors.ScenarioError` listing every problem.
+    """
+    from . import scenario as _scenario
+
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, dict):
+        import yaml
+
+        text = yaml.safe_dump(_plain(source), sort_keys=False)
+        return _scenario.loads(text, filename=filename or "<dict>")
+    if isinstance(source, (bytes, bytearray)):
+        return _scenario.loads(source, filename=filename or "<string>")
+    if isinstance(source, os.PathLike) or (isinstance(source, str)
+                                           and not _looks_like_yaml(source)):
+        return _scenario.load(source)
+    if isinstance(source, str):
+        return _scenario.loads(source, filename=filename or "<string>")
+    raise TypeError(f"cannot load a scenario from {type(source).__name__}; give a path, YAML "
+                    "text, a dict or a Scenario")
+
+
+def _plain(value: Any, key: str | None = None) -> Any:
+    """Turn Quantities, boinor orbits and datetimes into the scenario format's strings."""
+    if _is_boinor_orbit(value):
+        return orbit_spec_from_boinor(value)
+    if hasattr(value, "unit") and hasattr(value, "value"):  # astropy Quantity
+        unit = value.unit.to_string()
+        if unit == "":
+            return float(value.value)
+        return f"{float(value.value)!r} {unit}"
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    if hasattr(value, "isot"):  # astropy Time
+        return value.utc.isot + "Z"
+    if isinstance(value, dict):
+        return {k: _plain(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _is_boinor_orbit(value: Any) -> bool:
+    cls = type(value)
+    return cls.__name__ == "Orbit" and cls.__module__.startswith(("boinor", "poliastro"))
+
+
+def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None) -> dict:
+    """Scenario-format orbit spec (dict of strings with units) from a boinor ``Orbit``.
+
+    boinor states are in GCRS (J2000 axes); otvplan's frame is the mean equator and equinox of
+    the scenario epoch, so the state is rotated with the IAU-1976 precession matrix at
+    ``epoch_jd`` (default: the orbit's epoch) before elements are taken. The orbit's position
+    becomes the ``slot`` (argument of latitude at the epoch).
+    """
+    import numpy as np
+
+    from .orbits import precession_matrix, rv_to_coe
+
+    r = orbit.r.to_value("km")
+    v = orbit.v.to_value("km/s")
+    jd = float(orbit.epoch.utc.jd) if epoch_jd is None else epoch_jd
+    p = precession_matrix(jd)
+    el = rv_to_coe(p @ np.asarray(r), p @ np.asarray(v))
+    spec = {
+        "sma": f"{float(el.a)!r} km",
+        "eccentricity": float(el.e),
+        "inclination": f"{math.degrees(float(el.i))!r} deg",
+        "raan": f"{math.degrees(float(el.raan))!r} deg",
+        "slot": f"{math.degrees(float(el.u))!r} deg",
+    }
+    if float(el.e) > 1e-9:
+        spec["argp"] = f"{math.degrees(float(el.argp))!r} deg"
+    else:
+        spec.pop("eccentricity")
+        spec["altitude"] = spec.pop("sma")
+        from .constants import R_EARTH_KM
+
+        spec["altitude"] = f"{float(el.a) - R_EARTH_KM!r} km"
+    return spec
+
+
+def plan(scenario: Any, objective: str | None = None, *, strict: bool = False) -> Plan:
+    """Plan a mission from a Scenario (or anything :func:`load_scenario` takes).
+
+    ``objective``: ``"propellant"``, ``"duration"`` or ``"pareto"`` (default: the scenario's).
+    Returns a :class:`otvplan.model.Plan`; an infeasible mission gives ``feasible=False`` with
+    the shortfall, or raises :class:`otvplan.errors.InfeasibleError` when ``strict``.
+    """
+    from .solver import plan as _plan
+
+    return _plan(load_scenario(scenario), objective=objective, strict=strict)
+
+
+def verify(plan_or_path: Any, **kwargs):
+    """Fly a plan through the numerical propagator; see :func:`otvplan.verify.verify`."""
+    from .verify import verify as _verify
+
+    return _verify(_as_plan(plan_or_path), **kwargs)
+
+
+def report(plan_or_path: Any, out_dir: str | os.PathLike, **kwargs):
+    """Write plan.json, CSVs, report.md/html and figures; see
+    :func:`otvplan.report.write_report`."""
+    from .report import write_report
+
+    return write_report(_as_plan(plan_or_path), Path(out_dir), **kwargs)
+
+
+def sweep(study: Any, executor=None, **kwargs):
+    """Run a trade study; see :func:`otvplan.study.sweep`."""
+    from .study import sweep as _sweep
+
+    return _sweep(study, executor=executor, **kwargs)
+
+
+def _as_plan(value: Any) -> Plan:
+    if isinstance(value, Plan):
+        return value
+    path = Path(value)
+    if path.suffix.lower() == ".json":
+        from .report import plan_from_json
+
+        return plan_from_json(path.read_text(encoding="utf-8"))
+    return plan(value)
+
+
+def summary(p: Plan) -> dict:
+    """The plan's totals as astropy Quantities (and plain values where unitless)."""
+    import astropy.units as u
+
+    return {
+        "feasible": p.feasible,
+        "delivered": list(p.delivered),
+        "undelivered": list(p.undelivered),
+        "total_dv": p.total_dv_kms * u.km / u.s,
+        "propellant_used": p.propellant_used_kg * u.kg,
+        "propellant_remaining": p.propellant_remaining_kg * u.kg,
+        "propellant_margin": p.propellant_margin_kg * u.kg,
+        "duration": (p.duration_s * u.s).to(u.day),
+        "final_mass": p.final_mass_kg * u.kg,
+        "shortfall_propellant": p.shortfall_propellant_kg * u.kg,
+        "shortfall_time": (p.shortfall_time_s * u.s).to(u.day),
+    }
+
+
+def leg_table(p: Plan) -> list[dict]:
+    """One dict per leg, values as astropy Quantities."""
+    import astropy.units as u
+
+    rows = []
+    for leg in p.legs:
+        rows.append({
+            "leg": leg.index, "from": leg.origin, "to": leg.destination,
+            "strategy": leg.strategy,
+            "start": (leg.t_start_s * u.s).to(u.day), "duration": (leg.duration_s * u.s).to(u.day),
+            "dv": (leg.dv_kms * u.km / u.s).to(u.m / u.s), "propellant": leg.propellant_kg * u.kg,
+            "mass_before": leg.mass_before_kg * u.kg, "mass_after": leg.mass_after_kg * u.kg,
+        })
+    return rows
