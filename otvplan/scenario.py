@@ -96,6 +96,16 @@ MAX_NODES = 100_000
 #: Deepest nesting of mappings and lists accepted (a scenario nests about 5 deep).
 MAX_DEPTH = 40
 
+#: Epochs accepted: [start, end). The Sun's low-precision position used to turn LTANs into
+#: RAANs (otvplan.orbits.sun_right_ascension) is good to ~0.01 deg over 1950-2050 and degrades
+#: slowly outside; beyond these bounds a scenario is surely a typo.
+EPOCH_RANGE = (_dt.datetime(1950, 1, 1, tzinfo=_dt.timezone.utc),
+               _dt.datetime(2200, 1, 1, tzinfo=_dt.timezone.utc))
+
+#: Largest apogee radius accepted [km]: about the radius of Earth's Hill sphere (1.5 million
+#: km), beyond which the Sun, not Earth, governs the motion.
+MAX_APOGEE_RADIUS_KM = 1.5e6
+
 #: Top-level keys starting with this are ignored (a place for YAML anchors and notes, as in
 #: docker-compose files): ``x-tolerances: &tight {raan: 0.05 deg}``.
 EXTENSION_PREFIX = "x-"
@@ -155,6 +165,12 @@ _NUMBER_UNIT = re.compile(
 )
 
 
+def _clip(text: str, limit: int = 40) -> str:
+    """Quote a value for a message, shortened to ``limit`` characters."""
+    text = str(text)
+    return f'"{text}"' if len(text) <= limit else f'"{text[:limit - 3]}..."'
+
+
 def _describe_value(value: Any) -> str:
     """Name a YAML value for a message: the bare number 525, a list, "text"."""
     if value is None:
@@ -162,13 +178,13 @@ def _describe_value(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, (int, float)):
-        return f"the bare number {value!r}"
+        return f"the bare number {_clip(repr(value))[1:-1]}"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return f'"{value}"'
+        return _clip(value)
     return f"a {type(value).__name__}"
 
 
@@ -194,6 +210,7 @@ def parse_quantity(
     """
     name, core, default_example = _DIMENSIONS[dimension]
     target = core if unit is None else unit
+    shown = _clip(value) if isinstance(value, str) else ""
     example = example or default_example
     if not isinstance(value, str):
         raise QuantityError(
@@ -202,22 +219,22 @@ def parse_quantity(
     match = _NUMBER_UNIT.match(value)
     if match is None:
         raise QuantityError(
-            f'expected {name} with a unit, like "{example}", got "{value}"'
+            f'expected {name} with a unit, like "{example}", got {shown}'
         )
     number = float(match["number"])
     given = match["unit"]
     if not given:
         raise QuantityError(
-            f'expected {name} with a unit, like "{example}", got "{value}" with no unit'
+            f'expected {name} with a unit, like "{example}", got {shown} with no unit'
         )
     if not math.isfinite(number):
-        raise QuantityError(f'"{value}" is not a finite number')
+        raise QuantityError(f"{shown} is not a finite number")
     in_table = UNIT_TABLE.get(given)
     if in_table is not None and (target == "" or target in UNIT_TABLE):
         given_dim, factor = in_table
         if given_dim != dimension:
             raise QuantityError(
-                f'expected {name} in {_unit_list(dimension)}, got "{value}": '
+                f'expected {name} in {_unit_list(dimension)}, got {shown}: '
                 f"{given} is a unit of {_DIMENSIONS[given_dim][0]}"
             )
         if given == target:
@@ -229,7 +246,7 @@ def parse_quantity(
         import astropy.units as u  # noqa: PLC0415 - deliberately lazy (import costs ~0.35 s)
     except ImportError:  # pragma: no cover - astropy is a declared dependency
         raise QuantityError(
-            f'unknown unit "{given}" in "{value}"; use one of {_unit_list(dimension)}'
+            f'unknown unit {_clip(given)} in {shown}; use one of {_unit_list(dimension)}'
         ) from None
     try:
         parsed = u.Unit(given)
@@ -237,18 +254,18 @@ def parse_quantity(
         hint = difflib.get_close_matches(given, list(UNIT_TABLE), n=1)
         did_you_mean = f'did you mean "{hint[0]}"? ' if hint else ""
         raise QuantityError(
-            f'unknown unit "{given}" in "{value}"; {did_you_mean}'
+            f'unknown unit {_clip(given)} in {shown}; {did_you_mean}'
             f"{name} takes {_unit_list(dimension)}"
         ) from None
     try:
         result = float((number * parsed).to_value(u.Unit(target)))
     except u.UnitConversionError:
         raise QuantityError(
-            f'expected {name} in {_unit_list(dimension)}, got "{value}": '
+            f'expected {name} in {_unit_list(dimension)}, got {shown}: '
             f"{given} is a unit of {parsed.physical_type}"
         ) from None
     if not math.isfinite(result):
-        raise QuantityError(f'"{value}" is not a finite number')
+        raise QuantityError(f"{shown} is not a finite number")
     return result
 
 
@@ -278,23 +295,24 @@ def format_quantity(value: float, dimension: str, units: tuple[str, ...] = ()) -
     """Format a core-unit value as text that :func:`parse_quantity` turns back into ``value``.
 
     Each of ``units`` (e.g. ``("d", "h")``) is tried with the fewest digits that round-trip
-    exactly; the shortest of those with at most 9 significant digits wins, ties going to the
-    earlier unit. Otherwise the value is written in the core unit with every digit it needs,
-    which always round-trips.
+    exactly; the shortest of those with at most 9 significant digits wins, ties going to a
+    number of 1 or more ("50 mN" over "0.05 N"), then to the earlier unit. Otherwise the value
+    is written in the core unit with every digit it needs, which always round-trips.
 
     >>> format_quantity(12960000.0, "time", ("d", "h"))
     '150 d'
     """
     core = _DIMENSIONS[dimension][1]
-    best: tuple[int, str] | None = None
+    best: tuple[tuple[int, bool], str] | None = None
     for unit in units:
         def same(text: str, unit=unit) -> bool:
             return parse_quantity(f"{text} {unit}", dimension) == value
 
         text = _format_number(value / UNIT_TABLE[unit][1], check=same)
         digits = len(re.sub(r"[^0-9]", "", text.split("e")[0]).strip("0"))
-        if same(text) and digits <= 9 and (best is None or digits < best[0]):
-            best = (digits, f"{text} {unit}")
+        rank = (digits, text.lstrip("-").startswith("0"))
+        if same(text) and digits <= 9 and (best is None or rank < best[0]):
+            best = (rank, f"{text} {unit}")
     if best is not None:
         return best[1]
     return f"{_format_number(value)} {core}".rstrip()
@@ -524,8 +542,9 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
         try:
             return constructor.construct_object(node)
         except Exception:  # e.g. "!!int abc"
-            problems.append(_problem(file, f'cannot read "{node.value}" as {_short_tag(tag)}',
-                                     node.start_mark, _format_path(path)))
+            problems.append(_problem(file, f"cannot read {_clip(node.value)} as "
+                                           f"{_short_tag(tag)}", node.start_mark,
+                                     _format_path(path)))
             return None
 
     data = convert(root, ())
@@ -560,17 +579,18 @@ def _fail(message: str):
 
 def _quantity(dimension: str, example: str | None = None, *, minimum: float | None = None,
               exclusive: bool = True, maximum: float | None = None, description: str = "",
-              range_message: str | None = None):
+              range_message: str | None = None, required: bool = False):
     """An annotated type: a string with a unit, validated into a float in core units.
 
-    ``minimum``/``maximum`` are in core units; ``exclusive`` makes the minimum strict.
+    ``minimum``/``maximum`` are in core units; ``exclusive`` makes the minimum strict. An
+    optional field takes an empty value (``~``) as absent; a ``required`` one rejects it.
     """
     name, core, default_example = _DIMENSIONS[dimension]
     example = example or default_example
     units = [k for k, (d, _) in UNIT_TABLE.items() if d == dimension]
 
     def validate(value: Any) -> float | None:
-        if value is None:
+        if value is None and not required:
             return None
         try:
             x = parse_quantity(value, dimension, example=example)
@@ -579,27 +599,29 @@ def _quantity(dimension: str, example: str | None = None, *, minimum: float | No
         out_of_range = (minimum is not None and (x <= minimum if exclusive else x < minimum)
                         or maximum is not None and x > maximum)
         if out_of_range and range_message:
-            raise _fail(range_message.format(value=value))
+            raise _fail(range_message.format(value=_clip(value)))
         if minimum is not None and (x <= minimum if exclusive else x < minimum):
             if minimum == 0.0:
                 word = "greater than zero" if exclusive else "zero or more"
-                raise _fail(f'must be {word}, got "{value}"')
+                raise _fail(f'must be {word}, got {_clip(value)}')
             bound = format_quantity(minimum, dimension, tuple(units[:1]))
-            raise _fail(f'must be {"above" if exclusive else "at least"} {bound}, got "{value}"')
+            word = "above" if exclusive else "at least"
+            raise _fail(f"must be {word} {bound}, got {_clip(value)}")
         if maximum is not None and x > maximum:
             bound = format_quantity(maximum, dimension, tuple(units[:1]))
-            raise _fail(f'must be at most {bound}, got "{value}"')
+            raise _fail(f'must be at most {bound}, got {_clip(value)}')
         return x
 
     schema = {
         "type": "string",
-        "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\S.*$",
+        "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*[^\s\d.].*$",
         "description": (description + " " if description else "")
         + f"{name[0].upper()}{name[1:]} with a unit ({', '.join(units)}, or any astropy unit "
           f"of that kind).",
         "examples": [example],
     }
-    return Annotated[Optional[float], BeforeValidator(validate), WithJsonSchema(schema)]
+    return Annotated[float if required else Optional[float], BeforeValidator(validate),
+                     WithJsonSchema(schema)]
 
 
 def _number(*, minimum: float | None = None, below: float | None = None, exclusive=False,
@@ -646,20 +668,28 @@ def _integer(minimum: int, description: str):
                                      "description": description})]
 
 
-def _validate_epoch(value: Any) -> _dt.datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _fail(f"expected a UTC time like 2027-03-01T10:00:00Z, got {_describe_value(value)}")
+def _parse_time(value: str, example: str) -> _dt.datetime:
     try:
         return parse_utc(value)
     except ValueError:
-        raise _fail(f'"{value}" is not an ISO 8601 UTC time; write it like '
-                    "2027-03-01T10:00:00Z") from None
+        raise _fail(f"{_clip(value)} is not an ISO 8601 UTC time; write it like {example}"
+                    ) from None
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise _fail(f"{_clip(value)} is out of range; write a time like {example}") from None
+
+
+def _validate_epoch(value: Any) -> _dt.datetime:
+    if not isinstance(value, str):
+        raise _fail(f"expected a UTC time like 2027-03-01T10:00:00Z, got {_describe_value(value)}")
+    epoch = _parse_time(value, "2027-03-01T10:00:00Z")
+    if not EPOCH_RANGE[0] <= epoch < EPOCH_RANGE[1]:
+        raise _fail(f"{_clip(value)} is outside {EPOCH_RANGE[0].year}-{EPOCH_RANGE[1].year - 1}, "
+                    "where the Sun's low-precision position (for LTANs) is valid")
+    return epoch
 
 
 Epoch = Annotated[
-    Optional[_dt.datetime],
+    _dt.datetime,
     BeforeValidator(_validate_epoch),
     WithJsonSchema({"type": "string", "format": "date-time",
                     "description": "ISO 8601 time, UTC (a 'Z' or an offset; no zone means UTC).",
@@ -680,7 +710,7 @@ def _validate_ltan(value: Any) -> float | None:
     if match:
         hours, minutes, seconds = int(match[1]), int(match[2]), float(match[3] or 0.0)
         if minutes >= 60 or seconds >= 60.0:
-            raise _fail(f'{hint}, got "{value}": minutes and seconds run from 00 to 59')
+            raise _fail(f'{hint}, got {_clip(value)}: minutes and seconds run from 00 to 59')
         ltan = hours + minutes / 60.0 + seconds / 3600.0
     else:
         number_unit = _NUMBER_UNIT.match(value)
@@ -690,9 +720,9 @@ def _validate_ltan(value: Any) -> float | None:
             try:
                 ltan = parse_quantity(value, "time") / 3600.0
             except QuantityError:
-                raise _fail(f'{hint}, got "{value}"') from None
+                raise _fail(f'{hint}, got {_clip(value)}') from None
     if not 0.0 <= ltan < 24.0:
-        raise _fail(f'{hint}, got "{value}": the time must be from 00:00 to 23:59')
+        raise _fail(f'{hint}, got {_clip(value)}: the time must be from 00:00 to 23:59')
     return ltan
 
 
@@ -719,17 +749,13 @@ def _validate_deadline(value: Any) -> Deadline | None:
     if not isinstance(value, str):
         raise _fail(f"{hint}, got {_describe_value(value)}")
     if re.match(r"^\s*\d{4}-\d{2}-\d{2}", value):
-        try:
-            return Deadline(parse_utc(value), None)
-        except ValueError:
-            raise _fail(f'"{value}" is not an ISO 8601 UTC time; write it like '
-                        "2027-04-01T00:00:00Z") from None
+        return Deadline(_parse_time(value, "2027-04-01T00:00:00Z"), None)
     try:
         seconds = parse_quantity(value, "time")
     except QuantityError:
-        raise _fail(f'{hint}, got "{value}"') from None
+        raise _fail(f'{hint}, got {_clip(value)}') from None
     if seconds <= 0.0:
-        raise _fail(f'must be after the epoch, got "{value}"')
+        raise _fail(f'must be after the epoch, got {_clip(value)}')
     return Deadline(None, seconds)
 
 
@@ -758,7 +784,7 @@ def _validate_reserve(value: Any) -> Reserve | None:
     if match and match["unit"] == "%":
         fraction = parse_quantity(value, "dimensionless")
         if not 0.0 <= fraction < 1.0:
-            raise _fail(f'must be from 0 % up to (not including) 100 %, got "{value}"')
+            raise _fail(f'must be from 0 % up to (not including) 100 %, got {_clip(value)}')
         return Reserve(None, fraction)
     try:
         kg = parse_quantity(value, "mass", example="5 kg")
@@ -768,7 +794,7 @@ def _validate_reserve(value: Any) -> Reserve | None:
         raise _fail(f"{exc}; a percentage of the loaded propellant like \"3 %\" also works"
                     ) from None
     if kg < 0.0:
-        raise _fail(f'must be zero or more, got "{value}"')
+        raise _fail(f'must be zero or more, got {_clip(value)}')
     return Reserve(kg, None)
 
 
@@ -831,14 +857,17 @@ class OrbitDoc(_Doc):
     apogee_altitude: _quantity("length", "35786 km") = None
     inclination: _quantity(
         "angle", "97.5 deg", minimum=0.0, exclusive=False, maximum=math.pi,
-        range_message='must be from 0 to 180 deg, got "{value}"; a retrograde orbit has an '
+        range_message="must be from 0 to 180 deg, got {value}; a retrograde orbit has an "
                       "inclination above 90 deg (97.5 deg for a 525 km SSO), never a negative one",
     ) = None
     sso: StrictBool = Field(None, description="true: the sun-synchronous inclination.")
     raan: _quantity("angle", "120 deg", description="Right ascension of the ascending node.") = None
     ltan: LTAN = None
-    ltan_reference: Optional[Literal["mean", "true"]] = Field(
-        None, description="Sun the LTAN is measured from (default mean).")
+    ltan_reference: Annotated[
+        Optional[Literal["mean", "true"]],
+        # unquoted `true` is a YAML boolean; it can only mean the true Sun here
+        BeforeValidator(lambda v: "true" if v is True else v),
+    ] = Field(None, description="Sun the LTAN is measured from: mean (default) or true.")
     argp: _quantity("angle", "180 deg", description="Argument of perigee (default 0).") = None
     slot: _quantity("angle", "45 deg",
                     description="Argument of latitude at the epoch (phase in the plane).") = None
@@ -870,7 +899,8 @@ class OrbitDoc(_Doc):
 
     def _problems(self) -> list[MultiProblem]:
         out: list[MultiProblem] = []
-        apsides = [k for k in ("perigee_altitude", "apogee_altitude") if getattr(self, k) is not None]
+        apsides = [k for k in ("perigee_altitude", "apogee_altitude")
+                   if getattr(self, k) is not None]
         size_forms = [k for k in ("altitude", "sma") if getattr(self, k) is not None]
         size_forms += apsides[:1]
         if not size_forms:
@@ -893,6 +923,11 @@ class OrbitDoc(_Doc):
             out.append(MultiProblem(("apogee_altitude",),
                                     "apogee_altitude is below perigee_altitude; swap them"))
         shape = self.shape() if not out else None
+        if shape is not None and not a_finite_orbit(*shape):
+            out.append(MultiProblem((self.size_key(),),
+                                    f"the apogee is beyond {MAX_APOGEE_RADIUS_KM:,.0f} km from "
+                                    "Earth's centre, outside Earth's sphere of influence"))
+            shape = None
         if shape is not None:
             a, e = shape
             perigee_alt = a * (1.0 - e) - R_EARTH_KM
@@ -900,9 +935,10 @@ class OrbitDoc(_Doc):
                 key = self.size_key()
                 what = ("altitude" if key == "altitude" else "perigee altitude")
                 out.append(MultiProblem(
-                    (key,), f"{what} {perigee_alt:.1f} km is below the {MIN_PERIGEE_ALTITUDE_KM:.0f}"
-                            " km minimum (constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low "
-                            "re-enters within a revolution"
+                    (key,), f"{what} {perigee_alt:.1f} km is below the "
+                            f"{MIN_PERIGEE_ALTITUDE_KM:.0f} km minimum "
+                            "(constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters "
+                            "within a revolution"
                             + ("; sma is measured from Earth's centre, not its surface"
                                if key == "sma" and a < R_EARTH_KM else "")))
                 shape = None
@@ -927,6 +963,11 @@ class OrbitDoc(_Doc):
         return out
 
 
+def a_finite_orbit(a: float, e: float) -> bool:
+    """True when the orbit's apogee radius a(1 + e) is within :data:`MAX_APOGEE_RADIUS_KM`."""
+    return math.isfinite(a) and a * (1.0 + e) <= MAX_APOGEE_RADIUS_KM
+
+
 class DropoffDoc(OrbitDoc):
     """The orbit the launcher leaves the tug in; its node (raan or ltan) is required."""
 
@@ -938,8 +979,8 @@ class EngineDoc(_Doc):
 
     name: Name
     type: Literal["chemical", "electric"]
-    isp: _quantity("time", "220 s", minimum=0.0, description="Specific impulse.")
-    thrust: _quantity("force", "22 N", minimum=0.0)
+    isp: _quantity("time", "220 s", minimum=0.0, description="Specific impulse.", required=True)
+    thrust: _quantity("force", "22 N", minimum=0.0, required=True)
     power: _quantity("power", "1500 W", minimum=0.0,
                      description="Electric power drawn (electric engines).") = None
 
@@ -955,9 +996,10 @@ class TugDoc(_Doc):
     """The orbital transfer vehicle."""
 
     name: Name
-    dry_mass: _quantity("mass", "180 kg", minimum=0.0)
-    propellant: _quantity("mass", "120 kg", minimum=0.0, description="Propellant loaded.")
-    tank_capacity: _quantity("mass", "150 kg", minimum=0.0)
+    dry_mass: _quantity("mass", "180 kg", minimum=0.0, required=True)
+    propellant: _quantity("mass", "120 kg", minimum=0.0, description="Propellant loaded.",
+                          required=True)
+    tank_capacity: _quantity("mass", "150 kg", minimum=0.0, required=True)
     propellant_reserve: ReserveField = None
     engines: Annotated[list[EngineDoc],
                        Field(examples=[[{"name": "main", "type": "chemical", "isp": "220 s",
@@ -988,7 +1030,7 @@ class PayloadDoc(_Doc):
     """A payload and where it must go."""
 
     name: Name
-    mass: _quantity("mass", "50 kg", minimum=0.0)
+    mass: _quantity("mass", "50 kg", minimum=0.0, required=True)
     target: OrbitDoc
     deliver_by: DeadlineField = None
     priority: _integer(1, "Importance, 1 (default) or more; higher is more important.") = None
@@ -1304,7 +1346,10 @@ def _translate(error: ValidationError, file: str, marks: _Data) -> list[Problem]
             problems.append(Problem(file, _format_path(loc), message,
                                     *_mark_of(marks, loc, key=False)))
             continue
-        message = err["ctx"]["message"] if kind == "otvplan" else _type_message(err)
+        if kind == "value_error":  # a ValueError from inside a validator (e.g. PhysicsError)
+            message = str(err["ctx"]["error"])
+        else:
+            message = err["ctx"]["message"] if kind == "otvplan" else _type_message(err)
         problems.append(Problem(file, _format_path(loc), message,
                                 *_mark_of(marks, loc, key=False)))
     return problems
@@ -1486,7 +1531,8 @@ def loads(text: str | bytes, filename: str = "<string>") -> Scenario:
     try:
         doc = ScenarioDoc.model_validate(marks.data)
     except ValidationError as exc:
-        problems += _translate(exc, filename, marks)
+        unreadable = {p.path for p in marks.problems}  # already reported: skip their echoes
+        problems += [p for p in _translate(exc, filename, marks) if p.path not in unreadable]
     if problems:
         unique = list(dict.fromkeys(problems))
         raise ScenarioError(_sorted(unique))
