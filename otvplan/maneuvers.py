@@ -229,7 +229,7 @@ class SplitTransfer(NamedTuple):
 
 def _hump(p, d2, sin_x, cos_x):
     """g(x) = sqrt(d^2 + 2p(1 - cos x)) and its derivative g' = p sin x / g (limit at x=0)."""
-    g = np.sqrt(d2 + 2.0 * p * (1.0 - cos_x))
+    g = np.sqrt(np.maximum(d2 + 2.0 * p * (1.0 - cos_x), 0.0))  # cos_x may round above 1
     safe = g > 0.0
     h = np.where(safe, p * sin_x / np.where(safe, g, 1.0), np.sqrt(p))
     return g, h

@@ -452,9 +452,13 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
         prev: Layer = layers[dpt - 1]
         pidx = int(lay.parent[idx])
         j, k = int(prev.j[pidx]), int(lay.j[idx])
-        t0, m0 = float(prev.t[pidx]), float(prev.m[pidx])
+        t0, m_label = float(prev.t[pidx]), float(prev.m[pidx])
+        # masses are booked as one chain through the ledger (the search's label mass agrees
+        # to rounding; the chain makes "before = previous after" exact)
+        m0 = legs_out[-1].mass_after_kg if legs_out else m_label
         opts = lg.expand(nodes, ctx, np.array([j]), np.array([k]), np.array([t0]),
-                         np.array([m0]), np.array([prev.raan[pidx]]), np.array([prev.u[pidx]]),
+                         np.array([m_label]), np.array([prev.raan[pidx]]),
+                         np.array([prev.u[pidx]]),
                          cache, prune=False)
         sel = np.nonzero((opts.base == lay.base[idx]) & (opts.tidx == lay.tidx[idx])
                          & (opts.variant == lay.variant[idx]) & (opts.krev == lay.krev[idx]))[0]
@@ -471,7 +475,7 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
         lay = layers[depth]
         j = int(lay.j[index])
         t0 = float(lay.t[index])
-        m0 = float(lay.m[index])
+        m0 = last.mass_after_kg if last else float(lay.m[index])
         a = float(nodes.a[j])
         dv, rp = _disposal_dv(scenario, np.array([a]), electric_disposal)
         dv, rp = float(dv[0]), float(rp[0])
