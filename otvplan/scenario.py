@@ -57,7 +57,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import orbits
 from .constants import MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
 from .errors import NoSunSynchronousOrbit, Problem, ScenarioError
 from .model import (
@@ -949,6 +948,8 @@ class OrbitDoc(_Doc):
                 ("sso",) if self.sso is False else (),
                 'give the orbit\'s plane: inclination (e.g. "53 deg") or sso: true'))
         elif self.sso and shape is not None:
+            from . import orbits  # numpy: imported when first needed (keeps `validate` quick)
+
             try:
                 orbits.sso_inclination(*shape)
             except NoSunSynchronousOrbit as exc:
@@ -1371,6 +1372,8 @@ def _angle(x: float | None, default: float | None) -> float | None:
 
 
 def _build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitSpec:
+    from . import orbits  # numpy: imported when first needed
+
     a, e = doc.shape()  # validated: the shape is given exactly once
     inc = doc.inclination if doc.inclination is not None else float(orbits.sso_inclination(a, e))
     reference = doc.ltan_reference or "mean"
