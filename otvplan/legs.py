@@ -205,15 +205,14 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     rate_t = np.asarray(raan_rate(a_t_est, e_t_est, 0.5 * (iA + iB), mu), float)
     lead = (rateB - rate_t) * tof_est
     # First guess of the burn time: now; refine as the planes drift during the wait.
+    def raan_gap(tb):
+        r_a = raanA + rateA * (tb - t0)
+        return r_a, np.where(raan_free, 0.0, raanB0 + rateB * tb + lead - r_a)
+
     tb = t0.copy()
     for _ in range(3):
-        rA = raanA + rateA * (tb - t0)
-        rB = np.where(raan_free, rA, raanB0 + rateB * tb + lead)
-        iB_eff = iB
-        theta = np.asarray(plane_angle(iA, rA, iB_eff, rB), float)
-        u1, u2 = node_crossing(iA, rA, iB_eff, rB)
-        u1 = np.asarray(u1, float)
-        u2 = np.asarray(u2, float)
+        _, d_raan = raan_gap(tb)
+        theta, u1, _u2 = _geometry(iA, iB, d_raan)
         coplanar = theta < COPLANAR_RAD
         # circular: the first of the two line crossings; elliptic: the apoapsis or periapsis
         wait_c = np.where(coplanar, 0.0, np.mod(u1 - uA, np.pi) / udotA)
@@ -226,12 +225,8 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     tb = np.where(circular, tb, t0 + wait_e)
     u_b = np.mod(uA + udotA * (tb - t0), TWO_PI)
     r_dep = np.where(circular, aA, np.where(at_apo, r_apo, r_peri))
-    rA = raanA + rateA * (tb - t0)
-    rB = np.where(raan_free, rA, raanB0 + rateB * tb + lead)
-    theta = np.asarray(plane_angle(iA, rA, iB, rB), float)
-    u1, u2 = node_crossing(iA, rA, iB, rB)
-    u1 = np.asarray(u1, float)
-    u2 = np.asarray(u2, float)
+    rA, d_raan = raan_gap(tb)
+    theta, u1, u2 = _geometry(iA, iB, d_raan)
     coplanar = theta < COPLANAR_RAD
     # Arrival radius: circular target at its radius; elliptic target at the apsis that is
     # nearer the departure radius (the cheaper tangential join).
@@ -266,6 +261,45 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     }
 
 
+def _unique_rows(*cols):
+    """``(index, inverse)`` of the distinct rows of equal-length 1-D float columns.
+
+    Like ``np.unique(np.stack(cols, 1), axis=0, return_index=True, return_inverse=True)``
+    but built from 1-D integer sorts (many times faster than sorting rows): each column is
+    replaced by the id of its value, and ids are folded in pairwise.
+    """
+    ids = None
+    for col in cols:
+        _, cid = np.unique(np.asarray(col, float), return_inverse=True)
+        cid = cid.reshape(-1).astype(np.int64)
+        if ids is None:
+            ids = cid
+        else:
+            _, ids = np.unique(ids * (int(cid.max()) + 1) + cid, return_inverse=True)
+            ids = ids.reshape(-1).astype(np.int64)
+    _, index, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    return index, inverse.reshape(-1)
+
+
+def _geometry(iA, iB, d_raan):
+    """Plane angle and line-of-nodes arguments of latitude for planes (iA, 0), (iB, d_raan).
+
+    They depend on the RAAN difference only (arguments of latitude are measured from each
+    plane's own node), so they are computed once per distinct (iA, iB, dRAAN) row; dRAAN is
+    quantised to 2^-40 rad (~1e-12 rad) so that rows equal up to rounding share the work.
+    """
+    iA, iB, d = np.broadcast_arrays(np.asarray(iA, float), np.asarray(iB, float),
+                                    np.round(np.mod(d_raan, TWO_PI) * 2.0**40) / 2.0**40)
+    index, inverse = _unique_rows(iA.ravel(), iB.ravel(), d.ravel())
+    uniq = np.stack([iA.ravel()[index], iB.ravel()[index], d.ravel()[index]], axis=-1)
+    zero = np.zeros(uniq.shape[0])
+    theta = np.asarray(plane_angle(uniq[:, 0], zero, uniq[:, 1], uniq[:, 2]), float)
+    u1, u2 = node_crossing(uniq[:, 0], zero, uniq[:, 1], uniq[:, 2])
+    shape = iA.shape
+    return (theta[inverse].reshape(shape), np.asarray(u1, float)[inverse].reshape(shape),
+            np.asarray(u2, float)[inverse].reshape(shape))
+
+
 def _split_unique(r1, r2, theta, a1, a2, mu):
     """:func:`otvplan.maneuvers.hohmann_plane_change` evaluated once per distinct input row.
 
@@ -273,9 +307,13 @@ def _split_unique(r1, r2, theta, a1, a2, mu):
     sun-synchronous orbits sees the same plane angle), so solving the split on the unique rows
     and scattering back saves most of the work without changing any result.
     """
-    cols = np.stack(np.broadcast_arrays(r1, r2, theta, a1, a2), axis=-1).reshape(-1, 5)
-    uniq, inverse = np.unique(cols, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    # Plane angles computed at different times for planes turning at the same rate differ
+    # only by rounding; quantise them (2^-40 rad ~ 1e-12 rad, far below any tolerance) so that
+    # such rows are recognised as one.
+    theta_q = np.round(np.asarray(theta, float) * 2.0**40) / 2.0**40
+    cols = [np.ravel(c) for c in np.broadcast_arrays(r1, r2, theta_q, a1, a2)]
+    index, inverse = _unique_rows(*cols)
+    uniq = np.stack([c[index] for c in cols], axis=-1)
     s = mnv.hohmann_plane_change(uniq[:, 0], uniq[:, 1], uniq[:, 2], mu, a1=uniq[:, 3],
                                  a2=uniq[:, 4])
     shape = np.shape(r1) if np.ndim(r1) else np.broadcast(r1, r2, theta).shape
