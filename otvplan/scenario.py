@@ -998,8 +998,9 @@ class TugDoc(_Doc):
 
     name: Name
     dry_mass: _quantity("mass", "180 kg", minimum=0.0, required=True)
-    propellant: _quantity("mass", "120 kg", minimum=0.0, description="Propellant loaded.",
-                          required=True)
+    propellant: _quantity("mass", "120 kg", minimum=0.0, exclusive=False, required=True,
+                          description="Propellant loaded (0 kg asks the planner what is "
+                                      "missing).")
     tank_capacity: _quantity("mass", "150 kg", minimum=0.0, required=True)
     propellant_reserve: ReserveField = None
     engines: Annotated[list[EngineDoc],
@@ -1018,11 +1019,11 @@ class TugDoc(_Doc):
                 f"{_format_number(self.propellant)} kg loaded exceeds the tank_capacity of "
                 f"{_format_number(self.tank_capacity)} kg; load less or enlarge the tank"))
         reserve = self.propellant_reserve
-        if reserve is not None and reserve.kg is not None and reserve.kg >= self.propellant:
+        if reserve is not None and reserve.kg is not None and reserve.kg > self.propellant:
             out.append(MultiProblem(
                 ("propellant_reserve",),
-                f"a reserve of {_format_number(reserve.kg)} kg leaves nothing of the "
-                f"{_format_number(self.propellant)} kg loaded; it must be smaller"))
+                f"a reserve of {_format_number(reserve.kg)} kg is more than the "
+                f"{_format_number(self.propellant)} kg of propellant loaded"))
         _raise_all(out)
         return self
 

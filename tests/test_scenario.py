@@ -252,16 +252,18 @@ def test_sso_rideshare_in_core_units():
     assert drop.ltan_h == 10.5 and drop.ltan_reference == "mean"
     assert drop.raan_rad == orbits.ltan_to_raan(10.5, julian_date(s.epoch), "mean")
     assert drop.slot_rad == 0.0  # drop-off slot defaults to 0 deg
-    assert s.tug.reserve_kg == pytest.approx(0.03 * 380.0)
-    assert s.tug.engines[0].kind == "chemical" and s.tug.engines[0].thrust_n == 88.0
+    assert s.tug.reserve_kg == pytest.approx(0.03 * 500.0)
+    assert 150.0 <= s.tug.dry_mass_kg <= 250.0
+    engine = s.tug.engines[0]
+    assert engine.kind == "chemical" and 220.0 <= engine.isp_s <= 300.0 and engine.thrust_n == 200.0
     assert 6 <= len(s.payloads) <= 8
     assert all(10.0 <= p.mass_kg <= 150.0 for p in s.payloads)
     assert all(450.0 <= p.target.a_km - R_EARTH_KM <= 650.0 for p in s.payloads)
-    assert {p.target.ltan_h for p in s.payloads} >= {9.5, 13.5}
+    assert {p.target.ltan_h for p in s.payloads} == {9.5, 10.5, 13.5}
     assert all(p.target.slot_rad is None for p in s.payloads)  # any phase
     hyperspectral = next(p for p in s.payloads if p.name == "hyperspectral-4")
-    assert hyperspectral.deliver_by_s == 120 * DAY_S
-    assert s.constraints.max_duration_s == 150 * DAY_S
+    assert hyperspectral.deliver_by_s == 175 * DAY_S
+    assert s.constraints.max_duration_s == 180 * DAY_S
     assert s.constraints.disposal.kind == "reentry"
     assert s.constraints.disposal.reentry_years == 5.0
     assert s.constraints.disposal.area_m2 == 1.5
@@ -576,8 +578,10 @@ def test_bytes_are_decoded_or_rejected(minimal_text):
          "13:69: tug.engines[0].power: power applies to electric engines; remove it or set type: "
          "electric"),
         ("  tank_capacity: 100 kg\n", "  tank_capacity: 100 kg\n  propellant_reserve: 90 kg\n",
-         "12:23: tug.propellant_reserve: a reserve of 90 kg leaves nothing of the 80 kg loaded; "
-         "it must be smaller"),
+         "12:23: tug.propellant_reserve: a reserve of 90 kg is more than the 80 kg of "
+         "propellant loaded"),
+        ("propellant: 80 kg", "propellant: -1 kg",
+         '10:15: tug.propellant: must be zero or more, got "-1 kg"'),
         ("  tank_capacity: 100 kg\n", "  tank_capacity: 100 kg\n  propellant_reserve: 5\n",
          '12:23: tug.propellant_reserve: expected a mass like "5 kg" or a percentage of the '
          'loaded propellant like "3 %", got the bare number 5'),
@@ -639,6 +643,12 @@ def test_required_fields_reject_empty_values(old, new, expected):
     assert f"t.yaml:{expected}" in problems_of(edit(BASE, old, new))
 
 
+def test_zero_propellant_is_a_question_not_an_error():
+    """A tug may be loaded with 0 kg: the planner then reports the propellant it lacks."""
+    s = loads(edit(BASE, "propellant: 80 kg", "propellant: 0 kg"))
+    assert s.tug.propellant_kg == 0.0 and s.tug.usable_propellant_kg == 0.0
+
+
 def test_optional_fields_take_empty_values_as_absent():
     s = loads(edit(BASE, "    mass: 12 kg\n", "    mass: 12 kg\n    deliver_by:\n    priority:\n"))
     assert s.payloads[1].deliver_by_s is None and s.payloads[1].priority == 1
@@ -698,8 +708,8 @@ def test_dumps_writes_readable_yaml():
     text = dumps(load(path))
     data = yaml.safe_load(text)
     assert data["dropoff"] == {"altitude": "525 km", "sso": True, "ltan": "10:30"}
-    assert data["tug"]["dry_mass"] == "200 kg"
-    assert data["constraints"]["max_duration"] == "150 d"
+    assert data["tug"]["dry_mass"] == "240 kg"
+    assert data["constraints"]["max_duration"] == "180 d"
 
 
 def test_dumps_round_trips_a_scenario_built_in_code(minimal_text):
