@@ -838,3 +838,46 @@ def test_minimum_perigee_altitude_is_the_constant(minimal_text):
     below = edit(minimal_text, "altitude: 525 km", f"altitude: {MIN_PERIGEE_ALTITUDE_KM - 1} km")
     with pytest.raises(ScenarioError, match="below the 100 km minimum"):
         loads(below)
+
+
+# ============================================================================================
+# The documentation tells the truth
+# ============================================================================================
+
+DOC = REPO / "docs" / "scenario-format.md"
+
+
+def _fenced_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def test_docs_yaml_examples_are_valid_and_the_annotated_one_is_shipped():
+    blocks = _fenced_blocks(DOC.read_text(encoding="utf-8"), "yaml")
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert isinstance(loads(block), Scenario)
+    assert blocks[-1] == (EXAMPLES_DIR / "annotated.yaml").read_text(encoding="utf-8")
+
+
+def test_annotated_example_uses_every_key_of_the_format():
+    """Walk the JSON Schema: every property of every object appears in the annotated example."""
+    text = (EXAMPLES_DIR / "annotated.yaml").read_text(encoding="utf-8")
+    used = set(re.findall(r"([a-z_]+):", text))
+    schema = json_schema()
+    keys = set(schema["properties"])
+    for definition in schema["$defs"].values():
+        keys |= set(definition.get("properties", {}))
+    assert keys - used == set()
+
+
+def test_docs_messages_are_the_real_ones(tmp_path):
+    text = DOC.read_text(encoding="utf-8")
+    lines = [line for block in _fenced_blocks(text, "text") for line in block.splitlines()]
+    checked = 0
+    for line in lines:
+        name, _, message = line.partition(":")
+        path = BAD_DIR / name
+        if path.exists():
+            assert f"{path}:{message}" in [str(p) for p in validate_file(path)]
+            checked += 1
+    assert checked == len(BAD_FILES)
