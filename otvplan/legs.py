@@ -394,12 +394,14 @@ def _wrap_pos(x):
 
 
 def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftCache,
-           prune=True) -> Options:
+           prune=True, base_min_dv=False) -> Options:
     """Every leg option from the tug states (in node ``j``'s orbit) to node ``k``'s orbit.
 
     ``j, k, t0, m0, raan0, u0`` are arrays of P pairs: the tug's orbit, the target, the start
     time [s], the tug's total mass [kg] and its RAAN and argument of latitude at ``t0``.
     Returns the options, Pareto-pruned per pair on (end mass, delivery time) when ``prune``.
+    With ``base_min_dv`` returns instead, per pair, the least delta-v of any base strategy
+    before phasing (phasing only adds delta-v, so this bounds every option from below).
     """
     j = np.asarray(j, int)
     k = np.asarray(k, int)
@@ -488,6 +490,11 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                       "t_d1": t_end_drift, "rate_d": rate_d}
                 add_base(DRIFT, ti, dd, np.where(ok, dv, np.inf), d2["tb2"], d2["raan_arr"],
                          d2["u_arr"], m_arr, ok)
+                if base_min_dv:
+                    # the way out of the drift orbit costs at least the inclination-only
+                    # transfer (any RAAN residual left at the node crossing only adds to it)
+                    bases[-1]["dv_lb"] = d1["dv1"] + d1["dv2"] + np.asarray(
+                        mnv.transfer_dv(a_dz, i_d, aB, iB, mu), float)
     # ---------------- electric: Edelbaum spiral (plane angle at arrival, iterated)
     if elec is not None:
         T = np.zeros(P)
@@ -547,6 +554,12 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                       "i_d": i_d}
                 add_base(SPIRAL_DRIFT, ti, dd, np.where(ok, dv, np.inf), t_arr,
                          raanB0z + rateB * t_arr, u_arr, m_arr, ok)
+
+    if base_min_dv:
+        best = np.full(P, np.inf)
+        for b in bases:
+            best = np.minimum(best, np.where(b["valid"], b.get("dv_lb", b["dv"]), np.inf))
+        return best
 
     # ---------------- phasing variants
     rows = []

@@ -257,6 +257,8 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
     v1, vt1, vt2, v2, theta = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (v1, vt1, vt2, v2, theta))
     )
+    shape = theta.shape
+    v1, vt1, vt2, v2, theta = (x.ravel() for x in (v1, vt1, vt2, v2, theta))
     sign = np.where(theta < 0.0, -1.0, 1.0)
     th = np.abs(theta)
     if np.any(th > np.pi):
@@ -279,51 +281,56 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
          0.5 * (hi_pk + th), th]
     )
 
-    def fprime(x):
+    def fprime(x, i=slice(None)):
+        """f, f' and the pieces of f'' at x for the elements i."""
         cx, sx = np.cos(x), np.sin(x)
-        cy, sy = cos_t * cx + sin_t * sx, sin_t * cx - cos_t * sx  # y = theta - x
-        g1, h1 = _hump(p1, d1s, sx, cx)
-        g2, h2 = _hump(p2, d2s, sy, cy)
+        cy = cos_t[i] * cx + sin_t[i] * sx  # y = theta - x
+        sy = sin_t[i] * cx - cos_t[i] * sx
+        g1, h1 = _hump(p1[i], d1s[i], sx, cx)
+        g2, h2 = _hump(p2[i], d2s[i], sy, cy)
         return g1 + g2, h1 - h2, (cx, sx, cy, sy, g1, g2)
 
     _, fp_nodes, _ = fprime(nodes)
     rises = (fp_nodes[:-1] < 0.0) & (fp_nodes[1:] >= 0.0)
     # Brackets: the first and the last rising sign change (at most two local minima).
-    idx = np.arange(rises.shape[0]).reshape((-1,) + (1,) * (rises.ndim - 1))
+    idx = np.arange(rises.shape[0])[:, None]
     big = rises.shape[0]
     first = np.where(rises, idx, big).min(axis=0)
     last = np.where(rises, idx, -1).max(axis=0)
     has = first < big
     first = np.where(has, first, 0)
     last = np.where(has, last, 0)
-
-    def take(k):
-        return np.take_along_axis(nodes, k[None, ...], 0)[0] if nodes.ndim > 1 else nodes[k]
+    cols = np.arange(th.size)
 
     best_x = np.zeros_like(th)
     best_f = np.full_like(th, np.inf)
-    for k in (first, last):
-        lo, hi = take(k), take(k + 1)
+    for k, wanted in ((first, has), (last, has & (last != first))):
+        lo, hi = nodes[k, cols], nodes[k + 1, cols]
         x = 0.5 * (lo + hi)
+        act = np.nonzero(wanted)[0]  # elements still iterating
         for _ in range(iterations):
-            f, fp, (cx, sx, cy, sy, g1, g2) = fprime(x)
-            neg = fp < 0.0
-            lo = np.where(neg, x, lo)
-            hi = np.where(neg, hi, x)
-            # f'' = h1'(x) + h2'(y), h'(x) = p (cos x g^2 - p sin^2 x) / g^3
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fpp = p1 * (cx * g1 * g1 - p1 * sx * sx) / g1**3 + p2 * (
-                    cy * g2 * g2 - p2 * sy * sy
-                ) / g2**3
-                step = x - fp / fpp
-            ok = np.isfinite(step) & (step > lo) & (step < hi) & (fpp > 0.0)
-            x_new = np.where(ok, step, 0.5 * (lo + hi))
-            done = np.all(np.abs(x_new - x) <= 1e-13 * th + 1e-300)
-            x = x_new
-            if done:
+            if act.size == 0:
                 break
+            xa, loa, hia = x[act], lo[act], hi[act]
+            _, fp, (cx, sx, cy, sy, g1, g2) = fprime(xa, act)
+            neg = fp < 0.0
+            loa = np.where(neg, xa, loa)
+            hia = np.where(neg, hia, xa)
+            # f'' = h1'(x) + h2'(y), h'(x) = p (cos x g^2 - p sin^2 x) / g^3
+            pa1, pa2 = p1[act], p2[act]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fpp = pa1 * (cx * g1 * g1 - pa1 * sx * sx) / g1**3 + pa2 * (
+                    cy * g2 * g2 - pa2 * sy * sy
+                ) / g2**3
+                step = xa - fp / fpp
+            ok = np.isfinite(step) & (step > loa) & (step < hia) & (fpp > 0.0)
+            x_new = np.where(ok, step, 0.5 * (loa + hia))
+            tol = 1e-14 * th[act] + 1e-300
+            done = (np.abs(x_new - xa) <= tol) | (hia - loa <= tol)
+            x[act], lo[act], hi[act] = x_new, loa, hia
+            act = act[~done]
         f, _, _ = fprime(x)
-        better = has & (f < best_f)
+        better = wanted & (f < best_f)
         best_x = np.where(better, x, best_x)
         best_f = np.where(better, f, best_f)
     # Endpoints as candidates too (they win when theta is zero or a burn's speed change is 0).
@@ -336,7 +343,8 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
     cy = cos_t * cx + sin_t * sx
     dv1 = np.sqrt(np.maximum(d1s + 2.0 * p1 * (1.0 - cx), 0.0))
     dv2 = np.sqrt(np.maximum(d2s + 2.0 * p2 * (1.0 - cy), 0.0))
-    return _out(dv1), _out(dv2), _out(sign * best_x), _out(sign * (th - best_x))
+    out = (dv1, dv2, sign * best_x, sign * (th - best_x))
+    return tuple(_out(x.reshape(shape)) for x in out)
 
 
 def hohmann_plane_change(r1, r2, theta, mu=MU_EARTH_KM3_S2, a1=None, a2=None) -> SplitTransfer:

@@ -69,6 +69,56 @@ class SearchSettings:
 
 
 @dataclass
+class Bound:
+    """Branch-and-bound data for the propellant objective (one chemical engine).
+
+    ``leg_lb[j, k]``: a lower bound on the delta-v of any leg from node j's orbit to node k's,
+    valid at every time; ``disposal_dv[j]``: the disposal delta-v from node j's orbit;
+    ``incumbent``: the final mass (after disposal) of a known feasible plan.
+    """
+
+    leg_lb: np.ndarray
+    disposal_dv: np.ndarray
+    ve_kms: float
+    incumbent: float
+
+
+def final_mass_upper_bound(nodes: Nodes, layer: "Layer", b: Bound) -> np.ndarray:
+    """An upper bound on the final mass any completion of each label can reach.
+
+    Each undelivered payload k is entered by one leg of delta-v >= LB_k, the least
+    ``leg_lb[j', k]`` over the orbits j' it can come from (the current one and the other
+    undelivered ones), and the tug ends with a disposal from one of them. With D >= sum LB_k +
+    LB_disposal and payload k carried through at least its own leg, the rocket equation with
+    drops gives m_final = e^(-D/ve) (m - sum m_k e^(D_k/ve)) <= e^(-D_min/ve) (m - sum m_k
+    e^(LB_k/ve)).
+    """
+    L = layer.size
+    n1 = nodes.n
+    remaining = np.zeros((L, n1), bool)
+    for k in range(1, n1):
+        remaining[:, k] = ~has_bit(layer.mask, k)
+    origins = remaining.copy()
+    origins[np.arange(L), layer.j] = True
+    d_min = np.zeros(L)
+    carried = np.zeros(L)
+    for k in range(1, n1):
+        rem_k = remaining[:, k]
+        if not np.any(rem_k):
+            continue
+        cand = np.where(origins, b.leg_lb[:, k][None, :], np.inf)
+        cand[:, k] = np.inf
+        lb_k = cand.min(axis=1)
+        lb_k = np.where(np.isfinite(lb_k), lb_k, 0.0)
+        d_min += np.where(rem_k, lb_k, 0.0)
+        carried += np.where(rem_k, nodes.mass[k] * np.exp(lb_k / b.ve_kms), 0.0)
+    ends = np.where(remaining.any(axis=1)[:, None], remaining, origins)
+    disp = np.where(ends, b.disposal_dv[None, :], np.inf).min(axis=1)
+    d_min += np.where(np.isfinite(disp), disp, 0.0)
+    return np.exp(-d_min / b.ve_kms) * (layer.m - carried)
+
+
+@dataclass
 class SearchResult:
     layers: list[Layer]
     truncated: bool
@@ -147,8 +197,12 @@ def _dominance_keep(layer_key_cols, t, m, cap, exact_mass):
 
 
 def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
-           cache: DriftCache | None = None) -> SearchResult:
-    """Run the label-setting search; return every layer (for partial plans and rebuilding)."""
+           cache: DriftCache | None = None, bound: Bound | None = None) -> SearchResult:
+    """Run the label-setting search; return every layer (for partial plans and rebuilding).
+
+    With ``bound`` (propellant objective), labels whose best possible final mass is below the
+    incumbent's are dropped: they cannot lead to a better plan, so exactness is kept.
+    """
     cache = cache or DriftCache()
     n = nodes.n - 1
     W = (nodes.n + 63) // 64
@@ -156,6 +210,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
     truncated = capped = False
     electric = ctx.electric is not None
     expanded = 0
+    bounded = 0
     for depth in range(n):
         cur = layers[-1]
         if cur.size == 0:
@@ -220,6 +275,11 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
                                            exact_mass=electric)
         capped |= was_capped
         new = _take_layer(new, keep)
+        if bound is not None and new.size:
+            ub = final_mass_upper_bound(nodes, new, bound)
+            keep_b = ub >= bound.incumbent * (1.0 - 1e-12) - 1e-9
+            bounded += int(new.size - keep_b.sum())
+            new = _take_layer(new, np.nonzero(keep_b)[0])
         if not s.exact and new.size > s.beam_width:
             left = new.m - new.remaining_payload_mass - s.dry_kg
             order = np.lexsort((new.t, -left))[: s.beam_width]
@@ -228,6 +288,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
         layers.append(new)
     return SearchResult(layers, truncated, capped,
                         {"pairs_expanded": expanded, "drift_cache_misses": cache.misses,
+                         "labels_bounded": bounded,
                          "labels": sum(layer.size for layer in layers)})
 
 

@@ -40,7 +40,7 @@ from .orbits import (
     raan_rate,
     rv_to_coe,
 )
-from .sequencing import Layer, SearchSettings, has_bit, path_to, search
+from .sequencing import Bound, Layer, SearchSettings, has_bit, path_to, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
 
@@ -123,7 +123,10 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         exact=n <= exact_max, beam_width=beam,
     )
     cache = lg.DriftCache()
-    result = search(nodes, ctx, m0, settings, cache)
+    bound = None
+    if objective == "propellant" and settings.exact and n > 3:
+        bound = _bound(scenario, nodes, ctx, m0, settings, cache)
+    result = search(nodes, ctx, m0, settings, cache, bound=bound)
     electric_disposal = ctx.chemical is None
     eng = ctx.chemical or ctx.electric
     finals = _finals(scenario, nodes, result.layers, eng, electric_disposal, settings)
@@ -167,6 +170,51 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         raise InfeasibleError(
             "not every payload can be delivered: " + "; ".join(shortfall.reasons), shortfall)
     return plan_
+
+
+def _bound(scenario, nodes, ctx, m0, settings, cache):
+    """Branch-and-bound data: per-pair leg delta-v lower bounds and an incumbent plan's final
+    mass from a quick beam search. None where bounding does not apply (electric engines)."""
+    if ctx.electric is not None or ctx.chemical is None:
+        return None
+    n1 = nodes.n
+    leg_lb = np.zeros((n1, n1))
+    jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
+    jj, kk = jj.ravel(), kk.ravel()
+    sel = jj != kk
+    jj, kk = jj[sel], kk[sel]
+    # A pair's cost is the same at every time when the target's RAAN is free, or when both
+    # planes are fixed and turn at the same rate (sun-synchronous manifests). Elsewhere the
+    # bound is 0, which is always valid. After a slotted delivery the plane may carry a
+    # phasing residual, so pairs leaving a slotted orbit get 0 too.
+    same_rate = np.abs(nodes.raan_rate[jj] - nodes.raan_rate[kk]) <= 1e-15 * np.abs(
+        nodes.raan_rate[kk]) + 1e-20
+    fixed_j = ~np.isnan(nodes.raan0[jj])
+    invariant = np.isnan(nodes.raan0[kk]) | (fixed_j & same_rate)
+    invariant &= np.isnan(nodes.slot0[jj]) | (jj == 0)
+    if np.any(invariant):
+        j_i, k_i = jj[invariant], kk[invariant]
+        raan_j = np.mod(nodes.raan0[j_i], TWO_PI)
+        lb = lg.expand(nodes, ctx, j_i, k_i, np.zeros(j_i.size), np.full(j_i.size, m0),
+                       np.where(np.isnan(raan_j), 0.0, raan_j), np.zeros(j_i.size), cache,
+                       base_min_dv=True)
+        leg_lb[j_i, k_i] = np.where(np.isfinite(lb), lb, 0.0)
+    disp, _ = _disposal_dv(scenario, nodes.a, electric=False)
+    beam = replace(settings, exact=False, beam_width=min(32, settings.beam_width))
+    quick = search(nodes, ctx, m0, beam, cache)
+    finals = _finals(scenario, nodes, quick.layers, ctx.chemical, False, beam)
+    n = n1 - 1
+    incumbent = -math.inf
+    for r in finals:
+        if r["depth"] != n:
+            continue
+        ok = (r["prop_left"] >= settings.reserve_kg - 1e-9) & (r["t"] <= settings.horizon_s + 1e-6)
+        if np.any(ok):
+            incumbent = max(incumbent, float(r["m"][ok].max()))
+    if not math.isfinite(incumbent):
+        return None
+    return Bound(leg_lb=leg_lb, disposal_dv=np.asarray(disp, float), ve_kms=ctx.chemical.ve_kms,
+                 incumbent=incumbent)
 
 
 def _finals(scenario, nodes, layers, eng, electric_disposal, s: SearchSettings):
