@@ -306,16 +306,19 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
     best_f = np.full_like(th, np.inf)
     for k, wanted in ((first, has), (last, has & (last != first))):
         lo, hi = nodes[k, cols], nodes[k + 1, cols]
+        fp_lo, fp_hi = fp_nodes[k, cols], fp_nodes[k + 1, cols]
         x = 0.5 * (lo + hi)
         act = np.nonzero(wanted)[0]  # elements still iterating
         for _ in range(iterations):
             if act.size == 0:
                 break
             xa, loa, hia = x[act], lo[act], hi[act]
-            _, fp, (cx, sx, cy, sy, g1, g2) = fprime(xa, act)
+            f, fp, (cx, sx, cy, sy, g1, g2) = fprime(xa, act)
             neg = fp < 0.0
             loa = np.where(neg, xa, loa)
             hia = np.where(neg, hia, xa)
+            flo = np.where(neg, fp, fp_lo[act])
+            fhi = np.where(neg, fp_hi[act], fp)
             # f'' = h1'(x) + h2'(y), h'(x) = p (cos x g^2 - p sin^2 x) / g^3
             pa1, pa2 = p1[act], p2[act]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -326,8 +329,13 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
             ok = np.isfinite(step) & (step > loa) & (step < hia) & (fpp > 0.0)
             x_new = np.where(ok, step, 0.5 * (loa + hia))
             tol = 1e-14 * th[act] + 1e-300
-            done = (np.abs(x_new - xa) <= tol) | (hia - loa <= tol)
+            # Converged when the step is at rounding level, or when the cost cannot be lower
+            # anywhere in the bracket by more than 1e-15 of itself (|f'| bounds the slope):
+            # where f is that flat the split angle no longer changes the delta-v.
+            flat = (hia - loa) * np.maximum(np.abs(flo), np.abs(fhi)) <= 1e-15 * f
+            done = (np.abs(x_new - xa) <= tol) | (hia - loa <= tol) | flat
             x[act], lo[act], hi[act] = x_new, loa, hia
+            fp_lo[act], fp_hi[act] = flo, fhi
             act = act[~done]
         f, _, _ = fprime(x)
         better = wanted & (f < best_f)
