@@ -598,10 +598,13 @@ def mean_orbit(t_s: float, y, force: ForceModel = ForceModel(), samples: int = 6
 
     Propagates one draconic period (estimated from the osculating elements, then refined from
     the first average) with dense output and averages ``samples`` points, scaled up for
-    eccentric orbits by :func:`samples_per_orbit` (:func:`mean_elements`).
+    eccentric orbits by :func:`samples_per_orbit` (:func:`mean_elements`). With drag the
+    decay over the window (metres in LEO) is averaged in, not removed.
     """
     y = np.asarray(y, float)
     if y.shape == (6,):
+        if force.drag:
+            raise ValueError("with drag the state needs its mass: y = [r, v, m]")
         y = np.append(y, 1.0)
     el = rv_to_coe(y[:3], y[3:6], force.mu_km3_s2)
     period = draconic_period(float(el.a), float(el.e), float(el.i), force)
@@ -636,7 +639,8 @@ def state_from_elements(s: OrbitState, mu=MU_EARTH_KM3_S2):
 
 
 def osculating_from_mean(mean: OrbitState, force: ForceModel = ForceModel(),
-                         iterations: int = 5, tol_km: float = 1e-4, samples: int = 64):
+                         iterations: int = 5, tol_km: float = 1e-4, samples: int = 64,
+                         mass_kg: float = 1000.0):
     """Osculating state (r km, v km/s) at ``mean.t_s`` whose mean elements are ``mean``.
 
     Fixed-point iteration: start with osculating = mean, propagate one orbit and average
@@ -644,8 +648,9 @@ def osculating_from_mean(mean: OrbitState, force: ForceModel = ForceModel(),
     the wanted and the obtained mean ones, and repeat until the semi-major axis and position
     residuals are below ``tol_km`` or ``iterations`` corrections have been made. Each step
     shrinks the residual by a factor of order J2 (about 1e-3), so two to three steps reach
-    centimetres. Returns ``(r, v, residual)`` with the final residual of the mean elements
-    (a difference [km], L difference [rad]).
+    centimetres. ``mass_kg`` matters only with drag (the averaging orbit is flown with it).
+    Returns ``(r, v, residual)`` with the final residual of the mean elements (a difference
+    [km], L difference [rad]).
     """
     target = _equinoctial_of_state(mean)
     osc = target.copy()
@@ -655,7 +660,8 @@ def osculating_from_mean(mean: OrbitState, force: ForceModel = ForceModel(),
     for _ in range(iterations + 1):
         a, e, inc, raan, argp, lam = _classical_from_equinoctial(*osc)
         r, v = _rv_from_mean_like(a, e, inc, raan, argp, lam, mu)
-        got = _equinoctial_of_state(mean_orbit(mean.t_s, np.r_[r, v, 1.0], force, samples))
+        got = _equinoctial_of_state(mean_orbit(mean.t_s, np.r_[r, v, mass_kg], force,
+                                               samples))
         diff = target - got
         diff[5] = (diff[5] + math.pi) % TWO_PI - math.pi
         residual = (abs(float(diff[0])), abs(float(diff[5])))
