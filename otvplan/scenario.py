@@ -1627,17 +1627,41 @@ def _orbit_candidates(orbit: OrbitSpec, *, dropoff: bool) -> list[dict]:
         tail["tolerances"] = exact_tail["tolerances"] = tolerances
     sizes: list[dict] = []
     if orbit.e == 0.0:
-        sizes.append({"altitude": format_quantity(orbit.a_km - R_EARTH_KM, "length", ("km",))})
+        sizes += [{"altitude": f"{text} km"} for text in _decimals(orbit.a_km - R_EARTH_KM)
+                  if R_EARTH_KM + float(text) == orbit.a_km][:1]
     else:
-        hp = orbit.a_km * (1.0 - orbit.e) - R_EARTH_KM
-        ha = orbit.a_km * (1.0 + orbit.e) - R_EARTH_KM
-        sizes.append({"perigee_altitude": format_quantity(hp, "length", ("km",)),
-                      "apogee_altitude": format_quantity(ha, "length", ("km",))})
-    exact_size = {"sma": format_quantity(orbit.a_km, "length")}
+        apsides = _apsis_texts(orbit.a_km, orbit.e)
+        if apsides is not None:
+            sizes.append({"perigee_altitude": f"{apsides[0]} km",
+                          "apogee_altitude": f"{apsides[1]} km"})
+    exact_size: dict[str, Any] = {"sma": format_quantity(orbit.a_km, "length")}
     if orbit.e != 0.0:
         exact_size["eccentricity"] = orbit.e
     return ([{**size, **plane, **tail} for size in sizes]
             + [{**exact_size, **plane, **tail}, {**exact_size, **exact_plane, **exact_tail}])
+
+
+def _decimals(x: float) -> list[str]:
+    """``x`` rounded to 1, 2, ... 17 significant digits, as distinct decimal texts."""
+    texts = [_format_number(float(f"{x:.{digits}g}")) for digits in range(1, 18)]
+    return list(dict.fromkeys(texts))
+
+
+def _apsis_texts(a: float, e: float) -> tuple[str, str] | None:
+    """The shortest perigee/apogee altitude texts [km] that give back exactly (a, e).
+
+    Uses the arithmetic of :meth:`OrbitDoc.shape`; ``None`` when no pair reproduces the orbit.
+    """
+    perigees = _decimals(a * (1.0 - e) - R_EARTH_KM)
+    apogees = _decimals(a * (1.0 + e) - R_EARTH_KM)
+    pairs = sorted(((p, q) for p in perigees for q in apogees),
+                   key=lambda pq: len(pq[0]) + len(pq[1]))
+    for p, q in pairs:
+        hp, ha = float(p), float(q)
+        a2 = R_EARTH_KM + 0.5 * (hp + ha)
+        if a2 == a and 0.5 * (ha - hp) / a2 == e:
+            return p, q
+    return None
 
 
 def _tolerances_doc(tol: Tolerances) -> dict:

@@ -881,3 +881,40 @@ def test_docs_messages_are_the_real_ones(tmp_path):
             assert f"{path}:{message}" in [str(p) for p in validate_file(path)]
             checked += 1
     assert checked == len(BAD_FILES)
+
+
+def _doc_table_defaults(heading: str) -> dict[str, str]:
+    """`key -> default` from the table under a heading of docs/scenario-format.md."""
+    section = DOC.read_text(encoding="utf-8").split(f"## {heading}\n", 1)[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]+) \|", section, flags=re.M)
+    return {key: default.strip() for key, default in rows}
+
+
+def test_documented_defaults_are_the_models():
+    """Other modules own the defaults (otvplan.model); the docs must follow them."""
+    from otvplan.model import Constraints, SolverSettings
+
+    solver = _doc_table_defaults("Solver")
+    settings_ = SolverSettings()
+    for key in ("exact_max_payloads", "beam_width", "drift_grid", "max_phasing_revs"):
+        assert solver[key] == str(getattr(settings_, key)), key
+    assert solver["objective"] == f"`{settings_.objective}`"
+    assert (solver["time_limit"] == "none") == (settings_.time_limit_s is None)
+    constraints = _doc_table_defaults("Constraints")
+    c = Constraints()
+    assert constraints["min_drift_altitude"] == format_quantity(c.min_drift_altitude_km,
+                                                                "length", ("km",))
+    assert constraints["max_drift_altitude"] == format_quantity(c.max_drift_altitude_km,
+                                                                "length", ("km",))
+    assert constraints["min_deploy_separation"] == format_quantity(
+        c.min_deploy_separation_s, "time", ("s",))
+    assert constraints["max_impulsive_burn"] == format_quantity(c.max_impulsive_burn_s, "time",
+                                                                ("min",))
+    assert (constraints["max_duration"] == "no limit") == (c.max_duration_s is None)
+
+
+def test_dumps_writes_short_apsis_altitudes():
+    path = next(p for p in SCENARIOS if p.name == "gto_to_geo.yaml")
+    data = yaml.safe_load(dumps(load(path)))
+    assert data["dropoff"]["perigee_altitude"] == "250 km"
+    assert data["dropoff"]["apogee_altitude"] == "35786 km"
