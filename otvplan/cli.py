@@ -39,7 +39,8 @@ VERSION_PACKAGES = ("boinor", "astropy", "numpy", "scipy", "pydantic", "typer", 
 
 app = typer.Typer(
     name="otvplan",
-    help="Mission planner for orbital transfer vehicles (space tugs).",
+    help="Mission planner for orbital transfer vehicles (space tugs).\n\n"
+         "Exit status: 0 ok, 1 verification failed, 2 bad input, 3 infeasible plan.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -96,10 +97,7 @@ def _root(
                      callback=_version_callback, is_eager=True),
     ] = False,
 ) -> None:
-    """Mission planner for orbital transfer vehicles (space tugs).
-
-    Exit status: 0 ok, 1 verification failed, 2 bad input, 3 infeasible plan.
-    """
+    """Handle the options that come before the command (--version)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,7 +108,7 @@ def _root(
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.",
-                                                show_default=False)],
+                                                metavar="FILE", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report instead.")] = False,
 ) -> int:
     """Check scenario files and report every problem of every file at once.
@@ -184,7 +182,7 @@ def _summary(text: str) -> str:
 @app.command()
 def example(
     name: Annotated[Optional[str], typer.Argument(help="Example to write; omit to list them.",
-                                                  show_default=False)] = None,
+                                                  metavar="NAME", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file "
                                                 "instead of standard output.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
