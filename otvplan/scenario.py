@@ -922,7 +922,7 @@ class OrbitDoc(_Doc):
             out.append(MultiProblem(("apogee_altitude",),
                                     "apogee_altitude is below perigee_altitude; swap them"))
         shape = self.shape() if not out else None
-        if shape is not None and not a_finite_orbit(*shape):
+        if shape is not None and not _inside_sphere_of_influence(*shape):
             out.append(MultiProblem((self.size_key(),),
                                     f"the apogee is beyond {MAX_APOGEE_RADIUS_KM:,.0f} km from "
                                     "Earth's centre, outside Earth's sphere of influence"))
@@ -964,7 +964,7 @@ class OrbitDoc(_Doc):
         return out
 
 
-def a_finite_orbit(a: float, e: float) -> bool:
+def _inside_sphere_of_influence(a: float, e: float) -> bool:
     """True when the orbit's apogee radius a(1 + e) is within :data:`MAX_APOGEE_RADIUS_KM`."""
     return math.isfinite(a) and a * (1.0 + e) <= MAX_APOGEE_RADIUS_KM
 
