@@ -283,23 +283,52 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     reasons = []
     sf = Shortfall()
     usable = scenario.tug.propellant_kg - scenario.tug.reserve_kg
-    # Propellant: the least propellant any complete sequence needs within the time limits.
+    # Propellant: the least loaded propellant with which some complete sequence closes within
+    # the time limits. Loading more propellant makes the tug heavier, so the answer is the
+    # root of left(P) = reserve, where left(P) is the propellant left at the end of the best
+    # plan with P loaded: a maximum of affine functions of P (one per plan), increasing and
+    # convex, so the secant iteration from the loaded amount converges.
     relaxed = replace(settings, enforce_propellant=False)
-    res = search(nodes, ctx, m0, relaxed, cache)
-    finals = _finals(scenario, nodes, res.layers, eng, electric_disposal, relaxed)
-    full = [r for r in finals if r["depth"] == n]
+    payload_mass = float(nodes.mass[1:].sum())
+    dry = scenario.tug.dry_mass_kg
+    reserve = scenario.tug.reserve_kg
+
+    def left_for(p_loaded):
+        res = search(nodes, ctx, dry + p_loaded + payload_mass, relaxed, cache)
+        finals = _finals(scenario, nodes, res.layers, eng, electric_disposal, relaxed)
+        full = [r for r in finals if r["depth"] == n]
+        if not full:
+            return None
+        ok = full[0]["t"] <= settings.horizon_s + 1e-6
+        return float(full[0]["prop_left"][ok].max()) if np.any(ok) else None
+
     need_prop = None
-    if full:
-        r = full[0]
-        ok = r["t"] <= settings.horizon_s + 1e-6
-        if np.any(ok):
-            left = r["prop_left"][ok]
-            need_prop = float(scenario.tug.propellant_kg - left.max())
+    p0 = scenario.tug.propellant_kg
+    left0 = left_for(p0)
+    if left0 is not None and left0 < reserve - 1e-9:
+        p1 = p0 + (reserve - left0)  # slope <= 1: this is still short
+        left1 = left_for(p1)
+        for _ in range(12):
+            if left1 is None:
+                break
+            if abs(left1 - reserve) <= 1e-7 * max(1.0, reserve):
+                break
+            slope = (left1 - left0) / (p1 - p0) if p1 != p0 else 1.0
+            p0, left0 = p1, left1
+            p1 = p1 + (reserve - left1) / max(slope, 1e-6)
+            left1 = left_for(p1)
+        if left1 is not None:
+            need_prop = p1 - reserve
+    elif left0 is not None:
+        need_prop = scenario.tug.propellant_kg - left0
     if need_prop is not None and need_prop > usable + 1e-9:
         sf.propellant_kg = need_prop - usable
-        reasons.append(
-            f"propellant: the cheapest complete plan within the time limits needs "
-            f"{need_prop:.1f} kg, {sf.propellant_kg:.1f} kg more than the {usable:.1f} kg usable")
+        msg = (f"propellant: the cheapest complete plan within the time limits needs "
+               f"{need_prop:.1f} kg loaded above the reserve, {sf.propellant_kg:.1f} kg more than "
+               f"the {usable:.1f} kg usable")
+        if need_prop + reserve > scenario.tug.tank_capacity_kg:
+            msg += f" (and more than the {scenario.tug.tank_capacity_kg:.1f} kg tank holds)"
+        reasons.append(msg)
     # Time: the earliest complete sequence within the propellant, ignoring time limits.
     relaxed_t = replace(settings, enforce_time=False, horizon_s=math.inf)
     res_t = search(nodes, ctx, m0, relaxed_t, cache)
