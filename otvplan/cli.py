@@ -209,6 +209,121 @@ def example(
 
 
 # --------------------------------------------------------------------------------------------
+# plan
+# --------------------------------------------------------------------------------------------
+
+OBJECTIVE_HELP = ("propellant: least propellant within the time limits; duration: earliest end "
+                  "within the propellant; pareto: least propellant, plus the front of both. "
+                  "Default: the scenario's solver.objective.")
+
+
+def _fmt(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def _print_plan(p) -> None:
+    """The plan as a Rich table of legs, then totals, margins, warnings and shortfalls."""
+    from rich.table import Table
+
+    from .report import utc_text
+
+    sc = p.scenario
+    table = Table(title=f"{sc.name}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
+                        f"({p.objective})", title_justify="left")
+    for col, justify in (("#", "right"), ("from", "left"), ("to", "left"),
+                         ("strategy", "left"), ("start (UTC)", "left"),
+                         ("delta-v m/s", "right"), ("duration d", "right"),
+                         ("propellant kg", "right"), ("mass after kg", "right")):
+        table.add_column(col, justify=justify)
+    for leg in p.legs:
+        table.add_row(str(leg.index), leg.origin, leg.destination, leg.strategy,
+                      utc_text(p, leg.t_start_s)[:16], _fmt(leg.dv_kms * 1000.0),
+                      _fmt(leg.duration_s / 86400.0, 2), _fmt(leg.propellant_kg, 2),
+                      _fmt(leg.mass_after_kg, 1))
+    console = _console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        console.width = max(console.width, 150)
+    console.print(table)
+    usable = sc.tug.propellant_kg - sc.tug.reserve_kg
+    lines = [
+        f"delivered {len(p.delivered)} of {len(sc.payloads)} payloads in "
+        f"{p.duration_s / 86400.0:.2f} d (ends {utc_text(p, p.duration_s)[:16]} UTC)",
+        f"total delta-v {p.total_dv_kms * 1000.0:,.1f} m/s; propellant used "
+        f"{p.propellant_used_kg:,.2f} kg of {usable:,.2f} kg usable "
+        f"(reserve {sc.tug.reserve_kg:,.2f} kg); margin {p.propellant_margin_kg:,.2f} kg",
+    ]
+    if sc.constraints.max_duration_s:
+        lines.append(f"time margin {(sc.constraints.max_duration_s - p.duration_s) / 86400.0:.2f}"
+                     f" d of the {sc.constraints.max_duration_s / 86400.0:.1f} d limit")
+    if not p.exact and p.lower_bound_propellant_kg is not None:
+        lines.append(f"heuristic sequence (manifest above the exact limit): propellant lower "
+                     f"bound {p.lower_bound_propellant_kg:,.2f} kg")
+    if p.objective == "pareto" and p.alternatives:
+        front = ", ".join(f"{t / 86400.0:.1f} d / {m:.1f} kg" for t, m in p.alternatives)
+        lines.append(f"propellant-duration front: {front}")
+    for line in lines:
+        console.print(line)
+    for w in p.warnings:
+        console.print(f"warning: {w}")
+    if not p.feasible:
+        console.print(f"not delivered: {', '.join(p.undelivered)}")
+        for reason in p.infeasible_reasons:
+            console.print(f"shortfall: {reason}")
+
+
+@app.command()
+def plan(
+    file: Annotated[Path, typer.Argument(help="Scenario file.", metavar="FILE",
+                                         show_default=False)],
+    objective: Annotated[Optional[str], typer.Option(
+        "--objective", "-o", help=OBJECTIVE_HELP, metavar="propellant|duration|pareto")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write plan.json, legs.csv and burns.csv to this directory.",
+        metavar="DIR")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option(
+        "--report", help="Write the full report (Markdown, HTML, figures, exports) here.",
+        metavar="DIR")] = None,
+) -> int:
+    """Plan a mission: delivery order, leg strategies, burns and propellant.
+
+    Exit status 0 when every payload is delivered within the constraints, 3 when not (the
+    best partial plan and the shortfall are printed), 2 on bad input.
+    """
+    from .scenario import load
+    from .solver import OBJECTIVES
+    from .solver import plan as make_plan
+
+    if objective is not None and objective not in OBJECTIVES:
+        close = difflib.get_close_matches(objective, OBJECTIVES, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
+                           f"not {objective!r}{hint}")
+    p = make_plan(load(file), objective=objective)
+    if as_json:
+        from .report import plan_to_json
+
+        sys.stdout.write(plan_to_json(p) + "\n")
+    else:
+        _print_plan(p)
+    if out is not None:
+        from . import atomicio
+        from .report import burns_csv, legs_csv, plan_to_json
+
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in (("plan.json", plan_to_json(p)), ("legs.csv", legs_csv(p)),
+                           ("burns.csv", burns_csv(p))):
+            atomicio.write_text(out / name, text)
+        _err(f"wrote {out}/plan.json, legs.csv, burns.csv")
+    if report_dir is not None:
+        from .report import write_report
+
+        written = write_report(p, report_dir)
+        _err(f"wrote {len(written)} files to {report_dir}")
+    return EXIT_OK if p.feasible else EXIT_INFEASIBLE
+
+
+# --------------------------------------------------------------------------------------------
 # schema
 # --------------------------------------------------------------------------------------------
 

@@ -151,3 +151,85 @@ def perigee_for_lifetime(apogee_km: float, lifetime_s: float, ballistic_kg_m2: f
                 f_hi *= 0.5
             side = -1
     return lo
+
+
+def lifetimes(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, step_fraction=0.05,
+              mu=MU_EARTH_KM3_S2, density_fn=density, r_eq=R_EARTH_KM):
+    """Vectorised :func:`lifetime` for many orbits at once [s] (inf beyond ``max_years``).
+
+    Same averaged equations, integrated by the explicit midpoint rule with a per-orbit step of
+    ``step_fraction`` of the current decay time scale ((a - R - 100 km) / |da/dt|), so
+    every orbit takes a few hundred steps whatever its lifetime. Agrees with the adaptive
+    :func:`lifetime` to about 2 % (tested), well inside the spread of the atmosphere itself
+    (a factor of 2-3 over the solar cycle).
+    """
+    rp = np.atleast_1d(np.asarray(perigee_km, float)).ravel()
+    ra = np.broadcast_to(np.asarray(apogee_km, float), np.shape(perigee_km)).ravel()
+    rp = np.broadcast_to(rp, ra.shape).copy()
+    a = 0.5 * (rp + ra)
+    e = (ra - rp) / (ra + rp)
+    t = np.zeros_like(a)
+    t_max = max_years * 365.25 * SECONDS_PER_DAY
+    floor = r_eq + REENTRY_ALTITUDE_KM
+    alive = a * (1.0 - e) > floor
+    cos_e = np.cos(_E_NODES[::2])[None, :]  # 64 nodes resolve perigee drag up to e ~ 0.2
+    b_inv = 1000.0 / np.broadcast_to(np.asarray(ballistic_kg_m2, float), a.shape)
+
+    def rates(a_, e_, binv):
+        e_ = np.clip(e_, 0.0, 0.95)[:, None]
+        a_ = a_[:, None]
+        r = a_ * (1.0 - e_ * cos_e)
+        v = np.sqrt(mu / a_ * (1.0 + e_ * cos_e) / (1.0 - e_ * cos_e))
+        k = density_fn(r - r_eq) * binv[:, None]
+        da = -(a_ * a_ / mu) * k * v**3 * (1.0 - e_ * cos_e)
+        de = -k * v * (1.0 - e_ * e_) * cos_e
+        return da.mean(axis=1), de.mean(axis=1)
+
+    for _ in range(20000):
+        idx = np.nonzero(alive & (t < t_max))[0]
+        if idx.size == 0:
+            break
+        ai, ei, bi = a[idx], e[idx], b_inv[idx]
+        da, de = rates(ai, ei, bi)
+        # step: a fixed fraction of the time for a to fall to the re-entry radius at the
+        # current rate (perigee height alone would crawl on eccentric orbits)
+        dt = step_fraction * (ai - floor) / np.maximum(-da, 1e-30)
+        am, em = ai + 0.5 * dt * da, np.maximum(ei + 0.5 * dt * de, 0.0)
+        da2, de2 = rates(am, em, bi)
+        a[idx] = ai + dt * da2
+        e[idx] = np.maximum(ei + dt * de2, 0.0)
+        t[idx] += dt
+        alive[idx] = a[idx] * (1.0 - e[idx]) > floor + 1e-3
+    out = np.where(t >= t_max, np.inf, t)
+    return out.reshape(np.shape(np.broadcast_arrays(np.asarray(perigee_km, float),
+                                                    np.asarray(apogee_km, float))[0]))
+
+
+def perigees_for_lifetime(apogee_km, lifetime_s, ballistic_kg_m2, n_grid=10, passes=2):
+    """Vectorised :func:`perigee_for_lifetime`: for each apogee radius [km], the highest
+    perigee radius whose orbit decays within ``lifetime_s`` (the apogee itself if the circular
+    orbit does). A grid of perigees per apogee, refined once around the crossing, with
+    ln(lifetime) interpolated linearly in perigee height (lifetime is close to exponential in
+    it); within about 2 km of the bisection of :func:`perigee_for_lifetime`."""
+    ra = np.atleast_1d(np.asarray(apogee_km, float))
+    lo = np.full(ra.shape, R_EARTH_KM + REENTRY_ALTITUDE_KM + 1.0)
+    hi = ra.copy()
+    target = math.log(lifetime_s)
+    circular_ok = lifetimes(ra, ra, ballistic_kg_m2) <= lifetime_s
+    for _ in range(passes):
+        frac = np.linspace(0.0, 1.0, n_grid)
+        rp = lo[:, None] + (hi - lo)[:, None] * frac[None, :]
+        life = lifetimes(rp, np.broadcast_to(ra[:, None], rp.shape), ballistic_kg_m2)
+        logl = np.log(np.clip(life, 1e-3, 1e30))
+        below = logl <= target
+        # last grid point still decaying in time (the first one always does)
+        k = np.clip(np.where(below, np.arange(n_grid)[None, :], -1).max(axis=1), 0,
+                    n_grid - 2)
+        rows = np.arange(ra.size)
+        lo, hi = rp[rows, k], rp[rows, k + 1]
+        f_lo, f_hi = logl[rows, k], logl[rows, k + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.clip((target - f_lo) / (f_hi - f_lo), 0.0, 1.0)
+    w = np.where(np.isfinite(w), w, 0.0)
+    result = np.where(circular_ok, ra, lo + w * (hi - lo))
+    return result.reshape(np.shape(apogee_km)) if np.ndim(apogee_km) else float(result[0])

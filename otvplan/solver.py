@@ -59,33 +59,47 @@ class SolverOptions:
 # --------------------------------------------------------------------------------------------
 
 
-def disposal_target_perigee_km(scenario: Scenario, a_km: float) -> float | None:
-    """Perigee radius [km] the disposal must reach, or None when there is no disposal."""
+@dataclass(frozen=True)
+class DisposalTable:
+    """Disposal from each node's orbit: target perigee radius [km] and delta-v [km/s]."""
+
+    perigee_km: np.ndarray
+    dv_chemical: np.ndarray
+    dv_electric: np.ndarray
+
+
+def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> DisposalTable:
+    """Disposal target and cost from every node's orbit (computed once per plan).
+
+    ``perigee``: lower the perigee to the given altitude. ``reentry``: lower it until the orbit
+    decays within the years asked for, for the tug's dry mass, area and drag coefficient
+    (:func:`otvplan.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
+    at apogee (Vallado Alg. 36 half-transfer); an electric tug spirals down to a circular orbit
+    at that perigee (Edelbaum coplanar, |dv| = difference of circular speeds), which decays at
+    least as fast as the ellipse.
+    """
     d = scenario.constraints.disposal
+    apogee = nodes.a * (1.0 + nodes.e)
     if d.kind == "none":
-        return None
+        zero = np.zeros(nodes.n)
+        return DisposalTable(np.full(nodes.n, np.nan), zero, zero)
     if d.kind == "perigee":
-        return R_EARTH_KM + float(d.perigee_altitude_km)
-    from .lifetime import perigee_for_lifetime
-
-    ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
-    return perigee_for_lifetime(a_km, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY,
-                                ballistic)
-
-
-def _disposal_dv(scenario: Scenario, a, electric: bool, mu=MU_EARTH_KM3_S2):
-    """Delta-v [km/s] of the disposal from circular orbits of radius ``a`` (vectorised)."""
-    a = np.asarray(a, float)
-    rp = np.array([disposal_target_perigee_km(scenario, float(x)) or np.nan for x in
-                   np.ravel(a)]).reshape(a.shape) if a.size else a
-    if scenario.constraints.disposal.kind == "none":
-        return np.zeros_like(a), np.full_like(a, np.nan)
-    rp = np.minimum(rp, a)
-    if electric:
-        dv = np.abs(np.sqrt(mu / rp) - np.sqrt(mu / a))
+        rp = np.full(nodes.n, R_EARTH_KM + float(d.perigee_altitude_km))
     else:
-        dv = np.sqrt(mu / a) - np.sqrt(mu * (2.0 / a - 2.0 / (a + rp)))
-    return np.maximum(dv, 0.0), rp
+        from .lifetime import perigees_for_lifetime
+
+        ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
+        unique, inverse = np.unique(apogee, return_inverse=True)
+        rp = np.asarray(perigees_for_lifetime(
+            unique, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY, ballistic),
+            float)[inverse.reshape(-1)]
+    rp = np.minimum(rp, apogee)
+    a = nodes.a
+    v_apo = np.sqrt(mu * (2.0 / apogee - 1.0 / a))
+    v_new = np.sqrt(mu * (2.0 / apogee - 2.0 / (apogee + rp)))
+    dv_chem = np.maximum(v_apo - v_new, 0.0)
+    dv_elec = np.abs(np.sqrt(mu / rp) - np.sqrt(mu / a))
+    return DisposalTable(rp, dv_chem, dv_elec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,24 +137,25 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         exact=n <= exact_max, beam_width=beam,
     )
     cache = lg.DriftCache()
-    bound = None
-    if objective == "propellant" and settings.exact and n > 3:
-        bound = _bound(scenario, nodes, ctx, m0, settings, cache)
-    result = search(nodes, ctx, m0, settings, cache, bound=bound)
     electric_disposal = ctx.chemical is None
     eng = ctx.chemical or ctx.electric
-    finals = _finals(scenario, nodes, result.layers, eng, electric_disposal, settings)
+    disp = disposal_table(scenario, nodes)
+    bound = None
+    if objective == "propellant" and settings.exact and n > 3:
+        bound = _bound(scenario, nodes, ctx, m0, settings, cache, disp)
+    result = search(nodes, ctx, m0, settings, cache, bound=bound)
+    finals = _finals(disp, nodes, result.layers, eng, electric_disposal, settings)
     warnings: list[str] = []
     chosen, alternatives = _choose(finals, objective, n, settings)
     feasible = chosen is not None
     shortfall = Shortfall()
     if not feasible:
         shortfall = _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng,
-                                electric_disposal)
+                                electric_disposal, disp)
         chosen = _best_partial(finals, nodes)
     depth, index = chosen["depth"], chosen["index"]
     built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
-                   electric_disposal, warnings)
+                   electric_disposal, warnings, disp)
     delivered = tuple(leg.delivery.payload for leg in built if leg.delivery is not None)
     undelivered = tuple(p.name for p in scenario.payloads if p.name not in delivered)
     prop_used = sum(leg.propellant_kg for leg in built)
@@ -149,7 +164,7 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     lb = None
     exact = (not result.truncated) and (not result.capped)
     if result.truncated:
-        lb = _propellant_lower_bound(scenario, nodes, ctx, cache, eng, electric_disposal)
+        lb = _propellant_lower_bound(scenario, nodes, ctx, cache, eng, disp)
     stats = dict(result.stats)
     stats["solve_time_s"] = time.perf_counter() - t_start
     plan_ = Plan(
@@ -172,7 +187,7 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     return plan_
 
 
-def _bound(scenario, nodes, ctx, m0, settings, cache):
+def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
     """Branch-and-bound data: per-pair leg delta-v lower bounds and an incumbent plan's final
     mass from a quick beam search. None where bounding does not apply (electric engines)."""
     if ctx.electric is not None or ctx.chemical is None:
@@ -199,10 +214,9 @@ def _bound(scenario, nodes, ctx, m0, settings, cache):
                        np.where(np.isnan(raan_j), 0.0, raan_j), np.zeros(j_i.size), cache,
                        base_min_dv=True)
         leg_lb[j_i, k_i] = np.where(np.isfinite(lb), lb, 0.0)
-    disp, _ = _disposal_dv(scenario, nodes.a, electric=False)
     beam = replace(settings, exact=False, beam_width=min(32, settings.beam_width))
     quick = search(nodes, ctx, m0, beam, cache)
-    finals = _finals(scenario, nodes, quick.layers, ctx.chemical, False, beam)
+    finals = _finals(disp, nodes, quick.layers, ctx.chemical, False, beam)
     n = n1 - 1
     incumbent = -math.inf
     for r in finals:
@@ -213,18 +227,17 @@ def _bound(scenario, nodes, ctx, m0, settings, cache):
             incumbent = max(incumbent, float(r["m"][ok].max()))
     if not math.isfinite(incumbent):
         return None
-    return Bound(leg_lb=leg_lb, disposal_dv=np.asarray(disp, float), ve_kms=ctx.chemical.ve_kms,
+    return Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
                  incumbent=incumbent)
 
 
-def _finals(scenario, nodes, layers, eng, electric_disposal, s: SearchSettings):
+def _finals(disp: DisposalTable, nodes, layers, eng, electric_disposal, s: SearchSettings):
     """Every label of every layer with its disposal added: arrays for selection."""
     rows = []
     for depth, layer in enumerate(layers):
         if layer.size == 0:
             continue
-        a = nodes.a[layer.j]
-        dv, _ = _disposal_dv(scenario, a, electric_disposal)
+        dv = (disp.dv_electric if electric_disposal else disp.dv_chemical)[layer.j]
         m_fin = layer.m * np.exp(-dv / eng.ve_kms) if eng is not None else layer.m
         t_fin = layer.t.copy()
         if electric_disposal and eng is not None:
@@ -278,7 +291,8 @@ def _best_partial(finals, nodes):
     return best or {"depth": 0, "index": 0}
 
 
-def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposal) -> Shortfall:
+def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposal,
+                disp) -> Shortfall:
     n = nodes.n - 1
     reasons = []
     sf = Shortfall()
@@ -295,7 +309,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
 
     def left_for(p_loaded):
         res = search(nodes, ctx, dry + p_loaded + payload_mass, relaxed, cache)
-        finals = _finals(scenario, nodes, res.layers, eng, electric_disposal, relaxed)
+        finals = _finals(disp, nodes, res.layers, eng, electric_disposal, relaxed)
         full = [r for r in finals if r["depth"] == n]
         if not full:
             return None
@@ -332,7 +346,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     # Time: the earliest complete sequence within the propellant, ignoring time limits.
     relaxed_t = replace(settings, enforce_time=False, horizon_s=math.inf)
     res_t = search(nodes, ctx, m0, relaxed_t, cache)
-    finals_t = _finals(scenario, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
+    finals_t = _finals(disp, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
     full_t = [r for r in finals_t if r["depth"] == n]
     if full_t:
         r = full_t[0]
@@ -359,7 +373,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     return sf
 
 
-def _propellant_lower_bound(scenario, nodes, ctx, cache, eng, electric_disposal):
+def _propellant_lower_bound(scenario, nodes, ctx, cache, eng, disp):
     """A lower bound on the propellant of any complete plan within the leg model.
 
     Each payload is entered by one leg, whose delta-v is at least the cheapest entering option
@@ -520,7 +534,7 @@ def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp)
 
 
 def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
-           warnings) -> list[Leg]:
+           warnings, disp: DisposalTable) -> list[Leg]:
     legs_out: list[Leg] = []
     path = path_to(layers, depth, index)
     max_imp = scenario.constraints.max_impulsive_burn_s
@@ -554,8 +568,8 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
         t0 = float(lay.t[index])
         m0 = last.mass_after_kg if last else float(lay.m[index])
         a = float(nodes.a[j])
-        dv, rp = _disposal_dv(scenario, np.array([a]), electric_disposal)
-        dv, rp = float(dv[0]), float(rp[0])
+        dv = float((disp.dv_electric if electric_disposal else disp.dv_chemical)[j])
+        rp = float(disp.perigee_km[j])
         led = _Ledger(m0)
         raan = float(lay.raan[index])
         u = float(lay.u[index])
