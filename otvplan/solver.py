@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import legs as lg
+from . import maneuvers as mnv
 from .constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
 from .errors import InfeasibleError, Shortfall
 from .model import (
@@ -71,7 +72,9 @@ class DisposalTable:
 def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> DisposalTable:
     """Disposal target and cost from every node's orbit (computed once per plan).
 
-    ``perigee``: lower the perigee to the given altitude. ``reentry``: lower it until the orbit
+    ``perigee``: move the perigee to the given altitude (lowering it with one retrograde burn at
+    apogee; or, above the orbit, a graveyard: a Hohmann transfer to a circular orbit there, as
+    for GEO end of life, IADC-02-01 sec. 5.3.1). ``reentry``: lower it until the orbit
     decays within the years asked for, for the tug's dry mass, area and drag coefficient
     (:func:`otvplan.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
     at apogee (Vallado Alg. 36 half-transfer); an electric tug spirals down to a circular orbit
@@ -93,11 +96,14 @@ def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> D
         rp = np.asarray(perigees_for_lifetime(
             unique, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY, ballistic),
             float)[inverse.reshape(-1)]
-    rp = np.minimum(rp, apogee)
     a = nodes.a
+    raise_ = rp > apogee  # a graveyard orbit above (GEO): circularise there (Hohmann)
+    rp_low = np.minimum(rp, apogee)
     v_apo = np.sqrt(mu * (2.0 / apogee - 1.0 / a))
-    v_new = np.sqrt(mu * (2.0 / apogee - 2.0 / (apogee + rp)))
-    dv_chem = np.maximum(v_apo - v_new, 0.0)
+    v_new = np.sqrt(mu * (2.0 / apogee - 2.0 / (apogee + rp_low)))
+    lower = np.maximum(v_apo - v_new, 0.0)
+    up = mnv.apse_transfer(apogee, a, np.maximum(rp, apogee), np.maximum(rp, apogee), mu)
+    dv_chem = np.where(raise_, np.abs(np.asarray(up.dv1)) + np.abs(np.asarray(up.dv2)), lower)
     dv_elec = np.abs(np.sqrt(mu / rp) - np.sqrt(mu / a))
     return DisposalTable(rp, dv_chem, dv_elec)
 
@@ -146,7 +152,7 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     result = search(nodes, ctx, m0, settings, cache, bound=bound)
     finals = _finals(disp, nodes, result.layers, eng, electric_disposal, settings)
     warnings: list[str] = []
-    chosen, alternatives = _choose(finals, objective, n, settings)
+    chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
     feasible = chosen is not None
     shortfall = Shortfall()
     if not feasible:
@@ -248,7 +254,9 @@ def _finals(disp: DisposalTable, nodes, layers, eng, electric_disposal, s: Searc
     return rows
 
 
-def _choose(finals, objective, n, s: SearchSettings):
+def _choose(finals, objective, n, s: SearchSettings, propellant_kg: float):
+    """Pick the final label for the objective; also the (duration s, propellant used kg)
+    Pareto front of the complete plans found."""
     full = [r for r in finals if r["depth"] == n]
     if not full:
         return None, []
@@ -271,7 +279,7 @@ def _choose(finals, objective, n, s: SearchSettings):
         q = int(np.lexsort((-left, t))[0])
     else:
         q = int(np.lexsort((t, -left))[0])
-    alternatives = [(float(t[f]), float(-left[f])) for f in front]
+    alternatives = [(float(t[f]), float(propellant_kg - left[f])) for f in front]
     return {"depth": n, "index": int(idx[q])}, alternatives
 
 
@@ -574,27 +582,42 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
         raan = float(lay.raan[index])
         u = float(lay.u[index])
         phases = []
+        inc = float(nodes.i[j])
+        t_end = t0
         if dv > 0:
             if electric_disposal:
                 T = float(lg._low_thrust_time(dv, m0, eng))
-                led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal spiral",
+                sign = 1.0 if rp > a else -1.0
+                led.burn(t0, np.array([sign * dv, 0.0, 0.0]), eng, u, "disposal spiral",
                          low_thrust=True, duration=T,
-                         orbit_after=_circular_state(t0 + T, rp, 0.0, nodes.i[j], raan, 0.0, u))
+                         orbit_after=_circular_state(t0 + T, rp, 0.0, inc, raan, 0.0, u))
                 t_end = t0 + T
-                phases.append(Phase("spiral", t0, t_end, a, float(nodes.i[j])))
-            else:
+                phases.append(Phase("spiral", t0, t_end, 0.5 * (a + rp), inc))
+            elif rp <= a:
                 led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal burn",
                          max_impulsive=max_imp,
                          orbit_after=_circular_state(t0, 0.5 * (a + rp), (a - rp) / (a + rp),
-                                                     nodes.i[j], raan, u + math.pi, u))
-                t_end = t0
-        else:
-            t_end = t0
+                                                     inc, raan, u + math.pi, u))
+            else:  # graveyard above: Hohmann to a circular orbit at rp
+                h = mnv.hohmann(a, rp)
+                a_t = 0.5 * (a + rp)
+                e_t = (rp - a) / (rp + a)
+                led.burn(t0, np.array([float(h.dv1), 0.0, 0.0]), eng, u, "disposal burn 1",
+                         max_impulsive=max_imp,
+                         orbit_after=_circular_state(t0, a_t, e_t, inc, raan, u, u))
+                t_end = t0 + float(h.tof)
+                phases.append(Phase("transfer", t0, t_end, a_t, inc, e_t))
+                raan2 = raan + float(raan_rate(a_t, e_t, inc)) * float(h.tof)
+                led.burn(t_end, np.array([float(h.dv2), 0.0, 0.0]), eng, u + math.pi,
+                         "disposal burn 2", max_impulsive=max_imp,
+                         orbit_after=_circular_state(t_end, rp, 0.0, inc, raan2, 0.0,
+                                                     u + math.pi))
         prop = m0 - led.m
         legs_out.append(Leg(
             index=len(legs_out) + 1, origin=last.destination if last else "drop-off",
             destination=f"disposal (perigee {rp - R_EARTH_KM:.0f} km)", strategy="disposal",
-            t_start_s=t0, t_end_s=t_end, dv_kms=dv, propellant_kg=prop, mass_before_kg=m0,
+            t_start_s=t0, t_end_s=t_end, dv_kms=float(sum(b.dv_kms for b in led.burns)),
+            propellant_kg=prop, mass_before_kg=m0,
             mass_after_kg=led.m, burns=tuple(led.burns), phases=tuple(phases),
             notes=(f"raan {math.degrees(raan):.3f} deg",)))
     for leg in legs_out:
