@@ -49,6 +49,7 @@ from .orbits import (
     node_crossing,
     plane_angle,
     raan_rate,
+    secular_rates,
 )
 
 #: Below this plane angle [rad] two orbits count as coplanar (burns may go anywhere).
@@ -498,15 +499,16 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     # ---------------- electric: Edelbaum spiral (plane angle at arrival, iterated)
     if elec is not None:
         T = np.zeros(P)
+        d_raan = np.zeros(P)
         for _ in range(4):
-            rA_end = raan0 + 0.5 * (rateA + rateB) * T
+            rA_end = raan0 + d_raan
             rB_end = np.where(raan_free, rA_end, raanB0z + rateB * (t0 + T))
             theta = np.asarray(plane_angle(iA, rA_end, iB, rB_end), float)
             dv = np.asarray(mnv.edelbaum(aA, aB, theta, mu), float)
-            T = _low_thrust_time(dv, m0, elec)
+            T, d_raan, d_u = spiral_motion(aA, iA, aB, iB, theta, dv, m0, elec, ctx)
         m_arr = m0 * np.exp(-dv / elec.ve_kms)
-        u_arr = np.mod(u0 + 0.5 * (udotA + udotB) * T, TWO_PI)
-        dd = {"dv": dv, "T": T, "theta": theta}
+        u_arr = np.mod(u0 + d_u, TWO_PI)
+        dd = {"dv": dv, "T": T, "theta": theta, "raan_end": rB_end}
         add_base(SPIRAL, -1, dd, dv, t0 + T, rB_end, u_arr, m_arr, np.ones(P, bool))
         gap_now = _wrap_pos(raanB0z + rateB * t0 - raan0)
         need = (~raan_free) & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
@@ -529,15 +531,18 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 ok &= np.abs(cos_i) <= 1.0
                 i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
                 rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
-                dv1 = np.asarray(mnv.edelbaum(aA, a_dz, np.abs(i_d - iA), mu), float)
-                T1 = _low_thrust_time(dv1, m0, elec)
+                th1 = np.abs(i_d - iA)
+                dv1 = np.asarray(mnv.edelbaum(aA, a_dz, th1, mu), float)
+                T1, dO1, du1 = spiral_motion(aA, iA, a_dz, i_d, th1, dv1, m0, elec, ctx)
                 m1 = m0 * np.exp(-dv1 / elec.ve_kms)
-                dv2 = np.asarray(mnv.edelbaum(a_dz, aB, np.abs(iB - i_d), mu), float)
-                T2 = _low_thrust_time(dv2, m1, elec)
-                # Gap closed by the drift after what the two spirals close at mean rates.
+                th2 = np.abs(iB - i_d)
+                dv2 = np.asarray(mnv.edelbaum(a_dz, aB, th2, mu), float)
+                T2, dO2, du2 = spiral_motion(a_dz, i_d, aB, iB, th2, dv2, m1, elec, ctx)
+                # What is left of the gap after both spirals (each turns the tug's node by its
+                # own integrated J2 regression while the target's turns at rateB) is closed by
+                # the drift at the differential rate.
                 g = np.where(direc > 0, gap_now, gap_now - TWO_PI)
-                g_left = g - (0.5 * (rateA + rate_d) - rateB) * T1 - (
-                    0.5 * (rate_d + rateB) - rateB) * T2 - (rateA - rateB) * 0.0
+                g_left = g - (dO1 - rateB * T1) - (dO2 - rateB * T2)
                 relrate = rate_d - rateB
                 with np.errstate(divide="ignore", invalid="ignore"):
                     Td = g_left / relrate
@@ -548,10 +553,9 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 t_arr = t0 + T1 + Td + T2
                 udot_d = np.asarray(
                     argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
-                u_arr = np.mod(u0 + 0.5 * (udotA + udot_d) * T1 + udot_d * Td
-                               + 0.5 * (udot_d + udotB) * T2, TWO_PI)
+                u_arr = np.mod(u0 + du1 + udot_d * Td + du2, TWO_PI)
                 dd = {"dv1": dv1, "dv2": dv2, "T1": T1, "Td": Td, "T2": T2, "a_d": a_dz,
-                      "i_d": i_d}
+                      "i_d": i_d, "raan_d": raan0 + dO1, "u_d": u0 + du1}
                 add_base(SPIRAL_DRIFT, ti, dd, np.where(ok, dv, np.inf), t_arr,
                          raanB0z + rateB * t_arr, u_arr, m_arr, ok)
 
@@ -657,6 +661,50 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     if prune and opts.pair.size:
         opts = _prune(opts)
     return opts
+
+
+# Gauss-Legendre nodes and weights on [0, 1] for integrating along a spiral.
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_GL_X = 0.5 * (_GL_X + 1.0)
+_GL_W = 0.5 * _GL_W
+
+
+def spiral_motion(a0, i0, a1, i1, theta, dv, m0, eng: EngineSpec, ctx: LegContext):
+    """Duration [s], node regression and argument-of-latitude advance [rad] of an Edelbaum
+    spiral from circular (a0, i0) to (a1, i1) with total plane rotation ``theta``.
+
+    Along Edelbaum's optimal transfer (Kechichian 1997, eqs. 16-17), with s the delta-v spent
+    so far and tan b0 = sin(pi/2 theta) / (v0/v1 - cos(pi/2 theta)):
+    v(s) = sqrt(v0^2 - 2 v0 s cos b0 + s^2) and the plane has turned by
+    phi(s) = 2/pi [atan((s - v0 cos b0)/(v0 sin b0)) + pi/2 - b0]. The inclination is taken
+    as i0 + (i1 - i0) phi/theta. With constant thrust F and mass flow, dt/ds = m0 e^(-s/ve)/F.
+    The J2 secular rates (:func:`otvplan.orbits.secular_rates`) are integrated over s by
+    16-point Gauss-Legendre quadrature; vectorised over all arguments.
+    """
+    mu = ctx.mu
+    v0, v1 = np.sqrt(mu / a0), np.sqrt(mu / a1)
+    half = 0.5 * np.pi * np.asarray(theta, float)
+    b0 = np.arctan2(np.sin(half), v0 / v1 - np.cos(half))
+    s = np.asarray(dv, float)[..., None] * _GL_X
+    v0e, b0e = np.asarray(v0)[..., None], np.asarray(b0)[..., None]
+    v = np.sqrt(np.maximum(v0e**2 - 2.0 * v0e * s * np.cos(b0e) + s * s, 1e-12))
+    sb = np.sin(b0e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.where(sb > 1e-12, (2.0 / np.pi) * (np.arctan((s - v0e * np.cos(b0e))
+                                                              / (v0e * sb)) + 0.5 * np.pi
+                                                    - b0e), 0.0)
+        frac = np.where(np.asarray(theta)[..., None] > 1e-12,
+                        phi / np.asarray(theta, float)[..., None], _GL_X)
+    inc = np.asarray(i0)[..., None] + (np.asarray(i1) - np.asarray(i0))[..., None] * frac
+    a = mu / (v * v)
+    rates = secular_rates(a, 0.0, inc, mu, ctx.r_eq, ctx.j2)
+    ve = eng.ve_kms
+    dt_ds = np.asarray(m0, float)[..., None] * np.exp(-s / ve) / (eng.thrust_n / 1000.0)
+    weight = np.asarray(dv, float)[..., None] * _GL_W * dt_ds
+    T = _low_thrust_time(dv, m0, eng)
+    d_raan = np.sum(weight * np.asarray(rates.raan), axis=-1)
+    d_u = np.sum(weight * (np.asarray(rates.argp) + np.asarray(rates.mean_anomaly)), axis=-1)
+    return T, d_raan, d_u
 
 
 def _low_thrust_time(dv, m0, eng: EngineSpec):

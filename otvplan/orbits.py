@@ -135,18 +135,59 @@ def j2_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> J2Rat
     )
 
 
+def secular_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH, j4=0.0) -> J2Rates:
+    """Secular rates of RAAN, argument of perigee and mean anomaly to second order in J2 [rad/s].
+
+    Brouwer's (1959) secular terms in J2, J2^2 and J4, as implemented in SGP4 (Hoots and
+    Roehrich, Spacetrack Report No. 3, 1980; Vallado, Crawford, Hujsak and Kelso, "Revisiting
+    Spacetrack Report #3", AIAA 2006-6753, ``sgp4init``). With n = sqrt(mu/a^3) from the mean
+    semi-major axis a, p = a(1 - e^2) in units of R, c = cos i, b = sqrt(1 - e^2):
+
+    - t1 = 3/2 J2 n / p^2, t2 = 1/2 t1 J2 / p^2, t3 = -15/32 J4 n / p^4
+    - dRAAN/dt = -t1 c + (t2/2 (4 - 19 c^2) + 2 t3 (3 - 7 c^2)) c
+    - dargp/dt = -t1/2 (1 - 5 c^2) + t2/16 (7 - 114 c^2 + 395 c^4) + t3 (3 - 36 c^2 + 49 c^4)
+    - dM/dt = n + t1/2 b (3 c^2 - 1) + t2/16 b (13 - 78 c^2 + 137 c^4)
+
+    The first-order parts are Vallado eq. 9-41 (:func:`j2_rates`). The J2^2 part changes the
+    nodal rate by about 7e-4 of itself (0.003 deg/day at 53 deg): over a two-month J2 drift
+    that is a tenth of a degree of RAAN, which otvplan's plans are held to. ``j4`` defaults to
+    0 to match the default verification force model (two-body + J2); pass
+    :data:`otvplan.constants.J4_EARTH` to include it.
+    """
+    a = check_positive("semi-major axis a", a)
+    e = check_eccentricity(e)
+    c = np.cos(np.asarray(i, dtype=float))
+    c2 = c * c
+    n = np.sqrt(mu / a**3)
+    p_r = a * (1.0 - e * e) / r_eq
+    b = np.sqrt(1.0 - e * e)
+    inv_p2 = 1.0 / (p_r * p_r)
+    t1 = 1.5 * j2 * inv_p2 * n
+    t2 = 0.5 * t1 * j2 * inv_p2
+    t3 = -0.46875 * j4 * inv_p2 * inv_p2 * n
+    raan = -t1 * c + (0.5 * t2 * (4.0 - 19.0 * c2) + 2.0 * t3 * (3.0 - 7.0 * c2)) * c
+    argp = (-0.5 * t1 * (1.0 - 5.0 * c2) + 0.0625 * t2 * (7.0 - 114.0 * c2 + 395.0 * c2 * c2)
+            + t3 * (3.0 - 36.0 * c2 + 49.0 * c2 * c2))
+    mean_anomaly = (n + 0.5 * t1 * b * (3.0 * c2 - 1.0)
+                    + 0.0625 * t2 * b * (13.0 - 78.0 * c2 + 137.0 * c2 * c2))
+    return J2Rates(_out(raan), _out(argp), _out(mean_anomaly))
+
+
 def raan_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
-    """Secular nodal regression rate dRAAN/dt from J2 [rad/s] (Vallado eq. 9-41)."""
-    return j2_rates(a, e, i, mu, r_eq, j2).raan
+    """Secular nodal rate dRAAN/dt [rad/s]: otvplan's planning model, J2 to second order.
+
+    :func:`secular_rates` (Brouwer 1959 / SGP4); its first-order part is Vallado eq. 9-41.
+    """
+    return secular_rates(a, e, i, mu, r_eq, j2).raan
 
 
 def argument_of_latitude_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
     """Secular rate of the mean argument of latitude, dM/dt + dargp/dt [rad/s].
 
     For a near-circular orbit this is the rate at which a spacecraft moves around its plane,
-    measured from the (moving) ascending node (Vallado eq. 9-41, summed).
+    measured from the (moving) ascending node. Planning model: :func:`secular_rates`.
     """
-    rates = j2_rates(a, e, i, mu, r_eq, j2)
+    rates = secular_rates(a, e, i, mu, r_eq, j2)
     return _out(np.asarray(rates.argp) + np.asarray(rates.mean_anomaly))
 
 
@@ -158,6 +199,7 @@ def sso_inclination(
     j2=J2_EARTH,
     node_rate=EARTH_SUN_MEAN_MOTION_RAD_S,
     strict=True,
+    order=1,
 ):
     """Inclination [rad] that makes an orbit sun-synchronous.
 
@@ -167,6 +209,11 @@ def sso_inclination(
 
     Raises :class:`NoSunSynchronousOrbit` where no inclination exists; with ``strict=False``
     returns NaN there instead (for sweeps that record the failure as data).
+
+    ``order=2`` solves dRAAN/dt = node_rate with the second-order rate of
+    :func:`secular_rates` instead (Newton from the first-order answer; about 0.005 deg
+    different in LEO), which is what otvplan's planner uses so that every sun-synchronous orbit
+    of a scenario turns at exactly the same rate under its own model.
     """
     a = check_positive("semi-major axis a", a)
     e = check_eccentricity(e)
@@ -184,6 +231,20 @@ def sso_inclination(
         )
     with np.errstate(invalid="ignore"):
         inc = np.where(ok, np.arccos(np.clip(cos_i, -1.0, 1.0)), np.nan)
+    if order == 2:
+        x = np.where(ok, np.clip(cos_i, -1.0, 1.0), 0.0)
+        for _ in range(8):  # Newton on cos i; the rate is a cubic in cos i
+            f = np.asarray(secular_rates(a, e, np.arccos(x), mu, r_eq, j2).raan) - node_rate
+            h = 1e-7
+            df = (np.asarray(secular_rates(a, e, np.arccos(np.clip(x + h, -1, 1)), mu, r_eq,
+                                           j2).raan) - f - node_rate) / h
+            step = np.where(ok, f / np.where(df != 0.0, df, 1.0), 0.0)
+            x = np.clip(x - step, -1.0, 1.0)
+            if np.all(np.abs(step) < 1e-15):
+                break
+        inc = np.where(ok, np.arccos(x), np.nan)
+    elif order != 1:
+        raise ValueError("order must be 1 or 2")
     return _out(inc)
 
 

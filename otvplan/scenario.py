@@ -1376,7 +1376,10 @@ def _build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitS
     from . import orbits  # numpy: imported when first needed
 
     a, e = doc.shape()  # validated: the shape is given exactly once
-    inc = doc.inclination if doc.inclination is not None else float(orbits.sso_inclination(a, e))
+    # order=2: the planner's nodal-rate model (J2 to second order), so that every
+    # sun-synchronous orbit of a scenario turns at exactly the Sun's rate under it
+    inc = (doc.inclination if doc.inclination is not None
+           else float(orbits.sso_inclination(a, e, order=2)))
     reference = doc.ltan_reference or "mean"
     if doc.ltan is not None:
         raan = float(orbits.ltan_to_raan(doc.ltan, julian_date(epoch), reference))

@@ -693,10 +693,8 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
         if code == lg.SPIRAL:
             dv, T = float(d["dv"][0]), float(d["T"][0])
             theta = float(d["theta"][0])
-            dv_plane = abs(dv - abs(math.sqrt(MU_EARTH_KM3_S2 / aA) - math.sqrt(
-                MU_EARTH_KM3_S2 / aB)))
-            led.burn(t0, np.array([math.copysign(dv - dv_plane, aB - aA), 0.0, dv_plane]),
-                     elec, float(prev.u[pidx]), "spiral", low_thrust=True, duration=T,
+            led.burn(t0, _lt_vec(dv, aA, aB), elec, float(prev.u[pidx]), "spiral",
+                     low_thrust=True, duration=T,
                      orbit_after=_circular_state(t0 + T, aB, eB, iB, b["raan_arr"][0], 0.0,
                                                  b["u_arr"][0]))
             phases.append(Phase("spiral", t0, t0 + T, 0.5 * (aA + aB), iB))
@@ -707,10 +705,8 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
             dv1, dv2 = float(d["dv1"][0]), float(d["dv2"][0])
             T1, Td, T2 = float(d["T1"][0]), float(d["Td"][0]), float(d["T2"][0])
             a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
-            rate_a, rate_d = float(nodes.raan_rate[j]), float(raan_rate(a_d, 0.0, i_d))
-            raan_d = float(prev.raan[pidx]) + 0.5 * (rate_a + rate_d) * T1
+            raan_d, u_d = float(d["raan_d"][0]), float(d["u_d"][0])
             udot_d = float(argument_of_latitude_rate(a_d, 0.0, i_d))
-            u_d = float(prev.u[pidx]) + 0.5 * (float(nodes.u_rate[j]) + udot_d) * T1
             led.burn(t0, _lt_vec(dv1, aA, a_d), elec, float(prev.u[pidx]), "spiral to drift",
                      low_thrust=True, duration=T1,
                      orbit_after=_circular_state(t0 + T1, a_d, 0.0, i_d, raan_d, 0.0, u_d))
