@@ -324,6 +324,111 @@ def plan(
 
 
 # --------------------------------------------------------------------------------------------
+# sweep
+# --------------------------------------------------------------------------------------------
+
+
+def _dask_executor(address: str):
+    """A Dask client's executor for the scheduler at ``address``; OtvplanError when unusable."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OtvplanError("--scheduler needs dask.distributed: pip install 'otvplan[dask]'"
+                           ) from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OtvplanError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    return client, client.get_executor()
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Study file.", metavar="STUDY",
+                                         show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Output directory: results store, results.parquet/.csv, study.json, "
+                      "plots/. Rerunning with the same directory resumes.", metavar="DIR",
+        show_default=False)],
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", "-w", help="Local worker processes (default: one per CPU; 0: run in this "
+                                "process).", metavar="N", min=0)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run the cases on the dask.distributed cluster of this scheduler.",
+        metavar="tcp://HOST:PORT")] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots",
+                                        help="Write the figures to DIR/plots.")] = True,
+) -> int:
+    """Run a trade study: every case of the design, in parallel, resumable.
+
+    Exit status 0 when every case has a row (infeasible, bad-input and error cases included:
+    see the status column), 2 on a bad study file.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    from .study import STATUS_NAMES
+    from .study import load as load_study
+    from .study import sweep as run_sweep
+
+    if scheduler is not None and workers is not None:
+        raise OtvplanError("--workers applies to local runs; with --scheduler the cluster's "
+                           "workers run the cases")
+    study = load_study(file)
+
+    class _Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:.2f} cases/s" if speed else "-- cases/s")
+
+    client = executor = None
+    if scheduler is not None:
+        client, executor = _dask_executor(scheduler)
+    cases = len(study.cases())
+    if scheduler:
+        where = f"on the cluster at {scheduler}"
+    elif workers == 0:
+        where = "in this process"
+    else:
+        where = "on local worker processes" if workers is None else f"on {workers} local " \
+            f"worker process{'es' if workers != 1 else ''}"
+    _err(f"{study.name}: {cases} cases ({study.design.kind}) {where}; results in {out}")
+    try:
+        with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                      MofNCompleteColumn(), TaskProgressColumn(), _Rate(), TimeElapsedColumn(),
+                      TimeRemainingColumn(), console=_console(stderr=True)) as bar:
+            task = None
+
+            def progress(done: int, total: int) -> None:
+                nonlocal task
+                if task is None:
+                    task = bar.add_task("cases", total=total, completed=done)
+                else:
+                    bar.update(task, completed=done)
+
+            table = run_sweep(study, executor=executor, out_dir=out, workers=workers,
+                              progress=progress, plots=plots)
+    finally:
+        if client is not None:
+            client.close()
+    counts = table["status"].value_counts().to_dict()
+    summary = ", ".join(f"{int(counts.get(name, 0))} {name}" for name in STATUS_NAMES.values())
+    _err(f"{len(table)} cases: {summary}")
+    _err(f"wrote {out}/results.parquet, results.csv, study.json"
+         + (", plots/" if plots else ""))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
 # schema
 # --------------------------------------------------------------------------------------------
 
