@@ -104,6 +104,7 @@ def bielliptic(r1, rb, r2, mu=MU_EARTH_KM3_S2) -> Bielliptic:
     r1 = check_positive("initial radius r1", r1)
     rb = check_positive("intermediate radius rb", rb)
     r2 = check_positive("final radius r2", r2)
+    r1, rb, r2 = np.broadcast_arrays(r1, rb, r2)  # every output has the inputs' shape
     a1 = 0.5 * (r1 + rb)
     a2 = 0.5 * (rb + r2)
     dv1 = np.sqrt(2.0 * mu / r1 - mu / a1) - np.sqrt(mu / r1)
@@ -205,11 +206,14 @@ def plane_change(v, i1, raan1, i2, raan2) -> PlaneChange:
 def combined_burn(v1, v2, theta):
     """Magnitude [km/s] of one burn that changes speed v1 -> v2 and turns the velocity by theta.
 
-    Law of cosines (Vallado eq. 6-...): dv = sqrt(v1^2 + v2^2 - 2 v1 v2 cos theta).
+    Law of cosines (Vallado eq. 6-...): dv = sqrt(v1^2 + v2^2 - 2 v1 v2 cos theta), evaluated
+    as sqrt((v1 - v2)^2 + 4 v1 v2 sin^2(theta/2)), which is the same number without the
+    cancellation of the textbook form (that loses half the digits for small burns).
     """
     v1 = np.asarray(v1, dtype=float)
     v2 = np.asarray(v2, dtype=float)
-    return _out(np.sqrt(np.maximum(v1 * v1 + v2 * v2 - 2.0 * v1 * v2 * np.cos(theta), 0.0)))
+    s = np.sin(0.5 * np.asarray(theta, dtype=float))
+    return _out(np.sqrt((v1 - v2) ** 2 + 4.0 * v1 * v2 * s * s))
 
 
 class SplitTransfer(NamedTuple):
@@ -250,17 +254,20 @@ def _split_slopes(u, p1, e1, p2, e2, s_th, c_th, third=False):
     g2 = np.sqrt(e2 + 4.0 * p2 * sys)
     # Guard 0/0 at x = 0 or y = 0 with no speed change (nodes there are used only through
     # the sign of f', and the ends are scored separately).
-    r1 = 1.0 / np.maximum(g1, 1e-300)
-    r2 = 1.0 / np.maximum(g2, 1e-300)
-    ps1 = 2.0 * p1 * s * c  # p1 sin x
-    ps2 = 2.0 * p2 * sy * cy
-    h1 = ps1 * r1
-    h2 = ps2 * r2
-    k1 = (p1 - 2.0 * p1 * ss - h1 * h1) * r1  # h1' (cos x = 1 - 2 s^2)
-    k2 = (p2 - 2.0 * p2 * sys - h2 * h2) * r2
-    if not third:
-        return h1 - h2, k1 + k2, g1, g2
-    f3 = (ps2 + 3.0 * h2 * k2) * r2 - (ps1 + 3.0 * h1 * k1) * r1
+    # There the second and third derivatives may overflow to inf; the safeguarded steps
+    # reject such points.
+    with np.errstate(over="ignore", invalid="ignore"):
+        r1 = 1.0 / np.maximum(g1, 1e-300)
+        r2 = 1.0 / np.maximum(g2, 1e-300)
+        ps1 = 2.0 * p1 * s * c  # p1 sin x
+        ps2 = 2.0 * p2 * sy * cy
+        h1 = ps1 * r1
+        h2 = ps2 * r2
+        k1 = (p1 - 2.0 * p1 * ss - h1 * h1) * r1  # h1' (cos x = 1 - 2 s^2)
+        k2 = (p2 - 2.0 * p2 * sys - h2 * h2) * r2
+        if not third:
+            return h1 - h2, k1 + k2, g1, g2
+        f3 = (ps2 + 3.0 * h2 * k2) * r2 - (ps1 + 3.0 * h1 * k1) * r1
     return h1 - h2, k1 + k2, f3, g1, g2
 
 
@@ -576,8 +583,15 @@ def _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, directio
     target_rate = np.asarray(raan_rate(a2, 0.0, i2, mu, r_eq, j2))
     g = np.mod(gap, TWO_PI)
     rel = np.where(direction > 0, g, g - TWO_PI) / duration
+    want = target_rate + rel  # the drift orbit's own nodal rate
     k = 1.5 * j2 * (r_eq / a_d) ** 2 * np.sqrt(mu / a_d**3)
-    cos_i = -(target_rate + rel) / k
+    cos_i = -want / k  # first order (Vallado eq. 9-41)
+    # Solve with the same rate model as raan_rate / drift_time (which may add higher-order
+    # terms): Newton on cos i with the first-order slope -k; the higher-order terms are ~1e-3
+    # of the rate, so each step gains about three digits.
+    for _ in range(5):
+        rate = np.asarray(raan_rate(a_d, 0.0, np.arccos(np.clip(cos_i, -1.0, 1.0)), mu, r_eq, j2))
+        cos_i = cos_i + (rate - want) / k
     ok = np.abs(cos_i) <= 1.0
     i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
     dv_in = transfer_dv(a1, i1, a_d, i_d, mu)
