@@ -1,0 +1,627 @@
+"""Figures of a :class:`~otvplan.model.Plan` (matplotlib, imported only when a function runs).
+
+Each function takes a Plan and returns a :class:`matplotlib.figure.Figure` built with the
+object API (no pyplot, no global figure state, Agg canvas), so notebooks can show or restyle
+it and scripts can save it::
+
+    from otvplan import plotting
+    fig = plotting.timeline(plan)
+    plotting.save_figure(fig, "timeline.svg")     # deterministic bytes, written atomically
+
+Figures: :func:`timeline` (Gantt of legs and phases), :func:`elements` (altitude, inclination,
+RAAN relative to each target plane), :func:`mass` (tug mass and propellant), :func:`dv_waterfall`
+(delta-v per leg against what the propellant allows), :func:`orbits3d` (orbits around the
+Earth) and :func:`pareto` (propellant-duration front of a ``pareto`` plan).
+
+Time axes are days since the scenario epoch (UTC, given in the axis label). Elements are the
+planned mean elements sampled by :mod:`otvplan.trajectory`.
+
+Saved files are reproducible: :func:`figure_bytes` writes no dates, a fixed SVG hash salt, and
+fixed software metadata, so the same plan gives the same PNG and SVG bytes on the same
+matplotlib version.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import trajectory as tr
+from .atomicio import write_bytes
+from .constants import R_EARTH_KM, SECONDS_PER_DAY
+
+#: rcParams applied while a figure is built and saved (the user's other settings still apply).
+RC = {
+    "font.size": 9.0,
+    "axes.titlesize": 10.0,
+    "axes.labelsize": 9.0,
+    "legend.fontsize": 8.0,
+    "xtick.labelsize": 8.0,
+    "ytick.labelsize": 8.0,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "svg.hashsalt": "otvplan",
+    "svg.fonttype": "path",
+    "savefig.dpi": 110,
+}
+
+#: Colours of the phase kinds in the timeline.
+PHASE_COLORS = {
+    "wait": "#b8b8b8",
+    "coast": "#d9d9d9",
+    "transfer": "#f28e2b",
+    "drift": "#4e79a7",
+    "phasing": "#af7aa1",
+    "spiral": "#59a14f",
+    "separation": "#edc948",
+}
+
+_PAYLOAD_CMAP = "tab10"
+
+#: Colour of the transfer arcs in the 3D view (black: payload colours are tab10).
+TRANSFER_COLOR_3D = "#111111"
+
+
+def _rc():
+    import matplotlib
+
+    return matplotlib.rc_context(RC)
+
+
+def _figure(width_in: float, height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _payload_colors(plan) -> dict:
+    """A fixed colour per payload, in scenario order (same in every figure)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps[_PAYLOAD_CMAP if len(plan.scenario.payloads) <= 10 else "tab20"]
+    n = cmap.N
+    return {p.name: cmap(k % n) for k, p in enumerate(plan.scenario.payloads)}
+
+
+def _freeze_layout(fig, passes: int = 6):
+    """Run the constrained layout until the axes stop moving, then fix it.
+
+    Constrained layout starts from the current positions, so each draw of a figure can move
+    the axes by a fraction of a pixel; freezing it makes every save of the figure give the same
+    bytes (and the PNG and SVG the same layout)."""
+    for _ in range(passes):
+        before = np.array([ax.get_position().bounds for ax in fig.axes])
+        fig.draw_without_rendering()
+        after = np.array([ax.get_position().bounds for ax in fig.axes])
+        if np.max(np.abs(after - before), initial=0.0) < 1e-7:  # ~1e-4 pixel
+            break
+    fig.set_layout_engine("none")
+    return fig
+
+
+def _texts_out_of_layout(fig) -> None:
+    """Keep data-placed labels out of the constrained layout: otherwise the layout moves the
+    axes, the labels move with them and repeated saves of one figure differ by a pixel."""
+    for ax in fig.axes:
+        for text in ax.texts:
+            text.set_in_layout(False)
+
+
+def _days_label(plan) -> str:
+    epoch = plan.scenario.epoch.strftime("%Y-%m-%d %H:%M:%S")
+    return f"Time since epoch {epoch} UTC (d)"
+
+
+def _title(plan, what: str) -> str:
+    status = "" if plan.feasible else " (NOT FEASIBLE: partial plan)"
+    return f"{plan.scenario.name}: {what}{status}"
+
+
+def _leg_label(leg) -> str:
+    dest = leg.destination
+    return f"L{leg.index} {leg.origin} \u2192 {dest}"
+
+
+# --------------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------------
+
+
+def figure_bytes(fig, fmt: str = "png") -> bytes:
+    """The figure rendered as PNG or SVG bytes, reproducibly (no dates, fixed hash salt)."""
+    import io
+
+    fmt = fmt.lower()
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"format must be 'png' or 'svg', got {fmt!r}")
+    metadata = {"Software": "otvplan"} if fmt == "png" else {"Date": None, "Creator": "otvplan"}
+    buf = io.BytesIO()
+    with _rc():
+        fig.savefig(buf, format=fmt, metadata=metadata)
+    return buf.getvalue()
+
+
+def save_figure(fig, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Save ``fig`` atomically to ``path`` (format from the suffix unless ``fmt``)."""
+    path = Path(path)
+    return write_bytes(path, figure_bytes(fig, fmt or path.suffix.lstrip(".") or "png"))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Timeline
+# --------------------------------------------------------------------------------------------
+
+
+def timeline(plan):
+    """Gantt chart: one row per leg, bars for its phases (wait, transfer, drift, phasing,
+    spiral, separation), ticks at burns, triangles at payload releases."""
+    with _rc():
+        return _freeze_layout(_timeline(plan))
+
+
+def _timeline(plan):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    legs = list(plan.legs)
+    fig = _figure(10.0, 1.8 + 0.5 * max(len(legs), 1))
+    ax = fig.add_subplot()
+    end_d = tr.mission_end_s(plan) / SECONDS_PER_DAY
+    min_w = end_d * 0.004  # phases shorter than this are drawn at this width to stay visible
+    colors = _payload_colors(plan)
+    kinds_used = []
+    for row, leg in enumerate(legs):
+        for ph in leg.phases:
+            start = ph.t_start_s / SECONDS_PER_DAY
+            width = max((ph.t_end_s - ph.t_start_s) / SECONDS_PER_DAY, min_w)
+            color = PHASE_COLORS.get(ph.kind, "#999999")
+            ax.broken_barh([(start, width)], (row - 0.3, 0.6), facecolors=color,
+                           edgecolor="none")
+            if ph.kind not in kinds_used:
+                kinds_used.append(ph.kind)
+        for b in leg.burns:
+            t0 = b.t_s / SECONDS_PER_DAY
+            if tr.is_arc(b):
+                t1 = b.orbit_after.t_s / SECONDS_PER_DAY
+                ax.plot([t0, t1], [row + 0.36, row + 0.36], color="black", lw=2.0,
+                        solid_capstyle="butt")
+            ax.plot([t0], [row], marker="|", color="black", markersize=13, mew=1.4)
+        d = leg.delivery
+        if d is not None:
+            td = d.t_s / SECONDS_PER_DAY
+            ax.plot([td], [row - 0.45], marker="v", color=colors.get(d.payload, "black"),
+                    markersize=8, markeredgecolor="black", mew=0.5)
+            late = td > 0.75 * end_d  # label on the left near the right edge
+            ax.annotate(d.payload, (td, row - 0.45), xytext=(-6 if late else 4, 0),
+                        textcoords="offset points", fontsize=7.5, va="center",
+                        ha="right" if late else "left", clip_on=False, in_layout=False)
+    ax.set_yticks(range(len(legs)), [
+        f"{_leg_label(leg)}\n{_duration_text(leg.t_end_s - leg.t_start_s)}, "
+        f"{leg.dv_kms * 1000.0:.1f} m/s" for leg in legs], linespacing=1.3)
+    ax.set_ylim(len(legs) - 0.4, -0.9)
+    ax.set_xlim(-0.01 * end_d, end_d * 1.08)
+    ax.set_ylabel("Leg")
+    ax.grid(axis="y", visible=False)
+    handles = [Patch(facecolor=PHASE_COLORS.get(k, "#999999"), label=k) for k in kinds_used]
+    handles.append(Line2D([], [], marker="|", ls="none", color="black", markersize=10, mew=1.4,
+                          label="burn (start)"))
+    if any(tr.is_arc(b) for leg in legs for b in leg.burns):
+        handles.append(Line2D([], [], color="black", lw=2.0, label="thrust arc"))
+    handles.append(Line2D([], [], marker="v", ls="none", color="#777777", markeredgecolor="black",
+                          label="payload release"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 7),
+               frameon=False)
+    ax.set_title(_title(plan, f"timeline, {end_d:.1f} d (each leg: duration, delta-v)"))
+    ax.set_xlabel(_days_label(plan) + f"\nphases shorter than "
+                  f"{_duration_text(min_w * SECONDS_PER_DAY)} are drawn at that width",
+                  linespacing=1.6)
+    return fig
+
+
+def _duration_text(seconds: float) -> str:
+    """A duration in the unit that reads best: s, min, h or d."""
+    s = abs(float(seconds))
+    if s < 120.0:
+        return f"{seconds:.0f} s"
+    if s < 2.0 * 3600.0:
+        return f"{seconds / 60.0:.0f} min"
+    if s < 2.0 * SECONDS_PER_DAY:
+        return f"{seconds / 3600.0:.1f} h"
+    return f"{seconds / SECONDS_PER_DAY:.1f} d"
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Elements versus time
+# --------------------------------------------------------------------------------------------
+
+
+def _break_wraps(y, limit=180.0):
+    """Insert NaN where a wrapped angle jumps by more than ``limit`` so lines do not streak."""
+    y = np.asarray(y, float).copy()
+    jumps = np.abs(np.diff(y)) > limit
+    y[1:][jumps] = np.nan
+    return y
+
+
+def elements(plan, n: int = 3000):
+    """Mean altitude (a - R_E), inclination and RAAN of the tug relative to each target plane
+    versus time; releases marked. With sun-synchronous targets the RAAN panel also reads in
+    hours of LTAN (1 h = 15 deg)."""
+    with _rc():
+        return _freeze_layout(_elements(plan, n))
+
+
+def _elements(plan, n):
+    from matplotlib.lines import Line2D
+
+    s = tr.sample(plan, n=n)
+    days = s.t / SECONDS_PER_DAY
+    colors = _payload_colors(plan)
+    fig = _figure(10.0, 8.2)
+    ax_alt, ax_inc, ax_raan = fig.subplots(3, 1, sharex=True)
+    ax_alt.plot(days, s.a - R_EARTH_KM, color="black", lw=1.2, label="tug (mean a - R_E)")
+    ax_inc.plot(days, np.degrees(s.i), color="black", lw=1.2, label="tug")
+    releases = [(leg.delivery, leg) for leg in plan.legs if leg.delivery is not None]
+    for d, _leg in releases:
+        td = d.t_s / SECONDS_PER_DAY
+        c = colors.get(d.payload, "black")
+        ax_alt.plot([td], [d.orbit.a_km - R_EARTH_KM], marker="v", color=c, markersize=8,
+                    markeredgecolor="black", mew=0.5, ls="none")
+        ax_alt.annotate(d.payload, (td, d.orbit.a_km - R_EARTH_KM), xytext=(3, 6),
+                        textcoords="offset points", fontsize=7, rotation=35)
+        ax_inc.plot([td], [math.degrees(d.orbit.inc_rad)], marker="v", color=c, markersize=8,
+                    markeredgecolor="black", mew=0.5, ls="none")
+    if any(ph.kind == "drift" for leg in plan.legs for ph in leg.phases):
+        lo = plan.scenario.constraints.min_drift_altitude_km
+        ax_alt.axhline(lo, color="#c0392b", ls="--", lw=0.9)
+        ax_alt.annotate(f"min drift altitude {lo:.0f} km", (0.0, lo), xytext=(2, 3),
+                        textcoords="offset points", fontsize=7, color="#c0392b")
+    ax_alt.margins(y=0.18)
+    ax_alt.set_ylabel("Mean altitude a - R_E (km)")
+    ax_inc.set_ylabel("Inclination (deg)")
+    ax_alt.set_title(_title(plan, "mean elements of the tug"))
+    # RAAN relative to each target plane
+    payloads = {p.name: p for p in plan.scenario.payloads}
+    handles = []
+    any_sso = False
+    drawn = 0
+    for names, spec in _planes(plan):
+        target = tr.target_raan_at(spec, s.t)
+        rel = np.degrees(tr.wrap_pi(s.raan - target))
+        c = colors[names[0]]
+        ax_raan.plot(days, _break_wraps(rel), color=c, lw=1.1)
+        label = ", ".join(names)
+        if spec.ltan_h is not None:
+            label += f" (LTAN {int(spec.ltan_h):02d}:{round(spec.ltan_h % 1 * 60):02d})"
+        handles.append(Line2D([], [], color=c, label=label))
+        any_sso = any_sso or spec.sso or spec.ltan_h is not None
+        drawn += 1
+    for d, _leg in releases:
+        spec = payloads[d.payload].target if d.payload in payloads else None
+        if spec is None or spec.raan_rad is None or spec.inc_rad < math.radians(0.1):
+            continue
+        tgt = tr.target_raan_at(spec, d.t_s)
+        rel = math.degrees(float(tr.wrap_pi(d.orbit.raan_rad - tgt)))
+        ax_raan.plot([d.t_s / SECONDS_PER_DAY], [rel], marker="v", ls="none",
+                     color=colors.get(d.payload, "black"), markersize=8, markeredgecolor="black",
+                     mew=0.5)
+    ax_raan.axhline(0.0, color="black", lw=0.6)
+    if drawn == 0:
+        ax_raan.text(0.5, 0.5, "no target has a fixed node (RAAN free or equatorial)",
+                     transform=ax_raan.transAxes, ha="center", va="center")
+    ax_raan.set_ylabel("RAAN tug - target (deg)")
+    if any_sso:
+        sec = ax_raan.secondary_yaxis("right", functions=(lambda x: x / 15.0,
+                                                          lambda x: x * 15.0))
+        sec.set_ylabel("LTAN tug - target (h)")
+    if handles:
+        fig.legend(handles=handles, title="RAAN relative to the target plane of (\u25bc = release)",
+                   loc="outside lower center", ncol=2 if len(handles) > 1 else 1, frameon=False)
+    ax_raan.set_xlabel(_days_label(plan))
+    _texts_out_of_layout(fig)
+    return fig
+
+
+def _planes(plan):
+    """Targets with a fixed node grouped by plane history: [(payload names, a spec)], the
+    targets of a group sharing the RAAN at the epoch and the node rate (to 1e-6 deg, 1e-9 deg/s);
+    equatorial targets (i < 0.1 deg) are left out."""
+    groups: dict = {}
+    for p in plan.scenario.payloads:
+        spec = p.target
+        if spec.raan_rad is None or spec.inc_rad < math.radians(0.1):
+            continue
+        rate = float(tr.secular_rates(spec.a_km, spec.e, spec.inc_rad).raan)
+        key = (round(math.degrees(spec.raan_rad) % 360.0, 6), round(math.degrees(rate), 9))
+        groups.setdefault(key, ([], spec))[0].append(p.name)
+    return [(names, spec) for names, spec in groups.values()]
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Mass and propellant
+# --------------------------------------------------------------------------------------------
+
+
+def mass(plan):
+    """Total tug mass (with payloads on board) and propellant on board versus time; steps at
+    impulsive burns and releases, ramps over low-thrust arcs; the reserve marked."""
+    with _rc():
+        return _freeze_layout(_mass(plan))
+
+
+def _mass(plan):
+    h = tr.mass_history(plan)
+    days = h.t / SECONDS_PER_DAY
+    colors = _payload_colors(plan)
+    fig = _figure(10.0, 6.4)
+    ax_m, ax_p = fig.subplots(2, 1, sharex=True)
+    ax_m.plot(days, h.mass_kg, color="black", lw=1.3)
+    span = max(float(h.t[-1]), 1.0)
+    groups: list[list] = []
+    for t, name, m in h.releases:
+        k = np.searchsorted(h.t, t, side="right") - 1
+        if not groups or t - groups[-1][-1][0] > 0.03 * span:
+            groups.append([])
+        groups[-1].append((t, name, m, float(h.mass_kg[k])))
+    for group in groups:
+        for j, (t, name, m, m_after) in enumerate(group):
+            ax_m.plot([t / SECONDS_PER_DAY], [m_after + m], marker="v", ls="none",
+                      color=colors.get(name, "black"), markeredgecolor="black", mew=0.5,
+                      markersize=7)
+            late = t > 0.8 * span  # near the right edge: label on the left
+            ax_m.annotate(f"{name} ({m:.0f} kg)", (t / SECONDS_PER_DAY, m_after + m),
+                          xytext=(-7 if late else 6, -3 - 2 * j), textcoords="offset points",
+                          fontsize=7, va="top", ha="right" if late else "left")
+    sc = plan.scenario
+    ax_m.axhline(sc.tug.dry_mass_kg, color="#7f7f7f", ls=":", lw=0.9)
+    ax_m.annotate(f"tug dry mass {sc.tug.dry_mass_kg:.0f} kg", (0.0, sc.tug.dry_mass_kg),
+                  xytext=(2, 3), textcoords="offset points", fontsize=7, color="#555555")
+    ax_m.set_ylabel("Total mass (kg)")
+    ax_m.set_ylim(bottom=0.0)
+    ax_m.set_title(_title(plan, "mass budget"))
+    ax_p.plot(days, h.propellant_kg, color="#1f77b4", lw=1.3, label="propellant on board")
+    ax_p.axhline(sc.tug.reserve_kg, color="#c0392b", ls="--", lw=0.9,
+                 label=f"reserve {sc.tug.reserve_kg:.1f} kg")
+    ax_p.axhline(sc.tug.propellant_kg, color="#7f7f7f", ls=":", lw=0.9,
+                 label=f"loaded {sc.tug.propellant_kg:.1f} kg")
+    ax_p.set_ylim(bottom=min(0.0, float(np.min(h.propellant_kg)) * 1.05))
+    ax_p.annotate(f"margin above reserve {plan.propellant_margin_kg:.1f} kg",
+                  (days[-1], h.propellant_kg[-1]), xytext=(-4, 8), textcoords="offset points",
+                  ha="right", fontsize=8)
+    ax_p.set_ylabel("Propellant (kg)")
+    ax_p.set_xlabel(_days_label(plan))
+    ax_p.legend(loc="center right", frameon=False)
+    _texts_out_of_layout(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Delta-v waterfall
+# --------------------------------------------------------------------------------------------
+
+
+def dv_waterfall(plan):
+    """Delta-v per leg stacked as a waterfall, then the margin up to the delta-v available
+    (:func:`otvplan.trajectory.dv_budget`: the delta-v the usable propellant left at the end
+    would still give at the final mass)."""
+    with _rc():
+        return _freeze_layout(_dv_waterfall(plan))
+
+
+def _dv_waterfall(plan):
+    bud = tr.dv_budget(plan)
+    colors = _payload_colors(plan)
+    legs = list(plan.legs)
+    fig = _figure(max(6.5, 1.2 + 0.95 * (len(legs) + 2)), 5.2)
+    ax = fig.add_subplot()
+    base = 0.0
+    labels = []
+    for k, leg in enumerate(legs):
+        dv = leg.dv_kms * 1000.0
+        c = colors.get(leg.delivery.payload, "#888888") if leg.delivery else "#888888"
+        ax.bar(k, dv, bottom=base, color=c, edgecolor="black", lw=0.5, width=0.7)
+        ax.annotate(f"{dv:.1f}", (k, base + dv), xytext=(0, 2), textcoords="offset points",
+                    ha="center", fontsize=7)
+        if k + 1 < len(legs):
+            ax.plot([k + 0.35, k + 0.65], [base + dv] * 2, color="black", lw=0.6)
+        base += dv
+        name = leg.delivery.payload if leg.delivery else leg.destination.split(" (")[0]
+        labels.append(f"L{leg.index}\n{name}")
+    total = base
+    k = len(legs)
+    margin = bud.margin_kms * 1000.0
+    ax.bar(k, total, color="#555555", width=0.7, edgecolor="black", lw=0.5)
+    ax.annotate(f"{total:.1f}", (k, total), xytext=(0, 2), textcoords="offset points",
+                ha="center", fontsize=7, fontweight="bold")
+    labels.append("planned\ntotal")
+    if math.isfinite(margin):
+        mc = "#59a14f" if margin >= 0 else "#e15759"
+        ax.bar(k + 1, margin, bottom=total, color=mc, width=0.7, edgecolor="black", lw=0.5,
+               hatch="//")
+        ax.annotate(f"{margin:+.1f}", (k + 1, total + max(margin, 0.0)), xytext=(0, 2),
+                    textcoords="offset points", ha="center", fontsize=7)
+        labels.append("margin")
+        avail = bud.available_kms * 1000.0
+        ax.axhline(avail, color="#2c7d32" if margin >= 0 else "#c0392b", ls="--", lw=1.0)
+        ax.annotate(f"available {avail:.1f} m/s (Isp {bud.ve_kms / 9.80665e-3:.0f} s, "
+                    f"{bud.propellant_margin_kg:.1f} kg left above reserve)",
+                    (-0.4, avail), xytext=(0, 3), textcoords="offset points", fontsize=7.5)
+    ax.set_xticks(range(len(labels)), labels, fontsize=7.5)
+    ax.set_ylabel("Cumulative delta-v (m/s)")
+    ax.set_xlabel("Leg (destination)")
+    ax.grid(axis="x", visible=False)
+    ax.set_ylim(0.0, max(total, total + (margin if math.isfinite(margin) else 0.0)) * 1.12 + 1.0)
+    ax.set_title(_title(plan, "delta-v per leg against the delta-v available"))
+    _texts_out_of_layout(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Orbits in 3D
+# --------------------------------------------------------------------------------------------
+
+
+def _ring(a, e, i, raan, argp, n=181):
+    from .orbits import coe_to_rv
+
+    nu = np.linspace(0.0, 2.0 * np.pi, n)
+    r, _ = coe_to_rv(a, e, i, raan, argp, nu)
+    return r
+
+
+def orbits3d(plan):
+    """The drop-off orbit (at the epoch), transfer arcs (as flown), drift and phasing orbits
+    and the target orbits (at each release) around the Earth, in otvplan's inertial frame
+    (mean equator and equinox of the epoch)."""
+    with _rc():
+        return _freeze_layout(_orbits3d(plan))
+
+
+def _orbits3d(plan):
+    from matplotlib.lines import Line2D
+
+    fig = _figure(8.6, 7.6)
+    ax = fig.add_subplot(projection="3d")
+    colors = _payload_colors(plan)
+    # Earth
+    lon, lat = np.meshgrid(np.linspace(0, 2 * np.pi, 37), np.linspace(-np.pi / 2, np.pi / 2, 19))
+    ax.plot_surface(R_EARTH_KM * np.cos(lat) * np.cos(lon), R_EARTH_KM * np.cos(lat) *
+                    np.sin(lon), R_EARTH_KM * np.sin(lat), color="#9ec3e6", alpha=0.35,
+                    linewidth=0.0, shade=True, rstride=1, cstride=1)
+    eq = np.linspace(0.0, 2.0 * np.pi, 181)
+    ax.plot(R_EARTH_KM * np.cos(eq), R_EARTH_KM * np.sin(eq), 0.0 * eq, color="#6b8fb5",
+            lw=0.6)
+    ax.plot([0.0, 1.25 * R_EARTH_KM], [0.0, 0.0], [0.0, 0.0], color="#6b8fb5", lw=0.8)
+    ax.text(1.3 * R_EARTH_KM, 0.0, 0.0, "\u2648 x", color="#3b5f85", fontsize=8)
+    r_max = R_EARTH_KM
+    s0 = tr.initial_state(plan.scenario)
+    r = _ring(s0.a_km, s0.e, s0.inc_rad, s0.raan_rad, s0.argp_rad)
+    ax.plot(*r.T, color="#444444", ls="--", lw=1.2)
+    r_max = max(r_max, float(np.max(np.linalg.norm(r, axis=-1))))
+    handles = [Line2D([], [], color="#444444", ls="--", label="drop-off orbit (epoch)")]
+    drew = set()
+    for leg in plan.legs:
+        for ph in leg.phases:
+            if ph.kind == "transfer" and ph.t_end_s > ph.t_start_s:
+                t = np.linspace(ph.t_start_s, ph.t_end_s, 120)
+                rr, _ = tr.states(plan, t)
+                ax.plot(*rr.T, color=TRANSFER_COLOR_3D, lw=2.0)
+                r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
+                drew.add("transfer")
+            elif ph.kind in ("drift", "phasing", "spiral") and ph.t_end_s > ph.t_start_s:
+                t_mid = 0.5 * (ph.t_start_s + ph.t_end_s)
+                if ph.kind == "spiral":
+                    t_mid = ph.t_end_s
+                el = tr.elements_at(plan, t_mid, side="left")
+                rr = _ring(float(el.a), float(el.e), float(el.i), float(el.raan),
+                           float(el.argp))
+                ax.plot(*rr.T, color=PHASE_COLORS[ph.kind], lw=0.9, ls=":")
+                r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
+                drew.add(ph.kind)
+    for kind, label in (("transfer", "transfer arcs"), ("drift", "J2 drift orbits (mid-drift)"),
+                        ("phasing", "phasing orbits"), ("spiral", "end of spirals")):
+        if kind in drew:
+            handles.append(Line2D([], [], color=TRANSFER_COLOR_3D if kind == "transfer" else
+                                  PHASE_COLORS[kind], lw=2.0 if kind == "transfer" else 0.9,
+                                  ls="-" if kind == "transfer" else ":", label=label))
+    for leg in plan.legs:
+        d = leg.delivery
+        if d is None:
+            continue
+        o = d.orbit
+        c = colors.get(d.payload, "black")
+        rr = _ring(o.a_km, o.e, o.inc_rad, o.raan_rad, o.argp_rad)
+        ax.plot(*rr.T, color=c, lw=1.3)
+        pos, _ = tr.states(plan, d.t_s, side="left")
+        ax.scatter(*pos, color=c, edgecolor="black", s=28, marker="v", depthshade=False)
+        r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
+        handles.append(Line2D([], [], color=c, marker="v", markeredgecolor="black", mew=0.5,
+                              label=f"{d.payload} (at release)"))
+    lim = r_max * 1.02
+    for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
+        setter(-lim, lim)
+    ax.set_box_aspect((1.0, 1.0, 1.0))
+    ax.set_xlabel("x (km)")
+    ax.set_ylabel("y (km)")
+    ax.set_zlabel("z (km)")
+    ax.tick_params(labelsize=7)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), fontsize=7,
+              frameon=False)
+    ax.set_title(_title(plan, "orbits; inertial frame: mean equator and equinox of the epoch "
+                              "(x to the equinox)"), fontsize=9)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Pareto front
+# --------------------------------------------------------------------------------------------
+
+
+def pareto_points(plan) -> np.ndarray:
+    """The plan's propellant-duration alternatives as an (n, 2) array [duration d,
+    propellant used kg], sorted by duration."""
+    alt = np.array(plan.alternatives, dtype=float).reshape(-1, 2)
+    if alt.size and np.all(alt[:, 1] <= 0.0):
+        # Plans from solvers before the fix stored minus the propellant *remaining*; convert.
+        alt[:, 1] = plan.scenario.tug.propellant_kg + alt[:, 1]
+    alt[:, 0] /= SECONDS_PER_DAY
+    return alt[np.argsort(alt[:, 0], kind="stable")]
+
+
+def pareto(plan):
+    """The propellant-duration front of the alternatives the solver found
+    (``Plan.alternatives``), with the chosen plan marked."""
+    with _rc():
+        return _freeze_layout(_pareto(plan))
+
+
+def _pareto(plan):
+    pts = pareto_points(plan)
+    fig = _figure(7.5, 5.0)
+    ax = fig.add_subplot()
+    if pts.size:
+        ax.step(pts[:, 0], pts[:, 1], where="post", color="#4e79a7", lw=1.0, alpha=0.7)
+        ax.plot(pts[:, 0], pts[:, 1], "o", color="#4e79a7", markersize=5,
+                label="non-dominated alternatives")
+    ax.plot([plan.duration_s / SECONDS_PER_DAY], [plan.propellant_used_kg], marker="*",
+            color="#e15759", markersize=15, markeredgecolor="black", ls="none",
+            label=f"chosen plan ({plan.objective})")
+    usable = plan.scenario.tug.propellant_kg - plan.scenario.tug.reserve_kg
+    ax.axhline(usable, color="#c0392b", ls="--", lw=0.9, label=f"usable propellant {usable:.1f} kg")
+    limit = plan.scenario.constraints.max_duration_s
+    if limit is not None:
+        ax.axvline(limit / SECONDS_PER_DAY, color="#7f7f7f", ls=":", lw=0.9,
+                   label=f"duration limit {limit / SECONDS_PER_DAY:.0f} d")
+    ax.set_xlabel("Mission duration (d)")
+    ax.set_ylabel("Propellant used (kg)")
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(_title(plan, "propellant-duration trade-off"))
+    return fig
+
+
+FIGURE_FUNCTIONS = {
+    "timeline": timeline,
+    "elements": elements,
+    "mass": mass,
+    "dv_waterfall": dv_waterfall,
+    "orbits3d": orbits3d,
+    "pareto": pareto,
+}
+
+
+def all_figures(plan) -> dict:
+    """Every figure that applies to ``plan`` as ``{name: Figure}`` (the Pareto front only when
+    the plan carries alternatives or its objective is ``pareto``)."""
+    names = [n for n in FIGURE_FUNCTIONS
+             if n != "pareto" or plan.objective == "pareto" or len(plan.alternatives) > 1]
+    return {n: FIGURE_FUNCTIONS[n](plan) for n in names}
+
+
+__all__ = ["timeline", "elements", "mass", "dv_waterfall", "orbits3d", "pareto",
+           "pareto_points", "figure_bytes", "save_figure", "all_figures", "FIGURE_FUNCTIONS"]
