@@ -211,13 +211,20 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
         return r_a, np.where(raan_free, 0.0, raanB0 + rateB * tb + lead - r_a)
 
     tb = t0.copy()
-    for _ in range(3):
+    # Rows whose gap moves during a wait (< half a revolution) need the burn time iterated;
+    # for planes turning together (e.g. sun-synchronous) one evaluation is exact.
+    moving = np.abs(np.where(raan_free, 0.0, rateB - rateA)) * (np.pi / udotA) > 1e-13
+    for it in range(3):
+        rows = slice(None) if it == 0 else np.nonzero(moving)[0]
+        if it and rows.size == 0:
+            break
         _, d_raan = raan_gap(tb)
-        theta, u1, _u2 = _geometry(iA, iB, d_raan)
+        theta, u1, _u2 = _geometry(_sub(iA, rows), _sub(iB, rows), _sub(d_raan, rows))
         coplanar = theta < COPLANAR_RAD
         # circular: the first of the two line crossings; elliptic: the apoapsis or periapsis
-        wait_c = np.where(coplanar, 0.0, np.mod(u1 - uA, np.pi) / udotA)
-        tb = t0 + np.where(circular, wait_c, 0.0)
+        wait_c = np.where(coplanar, 0.0, np.mod(u1 - _sub(uA, rows), np.pi) / _sub(udotA, rows))
+        tb_new = _sub(t0, rows) + np.where(_sub(circular, rows), wait_c, 0.0)
+        tb = tb_new if it == 0 else _put(tb, rows, tb_new)
     # Elliptic departure: burn at the apsis (apoapsis unless the target is lower).
     r_apo, r_peri = aA * (1.0 + eA), aA * (1.0 - eA)
     at_apo = aB >= aA
@@ -262,6 +269,18 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     }
 
 
+def _sub(x, rows):
+    """x[rows] for arrays; scalars pass through (broadcast later)."""
+    x = np.asarray(x)
+    return x if x.ndim == 0 else x[rows]
+
+
+def _put(x, rows, values):
+    x = np.array(x, dtype=float, copy=True)
+    x[rows] = values
+    return x
+
+
 def _unique_rows(*cols):
     """``(index, inverse)`` of the distinct rows of equal-length 1-D float columns.
 
@@ -269,15 +288,13 @@ def _unique_rows(*cols):
     but built from 1-D integer sorts (many times faster than sorting rows): each column is
     replaced by the id of its value, and ids are folded in pairwise.
     """
-    ids = None
-    for col in cols:
-        _, cid = np.unique(np.asarray(col, float), return_inverse=True)
-        cid = cid.reshape(-1).astype(np.int64)
-        if ids is None:
-            ids = cid
-        else:
-            _, ids = np.unique(ids * (int(cid.max()) + 1) + cid, return_inverse=True)
-            ids = ids.reshape(-1).astype(np.int64)
+    # fold the columns in one at a time: (ids so far, next column) as one complex number,
+    # whose sort is lexicographic, so each fold is a single 1-D sort
+    ids = np.asarray(cols[0], float).ravel()
+    for col in cols[1:]:
+        pair = ids + 1j * np.asarray(col, float).ravel()
+        _, ids = np.unique(pair, return_inverse=True)
+        ids = ids.reshape(-1).astype(float)
     _, index, inverse = np.unique(ids, return_index=True, return_inverse=True)
     return index, inverse.reshape(-1)
 

@@ -66,6 +66,8 @@ class SearchSettings:
     enforce_propellant: bool = True
     enforce_time: bool = True
     group_cap: int = 64
+    beam_rank: str = "propellant"  # beam search keeps the most propellant left, or "time"
+    beam_time_weight: float = 0.0  # with a bound: rank by ub - weight * m0 * t / horizon
 
 
 @dataclass
@@ -275,14 +277,25 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
                                            exact_mass=electric)
         capped |= was_capped
         new = _take_layer(new, keep)
+        ub = None
         if bound is not None and new.size:
             ub = final_mass_upper_bound(nodes, new, bound)
             keep_b = ub >= bound.incumbent * (1.0 - 1e-12) - 1e-9
             bounded += int(new.size - keep_b.sum())
             new = _take_layer(new, np.nonzero(keep_b)[0])
+            ub = ub[keep_b]
         if not s.exact and new.size > s.beam_width:
             left = new.m - new.remaining_payload_mass - s.dry_kg
-            order = np.lexsort((new.t, -left))[: s.beam_width]
+            if s.beam_rank == "time":
+                keys = (-left, new.t)
+            elif ub is not None:  # best optimistic completion first (A*-like), less
+                # a charge for the time used (the time limit is what kills greedy beams)
+                span = s.horizon_s if np.isfinite(s.horizon_s) else max(float(new.t.max()), 1.0)
+                score = ub - s.beam_time_weight * float(layers[0].m[0]) * new.t / span
+                keys = (new.t, -score)
+            else:
+                keys = (new.t, -left)
+            order = np.lexsort(keys)[: s.beam_width]
             new = _take_layer(new, np.sort(order))
             truncated = True
         layers.append(new)

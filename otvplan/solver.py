@@ -208,8 +208,10 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
     # planes are fixed and turn at the same rate (sun-synchronous manifests). Elsewhere the
     # bound is 0, which is always valid. After a slotted delivery the plane may carry a
     # phasing residual, so pairs leaving a slotted orbit get 0 too.
-    same_rate = np.abs(nodes.raan_rate[jj] - nodes.raan_rate[kk]) <= 1e-15 * np.abs(
-        nodes.raan_rate[kk]) + 1e-20
+    # "same rate": the gap moves by less than 1e-12 rad over the horizon (rates solved to
+    # rounding, e.g. sun-synchronous orbits, differ by ~1e-22 rad/s)
+    same_rate = np.abs(nodes.raan_rate[jj] - nodes.raan_rate[kk]) * max(
+        settings.horizon_s if math.isfinite(settings.horizon_s) else ctx.horizon_s, 1.0) <= 1e-12
     fixed_j = ~np.isnan(nodes.raan0[jj])
     invariant = np.isnan(nodes.raan0[kk]) | (fixed_j & same_rate)
     invariant &= np.isnan(nodes.slot0[jj]) | (jj == 0)
@@ -220,17 +222,29 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
                        np.where(np.isnan(raan_j), 0.0, raan_j), np.zeros(j_i.size), cache,
                        base_min_dv=True)
         leg_lb[j_i, k_i] = np.where(np.isfinite(lb), lb, 0.0)
-    beam = replace(settings, exact=False, beam_width=min(32, settings.beam_width))
-    quick = search(nodes, ctx, m0, beam, cache)
-    finals = _finals(disp, nodes, quick.layers, ctx.chemical, False, beam)
+    # Incumbent: the best complete plan of a quick beam search that keeps the labels with the
+    # best optimistic completion (the bound below); if the beam paints itself into a corner
+    # (time runs out), beams that charge more and more for the time used, then one that keeps
+    # the earliest labels.
     n = n1 - 1
     incumbent = -math.inf
-    for r in finals:
-        if r["depth"] != n:
-            continue
-        ok = (r["prop_left"] >= settings.reserve_kg - 1e-9) & (r["t"] <= settings.horizon_s + 1e-6)
-        if np.any(ok):
-            incumbent = max(incumbent, float(r["m"][ok].max()))
+    ranking = Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
+                    incumbent=-math.inf)
+    for rank, width, weight in (("propellant", 32, 0.0), ("propellant", 32, 0.05),
+                                ("propellant", 64, 0.2), ("propellant", 64, 1.0),
+                                ("time", 64, 0.0)):
+        beam = replace(settings, exact=False, beam_width=width, beam_rank=rank,
+                       beam_time_weight=weight)
+        quick = search(nodes, ctx, m0, beam, cache, bound=ranking)
+        for r in _finals(disp, nodes, quick.layers, ctx.chemical, False, beam):
+            if r["depth"] != n:
+                continue
+            ok = ((r["prop_left"] >= settings.reserve_kg - 1e-9)
+                  & (r["t"] <= settings.horizon_s + 1e-6))
+            if np.any(ok):
+                incumbent = max(incumbent, float(r["m"][ok].max()))
+        if math.isfinite(incumbent):
+            break
     if not math.isfinite(incumbent):
         return None
     return Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
