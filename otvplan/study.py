@@ -1072,6 +1072,7 @@ class _Chunk(NamedTuple):
     objective: str | None
     label: str
     tasks: tuple
+    attempt: int = 0  # a retry is a new submission (Dask: a new task key, not the lost one's)
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -1193,21 +1194,23 @@ class _InlineExecutor(Executor):
 
 
 def _external_slots(executor: Executor) -> int:
-    """Threads of a Dask cluster behind ``client.get_executor()``; 32 for other executors."""
+    """Cases an executor runs at once: the threads of a Dask cluster behind
+    ``client.get_executor()``, a pool's ``max_workers``, else 32."""
     client = getattr(executor, "_client", None)
     if client is not None:
         try:
             return max(1, sum(client.nthreads().values()))
         except Exception:  # noqa: BLE001 - any failure: fall back to a fixed window
             pass
-    return 32
+    workers = getattr(executor, "_max_workers", None)
+    return workers if isinstance(workers, int) and workers > 0 else 32
 
 
 def _lost_row(task: _Task, attempts: int, exc: BaseException) -> dict:
     return {"case": task.case_id, "index": task.index, "values": list(task.values),
             "status": STATUS_ERROR,
             "message": f"the worker running this case was lost {attempts} times "
-                       f"({_error_text(exc)}); not stored: a rerun tries it again",
+                       f"({type(exc).__name__}: {exc}); not stored: a rerun tries it again",
             "metrics": {}, "elapsed_s": math.nan, "worker": ""}
 
 
@@ -1226,6 +1229,7 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
         executor, own = _InlineExecutor(), False
     pool = _local_executor(workers) if own else executor
     window = 2 * workers if own else 2 * _external_slots(pool)
+    window_at = time.monotonic()
     queue: deque[_Chunk] = deque(chunks)
     suspects: deque[_Chunk] = deque()
     failures: dict[str, int] = {}
@@ -1237,6 +1241,8 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
                 chunk = suspects.popleft()
                 inflight[pool.submit(run_chunk, chunk)] = (chunk, True)
             elif not suspects and not isolating:
+                if not own and time.monotonic() - window_at > 5.0:  # workers come and go
+                    window, window_at = 2 * _external_slots(pool), time.monotonic()
                 while queue and len(inflight) < window:
                     chunk = queue.popleft()
                     inflight[pool.submit(run_chunk, chunk)] = (chunk, False)
@@ -1251,7 +1257,7 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
                 except Exception as exc:  # noqa: BLE001 - the executor lost this chunk
                     broken |= isinstance(exc, BrokenExecutor)
                     for task in chunk.tasks:
-                        single = chunk._replace(tasks=(task,))
+                        single = chunk._replace(tasks=(task,), attempt=chunk.attempt + 1)
                         if alone:
                             failures[task.case_id] = failures.get(task.case_id, 0) + 1
                             if failures[task.case_id] > retries:
@@ -1263,7 +1269,8 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
             if broken and own:
                 for future in list(inflight):  # a broken pool fails every pending call
                     chunk, _ = inflight.pop(future)
-                    suspects.extend(chunk._replace(tasks=(t,)) for t in chunk.tasks)
+                    suspects.extend(chunk._replace(tasks=(t,), attempt=chunk.attempt + 1)
+                                    for t in chunk.tasks)
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = _local_executor(workers)
     finally:
@@ -1570,7 +1577,7 @@ def _heatmap(study: Study, table, column: str):
     ax = fig.add_subplot()
     mesh = ax.pcolormesh(xs, ys, np.ma.masked_invalid(z), shading="nearest", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label=_label(table, column))
-    if len(xs) >= 2 and len(ys) >= 2 and np.isfinite(z).sum() >= 4:
+    if len(xs) >= 3 and len(ys) >= 3 and np.isfinite(z).sum() >= 4:
         finite = np.ma.masked_invalid(z)
         if float(finite.max() - finite.min()) > 0.0:
             lines = ax.contour(xs, ys, finite, levels=8, colors="white", linewidths=0.7)

@@ -536,3 +536,52 @@ def test_killing_a_dask_worker_mid_run_still_completes_the_study(tmp_path, tiny,
     assert len(rows) == 32
     reference = st.sweep(study, workers=0)
     assert comparable(table).equals(comparable(reference))
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.yaml")), ids=lambda p: p.name)
+def test_example_studies_are_valid(path):
+    study = st.load(path)
+    assert study.cases()
+
+
+class _LosesOneCase(st._InlineExecutor):
+    """Runs chunks in this process, but 'loses the worker' of every chunk holding a poison
+    case (as a Dask KilledWorker or a broken process pool would), and once the first
+    chunk it sees."""
+
+    def __init__(self, poison: str):
+        self.poison = poison
+        self.calls = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future
+
+        self.calls += 1
+        chunk = args[0]
+        if self.calls == 1 or any(self.poison in t.values for t in chunk.tasks):
+            future = Future()
+            future.set_exception(RuntimeError("worker lost"))
+            return future
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_case_whose_worker_is_always_lost_is_an_unstored_error_row(tmp_path, tiny):
+    study = st.load(write_study(tmp_path, """\
+        base: tiny.yaml
+        axes:
+          tug.dry_mass: [140 kg, 150 kg, 160 kg, 170 kg]
+        metrics: [feasible]
+        """))
+    out = tmp_path / "out"
+    flaky = _LosesOneCase("160 kg")
+    table = st.sweep(study, executor=flaky, out_dir=out, plots=False, chunk_size=2)
+    assert list(table["status"]) == ["ok", "ok", "error", "ok"]
+    assert table["message"][2] == ("the worker running this case was lost 3 times "
+                                   "(RuntimeError: worker lost); not stored: a rerun tries it "
+                                   "again")
+    rows, _ = read_rows(out / RESULTS_FILE)
+    assert len(rows) == 3 and table["case"][2] not in rows
+    seen = []
+    again = st.sweep(study, workers=0, out_dir=out, plots=False,
+                     progress=lambda d, t: seen.append(d))
+    assert seen == [3, 4] and set(again["status"]) == {"ok"}
