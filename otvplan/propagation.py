@@ -16,14 +16,15 @@ vectorised over arrays of states, used by tests and for checking.
 
 Mean elements
 -------------
-The planner speaks first-order secular J2 mean elements (Vallado, *Fundamentals of
-Astrodynamics and Applications*, 4th ed., eq. 9-41). :func:`mean_elements` obtains them from a
+The planner speaks mean elements that drift at secular J2 rates (Vallado, *Fundamentals of
+Astrodynamics and Applications*, 4th ed., eq. 9-41, plus Brouwer's J2^2 terms:
+:func:`otvplan.orbits.secular_rates`). :func:`mean_elements` obtains them from a
 numerically propagated trajectory by averaging the osculating elements over one draconic
 period (one turn of the argument of latitude), which removes every short-period term that is
 periodic in the argument of latitude; the averaged quantities are the nonsingular equinoctial
 elements a, h = e sin(w + W), k = e cos(w + W), p = tan(i/2) sin W, q = tan(i/2) cos W and the
 unwrapped mean longitude L = W + w + M, so near-circular and near-equatorial orbits average
-smoothly. The secular J2 drift over the window is removed to refer the result to any epoch.
+smoothly. The secular drift over the window is removed to refer the result to any epoch.
 :func:`osculating_from_mean` inverts the averaging by fixed-point iteration.
 
 Units: km, km/s, s, rad, kg; thrust in N, areas in m^2, densities in kg/m^3.
@@ -48,7 +49,13 @@ from .constants import (
     R_EARTH_KM,
 )
 from .model import OrbitState
-from .orbits import TWO_PI, j2_rates, mean_to_true_anomaly, rv_to_coe, true_to_mean_anomaly
+from .orbits import (
+    TWO_PI,
+    mean_to_true_anomaly,
+    rv_to_coe,
+    secular_rates,
+    true_to_mean_anomaly,
+)
 
 #: Relative tolerance of the integrator (DOP853's error estimate per step).
 RTOL = 1e-10
@@ -533,11 +540,14 @@ def _rv_from_mean_like(a, e, inc, raan, argp, lam, mu=MU_EARTH_KM3_S2):
 
 
 def _rates(a, e, inc, force: ForceModel):
-    """Secular J2 rates (RAAN, argp, M) [rad/s] for the force model (zero for two-body)."""
+    """Secular rates (RAAN, argp, M) [rad/s] for the force model: Keplerian for two-body,
+    otherwise Brouwer's J2, J2^2 (and J4 with ``zonal=4``) terms
+    (:func:`otvplan.orbits.secular_rates`)."""
     if force.zonal < 2:
         n = math.sqrt(force.mu_km3_s2 / a**3)
         return 0.0, 0.0, n
-    rates = j2_rates(a, min(e, 0.99), inc, force.mu_km3_s2, force.r_eq_km, force.j2)
+    rates = secular_rates(a, min(e, 0.99), inc, force.mu_km3_s2, force.r_eq_km, force.j2,
+                          force.j4 if force.zonal >= 4 else 0.0)
     return float(rates.raan), float(rates.argp), float(rates.mean_anomaly)
 
 
@@ -556,7 +566,8 @@ def mean_elements(t_s, r_km, v_kms, t_ref_s: float | None = None,
     samples is the trapezoidal rule for a periodic function, exact for every harmonic below
     n/2 per orbit. The equinoctial elements are averaged (L unwrapped), then the secular J2
     drift between the window's centre and ``t_ref_s`` (default: the first sample) is removed
-    with the rates of the averaged a, e, i (Vallado eq. 9-41). The returned
+    with the secular rates of the averaged a, e, i (:func:`otvplan.orbits.secular_rates`;
+    half an orbit of drift, so the rate model hardly matters). The returned
     :class:`OrbitState` has the mean argument of latitude converted to a true one
     (u = argp + nu(M)), as the planner's states do; argp is 0 when e < 1e-9.
     """

@@ -9,7 +9,8 @@ planned duration under Edelbaum's yaw steering (:class:`otvplan.propagation.Thru
 and releases each payload at its delivery time. The payload's achieved mean elements are
 the average over the orbit after release (:func:`otvplan.propagation.mean_orbit`); they are
 compared with the target :class:`otvplan.model.OrbitSpec` whose RAAN and slot are carried to
-the delivery time at their first-order J2 secular rates (Vallado eq. 9-41). Each element has
+the delivery time at the planning model's secular J2 rates (:func:`otvplan.orbits.raan_rate`,
+:func:`otvplan.orbits.argument_of_latitude_rate`). Each element has
 its error, the scenario's tolerance and pass/fail; a free RAAN or slot is reported but not
 checked. The plan's mass bookkeeping is checked as well.
 
@@ -22,11 +23,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
 
-from .constants import G0_KM_S2, G0_M_S2, MU_EARTH_KM3_S2
+from .constants import G0_KM_S2, G0_M_S2, J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from .legs import EngineSpec, spiral_motion
 from .model import Burn, OrbitSpec, OrbitState, Plan
 from .orbits import (
     TWO_PI,
@@ -199,7 +202,7 @@ class Verification:
 def target_at(spec: OrbitSpec, t_s: float) -> tuple[float | None, float | None]:
     """(RAAN, slot) [rad, 0..2pi) of a target at ``t_s`` s after the epoch, None where free.
 
-    Both advance at the target's first-order secular J2 rates (Vallado eq. 9-41): RAAN at
+    Both advance at the planning model's secular J2 rates: RAAN at
     :func:`otvplan.orbits.raan_rate`, the slot (argument of latitude) at
     :func:`otvplan.orbits.argument_of_latitude_rate`.
     """
@@ -260,9 +263,10 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
                 mu=MU_EARTH_KM3_S2) -> tuple[ThrustArc, str | None]:
     """The steering of a low-thrust burn from the plan's mean orbits before and after it.
 
-    The arc turns the plane from ``before`` (its node carried to the end of the arc at the
-    mean of the two orbits' J2 rates, as the planner does) into ``after``'s; with no
-    out-of-plane delta-v planned it thrusts along (or against) the velocity only.
+    The arc turns the plane from ``before`` (its node carried to the end of the arc by the J2
+    regression integrated along the Edelbaum transfer, as the planner does:
+    :func:`otvplan.legs.spiral_motion`) into ``after``'s; with no out-of-plane delta-v planned
+    it thrusts along (or against) the velocity only.
     """
     after = burn.orbit_after
     v0 = math.sqrt(mu / before.a_km)
@@ -273,10 +277,19 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
         return ThrustArc(engine.thrust_n, engine.isp_s, mass_kg, v0, beta0, 0.0), note
     vf = math.sqrt(mu / after.a_km)
     rate_b = float(raan_rate(before.a_km, before.e, before.inc_rad))
-    rate_a = float(raan_rate(after.a_km, after.e, after.inc_rad))
     raan_start = before.raan_rad + rate_b * (burn.t_s - before.t_s)
-    raan_drifted = raan_start + 0.5 * (rate_b + rate_a) * burn.duration_s
-    theta = float(plane_angle(before.inc_rad, raan_drifted, after.inc_rad, after.raan_rad))
+    eng = EngineSpec(engine.name, engine.isp_s, engine.thrust_n)
+    rates_ctx = SimpleNamespace(mu=mu, r_eq=R_EARTH_KM, j2=J2_EARTH)
+    # The plane angle and the node's regression along the arc depend on each other; with the
+    # arc's delta-v fixed (the planned burn) the iteration contracts quickly.
+    theta = abs(after.inc_rad - before.inc_rad)
+    raan_drifted = raan_start
+    for _ in range(4):
+        _, d_raan, _ = spiral_motion(before.a_km, before.inc_rad, after.a_km, after.inc_rad,
+                                     theta, burn.dv_kms, mass_kg, eng, rates_ctx)
+        raan_drifted = raan_start + float(d_raan)
+        theta = float(plane_angle(before.inc_rad, raan_drifted, after.inc_rad,
+                                  after.raan_rad))
     beta0 = edelbaum_initial_yaw(v0, vf, theta)
     u_axis = float(node_crossing(before.inc_rad, raan_drifted, after.inc_rad,
                                  after.raan_rad)[0]) if theta > 1e-12 else 0.0
