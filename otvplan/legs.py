@@ -45,6 +45,7 @@ from .model import Scenario
 from .orbits import (
     TWO_PI,
     argument_of_latitude_rate,
+    inclination_for_node_rate,
     j2_rates,
     node_crossing,
     plane_angle,
@@ -643,12 +644,11 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
                 e_ph = np.minimum(np.abs(aB - a_ph) / a_ph, 0.99)
                 if matched:
-                    # cos i_ph from dRAAN/dt(a_ph, e_ph, i_ph) = dRAAN/dt of the target
-                    kk = 1.5 * ctx.j2 * (ctx.r_eq / (a_ph * (1 - e_ph**2))) ** 2 * np.sqrt(
-                        mu / a_ph**3)
-                    cos_i = -rateB / kk
-                    okv &= np.abs(cos_i) <= 1.0
-                    i_ph = np.arccos(np.clip(cos_i, -1.0, 1.0))
+                    # the inclination at which the phasing orbit's node turns with the target's
+                    i_ph = np.asarray(inclination_for_node_rate(
+                        a_ph, e_ph, rateB, mu, ctx.r_eq, ctx.j2, guess=iB), float)
+                    okv &= np.isfinite(i_ph)
+                    i_ph = np.where(np.isfinite(i_ph), i_ph, iB)
                     dburn = np.asarray(mnv.combined_burn(v_c, v_ph, np.abs(i_ph - iB)), float)
                     dvp = 2.0 * dburn
                     wait = np.mod(-b["u_arr"], np.pi) / nB  # to the next equator crossing

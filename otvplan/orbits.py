@@ -232,20 +232,41 @@ def sso_inclination(
     with np.errstate(invalid="ignore"):
         inc = np.where(ok, np.arccos(np.clip(cos_i, -1.0, 1.0)), np.nan)
     if order == 2:
-        x = np.where(ok, np.clip(cos_i, -1.0, 1.0), 0.0)
-        for _ in range(8):  # Newton on cos i; the rate is a cubic in cos i
-            f = np.asarray(secular_rates(a, e, np.arccos(x), mu, r_eq, j2).raan) - node_rate
-            h = 1e-7
-            df = (np.asarray(secular_rates(a, e, np.arccos(np.clip(x + h, -1, 1)), mu, r_eq,
-                                           j2).raan) - f - node_rate) / h
-            step = np.where(ok, f / np.where(df != 0.0, df, 1.0), 0.0)
-            x = np.clip(x - step, -1.0, 1.0)
-            if np.all(np.abs(step) < 1e-15):
-                break
-        inc = np.where(ok, np.arccos(x), np.nan)
+        inc = np.where(ok, inclination_for_node_rate(a, e, node_rate, mu, r_eq, j2, inc), np.nan)
     elif order != 1:
         raise ValueError("order must be 1 or 2")
     return _out(inc)
+
+
+def inclination_for_node_rate(a, e, node_rate, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM,
+                              j2=J2_EARTH, guess=None):
+    """Inclination [rad] at which the planning model's nodal rate (:func:`secular_rates`)
+    equals ``node_rate`` [rad/s], by Newton's method on cos i (the rate is a cubic in it).
+
+    Used for sun-synchronous orbits and for drift and phasing orbits that must turn with a
+    target plane. Returns NaN where no inclination gives that rate.
+    """
+    a = check_positive("semi-major axis a", a)
+    e = check_eccentricity(e)
+    n = np.sqrt(mu / a**3)
+    k = 1.5 * n * j2 * (r_eq / (a * (1.0 - e * e))) ** 2
+    x = -np.asarray(node_rate, float) / k if guess is None else np.cos(np.asarray(guess, float))
+    ok = np.abs(-np.asarray(node_rate, float) / k) <= 1.0 + 1e-3
+    x = np.where(ok, np.clip(x, -1.0, 1.0), 0.0)
+    for _ in range(12):
+        c = x
+        rate = np.asarray(secular_rates(a, e, np.arccos(c), mu, r_eq, j2).raan)
+        h = 1e-7
+        c2 = np.clip(c + h, -1.0, 1.0)
+        slope = (np.asarray(secular_rates(a, e, np.arccos(c2), mu, r_eq, j2).raan) - rate) / (
+            np.where(c2 != c, c2 - c, h))
+        step = np.where(ok, (rate - node_rate) / np.where(slope != 0.0, slope, 1.0), 0.0)
+        x = np.clip(x - step, -1.0, 1.0)
+        if np.all(np.abs(step) < 1e-15):
+            break
+    rate = np.asarray(secular_rates(a, e, np.arccos(x), mu, r_eq, j2).raan)
+    good = ok & (np.abs(rate - node_rate) <= 1e-9 * np.abs(k))
+    return _out(np.where(good, np.arccos(x), np.nan))
 
 
 # --------------------------------------------------------------------------------------------
