@@ -585,3 +585,16 @@ def test_a_case_whose_worker_is_always_lost_is_an_unstored_error_row(tmp_path, t
     again = st.sweep(study, workers=0, out_dir=out, plots=False,
                      progress=lambda d, t: seen.append(d))
     assert seen == [3, 4] and set(again["status"]) == {"ok"}
+
+
+@pytest.mark.slow
+def test_cli_sweep_on_a_scheduler(tmp_path, tiny, dask_client, capsys):
+    from otvplan.cli import main
+
+    path = write_study(tmp_path, GRID % 2)
+    address = dask_client.scheduler.address
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", address,
+                 "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert f"on the cluster at {address}" in err
+    assert "8 cases: 8 ok, 0 infeasible, 0 bad-input, 0 error" in err
