@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otvplan import orbits, scenario
-from otvplan.constants import MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
+from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
 from otvplan.errors import Problem, ScenarioError
 from otvplan.model import Scenario, Tolerances
 from otvplan.scenario import (
@@ -247,7 +247,10 @@ def test_sso_rideshare_in_core_units():
     drop = s.dropoff
     assert drop.a_km == R_EARTH_KM + 525.0
     assert drop.e == 0.0
-    assert drop.sso and drop.inc_rad == orbits.sso_inclination(drop.a_km, 0.0)
+    # sun-synchronous under the planner's nodal-rate model (J2 to second order)
+    assert drop.sso and drop.inc_rad == orbits.sso_inclination(drop.a_km, 0.0, order=2)
+    assert orbits.raan_rate(drop.a_km, 0.0, drop.inc_rad) == pytest.approx(
+        EARTH_SUN_MEAN_MOTION_RAD_S, rel=1e-12)
     assert math.degrees(drop.inc_rad) == pytest.approx(97.50, abs=0.01)
     assert drop.ltan_h == 10.5 and drop.ltan_reference == "mean"
     assert drop.raan_rad == orbits.ltan_to_raan(10.5, julian_date(s.epoch), "mean")
@@ -326,7 +329,7 @@ def test_orbit_forms(minimal_text):
     assert elliptic.slot_rad == pytest.approx(math.radians(10.0))
     assert elliptic.argp_rad == pytest.approx(math.pi / 2)
     assert sma_form.a_km == 6900.0 and sma_form.e == 0.001
-    assert sma_form.inc_rad == orbits.sso_inclination(6900.0, 0.001)
+    assert sma_form.inc_rad == orbits.sso_inclination(6900.0, 0.001, order=2)
     assert loads(dumps(s)) == s
 
 
