@@ -53,8 +53,7 @@ import time
 import traceback
 import typing
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from concurrent.futures import BrokenExecutor
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, NamedTuple

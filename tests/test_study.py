@@ -598,3 +598,46 @@ def test_cli_sweep_on_a_scheduler(tmp_path, tiny, dask_client, capsys):
     err = capsys.readouterr().err
     assert f"on the cluster at {address}" in err
     assert "8 cases: 8 ok, 0 infeasible, 0 bad-input, 0 error" in err
+
+
+def _crash_on(poison: str) -> None:
+    """Worker initializer: a case holding ``poison`` kills its worker process."""
+    from otvplan import study
+
+    study._worker_init()
+    real = study.run_chunk
+
+    def run_chunk(chunk):
+        if any(poison in task.values for task in chunk.tasks):
+            os._exit(3)
+        return real(chunk)
+
+    study.run_chunk = run_chunk  # what the parent's pickled reference resolves to here
+
+
+@pytest.mark.slow
+def test_a_case_that_kills_its_local_worker_is_an_error_row(tmp_path, tiny, monkeypatch):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pools = []
+
+    def local_executor(workers):
+        pools.append(workers)
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_crash_on, initargs=("160 kg",))
+
+    monkeypatch.setattr(st, "_local_executor", local_executor)
+    study = st.load(write_study(tmp_path, """\
+        base: tiny.yaml
+        axes:
+          tug.dry_mass: [140 kg, 150 kg, 160 kg, 170 kg]
+        metrics: [feasible]
+        """))
+    table = st.sweep(study, workers=2, out_dir=tmp_path / "out", plots=False)
+    assert list(table["status"]) == ["ok", "ok", "error", "ok"]
+    assert table["message"][2].startswith("the worker running this case was lost 3 times "
+                                          "(BrokenProcessPool: ")
+    assert len(pools) >= 4  # the first pool and one per death of the poisoned case's worker
+    rows, _ = read_rows(tmp_path / "out" / RESULTS_FILE)
+    assert len(rows) == 3
