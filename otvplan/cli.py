@@ -429,6 +429,93 @@ def sweep(
 
 
 # --------------------------------------------------------------------------------------------
+# verify
+# --------------------------------------------------------------------------------------------
+
+
+def _load_plan(path: Path, objective: str | None = None):
+    """A Plan from plan.json (as written by `otvplan plan --out`) or from a scenario file."""
+    if path.suffix.lower() == ".json":
+        from .errors import InputError
+        from .report import plan_from_json
+
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise OtvplanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            return plan_from_json(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError([Problem(str(path), "", f"not an otvplan plan.json: {exc}")],
+                             kind="plan") from None
+    from .scenario import load
+    from .solver import plan as make_plan
+
+    return make_plan(load(path), objective=objective)
+
+
+def _fmt_check(value, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "deg":
+        return f"{value:.4f}"
+    if unit == "km":
+        return f"{value:.3f}"
+    return f"{value:.2e}" if abs(value) < 1e-2 and value != 0 else f"{value:.4f}"
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="plan.json or a scenario file (planned first).",
+                                         metavar="PLAN.json|FILE", show_default=False)],
+    drag: Annotated[bool, typer.Option("--drag", help="Add atmospheric drag.")] = False,
+    zonal: Annotated[int, typer.Option("--zonal", help="Highest zonal harmonic: 2, 3 or 4.",
+                                       min=2, max=4)] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> int:
+    """Fly the plan through a numerical propagator (two-body + J2) and check every delivery.
+
+    Exit status 0 when every delivery is within its tolerances, 1 when any is not.
+    """
+    from .model import to_data
+    from .verify import verify as run_verify
+
+    p = _load_plan(file)
+    v = run_verify(p, drag=drag, zonal=zonal)
+    if as_json:
+        sys.stdout.write(json.dumps(to_data(v), indent=1) + "\n")
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"{p.scenario.name}: verification ({v.force_model}) "
+                            f"{'PASSED' if v.passed else 'FAILED'}", title_justify="left")
+        for col, justify in (("payload", "left"), ("element", "left"), ("unit", "left"),
+                             ("target", "right"), ("achieved", "right"), ("error", "right"),
+                             ("tolerance", "right"), ("result", "left")):
+            table.add_column(col, justify=justify)
+        import math
+
+        for row in v.rows:
+            scale, unit = (180.0 / math.pi, "deg") if row.unit == "rad" else (1.0, row.unit)
+
+            def show(x, scale=scale, unit=unit):
+                return _fmt_check(None if x is None else x * scale, unit)
+
+            table.add_row(row.payload, row.element, unit, show(row.target), show(row.achieved),
+                          show(row.error), show(row.tolerance),
+                          ("pass" if row.passed else "FAIL") if row.checked else "not checked")
+        console = _console()
+        if not console.is_terminal:
+            console.width = max(console.width, 150)
+        console.print(table)
+        for w in v.warnings:
+            console.print(f"warning: {w}")
+        if v.undelivered:
+            console.print(f"not delivered by the plan: {', '.join(v.undelivered)}")
+    return EXIT_OK if v.passed else EXIT_VERIFICATION_FAILED
+
+
+# --------------------------------------------------------------------------------------------
 # schema
 # --------------------------------------------------------------------------------------------
 
