@@ -1101,11 +1101,13 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
 
     The row holds ``status`` (an ``otvplan.errors.STATUS_*`` code), ``message``, every metric
     of :data:`METRICS` by name (empty for bad-input and error cases), ``elapsed_s`` (wall time
-    in this process) and ``worker`` (host:pid).
+    in this process), ``cpu_s`` (CPU time of this process meanwhile) and ``worker``
+    (host:pid).
     """
     from . import solver  # looked up per call: a test may replace solver.plan
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     metrics: dict[str, Any] = {}
     try:
         data = json.loads(base_json)
@@ -1130,7 +1132,8 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
         message = _error_text(exc)
         metrics = {}
     return {"status": status, "message": message, "metrics": metrics,
-            "elapsed_s": time.perf_counter() - t0, "worker": _worker_id()}
+            "elapsed_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0,
+            "worker": _worker_id()}
 
 
 def run_chunk(chunk: _Chunk) -> list[dict]:
@@ -1210,7 +1213,7 @@ def _lost_row(task: _Task, attempts: int, exc: BaseException) -> dict:
             "status": STATUS_ERROR,
             "message": f"the worker running this case was lost {attempts} times "
                        f"({type(exc).__name__}: {exc}); not stored: a rerun tries it again",
-            "metrics": {}, "elapsed_s": math.nan, "worker": ""}
+            "metrics": {}, "elapsed_s": math.nan, "cpu_s": math.nan, "worker": ""}
 
 
 def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
@@ -1316,7 +1319,8 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
         One row per case in design order: ``case`` (the case id), one column per axis (numbers
         in the axis unit, named ``path (unit)``), one per metric, ``status`` (``ok``,
         ``infeasible``, ``bad-input``, ``error``), ``status_code`` (``otvplan.errors.STATUS_*``),
-        ``message`` and ``elapsed_s``. ``attrs["units"]`` gives each column's unit.
+        ``message``, ``elapsed_s`` and ``cpu_s`` (wall and CPU time of the case on its
+        worker). ``attrs["units"]`` gives each column's unit.
     """
     from .studystore import ResultStore
 
@@ -1387,7 +1391,7 @@ def _table(study: Study, cases: tuple[Case, ...], rows: dict[str, dict],
         columns[axis.column] = []
     for name in metric_names:
         columns[METRICS[name].column] = []
-    for extra in ("status", "status_code", "message", "elapsed_s"):
+    for extra in ("status", "status_code", "message", "elapsed_s", "cpu_s"):
         columns[extra] = []
     for case in cases:
         row = rows[case.case_id]
@@ -1401,8 +1405,9 @@ def _table(study: Study, cases: tuple[Case, ...], rows: dict[str, dict],
         columns["status"].append(STATUS_NAMES.get(code, str(code)))
         columns["status_code"].append(code)
         columns["message"].append(row.get("message") or "")
-        elapsed = row.get("elapsed_s")
-        columns["elapsed_s"].append(math.nan if elapsed is None else float(elapsed))
+        for extra in ("elapsed_s", "cpu_s"):
+            value = row.get(extra)
+            columns[extra].append(math.nan if value is None else float(value))
     dtypes = {"float": "float64", "int": "Int64", "bool": "boolean", "text": "string"}
     frame: dict[str, Any] = {}
     for column, values in columns.items():
@@ -1421,9 +1426,10 @@ def _table(study: Study, cases: tuple[Case, ...], rows: dict[str, dict],
     table["status_code"] = table["status_code"].astype("int64")
     table["message"] = table["message"].astype("string")
     table["elapsed_s"] = table["elapsed_s"].astype("float64")
+    table["cpu_s"] = table["cpu_s"].astype("float64")
     units = {axis.column: axis.unit for axis in study.axes if axis.numeric and axis.unit}
     units.update({METRICS[n].column: METRICS[n].unit for n in metric_names if METRICS[n].unit})
-    units["elapsed_s"] = "s"
+    units["elapsed_s"] = units["cpu_s"] = "s"
     table.attrs = {"study": study.name, "study_key": study.key, "units": units}
     return table
 

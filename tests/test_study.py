@@ -45,7 +45,7 @@ TINY = textwrap.dedent("""\
     """)
 
 #: Columns that differ between two runs of the same cases (timings).
-TIMINGS = ["elapsed_s", "solve_time_s"]
+TIMINGS = ["elapsed_s", "cpu_s", "solve_time_s"]
 
 
 @pytest.fixture
@@ -327,7 +327,8 @@ def test_a_case_that_raises_is_an_error_row(tmp_path, tiny, monkeypatch):
     assert table["status_code"][1] == STATUS_ERROR
     assert table["message"][1].startswith("RuntimeError: boom (at test_study.py:")
     assert list(table.columns) == ["case", "tug.engines[0].isp (s)", "propellant_used_kg",
-                                   "feasible", "status", "status_code", "message", "elapsed_s"]
+                                   "feasible", "status", "status_code", "message", "elapsed_s",
+                                   "cpu_s"]
     # the error row is stored like any other result: a rerun does not run it again
     rows, _ = read_rows(tmp_path / "out" / RESULTS_FILE)
     assert sorted(r["status"] for r in rows.values()) == [STATUS_OK, STATUS_OK, STATUS_ERROR]
