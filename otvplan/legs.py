@@ -270,6 +270,27 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     }
 
 
+def _scatter_1d(values, sel, rows, P, fill):
+    out = np.full(P, fill, dtype=np.asarray(values).dtype if np.asarray(values).dtype != bool
+                  else bool)
+    out[rows] = np.asarray(values)[sel]
+    return out
+
+
+def _scatter(block, sel, rows, P):
+    """Take rows ``sel`` of every array in a (nested) dict and place them at ``rows`` of
+    length-P arrays (zeros elsewhere): the per-duration view of a flattened drift block."""
+    out = {}
+    for key, val in block.items():
+        if isinstance(val, dict):
+            out[key] = _scatter(val, sel, rows, P)
+        else:
+            arr = np.asarray(val)
+            fill = False if arr.dtype == bool else 0.0
+            out[key] = _scatter_1d(arr, sel, rows, P, fill)
+    return out
+
+
 def _sub(x, rows):
     """x[rows] for arrays; scalars pass through (broadcast later)."""
     x = np.asarray(x)
@@ -462,58 +483,71 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
         if np.any(need) and ctx.drift_durations_s.size:
             idx = np.nonzero(need)[0]
             a_d_all, dir_all = cache.lookup(nodes, ctx, j[idx], k[idx], gap_now[idx])
-            for ti in range(ctx.drift_durations_s.size):
-                a_d = np.full(P, np.nan)
-                direc = np.zeros(P)
-                a_d[idx] = a_d_all[:, ti]
-                direc[idx] = dir_all[:, ti]
-                ok = need & np.isfinite(a_d)
-                if not np.any(ok):
+            nT = ctx.drift_durations_s.size
+            # every (pair, drift duration) at once: rows r of the flattened block
+            r = np.repeat(idx, nT)
+            tflat = np.tile(np.arange(nT), idx.size)
+            T = ctx.drift_durations_s[tflat]
+            a_d = a_d_all.ravel()
+            direc = dir_all.ravel()
+            ok = np.isfinite(a_d)
+            a_dz = np.where(ok, a_d, aA[r])
+            # Inclination of the drift orbit: closes the gap (seen from the drift start) in T.
+            # Account for the first transfer's wait and flight with rate A.
+            tof1 = np.pi * np.sqrt((0.5 * (aA[r] + a_dz)) ** 3 / mu)
+            g_start = _wrap_pos(gap_now[r] + (rateB[r] - rateA[r]) * (
+                tof1 + 0.5 * np.pi / udotA[r]))
+            rel = np.where(direc > 0, g_start, g_start - TWO_PI) / T
+            kk = 1.5 * ctx.j2 * (ctx.r_eq / a_dz) ** 2 * np.sqrt(mu / a_dz**3)
+            cos_i = -(rateB[r] + rel) / kk
+            ok &= np.abs(cos_i) <= 1.0
+            i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
+            rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+            udot_d = np.asarray(
+                argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+            n_r = r.size
+            d1 = _direct(t0[r], aA[r], eA[r], iA[r], argpA[r], raan0[r], u0[r], rateA[r],
+                         udotA[r], a_dz, np.zeros(n_r), i_d, np.zeros(n_r), rate_d, mu,
+                         np.ones(n_r, bool))
+            # Drift: gap at arrival in the drift orbit, closed at the differential rate.
+            t_d0 = d1["tb2"]
+            raan_d0 = d1["raan_arr"]
+            gap_d0 = _wrap_pos(raanB0z[r] + rateB[r] * t_d0 - raan_d0)
+            relrate = rate_d - rateB[r]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_close = np.where(relrate > 0, gap_d0 / relrate, (gap_d0 - TWO_PI) / relrate)
+            ok &= np.isfinite(t_close) & (t_close >= 0.0)
+            t_close = np.where(ok, t_close, 0.0)
+            t_end_drift = t_d0 + t_close
+            u_end_drift = d1["u_arr"] + udot_d * (t_end_drift - t_d0)
+            raan_end_drift = raan_d0 + rate_d * (t_end_drift - t_d0)
+            d2 = _direct(t_end_drift, a_dz, np.zeros(n_r), i_d, np.zeros(n_r), raan_end_drift,
+                         u_end_drift, rate_d, udot_d, aB[r], eB[r], iB[r], raanB0z[r],
+                         rateB[r], mu, raan_free[r])
+            dv = d1["dv1"] + d1["dv2"] + d2["dv1"] + d2["dv2"]
+            dv_lb = None
+            if base_min_dv:
+                # the way out of the drift orbit costs at least the inclination-only transfer
+                # (any RAAN residual left at the node crossing only adds to it)
+                dv_lb = d1["dv1"] + d1["dv2"] + np.asarray(
+                    mnv.transfer_dv(a_dz, i_d, aB[r], iB[r], mu), float)
+            block = {"first": d1, "second": d2, "a_d": a_dz, "i_d": i_d, "t_d0": t_d0,
+                     "t_d1": t_end_drift, "rate_d": rate_d}
+            for ti in range(nT):
+                sel = np.nonzero((tflat == ti) & ok)[0]
+                if sel.size == 0:
                     continue
-                T = ctx.drift_durations_s[ti]
-                a_dz = np.where(ok, a_d, aA)
-                # Inclination of the drift orbit: closes the gap (seen from the drift start)
-                # in T. Account for the first transfer's wait and flight with rate A.
-                tof1 = np.pi * np.sqrt((0.5 * (aA + a_dz)) ** 3 / mu)
-                g_start = _wrap_pos(gap_now + (rateB - rateA) * (tof1 + 0.5 * np.pi / udotA))
-                rel = np.where(direc > 0, g_start, g_start - TWO_PI) / T
-                kk = 1.5 * ctx.j2 * (ctx.r_eq / a_dz) ** 2 * np.sqrt(mu / a_dz**3)
-                cos_i = -(rateB + rel) / kk
-                ok &= np.abs(cos_i) <= 1.0
-                i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
-                rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
-                udot_d = np.asarray(
-                    argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
-                d1 = _direct(t0, aA, eA, iA, argpA, raan0, u0, rateA, udotA, a_dz,
-                             np.zeros(P), i_d, np.zeros(P), rate_d, mu, np.ones(P, bool))
-                # Drift: gap at arrival in the drift orbit, closed at the differential rate.
-                t_d0 = d1["tb2"]
-                raan_d0 = d1["raan_arr"]
-                gap_d0 = _wrap_pos(raanB0z + rateB * t_d0 - raan_d0)
-                relrate = rate_d - rateB
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    t_close = np.where(relrate > 0, gap_d0 / relrate,
-                                       (gap_d0 - TWO_PI) / relrate)
-                ok &= np.isfinite(t_close) & (t_close >= 0.0)
-                t_close = np.where(ok, t_close, 0.0)
-                # Start the final transfer so that its node crossing falls at the closure.
-                t_end_drift = t_d0 + t_close
-                u_end_drift = d1["u_arr"] + udot_d * (t_end_drift - t_d0)
-                raan_end_drift = raan_d0 + rate_d * (t_end_drift - t_d0)
-                d2 = _direct(t_end_drift, a_dz, np.zeros(P), i_d, np.zeros(P), raan_end_drift,
-                             u_end_drift, rate_d, udot_d, aB, eB, iB, raanB0z, rateB, mu,
-                             raan_free)
-                dv = d1["dv1"] + d1["dv2"] + d2["dv1"] + d2["dv2"]
-                m_arr = m0 * np.exp(-dv / chem.ve_kms)
-                dd = {"first": d1, "second": d2, "a_d": a_dz, "i_d": i_d, "t_d0": t_d0,
-                      "t_d1": t_end_drift, "rate_d": rate_d}
-                add_base(DRIFT, ti, dd, np.where(ok, dv, np.inf), d2["tb2"], d2["raan_arr"],
-                         d2["u_arr"], m_arr, ok)
-                if base_min_dv:
-                    # the way out of the drift orbit costs at least the inclination-only
-                    # transfer (any RAAN residual left at the node crossing only adds to it)
-                    bases[-1]["dv_lb"] = d1["dv1"] + d1["dv2"] + np.asarray(
-                        mnv.transfer_dv(a_dz, i_d, aB, iB, mu), float)
+                rows = r[sel]
+                dd = _scatter(block, sel, rows, P)
+                valid = np.zeros(P, bool)
+                valid[rows] = True
+                dv_p = _scatter_1d(dv, sel, rows, P, np.inf)
+                m_arr = m0 * np.exp(-np.where(valid, dv_p, 0.0) / chem.ve_kms)
+                d2p = dd["second"]
+                add_base(DRIFT, ti, dd, dv_p, d2p["tb2"], d2p["raan_arr"], d2p["u_arr"],
+                         m_arr, valid)
+                if dv_lb is not None:
+                    bases[-1]["dv_lb"] = _scatter_1d(dv_lb, sel, rows, P, np.inf)
     # ---------------- electric: Edelbaum spiral (plane angle at arrival, iterated)
     if elec is not None:
         T = np.zeros(P)
