@@ -287,8 +287,9 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
     EME2000, its initial mass, and one maneuver per burn of the plan.
 
     Maneuvers: ``MAN_EPOCH_IGNITION`` the planned burn epoch (impulsive burns are written with
-    ``MAN_DURATION = 0``, the finite burn time they would take is in a COMMENT; a low-thrust arc
-    with its duration and its total delta-v), ``MAN_DELTA_MASS`` the propellant burnt
+    ``MAN_DURATION = 0``, the finite burn time they would take is in a COMMENT; a low-thrust arc,
+    a burn whose ``orbit_after`` lies at the end of its thrusting as in
+    :func:`otvplan.trajectory.is_arc`, with its duration and its total delta-v), ``MAN_DELTA_MASS`` the propellant burnt
     (negative), ``MAN_REF_FRAME = TNW`` and ``MAN_DV_1..3`` the T, N, W components [km/s].
     Payload releases are listed as COMMENT lines (they are not maneuvers).
     """
@@ -338,7 +339,7 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
     if plan.legs:
         lines.append("")
     for leg, k, b in exported_burns(plan):
-        arc = bool(b.low_thrust and b.duration_s > 0.0)
+        arc = tr.is_arc(b)
         lines += [
             f"COMMENT Leg {leg.index} burn {k}: {b.label}, engine {b.engine}, "
             f"delta-v {b.dv_kms * 1000.0:.3f} m/s, mass before {b.mass_before_kg:.3f} kg"
@@ -485,7 +486,7 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
     for leg in plan.legs:
         for b in leg.burns:
             if id(b) in bmap:
-                arc = bool(b.low_thrust and b.duration_s > 0.0)
+                arc = tr.is_arc(b)
                 t = b.t_s + (0.5 * b.duration_s if arc else 0.0)
                 events.append((t, order, "burn", bmap[id(b)], b, arc))
                 order += 1

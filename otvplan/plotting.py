@@ -89,18 +89,15 @@ def _payload_colors(plan) -> dict:
     return {p.name: cmap(k % n) for k, p in enumerate(plan.scenario.payloads)}
 
 
-def _freeze_layout(fig, passes: int = 6):
-    """Run the constrained layout until the axes stop moving, then fix it.
+def _freeze_layout(fig):
+    """Run the constrained layout once, then fix it.
 
-    Constrained layout starts from the current positions, so each draw of a figure can move
-    the axes by a fraction of a pixel; freezing it makes every save of the figure give the same
-    bytes (and the PNG and SVG the same layout)."""
-    for _ in range(passes):
-        before = np.array([ax.get_position().bounds for ax in fig.axes])
-        fig.draw_without_rendering()
-        after = np.array([ax.get_position().bounds for ax in fig.axes])
-        if np.max(np.abs(after - before), initial=0.0) < 1e-7:  # ~1e-4 pixel
-            break
+    Constrained layout starts from the current positions, so every draw of a figure moves the
+    axes by a little (0.1 of the figure on the first draw, then ~1e-7); each save of the same
+    figure would give different bytes, and the PNG and SVG slightly different layouts. One
+    layout pass followed by a fixed layout makes every save identical (and costs one pass,
+    not one per save)."""
+    fig.draw_without_rendering()
     fig.set_layout_engine("none")
     return fig
 
@@ -449,9 +446,12 @@ def _dv_waterfall(plan):
         labels.append("margin")
         avail = bud.available_kms * 1000.0
         ax.axhline(avail, color="#2c7d32" if margin >= 0 else "#c0392b", ls="--", lw=1.0)
-        ax.annotate(f"available {avail:.1f} m/s (Isp {bud.ve_kms / 9.80665e-3:.0f} s, "
-                    f"{bud.propellant_margin_kg:.1f} kg left above reserve)",
-                    (-0.4, avail), xytext=(0, 3), textcoords="offset points", fontsize=7.5)
+        left = (f"{bud.propellant_margin_kg:.1f} kg left above the reserve"
+                if bud.propellant_margin_kg >= 0 else
+                f"{-bud.propellant_margin_kg:.1f} kg into the reserve")
+        ax.annotate(f"available {avail:.1f} m/s (Isp {bud.ve_kms / 9.80665e-3:.0f} s, {left})",
+                    (-0.4, avail), xytext=(0, 3), textcoords="offset points", fontsize=7.5,
+                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0})
     ax.set_xticks(range(len(labels)), labels, fontsize=7.5)
     ax.set_ylabel("Cumulative delta-v (m/s)")
     ax.set_xlabel("Leg (destination)")
@@ -567,9 +567,6 @@ def pareto_points(plan) -> np.ndarray:
     """The plan's propellant-duration alternatives as an (n, 2) array [duration d,
     propellant used kg], sorted by duration."""
     alt = np.array(plan.alternatives, dtype=float).reshape(-1, 2)
-    if alt.size and np.all(alt[:, 1] <= 0.0):
-        # Plans from solvers before the fix stored minus the propellant *remaining*; convert.
-        alt[:, 1] = plan.scenario.tug.propellant_kg + alt[:, 1]
     alt[:, 0] /= SECONDS_PER_DAY
     return alt[np.argsort(alt[:, 0], kind="stable")]
 

@@ -177,7 +177,7 @@ def test_opm_reads_back_with_ccsds_ndm(tmp_path, name):
         dv = [man.man_dv_1.value, man.man_dv_2.value, man.man_dv_3.value]
         np.testing.assert_allclose(dv, b.dv_tnw_kms, atol=1e-9)
         assert man.man_delta_mass.value == pytest.approx(-b.propellant_kg, abs=1e-6)
-        arc = b.low_thrust and b.duration_s > 0
+        arc = tr.is_arc(b)
         assert man.man_duration.value == pytest.approx(b.duration_s if arc else 0.0, abs=1e-3)
     # masses chain: initial mass minus burns and releases equals the final mass
     burnt = -sum(man.man_delta_mass.value for man in mans)
@@ -259,7 +259,7 @@ def test_gmat_script_structure(tmp_path, name):
         assert re.fullmatch(r"GMAT Tug\.DryMass = [\d.]+", cmd), cmd
     assert [m[0] for m in maneuvers] == names
     for (_n, t_man), (_leg, _k, b) in zip(maneuvers, burns):
-        arc = b.low_thrust and b.duration_s > 0
+        arc = tr.is_arc(b)
         assert t_man == pytest.approx(b.t_s + (0.5 * b.duration_s if arc else 0.0), abs=1e-5)
     releases = [c for c in seq if c.startswith("GMAT Tug.DryMass")]
     assert len(releases) == len(plan.delivered)
