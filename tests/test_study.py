@@ -450,7 +450,7 @@ GRID = """\
 
 @pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
-    path = write_study(tmp_path, GRID % 12)  # 48 cases
+    path = write_study(tmp_path, GRID % 25)  # 100 cases: the run outlasts the first few
     study = st.load(path)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "otvplan", "sweep", str(path), "--out", str(out),
@@ -473,7 +473,7 @@ def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
         except ProcessLookupError:
             pass
     stored_before, _ = read_rows(store)
-    assert 3 <= len(stored_before) < 48
+    assert 3 <= len(stored_before) < 100
     rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     lines = store.read_bytes().splitlines()
@@ -481,12 +481,18 @@ def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
     assert sorted(ids) == sorted(c.case_id for c in study.cases())  # every case exactly once
     import pandas as pd
 
-    table = pd.read_parquet(out / "results.parquet")
-    assert list(table["case"]) == [c.case_id for c in study.cases()]
+    table = pd.read_parquet(out / "results.parquet").set_index("case")
+    assert list(table.index) == [c.case_id for c in study.cases()]
     assert set(table["status"]) == {"ok"}
-    # the same table as an uninterrupted run
-    reference = st.sweep(study, workers=0)
-    assert comparable(table).equals(comparable(reference))
+    # the cases stored before the kill were kept as they were, not run again
+    for case, row in stored_before.items():
+        assert table.loc[case, "propellant_used_kg"] == row["metrics"]["propellant_used"]
+        assert table.loc[case, "elapsed_s"] == row["elapsed_s"]
+    # and a few cases computed after it agree with this process
+    resumed = [c for c in study.cases() if c.case_id not in stored_before][:3]
+    for case in resumed:
+        row = st.run_case(study.base_json, study.objective, study.assignments(case))
+        assert table.loc[case.case_id, "total_dv_m_s"] == row["metrics"]["total_dv"]
 
 
 @pytest.fixture(scope="module")
