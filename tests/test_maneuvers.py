@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from hypothesis import assume, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
@@ -234,8 +234,15 @@ def _split_cost(x, v1, vt1, vt2, v2, theta):
 
 
 def _brute_split(v1, vt1, vt2, v2, theta, n=4001):
-    """Global minimum of the split cost: dense grid, then bounded Brent around the best node."""
-    x = np.linspace(0.0, theta, n)
+    """Global minimum of the split cost: dense grid, then bounded Brent around the best node.
+
+    The grid is uniform plus log-spaced points towards both ends: with near-equal radii a burn
+    changes speed by ~1e-7 km/s and its cost is convex only within ~1e-4 rad of the end, where
+    a local minimum can sit 1e-8 rad from it (hypothesis found such a case).
+    """
+    ends = theta * np.geomspace(1e-14, 0.5, 600)
+    x = np.unique(np.concatenate([np.linspace(0.0, theta, n), ends, theta - ends]))
+    n = x.size
     f = (np.sqrt((v1 - vt1) ** 2 + 4 * v1 * vt1 * np.sin(x / 2) ** 2)
          + np.sqrt((v2 - vt2) ** 2 + 4 * v2 * vt2 * np.sin((theta - x) / 2) ** 2))
     j = int(np.argmin(f))
@@ -250,6 +257,8 @@ def _brute_split(v1, vt1, vt2, v2, theta, n=4001):
 
 @settings(max_examples=400, deadline=None)
 @given(leo_geo, st.floats(-0.05, 0.05), st.booleans(), angle)
+@example(6529.0, -1e-9, False, 1.0)  # minimum 4e-8 rad from theta: stop tolerance per bracket
+@example(6529.0, -5.960464477539063e-08, True, 2.0)  # same, found by the reference's grid
 def test_optimal_split_matches_brute_force(r1, log_ratio, near_equal, theta):
     """optimal_split = global minimum over the split (dense grid + scipy bounded Brent), on
     Hohmann speeds including near-equal radii and angles up to 180 deg, where the cost has two
