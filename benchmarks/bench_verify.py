@@ -10,8 +10,9 @@ Defaults to scenarios/sso_rideshare.yaml (target: verify in under 10 s). Prints,
 - one LEO day (525 km SSO) of two-body + J2 with each DOP853 backend, and with boinor's
   Cowell propagator and ``J2_perturbation`` for reference (numba compile excluded);
 - the drop-off's osculating-from-mean conversion;
-- ``verify(plan)`` with the default options, without the burn trace, with the
-  ``solve_ivp`` backend, and with J2-J4 + drag.
+- ``verify(plan)`` in guided execution (the default: burns at their planned place, trimmed
+  to the planned mean orbit) and open loop (the plan as written), each with and without the
+  burn trace; guided with the ``solve_ivp`` backend and with J2-J4 + drag.
 
 ``--quick`` skips the slower variants (solve_ivp backend, J2-J4 + drag, boinor).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,7 +95,11 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     p = solve(sc)
     t_plan = time.perf_counter() - t0
-    variants = [("verify(plan)", {}), ("verify(plan, trace_burns=False)", {"trace_burns": False})]
+    variants = [("verify(plan)  [guided]", {}),
+                ("verify(plan, trace_burns=False)  [guided]", {"trace_burns": False}),
+                ("verify(plan, execution='open-loop')", {"execution": "open-loop"}),
+                ("verify(plan, execution='open-loop', trace_burns=False)",
+                 {"execution": "open-loop", "trace_burns": False})]
     if not args.quick:
         variants += [("verify(plan, backend='solve_ivp')", {"backend": "solve_ivp"}),
                      ("verify(plan, zonal=4, drag=True)", {"zonal": 4, "drag": True})]
@@ -102,12 +108,19 @@ def main(argv=None) -> int:
         stats = dict(v.stats)
         worst = max((abs(c.error) * (math.degrees(1) if c.unit == "rad" else 1.0), c.element)
                     for c in v.rows if c.checked) if v.rows else (0.0, "-")
+        trims = [x.trim_kms for x in v.executions if not x.low_thrust]
+        shifts = [abs(x.shift_s) for x in v.executions if not x.low_thrust]
+        guided = (f", largest trim {max(trims, default=0.0) * 1000:.3f} m/s, "
+                  f"largest shift {max(shifts, default=0.0):.1f} s"
+                  if v.execution == "guided" else "")
         rows.append((label, t, f"{stats['days_propagated']:.1f} d, "
                                f"{stats['rhs_evaluations'] / 1e6:.2f} M RHS, "
-                               f"passed={v.passed}, worst {worst[1]} error {worst[0]:.3g}"))
+                               f"passed={v.passed}, worst {worst[1]} error {worst[0]:.3g}"
+                               + guided))
 
     print(f"scenario: {sc.name} ({len(p.legs)} legs, {sum(len(leg.burns) for leg in p.legs)} "
-          f"burns, {p.duration_s / DAY:.1f} d); plan() took {t_plan:.2f} s")
+          f"burns, {p.duration_s / DAY:.1f} d); plan() took {t_plan:.2f} s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     width = max(len(r[0]) for r in rows)
     for label, t, note in rows:
         print(f"{label:<{width}}  {t * 1000:9.1f} ms  {note}")

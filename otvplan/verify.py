@@ -38,6 +38,7 @@ from .orbits import (
     plane_angle,
     raan_rate,
     rv_to_coe,
+    true_to_mean_anomaly,
     wrap_angle,
 )
 from .propagation import (
@@ -55,9 +56,29 @@ from .propagation import (
 #: RAAN is not checked and the slot is checked as the true longitude RAAN + u.
 EQUATORIAL_RAD = 1e-4
 
-#: When burns are fired: at their planned epochs, or where the tug is at the planned
-#: argument of latitude (a diagnostic, see :func:`verify`).
-Timing = Literal["epoch", "position"]
+#: How a plan's burns are flown (see :func:`verify`): ``"guided"`` as operations fly them
+#: (each burn at its planned place in the orbit nearest its planned epoch, its delta-v trimmed
+#: to reach the planned mean orbit), ``"open-loop"`` exactly as written (planned epochs and
+#: delta-v).
+Execution = Literal["guided", "open-loop"]
+
+#: Guided execution: a burn may fire within +- this fraction of the planned orbit's period
+#: of its planned epoch (an eighth: +-45 deg of a circular orbit, +-12 min in LEO). Trimmed
+#: burns arrive within a few degrees of their planned place (docs/verification.md), so a
+#: burn whose place is farther from its epoch is planned inconsistently.
+WINDOW_PERIODS = 0.125
+
+#: Guided execution: a trim passes when its magnitude is at most
+#: max(TRIM_FLOOR_KMS, TRIM_FRACTION x the planned delta-v): 0.5 m/s or 2 % of the burn.
+TRIM_FLOOR_KMS = 0.5e-3
+TRIM_FRACTION = 0.02
+
+#: Guided execution: the trim iterates until the mean a after the burn is within
+#: TRIM_TOL_KM (1 m) of the planned one and the mean i (when trimmed) within TRIM_TOL_RAD
+#: (2e-4 deg), at most TRIM_MAX_ITER corrections.
+TRIM_TOL_KM = 1e-3
+TRIM_TOL_RAD = 3.5e-6
+TRIM_MAX_ITER = 4
 
 #: Relative tolerance of the mass bookkeeping checks.
 MASS_RTOL = 1e-6
@@ -106,10 +127,12 @@ class BurnCheck:
 
     Informative (not pass/fail): it locates where a failed delivery went wrong. ``t_s`` is
     when the burn ended in the propagation, ``shift_s`` how much later than planned (non-zero
-    with ``timing="position"``, or after an overrunning thrust arc). The achieved
+    in guided execution, or after an overrunning thrust arc). The achieved
     orbit is the average over the free orbit after the burn (as if no later burn came); for a
     low-thrust arc it is taken at the arc's end. ``None`` fields when the plan gives no orbit.
-    Errors are achieved - planned, angles wrapped to +-pi [km, -, rad].
+    Errors are achieved - planned, angles wrapped to +-pi [km, -, rad]. For an equatorial
+    planned orbit the node is a convention: ``raan_error_rad`` is None and ``u_error_rad``
+    compares true longitudes RAAN + u.
     """
 
     leg: int
@@ -132,12 +155,58 @@ def _burn_check(leg: int, burn: Burn, t_s: float, achieved: OrbitState) -> BurnC
     if p is None:
         return BurnCheck(leg, burn.label, t_s, t_s - burn.t_s - burn_time, burn.low_thrust,
                          achieved, None, None, None, None, None, None)
+    if p.inc_rad < EQUATORIAL_RAD:
+        raan_err = None
+        u_err = float(wrap_angle(achieved.raan_rad + achieved.u_rad - p.raan_rad - p.u_rad))
+    else:
+        raan_err = float(wrap_angle(achieved.raan_rad - p.raan_rad))
+        u_err = float(wrap_angle(achieved.u_rad - p.u_rad))
     return BurnCheck(
         leg, burn.label, t_s, t_s - burn.t_s - burn_time, burn.low_thrust, achieved, p,
-        achieved.a_km - p.a_km,
-        achieved.e - p.e, achieved.inc_rad - p.inc_rad,
-        float(wrap_angle(achieved.raan_rad - p.raan_rad)),
-        float(wrap_angle(achieved.u_rad - p.u_rad)))
+        achieved.a_km - p.a_km, achieved.e - p.e, achieved.inc_rad - p.inc_rad, raan_err, u_err)
+
+
+@dataclass(frozen=True)
+class BurnExecution:
+    """How one burn was flown: one row of the execution table.
+
+    ``planned_t_s`` / ``fired_t_s``: the plan's epoch and when the burn fired (for a low-thrust
+    arc, when it started); ``shift_s`` = fired - planned. ``window_s``: the half-width of the
+    window around the planned epoch in which a guided burn may fire
+    (:data:`WINDOW_PERIODS` of the planned orbit's period; 0 in open loop).
+    ``planned_u_rad``: where the burn belongs in its orbit, the argument of latitude (the true
+    longitude RAAN + u when ``equatorial``); ``fired_u_rad`` the tug's osculating value when it
+    fired. ``dv_planned_kms``: |planned delta-v|. ``trim_tnw_kms``: the delta-v added to the
+    plan's, in the T/N/W frame of the burn; ``trim_kms`` its magnitude and ``trim_fraction`` that
+    over the planned delta-v; ``trim_limit_kms`` the most a trim may be (max(0.5 m/s, 2 %)).
+    ``trimmed``: which mean elements the trim targets (``a``, ``a+i`` or empty); ``a_residual_km``
+    and ``i_residual_rad`` what is left after it (mean, achieved - planned ``orbit_after``).
+    ``mistimed``: no crossing of the planned place in the window (then fired at the epoch).
+    ``passed``: not mistimed, trim converged and within its limit (always True open-loop).
+    All values in core units (s, rad, km/s, km).
+    """
+
+    leg: int
+    label: str
+    low_thrust: bool
+    planned_t_s: float
+    fired_t_s: float
+    shift_s: float
+    window_s: float
+    planned_u_rad: float
+    fired_u_rad: float | None
+    dv_planned_kms: float
+    trim_tnw_kms: tuple[float, float, float]
+    trim_kms: float
+    trim_fraction: float
+    trim_limit_kms: float
+    trimmed: str
+    a_residual_km: float | None
+    i_residual_rad: float | None
+    mistimed: bool
+    passed: bool
+    equatorial: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,10 +215,14 @@ class MassCheck:
 
     ``burns_propellant_kg`` sums every burn's propellant; ``plan_propellant_kg`` is
     ``Plan.propellant_used_kg``; ``propagated_propellant_kg`` is what the verification burnt
-    (rocket equation for impulsive burns at the propagated mass, mass flow F/(g0 Isp) over the
-    planned duration for low-thrust arcs). ``max_chain_error_kg`` is the worst mismatch in the
-    chain of masses (start of mission, burn by burn, payload releases). ``passed`` when all
-    agree to :data:`MASS_RTOL`.
+    for the burns as planned (rocket equation for the planned impulsive delta-v at the
+    propagated mass, mass flow F/(g0 Isp) over the planned duration for low-thrust arcs), and
+    ``final_mass_propagated_kg`` the mass that leaves. ``max_chain_error_kg`` is the worst
+    mismatch in the chain of masses (start of mission, burn by burn, payload releases).
+    ``trim_propellant_kg``: the extra propellant the guided trims burnt (the tug really ends
+    that much lighter); it must fit in the plan's margin above the reserve,
+    ``margin_kg`` (``Plan.propellant_margin_kg``). ``passed`` when all agree to
+    :data:`MASS_RTOL` and the trims fit.
     """
 
     burns_propellant_kg: float
@@ -160,6 +233,8 @@ class MassCheck:
     max_chain_error_kg: float
     passed: bool
     notes: tuple[str, ...] = ()
+    trim_propellant_kg: float = 0.0
+    margin_kg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +243,10 @@ class Verification:
 
     ``final_orbit`` is the tug's achieved mean orbit after the last event and
     ``planned_final_orbit`` the plan's (informative, not checked). ``stats``: wall time
-    [s], right-hand-side evaluations, days propagated.
+    [s], right-hand-side evaluations, days propagated. ``execution``: ``"guided"`` or
+    ``"open-loop"``; ``executions``: how each burn was flown (:class:`BurnExecution`, the
+    execution table: planned and fired epoch, shift, trim). ``passed`` needs every delivery
+    within tolerance, the mass check and every burn's execution to pass.
     """
 
     scenario: str
@@ -182,6 +260,8 @@ class Verification:
     planned_final_orbit: OrbitState | None = None
     warnings: tuple[str, ...] = ()
     stats: tuple[tuple[str, float], ...] = ()
+    execution: str = "guided"
+    executions: tuple[BurnExecution, ...] = ()
 
     @property
     def rows(self) -> tuple[ElementCheck, ...]:
@@ -192,6 +272,11 @@ class Verification:
     def failures(self) -> tuple[ElementCheck, ...]:
         """The rows that failed."""
         return tuple(c for c in self.rows if not c.passed)
+
+    @property
+    def failed_burns(self) -> tuple[BurnExecution, ...]:
+        """The burns whose execution failed (mistimed, or a trim beyond its limit)."""
+        return tuple(x for x in self.executions if not x.passed)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,26 +395,109 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
 # --------------------------------------------------------------------------------------------
 
 
-def _retime(t: float, y, u_target: float, t_floor: float, force: ForceModel,
-            backend: Backend):
-    """Move (t, y) along the free orbit to where the osculating argument of latitude is
-    ``u_target`` (Newton steps on u(t), at most half an orbit either way, never before
-    ``t_floor``). Returns (t, y, right-hand-side evaluations)."""
+def _phase(r, v, equatorial: bool) -> tuple[float, float]:
+    """The tug's osculating place in its orbit and its rate [rad, rad/s].
+
+    The argument of latitude u (angle from the ascending node of the osculating plane, in the
+    direction of motion), or for an equatorial orbit, where the node is undefined, the right
+    ascension of the position (the true longitude). Plain ``math``: called a few times per burn.
+    """
+    x, y, z = (float(c) for c in r)
+    vx, vy, vz = (float(c) for c in v)
+    if equatorial:
+        rho2 = x * x + y * y
+        return math.atan2(y, x) % TWO_PI, (x * vy - y * vx) / rho2
+    hx, hy, hz = y * vz - z * vy, z * vx - x * vz, x * vy - y * vx
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    nn = math.hypot(hx, hy)
+    if nn < 1e-12 * hn:  # exactly equatorial: measure from the x axis
+        nx, ny = 1.0, 0.0
+    else:
+        nx, ny = -hy / nn, hx / nn
+    wx, wy, wz = hx / hn, hy / hn, hz / hn
+    qx, qy, qz = -wz * ny, wz * nx, wx * ny - wy * nx  # w x node: 90 deg ahead of the node
+    u = math.atan2(x * qx + y * qy + z * qz, x * nx + y * ny)
+    return u % TWO_PI, hn / (x * x + y * y + z * z)
+
+
+def _time_to_angle(r, v, angle: float, rate: float, mu: float) -> float:
+    """Two-body time [s] for the tug to move ``angle`` [rad, 0..2pi) ahead along its
+    osculating orbit (Kepler's equation, so it holds on eccentric orbits too)."""
+    if angle < 1e-6:
+        return angle / rate
+    el = rv_to_coe(r, v, mu)
+    a, e, nu = float(el.a), float(el.e), float(el.nu)
+    n = math.sqrt(mu / a**3)
+    m1 = float(true_to_mean_anomaly(nu % TWO_PI, e))
+    m2 = float(true_to_mean_anomaly((nu + angle) % TWO_PI, e))
+    return ((m2 - m1) % TWO_PI) / n
+
+
+def _seek(t: float, y, phase_b: float, t_lo: float, t_hi: float, period: float,
+          equatorial: bool, force: ForceModel, backend: Backend):
+    """Coast to the first time in [t_lo, t_hi], not before ``t``, at which the tug's phase
+    (:func:`_phase`) equals ``phase_b``.
+
+    Returns ``(t, y, nfev, found)``. If the tug already passed ``phase_b`` inside the window
+    before ``t`` (the previous event kept it busy, e.g. two burns planned at one place), it
+    fires at once. ``found`` is False when no crossing falls in the window; (t, y) is then the
+    state where the search stopped.
+    """
     nfev = 0
-    for _ in range(8):
-        r, v = y[:3], y[3:6]
-        u = float(rv_to_coe(r, v).u)
-        du = float(wrap_angle(u_target - u))
-        rate = float(np.linalg.norm(np.cross(r, v)) / np.dot(r, r))
-        dt = du / rate
-        if t + dt < t_floor:
-            dt = t_floor - t
-        if abs(dt) < 1e-4:
-            break
-        seg = propagate(t, y, t + dt, force, backend=backend)
+    if t > t_hi:
+        return t, y, nfev, False
+    if t_lo > t:
+        seg = propagate(t, y, t_lo, force, backend=backend)
         nfev += seg.nfev
-        t, y = t + dt, seg.y
-    return t, y, nfev
+        t, y = t_lo, seg.y
+    phi, rate = _phase(y[:3], y[3:6], equatorial)
+    back = float(wrap_angle(phi - phase_b))
+    if back >= 0.0 and t - back / rate >= t_lo:
+        return t, y, nfev, True
+    fwd = (phase_b - phi) % TWO_PI
+    dt = _time_to_angle(y[:3], y[3:6], fwd, rate, force.mu_km3_s2)
+    if t + dt > t_hi + 0.05 * period:
+        return t, y, nfev, False
+    seg = propagate(t, y, t + dt, force, backend=backend)
+    nfev += seg.nfev
+    t, y = t + dt, seg.y
+    for _ in range(8):  # Newton on the phase, each step a short propagation
+        phi, rate = _phase(y[:3], y[3:6], equatorial)
+        step = float(wrap_angle(phase_b - phi)) / rate
+        if abs(step) < 1e-4:
+            break
+        seg = propagate(t, y, t + step, force, backend=backend)
+        nfev += seg.nfev
+        t, y = t + step, seg.y
+    return t, y, nfev, t <= t_hi
+
+
+def _tnw_frame(r, v) -> np.ndarray:
+    """Rows: the unit vectors T (along v), N = W x T, W (along r x v) at (r, v)."""
+    t_hat = v / np.linalg.norm(v)
+    h = np.cross(r, v)
+    w_hat = h / np.linalg.norm(h)
+    return np.array([t_hat, np.cross(w_hat, t_hat), w_hat])
+
+
+def _trim_jacobian(r, v, frame: np.ndarray, cols: tuple[int, ...], mu: float) -> np.ndarray:
+    """Two-body derivatives of (a, i) [km, rad] of the orbit through (r, v) with respect to a
+    velocity change along the frame rows ``cols`` [per km/s]: da = 2 a^2 (v . dv) / mu (vis-viva);
+    di from cos i = h_z / |h| with dh = r x dv. Rows: a, then i (when 2 columns)."""
+    rn = float(np.linalg.norm(r))
+    a = 1.0 / (2.0 / rn - float(v @ v) / mu)
+    h = np.cross(r, v)
+    hn = float(np.linalg.norm(h))
+    cos_i = h[2] / hn
+    sin_i = math.sqrt(max(1.0 - cos_i * cos_i, 1e-30))
+    jac = np.zeros((len(cols), len(cols)))
+    for j, c in enumerate(cols):
+        e = frame[c]
+        jac[0, j] = 2.0 * a * a * float(v @ e) / mu
+        if len(cols) > 1:
+            dh = np.cross(r, e)
+            jac[1, j] = -(dh[2] - cos_i * float(h @ dh) / hn) / (hn * sin_i)
+    return jac
 
 
 def dropoff_state(spec: OrbitSpec) -> OrbitState:
@@ -342,31 +510,123 @@ def dropoff_state(spec: OrbitSpec) -> OrbitState:
         u_rad=0.0 if spec.slot_rad is None else spec.slot_rad)
 
 
-def verify(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode",
-           samples: int = 64, trace_burns: bool = True, timing: Timing = "epoch"
-           ) -> Verification:
+def _planned_phase(b: Burn, before: OrbitState) -> tuple[float, bool]:
+    """Where a burn is planned in its orbit: (phase [rad], equatorial).
+
+    The burn's argument of latitude ``Burn.u_rad``; in an equatorial orbit (planned
+    inclination below :data:`EQUATORIAL_RAD`), where the node and so u are conventions, the
+    true longitude RAAN + u of the burn point, taken from ``orbit_after`` (the position does not
+    jump in an impulsive burn) or else from the orbit before.
+    """
+    if before.inc_rad >= EQUATORIAL_RAD:
+        return b.u_rad % TWO_PI, False
+    ref = b.orbit_after if b.orbit_after is not None else None
+    if ref is not None and ref.inc_rad < EQUATORIAL_RAD:
+        return (ref.raan_rad + ref.u_rad) % TWO_PI, True
+    return (before.raan_rad + b.u_rad) % TWO_PI, True
+
+
+def _trim_mode(b: Burn, before: OrbitState, u_fire: float, equatorial: bool
+               ) -> tuple[int, ...]:
+    """Which T/N/W components a burn's trim adjusts: T for the mean a, and W for the mean i
+    when the burn turns the plane (a planned W component of at least 1 % of the burn), fires
+    within 60 deg of a node (|cos u| >= 0.5, so di/dW is well conditioned) and neither plane
+    is within 0.57 deg (0.01 rad) of the equator."""
+    after = b.orbit_after
+    dv_t, _, dv_w = b.dv_tnw_kms
+    turning = abs(dv_w) >= 0.01 * max(b.dv_kms, 1e-12) and abs(dv_w) > 0.0
+    if (turning and not equatorial and abs(math.cos(u_fire)) >= 0.5
+            and min(after.inc_rad, before.inc_rad) >= 0.01
+            and max(after.inc_rad, before.inc_rad) <= math.pi - 0.01):
+        return (0, 2)
+    return (0,)
+
+
+def _fly_trimmed(t: float, y, b: Burn, cols: tuple[int, ...], force: ForceModel,
+                 samples: int):
+    """Fire the planned T/N/W delta-v at (t, y) and trim it so that the mean orbit after the
+    burn has the planned mean a (and i when ``cols`` includes W).
+
+    Newton's method on the trim x (T/N/W components of the pre-burn frame, applied on top of
+    the plan's delta-v) with the residual measured on the mean elements of the orbit after the
+    burn (one revolution averaged, :func:`otvplan.propagation.mean_orbit`), started with the
+    two-body Jacobian (:func:`_trim_jacobian`) and refined by Broyden updates. The osculating
+    and mean elements differ by O(J2), so each step shrinks the residual about a
+    thousandfold: one step usually reaches :data:`TRIM_TOL_KM` and :data:`TRIM_TOL_RAD`.
+    Returns ``(x, v_after, mean_after, residual, iterations, converged)``.
+    """
+    target = b.orbit_after
+    r, v = y[:3], y[3:6]
+    frame = _tnw_frame(r, v)
+    dv0 = np.asarray(b.dv_tnw_kms, float)
+    x = np.zeros(3)
+
+    def fly(x):
+        v1 = v + frame.T @ (dv0 + x)
+        mean = mean_orbit(t, np.r_[r, v1, y[6]], force, samples)
+        res = [mean.a_km - target.a_km]
+        if len(cols) > 1:
+            res.append(mean.inc_rad - target.inc_rad)
+        return v1, mean, np.array(res)
+
+    v1, mean, res = fly(x)
+    jac = _trim_jacobian(r, v1, frame, cols, force.mu_km3_s2)
+    tol = np.array([TRIM_TOL_KM, TRIM_TOL_RAD][:len(cols)])
+    iterations = 0
+    while np.any(np.abs(res) > tol) and iterations < TRIM_MAX_ITER:
+        try:
+            step = np.linalg.solve(jac, -res)
+        except np.linalg.LinAlgError:
+            break
+        x[list(cols)] += step
+        v1, mean, new = fly(x)
+        iterations += 1
+        # Broyden's update of the Jacobian from the observed change
+        jac = jac + np.outer(new - res - jac @ step, step) / float(step @ step)
+        res = new
+    return x, v1, mean, res, iterations, bool(np.all(np.abs(res) <= tol))
+
+
+def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, zonal: int = 2,
+           backend: Backend = "ode", samples: int = 64, trace_burns: bool = True,
+           trim: bool = True) -> Verification:
     """Propagate the tug through the whole plan and check each delivery against its target.
+
+    ``execution``: how the burns are flown.
+
+    - ``"guided"`` (default), as operations fly a plan: each impulsive burn fires at the first
+      time the tug reaches the burn's planned place in its orbit (its argument of latitude
+      ``Burn.u_rad``; the true longitude in an equatorial orbit) within +-:data:`WINDOW_PERIODS`
+      of the planned orbit's period around the planned epoch ``Burn.t_s``, and its delta-v,
+      applied in the T/N/W frame of the actual state, is trimmed so that the mean a after the
+      burn is the planned ``orbit_after.a_km`` (and the mean i the planned one, for plane
+      changes fired near a node: :func:`_trim_mode`). A burn with no crossing in its window is
+      *mistimed* (then fired at its epoch); a burn whose trim exceeds max(0.5 m/s, 2 % of
+      the burn) (:data:`TRIM_FLOOR_KMS`, :data:`TRIM_FRACTION`) or does not converge is a
+      plan error. Either fails the verification; see :attr:`Verification.executions`.
+      Deliveries follow their leg's last burn by the planned interval. Low-thrust arcs start
+      at their epoch and are steered open-loop, untrimmed. ``trim=False`` keeps the timing
+      but flies the planned delta-v (a diagnostic).
+    - ``"open-loop"``: every burn at its planned epoch with its planned delta-v, deliveries at
+      their planned epochs: the plan exactly as written.
 
     ``zonal``: highest zonal harmonic of the force model (0, 2, 3 or 4); ``drag``: add an
     exponential atmosphere with the tug's area and drag coefficient from the scenario's
     disposal settings. ``backend``: the DOP853 implementation
     (:func:`otvplan.propagation.propagate`). ``samples``: points per orbit for the mean
     elements. ``trace_burns``: also average the orbit after every burn and compare it with
-    the burn's planned ``orbit_after`` (:class:`BurnCheck`; one orbit of propagation each).
-    ``timing``: ``"epoch"`` (default) fires every burn at its planned epoch ``Burn.t_s``;
-    ``"position"`` fires each impulsive burn where the tug's osculating argument of latitude
-    equals the planned ``Burn.u_rad``, within half an orbit of the epoch (as an operator would
-    retime a burn to the node or apsis it is meant for). ``"position"`` is a diagnostic: it
-    separates a plan whose geometry is right but whose epochs have drifted from one whose
-    burns are wrong; a plan passes verification only with ``"epoch"`` timing.
+    the burn's planned ``orbit_after`` (:class:`BurnCheck`; one orbit of propagation each,
+    free for trimmed burns, whose last trim iteration is that average).
     """
-    if timing not in ("epoch", "position"):
-        raise ValueError(f"timing must be 'epoch' or 'position', got {timing!r}")
+    if execution not in ("guided", "open-loop"):
+        raise ValueError(f"execution must be 'guided' or 'open-loop', got {execution!r}")
+    guided = execution == "guided"
     wall = time.perf_counter()
     sc = plan.scenario
     disp = sc.constraints.disposal
     force = ForceModel(zonal=zonal, drag=drag, area_m2=disp.area_m2,
                        drag_coefficient=disp.drag_coefficient)
+    mu = force.mu_km3_s2
     engines = {e.name: e for e in sc.tug.engines}
     payloads = {p.name: p for p in sc.payloads}
     warnings: list[str] = []
@@ -379,6 +639,9 @@ def verify(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend =
         warnings.append(f"drop-off mean elements matched only to {resid[0] * 1000:.1f} m in a")
     y = np.r_[r0, v0, sc.initial_mass_kg]
     t = 0.0
+    # The mass the tug would have flying the burns as planned (no trims): the bookkeeping
+    # check compares the plan with this; the trims' propellant is y[6]'s shortfall from it.
+    m_planned = sc.initial_mass_kg
     m_prop = 0.0
 
     events = []
@@ -387,24 +650,27 @@ def verify(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend =
             events.append((b.t_s, len(events), "burn", leg, b))
         if leg.delivery is not None:
             events.append((leg.delivery.t_s, len(events), "delivery", leg, leg.delivery))
-    if timing == "epoch":
+    if guided:  # a burn fires where it belongs: keep the plan's order (burns, then delivery)
+        ordered = events
+    else:
         ordered = sorted(events, key=lambda ev: (ev[0], ev[1]))
         if [ev[1] for ev in ordered] != [ev[1] for ev in events]:
             warnings.append("the plan's events are not in time order; flown in time order")
-    else:  # retimed burns keep the plan's order (a leg's burns, then its delivery)
-        ordered = events
 
     planned_prev = start
     deliveries: list[DeliveryCheck] = []
     burn_checks: list[BurnCheck] = []
-    t_floor = 0.0  # time of the last event flown: a retimed burn may not move before it
-    shifted = False
+    executions: list[BurnExecution] = []
+    shift = 0.0  # guided: how much later than planned the last burn fired (deliveries follow)
     for t_ev, _, kind, leg, obj in ordered:
-        if t_ev < t - 1e-6 and not (timing == "position" and shifted):
+        if kind == "delivery" and guided:
+            t_ev = t_ev + shift
+        if t_ev < t - 1e-6 and not (guided and kind == "burn" and not obj.low_thrust):
             warnings.append(f"leg {leg.index}: {getattr(obj, 'label', 'delivery')} planned at "
                             f"t = {t_ev:.1f} s starts {t - t_ev:.1f} s late (the previous "
-                            "thrust arc was still running)")
-        if t_ev > t:
+                            "event was still running)")
+        seeks = guided and kind == "burn" and not obj.low_thrust  # coasts to its place below
+        if not seeks and t_ev > t:
             seg = propagate(t, y, t_ev, force, backend=backend)
             nfev += seg.nfev
             y, t = seg.y, t_ev
@@ -415,28 +681,97 @@ def verify(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend =
                 raise ValueError(f"leg {leg.index} {b.label}: engine {b.engine!r} is not on "
                                  "the tug")
             ve = eng.isp_s * G0_KM_S2
+            mean_after = None
             if b.low_thrust:
                 arc, note = _thrust_arc(b, planned_prev, eng, float(y[6]))
                 if note:
                     warnings.append(f"leg {leg.index} {note}")
+                t_fire = t
                 seg = propagate(t, y, t + b.duration_s, force, arc, backend=backend)
                 nfev += seg.nfev
-                m_prop += float(y[6] - seg.y[6])
+                used = float(y[6] - seg.y[6])
+                m_prop += used
+                m_planned -= used
                 y, t = seg.y, t + b.duration_s
+                shift = t_fire - b.t_s
+                executions.append(BurnExecution(
+                    leg=leg.index, label=b.label, low_thrust=True, planned_t_s=b.t_s,
+                    fired_t_s=t_fire, shift_s=t_fire - b.t_s, window_s=0.0,
+                    planned_u_rad=b.u_rad, fired_u_rad=None, dv_planned_kms=b.dv_kms,
+                    trim_tnw_kms=(0.0, 0.0, 0.0), trim_kms=0.0, trim_fraction=0.0,
+                    trim_limit_kms=0.0, trimmed="", a_residual_km=None, i_residual_rad=None,
+                    mistimed=False, passed=True,
+                    note="low-thrust arc: " + (f"started {shift:.1f} s late" if shift > 1e-6
+                                               else "started at its epoch")
+                    + ", steered open-loop, untrimmed"))
             else:
-                if timing == "position":
-                    t_new, y, n_used = _retime(t, y, b.u_rad, t_floor, force, backend)
+                dv_plan = float(np.linalg.norm(b.dv_tnw_kms))
+                limit = max(TRIM_FLOOR_KMS, TRIM_FRACTION * dv_plan)
+                phase_b, equatorial = _planned_phase(b, planned_prev)
+                period = TWO_PI * math.sqrt(planned_prev.a_km**3 / mu)
+                window = WINDOW_PERIODS * period
+                mistimed = False
+                notes = []
+                if guided:
+                    t0, y0 = t, y
+                    t, y, n_used, found = _seek(t, y, phase_b, b.t_s - window, b.t_s + window,
+                                                period, equatorial, force, backend)
                     nfev += n_used
-                    shifted = shifted or abs(t_new - b.t_s) > 1e-3
-                    t = t_new
-                dv = tnw_to_inertial(y[:3], y[3:6], b.dv_tnw_kms)
-                m_after = float(y[6]) * math.exp(-float(np.linalg.norm(dv)) / ve)
+                    if not found:
+                        mistimed = True
+                        notes.append(f"no crossing of its planned "
+                                     f"{'longitude' if equatorial else 'argument of latitude'}"
+                                     f" {math.degrees(phase_b):.3f} deg within +-{window:.0f} s"
+                                     f" of the planned epoch: fired at the epoch")
+                        t_fire = max(b.t_s, t0)
+                        seg = propagate(t0, y0, t_fire, force, backend=backend)
+                        nfev += seg.nfev
+                        t, y = t_fire, seg.y
+                phi, _ = _phase(y[:3], y[3:6], equatorial)
+                x = np.zeros(3)
+                a_res = i_res = None
+                cols: tuple[int, ...] = ()
+                if guided and trim and b.orbit_after is not None:
+                    cols = _trim_mode(b, planned_prev, phi, equatorial)
+                    x, v_new, mean_after, res, _, converged = _fly_trimmed(
+                        t, y, b, cols, force, samples)
+                    a_res = float(res[0])
+                    i_res = float(res[1]) if len(cols) > 1 else None
+                    if not converged:
+                        notes.append("the trim did not converge: mean a off by "
+                                     f"{a_res * 1000:.1f} m"
+                                     + (f", i by {math.degrees(i_res):.5f} deg"
+                                        if i_res is not None else ""))
+                else:
+                    converged = True
+                    if guided and trim:
+                        notes.append("no planned orbit after the burn: not trimmed")
+                    v_new = y[3:6] + tnw_to_inertial(y[:3], y[3:6], b.dv_tnw_kms)
+                dv_fired = float(np.linalg.norm(np.asarray(b.dv_tnw_kms) + x))
+                m_after = float(y[6]) * math.exp(-dv_fired / ve)
                 m_prop += float(y[6]) - m_after
-                y = np.r_[y[:3], y[3:6] + dv, m_after]
-            t_floor = t
+                m_planned -= m_planned * -math.expm1(-dv_plan / ve)
+                y = np.r_[y[:3], v_new, m_after]
+                trim_kms = float(np.linalg.norm(x))
+                if trim_kms > limit:
+                    notes.append(f"trim {trim_kms * 1000:.2f} m/s exceeds the limit "
+                                 f"{limit * 1000:.2f} m/s: the planned burn is wrong")
+                shift = t - b.t_s
+                executions.append(BurnExecution(
+                    leg=leg.index, label=b.label, low_thrust=False, planned_t_s=b.t_s,
+                    fired_t_s=t, shift_s=shift, window_s=window if guided else 0.0,
+                    planned_u_rad=phase_b, fired_u_rad=phi, dv_planned_kms=dv_plan,
+                    trim_tnw_kms=tuple(float(c) for c in x), trim_kms=trim_kms,
+                    trim_fraction=trim_kms / dv_plan if dv_plan > 0.0 else 0.0,
+                    trim_limit_kms=limit if guided else 0.0,
+                    trimmed="+".join({0: "a", 2: "i"}[c] for c in cols),
+                    a_residual_km=a_res, i_residual_rad=i_res, mistimed=mistimed,
+                    passed=not guided or (not mistimed and converged and trim_kms <= limit),
+                    equatorial=equatorial, note="; ".join(notes)))
             if trace_burns:
-                burn_checks.append(_burn_check(leg.index, b, t, mean_orbit(t, y, force,
-                                                                           samples)))
+                if mean_after is None:
+                    mean_after = mean_orbit(t, y, force, samples)
+                burn_checks.append(_burn_check(leg.index, b, t, mean_after))
             if b.orbit_after is not None:
                 planned_prev = b.orbit_after
         else:
@@ -451,26 +786,34 @@ def verify(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend =
                 payload=dlv.payload, leg=leg.index, t_s=t, achieved=achieved,
                 planned=dlv.orbit, checks=checks, passed=all(c.passed for c in checks)))
             y = np.r_[y[:6], y[6] - payload.mass_kg]
+            m_planned -= payload.mass_kg
             planned_prev = dlv.orbit
-            t_floor = t
 
     final = None
     planned_final = None
     if ordered:
         final = mean_orbit(t, y, force, samples)
         planned_final = planned_prev
-    mass = _mass_check(plan, m_prop, float(y[6]))
-    passed = all(d.passed for d in deliveries) and mass.passed
+    if guided:
+        trim_kg = m_planned - float(y[6])
+        mass = _mass_check(plan, m_prop - trim_kg, m_planned, trim_kg)
+    else:  # nothing trimmed: the propagated mass is the planned one
+        mass = _mass_check(plan, m_prop, float(y[6]))
+    passed = (all(d.passed for d in deliveries) and mass.passed
+              and all(x.passed for x in executions))
     days = t / 86400.0
     return Verification(
         scenario=sc.name, force_model=force.describe(), passed=passed,
-        deliveries=tuple(deliveries), mass=mass, burns=tuple(burn_checks), undelivered=tuple(plan.undelivered),
-        final_orbit=final, planned_final_orbit=planned_final, warnings=tuple(warnings),
+        deliveries=tuple(deliveries), mass=mass, burns=tuple(burn_checks),
+        undelivered=tuple(plan.undelivered), final_orbit=final,
+        planned_final_orbit=planned_final, warnings=tuple(warnings),
         stats=(("wall_time_s", time.perf_counter() - wall), ("rhs_evaluations", float(nfev)),
-               ("days_propagated", days)))
+               ("days_propagated", days)),
+        execution=execution, executions=tuple(executions))
 
 
-def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float) -> MassCheck:
+def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float,
+                trim_kg: float = 0.0) -> MassCheck:
     sc = plan.scenario
     burns = [b for leg in plan.legs for b in leg.burns]
     burns_prop = float(sum(b.propellant_kg for b in burns))
@@ -523,13 +866,19 @@ def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float) ->
     if final_err > MASS_RTOL * scale:
         notes.append(f"final mass {final_propagated_kg:.4f} kg propagated, "
                      f"{plan.final_mass_kg:.4f} kg planned")
+    margin = float(plan.propellant_margin_kg)
+    if trim_kg > max(margin, 0.0) + MASS_RTOL * scale:
+        passed = False
+        notes.append(f"the trims burn {trim_kg:.4f} kg, more than the plan's margin above the "
+                     f"reserve, {margin:.4f} kg")
     return MassCheck(
         burns_propellant_kg=burns_prop, plan_propellant_kg=float(plan.propellant_used_kg),
         propagated_propellant_kg=float(propagated_kg),
         final_mass_plan_kg=float(plan.final_mass_kg),
         final_mass_propagated_kg=float(final_propagated_kg), max_chain_error_kg=float(worst),
-        passed=passed, notes=tuple(notes))
+        passed=passed, notes=tuple(notes), trim_propellant_kg=float(trim_kg), margin_kg=margin)
 
 
-__all__ = ["BurnCheck", "DeliveryCheck", "ElementCheck", "MassCheck", "Verification", "dropoff_state",
-           "target_at", "verify"]
+__all__ = ["BurnCheck", "BurnExecution", "DeliveryCheck", "ElementCheck", "Execution",
+           "MassCheck", "TRIM_FLOOR_KMS", "TRIM_FRACTION", "Verification", "WINDOW_PERIODS",
+           "dropoff_state", "target_at", "verify"]

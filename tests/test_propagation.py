@@ -194,6 +194,18 @@ def test_two_body_returns_to_start_after_one_period():
     assert np.linalg.norm(seg.y[:3] - y0[:3]) < 1e-5
 
 
+@pytest.mark.parametrize("backend", ["ode", "solve_ivp"])
+def test_backward_propagation_retraces_the_forward_one(backend):
+    """Guided verification searches for a burn's crossing with short steps either way
+    (otvplan.verify._seek): integrating back over a segment returns to its start."""
+    y0 = _state(e=0.01)
+    fwd = pr.propagate(100.0, y0, 100.0 + 2000.0, backend=backend)
+    back = pr.propagate(100.0 + 2000.0, fwd.y, 100.0, backend=backend)
+    assert np.linalg.norm(back.y[:3] - y0[:3]) < 1e-6  # km: 1 mm
+    tiny = pr.propagate(5.0, y0, 5.0 - 1e-4)  # a backward Taylor step
+    np.testing.assert_allclose(tiny.y[:3], y0[:3] - 1e-4 * y0[3:6], atol=1e-9)
+
+
 def test_tiny_interval_is_a_taylor_step():
     y0 = _state()
     seg = pr.propagate(0.0, y0, 1e-6)
