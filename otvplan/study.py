@@ -1208,6 +1208,15 @@ def _external_slots(executor: Executor) -> int:
     return workers if isinstance(workers, int) and workers > 0 else 32
 
 
+#: Most cases sent to a worker at a time by default.
+MAX_CHUNK = 16
+
+
+def _auto_chunk(pending: int, slots: int) -> int:
+    """Cases per submission: about 1/32 of each worker's share of the cases, 1 to MAX_CHUNK."""
+    return max(1, min(MAX_CHUNK, pending // (32 * slots)))
+
+
 def _lost_row(task: _Task, attempts: int, exc: BaseException) -> dict:
     return {"case": task.case_id, "index": task.index, "values": list(task.values),
             "status": STATUS_ERROR,
@@ -1221,10 +1230,10 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     """Run chunks on the executor (or our own pool), retrying chunks whose worker was lost.
 
     A chunk whose future fails (the worker process died, a Dask ``KilledWorker``, a broken
-    pool) is retried; after a failure its cases run one at a time with nothing else in flight,
-    so that a case that kills its worker is told apart from the cases that shared the pool
-    with it. After ``retries`` isolated failures a case becomes an error row that is not
-    stored. A broken pool of our own is replaced.
+    pool) is retried case by case: after a first loss alongside other cases, after a second
+    one alone with nothing else in flight, so that a case that kills its worker is told apart
+    from the cases that shared the pool with it. A case lost more than ``retries`` times
+    becomes an error row that is not stored. A broken pool of our own is replaced.
     """
     own = executor is None
     if workers == 0 and own:
@@ -1236,6 +1245,20 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     suspects: deque[_Chunk] = deque()
     failures: dict[str, int] = {}
     inflight: dict[Future, tuple[_Chunk, bool]] = {}
+
+    def lost(chunk: _Chunk, exc: BaseException) -> None:
+        """Requeue the cases of a lost chunk one by one: after a first loss alongside the
+        others, after a second one alone; an error row after ``retries`` retries."""
+        for task in chunk.tasks:
+            single = chunk._replace(tasks=(task,), attempt=chunk.attempt + 1)
+            count = failures[task.case_id] = failures.get(task.case_id, 0) + 1
+            if count > retries:
+                on_rows([_lost_row(task, count, exc)], False)
+            elif count == 1:
+                queue.appendleft(single)
+            else:
+                suspects.append(single)
+
     try:
         while queue or suspects or inflight:
             isolating = any(alone for _, alone in inflight.values())
@@ -1251,28 +1274,23 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
             if not inflight:
                 continue
             done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-            broken = False
+            broken: BaseException | None = None
             for future in done:
-                chunk, alone = inflight.pop(future)
+                chunk, _ = inflight.pop(future)
                 try:
                     rows = future.result()
                 except Exception as exc:  # noqa: BLE001 - the executor lost this chunk
-                    broken |= isinstance(exc, BrokenExecutor)
-                    for task in chunk.tasks:
-                        single = chunk._replace(tasks=(task,), attempt=chunk.attempt + 1)
-                        if alone:
-                            failures[task.case_id] = failures.get(task.case_id, 0) + 1
-                            if failures[task.case_id] > retries:
-                                on_rows([_lost_row(task, failures[task.case_id], exc)], False)
-                                continue
-                        suspects.append(single)
+                    if isinstance(exc, BrokenExecutor):
+                        broken = exc
+                    lost(chunk, exc)
                     continue
                 on_rows(rows, True)
-            if broken and own:
-                for future in list(inflight):  # a broken pool fails every pending call
+            if broken is not None and own:
+                # A broken pool fails every pending call; which case broke it is unknown, so
+                # each counts a loss (a case lost twice then runs alone).
+                for future in list(inflight):
                     chunk, _ = inflight.pop(future)
-                    suspects.extend(chunk._replace(tasks=(t,), attempt=chunk.attempt + 1)
-                                    for t in chunk.tasks)
+                    lost(chunk, broken)
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = _local_executor(workers)
     finally:
@@ -1285,7 +1303,7 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
 
 def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
           out_dir: str | os.PathLike | None = None, workers: int | None = None,
-          progress: Callable[[int, int], None] | None = None, *, chunk_size: int = 1,
+          progress: Callable[[int, int], None] | None = None, *, chunk_size: int | None = None,
           retries: int = 2, plots: bool = True):
     """Run every case of a study; return the table (a :class:`pandas.DataFrame`).
 
@@ -1306,10 +1324,13 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
     progress : callable, optional
         Called as ``progress(done, total)`` once at the start (cases already stored count as
         done) and after each finished case.
-    chunk_size : int
-        Cases sent to a worker at a time.
+    chunk_size : int, optional
+        Cases sent to a worker at a time. Default: one while there are few cases, up to
+        :data:`MAX_CHUNK` when there are hundreds per worker (fewer round trips; a killed
+        sweep loses at most the chunks in flight).
     retries : int
-        Times a case is retried alone after its worker was lost before it becomes an error row.
+        Times a case is retried after its worker was lost (the first retry alongside other
+        cases, the next ones alone) before it becomes an error row, which is not stored.
     plots : bool
         Write the figures of :func:`figures` to ``out_dir/plots``.
 
@@ -1332,7 +1353,7 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
         workers = _cpu_count()
     if workers < 0:
         raise OtvplanError(f"workers must be 0 or more, got {workers}")
-    if chunk_size < 1:
+    if chunk_size is not None and chunk_size < 1:
         raise OtvplanError(f"chunk_size must be 1 or more, got {chunk_size}")
     store = ResultStore(out_dir).open() if out_dir is not None else None
     try:
@@ -1359,6 +1380,9 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
 
         if pending:
             label = study.source or study.name
+            if chunk_size is None:
+                slots = workers if executor is None else _external_slots(executor)
+                chunk_size = _auto_chunk(len(pending), max(slots, 1))
             chunks = [
                 _Chunk(study.base_json, study.objective, label, tuple(
                     _Task(c.case_id, c.index, c.values, study.assignments(c))
