@@ -270,6 +270,19 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     }
 
 
+def _tilt_at_point(i1, raan1, u1, i2):
+    """Plane (RAAN, argument of latitude) after turning plane (i1, raan1) about the radius at
+    argument of latitude u1 until its inclination is i2 (the point keeps its right ascension
+    and declination; it stays on the same side, ascending or descending)."""
+    sin_dec = np.sin(i1) * np.sin(u1)
+    ra = raan1 + np.arctan2(np.cos(i1) * np.sin(u1), np.cos(u1))
+    s2 = np.clip(sin_dec / np.where(np.sin(i2) != 0.0, np.sin(i2), 1e-300), -1.0, 1.0)
+    u2 = np.arcsin(s2)
+    u2 = np.where(np.cos(u1) < 0.0, np.pi - u2, u2)
+    raan2 = ra - np.arctan2(np.cos(i2) * np.sin(u2), np.cos(u2))
+    return np.mod(raan2, TWO_PI), np.mod(u2, TWO_PI)
+
+
 def _scatter_1d(values, sel, rows, P, fill):
     out = np.full(P, fill, dtype=np.asarray(values).dtype if np.asarray(values).dtype != bool
                   else bool)
@@ -350,7 +363,7 @@ def _split_unique(r1, r2, theta, a1, a2, mu):
     # Plane angles computed at different times for planes turning at the same rate differ
     # only by rounding; quantise them (2^-40 rad ~ 1e-12 rad, far below any tolerance) so that
     # such rows are recognised as one.
-    theta_q = np.round(np.asarray(theta, float) * 2.0**40) / 2.0**40
+    theta_q = np.clip(np.round(np.asarray(theta, float) * 2.0**40) / 2.0**40, 0.0, np.pi)
     cols = [np.ravel(c) for c in np.broadcast_arrays(r1, r2, theta_q, a1, a2)]
     index, inverse = _unique_rows(*cols)
     uniq = np.stack([c[index] for c in cols], axis=-1)
@@ -668,27 +681,54 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 matched = var in (PHASE_LOW_M, PHASE_HIGH_M)
                 if matched and eng is elec:
                     continue
-                tof = (TWO_PI * kr + lead) / nB
-                okv = valid & has_slot & ~on_slot & (tof > 0) & (eB < CIRCULAR_E)
-                # Keplerian phasing-orbit size from the J2-scaled period (Vallado Alg. 44).
-                n_ph = TWO_PI * kr / np.where(tof > 0, tof, 1.0) * (nkep / nB)
-                a_ph = (mu / n_ph**2) ** (1.0 / 3.0)
+                gain = -lead  # how far the tug must move ahead of (or fall behind) the slot
+                # First guess: Keplerian phasing orbit from the J2-scaled period (Vallado Alg.
+                # 44); then solve a_ph so that after exactly k anomalistic revolutions the tug,
+                # back at its apsis, has moved `gain` relative to the slot under the planning
+                # model's rates (mean anomaly, argument of perigee and the slot's own rate).
+                tof0 = (TWO_PI * kr - gain) / nB
+                okv = valid & has_slot & ~on_slot & (tof0 > 0) & (eB < CIRCULAR_E)
+                n_ph = TWO_PI * kr / np.where(tof0 > 0, tof0, 1.0) * (nkep / nB)
+                a_ph = np.where(okv, (mu / n_ph**2) ** (1.0 / 3.0), aB)
+
+                def phase_error(a_try, matched=matched):
+                    e_try = np.minimum(np.abs(aB - a_try) / a_try, 0.99)
+                    if matched:  # the inclination whose node turns with the target's
+                        i_try = np.asarray(inclination_for_node_rate(
+                            a_try, e_try, rateB, mu, ctx.r_eq, ctx.j2, guess=iB), float)
+                        i_try = np.where(np.isfinite(i_try), i_try, iB)
+                    else:
+                        i_try = iB * np.ones(P)
+                    rt = secular_rates(a_try, e_try, i_try, mu, ctx.r_eq, ctx.j2)
+                    m_dot = np.asarray(rt.mean_anomaly, float)
+                    t_try = TWO_PI * kr / m_dot
+                    err = (m_dot + np.asarray(rt.argp, float) - udotB) * t_try - gain
+                    return err, t_try, e_try, i_try
+
+                a_prev = a_ph * (1.0 + 1e-7)
+                err_prev = phase_error(a_prev)[0]
+                for _ in range(6):
+                    err, tof, e_ph, i_ph = phase_error(a_ph)
+                    slope = (err - err_prev) / np.where(a_ph != a_prev, a_ph - a_prev, 1e-9)
+                    step = np.where(okv & (slope != 0.0), err / np.where(slope != 0.0, slope,
+                                                                          1.0), 0.0)
+                    step = np.clip(step, -0.05 * a_ph, 0.05 * a_ph)  # stay near the guess
+                    a_prev, err_prev = a_ph, err
+                    a_ph = a_ph - step
+                    if np.all(np.abs(step) < 1e-9):
+                        break
+                err, tof, e_ph, i_ph = phase_error(a_ph)
+                okv &= np.abs(err) < 1e-9 * TWO_PI * max(1.0, float(kr))
                 r_other = 2.0 * a_ph - aB
                 okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
                 v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
-                e_ph = np.minimum(np.abs(aB - a_ph) / a_ph, 0.99)
                 if matched:
-                    # the inclination at which the phasing orbit's node turns with the target's
-                    i_ph = np.asarray(inclination_for_node_rate(
-                        a_ph, e_ph, rateB, mu, ctx.r_eq, ctx.j2, guess=iB), float)
                     okv &= np.isfinite(i_ph)
-                    i_ph = np.where(np.isfinite(i_ph), i_ph, iB)
                     dburn = np.asarray(mnv.combined_burn(v_c, v_ph, np.abs(i_ph - iB)), float)
                     dvp = 2.0 * dburn
                     wait = np.mod(-b["u_arr"], np.pi) / nB  # to the next equator crossing
                     resid = np.zeros(P)
                 else:
-                    i_ph = iB * np.ones(P)
                     dvp = 2.0 * np.abs(v_ph - v_c)
                     wait = np.zeros(P)
                     # The node drifts at the phasing orbit's own J2 rate: the plane comes
@@ -702,11 +742,28 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 if eng is elec:
                     t_arr = t_arr + _low_thrust_time(dvp, b["m_arr"], elec)
                 u_arr = _wrap_pos(slotB0z + udotB * t_arr)
+                raan_end = b["raan_arr"] + rateB * (t_arr - b["t_arr"]) + resid
+                if matched:
+                    # The tug returns to its apsis, which apsidal motion has carried
+                    # argp_dot * tof past the node; tilting the plane back to the target's
+                    # inclination there moves the node and the argument of latitude a little
+                    # (spherical trigonometry on the fixed burn point).
+                    rt = secular_rates(a_ph, e_ph, i_ph, mu, ctx.r_eq, ctx.j2)
+                    u_start = b["u_arr"] + udotB * wait
+                    u_ret = u_start + np.asarray(rt.argp, float) * tof
+                    raan_ret = (b["raan_arr"] + rateB * (t_arr - tof - b["t_arr"])
+                                + np.asarray(rt.raan, float) * tof)
+                    raan_end, u_end = _tilt_at_point(i_ph, raan_ret, u_ret, iB)
+                    d_raan = np.mod(raan_end - (b["raan_arr"] + rateB * (t_arr - b["t_arr"]))
+                                    + np.pi, TWO_PI) - np.pi
+                    d_u = np.mod(u_end - u_arr + np.pi, TWO_PI) - np.pi
+                    okv &= raan_free | (np.abs(d_raan) <= 0.5 * raan_tolB)
+                    okv &= np.abs(d_u) <= 0.5 * nodes.slot_tol[k]
+                    u_arr = u_end
                 bp = dict(b)
                 bp["d"] = dict(b["d"], a_ph=a_ph, dvp=dvp, tof_ph=tof, v_ph=v_ph, v_c=v_c,
                                i_ph=i_ph, wait_ph=wait, e_ph=e_ph)
-                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr,
-                                 b["raan_arr"] + rateB * (t_arr - b["t_arr"]) + resid, u_arr))
+                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr, raan_end, u_arr))
 
     opts = _concat(rows, P)
     if prune and opts.pair.size:

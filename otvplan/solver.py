@@ -40,6 +40,7 @@ from .orbits import (
     plane_normal,
     raan_rate,
     rv_to_coe,
+    secular_rates,
 )
 from .sequencing import Bound, Layer, SearchSettings, has_bit, path_to, search
 
@@ -761,14 +762,16 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
                  "phasing burn 1", max_impulsive=max_imp, low_thrust=eng is elec,
                  orbit_after=after1)
         phases.append(Phase("phasing", t1, t1 + tof, a_ph, i_ph, e_ph))
-        # k revolutions later the tug is back at the same point of its (drifted) orbit
-        rate_ph = float(raan_rate(a_ph, e_ph, i_ph))
-        raan_2 = raan_1 + rate_ph * tof
-        r_hat2 = _unit_r(i_ph, raan_2, u_start)
+        # k anomalistic revolutions later the tug is back at its apsis, which the J2 apsidal
+        # motion has carried forward, in a plane that turned at the phasing orbit's rate
+        rates_ph = secular_rates(a_ph, e_ph, i_ph)
+        raan_2 = raan_1 + float(rates_ph.raan) * tof
+        u_end = u_start + float(rates_ph.argp) * tof
+        r_hat2 = _unit_r(i_ph, raan_2, u_end)
         h_ph2 = plane_normal(i_ph, raan_2)
         h_b2 = _tilt_to(h_ph2, r_hat2, iB)
         after2 = _state_after(t1 + tof, aB * r_hat2, v_c * np.cross(h_b2, r_hat2))
-        led.burn(t1 + tof, np.array(_burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_start,
+        led.burn(t1 + tof, np.array(_burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_end,
                  "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec,
                  orbit_after=after2)
         t_cursor = t1 + tof
