@@ -14,7 +14,7 @@ _LAZY = {
     "load_scenario": ("otvplan.api", "load_scenario"),
     "plan": ("otvplan.api", "plan"),
     "verify": ("otvplan.api", "verify"),
-    "report": ("otvplan.api", "report"),
+    "report": ("otvplan.report", None),  # the module, callable: report(plan, out_dir)
     "sweep": ("otvplan.api", "sweep"),
     "summary": ("otvplan.api", "summary"),
     "leg_table": ("otvplan.api", "leg_table"),
@@ -32,7 +32,8 @@ def __getattr__(name):
         raise AttributeError(f"module 'otvplan' has no attribute {name!r}") from None
     import importlib
 
-    value = getattr(importlib.import_module(module_name), attr)
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
     globals()[name] = value
     return value
 

@@ -318,7 +318,7 @@ def plan(
     if report_dir is not None:
         from .report import write_report
 
-        written = write_report(p, report_dir)
+        written = write_report(p, report_dir, exports=True)
         _err(f"wrote {len(written)} files to {report_dir}")
     return EXIT_OK if p.feasible else EXIT_INFEASIBLE
 
@@ -513,6 +513,37 @@ def verify(
         if v.undelivered:
             console.print(f"not delivered by the plan: {', '.join(v.undelivered)}")
     return EXIT_OK if v.passed else EXIT_VERIFICATION_FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="plan.json or a scenario file (planned first).",
+                                         metavar="PLAN.json|FILE", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Directory to write into.",
+                                      metavar="DIR")],
+    with_verify: Annotated[bool, typer.Option(
+        "--verify", help="Also fly the plan in the propagator and include the checks.")] = False,
+    exports: Annotated[bool, typer.Option(
+        "--exports/--no-exports", help="Write the CCSDS OEM/OPM and GMAT script.")] = True,
+) -> int:
+    """Write plan.json, legs.csv, burns.csv, report.md, a self-contained report.html, every
+    figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script."""
+    from .report import write_report
+
+    p = _load_plan(file)
+    verification = None
+    if with_verify:
+        from .verify import verify as run_verify
+
+        verification = run_verify(p)
+    written = write_report(p, out, verification, exports=exports)
+    _err(f"wrote {len(written)} files to {out}")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import __version__
+from . import __version__, _callable
 from .atomicio import write_bytes, write_text
 from .constants import R_EARTH_KM, SECONDS_PER_DAY
 from .model import Plan, from_data, to_data
@@ -780,3 +780,6 @@ __all__ = [
     "delivery_rows", "summary_rows", "build_blocks", "render_markdown", "render_html",
     "make_figures", "figure_captions", "write_report", "utc_text",
 ]
+
+# `otvplan.report(plan, out_dir)` calls write_report even after `import otvplan.report`.
+_callable.make_module_callable(__name__, "write_report")
