@@ -88,7 +88,9 @@ class Bound:
 def final_mass_upper_bound(nodes: Nodes, layer: "Layer", b: Bound) -> np.ndarray:
     """An upper bound on the final mass any completion of each label can reach.
 
-    Each undelivered payload k is entered by one leg of delta-v >= LB_k, the least
+    The remaining delta-v D is at least both the sum of per-target bounds below and the
+    minimum spanning tree of the orbits still to visit (:func:`_spanning_tree_bound`), plus a
+    disposal. Each undelivered payload k is entered by one leg of delta-v >= LB_k, the least
     ``leg_lb[j', k]`` over the orbits j' it can come from (the current one and the other
     undelivered ones), and the tug ends with a disposal from one of them. With D >= sum LB_k +
     LB_disposal and payload k carried through at least its own leg, the rocket equation with
@@ -114,10 +116,47 @@ def final_mass_upper_bound(nodes: Nodes, layer: "Layer", b: Bound) -> np.ndarray
         lb_k = np.where(np.isfinite(lb_k), lb_k, 0.0)
         d_min += np.where(rem_k, lb_k, 0.0)
         carried += np.where(rem_k, nodes.mass[k] * np.exp(lb_k / b.ve_kms), 0.0)
+    if n1 <= MST_BOUND_MAX_NODES:
+        d_min = np.maximum(d_min, _spanning_tree_bound(b.leg_lb, origins, layer.j))
     ends = np.where(remaining.any(axis=1)[:, None], remaining, origins)
     disp = np.where(ends, b.disposal_dv[None, :], np.inf).min(axis=1)
     d_min += np.where(np.isfinite(disp), disp, 0.0)
     return np.exp(-d_min / b.ve_kms) * (layer.m - carried)
+
+
+#: Up to this many orbits the bound also uses a minimum spanning tree per label (Prim's
+#: algorithm vectorised over labels, O(n^2) per label).
+MST_BOUND_MAX_NODES = 32
+
+
+def _spanning_tree_bound(leg_lb, origins, current):
+    """Per label: the weight of a minimum spanning tree over its current orbit and every
+    undelivered target, with edge (j, k) weighing min(lb[j, k], lb[k, j]).
+
+    The rest of the mission visits those orbits along one path, a spanning tree of them, so
+    its delta-v is at least this (for pure sun-synchronous manifests it counts every plane
+    still to be reached, which the per-target bound misses)."""
+    w = leg_lb.copy()
+    w[:, 0] = w[0, :]  # nobody flies back to the drop-off
+    w = np.minimum(w, w.T)
+    np.fill_diagonal(w, np.inf)
+    L, n1 = origins.shape
+    rows = np.arange(L)
+    in_tree = np.zeros((L, n1), bool)
+    in_tree[rows, current] = True
+    key = np.where(origins & ~in_tree, w[current], np.inf)
+    total = np.zeros(L)
+    for _ in range(n1 - 1):
+        cand = np.where(origins & ~in_tree, key, np.inf)
+        nxt = np.argmin(cand, axis=1)
+        val = cand[rows, nxt]
+        active = np.isfinite(val)
+        if not np.any(active):
+            break
+        total += np.where(active, val, 0.0)
+        in_tree[rows[active], nxt[active]] = True
+        key = np.where(active[:, None], np.minimum(key, w[nxt]), key)
+    return total
 
 
 @dataclass

@@ -148,9 +148,16 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     eng = ctx.chemical or ctx.electric
     disp = disposal_table(scenario, nodes)
     bound = None
-    if objective == "propellant" and settings.exact and n > 3:
-        bound = _bound(scenario, nodes, ctx, m0, settings, cache, disp)
-    result = search(nodes, ctx, m0, settings, cache, bound=bound)
+    leg_lb = None
+    if ctx.electric is None and ctx.chemical is not None and (
+            n > 3 and (objective == "propellant" or not settings.exact)):
+        leg_lb = _leg_lower_bounds(nodes, ctx, m0, settings, cache)
+    if objective == "propellant" and settings.exact and leg_lb is not None:
+        bound = _bound(scenario, nodes, ctx, m0, settings, cache, disp, leg_lb)
+    if settings.exact:
+        result = search(nodes, ctx, m0, settings, cache, bound=bound)
+    else:  # large manifest: the best of several beam searches
+        _, result = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, settings.beam_width)
     finals = _finals(disp, nodes, result.layers, eng, electric_disposal, settings)
     warnings: list[str] = []
     chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
@@ -170,8 +177,8 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     duration = built[-1].t_end_s if built else 0.0
     lb = None
     exact = (not result.truncated) and (not result.capped)
-    if result.truncated:
-        lb = _propellant_lower_bound(scenario, nodes, ctx, cache, eng, disp)
+    if result.truncated and leg_lb is not None:
+        lb = _propellant_lower_bound(scenario, nodes, leg_lb, disp, ctx.chemical)
     stats = dict(result.stats)
     stats["solve_time_s"] = time.perf_counter() - t_start
     plan_ = Plan(
@@ -194,21 +201,22 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     return plan_
 
 
-def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
-    """Branch-and-bound data: per-pair leg delta-v lower bounds and an incumbent plan's final
-    mass from a quick beam search. None where bounding does not apply (electric engines)."""
-    if ctx.electric is not None or ctx.chemical is None:
-        return None
+def _leg_lower_bounds(nodes, ctx, m0, settings, cache) -> np.ndarray:
+    """``lb[j, k]``: a lower bound on the delta-v [km/s] of any leg from node j's orbit to node
+    k's, valid at every time.
+
+    A pair's cost is the same at every time when the target's RAAN is free, or when both
+    planes are fixed and turn at the same rate (sun-synchronous manifests): there the bound is
+    the least base-strategy delta-v (phasing only adds to it). Elsewhere it is 0, which is
+    always valid. After a slotted delivery the plane may carry a phasing residual, so pairs
+    leaving a slotted orbit get 0 too.
+    """
     n1 = nodes.n
     leg_lb = np.zeros((n1, n1))
     jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
     jj, kk = jj.ravel(), kk.ravel()
     sel = jj != kk
     jj, kk = jj[sel], kk[sel]
-    # A pair's cost is the same at every time when the target's RAAN is free, or when both
-    # planes are fixed and turn at the same rate (sun-synchronous manifests). Elsewhere the
-    # bound is 0, which is always valid. After a slotted delivery the plane may carry a
-    # phasing residual, so pairs leaving a slotted orbit get 0 too.
     # "same rate": the gap moves by less than 1e-12 rad over the horizon (rates solved to
     # rounding, e.g. sun-synchronous orbits, differ by ~1e-22 rad/s)
     same_rate = np.abs(nodes.raan_rate[jj] - nodes.raan_rate[kk]) * max(
@@ -216,6 +224,8 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
     fixed_j = ~np.isnan(nodes.raan0[jj])
     invariant = np.isnan(nodes.raan0[kk]) | (fixed_j & same_rate)
     invariant &= np.isnan(nodes.slot0[jj]) | (jj == 0)
+    if ctx.electric is not None:
+        invariant &= False  # spiral options depend on the mass; keep the trivial bound
     if np.any(invariant):
         j_i, k_i = jj[invariant], kk[invariant]
         raan_j = np.mod(nodes.raan0[j_i], TWO_PI)
@@ -223,33 +233,53 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp):
                        np.where(np.isnan(raan_j), 0.0, raan_j), np.zeros(j_i.size), cache,
                        base_min_dv=True)
         leg_lb[j_i, k_i] = np.where(np.isfinite(lb), lb, 0.0)
-    # Incumbent: the best complete plan of a quick beam search that keeps the labels with the
-    # best optimistic completion (the bound below); if the beam paints itself into a corner
-    # (time runs out), beams that charge more and more for the time used, then one that keeps
-    # the earliest labels.
-    n = n1 - 1
-    incumbent = -math.inf
-    ranking = Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
-                    incumbent=-math.inf)
-    for rank, width, weight in (("propellant", 32, 0.0), ("propellant", 32, 0.05),
-                                ("propellant", 64, 0.2), ("propellant", 64, 1.0),
-                                ("time", 64, 0.0)):
-        beam = replace(settings, exact=False, beam_width=width, beam_rank=rank,
-                       beam_time_weight=weight)
-        quick = search(nodes, ctx, m0, beam, cache, bound=ranking)
-        for r in _finals(disp, nodes, quick.layers, ctx.chemical, False, beam):
-            if r["depth"] != n:
-                continue
-            ok = ((r["prop_left"] >= settings.reserve_kg - 1e-9)
-                  & (r["t"] <= settings.horizon_s + 1e-6))
-            if np.any(ok):
-                incumbent = max(incumbent, float(r["m"][ok].max()))
-        if math.isfinite(incumbent):
-            break
+    return leg_lb
+
+
+def _bound(scenario, nodes, ctx, m0, settings, cache, disp, leg_lb):
+    """Branch-and-bound data: per-pair leg delta-v lower bounds and an incumbent plan's final
+    mass from a quick beam search. None where bounding does not apply (electric engines)."""
+    if ctx.electric is not None or ctx.chemical is None:
+        return None
+    n1 = nodes.n
+    incumbent, _ = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width=32)
     if not math.isfinite(incumbent):
         return None
     return Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
                  incumbent=incumbent)
+
+
+#: Beam searches tried for an incumbent and for large manifests: labels ranked by their
+#: optimistic completion less a charge for the time used (the time limit is what greedy beams
+#: run into), from none to heavy, then by earliest time.
+BEAM_CONFIGS = (("propellant", 0.0), ("propellant", 0.05), ("propellant", 0.2),
+                ("propellant", 1.0), ("time", 0.0))
+
+
+def _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width):
+    """Run every beam configuration; return (best final mass, its SearchResult)."""
+    n = nodes.n - 1
+    ranking = None
+    if leg_lb is not None and ctx.chemical is not None:
+        ranking = Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical,
+                        ve_kms=ctx.chemical.ve_kms, incumbent=-math.inf)
+    eng = ctx.chemical or ctx.electric
+    electric_disposal = ctx.chemical is None
+    best, best_result = -math.inf, None
+    for rank, weight in BEAM_CONFIGS:
+        beam = replace(settings, exact=False, beam_width=width, beam_rank=rank,
+                       beam_time_weight=weight)
+        res = search(nodes, ctx, m0, beam, cache, bound=ranking)
+        for r in _finals(disp, nodes, res.layers, eng, electric_disposal, beam):
+            if r["depth"] != n:
+                continue
+            ok = ((r["prop_left"] >= settings.reserve_kg - 1e-9)
+                  & (r["t"] <= settings.horizon_s + 1e-6))
+            if np.any(ok) and float(r["m"][ok].max()) > best:
+                best, best_result = float(r["m"][ok].max()), res
+        if best_result is None and res is not None:
+            best_result = res  # keep something for partial plans
+    return best, best_result
 
 
 def _finals(disp: DisposalTable, nodes, layers, eng, electric_disposal, s: SearchSettings):
@@ -396,38 +426,32 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     return sf
 
 
-def _propellant_lower_bound(scenario, nodes, ctx, cache, eng, disp):
+def _propellant_lower_bound(scenario, nodes, leg_lb, disp, eng) -> float:
     """A lower bound on the propellant of any complete plan within the leg model.
 
-    Each payload is entered by one leg, whose delta-v is at least the cheapest entering option
-    over every origin and every RAAN gap; the dry mass (plus reserve) rides every leg and each
-    payload rides at least its own entering leg, so by the rocket equation with drops
-    propellant >= M_end (exp(sum dv_k / ve) - 1) + sum m_k (exp(dv_k / ve) - 1).
+    The delivery order is a path from the drop-off through every target, i.e. a spanning tree
+    of the orbits, so its delta-v is at least the minimum spanning tree of the graph whose
+    edge (j, k) weighs min(lb[j, k], lb[k, j]) (:func:`_leg_lower_bounds`), plus the cheapest
+    disposal. The dry mass (plus reserve) rides every leg and each payload rides at least its
+    own cheapest entering leg, so by the rocket equation with drops
+    propellant >= M_end (exp(D / ve) - 1) + sum m_k (exp(lb_k / ve) - 1).
     """
-    if eng is None:
-        return None
-    n = nodes.n
-    gaps = np.linspace(0.0, TWO_PI, 13)[:-1]
-    lb = np.full(n, np.inf)
-    for k in range(1, n):
-        js = np.array([j for j in range(n) if j != k])
-        jj = np.repeat(js, gaps.size)
-        g = np.tile(gaps, js.size)
-        raanB = 0.0 if np.isnan(nodes.raan0[k]) else nodes.raan0[k]
-        raan_tug = np.mod(raanB - g, TWO_PI)
-        o = lg.expand(nodes, ctx, jj, np.full(jj.size, k), np.zeros(jj.size),
-                      np.full(jj.size, scenario.initial_mass_kg), raan_tug,
-                      np.zeros(jj.size), cache, prune=False)
-        if o.dv.size:
-            lb[k] = float(o.dv.min())
-    lb = lb[1:]
-    if not np.all(np.isfinite(lb)):
-        return None
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    n1 = nodes.n
+    w = leg_lb.copy()
+    w[:, 0] = w[0, :]  # nobody flies back to the drop-off: an edge with 0 is the 0 -> k leg
+    sym = np.minimum(w, w.T)
+    eps = 1e-12  # csgraph reads 0 as "no edge": shift every weight up by eps
+    graph = np.where(np.eye(n1, dtype=bool), 0.0, sym + eps)
+    tree = float(minimum_spanning_tree(graph).sum()) - eps * (n1 - 1)
+    d_total = max(tree, 0.0) + float(np.min(disp.dv_chemical))
+    entering = np.where(np.eye(n1, dtype=bool), np.inf, leg_lb)[:, 1:].min(axis=0)
+    entering = np.where(np.isfinite(entering), entering, 0.0)
     ve = eng.ve_kms
     m_end = scenario.tug.dry_mass_kg + scenario.tug.reserve_kg
-    bound = m_end * math.expm1(lb.sum() / ve) + float(
-        np.sum(nodes.mass[1:] * np.expm1(lb / ve)))
-    return float(bound)
+    return float(m_end * math.expm1(d_total / ve)
+                 + np.sum(nodes.mass[1:] * np.expm1(entering / ve)))
 
 
 # --------------------------------------------------------------------------------------------
