@@ -612,10 +612,10 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
     the differential J2 nodal rate (Vallado eq. 9-41) closes ``gap`` [rad] (target RAAN minus
     the tug's, [0, 2 pi)), then transfers to the target (a2, i2) the same way. For each drift
     radius the closing rate fixes the drift inclination (cos i = -rate / (3/2 n J2 (R/a)^2)), so
-    the search is one-dimensional: a grid of ``n_grid`` radii over [a_min, a_max], then golden-
-    section refinement around the best. Both directions (closing the gap eastwards or westwards)
-    are tried. Broadcasts over every argument; ``dv = inf`` where no drift orbit in the altitude
-    band can close the gap in the time given.
+    the search is one-dimensional: a grid of ``n_grid`` radii over [a_min, a_max], then
+    ``refine`` golden-section steps around the best. Both directions (closing the gap eastwards
+    or westwards) are evaluated together, as one array axis. Broadcasts over every argument;
+    ``dv = inf`` where no drift orbit in the altitude band can close the gap in the time given.
 
     The transfer arcs' own small nodal drift is not included: callers account for it in ``gap``.
     """
@@ -629,52 +629,45 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
         a_max = r_eq + 2000.0
     a_min = np.broadcast_to(np.asarray(a_min, float), gap.shape)
     a_max = np.broadcast_to(np.asarray(a_max, float), gap.shape)
-    ex = (Ellipsis, None)
-    frac = np.linspace(0.0, 1.0, n_grid)
-    best = None
-    for direction in (1, -1):
-        grid = a_min[ex] + (a_max - a_min)[ex] * frac
-        cost, _, _, _ = _drift_candidates(
-            gap[ex], duration[ex], a1[ex], i1[ex], a2[ex], i2[ex], grid, mu, r_eq, j2, direction
-        )
-        j = np.argmin(cost, axis=-1)
-        step = (a_max - a_min) / (n_grid - 1)
-        centre = np.take_along_axis(grid, j[..., None], -1)[..., 0]
-        lo = np.maximum(centre - step, a_min)
-        hi = np.minimum(centre + step, a_max)
-        # Golden-section search on [lo, hi] (cost is smooth and unimodal near the grid minimum).
-        gr = 0.5 * (np.sqrt(5.0) - 1.0)
-        x1 = hi - gr * (hi - lo)
-        x2 = lo + gr * (hi - lo)
+    # axes: (..., direction, radius)
+    e2 = (Ellipsis, None, None)
+    direction = np.array([1.0, -1.0])[:, None]
 
-        def cost_at(a_d):
-            return _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, direction)
+    def evaluate(a_d):
+        return _drift_candidates(gap[e2], duration[e2], a1[e2], i1[e2], a2[e2], i2[e2], a_d,
+                                 mu, r_eq, j2, direction)
 
-        f1, f2 = cost_at(x1)[0], cost_at(x2)[0]
-        for _ in range(refine):
-            left = f1 < f2
-            hi = np.where(left, x2, hi)
-            lo = np.where(left, lo, x1)
-            x1n = np.where(left, hi - gr * (hi - lo), x2)
-            x2n = np.where(left, x1, lo + gr * (hi - lo))
-            fnew = cost_at(np.where(left, x1n, x2n))[0]
-            f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
-            x1, x2 = x1n, x2n
-        a_best = 0.5 * (lo + hi)
-        # Keep the grid point if refinement did not improve on it (e.g. at a band edge).
-        cost_c, dvi_c, dvo_c, inc_c = cost_at(centre)
-        cost_b, dvi_b, dvo_b, inc_b = cost_at(a_best)
-        use_b = cost_b <= cost_c
-        cand = DriftOrbit(
-            np.where(use_b, cost_b, cost_c), np.where(use_b, dvi_b, dvi_c),
-            np.where(use_b, dvo_b, dvo_c), np.where(use_b, a_best, centre),
-            np.where(use_b, inc_b, inc_c), np.full(gap.shape, float(direction)),
-        )
-        if best is None:
-            best = cand
-        else:
-            take = cand.dv < best.dv
-            best = DriftOrbit(*(np.where(take, c, b) for c, b in zip(cand, best)))
+    step = (a_max - a_min) / (n_grid - 1)
+    coarse = a_min[e2] + (a_max - a_min)[e2] * np.linspace(0.0, 1.0, n_grid)
+    cost = evaluate(coarse)[0]
+    centre = np.take_along_axis(coarse, np.argmin(cost, -1)[..., None], -1)
+    lo = np.maximum(centre - step[e2], a_min[e2])
+    hi = np.minimum(centre + step[e2], a_max[e2])
+    # Golden-section search on [lo, hi] for both directions at once (the cost is unimodal near
+    # the grid minimum but may have a kink where the drift inclination crosses an end's, so no
+    # parabola fit).
+    gr = 0.5 * (np.sqrt(5.0) - 1.0)
+    x1, x2 = hi - gr * (hi - lo), lo + gr * (hi - lo)
+    f1, f2 = evaluate(x1)[0], evaluate(x2)[0]
+    for _ in range(refine):
+        left = f1 < f2
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+        x1n = np.where(left, hi - gr * (hi - lo), x2)
+        x2n = np.where(left, x1, lo + gr * (hi - lo))
+        fnew = evaluate(np.where(left, x1n, x2n))[0]
+        f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
+        x1, x2 = x1n, x2n
+    # the refined point, or the grid point where refinement did not improve (a band edge)
+    both = np.concatenate([centre, 0.5 * (lo + hi)], -1)
+    cost_b, dvi_b, dvo_b, inc_b = evaluate(both)
+    k = np.argmin(cost_b, -1)[..., None]
+    cand = [np.take_along_axis(np.broadcast_to(x, cost_b.shape), k, -1)[..., 0]
+            for x in (cost_b, dvi_b, dvo_b, both, inc_b)]
+    # the better direction
+    d = np.argmin(cand[0], -1)[..., None]
+    best = DriftOrbit(*(np.take_along_axis(c, d, -1)[..., 0] for c in cand),
+                      np.where(d[..., 0] == 0, 1.0, -1.0))
     zero = np.mod(gap, TWO_PI) == 0.0
     if np.any(zero):  # no gap: the plain transfer (no drift orbit needed) is the answer
         direct = np.asarray(transfer_dv(a1, i1, a2, i2, mu))
