@@ -33,6 +33,7 @@ loading a scenario that uses the usual units does not pay astropy's import time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import decimal
 import difflib
@@ -46,6 +47,7 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Optional
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -76,6 +78,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "MAX_NODES",
+    "MAX_PAYLOADS",
     "QuantityError",
     "dumps",
     "json_schema",
@@ -94,6 +97,11 @@ MAX_NODES = 100_000
 
 #: Deepest nesting of mappings and lists accepted (a scenario nests about 5 deep).
 MAX_DEPTH = 40
+
+#: Most payloads a scenario may carry. Manifests above ``solver.exact_max_payloads`` are
+#: sequenced by beam search, whose time grows with the square of the manifest (100 payloads in
+#: one plane: about 8 s of CPU); 200 covers the largest rideshare dispensers flown.
+MAX_PAYLOADS = 200
 
 #: Epochs accepted: [start, end). The Sun's low-precision position used to turn LTANs into
 #: RAANs (otvplan.orbits.sun_right_ascension) is good to ~0.01 deg over 1950-2050 and degrades
@@ -164,9 +172,28 @@ _NUMBER_UNIT = re.compile(
 )
 
 
+#: Characters a message must not carry as they are: control characters (a newline would split
+#: a `file:line:col: path: message` line, an escape sequence would drive the terminal), line
+#: and paragraph separators, bidirectional overrides and lone surrogates (not encodable).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match) -> str:
+    ch = match[0]
+    return _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+def _printable(text: str) -> str:
+    """``text`` with the characters of :data:`_UNPRINTABLE` escaped (``\\n``, ``\\x1b``)."""
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
 def _clip(text: str, limit: int = 40) -> str:
-    """Quote a value for a message, shortened to ``limit`` characters."""
-    text = str(text)
+    """Quote a value for a message, shortened to ``limit`` characters, control characters
+    escaped."""
+    text = _printable(str(text))
     return f'"{text}"' if len(text) <= limit else f'"{text[:limit - 3]}..."'
 
 
@@ -409,6 +436,27 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     return _problem(file, message, mark)
 
 
+#: libyaml's safe loader when PyYAML was built with it: about 20 times faster, with the same
+#: nodes and marks. Its error messages differ, so a document it rejects is composed again by
+#: the pure-Python loader, whose messages the tests and docs quote.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose_fast(text: str) -> yaml.Node | None:
+    """Compose with libyaml, or None when it is unavailable or the document is not clean."""
+    if _FAST_LOADER is None:
+        return None
+    loader = None
+    try:
+        loader = _FAST_LOADER(text)
+        return loader.get_single_node()
+    except Exception:  # any problem: let the reference loader say what it is
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def _compose(text: str, file: str) -> yaml.Node | None:
     """Compose one YAML document into a node graph (no Python objects are built)."""
     loader = None
@@ -472,6 +520,12 @@ def _check_size(root: yaml.Node, file: str) -> None:
 
 
 _TAG = "tag:yaml.org,2002:"
+
+#: A lone UTF-16 surrogate, which only a YAML escape ("\\ud800") can produce: not a character,
+#: and no UTF-8 text (a report, a CSV file) can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_MESSAGE = ("{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not a "
+                      "character; write the character itself, or a \\U00010000-style escape")
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -515,9 +569,13 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                              _format_path(path)))
                     continue
                 key = key_node.value
+                if _SURROGATE.search(key):
+                    problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this key"),
+                                             key_node.start_mark, _format_path(path + (key,))))
+                    continue
                 if key in first_seen:
                     problems.append(_problem(
-                        file, f'duplicate key "{key}" (first given at line '
+                        file, f'duplicate key "{_printable(key)}" (first given at line '
                               f"{first_seen[key].line + 1}); keep one of them",
                         key_node.start_mark, _format_path(path + (key,))))
                     continue
@@ -531,6 +589,10 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                                "remove it", node.start_mark, _format_path(path)))
             return [convert(item, path + (i,)) for i, item in enumerate(node.value)]
         tag = node.tag
+        if _SURROGATE.search(node.value):
+            problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this value"),
+                                     node.start_mark, _format_path(path)))
+            return None
         if tag not in _PLAIN_TAGS:
             problems.append(_problem(file, f"unsupported YAML tag {_short_tag(tag)}; write a "
                                            "plain value",
@@ -563,7 +625,8 @@ def _format_path(loc: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            part = _printable(str(part))
+            out += f".{part}" if out else part
     return out
 
 
@@ -806,7 +869,27 @@ ReserveField = Annotated[
                     "examples": ["5 kg", "3 %"]}),
 ]
 
-Name = Annotated[str, Field(min_length=1, examples=["sat-1"])]
+def _validate_name(value: str) -> str:
+    """Names go into reports, CSV, CCSDS and GMAT files: printable text on one line."""
+    bad = _UNPRINTABLE.search(value)
+    if bad:
+        raise _fail(f"{_clip(value)} contains the control character {_printable(bad[0])}; a "
+                    "name is printable text on one line (it is written into reports, CSV, "
+                    "CCSDS and GMAT files)")
+    return value
+
+
+def _validate_description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    bad = _UNPRINTABLE.search(value.replace("\n", "").replace("\t", ""))
+    if bad:
+        raise _fail(f"contains the control character {_printable(bad[0])}; a description is "
+                    "printable text (line breaks and tabs are fine)")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, examples=["sat-1"]), AfterValidator(_validate_name)]
 StrictBool = Annotated[Optional[bool], Strict()]
 
 _ANGLE_360 = 2.0 * math.pi
@@ -1116,8 +1199,9 @@ class ScenarioDoc(_Doc):
                            "patternProperties": {"^x-": {}}},
     )
 
-    name: Annotated[str, Field(min_length=1, examples=["sso-rideshare"])]
-    description: Optional[str] = None
+    name: Annotated[str, Field(min_length=1, examples=["sso-rideshare"]),
+                    AfterValidator(_validate_name)]
+    description: Annotated[Optional[str], AfterValidator(_validate_description)] = None
     epoch: Epoch
     dropoff: DropoffDoc
     tug: TugDoc
@@ -1152,6 +1236,12 @@ def _document_checks(data: Any, file: str, marks: _Data) -> list[Problem]:
     def at(loc: tuple, message: str) -> Problem:
         return Problem(file, _format_path(loc), message, *_mark_of(marks, loc, key=False))
 
+    payloads = data.get("payloads")
+    if isinstance(payloads, list) and len(payloads) > MAX_PAYLOADS:
+        out.append(Problem(file, "payloads", f"{len(payloads):,} payloads; a scenario takes at "
+                                             f"most {MAX_PAYLOADS} (scenario.MAX_PAYLOADS): "
+                                             "split the manifest into several scenarios",
+                           *_mark_of(marks, ("payloads",), key=True)))
     for section, what in (("payloads", "payload"), (("tug", "engines"), "engine")):
         loc = section if isinstance(section, tuple) else (section,)
         items: Any = data
@@ -1169,7 +1259,8 @@ def _document_checks(data: Any, file: str, marks: _Data) -> list[Problem]:
                 first = loc + (seen[name], "name")
                 line = _mark_of(marks, first, key=False)[0]
                 out.append(at(loc + (i, "name"),
-                              f'duplicate {what} name "{name}" (also {_format_path(first)}'
+                              f'duplicate {what} name "{_printable(name)}" (also '
+                              f"{_format_path(first)}"
                               + (f", line {line}" if line else "") + "); names must be unique"))
             else:
                 seen[name] = i
@@ -1321,9 +1412,10 @@ def _translate(error: ValidationError, file: str, marks: _Data) -> list[Problem]
             unknown = str(loc[-1])
             close = difflib.get_close_matches(unknown, allowed, n=1, cutoff=0.6)
             if close:
-                message = f'unknown key "{unknown}"; did you mean "{close[0]}"?'
+                message = f'unknown key "{_printable(unknown)}"; did you mean "{close[0]}"?'
             else:
-                message = f'unknown key "{unknown}"; allowed here: {", ".join(allowed)}'
+                message = (f'unknown key "{_printable(unknown)}"; allowed here: '
+                           f'{", ".join(allowed)}')
             problems.append(Problem(file, _format_path(loc), message,
                                     *_mark_of(marks, loc, key=True)))
             continue
@@ -1506,6 +1598,20 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
+def _one_line(problem: Problem) -> Problem:
+    """The problem with control characters escaped in its file, path and message, so that
+    ``str(problem)`` is one ``file:line:col: path: message`` line whatever the input held."""
+    parts = (problem.file, problem.path, problem.message)
+    if not any(_UNPRINTABLE.search(part) for part in parts):
+        return problem
+    return dataclasses.replace(problem, file=_printable(problem.file),
+                               path=_printable(problem.path), message=_printable(problem.message))
+
+
+def _error(problems: list[Problem]) -> ScenarioError:
+    return ScenarioError([_one_line(p) for p in problems])
+
+
 def loads(text: str | bytes, filename: str = "<string>") -> Scenario:
     """Parse and validate scenario YAML text; return the frozen :class:`Scenario`.
 
@@ -1524,14 +1630,21 @@ def loads(text: str | bytes, filename: str = "<string>") -> Scenario:
         elif "\x00" in text:
             raise _Reject([_problem(filename, "is binary data (it contains NUL characters), not "
                                               "YAML text")])
-        root = _compose(text, filename)
+        root = _compose_fast(text)
+        if root is not None:
+            try:
+                _check_size(root, filename)
+            except _Reject:
+                root = None  # report it the reference loader's way
         if root is None:
-            raise _Reject([_problem(filename, "the file is empty; `otvplan example` writes a "
-                                              "starter scenario")])
-        _check_size(root, filename)
+            root = _compose(text, filename)
+            if root is None:
+                raise _Reject([_problem(filename, "the file is empty; `otvplan example` writes "
+                                                  "a starter scenario")])
+            _check_size(root, filename)
         marks = _to_data(root, filename)
     except _Reject as reject:
-        raise ScenarioError(reject.problems) from None
+        raise _error(reject.problems) from None
     problems = list(marks.problems)
     problems += _document_checks(marks.data, filename, marks)
     doc = None
@@ -1542,7 +1655,7 @@ def loads(text: str | bytes, filename: str = "<string>") -> Scenario:
         problems += [p for p in _translate(exc, filename, marks) if p.path not in unreadable]
     if problems:
         unique = list(dict.fromkeys(problems))
-        raise ScenarioError(_sorted(unique))
+        raise _error(_sorted(unique))
     return _build(doc, None if filename == "<string>" else filename)
 
 
@@ -1557,7 +1670,7 @@ def load(path: str | os.PathLike) -> Scenario:
         data = _read_bytes(Path(file), file)
         text = _decode(data, file)
     except _Reject as reject:
-        raise ScenarioError(reject.problems) from None
+        raise _error(reject.problems) from None
     return loads(text, filename=file)
 
 
@@ -1802,7 +1915,7 @@ def dumps(scenario: Scenario) -> str:
     float exactly, otherwise in core units with every digit; LTAN and ``sso: true`` are kept
     as given. ``Scenario.source`` is not written (it records where a scenario was read from).
     """
-    header = f"# otvplan scenario: {scenario.name}\n"
+    header = f"# otvplan scenario: {_printable(scenario.name)}\n"
     return header + yaml.dump(_scenario_doc(scenario), Dumper=_Dumper, sort_keys=False,
                               default_flow_style=False, allow_unicode=True, width=100)
 
