@@ -17,6 +17,7 @@ import difflib
 import importlib.metadata
 import json
 import os
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -130,9 +131,9 @@ def validate(
         for name, problems in results:
             if problems:
                 for problem in problems:
-                    _out(str(problem))
+                    _out(_one_line(str(problem)))
             else:
-                _out(f"{name}: ok")
+                _out(_one_line(f"{name}: ok"))
     bad = [name for name, problems in results if problems]
     if bad and not as_json:
         count = sum(len(problems) for _, problems in results)
@@ -565,15 +566,36 @@ def schema() -> int:
 # --------------------------------------------------------------------------------------------
 
 
+#: Characters never printed as they are: control characters (a newline would split a problem
+#: line, an escape sequence would drive the terminal), line separators, bidirectional
+#: overrides and lone surrogates (stderr cannot encode them).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with the characters of :data:`_UNPRINTABLE` escaped (``\\n``, ``\\x1b``)."""
+    def escape(match: re.Match) -> str:
+        ch = match[0]
+        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+        return named or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
 def _report(error: OtvplanError) -> None:
-    """Print an otvplan error: one line per problem when it has problems, else its message."""
+    """Print an otvplan error: one line per problem when it has problems, else its message.
+
+    Whatever an input file held, each problem stays on its own line and prints no control
+    characters (they are escaped).
+    """
     problems: tuple[Problem, ...] = getattr(error, "problems", ())
     if problems:
         for problem in problems:
-            _err(str(problem))
+            _err(_one_line(str(problem)))
     else:
         for line in str(error).splitlines() or [type(error).__name__]:
-            _err(f"otvplan: {line}")
+            _err(f"otvplan: {_one_line(line)}")
 
 
 def main(argv: list[str] | None = None) -> int:
