@@ -156,7 +156,14 @@ def secular_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH, j4=
     """
     a = check_positive("semi-major axis a", a)
     e = check_eccentricity(e)
-    c = np.cos(np.asarray(i, dtype=float))
+    raan, argp, mean_anomaly = _brouwer_secular(a, e, np.cos(np.asarray(i, dtype=float)), mu,
+                                                r_eq, j2, j4)
+    return J2Rates(_out(raan), _out(argp), _out(mean_anomaly))
+
+
+def _brouwer_secular(a, e, c, mu, r_eq, j2, j4=0.0):
+    """The rates of :func:`secular_rates` for checked arrays, from c = cos i (no validation:
+    the solver's inner loops call this on arrays it has already checked)."""
     c2 = c * c
     n = np.sqrt(mu / a**3)
     p_r = a * (1.0 - e * e) / r_eq
@@ -170,7 +177,7 @@ def secular_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH, j4=
             + t3 * (3.0 - 36.0 * c2 + 49.0 * c2 * c2))
     mean_anomaly = (n + 0.5 * t1 * b * (3.0 * c2 - 1.0)
                     + 0.0625 * t2 * b * (13.0 - 78.0 * c2 + 137.0 * c2 * c2))
-    return J2Rates(_out(raan), _out(argp), _out(mean_anomaly))
+    return raan, argp, mean_anomaly
 
 
 def raan_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
@@ -248,25 +255,39 @@ def inclination_for_node_rate(a, e, node_rate, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_
     """
     a = check_positive("semi-major axis a", a)
     e = check_eccentricity(e)
+    return _out(_inclination_for_node_rate(a, e, np.asarray(node_rate, float), mu, r_eq, j2,
+                                           guess))
+
+
+def _inclination_for_node_rate(a, e, node_rate, mu, r_eq, j2, guess=None, iterations=8):
+    """:func:`inclination_for_node_rate` on checked arrays.
+
+    The nodal rate of :func:`secular_rates` (J4 = 0) is the odd cubic
+    f(c) = -t1 c + t2/2 (4 c - 19 c^3) in c = cos i, so Newton's method takes its exact
+    derivative f'(c) = -t1 + t2/2 (4 - 57 c^2); from the first-order root c = -rate/t1 it
+    converges to rounding in three or four steps (|t2/t1| ~ J2); ``iterations`` caps the
+    steps (a caller iterating on a nearby a passes its last root as ``guess``)."""
     n = np.sqrt(mu / a**3)
-    k = 1.5 * n * j2 * (r_eq / (a * (1.0 - e * e))) ** 2
-    x = -np.asarray(node_rate, float) / k if guess is None else np.cos(np.asarray(guess, float))
-    ok = np.abs(-np.asarray(node_rate, float) / k) <= 1.0 + 1e-3
+    p_r = a * (1.0 - e * e) / r_eq
+    inv_p2 = 1.0 / (p_r * p_r)
+    t1 = 1.5 * j2 * inv_p2 * n
+    t2 = 0.5 * t1 * j2 * inv_p2
+    first = -node_rate / t1
+    ok = np.abs(first) <= 1.0 + 1e-3
+    x = first if guess is None else np.cos(np.asarray(guess, float))
     x = np.where(ok, np.clip(x, -1.0, 1.0), 0.0)
-    for _ in range(12):
-        c = x
-        rate = np.asarray(secular_rates(a, e, np.arccos(c), mu, r_eq, j2).raan)
-        h = 1e-7
-        c2 = np.clip(c + h, -1.0, 1.0)
-        slope = (np.asarray(secular_rates(a, e, np.arccos(c2), mu, r_eq, j2).raan) - rate) / (
-            np.where(c2 != c, c2 - c, h))
-        step = np.where(ok, (rate - node_rate) / np.where(slope != 0.0, slope, 1.0), 0.0)
+    for _ in range(iterations):
+        x2 = x * x
+        f = -t1 * x + 0.5 * t2 * (4.0 - 19.0 * x2) * x - node_rate
+        slope = -t1 + 0.5 * t2 * (4.0 - 57.0 * x2)
+        step = np.where(ok, f / slope, 0.0)
         x = np.clip(x - step, -1.0, 1.0)
         if np.all(np.abs(step) < 1e-15):
             break
-    rate = np.asarray(secular_rates(a, e, np.arccos(x), mu, r_eq, j2).raan)
-    good = ok & (np.abs(rate - node_rate) <= 1e-9 * np.abs(k))
-    return _out(np.where(good, np.arccos(x), np.nan))
+    x2 = x * x
+    rate = -t1 * x + 0.5 * t2 * (4.0 - 19.0 * x2) * x
+    good = ok & (np.abs(rate - node_rate) <= 1e-9 * np.abs(t1))
+    return np.where(good, np.arccos(x), np.nan)
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import difflib
+import functools
 import math
 import os
 import re
@@ -524,6 +525,14 @@ _TAG = "tag:yaml.org,2002:"
 #: A lone UTF-16 surrogate, which only a YAML escape ("\\ud800") can produce: not a character,
 #: and no UTF-8 text (a report, a CSV file) can hold it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate; cached, because an alias to a long scalar
+    hands the same string to the checks once per use (a 400 kB scalar used 10,000 times took
+    seconds to scan over and over)."""
+    return _SURROGATE.search(text) is not None
 _SURROGATE_MESSAGE = ("{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not a "
                       "character; write the character itself, or a \\U00010000-style escape")
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -569,7 +578,7 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                              _format_path(path)))
                     continue
                 key = key_node.value
-                if _SURROGATE.search(key):
+                if _has_surrogate(key):
                     problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this key"),
                                              key_node.start_mark, _format_path(path + (key,))))
                     continue
@@ -589,7 +598,7 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                                "remove it", node.start_mark, _format_path(path)))
             return [convert(item, path + (i,)) for i, item in enumerate(node.value)]
         tag = node.tag
-        if _SURROGATE.search(node.value):
+        if _has_surrogate(node.value):
             problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this value"),
                                      node.start_mark, _format_path(path)))
             return None
@@ -1268,7 +1277,8 @@ def _document_checks(data: Any, file: str, marks: _Data) -> list[Problem]:
         orbits_with_ltan = []
         if isinstance(data.get("dropoff"), dict):
             orbits_with_ltan.append(("dropoff",))
-        for i, payload in enumerate(data.get("payloads") or []):
+        payloads = data.get("payloads")
+        for i, payload in enumerate(payloads if isinstance(payloads, list) else []):
             if isinstance(payload, dict) and isinstance(payload.get("target"), dict):
                 orbits_with_ltan.append(("payloads", i, "target"))
         for loc in orbits_with_ltan:

@@ -629,6 +629,12 @@ class Study:
 # ============================================================================================
 
 
+def _study_error(problems: list[Problem]) -> StudyError:
+    """The error for ``problems``, each one line whatever the keys and values held (control
+    characters escaped, as the scenario loader does)."""
+    return StudyError([_sc._one_line(p) for p in problems])
+
+
 def _path_text(loc: tuple) -> str:
     """A study location as text; axis keys are quoted: axes["tug.engines[0].isp"][1]."""
     if len(loc) >= 2 and loc[0] == "axes":
@@ -661,21 +667,21 @@ class _Checker:
 def _read_study_bytes(path: Path, file: str) -> bytes:
     try:
         if path.is_dir():
-            raise StudyError([Problem(file, "", "is a directory, not a study file; give the "
+            raise _study_error([Problem(file, "", "is a directory, not a study file; give the "
                                                 "path of a study .yaml file")])
         with open(path, "rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise StudyError([Problem(file, "", "no such file; check the path (examples are in "
+        raise _study_error([Problem(file, "", "no such file; check the path (examples are in "
                                             "studies/)")]) from None
     except PermissionError:
-        raise StudyError([Problem(file, "", "permission denied: cannot read this file")]) \
+        raise _study_error([Problem(file, "", "permission denied: cannot read this file")]) \
             from None
     except OSError as exc:
-        raise StudyError([Problem(file, "", f"cannot read this file: {exc.strerror or exc}")]) \
+        raise _study_error([Problem(file, "", f"cannot read this file: {exc.strerror or exc}")]) \
             from None
     if len(data) > MAX_FILE_BYTES:
-        raise StudyError([Problem(file, "", f"file is larger than {MAX_FILE_BYTES:,} bytes; a "
+        raise _study_error([Problem(file, "", f"file is larger than {MAX_FILE_BYTES:,} bytes; a "
                                             "study file is a few kB of YAML text")])
     return data
 
@@ -685,12 +691,12 @@ def load(path: str | os.PathLike) -> Study:
     file = os.fspath(path)
     data = _read_study_bytes(Path(file), file)
     if b"\x00" in data[:8192]:
-        raise StudyError([Problem(file, "", "is a binary file (it contains NUL bytes), not YAML "
+        raise _study_error([Problem(file, "", "is a binary file (it contains NUL bytes), not YAML "
                                             "text; give a study .yaml file")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise StudyError([Problem(file, "", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+        raise _study_error([Problem(file, "", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} "
                                             "cannot be decoded); save the file as UTF-8")]) \
             from None
     return loads(text, filename=file)
@@ -718,14 +724,14 @@ def loads(text: str, filename: str = "<string>",
         _sc._check_size(root, filename)
         marks = _sc._to_data(root, filename)
     except _sc._Reject as reject:
-        raise StudyError(reject.problems) from None
+        raise _study_error(reject.problems) from None
     check = _Checker(filename, marks)
     check.problems += marks.problems
     data = marks.data
     if not isinstance(data, dict):
         check.add((), "a study file is a mapping with the keys " + ", ".join(TOP_KEYS)
                   + "; see docs/trade-studies.md")
-        raise StudyError(check.problems)
+        raise _study_error(check.problems)
     check.unknown_keys((), data, TOP_KEYS)
     name = _check_name(check, data, filename)
     description = data.get("description")
@@ -741,7 +747,7 @@ def loads(text: str, filename: str = "<string>",
         _check_count(check, axes, design)
     problems = list(dict.fromkeys(_sc._sorted(check.problems))) + base_problems
     if problems:
-        raise StudyError(problems)
+        raise _study_error(problems)
     return Study(
         name=name, base_json=json.dumps(base_data, sort_keys=False, ensure_ascii=False),
         axes=tuple(axes), design=design, objective=objective, metrics=metrics,
@@ -778,8 +784,13 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str):
     path = base_dir / base
     shown = os.path.normpath(os.path.join(os.path.dirname(filename), base)) \
         if filename != "<string>" else os.path.normpath(str(path))
-    if not path.is_file():
-        what = "is a directory, not a scenario file" if path.is_dir() else "no such file"
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        check.add(("base",), f"cannot use this path: {getattr(exc, 'strerror', None) or exc}")
+        return None, None, []
+    if not is_file:
+        what = "is a directory, not a scenario file" if is_dir else "no such file"
         check.add(("base",), f"{what}: {shown} (a relative path starts at the study file's "
                              "directory)")
         return None, None, []
@@ -896,7 +907,7 @@ def _check_metrics(check: _Checker, data: dict) -> tuple[str, ...]:
         return tuple(METRICS)
     out: list[str] = []
     for i, name in enumerate(metrics):
-        if name in METRICS:
+        if isinstance(name, str) and name in METRICS:
             if name in out:
                 check.add(("metrics", i), f'"{name}" is listed twice')
             else:

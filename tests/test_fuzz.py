@@ -12,9 +12,8 @@ neighbour would make it flaky); instead each input runs under a SIGALRM limit of
 ``fuzz_loaders.DEFAULT_TIMEOUT_S`` (10 s, against about 25 ms for a typical input), which turns
 a real hang into a failure Hypothesis shrinks. The whole module takes about 30 s.
 
-Failures already reported in modules this work does not own (``otvplan/study.py``) are named in
-``fuzz_loaders.KNOWN_BUGS``; the property tests count them apart, and each has a strict xfail
-test below that starts failing (XPASS) once the bug is fixed, as a reminder to drop the entry.
+Inputs the fuzz once broke (a metric written as a list, control characters in keys and axis
+paths, a base path too long for the file system) are pinned as tests of their own below.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ def test_study_loader_loads_or_raises_one_clear_error(kind, workdir):
     @given(fz.study_inputs(kind))
     def run(inp):
         outcome = fz.check(inp, workdir)
-        assert outcome in ("loaded", "rejected") or outcome[6:] in fz.KNOWN_BUGS
+        assert outcome in ("loaded", "rejected")
 
     run()
 
@@ -174,6 +173,33 @@ def test_extreme_numbers_are_problems(value, message):
     assert found and message in found[0].message, _problems(text)
 
 
+def test_payloads_that_are_not_a_list_without_an_epoch():
+    """Found by the long fuzz (seed 1): with no epoch, the LTAN check walked `payloads` as a
+    list whatever it was (TypeError: 'float' object is not iterable)."""
+    found = _problems("payloads: -3.7e+16\ndropoff: {ltan: '10:30'}\n")
+    assert [p for p in found if p.path == "payloads"], found
+    assert [p for p in found if p.path == "dropoff.ltan" and "needs the scenario epoch"
+            in p.message], found
+
+
+def test_an_alias_to_a_long_scalar_is_scanned_once(monkeypatch):
+    """Found by the long fuzz (seed 1): a 400 kB scalar used through an alias in thousands of
+    places was scanned for surrogates at every use (20 s for one file). Counted, not timed."""
+    scanned = []
+    real = sc._SURROGATE
+
+    class Counting:
+        def search(self, text):
+            scanned.append(len(text))
+            return real.search(text)
+
+    monkeypatch.setattr(sc, "_SURROGATE", Counting())
+    sc._has_surrogate.cache_clear()
+    text = "x-big: &big " + "y" * 100_000 + "\nx-uses: [" + ", ".join(["*big"] * 500) + "]\n"
+    _problems(text)
+    assert sum(n for n in scanned if n >= 100_000) == 100_000, len(scanned)
+
+
 def test_huge_and_deep_inputs_are_refused_quickly():
     flat = "payloads: [" + "0, " * (sc.MAX_NODES + 10) + "]\n"
     assert "expands to more than 100,000 YAML nodes" in _problems(flat)[0].message
@@ -202,37 +228,23 @@ def _study_error(text: str, workdir: Path) -> StudyError:
     return info.value
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=fz.KNOWN_BUGS["study-metric-unhashable"])
 def test_study_metric_written_as_a_list_is_a_problem(workdir):
     error = _study_error(STUDY_HEAD + "metrics: [total_dv, [duration]]\n", workdir)
     assert error.problems[0].path == "metrics[1]"
 
 
-@pytest.mark.xfail(strict=True, raises=fz.PropertyFailure,
-                   reason=fz.KNOWN_BUGS["study-control-characters"])
 def test_study_unknown_key_with_a_newline_stays_on_one_line(workdir):
     _study_error(STUDY_HEAD + '"a\\nb": 1\n', workdir)
 
 
-@pytest.mark.xfail(strict=True, raises=fz.PropertyFailure,
-                   reason=fz.KNOWN_BUGS["study-control-characters"])
 def test_study_axis_path_with_a_newline_stays_on_one_line(workdir):
     _study_error(STUDY_HEAD + '  "payloads[*]\\n.target.altitude": [500 km]\n', workdir)
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=fz.KNOWN_BUGS["study-base-oserror"])
 def test_study_base_path_too_long_is_a_problem(workdir):
     text = STUDY_HEAD.replace("../scenarios/sso_rideshare.yaml", "a" * 300)
     error = _study_error(text, workdir)
     assert error.problems[0].path == "base"
-
-
-def test_known_bugs_are_the_pinned_ones():
-    names = {m.kwargs["reason"] for f in (
-        test_study_metric_written_as_a_list_is_a_problem,
-        test_study_unknown_key_with_a_newline_stays_on_one_line,
-        test_study_base_path_too_long_is_a_problem) for m in f.pytestmark}
-    assert names == set(fz.KNOWN_BUGS.values())
 
 
 # ============================================================================================

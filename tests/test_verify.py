@@ -49,22 +49,16 @@ EPOCH = dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)
 
 #: Scenarios whose current plans miss their targets under guided execution (two-body + J2),
 #: with the measured cause. See docs/verification.md.
-KNOWN_FAILURES = {
-    "constellation_slotting": (
-        "solver: the node-matched phasing orbits are sized with the target orbit's J2 "
-        "argument-of-latitude rate (legs.py, n_ph = 2 pi k / tof * nkep / nB) but fly 0.12 "
-        "and 0.21 deg above the target's inclination, where the planner's own "
-        "argument_of_latitude_rate(a_ph, e_ph, i_ph) is slower: each phasing leg ends 0.38 deg "
-        "short of its slot by the planning model (0.31-0.34 deg numerically), so with the "
-        "phasing orbits trimmed to their planned mean a the slots fall behind by -0.20 ... "
-        "-2.34 deg for plane1-sat2 ... sat8 (tol 1 deg; sat5-sat8 fail). Open loop passes "
-        "only because the burns sized from mean speeds leave each phasing orbit 0.035 km low, "
-        "which gains +0.29 deg per leg and happens to cancel most of it"),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 #: Scenarios whose current plans miss their targets when flown open loop (burns at their
 #: planned epochs with their planned delta-v), with the measured cause.
 OPEN_LOOP_FAILURES = {
+    "constellation_slotting": (
+        "burns sized from mean-element speeds leave each phasing orbit 0.014-0.018 km below "
+        "its planned mean a, so every phasing leg gains about +0.16 deg of slot: "
+        "+0.16 ... +1.07 deg for the 8 deliveries, plane1-sat2 misses by +1.066 deg (tol 1 deg); "
+        "guided: every slot within tolerance"),
     "gto_to_geo": (
         "the GTO apogee burn is sized from mean elements, but the osculating apogee radius is "
         "7.4 km below the mean one (J2 short-period terms of the 27 deg GTO), so the GEO mean "
