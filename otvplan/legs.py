@@ -44,9 +44,9 @@ from .constants import (
 from .model import Scenario
 from .orbits import (
     TWO_PI,
+    _brouwer_secular,
+    _inclination_for_node_rate,
     argument_of_latitude_rate,
-    inclination_for_node_rate,
-    j2_rates,
     node_crossing,
     plane_angle,
     raan_rate,
@@ -675,95 +675,159 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
         v_c = np.sqrt(mu / aB)
         if eng is None:
             continue
-        for kr in revs:
-            for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi),
-                              (PHASE_LOW_M, -dphi), (PHASE_HIGH_M, TWO_PI - dphi)):
-                matched = var in (PHASE_LOW_M, PHASE_HIGH_M)
-                if matched and eng is elec:
-                    continue
-                gain = -lead  # how far the tug must move ahead of (or fall behind) the slot
-                # First guess: Keplerian phasing orbit from the J2-scaled period (Vallado Alg.
-                # 44); then solve a_ph so that after exactly k anomalistic revolutions the tug,
-                # back at its apsis, has moved `gain` relative to the slot under the planning
-                # model's rates (mean anomaly, argument of perigee and the slot's own rate).
-                tof0 = (TWO_PI * kr - gain) / nB
-                okv = valid & has_slot & ~on_slot & (tof0 > 0) & (eB < CIRCULAR_E)
-                n_ph = TWO_PI * kr / np.where(tof0 > 0, tof0, 1.0) * (nkep / nB)
-                a_ph = np.where(okv, (mu / n_ph**2) ** (1.0 / 3.0), aB)
+        # Every number of revolutions at once: arrays of shape (R, P), R = len(revs).
+        K = revs[:, None]
+        variants = {}
+        for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi),
+                          (PHASE_LOW_M, -dphi), (PHASE_HIGH_M, TWO_PI - dphi)):
+            matched = var in (PHASE_LOW_M, PHASE_HIGH_M)
+            if matched and eng is elec:
+                continue
+            gain = -lead  # how far the tug must move ahead of (or fall behind) the slot
+            # First guess: Keplerian phasing orbit from the J2-scaled period (Vallado Alg.
+            # 44); then solve a_ph so that after exactly k anomalistic revolutions the tug,
+            # back at its apsis, has moved `gain` relative to the slot under the planning
+            # model's rates (mean anomaly, argument of perigee and the slot's own rate).
+            tof0 = (TWO_PI * K - gain) / nB
+            okv = valid & has_slot & ~on_slot & (tof0 > 0) & (eB < CIRCULAR_E)
+            n_ph = TWO_PI * K / np.where(tof0 > 0, tof0, 1.0) * (nkep / nB)
+            a_ph = np.where(okv, (mu / n_ph**2) ** (1.0 / 3.0), aB)
 
-                def phase_error(a_try, matched=matched):
-                    e_try = np.minimum(np.abs(aB - a_try) / a_try, 0.99)
-                    if matched:  # the inclination whose node turns with the target's
-                        i_try = np.asarray(inclination_for_node_rate(
-                            a_try, e_try, rateB, mu, ctx.r_eq, ctx.j2, guess=iB), float)
-                        i_try = np.where(np.isfinite(i_try), i_try, iB)
-                    else:
-                        i_try = iB * np.ones(P)
-                    rt = secular_rates(a_try, e_try, i_try, mu, ctx.r_eq, ctx.j2)
-                    m_dot = np.asarray(rt.mean_anomaly, float)
-                    t_try = TWO_PI * kr / m_dot
-                    err = (m_dot + np.asarray(rt.argp, float) - udotB) * t_try - gain
-                    return err, t_try, e_try, i_try
+            # The solve runs on the candidates still open (a small part of R x P), gathered.
+            rr, pp = np.nonzero(okv)
+            aBc, iBc = np.broadcast_to(aB, (P,))[pp], np.broadcast_to(iB, (P,))[pp]
+            rateBc = np.broadcast_to(rateB, (P,))[pp]
+            udotBc = np.broadcast_to(udotB, (P,))[pp]
+            Kc, gainc = revs[rr], np.broadcast_to(gain, (P,))[pp]
 
-                a_prev = a_ph * (1.0 + 1e-7)
-                err_prev = phase_error(a_prev)[0]
-                for _ in range(6):
-                    err, tof, e_ph, i_ph = phase_error(a_ph)
-                    slope = (err - err_prev) / np.where(a_ph != a_prev, a_ph - a_prev, 1e-9)
-                    step = np.where(okv & (slope != 0.0), err / np.where(slope != 0.0, slope,
-                                                                          1.0), 0.0)
-                    step = np.clip(step, -0.05 * a_ph, 0.05 * a_ph)  # stay near the guess
-                    a_prev, err_prev = a_ph, err
-                    a_ph = a_ph - step
-                    if np.all(np.abs(step) < 1e-9):
-                        break
-                err, tof, e_ph, i_ph = phase_error(a_ph)
-                okv &= np.abs(err) < 1e-9 * TWO_PI * max(1.0, float(kr))
-                r_other = 2.0 * a_ph - aB
-                okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
-                v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
-                if matched:
-                    okv &= np.isfinite(i_ph)
-                    dburn = np.asarray(mnv.combined_burn(v_c, v_ph, np.abs(i_ph - iB)), float)
-                    dvp = 2.0 * dburn
-                    wait = np.mod(-b["u_arr"], np.pi) / nB  # to the next equator crossing
-                    resid = np.zeros(P)
+            # The planning model's rate of the argument of latitude, dM/dt + dargp/dt
+            # (orbits.secular_rates with J4 = 0), with its cos i polynomials taken out of the
+            # loop where i is fixed: n + t1 (P1(c) + b Q1(c)) + t2 (P2(c) + b Q2(c)).
+            cc = np.cos(iBc)
+
+            def polys(c):
+                c2 = c * c
+                return (-0.5 * (1.0 - 5.0 * c2), 0.5 * (3.0 * c2 - 1.0),
+                        0.0625 * (7.0 - 114.0 * c2 + 395.0 * c2 * c2),
+                        0.0625 * (13.0 - 78.0 * c2 + 137.0 * c2 * c2))
+
+            fixed = polys(cc)
+            c_last = cc.copy()  # matched variants: last inclination found, a warm start
+
+            def phase_error(a_try, sel=slice(None), matched=matched, final=False):
+                aBs = aBc[sel]
+                e_try = np.minimum(np.abs(aBs - a_try) / a_try, 0.99)
+                if matched:  # the inclination whose node turns with the target's
+                    i_try = _inclination_for_node_rate(
+                        a_try, e_try, rateBc[sel], mu, ctx.r_eq, ctx.j2,
+                        guess=np.arccos(c_last[sel]), iterations=8 if final else 2)
+                    i_try = np.where(np.isfinite(i_try), i_try, iBc[sel])
+                    c_try = np.cos(i_try)
+                    c_last[sel] = c_try
+                    p1, q1, p2, q2 = polys(c_try)
                 else:
-                    dvp = 2.0 * np.abs(v_ph - v_c)
-                    wait = np.zeros(P)
-                    # The node drifts at the phasing orbit's own J2 rate: the plane comes
-                    # back off by this much, which must stay within the RAAN tolerance.
-                    rate_ph = np.asarray(raan_rate(a_ph, e_ph, iB, mu, ctx.r_eq, ctx.j2), float)
-                    resid = (rate_ph - rateB) * tof
-                    okv &= raan_free | (np.abs(resid) <= 0.5 * raan_tolB)
+                    i_try = iBc[sel]
+                    p1, q1, p2, q2 = (x[sel] for x in fixed)
+                one_e2 = 1.0 - e_try * e_try
+                b_e = np.sqrt(one_e2)
+                n = np.sqrt(mu / a_try**3)
+                inv_p2 = (ctx.r_eq / (a_try * one_e2)) ** 2
+                t1 = 1.5 * ctx.j2 * inv_p2 * n
+                t2 = 0.5 * t1 * ctx.j2 * inv_p2
+                m_dot = n + t1 * b_e * q1 + t2 * b_e * q2
+                udot = m_dot + t1 * p1 + t2 * p2
+                t_try = TWO_PI * Kc[sel] / m_dot
+                err = (udot - udotBc[sel]) * t_try - gainc[sel]
+                return err, t_try, e_try, i_try
+
+            # Secant iterations on the elements not yet converged (most take three steps;
+            # 1e-7 km in a is 1e-12 rad of phase per revolution, far below the slot check).
+            ac = a_ph[rr, pp]
+            a_prev = ac * (1.0 + 1e-7)
+            err_prev = phase_error(a_prev)[0]
+            act = np.arange(ac.size)
+            for _ in range(6):
+                a_act = ac[act]
+                err = phase_error(a_act, act)[0]
+                slope = (err - err_prev) / np.where(a_act != a_prev, a_act - a_prev, 1e-9)
+                step = np.where(slope != 0.0, err / np.where(slope != 0.0, slope, 1.0), 0.0)
+                step = np.clip(step, -0.05 * a_act, 0.05 * a_act)  # stay near the guess
+                ac[act] = a_act - step
+                going = np.abs(step) >= 1e-7
+                act, a_prev, err_prev = act[going], a_act[going], err[going]
+                if act.size == 0:
+                    break
+            err, tofc, ec, ic = phase_error(ac, final=True)
+            a_ph = np.array(np.broadcast_to(aB, a_ph.shape), float)
+            tof = np.array(np.broadcast_to(tof0, a_ph.shape), float)
+            e_ph = np.zeros(a_ph.shape)
+            i_ph = np.array(np.broadcast_to(iB, a_ph.shape), float)
+            a_ph[rr, pp], tof[rr, pp], e_ph[rr, pp], i_ph[rr, pp] = ac, tofc, ec, ic
+            conv = np.zeros(a_ph.shape, bool)
+            conv[rr, pp] = np.abs(err) < 1e-9 * TWO_PI * np.maximum(1.0, Kc)
+            okv &= conv
+            r_other = 2.0 * a_ph - aB
+            okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
+            v_ph = np.sqrt(np.maximum(mu * (2.0 / aB - 1.0 / a_ph), 0.0))
+            if matched:
+                okv &= np.isfinite(i_ph)
+                dburn = np.asarray(mnv.combined_burn(v_c, v_ph, np.abs(i_ph - iB)), float)
+                dvp = 2.0 * dburn
+                wait = np.broadcast_to(np.mod(-b["u_arr"], np.pi) / nB, a_ph.shape)
+                resid = np.zeros_like(a_ph)
+            else:
+                dvp = 2.0 * np.abs(v_ph - v_c)
+                wait = np.zeros_like(a_ph)
+                # The node drifts at the phasing orbit's own J2 rate: the plane comes
+                # back off by this much, which must stay within the RAAN tolerance.
+                rate_ph = _brouwer_secular(a_ph, e_ph, np.cos(iB), mu, ctx.r_eq, ctx.j2)[0]
+                resid = (rate_ph - rateB) * tof
+                okv &= raan_free | (np.abs(resid) <= 0.5 * raan_tolB)
+            dv = b["dv"] + dvp
+            m_arr = b["m_arr"] * np.exp(-dvp / eng.ve_kms)
+            t_arr = b["t_arr"] + wait + tof
+            if eng is elec:
+                t_arr = t_arr + _low_thrust_time(dvp, b["m_arr"], elec)
+            u_arr = _wrap_pos(slotB0z + udotB * t_arr)
+            raan_end = b["raan_arr"] + rateB * (t_arr - b["t_arr"]) + resid
+            if matched:
+                # The tug returns to its apsis, which apsidal motion has carried
+                # argp_dot * tof past the node; tilting the plane back to the target's
+                # inclination there moves the node and the argument of latitude a little
+                # (spherical trigonometry on the fixed burn point).
+                raan_dot, argp_dot, _ = _brouwer_secular(a_ph, e_ph, np.cos(i_ph), mu,
+                                                         ctx.r_eq, ctx.j2)
+                u_start = b["u_arr"] + udotB * wait
+                u_ret = u_start + argp_dot * tof
+                raan_ret = (b["raan_arr"] + rateB * (t_arr - tof - b["t_arr"])
+                            + raan_dot * tof)
+                raan_end, u_end = _tilt_at_point(i_ph, raan_ret, u_ret, iB)
+                # Burn 2 turns the plane about that point, off the equator: by the angle
+                # between the two planes, more than |i_ph - iB| (exact only on the equator;
+                # booking that under-counted e.g. 5.9 m/s as 5.2 m/s after 13 deg of
+                # apsidal motion).
+                th2 = np.asarray(plane_angle(i_ph, raan_ret, iB, raan_end), float)
+                dvp = dburn + np.asarray(mnv.combined_burn(v_ph, v_c, th2), float)
                 dv = b["dv"] + dvp
                 m_arr = b["m_arr"] * np.exp(-dvp / eng.ve_kms)
-                t_arr = b["t_arr"] + wait + tof
-                if eng is elec:
-                    t_arr = t_arr + _low_thrust_time(dvp, b["m_arr"], elec)
-                u_arr = _wrap_pos(slotB0z + udotB * t_arr)
-                raan_end = b["raan_arr"] + rateB * (t_arr - b["t_arr"]) + resid
-                if matched:
-                    # The tug returns to its apsis, which apsidal motion has carried
-                    # argp_dot * tof past the node; tilting the plane back to the target's
-                    # inclination there moves the node and the argument of latitude a little
-                    # (spherical trigonometry on the fixed burn point).
-                    rt = secular_rates(a_ph, e_ph, i_ph, mu, ctx.r_eq, ctx.j2)
-                    u_start = b["u_arr"] + udotB * wait
-                    u_ret = u_start + np.asarray(rt.argp, float) * tof
-                    raan_ret = (b["raan_arr"] + rateB * (t_arr - tof - b["t_arr"])
-                                + np.asarray(rt.raan, float) * tof)
-                    raan_end, u_end = _tilt_at_point(i_ph, raan_ret, u_ret, iB)
-                    d_raan = np.mod(raan_end - (b["raan_arr"] + rateB * (t_arr - b["t_arr"]))
-                                    + np.pi, TWO_PI) - np.pi
-                    d_u = np.mod(u_end - u_arr + np.pi, TWO_PI) - np.pi
-                    okv &= raan_free | (np.abs(d_raan) <= 0.5 * raan_tolB)
-                    okv &= np.abs(d_u) <= 0.5 * nodes.slot_tol[k]
-                    u_arr = u_end
+                d_raan = np.mod(raan_end - (b["raan_arr"] + rateB * (t_arr - b["t_arr"]))
+                                + np.pi, TWO_PI) - np.pi
+                d_u = np.mod(u_end - u_arr + np.pi, TWO_PI) - np.pi
+                okv &= raan_free | (np.abs(d_raan) <= 0.5 * raan_tolB)
+                okv &= np.abs(d_u) <= 0.5 * nodes.slot_tol[k]
+                u_arr = u_end
+            variants[var] = dict(okv=okv, dv=dv, m_arr=m_arr, t_arr=t_arr,
+                                 raan_end=raan_end, u_arr=u_arr, a_ph=a_ph, dvp=dvp, tof=tof,
+                                 v_ph=v_ph, i_ph=i_ph, wait=wait, e_ph=e_ph)
+        v_c_row = np.broadcast_to(v_c, (P,))
+        for r, kr in enumerate(revs):
+            for var, x in variants.items():
                 bp = dict(b)
-                bp["d"] = dict(b["d"], a_ph=a_ph, dvp=dvp, tof_ph=tof, v_ph=v_ph, v_c=v_c,
-                               i_ph=i_ph, wait_ph=wait, e_ph=e_ph)
-                rows.append(_row(bp, var, kr, okv, dv, m_arr, t_arr, raan_end, u_arr))
+                bp["d"] = dict(b["d"], a_ph=x["a_ph"][r], dvp=x["dvp"][r], tof_ph=x["tof"][r],
+                               v_ph=x["v_ph"][r], v_c=v_c_row, i_ph=x["i_ph"][r],
+                               wait_ph=x["wait"][r], e_ph=x["e_ph"][r])
+                rows.append(_row(bp, var, kr, x["okv"][r], x["dv"][r], x["m_arr"][r],
+                                 x["t_arr"][r], x["raan_end"][r], x["u_arr"][r]))
 
     opts = _concat(rows, P)
     if prune and opts.pair.size:
