@@ -196,14 +196,59 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
 
     Returns a dict of arrays: burn times tb1, tb2, magnitudes dv1, dv2, plane rotations th1,
     th2, speeds, arrival argument of latitude and RAAN, and the argument of latitude of burn 1.
+    Rows that this model cannot fly get dv1 = dv2 = inf (see :func:`_direct_via`).
+
+    An elliptic orbit is left at one of its apsides and an elliptic target joined at one of
+    its apsides. The first guess - depart at the apoapsis unless the target is lower, arrive
+    at the target's apsis nearer the departure radius - is not always the cheaper one: from
+    600 km circular to e = 0.9 (100.9 x 116,706 km), raising the apogee first and lowering the
+    perigee there costs 2.860 km/s, joining at the nearer perigee 2.965 km/s. So the other
+    apsis of each elliptic orbit is tried too and the cheapest kept (ties keep the guess).
     """
+    args = (t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, rateB, mu,
+            raan_free)
+    guess_dep = aB >= aA
+    best = _direct_via(*args, guess_dep, None)
+    flips_dep = bool(np.any(eA >= CIRCULAR_E))
+    flips_arr = bool(np.any(eB >= CIRCULAR_E))
+    if not (flips_dep or flips_arr):
+        return best
+    total = best["dv1"] + best["dv2"]
+    for dep in ((guess_dep, ~guess_dep) if flips_dep else (guess_dep,)):
+        for arr in ((True, False) if flips_arr else (None,)):
+            alt = _direct_via(*args, dep, arr)
+            alt_total = alt["dv1"] + alt["dv2"]
+            better = alt_total < total * (1.0 - 1e-9)
+            if np.any(better):
+                best = {key: np.where(better, alt[key], best[key]) for key in best}
+                total = np.where(better, alt_total, total)
+    return best
+
+
+def _direct_via(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, rateB, mu,
+                raan_free, dep_apo, arr_apo):
+    """:func:`_direct` departing an elliptic A at its apoapsis where ``dep_apo`` (else its
+    periapsis) and arriving at an elliptic B's apoapsis where ``arr_apo`` (else periapsis;
+    None: the apsis nearer the departure radius). Circular orbits ignore these."""
     circular = eA < CIRCULAR_E
+    dep_apo = np.asarray(dep_apo, bool)
+
+    def arrival_radius(r_dep):
+        rp_B, ra_B = aB * (1.0 - eB), aB * (1.0 + eB)
+        at_ra = (np.abs(ra_B - r_dep) < np.abs(rp_B - r_dep)) if arr_apo is None else arr_apo
+        return np.where(eB < CIRCULAR_E, aB, np.where(at_ra, ra_B, rp_B))
+
     # The transfer orbit's node regresses at its own rate while the target's moves at rateB:
     # aim burn 1 at the target plane shifted by the difference over the transfer time.
-    r_dep_est = np.where(circular, aA, np.where(aB >= aA, aA * (1 + eA), aA * (1 - eA)))
-    a_t_est = 0.5 * (r_dep_est + aB)
-    e_t_est = np.abs(aB - r_dep_est) / (aB + r_dep_est)
-    tof_est = np.pi * np.sqrt(a_t_est**3 / mu)
+    r_dep_est = np.where(circular, aA, np.where(dep_apo, aA * (1 + eA), aA * (1 - eA)))
+    # The transfer arrives at B's apsis (B's radius if circular), as chosen below, not at
+    # radius aB; equal radii mean one burn and no coast (tof 0), so no lead (else two
+    # identical elliptic orbits would be aimed apart by the lead).
+    r_arr_est = arrival_radius(r_dep_est)
+    a_t_est = 0.5 * (r_dep_est + r_arr_est)
+    e_t_est = np.abs(r_arr_est - r_dep_est) / (r_arr_est + r_dep_est)
+    tof_est = np.where(np.abs(r_arr_est - r_dep_est) < 1e-9, 0.0,
+                       np.pi * np.sqrt(a_t_est**3 / mu))
     rate_t = np.asarray(raan_rate(a_t_est, e_t_est, 0.5 * (iA + iB), mu), float)
     lead = (rateB - rate_t) * tof_est
     # First guess of the burn time: now; refine as the planes drift during the wait.
@@ -226,9 +271,9 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
         wait_c = np.where(coplanar, 0.0, np.mod(u1 - _sub(uA, rows), np.pi) / _sub(udotA, rows))
         tb_new = _sub(t0, rows) + np.where(_sub(circular, rows), wait_c, 0.0)
         tb = tb_new if it == 0 else _put(tb, rows, tb_new)
-    # Elliptic departure: burn at the apsis (apoapsis unless the target is lower).
+    # Elliptic departure: burn at the chosen apsis.
     r_apo, r_peri = aA * (1.0 + eA), aA * (1.0 - eA)
-    at_apo = aB >= aA
+    at_apo = dep_apo
     u_aps = np.where(at_apo, argpA + np.pi, argpA)
     wait_e = np.mod(u_aps - uA, TWO_PI) / udotA
     tb = np.where(circular, tb, t0 + wait_e)
@@ -237,11 +282,8 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     rA, d_raan = raan_gap(tb)
     theta, u1, u2 = _geometry(iA, iB, d_raan)
     coplanar = theta < COPLANAR_RAD
-    # Arrival radius: circular target at its radius; elliptic target at the apsis that is
-    # nearer the departure radius (the cheaper tangential join).
-    rp_B, ra_B = aB * (1.0 - eB), aB * (1.0 + eB)
-    r_arr = np.where(np.abs(ra_B - r_dep) < np.abs(rp_B - r_dep), ra_B, rp_B)
-    r_arr = np.where(eB < CIRCULAR_E, aB, r_arr)
+    # Arrival radius: circular target at its radius; elliptic target at the chosen apsis.
+    r_arr = arrival_radius(r_dep)
     same = np.abs(r_arr - r_dep) < 1e-9
     split = _split_unique(r_dep, np.where(same, r_dep, r_arr), theta, aA, aB, mu)
     dv1 = np.asarray(split.dv1, float)
@@ -249,6 +291,16 @@ def _direct(t0, aA, eA, iA, argpA, raanA, uA, rateA, udotA, aB, eB, iB, raanB0, 
     tof = np.asarray(split.tof, float)
     th1 = np.asarray(split.theta1, float)
     th2 = np.asarray(split.theta2, float)
+    # An elliptic orbit is left at an apsis, where the burn turns the plane about the radius
+    # vector: that reaches the target plane only if the apsis lies on the line where the two
+    # planes meet (e.g. a GTO with its apogee on the node). Elsewhere it would leave the tug
+    # in a third plane (a GTO with argp 120 deg "to GEO" ended at 26 deg, not 0): such rows
+    # cannot be flown, so their delta-v is infinite and the search drops them. (Turning by
+    # theta about an axis delta off the line misses the target plane by 2 theta sin(delta/2),
+    # ~ theta |sin delta|; up to 1e-7 rad, far below any tolerance, is accepted.)
+    off_node = ~circular & ~coplanar & (theta * np.abs(np.sin(u_b - u1)) > 1e-7)
+    dv1 = np.where(off_node, np.inf, dv1)
+    dv2 = np.where(off_node, np.inf, dv2)
     # Which end of the line of nodes the first burn is at decides the arrival point.
     end = np.round(np.mod(u_b - u1, TWO_PI) / np.pi) % 2
     u_arr = np.where(coplanar, u_b + np.pi, np.where(end == 0, u2 + np.pi, u2))
@@ -659,15 +711,31 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 # phase(w) = slot(t0 + w + tof) - (u0 + udotA w + pi) ; zero it.
                 ph0 = _wrap_pos(slotB0z + udotB * (t0 + tof) - (u0 + np.pi))
                 rel = udotA - udotB
+                # An equatorial orbit's node is a convention (raan: 0 deg): its place is the
+                # longitude u + RAAN (u - RAAN at 180 deg), and both orbits' conventional
+                # nodes turn at their own J2 rates, so match longitudes instead.
+                s_eq = np.where(np.abs(np.sin(iB)) < 1e-12, np.sign(np.cos(iB)), 0.0)
+                ph0 = _wrap_pos(ph0 + s_eq * (raanB0z + rateB * (t0 + tof)
+                                              - (raan0 + d["rate_t"] * tof)))
+                rel = rel + s_eq * (rateA - rateB)
                 w = np.where(rel > 0, ph0 / np.where(rel > 0, rel, 1.0),
                              (ph0 - TWO_PI) / np.where(rel < 0, rel, -1.0))
                 w = np.where(ok1, w, 0.0)
                 t_arr = t0 + w + tof
                 u_arr = _wrap_pos(slotB0z + udotB * t_arr)
+                # While it waits the tug's node turns at its own orbit's rate: the arrival
+                # RAAN moves on by rateA w (it was booked as if there were no wait). For a
+                # fixed-RAAN target the planes part by (rateA - rateB) w, which must stay
+                # within half the RAAN tolerance (as a phasing orbit's residual); an
+                # equatorial target's RAAN is the target's own convention.
+                raan_w = np.where(s_eq != 0.0, raanB0z + rateB * t_arr,
+                                  b["raan_arr"] + rateA * w)
+                resid = np.mod(raan_w - (raanB0z + rateB * t_arr) + np.pi, TWO_PI) - np.pi
+                ok1 = ok1 & (raan_free | (np.abs(resid) <= 0.5 * raan_tolB))
                 bw = dict(b)
                 bw["d"] = dict(d, wait=w)
                 rows.append(_row(bw, WAIT_PHASE, 0.0, ok1, b["dv"], b["m_arr"], t_arr,
-                                 b["raan_arr"], u_arr))
+                                 raan_w, u_arr))
         # variants 2-5: phasing orbit below (catch up) / above (fall back) for k revolutions,
         # in the target's plane (2, 3) or with the inclination offset that keeps its node
         # moving at the target's rate (4, 5: burns at the equator, no RAAN residual).

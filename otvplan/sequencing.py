@@ -165,6 +165,9 @@ class SearchResult:
     truncated: bool
     capped: bool
     stats: dict = field(default_factory=dict)
+    #: labels dropped only because the tug's mass after a release would not be positive (a
+    #: payload heavier than what is left): more propellant loaded could make them valid
+    massless: int = 0
 
 
 def _bit(k, W):
@@ -252,6 +255,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
     electric = ctx.electric is not None
     expanded = 0
     bounded = 0
+    massless = 0
     for depth in range(n):
         cur = layers[-1]
         if cur.size == 0:
@@ -287,6 +291,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
             ok &= (t_del <= nodes.deadline[k_new] + 1e-6) & (t_del <= s.horizon_s + 1e-6)
         if s.enforce_propellant:
             ok &= m_after - rem - s.dry_kg >= s.reserve_kg - 1e-9
+        massless += int(np.count_nonzero(ok & ~(m_after > 0.0)))
         ok &= m_after > 0.0
         idx = np.nonzero(ok)[0]
         masks = cur.mask[parent[idx]].copy()
@@ -341,7 +346,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
     return SearchResult(layers, truncated, capped,
                         {"pairs_expanded": expanded, "drift_cache_misses": cache.misses,
                          "labels_bounded": bounded,
-                         "labels": sum(layer.size for layer in layers)})
+                         "labels": sum(layer.size for layer in layers)}, massless)
 
 
 def _any_slot_left(nodes: Nodes, mask):

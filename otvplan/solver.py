@@ -169,7 +169,7 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         chosen = _best_partial(finals, nodes)
     depth, index = chosen["depth"], chosen["index"]
     built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
-                   electric_disposal, warnings, disp)
+                   electric_disposal, warnings, disp, dispose=chosen.get("dispose", True))
     delivered = tuple(leg.delivery.payload for leg in built if leg.delivery is not None)
     undelivered = tuple(p.name for p in scenario.payloads if p.name not in delivered)
     prop_used = sum(leg.propellant_kg for leg in built)
@@ -341,7 +341,9 @@ def _best_partial(finals, nodes):
             if best_key is None or key > best_key:
                 best_key = key
                 best = {"depth": r["depth"], "index": int(i)}
-    return best or {"depth": 0, "index": 0}
+    # None can pay for even its disposal (e.g. no propellant loaded and a disposal to make):
+    # the tug stays where it was dropped off; no legs, and no disposal burn it cannot afford.
+    return best or {"depth": 0, "index": 0, "dispose": False}
 
 
 def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposal,
@@ -360,8 +362,11 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     dry = scenario.tug.dry_mass_kg
     reserve = scenario.tug.reserve_kg
 
+    massless = [0]
+
     def left_for(p_loaded):
         res = search(nodes, ctx, dry + p_loaded + payload_mass, relaxed, cache)
+        massless[0] = res.massless
         finals = _finals(disp, nodes, res.layers, eng, electric_disposal, relaxed)
         full = [r for r in finals if r["depth"] == n]
         if not full:
@@ -372,7 +377,19 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     need_prop = None
     p0 = scenario.tug.propellant_kg
     left0 = left_for(p0)
-    if left0 is not None and left0 < reserve - 1e-9:
+    # With far too little propellant for a heavy payload, even the relaxed search finds no
+    # complete plan: the tug's mass after a release would not be positive, and such labels are
+    # dropped. Load more (doubling) while that is what stops the search; from there the
+    # secant below comes down to the root from above (left(P) is convex where it is >= the
+    # reserve, so it cannot overshoot).
+    grown = False
+    for _ in range(60):
+        if left0 is not None or massless[0] == 0:
+            break
+        p0 = 2.0 * p0 + dry + payload_mass
+        left0 = left_for(p0)
+        grown = True
+    if left0 is not None and (left0 < reserve - 1e-9 or grown):
         p1 = p0 + (reserve - left0)  # slope <= 1: this is still short
         left1 = left_for(p1)
         for _ in range(12):
@@ -543,8 +560,14 @@ def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp)
     r_hat = _unit_r(iA, rA, u_b)
     th1, th2 = float(d["th1"][idx]), float(d["th2"][idx])
     theta = float(d["theta"][idx])
-    # Rotation sense: rotating h_A about r_hat by +theta must reach the target plane normal.
-    raanB = float(d["raan_arr"][idx]) if theta > 0 else rA
+    # Rotation sense: rotating h_A about r_hat by +theta must reach the target plane normal,
+    # taken (as the burns here are) at burn 1: the plane _direct aimed at, i.e. the plane at
+    # arrival less the regression of the transfer orbit's node during the coast. (The plane
+    # at arrival has turned by J2 during the coast, ~0.1 deg in LEO: more than a small plane
+    # change itself, which then went the wrong way, e.g. a 0.02 deg change delivered 0.04 deg
+    # off.)
+    raanB = (float(d["raan_arr"][idx]) - float(d["rate_t"][idx]) * (
+        float(d["tb2"][idx]) - float(d["tb1"][idx]))) if theta > 0 else rA
     h_b_target = plane_normal(iB, raanB) if theta > lg.COPLANAR_RAD else h_a
     sense = 1.0
     if theta > lg.COPLANAR_RAD:
@@ -581,7 +604,7 @@ def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp)
 
 
 def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
-           warnings, disp: DisposalTable) -> list[Leg]:
+           warnings, disp: DisposalTable, dispose: bool = True) -> list[Leg]:
     legs_out: list[Leg] = []
     path = path_to(layers, depth, index)
     max_imp = scenario.constraints.max_impulsive_burn_s
@@ -608,7 +631,7 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
                                       idx, prev, pidx, max_imp, warnings))
     # disposal
     d = scenario.constraints.disposal
-    if d.kind != "none" and eng is not None:
+    if dispose and d.kind != "none" and eng is not None:
         last = legs_out[-1] if legs_out else None
         lay = layers[depth]
         j = int(lay.j[index])
@@ -694,6 +717,8 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
               if isinstance(v, np.ndarray) else v for key, v in d.items()}
         if variant == lg.WAIT_PHASE:
             dd["u_b1"] = np.mod(np.asarray(d["u_b1"]) + nodes.u_rate[j] * shift, TWO_PI)
+            # the node turns on while the tug waits (as legs.expand books it)
+            dd["raan_b1"] = np.asarray(d["raan_b1"]) + nodes.raan_rate[j] * shift
         tb1, tb2 = float(dd["tb1"][0]), float(dd["tb2"][0])
         if tb1 > t_cursor:
             phases.append(Phase("wait", t_cursor, tb1, aA, iA, eA))
@@ -793,7 +818,12 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
         u_end = u_start + float(rates_ph.argp) * tof
         r_hat2 = _unit_r(i_ph, raan_2, u_end)
         h_ph2 = plane_normal(i_ph, raan_2)
-        h_b2 = _tilt_to(h_ph2, r_hat2, iB)
+        # Apsidal motion has carried the apsis off the equator, where turning by the
+        # inclination difference (_tilt_to) no longer gives inclination iB (a 0.04 deg
+        # matched-node tilt after 13 deg of apsidal motion ended 0.005 deg off): turn to the
+        # plane of inclination iB through this point, as legs.expand booked it.
+        raan_b2, _ = lg._tilt_at_point(i_ph, raan_2, u_end, iB)
+        h_b2 = plane_normal(iB, float(raan_b2))
         after2 = _state_after(t1 + tof, aB * r_hat2, v_c * np.cross(h_b2, r_hat2))
         led.burn(t1 + tof, np.array(_burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_end,
                  "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec,
