@@ -704,7 +704,11 @@ def _number(*, minimum: float | None = None, below: float | None = None, exclusi
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(f"expected a number, got {_describe_value(value)}")
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # a whole number beyond the float range (> 1.8e308)
+            raise _fail("expected a finite number, got a whole number too large for one "
+                        f"({_describe_value(value)})") from None
         if not math.isfinite(x):
             raise _fail(f"expected a finite number, got {value!r}")
         if minimum is not None and (x <= minimum if exclusive else x < minimum):

@@ -200,6 +200,16 @@ def test_an_alias_to_a_long_scalar_is_scanned_once(monkeypatch):
     assert sum(n for n in scanned if n >= 100_000) == 100_000, len(scanned)
 
 
+def test_a_bare_whole_number_beyond_the_float_range_is_a_problem():
+    """Found by the CI fuzz (scenario-bytes): a 400-digit `cd` raised OverflowError from
+    float(); now a problem at its line."""
+    text = _minimal().replace("constraints:\n", "constraints:\n  disposal: {type: reentry, "
+                              "within: 5 yr, cd: 1" + "0" * 400 + "}\n", 1)
+    found = _problems(text)
+    assert [p.path for p in found] == ["constraints.disposal.cd"], found
+    assert "too large" in found[0].message
+
+
 def test_huge_and_deep_inputs_are_refused_quickly():
     flat = "payloads: [" + "0, " * (sc.MAX_NODES + 10) + "]\n"
     assert "expands to more than 100,000 YAML nodes" in _problems(flat)[0].message
