@@ -282,7 +282,8 @@ def sample(plan, step_s: float | None = None, n: int | None = None,
             raise ValueError(f"n must be at least 2, got {count}")
         grid = np.linspace(0.0, t_end, count)
     ev = event_times(plan)
-    ev = ev[(ev > 0.0) & (ev <= t_end)]
+    # an event at t = 0 (a burn at the epoch) is sampled too, so the drop-off orbit shows
+    ev = ev[(ev >= 0.0) & (ev <= t_end)]
     right = elements_at(plan, np.concatenate([grid, ev]), side="right")
     left = elements_at(plan, ev, side="left")
     t_all = np.concatenate([right.t, left.t])

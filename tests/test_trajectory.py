@@ -182,3 +182,23 @@ def test_target_raan_drifts_at_the_target_rate(minimal):
     rate = orbits.raan_rate(spec.a_km, spec.e, spec.inc_rad)
     assert float(tr.wrap_pi(raan[1] - raan[0] - rate * 86400.0)) == pytest.approx(0.0, abs=1e-12)
     assert R_EARTH_KM < spec.a_km
+
+
+def test_a_burn_at_the_epoch_still_shows_the_dropoff_orbit():
+    """gto_to_geo's drop-off sits at apogee at the epoch, so the first burn is at t = 0: the
+    sampled history must start in the drop-off orbit (the GTO), then jump to the orbit after
+    the burn (found looking at the report's element figure, which began at GEO)."""
+    from otvplan import scenario, solver
+
+    plan = solver.plan(scenario.load(Path(__file__).resolve().parents[1] / "scenarios"
+                                     / "gto_to_geo.yaml"))
+    assert tr.event_times(plan)[0] == 0.0
+    s = tr.sample(plan, n=20)
+    drop = plan.scenario.dropoff
+    assert s.t[0] == 0.0 and s.a[0] == pytest.approx(drop.a_km, abs=1e-9)
+    assert s.i[0] == pytest.approx(drop.inc_rad, abs=1e-12)
+    # then the orbit after everything done at the epoch (here: GEO, the release of the first
+    # satellite and the burn into the drift orbit below GEO)
+    after = tr.elements_at(plan, np.array([0.0]), side="right")
+    assert s.t[1] == 0.0 and s.a[1] == pytest.approx(float(after.a[0]), abs=1e-9)
+    assert s.a[1] > drop.a_km + 10_000.0
