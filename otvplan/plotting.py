@@ -367,14 +367,19 @@ def _mass(plan):
             groups.append([])
         groups[-1].append((t, name, m, float(h.mass_kg[k])))
     for group in groups:
-        for j, (t, name, m, m_after) in enumerate(group):
+        for t, name, m, m_after in group:
             ax_m.plot([t / SECONDS_PER_DAY], [m_after + m], marker="v", ls="none",
                       color=colors.get(name, "black"), markeredgecolor="black", mew=0.5,
                       markersize=7)
-            late = t > 0.8 * span  # near the right edge: label on the left
-            ax_m.annotate(f"{name} ({m:.0f} kg)", (t / SECONDS_PER_DAY, m_after + m),
-                          xytext=(-7 if late else 6, -3 - 2 * j), textcoords="offset points",
-                          fontsize=7, va="top", ha="right" if late else "left")
+        # releases close in time share one label, a line each, so they cannot overlap
+        t0, _, m0, after0 = group[0]
+        late = t0 > 0.8 * span  # near the right edge: label on the left
+        ax_m.annotate("\n".join(f"{name} ({m:.0f} kg)" for _, name, m, _ in group),
+                      (t0 / SECONDS_PER_DAY, after0 + m0), xytext=(-7 if late else 6, -3),
+                      textcoords="offset points", fontsize=7, va="top",
+                      ha="right" if late else "left", linespacing=1.3,
+                      bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                            "alpha": 0.8})
     sc = plan.scenario
     ax_m.axhline(sc.tug.dry_mass_kg, color="#7f7f7f", ls=":", lw=0.9)
     ax_m.annotate(f"tug dry mass {sc.tug.dry_mass_kg:.0f} kg", (0.0, sc.tug.dry_mass_kg),
