@@ -668,12 +668,12 @@ def _read_study_bytes(path: Path, file: str) -> bytes:
     try:
         if path.is_dir():
             raise _study_error([Problem(file, "", "is a directory, not a study file; give the "
-                                                "path of a study .yaml file")])
+                                                  "path of a study .yaml file")])
         with open(path, "rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise _study_error([Problem(file, "", "no such file; check the path (examples are in "
-                                            "studies/)")]) from None
+                                              "studies/)")]) from None
     except PermissionError:
         raise _study_error([Problem(file, "", "permission denied: cannot read this file")]) \
             from None
@@ -682,7 +682,7 @@ def _read_study_bytes(path: Path, file: str) -> bytes:
             from None
     if len(data) > MAX_FILE_BYTES:
         raise _study_error([Problem(file, "", f"file is larger than {MAX_FILE_BYTES:,} bytes; a "
-                                            "study file is a few kB of YAML text")])
+                                              "study file is a few kB of YAML text")])
     return data
 
 
@@ -692,12 +692,12 @@ def load(path: str | os.PathLike) -> Study:
     data = _read_study_bytes(Path(file), file)
     if b"\x00" in data[:8192]:
         raise _study_error([Problem(file, "", "is a binary file (it contains NUL bytes), not YAML "
-                                            "text; give a study .yaml file")])
+                                              "text; give a study .yaml file")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _study_error([Problem(file, "", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} "
-                                            "cannot be decoded); save the file as UTF-8")]) \
+                                              "cannot be decoded); save the file as UTF-8")]) \
             from None
     return loads(text, filename=file)
 
