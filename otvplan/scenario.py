@@ -37,7 +37,6 @@ import dataclasses
 import datetime as _dt
 import decimal
 import difflib
-import functools
 import math
 import os
 import re
@@ -525,14 +524,6 @@ _TAG = "tag:yaml.org,2002:"
 #: A lone UTF-16 surrogate, which only a YAML escape ("\\ud800") can produce: not a character,
 #: and no UTF-8 text (a report, a CSV file) can hold it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-@functools.lru_cache(maxsize=4096)
-def _has_surrogate(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate; cached, because an alias to a long scalar
-    hands the same string to the checks once per use (a 400 kB scalar used 10,000 times took
-    seconds to scan over and over)."""
-    return _SURROGATE.search(text) is not None
 _SURROGATE_MESSAGE = ("{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not a "
                       "character; write the character itself, or a \\U00010000-style escape")
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -557,6 +548,16 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
     value_marks: dict[tuple, Any] = {}
     key_marks: dict[tuple, Any] = {}
     problems: list[Problem] = []
+    scanned: dict[int, bool] = {}
+
+    def has_surrogate(text: str) -> bool:
+        # An alias hands the same string to this check once per use (a 400 kB scalar used
+        # 10,000 times took seconds to rescan); the nodes keep every string alive while the
+        # document is converted, so its id identifies it for that long.
+        hit = scanned.get(id(text))
+        if hit is None:
+            hit = scanned[id(text)] = _SURROGATE.search(text) is not None
+        return hit
 
     def convert(node: yaml.Node, path: tuple) -> Any:
         value_marks.setdefault(path, node.start_mark)
@@ -578,7 +579,7 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                              _format_path(path)))
                     continue
                 key = key_node.value
-                if _has_surrogate(key):
+                if has_surrogate(key):
                     problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this key"),
                                              key_node.start_mark, _format_path(path + (key,))))
                     continue
@@ -598,7 +599,7 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
                                                "remove it", node.start_mark, _format_path(path)))
             return [convert(item, path + (i,)) for i, item in enumerate(node.value)]
         tag = node.tag
-        if _has_surrogate(node.value):
+        if has_surrogate(node.value):
             problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this value"),
                                      node.start_mark, _format_path(path)))
             return None
