@@ -279,10 +279,11 @@ def mutated_documents(draw, docs) -> object:
             parent.insert(last, copy.deepcopy(value))
         elif action == "huge-list":
             size = draw(st.sampled_from([10, 100, 201, 250, 1000, 3000]))
-            if isinstance(value, list) and value:
-                parent[last] = [copy.deepcopy(value[i % len(value)]) for i in range(size)]
-            else:
-                parent[last] = [value] * size
+            items = value if isinstance(value, list) and value else [value]
+            if size * _weight(items) <= MAX_COPIED_WEIGHT:
+                parent[last] = [copy.deepcopy(items[i % len(items)]) for i in range(size)]
+            else:  # shared items: the YAML text repeats them as aliases, not as copies
+                parent[last] = [items[i % len(items)] for i in range(size)]
         elif action == "unicode" and isinstance(value, str):
             i = draw(st.integers(0, len(value)))
             parent[last] = value[:i] + draw(st.sampled_from(
@@ -292,6 +293,26 @@ def mutated_documents(draw, docs) -> object:
             parent[last] = draw(st.sampled_from(["a", "é", "💥", "1", " "])) * draw(
                 st.sampled_from([1000, 100_000, 400_000]))
     return doc
+
+
+#: Most characters (plus one per node) a "huge-list" mutation copies out in full. Copies of
+#: copies of a 400,000-character string once made a document of tens of GB (the generator,
+#: not the loader, ran out of memory); above this the list shares its items instead.
+MAX_COPIED_WEIGHT = 4_000_000
+
+
+def _weight(obj, cap: int = MAX_COPIED_WEIGHT + 1) -> int:
+    """Characters of the strings in ``obj`` plus one per node, counted up to ``cap``."""
+    total, stack = 0, [obj]
+    while stack and total < cap:
+        item = stack.pop()
+        total += 1 + (len(item) if isinstance(item, str) else 0)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: ~10x faster
