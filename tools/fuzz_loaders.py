@@ -280,10 +280,10 @@ def mutated_documents(draw, docs) -> object:
         elif action == "huge-list":
             size = draw(st.sampled_from([10, 100, 201, 250, 1000, 3000]))
             items = value if isinstance(value, list) and value else [value]
-            if size * _weight(items) <= MAX_COPIED_WEIGHT:
-                parent[last] = [copy.deepcopy(items[i % len(items)]) for i in range(size)]
-            else:  # shared items: the YAML text repeats them as aliases, not as copies
-                parent[last] = [items[i % len(items)] for i in range(size)]
+            # the text repeats scalars in full (YAML has no alias for them): shorten the list
+            # rather than copy a large item thousands of times
+            size = min(size, max(1, MAX_COPIED_WEIGHT // _weight(items)))
+            parent[last] = [copy.deepcopy(items[i % len(items)]) for i in range(size)]
         elif action == "unicode" and isinstance(value, str):
             i = draw(st.integers(0, len(value)))
             parent[last] = value[:i] + draw(st.sampled_from(
@@ -295,9 +295,9 @@ def mutated_documents(draw, docs) -> object:
     return doc
 
 
-#: Most characters (plus one per node) a "huge-list" mutation copies out in full. Copies of
-#: copies of a 400,000-character string once made a document of tens of GB (the generator,
-#: not the loader, ran out of memory); above this the list shares its items instead.
+#: Most characters (plus one per node) a "huge-list" mutation writes out. Copies of copies of
+#: a 400,000-character string once made a document of tens of GB (the generator, not the
+#: loader, ran out of memory); a list of a large item is made shorter instead.
 MAX_COPIED_WEIGHT = 4_000_000
 
 
