@@ -7,6 +7,7 @@ points an engineer uses (``otvplan validate``'s loader, the study loader).
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -14,24 +15,15 @@ from otvplan import scenario as sc
 from otvplan import study as st
 from otvplan.errors import ScenarioError, StudyError
 
-HEAD = textwrap.dedent("""\
-    name: many
-    epoch: 2027-03-01T10:00:00Z
-    dropoff: {altitude: 525 km, sso: true, ltan: "10:30"}
-    tug:
-      name: tug
-      dry_mass: 150 kg
-      propellant: 80 kg
-      tank_capacity: 100 kg
-      engines:
-        - {name: main, type: chemical, isp: 230 s, thrust: 22 N}
-    payloads:
-    """)
+#: The packaged starter scenario up to its payload list (the list is generated per test).
+_MINIMAL = (Path(sc.__file__).parent / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+HEAD = _MINIMAL[:_MINIMAL.index("\npayloads:") + len("\npayloads:\n")]
+PAYLOADS_LINE = HEAD.count("\n")  # 1-based line of `payloads:`
 
 
 def _manifest(n: int) -> str:
-    return HEAD + "".join(f"  - {{name: p{i}, mass: 1 kg, target: {{altitude: 530 km, sso: true}}}}\n"
-                          for i in range(n))
+    item = "  - {{name: p{}, mass: 1 kg, target: {{altitude: 530 km, sso: true}}}}\n"
+    return HEAD + "".join(item.format(i) for i in range(n))
 
 
 def test_payload_count_limit():
@@ -41,7 +33,7 @@ def test_payload_count_limit():
         sc.loads(_manifest(sc.MAX_PAYLOADS + 1), filename="many.yaml")
     (problem,) = info.value.problems
     assert str(problem) == (
-        f"many.yaml:11:1: payloads: {sc.MAX_PAYLOADS + 1} payloads; a scenario takes at most "
+        f"many.yaml:{PAYLOADS_LINE}:1: payloads: {sc.MAX_PAYLOADS + 1} payloads; a scenario takes at most "
         f"{sc.MAX_PAYLOADS} (scenario.MAX_PAYLOADS): split the manifest into several scenarios")
 
 
@@ -56,7 +48,7 @@ def test_scenario_file_size_limit(tmp_path):
 
 
 def test_nesting_depth_limit():
-    deep = HEAD.replace("payloads:\n", "x-deep: " + "[" * (sc.MAX_DEPTH + 5)
+    deep = HEAD.replace("\npayloads:\n", "\n" + "x-deep: " + "[" * (sc.MAX_DEPTH + 5)
                         + "]" * (sc.MAX_DEPTH + 5) + "\npayloads: []\n")
     with pytest.raises(ScenarioError) as info:
         sc.loads(deep, filename="deep.yaml")
