@@ -14,12 +14,17 @@ of :mod:`otvplan.scenario`, so a dict and a file give the same errors for the sa
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import Problem, ScenarioError
 from .model import Plan, Scenario
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["load_scenario", "plan", "verify", "report", "sweep", "summary", "leg_table",
            "orbit_spec_from_boinor"]
@@ -32,19 +37,20 @@ def _looks_like_yaml(text: str) -> bool:
 def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
     """Load a scenario from a path, YAML text, a dict, or return a Scenario unchanged.
 
-    Dict values may be strings with units (``"525 km"``), astropy Quantities, or, for an orbit
-    (``dropoff`` or a payload's ``target``), a boinor ``Orbit``. Raises
-    :class:`otvplan.errors.ScenarioError` listing every problem.
+    Dict values may be strings with units (``"525 km"``), astropy Quantities, ``datetime`` or
+    astropy ``Time`` for the epoch, or, for an orbit (``dropoff`` or a payload's ``target``), a
+    boinor ``Orbit`` (see :func:`orbit_spec_from_boinor`: its state is rotated from GCRS to the
+    mean equator of the epoch, which a logged note reports). Raises
+    :class:`otvplan.errors.ScenarioError` listing every problem; for a dict, each problem
+    names the key path (``<dict>: tug.dry_mass: ...``).
     """
     from . import scenario as _scenario
 
     if isinstance(source, Scenario):
         return source
-    if isinstance(source, dict):
-        import yaml
-
-        text = yaml.safe_dump(_plain(source), sort_keys=False)
-        return _scenario.loads(text, filename=filename or "<dict>")
+    if isinstance(source, Mapping):
+        name = filename or "<dict>"
+        return _scenario.load_data(_plain_scenario(source, name), name)
     if isinstance(source, (bytes, bytearray)):
         return _scenario.loads(source, filename=filename or "<string>")
     if isinstance(source, os.PathLike) or (isinstance(source, str)
@@ -56,23 +62,63 @@ def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
                     "text, a dict or a Scenario")
 
 
-def _plain(value: Any, key: str | None = None) -> Any:
-    """Turn Quantities, boinor orbits and datetimes into the scenario format's strings."""
-    if _is_boinor_orbit(value):
-        return orbit_spec_from_boinor(value)
+def _plain_scenario(data: Mapping, name: str) -> dict:
+    """The scenario dict with Quantities, times and boinor orbits turned into the scenario
+    format's strings; boinor orbits must be at the scenario epoch."""
+    epoch = _plain(data.get("epoch"))
+    epoch_jd = None
+    if isinstance(epoch, str):
+        from .timeutil import julian_date, parse_utc
+
+        try:
+            epoch_jd = julian_date(parse_utc(epoch))
+        except ValueError:
+            pass  # the validator reports it
+    problems: list[Problem] = []
+
+    def convert(value: Any, path: tuple) -> Any:
+        if _is_boinor_orbit(value):
+            orbit_jd = float(value.epoch.utc.jd1) + float(value.epoch.utc.jd2)
+            if epoch_jd is not None and abs(orbit_jd - epoch_jd) * 86400.0 > 1e-3:
+                problems.append(Problem(
+                    name, _path_text(path),
+                    f"the boinor Orbit's epoch ({value.epoch.utc.isot}Z) is not the scenario "
+                    f"epoch ({epoch}); propagate it there first: "
+                    "orbit.propagate(Time(epoch) - orbit.epoch)"))
+                return None
+            return orbit_spec_from_boinor(value, epoch_jd, where=_path_text(path))
+        if isinstance(value, Mapping):
+            return {k: convert(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [convert(v, path + (i,)) for i, v in enumerate(value)]
+        return _plain(value)
+
+    out = convert(data, ())
+    if problems:
+        raise ScenarioError(problems)
+    return out
+
+
+def _path_text(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """A Quantity, datetime, astropy Time or NumPy scalar as the scenario format writes it."""
     if hasattr(value, "unit") and hasattr(value, "value"):  # astropy Quantity
         unit = value.unit.to_string()
         if unit == "":
             return float(value.value)
         return f"{float(value.value)!r} {unit}"
-    if hasattr(value, "isoformat") and not isinstance(value, str):
-        return value.isoformat()
     if hasattr(value, "isot"):  # astropy Time
         return value.utc.isot + "Z"
-    if isinstance(value, dict):
-        return {k: _plain(v, k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat") and not isinstance(value, str):
+        return value.isoformat()
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
     return value
 
 
@@ -81,23 +127,29 @@ def _is_boinor_orbit(value: Any) -> bool:
     return cls.__name__ == "Orbit" and cls.__module__.startswith(("boinor", "poliastro"))
 
 
-def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None) -> dict:
+def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None, *, where: str = "") -> dict:
     """Scenario-format orbit spec (dict of strings with units) from a boinor ``Orbit``.
 
     boinor states are in GCRS (J2000 axes); otvplan's frame is the mean equator and equinox of
     the scenario epoch, so the state is rotated with the IAU-1976 precession matrix at
-    ``epoch_jd`` (default: the orbit's epoch) before elements are taken. The orbit's position
-    becomes the ``slot`` (argument of latitude at the epoch).
+    ``epoch_jd`` (default: the orbit's epoch) before elements are taken. Inclination and RAAN
+    therefore differ from the orbit's own (RAAN by about 0.014 deg per year from 2000); a note
+    with both values is logged (logger ``otvplan.api``, level INFO) naming ``where``. The
+    elements are taken as otvplan's mean elements; the orbit's position becomes the ``slot``
+    (argument of latitude at the epoch).
     """
     import numpy as np
 
+    from .constants import R_EARTH_KM
     from .orbits import precession_matrix, rv_to_coe
 
-    r = orbit.r.to_value("km")
-    v = orbit.v.to_value("km/s")
-    jd = float(orbit.epoch.utc.jd) if epoch_jd is None else epoch_jd
+    r = np.asarray(orbit.r.to_value("km"), float)
+    v = np.asarray(orbit.v.to_value("km/s"), float)
+    jd = float(orbit.epoch.utc.jd1) + float(orbit.epoch.utc.jd2) if epoch_jd is None \
+        else epoch_jd
     p = precession_matrix(jd)
-    el = rv_to_coe(p @ np.asarray(r), p @ np.asarray(v))
+    el = rv_to_coe(p @ r, p @ v)
+    given = rv_to_coe(r, v)
     spec = {
         "sma": f"{float(el.a)!r} km",
         "eccentricity": float(el.e),
@@ -108,12 +160,25 @@ def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None) -> dict:
     if float(el.e) > 1e-9:
         spec["argp"] = f"{math.degrees(float(el.argp))!r} deg"
     else:
-        spec.pop("eccentricity")
-        spec["altitude"] = spec.pop("sma")
-        from .constants import R_EARTH_KM
-
-        spec["altitude"] = f"{float(el.a) - R_EARTH_KM!r} km"
+        del spec["eccentricity"], spec["sma"]
+        spec = {"altitude": f"{float(el.a) - R_EARTH_KM!r} km", **spec}
+    logger.info(
+        "%sboinor Orbit in GCRS (inclination %s deg, RAAN %s deg) rotated to the mean equator "
+        "and equinox of %s: inclination %s deg, RAAN %s deg (IAU-1976 precession)",
+        f"{where}: " if where else "", _deg(given.i), _deg(given.raan),
+        _jd_text(jd), _deg(el.i), _deg(el.raan))
     return spec
+
+
+def _deg(angle: float) -> str:
+    return f"{math.degrees(float(angle)):.3f}".rstrip("0").rstrip(".")
+
+
+def _jd_text(jd: float) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime(2000, 1, 1, 12, tzinfo=timezone.utc) + timedelta(days=jd - 2451545.0)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def plan(scenario: Any, objective: str | None = None, *, strict: bool = False) -> Plan:

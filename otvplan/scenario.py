@@ -1633,6 +1633,46 @@ def loads(text: str | bytes, filename: str = "<string>") -> Scenario:
     ``filename`` names the text in problems and becomes ``Scenario.source`` (``None`` for the
     default ``"<string>"``). Raises :class:`ScenarioError` listing every problem found.
     """
+    return _loads(text, filename, located=True)
+
+
+def load_data(data: Any, source: str = "<dict>") -> Scenario:
+    """Validate a scenario given as Python data: the structure of a scenario document (dicts,
+    lists, strings with units, numbers, ``datetime`` for the epoch).
+
+    The same validator as for a file, but problems name ``source`` and the key path only
+    (``<dict>: tug.dry_mass: ...``), with no line or column: there is no text to point into.
+    Raises :class:`ScenarioError` listing every problem found.
+    """
+    try:
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise _error([Problem(source, "", f"cannot read the data as a scenario: {exc}; give "
+                                          "dicts, lists, strings, numbers and booleans")]) from None
+    return _loads(text, source, located=False)
+
+
+def _unlocated(problem: Problem) -> Problem:
+    """The problem without line and column (and without "line N" references in its text)."""
+    message = _LINE_REFERENCE.sub("", problem.message)
+    return dataclasses.replace(problem, line=None, column=None, message=message)
+
+
+_LINE_REFERENCE = re.compile(r" \(first given at line \d+\)|, line \d+(?=\))")
+
+
+def _loads(text: str | bytes, filename: str, *, located: bool) -> Scenario:
+    """:func:`loads`; ``located=False`` drops every line:column (data not written by a user)."""
+    try:
+        return _loads_located(text, filename)
+    except ScenarioError as exc:
+        if located:
+            raise
+        problems = list(dict.fromkeys(_unlocated(p) for p in exc.problems))
+        raise _error(sorted(problems, key=lambda p: p.path)) from None
+
+
+def _loads_located(text: str | bytes, filename: str) -> Scenario:
     try:
         if isinstance(text, (bytes, bytearray)):
             if len(text) > MAX_FILE_BYTES:
