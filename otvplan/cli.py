@@ -4,8 +4,11 @@ Each command is a small function; the library does the work and raises
 :class:`otvplan.errors.OtvplanError` on bad input, which :func:`main` prints as one line per
 problem on stderr with exit status 2 -- never a traceback.
 
-Exit status: 0 ok, 1 verification failed, 2 bad input (including usage errors),
-3 infeasible plan, 70 internal error (a bug: set ``OTVPLAN_DEBUG=1`` to see the traceback).
+Exit status (see docs/limits.md): 0 ok, 1 verification failed, 2 bad input (including usage
+errors), 3 infeasible plan, 69 the Dask cluster was unreachable or lost, 73 an output cannot be
+written (a file-system fault: full disk, read-only directory, a path that is a file), 70
+internal error (a bug: set ``OTVPLAN_DEBUG=1`` to see the traceback), 130 interrupted.
+When several apply, the first of 2, 73, 69, 1, 3 wins.
 
 Only this module prints. Library modules are imported inside the commands so that
 ``otvplan --version`` and ``otvplan --help`` start fast.
@@ -26,13 +29,36 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import OtvplanError, Problem
+from .errors import ClusterError, OtvplanError, OutputError, Problem
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
+EXIT_UNAVAILABLE = 69  # sysexits.h EX_UNAVAILABLE: the Dask scheduler is unreachable or lost
 EXIT_INTERNAL_ERROR = 70  # sysexits.h EX_SOFTWARE
+EXIT_OUTPUT_ERROR = 73  # sysexits.h EX_CANTCREAT: an output file cannot be written
+EXIT_INTERRUPTED = 130
+
+#: The exit statuses and what they mean (``otvplan --help`` and docs/limits.md show them).
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_VERIFICATION_FAILED: "verification failed",
+    EXIT_BAD_INPUT: "bad input (a problem in an input file, a usage error)",
+    EXIT_INFEASIBLE: "infeasible plan",
+    EXIT_UNAVAILABLE: "the Dask scheduler is unreachable or was lost (rerun to resume)",
+    EXIT_INTERNAL_ERROR: "internal error (a bug)",
+    EXIT_OUTPUT_ERROR: "an output cannot be written (disk full, read-only, a path in the way)",
+    EXIT_INTERRUPTED: "interrupted",
+}
+
+
+def plan_status(plan, verification=None) -> int:
+    """The exit status of a command that ends with ``plan`` (and its ``verification``): 1 when
+    the verification failed, else 3 when the plan is infeasible, else 0."""
+    if verification is not None and not verification.passed:
+        return EXIT_VERIFICATION_FAILED
+    return EXIT_OK if plan.feasible else EXIT_INFEASIBLE
 
 #: Distributions whose versions ``otvplan --version`` reports (read from package metadata,
 #: without importing them).
@@ -41,7 +67,9 @@ VERSION_PACKAGES = ("boinor", "astropy", "numpy", "scipy", "pydantic", "typer", 
 app = typer.Typer(
     name="otvplan",
     help="Mission planner for orbital transfer vehicles (space tugs).\n\n"
-         "Exit status: 0 ok, 1 verification failed, 2 bad input, 3 infeasible plan.",
+         "Exit status: 0 ok, 1 verification failed, 2 bad input, 3 infeasible plan, "
+         "69 Dask scheduler unreachable or lost, 73 output cannot be written, 70 internal "
+         "error.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -199,12 +227,18 @@ def example(
     if out is None:
         sys.stdout.write(text)
         return EXIT_OK
-    if out.exists() and not force:
+    from . import atomicio
+
+    if out.is_dir():
+        raise OutputError(out, "is a directory; give the path of the scenario file to write")
+    if (out.exists() or out.is_symlink()) and not force:
         raise OtvplanError(f"{out}: already exists; pass --force to overwrite it")
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OtvplanError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    if out.is_symlink() and not out.exists():
+        raise OutputError(out, f"is a dangling symbolic link (to {os.readlink(out)}); remove "
+                               "it first")
+    atomicio.check_parents(out)
+    atomicio.ensure_dir(out.parent)
+    atomicio.write_text(out, text)  # atomic: a full disk leaves the old file as it was
     _err(f"wrote {out} (check it with: otvplan validate {out})")
     return EXIT_OK
 
@@ -308,20 +342,20 @@ def plan(
     else:
         _print_plan(p)
     if out is not None:
-        from . import atomicio
+        from .atomicio import StagedDirectory
         from .report import burns_csv, legs_csv, plan_to_json
 
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in (("plan.json", plan_to_json(p)), ("legs.csv", legs_csv(p)),
-                           ("burns.csv", burns_csv(p))):
-            atomicio.write_text(out / name, text)
+        names = ("plan.json", "legs.csv", "burns.csv")
+        with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
+            for name, text in zip(names, (plan_to_json(p), legs_csv(p), burns_csv(p))):
+                stage.write_text(name, text)
         _err(f"wrote {out}/plan.json, legs.csv, burns.csv")
     if report_dir is not None:
         from .report import write_report
 
         written = write_report(p, report_dir, exports=True)
         _err(f"wrote {len(written)} files to {report_dir}")
-    return EXIT_OK if p.feasible else EXIT_INFEASIBLE
+    return plan_status(p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,6 +375,14 @@ def _dask_executor(address: str):
     except (OSError, TimeoutError, ValueError) as exc:
         raise OtvplanError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     return client, client.get_executor()
+
+
+def _close_client(client) -> None:
+    """Close a Dask client without waiting long for a scheduler that may be gone."""
+    try:
+        client.close(timeout=5)
+    except Exception:  # noqa: BLE001 - a lost scheduler: nothing more to close
+        pass
 
 
 @app.command()
@@ -363,7 +405,9 @@ def sweep(
     """Run a trade study: every case of the design, in parallel, resumable.
 
     Exit status 0 when every case has a row (infeasible, bad-input and error cases included:
-    see the status column), 2 on a bad study file.
+    see the status column), 2 on a bad study file or an unreachable scheduler, 69 when the
+    Dask scheduler is lost during the run (finished cases are stored: rerun to resume), 73
+    when the output directory cannot be written.
     """
     from rich.progress import (
         BarColumn,
@@ -416,11 +460,14 @@ def sweep(
                 else:
                     bar.update(task, completed=done)
 
+            def notify(message: str) -> None:
+                bar.console.print(f"otvplan: {_one_line(message)}")
+
             table = run_sweep(study, executor=executor, out_dir=out, workers=workers,
-                              progress=progress, plots=plots)
+                              progress=progress, plots=plots, notify=notify)
     finally:
         if client is not None:
-            client.close()
+            _close_client(client)
     counts = table["status"].value_counts().to_dict()
     summary = ", ".join(f"{int(counts.get(name, 0))} {name}" for name in STATUS_NAMES.values())
     _err(f"{len(table)} cases: {summary}")
@@ -437,18 +484,9 @@ def sweep(
 def _load_plan(path: Path, objective: str | None = None):
     """A Plan from plan.json (as written by `otvplan plan --out`) or from a scenario file."""
     if path.suffix.lower() == ".json":
-        from .errors import InputError
-        from .report import plan_from_json
+        from .report import read_plan_file
 
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise OtvplanError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        try:
-            return plan_from_json(text)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError([Problem(str(path), "", f"not an otvplan plan.json: {exc}")],
-                             kind="plan") from None
+        return read_plan_file(path)  # size, JSON, schema and limits checked: InputError
     from .scenario import load
     from .solver import plan as make_plan
 
@@ -476,7 +514,8 @@ def verify(
 ) -> int:
     """Fly the plan through a numerical propagator (two-body + J2) and check every delivery.
 
-    Exit status 0 when every delivery is within its tolerances, 1 when any is not.
+    Exit status 0 when every delivery is within its tolerances and the plan is feasible, 1 when
+    any delivery is not within its tolerances, 3 when it is but the plan is infeasible.
     """
     from .model import to_data
     from .verify import verify as run_verify
@@ -513,7 +552,7 @@ def verify(
             console.print(f"warning: {w}")
         if v.undelivered:
             console.print(f"not delivered by the plan: {', '.join(v.undelivered)}")
-    return EXIT_OK if v.passed else EXIT_VERIFICATION_FAILED
+    return plan_status(p, v)
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,7 +572,11 @@ def report(
         "--exports/--no-exports", help="Write the CCSDS OEM/OPM and GMAT script.")] = True,
 ) -> int:
     """Write plan.json, legs.csv, burns.csv, report.md, a self-contained report.html, every
-    figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script."""
+    figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script.
+
+    Exit status 0 for a feasible plan (whose verification, with --verify, passed), 1 when the
+    verification failed, 3 when the plan is infeasible (the report is written in every case).
+    """
     from .report import write_report
 
     p = _load_plan(file)
@@ -544,7 +587,11 @@ def report(
         verification = run_verify(p)
     written = write_report(p, out, verification, exports=exports)
     _err(f"wrote {len(written)} files to {out}")
-    return EXIT_OK
+    if verification is not None and not verification.passed:
+        _err("verification FAILED (see the Verification section of the report)")
+    if not p.feasible:
+        _err("the plan is INFEASIBLE (see the Infeasibility section of the report)")
+    return plan_status(p, verification)
 
 
 # --------------------------------------------------------------------------------------------
@@ -603,6 +650,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         result = app(args=args, prog_name="otvplan", standalone_mode=False)
+    except OutputError as exc:
+        _err(f"otvplan: {_one_line(str(exc))}")
+        return EXIT_OUTPUT_ERROR
+    except ClusterError as exc:
+        _report(exc)
+        return EXIT_UNAVAILABLE
     except OtvplanError as exc:
         _report(exc)
         return EXIT_BAD_INPUT
@@ -627,13 +680,25 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_OK
+    except OSError as exc:
+        from .atomicio import FILESYSTEM_ERRNOS, reason
+
+        if exc.errno not in FILESYSTEM_ERRNOS or os.environ.get("OTVPLAN_DEBUG"):
+            return _internal_error(exc)
+        where = exc.filename if exc.filename is not None else "otvplan"
+        _err(_one_line(f"otvplan: {where}: {reason(exc)}"))
+        return EXIT_OUTPUT_ERROR
     except Exception as exc:  # a bug: report it in one line unless asked for the traceback
-        if os.environ.get("OTVPLAN_DEBUG"):
-            raise
-        _err(f"otvplan: internal error: {type(exc).__name__}: {exc} -- this is a bug in "
-             "otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it")
-        return EXIT_INTERNAL_ERROR
+        return _internal_error(exc)
     return result if isinstance(result, int) else EXIT_OK
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("OTVPLAN_DEBUG"):
+        raise exc
+    _err(_one_line(f"otvplan: internal error: {type(exc).__name__}: {exc}") + " -- this is a "
+         "bug in otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it")
+    return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

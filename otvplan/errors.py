@@ -64,6 +64,34 @@ class StudyError(InputError):
         super().__init__(problems, kind=kind)
 
 
+class OutputError(OtvplanError, OSError):
+    """An output file or directory cannot be written: a file-system fault, not bad input.
+
+    Raised (by :mod:`otvplan.atomicio` and the commands) for an output path that is a file, lies
+    under a file, is a dangling symbolic link, sits in a read-only or unwritable directory, or
+    for a full disk. ``path`` is the file or directory concerned, ``reason`` a one-line
+    explanation with what to do; ``errno`` that of the underlying ``OSError`` (or None). It is
+    an ``OSError`` too, so code that catches ``OSError`` around a write still does.
+    """
+
+    def __init__(self, path, reason: str, errno: int | None = None):
+        super().__init__(errno, reason)
+        self.path = str(path)
+        self.reason = reason
+        self.filename = self.path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+class ClusterError(OtvplanError):
+    """The compute cluster (a Dask scheduler) is unreachable or was lost during a sweep.
+
+    Every case finished before the loss is in the results store, so rerunning the same command
+    resumes the study.
+    """
+
+
 class PhysicsError(OtvplanError, ValueError):
     """A kernel function got inputs for which its formula has no answer.
 

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import __version__, _callable
-from .atomicio import write_bytes, write_text
 from .constants import R_EARTH_KM, SECONDS_PER_DAY
 from .model import Plan, from_data, to_data
 from .timeutil import add_seconds, julian_date
@@ -136,21 +135,371 @@ def plan_to_json(plan: Plan, indent: int | None = 1) -> str:
     return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def plan_from_json(text: str | bytes) -> Plan:
-    """Read a Plan from :func:`plan_to_json` text.
+#: Largest plan file read, in bytes (checked before reading). A 200-payload plan is ~2 MB.
+MAX_PLAN_FILE_BYTES = 20_000_000
 
-    Raises ``ValueError`` when the text is not an otvplan plan or its format version is newer
-    than this otvplan understands.
+#: Deepest JSON nesting accepted in a plan file (a plan nests about 8 levels).
+MAX_PLAN_DEPTH = 32
+
+#: Largest time in a plan [s] (20 years after the epoch): bounds what the reporter samples.
+MAX_PLAN_SECONDS = 20 * 365.25 * 86400.0
+
+#: Largest mass in a plan [kg].
+MAX_PLAN_MASS_KG = 1.0e7
+
+#: Most legs, and most burns over all legs, in a plan the reporter accepts.
+MAX_PLAN_LEGS = 1_000
+MAX_PLAN_BURNS = 20_000
+
+#: Longest list and longest string anywhere in a plan file.
+MAX_PLAN_ITEMS = 100_000
+MAX_PLAN_TEXT = 10_000
+
+#: Float fields that may hold ``"inf"`` (to_data writes non-finite floats as strings).
+_INF_FIELDS = frozenset({"shortfall_propellant_kg", "shortfall_time_s"})
+
+
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """Whether the brackets of JSON ``text`` nest at most ``limit`` deep (strings skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def _field_bounds(name: str) -> tuple[float, float] | None:
+    """(lowest, highest) allowed for a float field, from its name and unit suffix."""
+    if name.endswith("_kg"):
+        return 0.0, MAX_PLAN_MASS_KG
+    if name == "isp_s":
+        return 1e-9, 1e6
+    if name.endswith("_s"):
+        return 0.0, MAX_PLAN_SECONDS
+    if name == "a_km":
+        return 1.0, 1.0e7
+    if name.endswith("_km"):
+        return -1.0e7, 1.0e7
+    if name.endswith("_kms"):
+        return -1.0e3, 1.0e3
+    if name == "e" or name == "eccentricity":
+        return 0.0, 0.999999
+    if name == "inc_rad":
+        return 0.0, math.pi
+    if name.endswith("_rad"):
+        return -1.0e6, 1.0e6
+    if name == "ltan_h":
+        return 0.0, 24.0
+    if name == "thrust_n":
+        return 0.0, 1.0e8
+    if name in ("power_w", "area_m2", "drag_coefficient", "reentry_years"):
+        return 0.0, 1.0e9
+    return -1.0e12, 1.0e12
+
+
+class _PlanChecker:
+    """Walks plan data against the model's dataclasses; collects problems as ``Problem``s."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list = []
+
+    def add(self, path: str, message: str) -> None:
+        from .errors import Problem
+
+        if len(self.problems) < 100:
+            self.problems.append(Problem(self.file, path, message))
+
+    def check(self, tp, value, path: str, name: str) -> None:
+        import dataclasses
+        import types
+        import typing
+
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            if value is None and type(None) in args:
+                return
+            inner = [a for a in args if a is not type(None)]
+            if len(inner) == 1:
+                self.check(inner[0], value, path, name)
+            return
+        if value is None:
+            self.add(path, "must not be null")
+            return
+        if origin is typing.Literal:
+            if value not in args:
+                self.add(path, f"must be one of {', '.join(map(repr, args))}, got "
+                               f"{_short(value)}")
+            return
+        if origin is tuple:
+            if not isinstance(value, list):
+                self.add(path, f"must be a list, got {_json_type(value)}")
+                return
+            if len(value) > MAX_PLAN_ITEMS:
+                self.add(path, f"has {len(value):,} items, more than {MAX_PLAN_ITEMS:,}")
+                return
+            if len(args) == 2 and args[1] is Ellipsis:
+                for k, item in enumerate(value):
+                    self.check(args[0], item, f"{path}[{k}]", name)
+            elif len(value) != len(args):
+                self.add(path, f"must be a list of {len(args)} items, got {len(value)}")
+            else:
+                for k, (a, item) in enumerate(zip(args, value)):
+                    self.check(a, item, f"{path}[{k}]", name)
+            return
+        if dataclasses.is_dataclass(tp):
+            self.check_object(tp, value, path)
+            return
+        if tp is _dt.datetime:
+            from .timeutil import parse_utc
+
+            if not isinstance(value, str):
+                self.add(path, f"must be a UTC time as text, got {_json_type(value)}")
+                return
+            try:
+                moment = parse_utc(value)
+            except (ValueError, TypeError, OverflowError):
+                self.add(path, f"not a UTC time: {_short(value)}")
+                return
+            if not (1950 <= moment.year < 2200):
+                self.add(path, f"epoch {_short(value)} is outside 1950-2200")
+            return
+        if tp is bool:
+            if not isinstance(value, bool):
+                self.add(path, f"must be true or false, got {_short(value)}")
+            return
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.add(path, f"must be a whole number, got {_short(value)}")
+            elif not -1_000_000_000 <= value <= 1_000_000_000:
+                self.add(path, f"{value} is out of range")
+            return
+        if tp is float:
+            self.check_float(value, path, name)
+            return
+        if tp is str:
+            if not isinstance(value, str):
+                self.add(path, f"must be text, got {_short(value)}")
+            elif len(value) > MAX_PLAN_TEXT:
+                self.add(path, f"text of {len(value):,} characters, more than "
+                               f"{MAX_PLAN_TEXT:,}")
+            return
+
+    def check_float(self, value, path: str, name: str) -> None:
+        if isinstance(value, str) and value in ("inf", "-inf", "nan"):
+            if value == "inf" and name in _INF_FIELDS:
+                return
+            self.add(path, f"must be a finite number, got {value!r}")
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(path, f"must be a number, got {_short(value)}")
+            return
+        try:
+            x = float(value)
+        except OverflowError:
+            self.add(path, "the number is too large")
+            return
+        if not math.isfinite(x):
+            self.add(path, f"must be a finite number, got {value!r}")
+            return
+        low, high = _field_bounds(name)
+        if not low <= x <= high:
+            what = ("a mass" if name.endswith("_kg") else "a time" if name.endswith("_s")
+                    else "the value")
+            self.add(path, f"{what} of {x:.6g} is outside [{low:g}, {high:g}]")
+
+    def check_object(self, cls, value, path: str) -> None:
+        import dataclasses
+        import typing
+
+        if not isinstance(value, dict):
+            self.add(path, f"must be an object, got {_json_type(value)}")
+            return
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in value:
+            if key not in fields:
+                self.add(f"{path}.{_short(key, 60)}" if path else _short(key, 60),
+                         "unknown key")
+        for fname, f in fields.items():
+            sub = f"{path}.{fname}" if path else fname
+            if fname not in value:
+                if (f.default is dataclasses.MISSING
+                        and f.default_factory is dataclasses.MISSING):
+                    self.add(sub, "required key missing")
+                continue
+            self.check(hints[fname], value[fname], sub, fname)
+
+
+def _json_type(value) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _short(value, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def validate_plan_data(doc, filename: str = "<plan>") -> list:
+    """Every problem of a decoded plan file ``doc`` as a list of :class:`~otvplan.errors.Problem`.
+
+    Checks the envelope (``format``, ``format_version``), then the plan against the model:
+    required keys present, no unknown keys, booleans are booleans, whole numbers whole, text is
+    text, every number finite (``"inf"`` only for a shortfall) and within a bound for its unit
+    (masses 0 to :data:`MAX_PLAN_MASS_KG`, times 0 to :data:`MAX_PLAN_SECONDS`, eccentricity
+    below 1, inclination 0 to 180 deg), lists of bounded length, the epoch a UTC time in
+    1950-2200; then what the reporter would have to write (at most :data:`MAX_PLAN_LEGS` legs
+    and :data:`MAX_PLAN_BURNS` burns). Paths read like ``plan.legs[2].burns[0].mass_after_kg``.
     """
-    doc = json.loads(text)
+    from .errors import Problem
+
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
-        raise ValueError(f"not an otvplan plan file (expected \"format\": \"{PLAN_FORMAT}\")")
+        return [Problem(filename, "", "not an otvplan plan file (expected \"format\": "
+                                      f"\"{PLAN_FORMAT}\")")]
     version = doc.get("format_version")
-    if not isinstance(version, int) or version > PLAN_FORMAT_VERSION:
-        raise ValueError(
-            f"plan format version {version!r} is not supported by otvplan {__version__} "
-            f"(reads up to {PLAN_FORMAT_VERSION}); upgrade otvplan")
-    return from_data(Plan, doc["plan"])
+    if isinstance(version, bool) or not isinstance(version, int) or version > PLAN_FORMAT_VERSION:
+        return [Problem(filename, "format_version",
+                        f"plan format version {_short(version)} is not supported by otvplan "
+                        f"{__version__} (reads up to {PLAN_FORMAT_VERSION}); upgrade otvplan")]
+    if "plan" not in doc:
+        return [Problem(filename, "plan", "required key missing")]
+    checker = _PlanChecker(filename)
+    checker.check_object(Plan, doc["plan"], "plan")
+    if checker.problems:
+        return checker.problems
+    data = doc["plan"]
+    legs = data.get("legs", [])
+    if len(legs) > MAX_PLAN_LEGS:
+        checker.add("plan.legs", f"{len(legs):,} legs, more than the {MAX_PLAN_LEGS:,} a report "
+                                 "takes")
+    burns = sum(len(leg.get("burns", ())) for leg in legs)
+    if burns > MAX_PLAN_BURNS:
+        checker.add("plan.legs", f"{burns:,} burns, more than the {MAX_PLAN_BURNS:,} a report "
+                                 "takes")
+    for k, leg in enumerate(legs):
+        if leg["t_end_s"] < leg["t_start_s"]:
+            checker.add(f"plan.legs[{k}].t_end_s", "the leg ends before it starts")
+    return checker.problems
+
+
+def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan:
+    """Read a Plan from :func:`plan_to_json` text (a UTF-8 byte-order mark is accepted).
+
+    The text is validated first (:func:`validate_plan_data`); every problem found is raised at
+    once as an :class:`~otvplan.errors.InputError` (a ``ValueError``) whose problems read
+    ``file: path: message``; ``filename`` names the file in them.
+    """
+    from .errors import InputError, Problem
+
+    def fail(message: str, path: str = "", line: int | None = None, col: int | None = None):
+        return InputError([Problem(filename, path, message, line, col)], kind="plan")
+
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise fail(f"not UTF-8 text (byte {exc.start}: {exc.reason}); a plan file is "
+                       "UTF-8 JSON as otvplan writes it") from None
+    text = text.removeprefix("\ufeff")
+    if not _json_depth_ok(text, MAX_PLAN_DEPTH):
+        raise fail(f"the document nests too deeply (more than {MAX_PLAN_DEPTH} levels)")
+    try:
+        doc = json.loads(text, parse_constant=lambda c: c.lower())  # NaN, Infinity: strings
+    except json.JSONDecodeError as exc:
+        raise fail(f"not valid JSON: {exc.msg}", line=exc.lineno, col=exc.colno) from None
+    except (RecursionError, ValueError) as exc:
+        raise fail(f"not valid JSON: {exc}") from None
+    problems = validate_plan_data(doc, filename)
+    if problems:
+        raise InputError(problems, kind="plan")
+    try:
+        return from_data(Plan, doc["plan"])
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+        raise fail(f"not a valid otvplan plan: {exc}", "plan") from None
+
+
+def read_plan_file(path: str | os.PathLike) -> Plan:
+    """Read and validate a plan file (as written by ``otvplan plan --out``).
+
+    The size is checked before reading (at most :data:`MAX_PLAN_FILE_BYTES`); every problem is
+    raised as an :class:`~otvplan.errors.InputError` naming the file.
+    """
+    from .errors import InputError, Problem
+
+    path = Path(path)
+    name = str(path)
+
+    def fail(message: str):
+        return InputError([Problem(name, "", message)], kind="plan")
+
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise fail("no such file; check the path (`otvplan plan FILE --out DIR` writes "
+                   "DIR/plan.json)") from None
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise fail("is a directory, not a plan file; give the path of a plan.json")
+    if size > MAX_PLAN_FILE_BYTES:
+        raise fail(f"file is larger than {MAX_PLAN_FILE_BYTES:,} bytes; a plan file is at most "
+                   "a few MB of JSON")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_PLAN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PLAN_FILE_BYTES:
+        raise fail(f"file is larger than {MAX_PLAN_FILE_BYTES:,} bytes")
+    return plan_from_json(data, filename=name)
+
+
+def check_report_bounds(plan: Plan) -> None:
+    """Raise :class:`~otvplan.errors.InputError` when a plan would make the reporter write
+    without bound: times beyond :data:`MAX_PLAN_SECONDS`, more than :data:`MAX_PLAN_LEGS` legs
+    or :data:`MAX_PLAN_BURNS` burns, or non-finite masses and times."""
+    from .errors import InputError, Problem
+
+    problems = []
+    name = plan.scenario.source or plan.scenario.name
+
+    def bad_time(x) -> bool:
+        return not (math.isfinite(x) and 0.0 <= x <= MAX_PLAN_SECONDS)
+
+    if bad_time(plan.duration_s):
+        problems.append(Problem(name, "plan.duration_s", f"{plan.duration_s:.6g} s is outside "
+                                f"[0, {MAX_PLAN_SECONDS:g}] s"))
+    if len(plan.legs) > MAX_PLAN_LEGS:
+        problems.append(Problem(name, "plan.legs", f"more than {MAX_PLAN_LEGS} legs"))
+    if sum(len(leg.burns) for leg in plan.legs) > MAX_PLAN_BURNS:
+        problems.append(Problem(name, "plan.legs", f"more than {MAX_PLAN_BURNS} burns"))
+    for k, leg in enumerate(plan.legs):
+        for field in ("t_start_s", "t_end_s"):
+            if bad_time(getattr(leg, field)):
+                problems.append(Problem(name, f"plan.legs[{k}].{field}", "time outside "
+                                        f"[0, {MAX_PLAN_SECONDS:g}] s"))
+        for j, b in enumerate(leg.burns):
+            if bad_time(b.t_s) or bad_time(b.duration_s):
+                problems.append(Problem(name, f"plan.legs[{k}].burns[{j}]", "time outside "
+                                        f"[0, {MAX_PLAN_SECONDS:g}] s"))
+    if problems:
+        raise InputError(problems[:20], kind="plan")
 
 
 # --------------------------------------------------------------------------------------------
@@ -729,6 +1078,16 @@ def _render_figure(fig, image_format: str) -> tuple[str, bytes]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Files of a report set other than the figures (``fig_<name>.png/.svg``).
+REPORT_FILES = ("plan.json", "legs.csv", "burns.csv", "report.md", "report.html", "plan.oem",
+                "plan.opm", "plan.script")
+
+
+def is_report_file(name: str) -> bool:
+    """Whether ``name`` is one of the files :func:`write_report` writes (any plan)."""
+    return name in REPORT_FILES or (name.startswith("fig_") and name.endswith((".png", ".svg")))
+
+
 def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
                  figures: bool = True, exports: bool = False) -> list[Path]:
     """Write the full report of ``plan`` into ``out_dir`` (created if needed).
@@ -736,41 +1095,49 @@ def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
     Writes ``plan.json``, ``legs.csv``, ``burns.csv``, ``report.md``, ``report.html`` and, with
     ``figures`` (default), every figure as ``fig_<name>.png`` and ``fig_<name>.svg``. With
     ``exports`` also the CCSDS OEM (``plan.oem``) and OPM (``plan.opm``) and the GMAT script
-    (``plan.script``) of :mod:`otvplan.exports`. Every file is written atomically (temporary
-    file in ``out_dir``, then renamed). Returns the paths written, in that order.
+    (``plan.script``) of :mod:`otvplan.exports`. Returns the paths written, in that order.
+
+    The set is all or nothing (:class:`otvplan.atomicio.StagedDirectory`): every file is first
+    written into a hidden staging directory next to ``out_dir`` and the set is swapped in at the
+    end, so ``out_dir`` holds this report or the previous one, never a mix; report files of an
+    earlier run that this one does not write (a figure that no longer applies, exports) are
+    removed, any other file in ``out_dir`` is left alone. A file-system fault raises
+    :class:`otvplan.errors.OutputError` and leaves ``out_dir`` as it was.
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [
-        write_text(out / "plan.json", plan_to_json(plan)),
-        write_text(out / "legs.csv", legs_csv(plan)),
-        write_text(out / "burns.csv", burns_csv(plan)),
-    ]
-    caps = figure_captions(plan)
-    rendered: dict[str, tuple[str, bytes]] = {}
-    fig_paths = []
-    if figures:
-        from . import plotting
+    from .atomicio import StagedDirectory
 
-        for name, fig in make_figures(plan).items():
-            png = plotting.figure_bytes(fig, "png")
-            svg = plotting.figure_bytes(fig, "svg")
-            fig_paths.append(write_bytes(out / f"fig_{name}.png", png))
-            fig_paths.append(write_bytes(out / f"fig_{name}.svg", svg))
-            rendered[name] = ("image/svg+xml", svg)
-    md_figs = [(n, caps[n]) for n in caps if n in rendered]
-    paths.append(write_text(out / "report.md", _blocks_to_markdown(
-        build_blocks(plan, verification, md_figs))))
-    paths.append(write_text(out / "report.html", _blocks_to_html(
-        build_blocks(plan, verification, md_figs), f"otvplan plan: {plan.scenario.name}",
-        rendered)))
-    paths.extend(fig_paths)
-    if exports:
-        from . import exports as ex
+    check_report_bounds(plan)
+    with StagedDirectory(out_dir, managed=is_report_file) as stage:
+        paths = [
+            stage.write_text("plan.json", plan_to_json(plan)),
+            stage.write_text("legs.csv", legs_csv(plan)),
+            stage.write_text("burns.csv", burns_csv(plan)),
+        ]
+        caps = figure_captions(plan)
+        rendered: dict[str, tuple[str, bytes]] = {}
+        fig_paths = []
+        if figures:
+            from . import plotting
 
-        paths.append(ex.write_oem(plan, out / "plan.oem"))
-        paths.append(ex.write_opm(plan, out / "plan.opm"))
-        paths.append(ex.write_gmat(plan, out / "plan.script"))
+            for name, fig in make_figures(plan).items():
+                png = plotting.figure_bytes(fig, "png")
+                svg = plotting.figure_bytes(fig, "svg")
+                fig_paths.append(stage.write_bytes(f"fig_{name}.png", png))
+                fig_paths.append(stage.write_bytes(f"fig_{name}.svg", svg))
+                rendered[name] = ("image/svg+xml", svg)
+        md_figs = [(n, caps[n]) for n in caps if n in rendered]
+        paths.append(stage.write_text("report.md", _blocks_to_markdown(
+            build_blocks(plan, verification, md_figs))))
+        paths.append(stage.write_text("report.html", _blocks_to_html(
+            build_blocks(plan, verification, md_figs), f"otvplan plan: {plan.scenario.name}",
+            rendered)))
+        paths.extend(fig_paths)
+        if exports:
+            from . import exports as ex
+
+            paths.append(stage.write_text("plan.oem", ex.oem_text(plan)))
+            paths.append(stage.write_text("plan.opm", ex.opm_text(plan)))
+            paths.append(stage.write_text("plan.script", ex.gmat_script(plan)))
     return paths
 
 
@@ -778,7 +1145,8 @@ __all__ = [
     "PLAN_FORMAT", "PLAN_FORMAT_VERSION", "FIGURES", "LEG_COLUMNS", "BURN_COLUMNS",
     "plan_to_json", "plan_from_json", "legs_csv", "burns_csv", "leg_rows", "burn_rows",
     "delivery_rows", "summary_rows", "build_blocks", "render_markdown", "render_html",
-    "make_figures", "figure_captions", "write_report", "utc_text",
+    "make_figures", "figure_captions", "write_report", "utc_text", "REPORT_FILES",
+    "is_report_file", "check_report_bounds", "validate_plan_data", "read_plan_file",
 ]
 
 # `otvplan.report(plan, out_dir)` calls write_report even after `import otvplan.report`.

@@ -69,6 +69,7 @@ from .errors import (
     STATUS_ERROR,
     STATUS_INFEASIBLE,
     STATUS_OK,
+    ClusterError,
     OtvplanError,
     Problem,
     ScenarioError,
@@ -1236,9 +1237,46 @@ def _lost_row(task: _Task, attempts: int, exc: BaseException) -> dict:
             "metrics": {}, "elapsed_s": math.nan, "cpu_s": math.nan, "worker": ""}
 
 
+#: Seconds between two looks at the executor's health while waiting for results.
+HEALTH_CHECK_S = 1.0
+
+#: Seconds a Dask client may stay disconnected from its scheduler before the sweep gives up
+#: (the client itself closes after its own timeout; this bounds the wait if it does not).
+SCHEDULER_LOST_AFTER_S = 60.0
+
+
+def _executor_lost(executor: Executor, since: list[float | None]) -> str | None:
+    """Why ``executor`` can no longer run cases, or None.
+
+    A Dask client's executor is lost when its client is closed (it gives up reconnecting to a
+    dead scheduler after its timeout) or has been disconnected for
+    :data:`SCHEDULER_LOST_AFTER_S`; ``since`` holds when the disconnection was first seen.
+    Other executors are never judged lost here (a broken local pool fails its futures).
+    """
+    client = getattr(executor, "_client", None)
+    if client is None:
+        return None
+    status = str(getattr(client, "status", "running"))
+    if status in ("closed", "closing", "failed"):
+        return f"the Dask client is {status}: its scheduler was lost"
+    if status != "running":
+        if since[0] is None:
+            since[0] = time.monotonic()
+        elif time.monotonic() - since[0] > SCHEDULER_LOST_AFTER_S:
+            return (f"the Dask client has been {status} for more than "
+                    f"{SCHEDULER_LOST_AFTER_S:.0f} s: its scheduler is unreachable")
+    else:
+        since[0] = None
+    return None
+
+
 def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
              retries: int, on_rows: Callable[[list[dict], bool], None]) -> None:
     """Run chunks on the executor (or our own pool), retrying chunks whose worker was lost.
+
+    Waiting is a loop with a timeout: every :data:`HEALTH_CHECK_S` it checks that the executor
+    still works, and raises :class:`otvplan.errors.ClusterError` when a Dask client lost its
+    scheduler (rows received so far have been handed to ``on_rows``, so a rerun resumes).
 
     A chunk whose future fails (the worker process died, a Dask ``KilledWorker``, a broken
     pool) is retried case by case: after a first loss alongside other cases, after a second
@@ -1256,6 +1294,7 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     suspects: deque[_Chunk] = deque()
     failures: dict[str, int] = {}
     inflight: dict[Future, tuple[_Chunk, bool]] = {}
+    disconnected: list[float | None] = [None]
 
     def lost(chunk: _Chunk, exc: BaseException) -> None:
         """Requeue the cases of a lost chunk one by one: after a first loss alongside the
@@ -1277,14 +1316,20 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
                 chunk = suspects.popleft()
                 inflight[pool.submit(run_chunk, chunk)] = (chunk, True)
             elif not suspects and not isolating:
-                if not own and time.monotonic() - window_at > 5.0:  # workers come and go
+                if (not own and time.monotonic() - window_at > 5.0  # workers come and go
+                        and _executor_lost(pool, disconnected) is None):
                     window, window_at = 2 * _external_slots(pool), time.monotonic()
                 while queue and len(inflight) < window:
                     chunk = queue.popleft()
                     inflight[pool.submit(run_chunk, chunk)] = (chunk, False)
             if not inflight:
                 continue
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            done, _ = wait(list(inflight), timeout=HEALTH_CHECK_S, return_when=FIRST_COMPLETED)
+            if not done:
+                why = None if own else _executor_lost(pool, disconnected)
+                if why is not None:
+                    raise ClusterError(why)
+                continue
             broken: BaseException | None = None
             for future in done:
                 chunk, _ = inflight.pop(future)
@@ -1315,7 +1360,7 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
 def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
           out_dir: str | os.PathLike | None = None, workers: int | None = None,
           progress: Callable[[int, int], None] | None = None, *, chunk_size: int | None = None,
-          retries: int = 2, plots: bool = True):
+          retries: int = 2, plots: bool = True, notify: Callable[[str], None] | None = None):
     """Run every case of a study; return the table (a :class:`pandas.DataFrame`).
 
     Parameters
@@ -1344,6 +1389,13 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
         cases, the next ones alone) before it becomes an error row, which is not stored.
     plots : bool
         Write the figures of :func:`figures` to ``out_dir/plots``.
+    notify : callable, optional
+        Called with a one-line message for things the user should know (damaged lines of the
+        results store moved to ``results.quarantine.jsonl``); default: a ``RuntimeWarning``.
+
+    Raises :class:`otvplan.errors.ClusterError` when a Dask executor loses its scheduler
+    (every finished case is stored: a rerun resumes) and :class:`otvplan.errors.OutputError`
+    when ``out_dir`` cannot be written.
 
     Returns
     -------
@@ -1366,7 +1418,14 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
         raise OtvplanError(f"workers must be 0 or more, got {workers}")
     if chunk_size is not None and chunk_size < 1:
         raise OtvplanError(f"chunk_size must be 1 or more, got {chunk_size}")
-    store = ResultStore(out_dir).open() if out_dir is not None else None
+    store = ResultStore(out_dir, check=_check_row).open() if out_dir is not None else None
+    if store is not None and store.quarantined:
+        lines = ", ".join(f"line {n} ({why})" for n, why in store.quarantine_reasons[:5])
+        more = "" if store.quarantined <= 5 else f" and {store.quarantined - 5} more"
+        _notify(notify, f"{store.path}: {store.quarantined} damaged "
+                        f"line{'s' if store.quarantined != 1 else ''} moved to "
+                        f"{store.quarantine_path}: {lines}{more}; their cases are computed "
+                        "again")
     try:
         rows: dict[str, dict] = {}
         if store is not None:
@@ -1400,8 +1459,13 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
                     for c in pending[i:i + chunk_size]))
                 for i in range(0, len(pending), chunk_size)
             ]
-            _execute(chunks, executor, min(workers, len(chunks)) if workers else 0, retries,
-                     on_rows)
+            try:
+                _execute(chunks, executor, min(workers, len(chunks)) if workers else 0,
+                         retries, on_rows)
+            except ClusterError as exc:
+                where = (f"; {done} of {total} cases are stored in {store.path}: rerun the "
+                         "same command to resume" if store is not None else "")
+                raise ClusterError(f"{exc}{where}") from None
     finally:
         if store is not None:
             store.close()
@@ -1487,6 +1551,30 @@ def _study_json(study: Study, table) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _notify(notify: Callable[[str], None] | None, message: str) -> None:
+    if notify is not None:
+        notify(message)
+    else:
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _check_row(row: dict) -> str | None:
+    """A stored row's metrics against their kinds (beyond :func:`studystore.row_problem`)."""
+    kinds = {"float": (int, float), "int": (int,), "bool": (bool,), "text": (str,)}
+    for name, value in (row.get("metrics") or {}).items():
+        metric = METRICS.get(name)
+        if metric is None or value is None:
+            continue
+        ok = isinstance(value, kinds[metric.kind])
+        if metric.kind in ("float", "int") and isinstance(value, bool):
+            ok = False
+        if not ok:
+            return f'metric "{name}" is not of kind {metric.kind}'
+    return None
+
+
 def _write_outputs(study: Study, table, full, out: Path, plots: bool) -> None:
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
@@ -1494,7 +1582,9 @@ def _write_outputs(study: Study, table, full, out: Path, plots: bool) -> None:
     write_text(out / "results.csv", table.to_csv(index=False, lineterminator="\n"))
     write_text(out / "study.json", _study_json(study, table))
     if plots:
-        (out / "plots").mkdir(exist_ok=True)
+        from .atomicio import ensure_dir
+
+        ensure_dir(out / "plots")
         for name, fig in figures(study, full).items():
             write_bytes(out / "plots" / f"{name}.png", _png(fig))
 

@@ -304,22 +304,20 @@ def test_writes_are_atomic(tmp_path, minimal, monkeypatch):
     assert target.read_text(encoding="utf-8") == "old\n"
     assert os.listdir(tmp_path) == ["report.md"]
     monkeypatch.setattr(atomicio.os, "fsync", real_fsync)
-    # a failure in the middle of write_report: files written so far are whole, no leftovers
+    # a failure in the middle of write_report: the report set is all or nothing, so a new
+    # directory is not created and no staging directory is left behind
     calls = {"n": 0}
-    real_replace = os.replace
 
-    def failing_replace(src, dst):
+    def failing_fsync_3rd(fd):
         calls["n"] += 1
         if calls["n"] == 3:
-            raise OSError("interrupted")
-        return real_replace(src, dst)
+            raise OSError(28, "No space left on device")
+        return real_fsync(fd)
 
-    monkeypatch.setattr(atomicio.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="interrupted"):
+    monkeypatch.setattr(atomicio.os, "fsync", failing_fsync_3rd)
+    with pytest.raises(OSError, match="no space left"):
         report.write_report(minimal, tmp_path / "out", figures=False)
-    left = sorted(os.listdir(tmp_path / "out"))
-    assert left == ["legs.csv", "plan.json"]
-    assert report.plan_from_json((tmp_path / "out" / "plan.json").read_text()) == minimal
+    assert os.listdir(tmp_path) == ["report.md"]
 
 
 def test_written_files_get_ordinary_permissions(tmp_path):
