@@ -256,6 +256,9 @@ def parse_quantity(
     if not math.isfinite(number):
         raise QuantityError(f"{shown} is not a finite number")
     in_table = UNIT_TABLE.get(given)
+    singular = _singular_unit(given) if in_table is None else None
+    if singular is not None and singular in UNIT_TABLE:  # "mins", "yrs"
+        given, in_table = singular, UNIT_TABLE[singular]
     if in_table is not None and (target == "" or target in UNIT_TABLE):
         given_dim, factor = in_table
         if given_dim != dimension:
@@ -274,9 +277,16 @@ def parse_quantity(
         raise QuantityError(
             f'unknown unit {_clip(given)} in {shown}; use one of {_unit_list(dimension)}'
         ) from None
-    try:
-        parsed = u.Unit(given)
-    except Exception:  # astropy raises ValueError, sometimes others, for unparsable units
+    parsed = None
+    for candidate in (given, singular):
+        if candidate is None:
+            continue
+        try:
+            parsed = u.Unit(candidate)
+            break
+        except Exception:  # astropy raises ValueError, sometimes others, for unparsable units
+            continue
+    if parsed is None:
         hint = difflib.get_close_matches(given, list(UNIT_TABLE), n=1)
         did_you_mean = f'did you mean "{hint[0]}"? ' if hint else ""
         raise QuantityError(
@@ -293,6 +303,25 @@ def parse_quantity(
     if not math.isfinite(result):
         raise QuantityError(f"{shown} is not a finite number")
     return result
+
+
+def _singular_unit(unit: str) -> str | None:
+    """The unit a plural or British spelling names (``days`` -> ``day``, ``hrs`` -> ``hr``,
+    ``metres`` -> ``meter``, ``secs`` -> ``s``), or None if it is neither. Only lower-case
+    words of four letters or more, and ``hrs``, ``yrs``, ``kgs``: ``Ns`` and ``ms`` are units
+    of their own, and ``kms`` is as often meant as km/s as km."""
+    if unit in _SHORT_PLURALS:
+        return _SHORT_PLURALS[unit]
+    if not (unit.isascii() and unit.isalpha() and unit.islower() and len(unit) >= 4):
+        return None
+    word = unit[:-1] if unit.endswith("s") else unit
+    word = word.replace("metre", "meter")
+    if word == "sec":
+        word = "s"
+    return word if word != unit else None
+
+
+_SHORT_PLURALS = {"hrs": "hr", "yrs": "yr", "kgs": "kg"}
 
 
 def _unit_list(dimension: str) -> str:
@@ -565,31 +594,47 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
             if node.tag not in (_TAG + "map", _TAG + "set", _TAG + "omap"):
                 problems.append(_problem(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
                                                "remove it", node.start_mark, _format_path(path)))
+            # flatten_mapping puts the merged pairs (``<<: *base``) first, then the mapping's
+            # own; a key of its own overrides a merged one (YAML merge-key semantics), and
+            # among merged pairs the later one wins (PyYAML's order for ``<<: [*a, *b]``).
+            own_count = sum(1 for key_node, _ in node.value if key_node.tag != _TAG + "merge")
             try:
                 constructor.flatten_mapping(node)
             except yaml.YAMLError as exc:
                 problems.append(_yaml_problem(exc, file))
                 return {}
-            out: dict[str, Any] = {}
-            first_seen: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            pairs = node.value
+            merged_count = len(pairs) - own_count
+            winner: dict[str, int] = {}  # key -> index of the pair that gives its value
+            first_seen: dict[str, Any] = {}  # key -> mark of its first own occurrence
+            for index, (key_node, _) in enumerate(pairs):
+                own = index >= merged_count
                 if not isinstance(key_node, yaml.ScalarNode):
-                    problems.append(_problem(file, "a key must be a plain name, not a mapping or "
-                                                   "a list", key_node.start_mark,
-                                             _format_path(path)))
+                    if own:
+                        problems.append(_problem(file, "a key must be a plain name, not a "
+                                                       "mapping or a list", key_node.start_mark,
+                                                 _format_path(path)))
                     continue
                 key = key_node.value
                 if has_surrogate(key):
-                    problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this key"),
-                                             key_node.start_mark, _format_path(path + (key,))))
+                    if own:
+                        problems.append(_problem(file, _SURROGATE_MESSAGE.format(what="this key"),
+                                                 key_node.start_mark, _format_path(path + (key,))))
                     continue
-                if key in first_seen:
+                if own and key in first_seen:
                     problems.append(_problem(
                         file, f'duplicate key "{_printable(key)}" (first given at line '
                               f"{first_seen[key].line + 1}); keep one of them",
                         key_node.start_mark, _format_path(path + (key,))))
                     continue
-                first_seen[key] = key_node.start_mark
+                if own:
+                    first_seen[key] = key_node.start_mark
+                winner[key] = index
+            out: dict[str, Any] = {}
+            for index, (key_node, value_node) in enumerate(pairs):
+                if not isinstance(key_node, yaml.ScalarNode) or winner.get(key_node.value) != index:
+                    continue
+                key = key_node.value
                 key_marks[path + (key,)] = key_node.start_mark
                 out[key] = convert(value_node, path + (key,))
             return out
@@ -696,6 +741,10 @@ def _quantity(dimension: str, example: str | None = None, *, minimum: float | No
                      WithJsonSchema(schema)]
 
 
+#: A number as YAML 1.2 writes it (exponent without a dot or a sign allowed).
+_YAML12_NUMBER = re.compile(r"^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$")
+
+
 def _number(*, minimum: float | None = None, below: float | None = None, exclusive=False,
             description: str = "", example: float | None = None, why: str = ""):
     """A bare number (dimensionless), with an optional range."""
@@ -703,6 +752,9 @@ def _number(*, minimum: float | None = None, below: float | None = None, exclusi
     def validate(value: Any) -> float | None:
         if value is None:
             return None
+        if isinstance(value, str) and _YAML12_NUMBER.match(value):
+            # YAML 1.1 reads 1e-15 (no dot) and 1.0e5 (unsigned exponent) as text
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(f"expected a number, got {_describe_value(value)}")
         try:

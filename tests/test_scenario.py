@@ -921,3 +921,119 @@ def test_dumps_writes_short_apsis_altitudes():
     data = yaml.safe_load(dumps(load(path)))
     assert data["dropoff"]["perigee_altitude"] == "250 km"
     assert data["dropoff"]["apogee_altitude"] == "35786 km"
+
+
+# ============================================================================================
+# Issue 14 item 9 and issue 16 item 4: merges with overrides, YAML 1.2 numbers, plural units
+# ============================================================================================
+
+MERGE_TEXT = """\
+name: merge-test
+epoch: 2027-03-01T10:00:00Z
+x-tug: &tug
+  name: base-tug
+  dry_mass: 150 kg
+  propellant: 80 kg
+  tank_capacity: 100 kg
+  engines: [{name: main, type: chemical, isp: 230 s, thrust: 22 N}]
+x-orbit: &sso {altitude: 550 km, sso: true}
+x-tight: &tight {sma: 1 km}
+x-loose: &loose {sma: 3 km, raan: 0.5 deg}
+dropoff: {altitude: 525 km, sso: true, ltan: "10:30"}
+tug: {<<: *tug, dry_mass: 151 kg}
+payloads:
+  - name: a
+    mass: 10 kg
+    target: {<<: *sso, altitude: 560 km, tolerances: {<<: [*tight, *loose]}}
+"""
+
+
+def test_merge_key_with_an_override_takes_the_override():
+    s = loads(MERGE_TEXT)
+    assert s.tug.dry_mass_kg == 151.0  # the mapping's own key wins over the merged one
+    assert s.tug.propellant_kg == 80.0 and s.tug.name == "base-tug"  # the rest is merged
+    target = s.payloads[0].target
+    assert target.a_km == pytest.approx(R_EARTH_KM + 560.0)
+    assert target.sso
+    # <<: [*tight, *loose]: the first mapping listed wins a key both give (YAML merge spec)
+    assert target.tolerances.sma_km == 1.0
+    assert target.tolerances.raan_rad == pytest.approx(math.radians(0.5))
+
+
+def test_merge_override_problems_point_at_the_override():
+    text = MERGE_TEXT.replace("dry_mass: 151 kg}", "dry_mass: heavy}")
+    assert problems_of(text) == [
+        't.yaml:13:27: tug.dry_mass: expected a mass with a unit, like "180 kg", got "heavy"']
+
+
+def test_a_key_given_twice_beside_a_merge_is_still_a_duplicate():
+    text = MERGE_TEXT.replace("dry_mass: 151 kg}", "dry_mass: 151 kg, dry_mass: 152 kg}")
+    assert problems_of(text) == [
+        't.yaml:13:35: tug.dry_mass: duplicate key "dry_mass" (first given at line 13); keep '
+        "one of them"]
+
+
+@pytest.mark.parametrize("text,expected", [("1e-15", 1e-15), ("2E-3", 2e-3), ("1.0e-5", 1e-5),
+                                           ("5e-1", 0.5), (".5e-3", 5e-4)])
+def test_yaml_1_2_numbers_are_numbers(minimal_text, text, expected):
+    """YAML 1.1 reads 1e-15 (no dot) as text; the format takes it as the number it is."""
+    s = loads(edit(minimal_text, "target: {altitude: 550 km, sso: true, ltan: \"11:00\"}",
+                   "target: {altitude: 550 km, sso: true, ltan: \"11:00\", "
+                   f"tolerances: {{eccentricity: {text}}}}}"))
+    assert s.payloads[0].target.tolerances.eccentricity == expected
+
+
+def test_text_that_is_not_a_number_is_still_refused(minimal_text):
+    text = edit(minimal_text, "target: {altitude: 550 km, sso: true, ltan: \"11:00\"}",
+                "target: {altitude: 550 km, sso: true, ltan: \"11:00\", "
+                "tolerances: {eccentricity: 1e-15x}}")
+    assert problems_of(text) == [
+        't.yaml:24:85: payloads[0].target.tolerances.eccentricity: expected a number, got '
+        '"1e-15x"']
+
+
+@pytest.mark.parametrize(("text", "dimension", "expected"), [
+    ("30 days", "time", 30 * DAY_S),
+    ("1 day", "time", DAY_S),
+    ("2 hours", "time", 7200.0),
+    ("3 hrs", "time", 10800.0),
+    ("10 mins", "time", 600.0),
+    ("90 minutes", "time", 5400.0),
+    ("20 seconds", "time", 20.0),
+    ("5 secs", "time", 5.0),
+    ("2 yrs", "time", 2 * 365.25 * DAY_S),
+    ("3 years", "time", 3 * 365.25 * DAY_S),
+    ("2 weeks", "time", 14 * DAY_S),
+    ("525 kilometers", "length", 525.0),
+    ("525 kilometres", "length", 525.0),
+    ("800 metres", "length", 0.8),
+    ("10 degrees", "angle", math.radians(10.0)),
+    ("150 kgs", "mass", 150.0),
+    ("100 kilograms", "mass", 100.0),
+    ("2 tonnes", "mass", 2000.0),
+    ("22 newtons", "force", 22.0),
+    ("0.5 lightsecond", "length", 0.5 * 299792.458),  # anything astropy knows
+])
+def test_plural_and_spelled_out_units(text, dimension, expected):
+    assert parse_quantity(text, dimension) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("30 dayz", 'unknown unit "dayz" in "30 dayz"; a duration takes s, min, h, d or yr'),
+    ("3 Ns", 'unknown unit "Ns" in "3 Ns"; did you mean "s"? a duration takes s, min, h, d '
+             "or yr"),
+    ("3 days", None),
+])
+def test_plural_rule_does_not_invent_units(text, message):
+    if message is None:
+        assert parse_quantity(text, "time") == 3 * DAY_S
+        return
+    with pytest.raises(QuantityError) as info:
+        parse_quantity(text, "time")
+    assert str(info.value) == message
+
+
+def test_plural_units_in_a_scenario(minimal_text):
+    s = loads(edit(minimal_text, "max_duration: 90 d", "max_duration: 30 days"))
+    assert s.constraints.max_duration_s == 30 * DAY_S
+    assert loads(dumps(s)) == s
