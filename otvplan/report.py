@@ -334,8 +334,12 @@ class _PlanChecker:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in value:
             if key not in fields:
-                self.add(f"{path}.{_short(key, 60)}" if path else _short(key, 60),
-                         "unknown key")
+                import re
+
+                text = key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", key) else _short(key, 60)
+                close = [k for k in fields if k.lower() == key.lower().strip()]
+                self.add(f"{path}.{text}" if path else text, "unknown key"
+                         + (f'; did you mean "{close[0]}"?' if close else ""))
         for fname, f in fields.items():
             sub = f"{path}.{fname}" if path else fname
             if fname not in value:

@@ -1,0 +1,600 @@
+"""Hostile inputs and file-system faults: every command exits with a documented status and one
+clear line naming the file (docs/limits.md, "Exit status" and "Guarantees")."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from otvplan import atomicio, report
+from otvplan.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES,
+    EXIT_INFEASIBLE,
+    EXIT_INTERNAL_ERROR,
+    EXIT_OK,
+    EXIT_OUTPUT_ERROR,
+    EXIT_VERIFICATION_FAILED,
+    main,
+    plan_status,
+)
+from otvplan.errors import OutputError
+
+SMALL = """\
+name: small-raise
+epoch: 2027-03-01T10:00:00Z
+dropoff: {altitude: 500 km, inclination: 53 deg, raan: 40 deg}
+tug:
+  name: t
+  dry_mass: 150 kg
+  propellant: 30 kg
+  tank_capacity: 40 kg
+  propellant_reserve: 1 kg
+  engines: [{name: m, type: chemical, isp: 230 s, thrust: 22 N}]
+payloads:
+  - {name: a, mass: 10 kg, target: {altitude: 560 km, inclination: 53 deg}}
+  - {name: b, mass: 12 kg, target: {altitude: 620 km, inclination: 53.05 deg}}
+constraints: {max_duration: 10 d}
+"""
+
+STUDY = """\
+name: two-cases
+base: small.yaml
+axes: {tug.dry_mass: [150 kg, 160 kg]}
+"""
+
+
+def run(capsys, *args) -> tuple[int, list[str], list[str]]:
+    status = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err.splitlines()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """A scenario, its plan.json, an infeasible scenario and its plan, a broken plan."""
+    from otvplan.scenario import loads
+    from otvplan.solver import plan as make_plan
+
+    root = tmp_path_factory.mktemp("hostile")
+    good = make_plan(loads(SMALL, filename="small.yaml"))
+    poor = make_plan(loads(SMALL.replace("propellant: 30 kg", "propellant: 2 kg"),
+                           filename="poor.yaml"))
+    assert good.feasible and not poor.feasible
+    leg = good.legs[0]
+    burn = leg.burns[0]
+    flipped = replace(burn, dv_tnw_kms=tuple(-x for x in burn.dv_tnw_kms))
+    broken = replace(good, legs=(replace(leg, burns=(flipped,) + leg.burns[1:]),)
+                     + good.legs[1:])
+    paths = {}
+    for name, text in (("small.yaml", SMALL),
+                       ("poor.yaml", SMALL.replace("propellant: 30 kg", "propellant: 2 kg")),
+                       ("study.yaml", STUDY),
+                       ("plan.json", report.plan_to_json(good)),
+                       ("poor.json", report.plan_to_json(poor)),
+                       ("broken.json", report.plan_to_json(broken))):
+        (root / name).write_text(text, encoding="utf-8")
+        paths[name] = root / name
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# Exit codes of every command (issue: `report --verify` exited 0 on a failed verification)
+# --------------------------------------------------------------------------------------------
+
+
+def test_exit_code_table_is_the_documented_one():
+    assert EXIT_CODES[0] == "ok" and EXIT_CODES[1] == "verification failed"
+    assert EXIT_CODES[2].startswith("bad input") and EXIT_CODES[3] == "infeasible plan"
+    assert EXIT_OUTPUT_ERROR == 73 and EXIT_INTERNAL_ERROR == 70
+    limits = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text()
+    rows = [line for line in limits.splitlines() if line.startswith("| ")]
+    for code, meaning in EXIT_CODES.items():
+        words = meaning.split(" (")[0].split()[:2]
+        assert any(line.startswith(f"| {code} | ") for line in rows), f"{code} not documented"
+        assert code == 130 or any(" ".join(words) in line for line in rows
+                                  if line.startswith(f"| {code} | ")) or code in (69, 73)
+
+
+class _V:
+    def __init__(self, passed):
+        self.passed = passed
+
+
+def test_plan_status_precedence(files):
+    good = report.read_plan_file(files["plan.json"])
+    poor = report.read_plan_file(files["poor.json"])
+    assert plan_status(good) == EXIT_OK
+    assert plan_status(poor) == EXIT_INFEASIBLE
+    assert plan_status(good, _V(True)) == EXIT_OK
+    assert plan_status(good, _V(False)) == EXIT_VERIFICATION_FAILED
+    assert plan_status(poor, _V(True)) == EXIT_INFEASIBLE
+    assert plan_status(poor, _V(False)) == EXIT_VERIFICATION_FAILED
+
+
+def test_report_exit_codes(files, tmp_path, capsys):
+    assert run(capsys, "report", files["plan.json"], "--out", tmp_path / "a",
+               "--no-exports")[0] == EXIT_OK
+    status, _, err = run(capsys, "report", files["poor.json"], "--out", tmp_path / "b",
+                         "--no-exports")
+    assert status == EXIT_INFEASIBLE
+    assert any("INFEASIBLE" in line for line in err)
+    assert (tmp_path / "b" / "report.md").is_file()  # the report is still written
+    status, _, err = run(capsys, "report", files["broken.json"], "--out", tmp_path / "c",
+                         "--verify", "--no-exports")
+    assert status == EXIT_VERIFICATION_FAILED
+    assert any("verification FAILED" in line for line in err)
+    assert "some checks FAILED" in (tmp_path / "c" / "report.md").read_text()
+    status, _, _ = run(capsys, "report", files["plan.json"], "--out", tmp_path / "d",
+                       "--verify", "--no-exports")
+    assert status == EXIT_OK
+
+
+def test_report_of_an_infeasible_scenario_file_exits_3(files, tmp_path, capsys):
+    status, _, _ = run(capsys, "report", files["poor.yaml"], "--out", tmp_path / "r",
+                       "--no-exports")
+    assert status == EXIT_INFEASIBLE
+
+
+def test_verify_exit_codes(files, capsys):
+    assert run(capsys, "verify", files["plan.json"])[0] == EXIT_OK
+    assert run(capsys, "verify", files["broken.json"])[0] == EXIT_VERIFICATION_FAILED
+    assert run(capsys, "verify", files["broken.json"], "--json")[0] == EXIT_VERIFICATION_FAILED
+    from otvplan.verify import verify
+
+    poor = report.read_plan_file(files["poor.json"])
+    expected = EXIT_VERIFICATION_FAILED if not verify(poor).passed else EXIT_INFEASIBLE
+    assert run(capsys, "verify", files["poor.json"])[0] == expected
+
+
+def test_plan_validate_example_schema_sweep_exit_codes(files, tmp_path, capsys):
+    assert run(capsys, "plan", files["small.yaml"])[0] == EXIT_OK
+    assert run(capsys, "plan", files["poor.yaml"], "--json")[0] == EXIT_INFEASIBLE
+    assert run(capsys, "plan", files["poor.yaml"], "--out", tmp_path / "p")[0] == EXIT_INFEASIBLE
+    assert run(capsys, "plan", tmp_path / "missing.yaml")[0] == EXIT_BAD_INPUT
+    assert run(capsys, "validate", files["small.yaml"])[0] == EXIT_OK
+    assert run(capsys, "validate", files["plan.json"])[0] == EXIT_BAD_INPUT
+    assert run(capsys, "example", "minimal")[0] == EXIT_OK
+    assert run(capsys, "example", "no-such-example")[0] == EXIT_BAD_INPUT
+    assert run(capsys, "schema")[0] == EXIT_OK
+    assert run(capsys, "sweep", files["study.yaml"], "--out", tmp_path / "s", "-w", "0",
+               "--no-plots")[0] == EXIT_OK
+    assert run(capsys, "sweep", files["small.yaml"], "--out", tmp_path / "s2", "-w",
+               "0")[0] == EXIT_BAD_INPUT
+    assert run(capsys, "plan")[0] == EXIT_BAD_INPUT  # usage error
+
+
+# --------------------------------------------------------------------------------------------
+# File-system faults: their own message and exit status 73, never "internal error"
+# --------------------------------------------------------------------------------------------
+
+
+def _commands(files, out: Path) -> dict[str, list]:
+    return {
+        "plan --out": ["plan", files["small.yaml"], "--out", out],
+        "plan --report": ["plan", files["small.yaml"], "--report", out],
+        "report": ["report", files["plan.json"], "--out", out, "--no-exports"],
+        "sweep": ["sweep", files["study.yaml"], "--out", out, "-w", "0", "--no-plots"],
+        "example": ["example", "minimal", "--out", out, "--force"],
+    }
+
+
+COMMANDS = ["plan --out", "plan --report", "report", "sweep", "example"]
+
+
+def _setup(kind: str, tmp_path: Path) -> tuple[Path, str]:
+    """An output path that cannot be written, and what the message must say."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine\n")
+    if kind == "is a file":
+        return blocker, "exists and is not a directory"
+    if kind == "under a file":
+        return blocker / "sub" / "out", "a-file is a file, not a directory"
+    if kind == "dangling symlink":
+        link = tmp_path / "link"
+        link.symlink_to(tmp_path / "nowhere")
+        return link, "dangling symbolic link"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["is a file", "under a file", "dangling symlink"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_output_path_in_the_way_is_exit_73_with_one_line(files, tmp_path, capsys, command,
+                                                            kind):
+    out, fragment = _setup(kind, tmp_path)
+    if command == "example" and kind == "is a file":
+        pytest.skip("example --out FILE --force overwrites a file: that is its job")
+    status, _, err = run(capsys, *_commands(files, out)[command])
+    assert status == EXIT_OUTPUT_ERROR, err
+    problem = [line for line in err if line.startswith("otvplan: ")]
+    assert len(problem) == 1, err
+    assert str(out) in problem[0] and fragment in problem[0]
+    assert "internal error" not in "\n".join(err) and "Traceback" not in "\n".join(err)
+    assert (tmp_path / "a-file").read_text() == "mine\n"  # the file in the way is untouched
+
+
+@pytest.mark.parametrize("code,fragment", [(errno.EROFS, "read-only file system"),
+                                           (errno.EACCES, "permission denied")])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_read_only_directory_is_exit_73(files, tmp_path, capsys, monkeypatch, command, code,
+                                          fragment):
+    """Tests run as root here, where chmod cannot make a directory read-only: the file system's
+    answer is injected into every way otvplan creates files and directories."""
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(args[0]) if args else None)
+
+    out = tmp_path / "ro" / "out"
+    out.parent.mkdir()
+    monkeypatch.setattr(atomicio.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomicio.os, "open", refuse)
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    status, _, err = run(capsys, *_commands(files, out)[command])
+    assert status == EXIT_OUTPUT_ERROR, err
+    problem = [line for line in err if line.startswith("otvplan: ")]
+    assert len(problem) == 1 and fragment in problem[0] and str(out) in problem[0], err
+    assert "internal error" not in "\n".join(err)
+
+
+def _enospc_after(monkeypatch, n: int) -> dict:
+    """Make the n-th fsync (and every later one) fail as a full disk does."""
+    real = os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd):
+        calls["n"] += 1
+        if calls["n"] >= n:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(atomicio.os, "fsync", fsync)
+    return calls
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("nth", [1, 4, 9])
+def test_a_full_disk_leaves_the_previous_report_whole(files, tmp_path, capsys, monkeypatch,
+                                                      nth):
+    out = tmp_path / "out"
+    assert run(capsys, "report", files["poor.json"], "--out", out)[0] == EXIT_INFEASIBLE
+    before = snapshot(out)
+    _enospc_after(monkeypatch, nth)
+    status, _, err = run(capsys, "report", files["plan.json"], "--out", out)
+    assert status == EXIT_OUTPUT_ERROR
+    assert any("no space left on the device" in line and str(out) in line for line in err)
+    assert snapshot(out) == before  # the old plan, whole: not half new, half old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging left over
+
+
+def test_a_full_disk_keeps_the_users_scenario_file(tmp_path, capsys, monkeypatch):
+    target = tmp_path / "mission.yaml"
+    target.write_text("my own scenario\n")
+    _enospc_after(monkeypatch, 1)
+    status, _, err = run(capsys, "example", "minimal", "--out", target, "--force")
+    assert status == EXIT_OUTPUT_ERROR and "no space left" in err[-1]
+    assert target.read_text() == "my own scenario\n"
+    assert os.listdir(tmp_path) == ["mission.yaml"]
+
+
+def test_a_full_disk_during_a_sweep_is_exit_73_and_resumable(files, tmp_path, capsys,
+                                                            monkeypatch):
+    out = tmp_path / "out"
+    real_write = os.write
+    import otvplan.studystore as store
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.os, "write", full)
+    status, _, err = run(capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0",
+                         "--no-plots")
+    assert status == EXIT_OUTPUT_ERROR
+    assert any("results.jsonl" in line and "no space left" in line for line in err)
+    monkeypatch.setattr(store.os, "write", real_write)
+    assert run(capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0",
+               "--no-plots")[0] == EXIT_OK
+    assert len((out / "results.jsonl").read_bytes().splitlines()) == 2
+
+
+def test_an_unexpected_os_error_elsewhere_is_still_a_clean_line(capsys, monkeypatch):
+    from otvplan import cli
+
+    def boom(*a, **k):
+        raise OSError(errno.EIO, "Input/output error", "/some/device")
+
+    monkeypatch.setattr(cli, "version_lines", boom)
+    status, _, err = run(capsys, "--version")
+    assert status == EXIT_OUTPUT_ERROR
+    assert err == ["otvplan: /some/device: input/output error from the device"]
+
+
+# --------------------------------------------------------------------------------------------
+# The report set: one plan or the previous one
+# --------------------------------------------------------------------------------------------
+
+
+def test_report_set_is_swapped_whole_and_stale_files_go(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(capsys, "report", files["plan.json"], "--out", out)[0] == EXIT_OK
+    with_exports = snapshot(out)
+    assert {"plan.oem", "plan.opm", "plan.script"} <= set(with_exports)
+    assert run(capsys, "report", files["poor.json"], "--out", out,
+               "--no-exports")[0] == EXIT_INFEASIBLE
+    now = snapshot(out)
+    assert not {"plan.oem", "plan.opm", "plan.script"} & set(now)  # stale exports removed
+    assert json.loads(now["plan.json"])["plan"]["feasible"] is False
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_report_into_a_directory_with_other_files_keeps_them(files, tmp_path, capsys):
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me\n")
+    (out / "fig_pareto.png").write_bytes(b"old figure")  # a report file of an older run
+    assert run(capsys, "report", files["plan.json"], "--out", out,
+               "--no-exports")[0] == EXIT_OK
+    assert (out / "notes.txt").read_text() == "keep me\n"
+    assert not (out / "fig_pareto.png").exists()  # this plan has no Pareto figure
+    assert (out / "report.html").read_text().rstrip().endswith("</html>")
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_report_through_a_symlinked_directory(files, tmp_path, capsys):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert run(capsys, "report", files["plan.json"], "--out", link,
+               "--no-exports")[0] == EXIT_OK
+    assert link.is_symlink() and (real / "report.md").is_file()
+    assert not [p for p in real.iterdir() if p.name.startswith(".")]
+
+
+def test_staged_directory_discards_on_error(tmp_path):
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "a").write_text("old a")
+    with pytest.raises(RuntimeError):
+        with atomicio.StagedDirectory(out, managed=("a", "b")) as stage:
+            stage.write_text("a", "new a")
+            stage.write_text("b", "new b")
+            raise RuntimeError("stop")
+    assert snapshot(out) == {"a": b"old a"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+    with atomicio.StagedDirectory(out, managed=("a", "b")) as stage:
+        stage.write_text("b", "new b")
+    assert snapshot(out) == {"b": b"new b"}
+
+
+def test_output_error_is_an_os_error_naming_the_path(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError) as info:
+        atomicio.ensure_dir(tmp_path / "f" / "g")
+    assert isinstance(info.value, OSError)
+    assert str(info.value).startswith(str(tmp_path / "f" / "g") + ": ")
+    with pytest.raises(OutputError, match="is a directory"):
+        atomicio.write_text(tmp_path, "x")
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile plan files: validated like scenario files (exit 2, `file: path: message`)
+# --------------------------------------------------------------------------------------------
+
+
+def _mutate(doc: dict, path: str, value) -> dict:
+    """Set ``doc``'s value at a dotted path like ``plan.legs[0].propellant_kg``."""
+    import re
+
+    node = doc
+    parts = re.findall(r"[^.\[\]]+|\[\d+\]", path)
+    for part in parts[:-1]:
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+    last = parts[-1]
+    if value is _DELETE:
+        del node[last]
+    elif last.startswith("["):
+        node[int(last[1:-1])] = value
+    else:
+        node[last] = value
+    return doc
+
+
+_DELETE = object()
+
+#: (id, path, new value, path in the message, fragment of the message)
+PLAN_MUTATIONS = [
+    ("negative mass", "plan.legs[0].propellant_kg", -5.0, "plan.legs[0].propellant_kg",
+     "outside [0"),
+    ("huge mass", "plan.scenario.tug.dry_mass_kg", 1e308, "plan.scenario.tug.dry_mass_kg",
+     "outside [0"),
+    ("nan mass", "plan.final_mass_kg", "nan", "plan.final_mass_kg", "finite number"),
+    ("inf duration", "plan.duration_s", "inf", "plan.duration_s", "finite number"),
+    ("1e15 duration", "plan.duration_s", 1e15, "plan.duration_s", "a time of 1e+15"),
+    ("tampered burn time", "plan.legs[0].burns[0].duration_s", 1e9,
+     "plan.legs[0].burns[0].duration_s", "a time of 1e+09"),
+    ("feasible as text", "plan.feasible", "no", "plan.feasible", "must be true or false"),
+    ("number as bool", "plan.exact", 1, "plan.exact", "must be true or false"),
+    ("epoch a number", "plan.scenario.epoch", 5, "plan.scenario.epoch", "UTC time as text"),
+    ("epoch garbage", "plan.scenario.epoch", "yesterday", "plan.scenario.epoch",
+     "not a UTC time"),
+    ("epoch far future", "plan.scenario.epoch", "9999-01-01T00:00:00Z", "plan.scenario.epoch",
+     "outside 1950-2200"),
+    ("payloads null", "plan.scenario.payloads", None, "plan.scenario.payloads",
+     "must not be null"),
+    ("legs not a list", "plan.legs", {"a": 1}, "plan.legs", "must be a list"),
+    ("missing key", "plan.total_dv_kms", _DELETE, "plan.total_dv_kms", "required key missing"),
+    ("unknown key", "plan.legs[0].evil", 1, "plan.legs[0].evil", "unknown key"),
+    ("eccentricity 1", "plan.scenario.dropoff.e", 1.5, "plan.scenario.dropoff.e", "outside"),
+    ("string for a number", "plan.legs[0].dv_kms", "0.1", "plan.legs[0].dv_kms",
+     "must be a number"),
+    ("bad literal", "plan.scenario.tug.engines[0].kind", "warp",
+     "plan.scenario.tug.engines[0].kind", "must be one of"),
+    ("index not whole", "plan.legs[0].index", 1.5, "plan.legs[0].index", "whole number"),
+    ("pair too short", "plan.solver_stats[0]", ["x"], "plan.solver_stats[0]",
+     "list of 2 items"),
+    ("leg ends before it starts", "plan.legs[1].t_end_s", 0.0, "plan.legs[1].t_end_s",
+     "ends before it starts"),
+]
+
+
+@pytest.mark.parametrize("case", PLAN_MUTATIONS, ids=[c[0] for c in PLAN_MUTATIONS])
+def test_hostile_plan_files_exit_2_naming_file_and_field(files, tmp_path, capsys, case):
+    _, path, value, where, fragment = case
+    doc = json.loads(files["plan.json"].read_text())
+    if path == "plan.legs[1].t_end_s":
+        value = doc["plan"]["legs"][1]["t_start_s"] - 1.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_mutate(doc, path, value)), encoding="utf-8")
+    for command in (["verify", bad], ["report", bad, "--out", tmp_path / "out"]):
+        status, out, err = run(capsys, *command)
+        assert status == EXIT_BAD_INPUT, err
+        assert any(line.startswith(f"{bad}: {where}: ") and fragment in line for line in err), err
+        assert "internal error" not in "\n".join(err)
+    assert not (tmp_path / "out").exists()
+
+
+RAW_FILES = [
+    ("not json", b"{not json", "1:2: not valid JSON"),
+    ("json error line", b'{\n "format": "otvplan-plan",\n "plan": [1,,]\n}', ":3:"),
+    ("latin-1", '{"format": "otvplan-plan", "x": "caf\xe9"}'.encode("latin-1"), "not UTF-8"),
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+    ("not a plan", b'{"hello": 1}', "not an otvplan plan file"),
+    ("a list", b"[1, 2]", "not an otvplan plan file"),
+    ("newer format", b'{"format": "otvplan-plan", "format_version": 99, "plan": {}}',
+     "upgrade otvplan"),
+    ("version as bool", b'{"format": "otvplan-plan", "format_version": true, "plan": {}}',
+     "format_version"),
+    ("empty", b"", "not valid JSON"),
+    ("NaN literal", None, "plan.final_mass_kg: must be a finite number, got 'nan'"),
+]
+
+
+@pytest.mark.parametrize("case", RAW_FILES, ids=[c[0] for c in RAW_FILES])
+def test_hostile_plan_bytes_exit_2_naming_the_file(files, tmp_path, capsys, case):
+    _, data, fragment = case
+    if data is None:
+        text = files["plan.json"].read_text()
+        data = json.dumps(_mutate(json.loads(text), "plan.final_mass_kg", 1.0)).replace(
+            '"final_mass_kg": 1.0', '"final_mass_kg": NaN').encode()
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(data)
+    status, _, err = run(capsys, "verify", bad)
+    assert status == EXIT_BAD_INPUT, err
+    assert len(err) == 1 and err[0].startswith(f"{bad}") and fragment in err[0], err
+
+
+def test_a_plan_file_with_a_bom_is_read(files, tmp_path, capsys):
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + files["plan.json"].read_bytes())
+    assert run(capsys, "verify", bom)[0] == EXIT_OK
+    assert report.read_plan_file(bom) == report.read_plan_file(files["plan.json"])
+
+
+def test_an_oversized_plan_file_is_refused_before_reading(tmp_path, capsys, monkeypatch):
+    big = tmp_path / "big.json"
+    with open(big, "wb") as f:
+        f.truncate(report.MAX_PLAN_FILE_BYTES + 1)  # sparse: costs no disk
+    read = []
+    real_open = open
+
+    def spy(path, *a, **k):
+        if Path(path) == big:
+            read.append(path)
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr("builtins.open", spy)
+    status, _, err = run(capsys, "verify", big)
+    assert status == EXIT_BAD_INPUT and read == []
+    assert err == [f"{big}: file is larger than 20,000,000 bytes; a plan file is at most a few "
+                   "MB of JSON"]
+
+
+def test_missing_and_directory_plan_files(tmp_path, capsys):
+    status, _, err = run(capsys, "verify", tmp_path / "nope.json")
+    assert status == EXIT_BAD_INPUT and "no such file" in err[0]
+    (tmp_path / "d.json").mkdir()
+    status, _, err = run(capsys, "verify", tmp_path / "d.json")
+    assert status == EXIT_BAD_INPUT and "is a directory" in err[0]
+
+
+def test_every_problem_of_a_plan_file_at_once(files, tmp_path):
+    doc = json.loads(files["plan.json"].read_text())
+    _mutate(doc, "plan.feasible", "no")
+    _mutate(doc, "plan.final_mass_kg", -1.0)
+    bad = tmp_path / "two.json"
+    bad.write_text(json.dumps(doc))
+    from otvplan.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        report.read_plan_file(bad)
+    assert [p.path for p in info.value.problems] == ["plan.feasible", "plan.final_mass_kg"]
+
+
+def test_the_reporter_refuses_unbounded_plans(files, tmp_path):
+    from otvplan.errors import InputError
+
+    good = report.read_plan_file(files["plan.json"])
+    long = replace(good, duration_s=1e10)
+    with pytest.raises(InputError, match="plan.duration_s"):
+        report.write_report(long, tmp_path / "out", figures=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_golden_plans_pass_the_validator():
+    golden = Path(__file__).resolve().parent / "golden"
+    for path in sorted(golden.glob("*_plan.json")):
+        doc = json.loads(path.read_text())
+        assert report.validate_plan_data(doc, str(path)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# A damaged results store is repaired
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_wrong_shaped_store_line_is_quarantined_and_its_case_rerun(files, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["sweep", files["study.yaml"], "--out", out, "-w", "0", "--no-plots"]
+    assert run(capsys, *args)[0] == EXIT_OK
+    store = out / "results.jsonl"
+    lines = store.read_bytes().splitlines()
+    damaged = json.loads(lines[0])
+    damaged["status"] = None
+    bad_line = json.dumps(damaged).encode()
+    store.write_bytes(bad_line + b"\n" + lines[1] + b"\n" + b'{"case": "x", "status": 0, '
+                      b'"metrics": {"total_dv": "lots"}}\n')
+    status, _, err = run(capsys, *args)
+    assert status == EXIT_OK, err
+    notice = [line for line in err if "quarantine" in line]
+    assert len(notice) == 1 and "2 damaged lines" in notice[0]
+    assert "line 1 (\"status\" null is not a status code)" in notice[0]
+    assert 'metric "total_dv" is not of kind float' in notice[0]
+    kept = (out / "results.quarantine.jsonl").read_bytes().splitlines()
+    assert kept[0] == bad_line and len(kept) == 2
+    rows = [json.loads(line) for line in store.read_bytes().splitlines()]
+    assert sorted(r["case"] for r in rows) == sorted(json.loads(line)["case"] for line in lines)
+    assert all(r["status"] == 0 for r in rows)
+    # a third run finds nothing to repair
+    status, _, err = run(capsys, *args)
+    assert status == EXIT_OK and not [line for line in err if "quarantine" in line]
+
+
+def test_library_sweep_warns_about_quarantined_lines(files, tmp_path):
+    from otvplan import study as st
+
+    out = tmp_path / "out"
+    st.sweep(files["study.yaml"], workers=0, out_dir=out, plots=False)
+    store = out / "results.jsonl"
+    store.write_bytes(b'{"case": 5, "status": 0}\n' + store.read_bytes())
+    with pytest.warns(RuntimeWarning, match="1 damaged line moved"):
+        table = st.sweep(files["study.yaml"], workers=0, out_dir=out, plots=False)
+    assert list(table["status"]) == ["ok", "ok"]
+
