@@ -37,6 +37,7 @@ import dataclasses
 import datetime as _dt
 import decimal
 import difflib
+import logging
 import math
 import os
 import re
@@ -87,6 +88,8 @@ __all__ = [
     "parse_quantity",
     "validate_file",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Largest scenario file accepted [bytes]. Real scenarios are a few kB.
 MAX_FILE_BYTES = 1_000_000
@@ -1130,15 +1133,24 @@ class EngineDoc(_Doc):
     name: Name
     type: Literal["chemical", "electric"]
     isp: _quantity("time", "220 s", minimum=0.0, description="Specific impulse.", required=True)
-    thrust: _quantity("force", "22 N", minimum=0.0, required=True)
+    thrust: _quantity("force", "22 N", minimum=0.0,
+                      description="Thrust. Required for electric engines; a chemical engine "
+                                  "without it is taken as impulsive (burns of no duration), "
+                                  "for a first sizing.") = None
     power: _quantity("power", "1500 W", minimum=0.0,
                      description="Electric power drawn (electric engines).") = None
 
     @model_validator(mode="after")
     def _check(self):
+        out: list[MultiProblem] = []
         if self.power is not None and self.type != "electric":
-            _raise_all([MultiProblem(("power",), "power applies to electric engines; remove it "
-                                                 "or set type: electric")])
+            out.append(MultiProblem(("power",), "power applies to electric engines; remove it "
+                                                "or set type: electric"))
+        if self.thrust is None and self.type == "electric":
+            out.append(MultiProblem(("thrust",), "an electric engine needs its thrust (a "
+                                                 "spiral's duration follows from it); add e.g. "
+                                                 "`thrust: 50 mN`"))
+        _raise_all(out)
         return self
 
 
@@ -1150,7 +1162,9 @@ class TugDoc(_Doc):
     propellant: _quantity("mass", "120 kg", minimum=0.0, exclusive=False, required=True,
                           description="Propellant loaded (0 kg asks the planner what is "
                                       "missing).")
-    tank_capacity: _quantity("mass", "150 kg", minimum=0.0, required=True)
+    tank_capacity: _quantity("mass", "150 kg", minimum=0.0,
+                             description="Most propellant the tank holds (default: the "
+                                         "propellant loaded).") = None
     propellant_reserve: ReserveField = None
     engines: Annotated[list[EngineDoc],
                        Field(examples=[[{"name": "main", "type": "chemical", "isp": "220 s",
@@ -1162,7 +1176,7 @@ class TugDoc(_Doc):
         if not self.engines:
             out.append(MultiProblem(("engines",), "the engine list is empty; add at least one "
                                                   "engine"))
-        if self.propellant > self.tank_capacity:
+        if self.tank_capacity is not None and self.propellant > self.tank_capacity:
             out.append(MultiProblem(
                 ("propellant",),
                 f"{_format_number(self.propellant)} kg loaded exceeds the tank_capacity of "
@@ -1582,11 +1596,16 @@ def _build(doc: ScenarioDoc, source: str | None) -> Scenario:
         name=t.name,
         dry_mass_kg=t.dry_mass,
         propellant_kg=t.propellant,
-        tank_capacity_kg=t.tank_capacity,
+        tank_capacity_kg=t.propellant if t.tank_capacity is None else t.tank_capacity,
         reserve_kg=reserve_kg,
-        engines=tuple(Engine(name=e.name, kind=e.type, isp_s=e.isp, thrust_n=e.thrust,
+        engines=tuple(Engine(name=e.name, kind=e.type, isp_s=e.isp,
+                             thrust_n=math.inf if e.thrust is None else e.thrust,
                              power_w=e.power) for e in t.engines),
     )
+    for engine in tug.engines:
+        if math.isinf(engine.thrust_n):
+            logger.info("%s: engine %s has no thrust: its burns are impulsive (no duration, no "
+                        "finite-burn check)", source or "scenario", engine.name)
     payloads = []
     for p in doc.payloads:
         deadline = p.deliver_by
@@ -1936,8 +1955,9 @@ def _scenario_doc(s: Scenario) -> dict:
         engine: dict[str, Any] = {
             "name": e.name, "type": e.kind,
             "isp": format_quantity(e.isp_s, "time", ("s",)),
-            "thrust": format_quantity(e.thrust_n, "force", ("N", "mN")),
         }
+        if not math.isinf(e.thrust_n):  # no thrust: an impulsive engine
+            engine["thrust"] = format_quantity(e.thrust_n, "force", ("N", "mN"))
         if e.power_w is not None:
             engine["power"] = format_quantity(e.power_w, "power", ("W",))
         engines.append(engine)
