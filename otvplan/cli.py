@@ -263,7 +263,7 @@ def _print_plan(p) -> None:
     from .report import utc_text
 
     sc = p.scenario
-    table = Table(title=f"{sc.name}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
+    table = Table(title=f"{_one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
                         f"({p.objective})", title_justify="left")
     for col, justify in (("#", "right"), ("from", "left"), ("to", "left"),
                          ("strategy", "left"), ("start (UTC)", "left"),
@@ -271,7 +271,8 @@ def _print_plan(p) -> None:
                          ("propellant kg", "right"), ("mass after kg", "right")):
         table.add_column(col, justify=justify)
     for leg in p.legs:
-        table.add_row(str(leg.index), leg.origin, leg.destination, leg.strategy,
+        table.add_row(str(leg.index), _one_line(leg.origin), _one_line(leg.destination),
+                      _one_line(leg.strategy),
                       utc_text(p, leg.t_start_s)[:16], _fmt(leg.dv_kms * 1000.0),
                       _fmt(leg.duration_s / 86400.0, 2), _fmt(leg.propellant_kg, 2),
                       _fmt(leg.mass_after_kg, 1))
@@ -299,11 +300,11 @@ def _print_plan(p) -> None:
     for line in lines:
         console.print(line)
     for w in p.warnings:
-        console.print(f"warning: {w}")
+        console.print(_one_line(f"warning: {w}"))
     if not p.feasible:
-        console.print(f"not delivered: {', '.join(p.undelivered)}")
+        console.print(_one_line(f"not delivered: {', '.join(p.undelivered)}"))
         for reason in p.infeasible_reasons:
-            console.print(f"shortfall: {reason}")
+            console.print(_one_line(f"shortfall: {reason}"))
 
 
 @app.command()
@@ -527,7 +528,7 @@ def verify(
     else:
         from rich.table import Table
 
-        table = Table(title=f"{p.scenario.name}: verification ({v.force_model}) "
+        table = Table(title=f"{_one_line(p.scenario.name)}: verification ({v.force_model}) "
                             f"{'PASSED' if v.passed else 'FAILED'}", title_justify="left")
         for col, justify in (("payload", "left"), ("element", "left"), ("unit", "left"),
                              ("target", "right"), ("achieved", "right"), ("error", "right"),
@@ -541,7 +542,7 @@ def verify(
             def show(x, scale=scale, unit=unit):
                 return _fmt_check(None if x is None else x * scale, unit)
 
-            table.add_row(row.payload, row.element, unit, show(row.target), show(row.achieved),
+            table.add_row(_one_line(row.payload), row.element, unit, show(row.target), show(row.achieved),
                           show(row.error), show(row.tolerance),
                           ("pass" if row.passed else "FAIL") if row.checked else "not checked")
         console = _console()
@@ -549,9 +550,9 @@ def verify(
             console.width = max(console.width, 150)
         console.print(table)
         for w in v.warnings:
-            console.print(f"warning: {w}")
+            console.print(_one_line(f"warning: {w}"))
         if v.undelivered:
-            console.print(f"not delivered by the plan: {', '.join(v.undelivered)}")
+            console.print(_one_line(f"not delivered by the plan: {', '.join(v.undelivered)}"))
     return plan_status(p, v)
 
 

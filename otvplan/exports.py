@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,10 @@ GMAT_FRAME = "EarthMJ2000Eq"
 
 #: Samples per revolution of the smallest orbit, for the default OEM step.
 SAMPLES_PER_REV = 20
+
+#: Most states an OEM holds (about 10 MB of text): the default step grows for a very long
+#: mission so that it stays below this, and an explicit step that would exceed it is refused.
+MAX_OEM_STATES = 100_000
 
 ARCSEC = math.pi / (180.0 * 3600.0)
 
@@ -143,8 +148,49 @@ def _creation(created: _dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+# --------------------------------------------------------------------------------------------
+# Text from the plan in the exports: never more than the format can carry
+# --------------------------------------------------------------------------------------------
+
+#: Longest text taken from the plan (a name, a label) into an export line.
+MAX_EXPORT_TEXT = 80
+
+
+def _escape_char(ch: str) -> str:
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
+    if named:
+        return named
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else (f"\\u{code:04x}" if code < 0x10000
+                                                   else f"\\U{code:08x}")
+
+
+def kvn_text(text: str, limit: int = MAX_EXPORT_TEXT) -> str:
+    """``text`` as a CCSDS KVN value or COMMENT text: printable ASCII on one line.
+
+    KVN lines are ASCII (CCSDS 502.0-B-3, 7.4); a line break would start a new keyword line
+    (an injected ``MAN_DV_1 = ...`` record). Control and non-ASCII characters are written as
+    escapes (``\\n``, ``\\x1b``, ``\\u00e9``); the text is cut to ``limit`` characters.
+    """
+    out = "".join(ch if " " <= ch <= "~" else _escape_char(ch) for ch in str(text))
+    out = " ".join(out.split())  # no leading, trailing or repeated blanks
+    return out if len(out) <= limit else out[:limit - 3] + "..."
+
+
+def kvn_name(text: str) -> str:
+    """An OBJECT_NAME/OBJECT_ID value: :func:`kvn_text` without blanks or ``=``."""
+    out = kvn_text(text).replace(" ", "_").replace("=", "_")
+    return out or "UNKNOWN"
+
+
+def gmat_comment(text: str, limit: int = MAX_EXPORT_TEXT) -> str:
+    """Text for a GMAT ``%`` comment: one line of printable ASCII (see :func:`kvn_text`), so
+    that nothing after it is read as a command (``Create Spacecraft Evil;``)."""
+    return kvn_text(text, limit)
+
+
 def _object_name(plan) -> str:
-    return plan.scenario.tug.name
+    return kvn_name(plan.scenario.tug.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +220,12 @@ def oem_segments(plan, step_s: float | None = None, t_end_s: float | None = None
         final = tr.elements_at(plan, end)
         t_end_s = end + float(period(float(final.a)))
     bounds = np.unique(np.concatenate([[0.0], ev[(ev > 0.0) & (ev < t_end_s)], [t_end_s]]))
+    room = MAX_OEM_STATES - 2 * len(bounds)
+    if float(t_end_s) / step > room:
+        if step_s is not None:
+            raise ValueError(f"step_s {step_s!r} gives more than {MAX_OEM_STATES:,} states over "
+                             f"{float(t_end_s):.6g} s; use a longer step")
+        step = math.ceil(float(t_end_s) / max(room, 1) / 10.0) * 10.0
     labels = _segment_labels(plan)
     out = []
     for t0, t1 in zip(bounds[:-1], bounds[1:]):
@@ -209,11 +261,12 @@ def oem_text(plan, step_s: float | None = None, *, created: _dt.datetime | None 
     km/s with 9 decimals. ``created`` fixes CREATION_DATE (default now).
     """
     name = _object_name(plan)
-    oid = object_id or name
+    oid = kvn_name(object_id) if object_id else name
     m = frame_rotation(plan)
     lines = [
         f"CCSDS_OEM_VERS = {CCSDS_VERSION}",
-        f"COMMENT otvplan {__version__} plan of scenario {plan.scenario.name}: planned mean orbit "
+        f"COMMENT otvplan {__version__} plan of scenario {kvn_text(plan.scenario.name)}: "
+        "planned mean orbit "
         "(secular J2 theory), short-period terms not included",
         "COMMENT States rotated from the mean equator and equinox of the scenario epoch to "
         "EME2000 with the IAU-1976 precession (Vallado eq. 3-88)",
@@ -243,7 +296,7 @@ def oem_text(plan, step_s: float | None = None, *, created: _dt.datetime | None 
             f"INTERPOLATION_DEGREE = {degree}",
             "META_STOP",
             "",
-            f"COMMENT {label}",
+            f"COMMENT {kvn_text(label)}",
         ]
         lines += [
             f"{s} {x:.6f} {y:.6f} {z:.6f} {vx:.9f} {vy:.9f} {vz:.9f}"
@@ -294,13 +347,13 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
     Payload releases are listed as COMMENT lines (they are not maneuvers).
     """
     name = _object_name(plan)
-    oid = object_id or name
+    oid = kvn_name(object_id) if object_id else name
     r, v, el = _elements_j2000(plan)
     epoch = epoch_strings(plan, 0.0)[0]
     sc = plan.scenario
     lines = [
         f"CCSDS_OPM_VERS = {CCSDS_VERSION}",
-        f"COMMENT otvplan {__version__} plan of scenario {sc.name}",
+        f"COMMENT otvplan {__version__} plan of scenario {kvn_text(sc.name)}",
         f"CREATION_DATE = {_creation(created)}",
         "ORIGINATOR = otvplan",
         "",
@@ -334,14 +387,15 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
         "",
     ]
     for t, payload, mass in tr.mass_history(plan).releases:
-        lines.append(f"COMMENT Release of {payload} ({mass:.3f} kg) at "
+        lines.append(f"COMMENT Release of {kvn_text(payload)} ({mass:.3f} kg) at "
                      f"{epoch_strings(plan, t)[0]}")
     if plan.legs:
         lines.append("")
     for leg, k, b in exported_burns(plan):
         arc = tr.is_arc(b)
         lines += [
-            f"COMMENT Leg {leg.index} burn {k}: {b.label}, engine {b.engine}, "
+            f"COMMENT Leg {leg.index} burn {k}: {kvn_text(b.label)}, engine "
+            f"{kvn_text(b.engine)}, "
             f"delta-v {b.dv_kms * 1000.0:.3f} m/s, mass before {b.mass_before_kg:.3f} kg"
             + ("" if arc else f"; finite burn would take {b.duration_s:.1f} s"),
             "COMMENT MAN_REF_FRAME TNW: T along the velocity, W along the angular momentum, "
@@ -384,8 +438,11 @@ def tnw_to_vnb(dv_tnw) -> tuple[float, float, float]:
 
 
 def _gmat_name(text: str) -> str:
-    out = "".join(c if c.isalnum() else "_" for c in text)
-    return out if out and out[0].isalpha() else "X" + out
+    """A GMAT identifier (and file-name part) from any text: ASCII letters, digits and ``_``
+    only, starting with a letter, at most 60 characters."""
+    out = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in str(text))
+    out = out if out and out[0].isalpha() else "X" + out
+    return out[:60]
 
 
 def gmat_script(plan, *, report_file: str | None = None) -> str:
@@ -403,7 +460,8 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
     engines = {e.name: e for e in sc.tug.engines}
     payload_total = sum(p.mass_kg for p in sc.payloads)
     out = [
-        "%% GMAT script written by otvplan %s for scenario %s" % (__version__, sc.name),
+        "%% GMAT script written by otvplan %s for scenario %s" % (__version__,
+                                                                   gmat_comment(sc.name)),
         "% Initial state: the planned mean drop-off orbit at the epoch, rotated to EarthMJ2000Eq",
         "% (IAU-1976 precession); GMAT reads the elements as osculating.",
         "% Burns: VNB axes, V = T (velocity), N = W (orbit normal), B = V x N = -N of the plan's",
@@ -454,7 +512,8 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
         eng = engines.get(b.engine)
         isp = eng.isp_s if eng is not None else 300.0
         out += [
-            f"% leg {leg.index} burn {k}: {b.label} ({b.engine}, {b.dv_kms * 1000.0:.3f} m/s)",
+            f"% leg {leg.index} burn {k}: {gmat_comment(b.label)} ({gmat_comment(b.engine)}, "
+            f"{b.dv_kms * 1000.0:.3f} m/s)",
             f"Create ImpulsiveBurn {bn};",
             f"GMAT {bn}.CoordinateSystem = Local;",
             f"GMAT {bn}.Origin = Earth;",
@@ -469,6 +528,9 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
             "",
         ]
     rf = report_file or f"otvplan_{_gmat_name(sc.name)}.txt"
+    if not rf or re.search(r"['%;\x00-\x1f\x7f]", rf):
+        raise ValueError(f"report_file {rf!r}: quotes, '%', ';' and control characters "
+                         "cannot be written in a GMAT string")
     out += [
         "Create ReportFile OtvReport;",
         f"GMAT OtvReport.Filename = '{rf}';",
@@ -509,7 +571,8 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
             out.append(f"Maneuver {what}({name});")
         else:
             dry -= float(extra)
-            out.append(f"GMAT {name}.DryMass = {dry:.6f};  % release {what} ({float(extra):.3f} kg)")
+            out.append(f"GMAT {name}.DryMass = {dry:.6f};  % release {gmat_comment(what)} "
+                       f"({float(extra):.3f} kg)")
     end = tr.mission_end_s(plan)
     if end - t_now > 1e-6:
         out.append(f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {end - t_now:.6f}}};"

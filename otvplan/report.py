@@ -31,6 +31,7 @@ import io
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -927,19 +928,48 @@ def build_blocks(plan: Plan, verification=None,
 # --------------------------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+#: Control characters, line and paragraph separators and bidirectional overrides: never
+#: written as they are into Markdown or HTML (a newline would start a new block, an escape
+#: sequence would drive a terminal showing the file).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+                      "\u2066-\u2069]")
+
+#: Characters that carry Markdown or HTML meaning inside a line, and what they become. ``*``
+#: is kept: the blocks use ``**bold**`` on purpose, and emphasis cannot inject anything.
+_MD_ESCAPES = str.maketrans({"\\": "\\\\", "`": "\\`", "[": "\\[", "]": "\\]",
+                             "<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "\\|"})
+
+#: A line start that Markdown reads as a block: heading, quote, list item, rule, setext line.
+_MD_BLOCK_START = re.compile(r"^(\s*)(>|[#+\-=_~*]+(?=\s|$)|\d+[.)](?=\s|$))")
+
+
+def _plain(text) -> str:
+    """``text`` on one line: control characters shown as escapes, line breaks as spaces."""
+    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def _md_cell(text) -> str:
+    """Text from the plan as Markdown that shows it and does nothing else: one line, no raw
+    HTML (``<script>`` becomes ``&lt;script&gt;``), no links, images or code spans, no
+    table-cell breaks."""
+    return _plain(text).translate(_MD_ESCAPES)
+
+
+def _md_text(text) -> str:
+    """:func:`_md_cell`, and no heading, quote or list marker at its start (for a block)."""
+    return _MD_BLOCK_START.sub(lambda m: m[1] + "\\" + m[2], _md_cell(text))
 
 
 def _blocks_to_markdown(blocks, figure_files: dict[str, str] | None = None) -> str:
     out: list[str] = []
     for blk in blocks:
         if isinstance(blk, Heading):
-            out.append("#" * blk.level + " " + blk.text)
+            out.append("#" * blk.level + " " + _md_text(blk.text))
         elif isinstance(blk, Para):
-            out.append(blk.text)
+            out.append(_md_text(blk.text))
         elif isinstance(blk, Bullets):
-            out.append("\n".join(f"- {_md_cell(i)}" for i in blk.items))
+            out.append("\n".join(f"- {_md_text(i)}" for i in blk.items))
         elif isinstance(blk, Table):
             num = blk.numeric or (False,) * len(blk.headers)
             lines = ["| " + " | ".join(_md_cell(h) for h in blk.headers) + " |",
@@ -983,7 +1013,7 @@ figcaption{font-size:.9em;color:#444}
 
 def _inline_md(text: str) -> str:
     """HTML of a text with the only inline Markdown the blocks use: **bold**."""
-    parts = _html.escape(str(text)).split("**")
+    parts = _html.escape(_plain(text)).split("**")
     return "".join(f"<strong>{p}</strong>" if k % 2 else p for k, p in enumerate(parts))
 
 

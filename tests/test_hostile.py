@@ -4,6 +4,7 @@ clear line naming the file (docs/limits.md, "Exit status" and "Guarantees")."""
 from __future__ import annotations
 
 import errno
+import re
 import json
 import os
 import textwrap
@@ -598,3 +599,163 @@ def test_library_sweep_warns_about_quarantined_lines(files, tmp_path):
         table = st.sweep(files["study.yaml"], workers=0, out_dir=out, plots=False)
     assert list(table["status"]) == ["ok", "ok"]
 
+
+
+# --------------------------------------------------------------------------------------------
+# Output injection: every writer escapes or refuses what its format cannot carry
+# --------------------------------------------------------------------------------------------
+
+EVIL_SCENARIO = "mission\nCreate Spacecraft Evil;\nGMAT Evil.SMA = 1;"
+EVIL_TUG = "tug\nMAN_DV_1 = 9.0 [km/s]\r\nOBJECT_NAME = EVIL"
+EVIL_PAYLOAD = "<script>alert(1)</script>\n# Owned"
+EVIL_DESCRIPTION = "# Heading injected\n<img src=x onerror=alert(1)>\n[click](javascript:x)"
+
+
+def evil_plan(files):
+    """The small plan with hostile names everywhere a name appears."""
+    p = report.read_plan_file(files["plan.json"])
+    sc = p.scenario
+    old = sc.payloads[0].name
+
+    def rename(name):
+        return EVIL_PAYLOAD if name == old else name
+
+    payloads = (replace(sc.payloads[0], name=EVIL_PAYLOAD),) + sc.payloads[1:]
+    engines = tuple(replace(e, name=e.name + "\n% ;x") for e in sc.tug.engines)
+    tug = replace(sc.tug, name=EVIL_TUG, engines=engines)
+    scenario = replace(sc, name=EVIL_SCENARIO, description=EVIL_DESCRIPTION, tug=tug,
+                       payloads=payloads)
+    legs = []
+    for leg in p.legs:
+        delivery = leg.delivery
+        if delivery is not None:
+            delivery = replace(delivery, payload=rename(delivery.payload))
+        burns = tuple(replace(b, engine=b.engine + "\n% ;x", label=b.label + "\nEVIL = 1")
+                      for b in leg.burns)
+        legs.append(replace(leg, origin=rename(leg.origin), destination=rename(leg.destination),
+                            delivery=delivery, burns=burns,
+                            notes=leg.notes + ("note\n<script>x</script>",)))
+    return replace(p, scenario=scenario, legs=tuple(legs),
+                   delivered=tuple(rename(n) for n in p.delivered),
+                   warnings=p.warnings + ("warn\n## fake section",))
+
+
+GMAT_COMMAND = re.compile(
+    r"^(Create (Spacecraft|ChemicalTank|ForceModel|Propagator|ImpulsiveBurn|ReportFile) "
+    r"[A-Za-z][A-Za-z0-9_]*;"
+    r"|GMAT [A-Za-z][A-Za-z0-9_.]* = [^;%]*;( +%.*)?"
+    r"|Propagate [A-Za-z0-9_]+\([A-Za-z0-9_]+\) \{[^}]*\};( +%.*)?"
+    r"|Maneuver [A-Za-z][A-Za-z0-9_]*\([A-Za-z0-9_]+\);"
+    r"|BeginMissionSequence;"
+    r"|%.*)$")
+
+
+def test_gmat_script_carries_no_injected_command(files):
+    from otvplan import exports as ex
+
+    script = ex.gmat_script(evil_plan(files))
+    assert script.isascii()
+    creates = [line for line in script.splitlines() if line.startswith("Create ")]
+    assert all(re.fullmatch(r"Create \w+ \w+;", line) for line in creates)
+    assert not any("Evil" in line.split("%")[0] for line in script.splitlines()
+                   if not line.startswith("GMAT OtvReport.Filename = 'otvplan_mission_"))
+    for line in script.splitlines():
+        assert line == "" or GMAT_COMMAND.match(line), line
+    assert "% GMAT script written by otvplan" in script
+    assert "mission\\nCreate Spacecraft Evil;\\nGMAT Evil.SMA = 1;" in script  # shown, inert
+    assert "otvplan_mission_Create_Spacecraft_Evil__GMAT_Evil_SMA___1_.txt" in script
+
+
+def test_gmat_identifiers_are_ascii_words():
+    from otvplan.exports import _gmat_name
+
+    for text in ("café", "a b;c", "9lives", "", "x" * 200, "Create Spacecraft Evil;"):
+        name = _gmat_name(text)
+        assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,59}", name), (text, name)
+
+
+KVN_LINE = re.compile(r"^(|COMMENT [ -~]*|META_START|META_STOP|[A-Z_0-9]+ = [ -~]+"
+                      r"|\d{4}-\d\d-\d\dT[\d:.]+( -?\d+\.\d+){6})$")
+
+
+@pytest.mark.parametrize("kind", ["oem", "opm"])
+def test_ccsds_messages_carry_no_injected_record(files, kind):
+    from otvplan import exports as ex
+
+    plan = evil_plan(files)
+    text = ex.oem_text(plan, step_s=3600.0) if kind == "oem" else ex.opm_text(plan)
+    lines = text.splitlines()
+    for line in lines:
+        assert KVN_LINE.match(line), line
+    keys = [line.split(" = ")[0] for line in lines if " = " in line and
+            not line.startswith("COMMENT")]
+    if kind == "opm":
+        assert keys.count("OBJECT_NAME") == 1
+        burns = [b for leg in plan.legs for b in leg.burns if b.dv_kms > 0]
+        assert keys.count("MAN_DV_1") == len(burns)
+    else:
+        assert keys.count("OBJECT_NAME") == text.count("META_START") > 1
+    names = {line.split(" = ", 1)[1] for line in lines if line.startswith("OBJECT_NAME = ")}
+    assert names == {"tug\\nMAN_DV_1___9.0_[km/s]\\r\\nOBJECT_NAME___EVIL"}
+    assert "EVIL = 1" not in [line.strip() for line in lines]
+
+
+def test_ccsds_messages_with_hostile_names_read_back(files, tmp_path):
+    oem_pkg = pytest.importorskip("oem")
+    from otvplan import exports as ex
+
+    path = ex.write_oem(evil_plan(files), tmp_path / "evil.oem", step_s=3600.0)
+    segments = list(oem_pkg.OrbitEphemerisMessage.open(path))
+    assert len(segments) == len(ex.oem_segments(evil_plan(files), step_s=3600.0))
+
+
+def test_markdown_and_html_show_hostile_names_as_text(files):
+    plan = evil_plan(files)
+    md = report.render_markdown(plan)
+    assert "<script" not in md and "<img" not in md
+    assert not re.search(r"(?<!\\)\]\(", md) and "\\[click\\](javascript:x)" in md
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert headings and not any("Owned" in h or "injected" in h or "fake section" in h
+                                for h in headings if not h.startswith("### "))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    for line in md.splitlines():  # every table row has the columns of its table
+        assert "\r" not in line
+    html = report.render_html(plan, embed_figures=False)
+    assert "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_markdown_tables_keep_their_shape_with_hostile_cells(files):
+    md = report.render_markdown(evil_plan(files))
+    block: list[str] = []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if block:
+            widths = {len(re.findall(r"(?<!\\)\|", row)) for row in block}
+            assert len(widths) == 1, block
+            block = []
+
+
+def test_report_of_a_hostile_plan_file_from_the_command_line(files, tmp_path, capsys):
+    evil = tmp_path / "evil.json"
+    evil.write_text(report.plan_to_json(evil_plan(files)), encoding="utf-8")
+    status, out, err = run(capsys, "report", evil, "--out", tmp_path / "out", "--no-exports")
+    assert status in (EXIT_OK, EXIT_INFEASIBLE), err
+    status, out, err = run(capsys, "verify", evil)
+    assert "\x1b" not in "\n".join(out + err)
+    assert not any(line.startswith("Create Spacecraft") for line in out)
+
+
+def test_the_oem_of_a_long_mission_stays_bounded(files):
+    from otvplan import exports as ex
+
+    plan = report.read_plan_file(files["plan.json"])
+    span = 0.9 * report.MAX_PLAN_SECONDS  # a tampered but accepted 18-year mission
+    segments = ex.oem_segments(plan, t_end_s=span)
+    states = sum(len(t) for t, _ in segments)
+    assert 0.5 * ex.MAX_OEM_STATES < states <= ex.MAX_OEM_STATES
+    assert max(t[-1] for t, _ in segments) == pytest.approx(span)
+    with pytest.raises(ValueError, match="use a longer step"):
+        ex.oem_segments(plan, step_s=10.0, t_end_s=span)
