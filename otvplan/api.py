@@ -178,6 +178,7 @@ def _jd_text(jd: float) -> str:
     from datetime import datetime, timedelta, timezone
 
     moment = datetime(2000, 1, 1, 12, tzinfo=timezone.utc) + timedelta(days=jd - 2451545.0)
+    moment = (moment + timedelta(milliseconds=500)).replace(microsecond=0)  # nearest second
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -271,7 +271,10 @@ def test_boinor_orbit_dropoff_is_rotated_to_the_mean_equator_of_the_epoch(caplog
     assert s.dropoff.a_km == pytest.approx(orbit.a.to_value("km"), abs=1e-6)
     notes = [r.getMessage() for r in caplog.records if r.name.startswith("otvplan")]
     assert len(notes) == 1, notes
-    assert "GCRS" in notes[0] and "30 deg" in notes[0] and "30.365 deg" in notes[0]
+    assert notes[0] == (
+        "dropoff: boinor Orbit in GCRS (inclination 97.5 deg, RAAN 30 deg) rotated to the mean "
+        "equator and equinox of 2027-03-01T10:00:00Z: inclination 97.424 deg, RAAN 30.365 deg "
+        "(IAU-1976 precession)")
 
 
 def test_boinor_orbit_target_and_eccentric_orbit():
