@@ -402,6 +402,9 @@ def sweep(
         metavar="tcp://HOST:PORT")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots",
                                         help="Write the figures to DIR/plots.")] = True,
+    allow_outside_base: Annotated[bool, typer.Option(
+        "--allow-outside-base", help="Let the study's base: read a scenario file outside the "
+        "study file's directory and the working directory.")] = False,
 ) -> int:
     """Run a trade study: every case of the design, in parallel, resumable.
 
@@ -429,7 +432,7 @@ def sweep(
     if scheduler is not None and workers is not None:
         raise OtvplanError("--workers applies to local runs; with --scheduler the cluster's "
                            "workers run the cases")
-    study = load_study(file)
+    study = load_study(file, allow_outside_base=allow_outside_base)
 
     class _Rate(ProgressColumn):
         def render(self, task) -> Text:

@@ -687,8 +687,13 @@ def _read_study_bytes(path: Path, file: str) -> bytes:
     return data
 
 
-def load(path: str | os.PathLike) -> Study:
-    """Read and validate a study file; a relative ``base`` path is relative to the file."""
+def load(path: str | os.PathLike, *, allow_outside_base: bool = False) -> Study:
+    """Read and validate a study file; a relative ``base`` path is relative to the file.
+
+    The base scenario file must lie under the study file's directory or the current working
+    directory (symbolic links resolved) unless ``allow_outside_base`` is true; see
+    :func:`base_roots`.
+    """
     file = os.fspath(path)
     data = _read_study_bytes(Path(file), file)
     if b"\x00" in data[:8192]:
@@ -700,15 +705,37 @@ def load(path: str | os.PathLike) -> Study:
         raise _study_error([Problem(file, "", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} "
                                               "cannot be decoded); save the file as UTF-8")]) \
             from None
-    return loads(text, filename=file)
+    return loads(text, filename=file, allow_outside_base=allow_outside_base)
+
+
+def base_roots(base_dir: Path) -> tuple[Path, ...]:
+    """Directories a study's ``base`` file may be read from: the study file's directory
+    (``base_dir``) and the current working directory, both with symbolic links resolved."""
+    roots = []
+    for root in (base_dir, Path.cwd()):
+        try:
+            real = Path(os.path.realpath(root))
+        except (OSError, ValueError):
+            continue
+        if real not in roots:
+            roots.append(real)
+    return tuple(roots)
+
+
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
 
 
 def loads(text: str, filename: str = "<string>",
-          base_dir: str | os.PathLike | None = None) -> Study:
+          base_dir: str | os.PathLike | None = None, *,
+          allow_outside_base: bool = False) -> Study:
     """Parse and validate study YAML text; return the :class:`Study`.
 
     ``base_dir`` is where a relative ``base`` path starts (default: the directory of
-    ``filename``, or the working directory for ``"<string>"``). Raises
+    ``filename``, or the working directory for ``"<string>"``). A ``base`` file outside
+    :func:`base_roots` is refused unless ``allow_outside_base``; the content of a base file
+    that is not a scenario (not YAML, not a mapping, none of the scenario's keys) is never
+    shown in a message. Raises
     :class:`otvplan.errors.StudyError` listing every problem, those of the base scenario
     included.
     """
@@ -739,7 +766,8 @@ def loads(text: str, filename: str = "<string>",
     if description is not None and not isinstance(description, str):
         check.add(("description",), f"expected text, got {_sc._describe_value(description)}")
         description = None
-    base_data, base_source, base_problems = _check_base(check, data, Path(base_dir), filename)
+    base_data, base_source, base_problems = _check_base(check, data, Path(base_dir), filename,
+                                                        allow_outside_base)
     design, kind = _check_design(check, data)
     axes = _check_axes(check, data, base_data, kind)
     objective = _check_objective(check, data)
@@ -767,7 +795,13 @@ def _check_name(check: _Checker, data: dict, filename: str) -> str:
     return str(name)
 
 
-def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str):
+#: Keys of which a base file must have at least one to be taken for a scenario (otherwise its
+#: content is not shown in any message).
+_SCENARIO_KEYS = ("name", "epoch", "dropoff", "tug", "payloads", "constraints", "solver")
+
+
+def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
+                allow_outside: bool = False):
     """Validate the base scenario; return (plain data or None, its source, its problems)."""
     if "base" not in data:
         check.add(("base",), "required, but missing; add e.g. `base: "
@@ -790,6 +824,19 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str):
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
         check.add(("base",), f"cannot use this path: {getattr(exc, 'strerror', None) or exc}")
         return None, None, []
+    if not allow_outside:
+        roots = base_roots(base_dir)
+        try:
+            real = Path(os.path.realpath(path))
+        except (OSError, ValueError) as exc:
+            check.add(("base",), f"cannot use this path: {getattr(exc, 'strerror', None) or exc}")
+            return None, None, []
+        if not _inside(real, roots):
+            check.add(("base",), f"{shown} is outside the study file's directory and the working "
+                                 "directory (symbolic links followed); a study reads its base "
+                                 "scenario from there only: copy the scenario there, or pass "
+                                 "--allow-outside-base (library: allow_outside_base=True)")
+            return None, None, []
     if not is_file:
         what = "is a directory, not a scenario file" if is_dir else "no such file"
         check.add(("base",), f"{what}: {shown} (a relative path starts at the study file's "
@@ -797,6 +844,20 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str):
         return None, None, []
     try:
         text = _sc._decode(_sc._read_bytes(path, shown), shown)
+        try:
+            top = _sc._to_data(_sc._compose(text, shown), shown).data
+        except _sc._Reject as reject:
+            line = next((p.line for p in reject.problems if p.line), None)
+            where = f" (at line {line})" if line else ""
+            check.add(("base",), f"{shown} is not a YAML scenario file: it does not parse"
+                                 f"{where}; its content is not shown")
+            return None, shown, []
+        if not isinstance(top, dict) or not any(k in top for k in _SCENARIO_KEYS):
+            what = "not a YAML mapping" if not isinstance(top, dict) else \
+                "none of the keys " + ", ".join(_SCENARIO_KEYS)
+            check.add(("base",), f"{shown} is not a scenario file ({what}); its content is "
+                                 "not shown")
+            return None, shown, []
         _sc.loads(text, filename=shown)
         plain = _sc._to_data(_sc._compose(text, shown), shown).data
     except _sc._Reject as reject:

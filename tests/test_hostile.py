@@ -759,3 +759,103 @@ def test_the_oem_of_a_long_mission_stays_bounded(files):
     assert max(t[-1] for t, _ in segments) == pytest.approx(span)
     with pytest.raises(ValueError, match="use a longer step"):
         ex.oem_segments(plan, step_s=10.0, t_end_s=span)
+
+
+# --------------------------------------------------------------------------------------------
+# A study's base: where it may read from, and never echoing what it read
+# --------------------------------------------------------------------------------------------
+
+SECRET = "root:$6$saltsalt$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n"
+
+
+def _study_problems(study: Path, monkeypatch, cwd: Path, **kwargs) -> list[str]:
+    from otvplan import study as st
+    from otvplan.errors import StudyError
+
+    monkeypatch.chdir(cwd)
+    with pytest.raises(StudyError) as info:
+        st.load(study, **kwargs)
+    return [str(p) for p in info.value.problems]
+
+
+@pytest.fixture
+def layout(tmp_path) -> dict[str, Path]:
+    """project/studies/s.yaml next to project/scenarios/small.yaml; a secret outside."""
+    project = tmp_path / "project"
+    (project / "studies").mkdir(parents=True)
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "small.yaml").write_text(SMALL)
+    secret = tmp_path / "shadow"
+    secret.write_text(SECRET)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    return {"project": project, "secret": secret, "elsewhere": elsewhere,
+            "study": project / "studies" / "s.yaml"}
+
+
+def _write_study(layout, base: str) -> Path:
+    layout["study"].write_text(f"name: s\nbase: {base}\naxes: {{tug.dry_mass: [150 kg]}}\n")
+    return layout["study"]
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_a_base_outside_the_study_and_working_directories_is_refused(layout, monkeypatch, how):
+    if how == "dotdot":
+        base = "../../shadow"
+    elif how == "absolute":
+        base = str(layout["secret"])
+    else:
+        (layout["project"] / "studies" / "innocent.yaml").symlink_to(layout["secret"])
+        base = "innocent.yaml"
+    study = _write_study(layout, base)
+    problems = _study_problems(study, monkeypatch, layout["elsewhere"])
+    assert len(problems) == 1 and "is outside the study file's directory" in problems[0]
+    assert "--allow-outside-base" in problems[0]
+    assert "SECRETHASH" not in "\n".join(problems) and "19000" not in "\n".join(problems)
+
+
+def test_the_flag_allows_it_but_the_content_is_never_shown(layout, monkeypatch, capsys):
+    study = _write_study(layout, str(layout["secret"]))
+    problems = _study_problems(study, monkeypatch, layout["elsewhere"],
+                               allow_outside_base=True)
+    assert len(problems) == 1 and "is not a scenario file" in problems[0]
+    assert "its content is not shown" in problems[0] and "SECRETHASH" not in problems[0]
+    status, out, err = run(capsys, "sweep", study, "--out", layout["elsewhere"] / "o",
+                           "--allow-outside-base")
+    assert status == EXIT_BAD_INPUT and "SECRETHASH" not in "\n".join(out + err)
+
+
+@pytest.mark.parametrize("content,what", [
+    ("just a line of text with a secret\n", "not a YAML mapping"),
+    ("- a\n- b\n", "not a YAML mapping"),
+    ("password: hunter2\ntoken: abc\n", "none of the keys"),
+    ("key: [unclosed\n", "does not parse"),
+])
+def test_a_base_that_is_not_a_scenario_is_not_echoed(layout, monkeypatch, content, what):
+    (layout["project"] / "studies" / "notes.txt").write_text(content)
+    study = _write_study(layout, "notes.txt")
+    problems = _study_problems(study, monkeypatch, layout["elsewhere"])
+    assert len(problems) == 1 and what in problems[0], problems
+    for word in ("secret", "hunter2", "abc", "unclosed"):
+        assert word not in problems[0]
+
+
+def test_the_documented_layout_still_works_from_the_project_directory(layout, monkeypatch):
+    from otvplan import study as st
+
+    study = _write_study(layout, "../scenarios/small.yaml")
+    monkeypatch.chdir(layout["project"])
+    assert st.load(study).cases()
+    # and a base under the study's own directory works from anywhere
+    (layout["project"] / "studies" / "small.yaml").write_text(SMALL)
+    _write_study(layout, "small.yaml")
+    monkeypatch.chdir(layout["elsewhere"])
+    assert st.load(study).cases()
+
+
+def test_a_scenario_base_with_typos_still_lists_its_problems(layout, monkeypatch):
+    (layout["project"] / "studies" / "typo.yaml").write_text(
+        SMALL.replace("dry_mass", "dyr_mass"))
+    study = _write_study(layout, "typo.yaml")
+    problems = _study_problems(study, monkeypatch, layout["elsewhere"])
+    assert any('unknown key "dyr_mass"' in p for p in problems)
