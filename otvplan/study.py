@@ -1356,6 +1356,18 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     failures: dict[str, int] = {}
     inflight: dict[Future, tuple[_Chunk, bool]] = {}
     disconnected: list[float | None] = [None]
+    gone = False  # the external executor was lost: its futures cannot even be cancelled
+
+    def submit(chunk: _Chunk) -> Future:
+        nonlocal gone
+        try:
+            return pool.submit(run_chunk, chunk)
+        except Exception:
+            why = None if own else _executor_lost(pool, disconnected)
+            if why is None:
+                raise
+            gone = True
+            raise ClusterError(why) from None
 
     def lost(chunk: _Chunk, exc: BaseException) -> None:
         """Requeue the cases of a lost chunk one by one: after a first loss alongside the
@@ -1375,20 +1387,22 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
             isolating = any(alone for _, alone in inflight.values())
             if suspects and not inflight:
                 chunk = suspects.popleft()
-                inflight[pool.submit(run_chunk, chunk)] = (chunk, True)
+                inflight[submit(chunk)] = (chunk, True)
             elif not suspects and not isolating:
                 if (not own and time.monotonic() - window_at > 5.0  # workers come and go
                         and _executor_lost(pool, disconnected) is None):
                     window, window_at = 2 * _external_slots(pool), time.monotonic()
                 while queue and len(inflight) < window:
-                    chunk = queue.popleft()
-                    inflight[pool.submit(run_chunk, chunk)] = (chunk, False)
+                    chunk = queue[0]
+                    inflight[submit(chunk)] = (chunk, False)
+                    queue.popleft()
             if not inflight:
                 continue
             done, _ = wait(list(inflight), timeout=HEALTH_CHECK_S, return_when=FIRST_COMPLETED)
             if not done:
                 why = None if own else _executor_lost(pool, disconnected)
                 if why is not None:
+                    gone = True
                     raise ClusterError(why)
                 continue
             broken: BaseException | None = None
@@ -1413,9 +1427,12 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
-        else:
+        elif not gone:
             for future in inflight:
-                future.cancel()
+                try:
+                    future.cancel()
+                except Exception:  # noqa: BLE001 - the executor is going away: nothing to cancel
+                    pass
 
 
 def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,

@@ -859,3 +859,158 @@ def test_a_scenario_base_with_typos_still_lists_its_problems(layout, monkeypatch
     study = _write_study(layout, "typo.yaml")
     problems = _study_problems(study, monkeypatch, layout["elsewhere"])
     assert any('unknown key "dyr_mass"' in p for p in problems)
+
+
+# --------------------------------------------------------------------------------------------
+# A Dask sweep whose scheduler dies ends, with a message and status 69, and can resume
+# --------------------------------------------------------------------------------------------
+
+
+class _DyingClusterExecutor:
+    """An executor shaped like ``distributed.Client.get_executor()``: it runs the first
+    ``alive_for`` submissions, then its client reports "closed" and no future ever completes
+    (what a client sees after its scheduler was killed)."""
+
+    def __init__(self, alive_for: int):
+        from concurrent.futures import Future
+
+        self._future = Future
+        self.alive_for = alive_for
+        self.calls = 0
+        self._client = type("Client", (), {"status": "running",
+                                           "nthreads": lambda self: {"w": 1}})()
+
+    def submit(self, fn, *args, **kwargs):
+        from otvplan.study import run_chunk
+
+        future = self._future()
+        self.calls += 1
+        if self.calls <= self.alive_for:
+            future.set_result(run_chunk(*args))
+        else:
+            self._client.status = "closed"  # the scheduler is gone; this never completes
+        return future
+
+
+def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, monkeypatch):
+    import time
+
+    from otvplan import study as st
+    from otvplan.errors import ClusterError
+
+    monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
+    study = st.load(files["study.yaml"])
+    out = tmp_path / "out"
+    start = time.monotonic()
+    with pytest.raises(ClusterError, match=r"scheduler was lost; 1 of 2 cases are stored in .*"
+                                           r"results.jsonl: rerun the same command to resume"):
+        st.sweep(study, executor=_DyingClusterExecutor(alive_for=1), out_dir=out,
+                 chunk_size=1, plots=False)
+    assert time.monotonic() - start < 10.0
+    assert len((out / "results.jsonl").read_bytes().splitlines()) == 1
+    table = st.sweep(study, workers=0, out_dir=out, plots=False)  # resumes: one case to go
+    assert list(table["status"]) == ["ok", "ok"]
+    assert len((out / "results.jsonl").read_bytes().splitlines()) == 2
+
+
+def test_a_client_stuck_reconnecting_is_given_up_after_a_bound(files, tmp_path, monkeypatch):
+    from otvplan import study as st
+    from otvplan.errors import ClusterError
+
+    class Stuck(_DyingClusterExecutor):
+        def submit(self, fn, *args, **kwargs):
+            future = super().submit(fn, *args, **kwargs)
+            if self._client.status == "closed":
+                self._client.status = "connecting"  # never closes by itself
+            return future
+
+    monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
+    monkeypatch.setattr(st, "SCHEDULER_LOST_AFTER_S", 0.5)
+    with pytest.raises(ClusterError, match="connecting for more than"):
+        st.sweep(files["study.yaml"], executor=Stuck(alive_for=0), out_dir=tmp_path / "o",
+                 chunk_size=1, plots=False)
+
+
+def test_the_cli_turns_a_lost_cluster_into_status_69(files, tmp_path, capsys, monkeypatch):
+    from otvplan import cli
+    from otvplan import study as st
+
+    monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
+    closed = []
+    executor = _DyingClusterExecutor(alive_for=1)
+    client = type("C", (), {"close": lambda self, timeout=None: closed.append(timeout)})()
+    monkeypatch.setattr(cli, "_dask_executor", lambda address: (client, executor))
+    status, _, err = run(capsys, "sweep", files["study.yaml"], "--out", tmp_path / "o",
+                         "--scheduler", "tcp://127.0.0.1:1", "--no-plots")
+    assert status == cli.EXIT_UNAVAILABLE == 69
+    assert any(line.startswith("otvplan: the Dask client is closed: its scheduler was lost")
+               and "rerun the same command to resume" in line for line in err), err
+    assert closed == [5]
+
+
+@pytest.mark.slow
+def test_killing_a_real_scheduler_mid_sweep_exits_69_within_a_bound(files, tmp_path):
+    """A loopback scheduler and worker in their own processes; the scheduler is SIGKILLed once
+    the sweep has stored a few rows. The sweep must end with status 69 (the client gives up
+    after its 20 s timeout), and a local rerun completes the study."""
+    pytest.importorskip("distributed")
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    study = tmp_path / "study.yaml"
+    (tmp_path / "small.yaml").write_text(SMALL)
+    study.write_text("name: lost\nbase: small.yaml\n"
+                     "axes: {tug.dry_mass: {from: 140 kg, to: 170 kg, steps: 60}}\n")
+    sched_file = tmp_path / "scheduler.json"
+    procs = []
+
+    def start(*args):
+        proc = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, cwd=tmp_path)
+        procs.append(proc)
+        return proc
+
+    try:
+        scheduler = start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                          "0", "--no-dashboard", "--scheduler-file", str(sched_file))
+        deadline = time.monotonic() + 30
+        while not sched_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        address = json.loads(sched_file.read_text())["address"]
+        start("distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1",
+              "--no-dashboard")
+        out = tmp_path / "out"
+        sweep = subprocess.Popen([sys.executable, "-m", "otvplan", "sweep", str(study), "--out",
+                                  str(out), "--scheduler", address, "--no-plots"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        procs.append(sweep)
+        store = out / "results.jsonl"
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and sweep.poll() is None:
+            if store.exists() and store.read_bytes().count(b"\n") >= 3:
+                break
+            time.sleep(0.1)
+        assert sweep.poll() is None, "the sweep ended before the scheduler could be killed"
+        scheduler.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        _, err = sweep.communicate(timeout=55)
+        assert time.monotonic() - killed_at < 45
+        assert sweep.returncode == 69, err.decode()
+        text = err.decode()
+        assert "scheduler was lost" in text and "rerun the same command to resume" in text
+        assert "Traceback" not in text
+        stored = store.read_bytes().count(b"\n")
+        assert 3 <= stored < 60
+        rerun = subprocess.run([sys.executable, "-m", "otvplan", "sweep", str(study), "--out",
+                                str(out), "-w", "0", "--no-plots"], capture_output=True,
+                               timeout=120, cwd=tmp_path)
+        assert rerun.returncode == 0, rerun.stderr.decode()
+        assert store.read_bytes().count(b"\n") == 60
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
