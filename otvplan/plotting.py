@@ -10,8 +10,11 @@ it and scripts can save it::
 
 Figures: :func:`timeline` (Gantt of legs and phases), :func:`elements` (altitude, inclination,
 RAAN relative to each target plane), :func:`mass` (tug mass and propellant), :func:`dv_waterfall`
-(delta-v per leg against what the propellant allows), :func:`orbits3d` (orbits around the
-Earth) and :func:`pareto` (propellant-duration front of a ``pareto`` plan).
+(delta-v per leg against what the propellant allows), :func:`planes` (the node of the tug
+and of every target relative to the drop-off plane against altitude: where the planes are and
+how the tug moves between them), :func:`orbits3d` (orbits around the Earth in 3-D; little
+to read for low orbits, kept for reports that still list it) and :func:`pareto`
+(propellant-duration front of a ``pareto`` plan).
 
 Time axes are days since the scenario epoch (UTC, given in the axis label). Elements are the
 planned mean elements sampled by :mod:`otvplan.trajectory`.
@@ -123,6 +126,21 @@ def _title(plan, what: str) -> str:
 def _leg_label(leg) -> str:
     dest = leg.destination
     return f"L{leg.index} {leg.origin} \u2192 {dest}"
+
+
+#: The light box behind labels placed on data (releases): lines under it stay visible.
+_LABEL_BOX = {"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
+
+
+def _release_groups(items, span_s: float, gap: float = 0.03) -> list[list]:
+    """``items`` ((t_s, ...) sorted by time) in groups whose consecutive times are less than
+    ``gap`` of the mission span apart: releases a figure cannot tell apart get one label."""
+    groups: list[list] = []
+    for item in sorted(items, key=lambda x: x[0]):
+        if not groups or item[0] - groups[-1][-1][0] > gap * span_s:
+            groups.append([])
+        groups[-1].append(item)
+    return groups
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,10 +288,20 @@ def _elements(plan, n):
         c = colors.get(d.payload, "black")
         ax_alt.plot([td], [d.orbit.a_km - R_EARTH_KM], marker="v", color=c, markersize=8,
                     markeredgecolor="black", mew=0.5, ls="none")
-        ax_alt.annotate(d.payload, (td, d.orbit.a_km - R_EARTH_KM), xytext=(3, 6),
-                        textcoords="offset points", fontsize=7, rotation=35)
         ax_inc.plot([td], [math.degrees(d.orbit.inc_rad)], marker="v", color=c, markersize=8,
                     markeredgecolor="black", mew=0.5, ls="none")
+    span_s = max(tr.mission_end_s(plan), 1.0)
+    for group in _release_groups([(d.t_s, d.payload, d.orbit.a_km - R_EARTH_KM)
+                                  for d, _ in releases], span_s):
+        # one stacked label per group of close releases, beside the markers (to the left near
+        # the right edge), on a light box: it can neither leave the axes nor hide the line
+        late = group[0][0] > 0.75 * span_s
+        ys = [y for _, _, y in group]
+        t_edge = (group[0][0] if late else group[-1][0]) / SECONDS_PER_DAY
+        ax_alt.annotate("\n".join(name for _, name, _ in sorted(group, key=lambda g: -g[2])),
+                        (t_edge, 0.5 * (min(ys) + max(ys))), xytext=(-9 if late else 9, 0),
+                        textcoords="offset points", fontsize=7, va="center",
+                        ha="right" if late else "left", linespacing=1.25, bbox=_LABEL_BOX)
     if any(ph.kind == "drift" for leg in plan.legs for ph in leg.phases):
         lo = plan.scenario.constraints.min_drift_altitude_km
         ax_alt.axhline(lo, color="#c0392b", ls="--", lw=0.9)
@@ -371,15 +399,22 @@ def _mass(plan):
             ax_m.plot([t / SECONDS_PER_DAY], [m_after + m], marker="v", ls="none",
                       color=colors.get(name, "black"), markeredgecolor="black", mew=0.5,
                       markersize=7)
-        # releases close in time share one label, a line each, so they cannot overlap
+        # Releases close in time share one label, a line each, so they cannot overlap. The
+        # mass line is a staircase going down: the free space is under the level the tug
+        # leaves the group at (to the right), or, near the right edge, under the level it
+        # arrives at (to the left).
         t0, _, m0, after0 = group[0]
+        t1, _, _, after1 = group[-1]
         late = t0 > 0.8 * span  # near the right edge: label on the left
+        if late:  # going left the staircase only rises: under the level before the group
+            anchor = (t0 / SECONDS_PER_DAY, after0 + m0)
+        else:  # the lowest level under the label's width (burns soon after the releases)
+            window = (h.t >= t1) & (h.t <= t1 + 0.15 * span)
+            anchor = (t1 / SECONDS_PER_DAY, min(after1, float(np.min(h.mass_kg[window]))))
         ax_m.annotate("\n".join(f"{name} ({m:.0f} kg)" for _, name, m, _ in group),
-                      (t0 / SECONDS_PER_DAY, after0 + m0), xytext=(-7 if late else 6, -3),
-                      textcoords="offset points", fontsize=7, va="top",
-                      ha="right" if late else "left", linespacing=1.3,
-                      bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                            "alpha": 0.8})
+                      anchor, xytext=(-8 if late else 8, -5), textcoords="offset points",
+                      fontsize=7, va="top", ha="right" if late else "left", linespacing=1.3,
+                      bbox=_LABEL_BOX)
     sc = plan.scenario
     ax_m.axhline(sc.tug.dry_mass_kg, color="#7f7f7f", ls=":", lw=0.9)
     ax_m.annotate(f"tug dry mass {sc.tug.dry_mass_kg:.0f} kg", (0.0, sc.tug.dry_mass_kg),
@@ -564,6 +599,188 @@ def _orbits3d(plan):
 
 
 # --------------------------------------------------------------------------------------------
+# 5b. Planes: node against altitude
+# --------------------------------------------------------------------------------------------
+
+
+def planes(plan, n: int = 3000):
+    """Where the planes are: the node (RAAN) of the tug and of every target relative to the
+    drop-off plane, against mean altitude. The drop-off plane is the reference, turning at
+    its own J2 rate, so a leg flown without drift is a vertical line, a J2 drift a horizontal
+    run at the drift altitude, and a target plane that turns at another rate a line from its
+    place at the epoch to its place at the release. With a sun-synchronous drop-off the
+    node also reads as local time of the ascending node (LTAN, 1 h = 15 deg, top axis).
+    Targets whose node is free (or equatorial) are dashed lines across at their altitude.
+    When no target has a node to reach (GTO to GEO, say), the map is inclination against
+    altitude instead."""
+    with _rc():
+        if any(p.target.raan_rad is not None and p.target.inc_rad >= math.radians(0.1)
+               for p in plan.scenario.payloads):
+            return _freeze_layout(_planes_figure(plan, n))
+        return _freeze_layout(_inclination_map(plan, n))
+
+
+def _inclination_map(plan, n):
+    from matplotlib.lines import Line2D
+
+    sc = plan.scenario
+    colors = _payload_colors(plan)
+    fig = _figure(10.0, 6.6)
+    ax = fig.add_subplot()
+    s = tr.sample(plan, n=n)
+    x, y = np.degrees(s.i), s.a - R_EARTH_KM
+    ax.plot(x, y, color="black", lw=1.1, zorder=3)
+    handles = [Line2D([], [], color="black", lw=1.1, label="tug (mean elements)")]
+    s0 = tr.initial_state(sc)
+    ax.plot([math.degrees(s0.inc_rad)], [s0.a_km - R_EARTH_KM], marker="s", color="white",
+            markeredgecolor="black", markersize=8, ls="none", zorder=4)
+    handles.append(Line2D([], [], marker="s", color="white", markeredgecolor="black",
+                          ls="none", label="drop-off (epoch)"))
+    released = {leg.delivery.payload: leg.delivery for leg in plan.legs if leg.delivery}
+    places: dict = {}
+    for p in sc.payloads:
+        spec, c = p.target, colors[p.name]
+        xy = (math.degrees(spec.inc_rad), spec.a_km - R_EARTH_KM)
+        ax.plot([xy[0]], [xy[1]], marker="o", color="white", markeredgecolor=c, mew=1.3,
+                markersize=7, ls="none", zorder=4)
+        places.setdefault((round(xy[0], 2), round(xy[1], 0)), []).append((xy, p.name))
+        d = released.get(p.name)
+        if d is not None:
+            ax.plot([math.degrees(d.orbit.inc_rad)], [d.orbit.a_km - R_EARTH_KM], marker="v",
+                    color=c, markeredgecolor="black", mew=0.5, markersize=8, ls="none",
+                    zorder=5)
+    handles.append(Line2D([], [], marker="o", color="white", markeredgecolor="#555555",
+                          mew=1.3, ls="none", label="target"))
+    if released:
+        handles.append(Line2D([], [], marker="v", color="#777777", markeredgecolor="black",
+                              mew=0.5, ls="none", label="release"))
+    ax.margins(x=0.12, y=0.12)
+    for items in places.values():
+        (xl, yl), _ = items[0]
+        ax.annotate("\n".join(name for _, name in items), (xl, yl), xytext=(9, 4),
+                    textcoords="offset points", fontsize=7, va="bottom", ha="left",
+                    linespacing=1.25, bbox=_LABEL_BOX)
+    ax.set_xlabel("Inclination (deg)")
+    ax.set_ylabel("Mean altitude a - R_E (km)")
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
+    ax.set_title(_title(plan, "inclination against altitude (no target has a node to reach)"))
+    _texts_out_of_layout(fig)
+    return fig
+
+
+def _planes_figure(plan, n):
+    from matplotlib.lines import Line2D
+
+    from .constants import EARTH_SUN_MEAN_MOTION_RAD_S
+
+    sc = plan.scenario
+    s0 = tr.initial_state(sc)
+    rate0 = float(tr.secular_rates(s0.a_km, s0.e, s0.inc_rad).raan)
+
+    def relative(raan, t):
+        return np.degrees(tr.wrap_pi(np.asarray(raan, float) - (s0.raan_rad + rate0 *
+                                                                  np.asarray(t, float))))
+
+    colors = _payload_colors(plan)
+    fig = _figure(10.0, 6.6)
+    ax = fig.add_subplot()
+    s = tr.sample(plan, n=n)
+    x = relative(s.raan, s.t)
+    x[s.i < math.radians(0.1)] = np.nan  # an equatorial orbit has no node
+    y = s.a - R_EARTH_KM
+    ax.plot(_break_wraps(x), y, color="black", lw=1.1, zorder=3)
+    handles = [Line2D([], [], color="black", lw=1.1, label="tug (mean elements)")]
+    kinds = {"drift": "J2 drift", "phasing": "phasing orbit", "spiral": "low-thrust spiral"}
+    drawn_kinds = []
+    for leg in plan.legs:
+        for ph in leg.phases:
+            if ph.kind in kinds and ph.t_end_s > ph.t_start_s:
+                inside = (s.t >= ph.t_start_s) & (s.t <= ph.t_end_s)
+                if ph.kind != "spiral":  # the coast itself, not the transfers in and out
+                    inside &= np.abs(s.a - ph.a_km) < 1.0
+                ax.plot(_break_wraps(np.where(inside, x, np.nan)), np.where(inside, y, np.nan),
+                        color=PHASE_COLORS[ph.kind], lw=4.0, alpha=0.55, zorder=2,
+                        solid_capstyle="butt")
+                if ph.kind not in drawn_kinds:
+                    drawn_kinds.append(ph.kind)
+    handles += [Line2D([], [], color=PHASE_COLORS[k], lw=4.0, alpha=0.55, label=kinds[k])
+                for k in drawn_kinds]
+    ax.plot([0.0 if s0.inc_rad >= math.radians(0.1) else np.nan], [s0.a_km - R_EARTH_KM],
+            marker="s", color="white", markeredgecolor="black", markersize=8, ls="none",
+            zorder=4)
+    handles.append(Line2D([], [], marker="s", color="white", markeredgecolor="black",
+                          ls="none", label="drop-off (epoch)"))
+    released = {leg.delivery.payload: leg.delivery for leg in plan.legs if leg.delivery}
+    t_end = tr.mission_end_s(plan)
+    labels = []
+    for p in sc.payloads:
+        spec, c = p.target, colors[p.name]
+        alt = spec.a_km - R_EARTH_KM
+        d = released.get(p.name)
+        if spec.raan_rad is None or spec.inc_rad < math.radians(0.1):
+            ax.axhline(alt, color=c, ls="--", lw=0.9, zorder=1)
+            labels.append((0.0, alt, f"{p.name}: any node", c, True, 0.0))
+        else:
+            t_rel = d.t_s if d is not None else t_end
+            tt = np.linspace(0.0, t_rel, 200)
+            xt = relative(tr.target_raan_at(spec, tt), tt)
+            ax.plot(_break_wraps(xt), np.full_like(xt, alt), color=c, lw=1.0, zorder=1)
+            ax.plot([xt[0]], [alt], marker="o", color="white", markeredgecolor=c, mew=1.3,
+                    markersize=6, ls="none", zorder=4)
+            # the label goes beyond the epoch end of the line, away from the release
+            away = float(xt[0] - xt[-1])
+            labels.append((float(xt[0]), alt, p.name, c, False,
+                           0.0 if abs(away) < 0.5 else math.copysign(1.0, away)))
+        if d is not None:
+            xd = float(relative(d.orbit.raan_rad, d.t_s))
+            if d.orbit.inc_rad < math.radians(0.1):
+                xd = float(np.nan)
+            ax.plot([xd], [d.orbit.a_km - R_EARTH_KM], marker="v", color=c,
+                    markeredgecolor="black", mew=0.5, markersize=8, ls="none", zorder=5)
+    if any(not item[4] for item in labels):
+        handles.append(Line2D([], [], marker="o", color="white", markeredgecolor="#555555",
+                              mew=1.3, ls="none", label="target plane at the epoch"))
+    if released:
+        handles.append(Line2D([], [], marker="v", color="#777777", markeredgecolor="black",
+                              mew=0.5, ls="none", label="release"))
+    if any(item[4] for item in labels):
+        handles.append(Line2D([], [], color="#777777", ls="--", lw=0.9,
+                              label="target with any node"))
+    # labels: targets sharing a place get one stacked label
+    placed: dict = {}
+    for xl, yl, text, _c, free, side in labels:
+        key = ("free" if free else round(xl, 1), round(yl, 0))
+        placed.setdefault(key, []).append((xl, yl, text, free, side))
+    xlo, xhi = ax.get_xlim()
+    for items in placed.values():
+        xl, yl, _, free, side = items[0]
+        text = "\n".join(item[2] for item in items)
+        if free:
+            ax.annotate(text, (0.01, yl), xycoords=("axes fraction", "data"), xytext=(0, 3),
+                        textcoords="offset points", fontsize=7, va="bottom", bbox=_LABEL_BOX)
+            continue
+        if side == 0.0:  # a target turning with the drop-off plane: beside its point
+            side = -1.0 if xl > xlo + 0.7 * (xhi - xlo) else 1.0
+        ax.annotate(text, (xl, yl), xytext=(9 * side, 0), textcoords="offset points",
+                    fontsize=7, va="center", ha="left" if side > 0 else "right",
+                    linespacing=1.25, bbox=_LABEL_BOX)
+    ax.margins(x=0.08, y=0.12)
+    ax.set_xlabel("RAAN relative to the drop-off plane (deg); the drop-off plane turns at "
+                  f"{math.degrees(rate0) * SECONDS_PER_DAY:+.3f} deg/d (J2)")
+    ax.set_ylabel("Mean altitude a - R_E (km)")
+    sun = abs(rate0 - EARTH_SUN_MEAN_MOTION_RAD_S) < 1e-3 * EARTH_SUN_MEAN_MOTION_RAD_S
+    ltan0 = sc.dropoff.ltan_h
+    if sun and ltan0 is not None:
+        top = ax.secondary_xaxis("top", functions=(lambda v: ltan0 + v / 15.0,
+                                                   lambda h: (h - ltan0) * 15.0))
+        top.set_xlabel("Local time of the ascending node, LTAN (h)")
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
+    ax.set_title(_title(plan, "planes: node relative to the drop-off plane against altitude"))
+    _texts_out_of_layout(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
 # 6. Pareto front
 # --------------------------------------------------------------------------------------------
 
@@ -613,6 +830,7 @@ FIGURE_FUNCTIONS = {
     "mass": mass,
     "dv_waterfall": dv_waterfall,
     "orbits3d": orbits3d,
+    "planes": planes,
     "pareto": pareto,
 }
 
@@ -625,5 +843,5 @@ def all_figures(plan) -> dict:
     return {n: FIGURE_FUNCTIONS[n](plan) for n in names}
 
 
-__all__ = ["timeline", "elements", "mass", "dv_waterfall", "orbits3d", "pareto",
+__all__ = ["timeline", "elements", "mass", "dv_waterfall", "orbits3d", "planes", "pareto",
            "pareto_points", "figure_bytes", "save_figure", "all_figures", "FIGURE_FUNCTIONS"]

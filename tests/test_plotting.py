@@ -142,3 +142,130 @@ def test_no_pyplot_and_lazy_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, timeout=120, check=True)
     assert out.stdout.strip() == "0"
+
+
+# --------------------------------------------------------------------------------------------
+# Labels placed on data stay readable; the planes map
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sso():
+    """The SSO rideshare plan: releases grouped in time at the start and at the right edge."""
+    return load_fixture("sso")
+
+
+def _annotations(ax):
+    from matplotlib.text import Annotation
+
+    return [t for t in ax.texts if isinstance(t, Annotation) and t.get_text()]
+
+
+def _release_label_boxes(fig, ax, names):
+    """Display-space boxes of the annotations that name a payload."""
+    renderer = fig.canvas.get_renderer()
+    return [t.get_window_extent(renderer) for t in _annotations(ax)
+            if any(name in t.get_text() for name in names)]
+
+
+@pytest.mark.parametrize("plan_name", ["sso", "electric", "minimal"])
+def test_release_labels_stay_inside_their_axes(plan_name):
+    """Issue 16 item 2: labels were clipped at the top right of the elements figure."""
+    plan = load_fixture(plan_name)
+    names = [p.name for p in plan.scenario.payloads]
+    for make, index in ((plotting.elements, 0), (plotting.mass, 0)):
+        fig = make(plan)
+        ax = fig.axes[index]
+        boxes = _release_label_boxes(fig, ax, names)
+        assert boxes, (make.__name__, plan_name)
+        for box in boxes:
+            inside = ax.bbox
+            assert inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1, (make.__name__, box)
+            assert inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1, (make.__name__, box)
+        # every payload named once (stacked labels for releases close in time)
+        text = "\n".join(t.get_text() for t in _annotations(ax))
+        delivered = [leg.delivery.payload for leg in plan.legs if leg.delivery]
+        assert all(text.count(name) >= 1 for name in delivered)
+
+
+@pytest.mark.parametrize("plan_name", ["sso", "electric", "minimal"])
+def test_mass_release_labels_do_not_sit_on_the_mass_line(plan_name):
+    """Issue 16 item 2: a release label sat on the mass line."""
+    plan = load_fixture(plan_name)
+    fig = plotting.mass(plan)
+    ax = fig.axes[0]
+    line = ax.lines[0]
+    x, y = (np.asarray(v, float) for v in line.get_data())
+    # the staircase densified: 40 points per drawn segment
+    f = np.linspace(0.0, 1.0, 40)
+    xs = (x[:-1, None] + (x[1:] - x[:-1])[:, None] * f).ravel()
+    ys = (y[:-1, None] + (y[1:] - y[:-1])[:, None] * f).ravel()
+    pts = ax.transData.transform(np.column_stack([xs, ys]))
+    names = [p.name for p in plan.scenario.payloads]
+    for box in _release_label_boxes(fig, ax, names):
+        hit = ((pts[:, 0] > box.x0 + 1) & (pts[:, 0] < box.x1 - 1)
+               & (pts[:, 1] > box.y0 + 1) & (pts[:, 1] < box.y1 - 1))
+        assert not hit.any(), (plan_name, box, pts[hit][:3])
+
+
+def test_planes_map_of_an_sso_rideshare(sso):
+    fig = plotting.planes(sso)
+    ax = fig.axes[0]
+    assert ax.get_xlabel().startswith("RAAN relative to the drop-off plane (deg)")
+    assert ax.get_ylabel() == "Mean altitude a - R_E (km)"
+    assert "planes" in ax.get_title()
+    # a sun-synchronous drop-off: the node also reads as LTAN on a top axis, in hours
+    tops = [child for child in ax.get_children()
+            if type(child).__name__ == "SecondaryAxis"]
+    assert len(tops) == 1 and "LTAN (h)" in tops[0].get_xlabel()
+    # the tug's line, and drift runs at the drift altitude only
+    tug_x, tug_y = ax.lines[0].get_data()
+    drift_alts = {round(ph.a_km - 6378.137, 3) for leg in sso.legs for ph in leg.phases
+                  if ph.kind == "drift"}
+    assert drift_alts
+    # every delivered payload is labelled once in the map
+    text = "\n".join(t.get_text() for t in ax.texts)
+    for leg in sso.legs:
+        if leg.delivery:
+            assert text.count(leg.delivery.payload) == 1, leg.delivery.payload
+    # releases sit where the tug is: the node of the release orbit relative to the reference
+    assert np.nanmax(np.abs(np.asarray(tug_x, float))) <= 180.0
+    assert np.nanmin(np.asarray(tug_y, float)) > 0.0
+
+
+def test_planes_release_markers_sit_on_the_target_planes(sso):
+    """With sun-synchronous targets every target plane turns with the drop-off plane, so the
+    relative node of a release equals the target's relative node at the epoch."""
+    import math
+
+    from otvplan import trajectory as tr
+
+    fig = plotting.planes(sso)
+    ax = fig.axes[0]
+    s0 = tr.initial_state(sso.scenario)
+    for p in sso.scenario.payloads:
+        if p.target.raan_rad is None:
+            continue
+        rel = math.degrees(float(tr.wrap_pi(p.target.raan_rad - s0.raan_rad)))
+        markers = [ln for ln in ax.lines if ln.get_marker() == "v"
+                   and abs(float(ln.get_ydata()[0]) - (p.target.a_km - 6378.137)) < 2.0]
+        assert any(abs(float(m.get_xdata()[0]) - rel) < 0.2 for m in markers), p.name
+
+
+def test_planes_map_without_nodes_is_inclination_against_altitude():
+    """A plan whose targets have no node to reach (free RAAN) maps inclination instead."""
+    plan = load_fixture("minimal")
+    free = all(p.target.raan_rad is None for p in plan.scenario.payloads)
+    fig = plotting.planes(plan)
+    ax = fig.axes[0]
+    if free:
+        assert ax.get_xlabel() == "Inclination (deg)"
+    else:
+        assert ax.get_xlabel().startswith("RAAN relative to the drop-off plane (deg)")
+    assert ax.get_ylabel() == "Mean altitude a - R_E (km)"
+
+
+def test_planes_bytes_are_reproducible(sso):
+    a = plotting.figure_bytes(plotting.planes(sso), "png")
+    b = plotting.figure_bytes(plotting.planes(sso), "png")
+    assert a == b
