@@ -278,6 +278,65 @@ class Verification:
         """The burns whose execution failed (mistimed, or a trim beyond its limit)."""
         return tuple(x for x in self.executions if not x.passed)
 
+    def frame(self):
+        """The verification table (:attr:`rows`) as a :class:`pandas.DataFrame`, one row per
+        element of each delivery; angles in degrees (``unit`` says which), ``None`` where an
+        element is not checked. pandas is imported by this method only."""
+        import pandas as pd
+
+        records = []
+        for c in self.rows:
+            scale = math.degrees(1.0) if c.unit == "rad" else 1.0
+
+            def value(x, scale=scale):
+                return None if x is None else x * scale
+
+            records.append({
+                "payload": c.payload, "element": c.element,
+                "unit": "deg" if c.unit == "rad" else c.unit,
+                "target": value(c.target), "planned": value(c.planned),
+                "achieved": value(c.achieved), "error": value(c.error),
+                "tolerance": value(c.tolerance), "checked": c.checked, "passed": c.passed,
+                "note": c.note,
+            })
+        columns = ["payload", "element", "unit", "target", "planned", "achieved", "error",
+                   "tolerance", "checked", "passed", "note"]
+        return pd.DataFrame(records, columns=columns)
+
+    def _repr_html_(self) -> str:
+        """The verdict and the verification table as HTML (Jupyter's rich display)."""
+        from html import escape
+
+        verdict = "PASSED" if self.passed else "<b>FAILED</b>"
+        lines = [f"<p><b>{escape(self.scenario)}</b>: verification ({escape(self.force_model)}, "
+                 f"{escape(self.execution)}) {verdict}; mass bookkeeping "
+                 f"{'passed' if self.mass.passed else '<b>failed</b>'}"
+                 + (f"; undelivered: {escape(', '.join(self.undelivered))}"
+                    if self.undelivered else "") + "</p>"]
+        head = ("payload", "element", "unit", "target", "achieved", "error", "tolerance",
+                "result")
+        lines.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
+                     + "</tr></thead><tbody>")
+        for c in self.rows:
+            deg = c.unit == "rad"
+            scale = math.degrees(1.0) if deg else 1.0
+            digits = 4 if deg else (6 if c.unit == "-" else 3)
+
+            def num(x, scale=scale, digits=digits):
+                return "-" if x is None else f"{x * scale:.{digits}f}"
+
+            result = ("pass" if c.passed else "<b>FAIL</b>") if c.checked else "not checked"
+            cells = (escape(c.payload), escape(c.element), "deg" if deg else escape(c.unit),
+                     num(c.target), num(c.achieved), num(c.error), num(c.tolerance), result)
+            lines.append("<tr>" + "".join(
+                f'<td style="text-align:{"left" if k < 3 or k == 7 else "right"}">{x}</td>'
+                for k, x in enumerate(cells)) + "</tr>")
+        lines.append("</tbody></table>")
+        if self.warnings:
+            lines.append("<ul>" + "".join(f"<li>warning: {escape(w)}</li>"
+                                          for w in self.warnings) + "</ul>")
+        return "\n".join(lines)
+
 
 # --------------------------------------------------------------------------------------------
 # Targets
