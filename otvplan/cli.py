@@ -98,6 +98,104 @@ def _err(text: str) -> None:
     _console(stderr=True).print(text)
 
 
+#: Output formats of the plan, verify and sweep summaries.
+FORMATS = ("table", "json", "csv")
+
+#: Narrowest width a table is fitted to (a narrower terminal wraps it).
+MIN_TABLE_WIDTH = 40
+
+#: Width of tables written to a pipe or file when COLUMNS is not set: wide enough that no
+#: column is dropped or folded (scripts and logs get the whole table).
+PIPE_WIDTH = 150
+
+
+def output_width() -> int | None:
+    """Columns a table may use: ``COLUMNS`` when set (a positive number), else the terminal's
+    width when standard output is a terminal, else None (a pipe or file: no limit)."""
+    import shutil
+
+    env = os.environ.get("COLUMNS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return max(int(env), MIN_TABLE_WIDTH)
+    try:
+        if sys.stdout.isatty():
+            return max(shutil.get_terminal_size().columns, MIN_TABLE_WIDTH)
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def fit_columns(columns: list[tuple[str, str, list[str]]], drop_order: tuple[str, ...],
+                width: int | None) -> list[tuple[str, str, list[str]]]:
+    """The columns ``(header, justify, cells)`` that fit in ``width`` characters.
+
+    Columns named in ``drop_order`` are dropped in that order while the table's natural width
+    (widest cell of each column, plus 3 characters of rule and padding per column and 1) is
+    more than ``width``; what is still too wide is then folded by the table itself (long names
+    wrap inside their cell). ``width`` None keeps every column.
+    """
+    def natural(cols) -> int:
+        return 1 + sum(3 + max([len(h)] + [len(c) for c in cells]) for h, _, cells in cols)
+
+    kept = list(columns)
+    if width is None:
+        return kept
+    for name in drop_order:
+        if natural(kept) <= width:
+            break
+        kept = [col for col in kept if col[0] != name]
+    return kept
+
+
+def _print_table(title: str, columns: list[tuple[str, str, list[str]]],
+                 drop_order: tuple[str, ...]) -> None:
+    """Print a table fitted to :func:`output_width` (see :func:`fit_columns`)."""
+    from rich.table import Table
+
+    width = output_width()
+    kept = fit_columns(columns, drop_order, width)
+    table = Table(title=title, title_justify="left")
+    for header, justify, _ in kept:
+        table.add_column(header, justify=justify, overflow="fold")
+    for row in zip(*(cells for _, _, cells in kept)) if kept else ():
+        table.add_row(*row)
+    console = _console()
+    console.width = width if width is not None else max(console.width, PIPE_WIDTH)
+    console.print(table)
+    dropped = [h for h, _, _ in columns if h not in {k[0] for k in kept}]
+    if dropped:
+        console.print(f"(columns left out to fit {width} characters: {', '.join(dropped)}; "
+                      "widen the terminal, set COLUMNS, or use --format csv)")
+
+
+def _csv_out(header: list[str], rows: list[list]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    sys.stdout.write(buf.getvalue())
+
+
+def _format_of(fmt: str | None, as_json: bool) -> str:
+    """The output format from ``--format`` and its alias ``--json``."""
+    if fmt is None:
+        return "json" if as_json else "table"
+    if fmt not in FORMATS:
+        close = difflib.get_close_matches(fmt, FORMATS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise OtvplanError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}{hint}")
+    if as_json and fmt != "json":
+        raise OtvplanError(f"--json and --format {fmt} disagree; give one of them")
+    return fmt
+
+
+FORMAT_HELP = ("Output: table (fitted to the terminal width or COLUMNS), json or csv. "
+               "--json is short for --format json.")
+
+
 def version_lines() -> list[str]:
     """``otvplan X`` and the version of each dependency, from installed package metadata."""
     lines = [f"otvplan {__version__}"]
@@ -256,30 +354,33 @@ def _fmt(x: float, digits: int = 1) -> str:
     return f"{x:,.{digits}f}"
 
 
-def _print_plan(p) -> None:
-    """The plan as a Rich table of legs, then totals, margins, warnings and shortfalls."""
-    from rich.table import Table
+#: Columns of the plan table left out first when the terminal is too narrow (in this order).
+PLAN_DROP_ORDER = ("mass after kg", "start (UTC)", "duration d", "from", "strategy")
 
+#: Columns of the verification table left out first when the terminal is too narrow.
+VERIFY_DROP_ORDER = ("achieved", "target", "tolerance", "unit")
+
+
+def _print_plan(p) -> None:
+    """The plan as a table of legs, then totals, margins, warnings and shortfalls."""
     from .report import utc_text
 
     sc = p.scenario
-    table = Table(title=f"{_one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
-                        f"({p.objective})", title_justify="left")
-    for col, justify in (("#", "right"), ("from", "left"), ("to", "left"),
-                         ("strategy", "left"), ("start (UTC)", "left"),
-                         ("delta-v m/s", "right"), ("duration d", "right"),
-                         ("propellant kg", "right"), ("mass after kg", "right")):
-        table.add_column(col, justify=justify)
-    for leg in p.legs:
-        table.add_row(str(leg.index), _one_line(leg.origin), _one_line(leg.destination),
-                      _one_line(leg.strategy),
-                      utc_text(p, leg.t_start_s)[:16], _fmt(leg.dv_kms * 1000.0),
-                      _fmt(leg.duration_s / 86400.0, 2), _fmt(leg.propellant_kg, 2),
-                      _fmt(leg.mass_after_kg, 1))
+    legs = p.legs
+    columns = [
+        ("#", "right", [str(leg.index) for leg in legs]),
+        ("from", "left", [_one_line(leg.origin) for leg in legs]),
+        ("to", "left", [_one_line(leg.destination) for leg in legs]),
+        ("strategy", "left", [_one_line(leg.strategy) for leg in legs]),
+        ("start (UTC)", "left", [utc_text(p, leg.t_start_s)[:16] for leg in legs]),
+        ("delta-v m/s", "right", [_fmt(leg.dv_kms * 1000.0) for leg in legs]),
+        ("duration d", "right", [_fmt(leg.duration_s / 86400.0, 2) for leg in legs]),
+        ("propellant kg", "right", [_fmt(leg.propellant_kg, 2) for leg in legs]),
+        ("mass after kg", "right", [_fmt(leg.mass_after_kg, 1) for leg in legs]),
+    ]
+    _print_table(f"{_one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
+                 f"({p.objective})", columns, PLAN_DROP_ORDER)
     console = _console()
-    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console.width = max(console.width, 150)
-    console.print(table)
     usable = sc.tug.propellant_kg - sc.tug.reserve_kg
     lines = [
         f"delivered {len(p.delivered)} of {len(sc.payloads)} payloads in "
@@ -314,6 +415,9 @@ def plan(
     objective: Annotated[Optional[str], typer.Option(
         "--objective", "-o", help=OBJECTIVE_HELP, metavar="propellant|duration|pareto")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", help=FORMAT_HELP + " csv: one row "
+                                               "per leg (the columns of legs.csv).",
+                                               metavar="table|json|csv")] = None,
     out: Annotated[Optional[Path], typer.Option(
         "--out", help="Write plan.json, legs.csv and burns.csv to this directory.",
         metavar="DIR")] = None,
@@ -335,11 +439,16 @@ def plan(
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
                            f"not {objective!r}{hint}")
+    fmt = _format_of(fmt, as_json)
     p = make_plan(load(file), objective=objective)
-    if as_json:
+    if fmt == "json":
         from .report import plan_to_json
 
         sys.stdout.write(plan_to_json(p) + "\n")
+    elif fmt == "csv":
+        from .report import legs_csv
+
+        sys.stdout.write(legs_csv(p))
     else:
         _print_plan(p)
     if out is not None:
@@ -402,6 +511,10 @@ def sweep(
         metavar="tcp://HOST:PORT")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots",
                                         help="Write the figures to DIR/plots.")] = True,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="The summary at the end: table (lines on standard error), json or csv "
+                         "(on standard output: cases per status and the files written).",
+        metavar="table|json|csv")] = None,
     allow_outside_base: Annotated[bool, typer.Option(
         "--allow-outside-base", help="Let the study's base: read a scenario file outside the "
         "study file's directory and the working directory.")] = False,
@@ -429,6 +542,7 @@ def sweep(
     from .study import load as load_study
     from .study import sweep as run_sweep
 
+    fmt = _format_of(fmt, False)
     if scheduler is not None and workers is not None:
         raise OtvplanError("--workers applies to local runs; with --scheduler the cluster's "
                            "workers run the cases")
@@ -473,10 +587,20 @@ def sweep(
         if client is not None:
             _close_client(client)
     counts = table["status"].value_counts().to_dict()
-    summary = ", ".join(f"{int(counts.get(name, 0))} {name}" for name in STATUS_NAMES.values())
-    _err(f"{len(table)} cases: {summary}")
-    _err(f"wrote {out}/results.parquet, results.csv, study.json"
-         + (", plots/" if plots else ""))
+    by_status = {name: int(counts.get(name, 0)) for name in STATUS_NAMES.values()}
+    files = ["results.jsonl", "results.parquet", "results.csv", "study.json"] + (
+        ["plots/"] if plots else [])
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"study": study.name, "cases": len(table),
+                                     "status": by_status, "out": str(out),
+                                     "files": files}, indent=1, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        _csv_out(["status", "cases"], [[name, n] for name, n in by_status.items()])
+    else:
+        summary = ", ".join(f"{n} {name}" for name, n in by_status.items())
+        _err(f"{len(table)} cases: {summary}")
+        _err(f"wrote {out}/results.parquet, results.csv, study.json"
+             + (", plots/" if plots else ""))
     return EXIT_OK
 
 
@@ -497,6 +621,10 @@ def _load_plan(path: Path, objective: str | None = None):
     return make_plan(load(path), objective=objective)
 
 
+def _csv_num(value) -> str:
+    return "" if value is None else repr(float(value))
+
+
 def _fmt_check(value, unit: str) -> str:
     if value is None:
         return "-"
@@ -515,6 +643,8 @@ def verify(
     zonal: Annotated[int, typer.Option("--zonal", help="Highest zonal harmonic: 2, 3 or 4.",
                                        min=2, max=4)] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", help=FORMAT_HELP + " csv: one row "
+                                               "per check.", metavar="table|json|csv")] = None,
 ) -> int:
     """Fly the plan through a numerical propagator (two-body + J2) and check every delivery.
 
@@ -524,34 +654,37 @@ def verify(
     from .model import to_data
     from .verify import verify as run_verify
 
+    fmt = _format_of(fmt, as_json)
     p = _load_plan(file)
     v = run_verify(p, drag=drag, zonal=zonal)
-    if as_json:
+    if fmt == "json":
         sys.stdout.write(json.dumps(to_data(v), indent=1) + "\n")
+    elif fmt == "csv":
+        _csv_out(["payload", "element", "unit", "target", "achieved", "error", "tolerance",
+                  "checked", "passed"],
+                 [[row.payload, row.element, row.unit, _csv_num(row.target),
+                   _csv_num(row.achieved), _csv_num(row.error), _csv_num(row.tolerance),
+                   str(row.checked).lower(), str(row.passed).lower()] for row in v.rows])
     else:
-        from rich.table import Table
-
-        table = Table(title=f"{_one_line(p.scenario.name)}: verification ({v.force_model}) "
-                            f"{'PASSED' if v.passed else 'FAILED'}", title_justify="left")
-        for col, justify in (("payload", "left"), ("element", "left"), ("unit", "left"),
-                             ("target", "right"), ("achieved", "right"), ("error", "right"),
-                             ("tolerance", "right"), ("result", "left")):
-            table.add_column(col, justify=justify)
         import math
 
+        shown = []
         for row in v.rows:
             scale, unit = (180.0 / math.pi, "deg") if row.unit == "rad" else (1.0, row.unit)
 
             def show(x, scale=scale, unit=unit):
                 return _fmt_check(None if x is None else x * scale, unit)
 
-            table.add_row(_one_line(row.payload), row.element, unit, show(row.target), show(row.achieved),
-                          show(row.error), show(row.tolerance),
-                          ("pass" if row.passed else "FAIL") if row.checked else "not checked")
+            shown.append((_one_line(row.payload), row.element, unit, show(row.target),
+                          show(row.achieved), show(row.error), show(row.tolerance),
+                          ("pass" if row.passed else "FAIL") if row.checked else "not checked"))
+        headers = (("payload", "left"), ("element", "left"), ("unit", "left"),
+                   ("target", "right"), ("achieved", "right"), ("error", "right"),
+                   ("tolerance", "right"), ("result", "left"))
+        columns = [(h, j, [r[k] for r in shown]) for k, (h, j) in enumerate(headers)]
+        _print_table(f"{_one_line(p.scenario.name)}: verification ({v.force_model}) "
+                     f"{'PASSED' if v.passed else 'FAILED'}", columns, VERIFY_DROP_ORDER)
         console = _console()
-        if not console.is_terminal:
-            console.width = max(console.width, 150)
-        console.print(table)
         for w in v.warnings:
             console.print(_one_line(f"warning: {w}"))
         if v.undelivered:

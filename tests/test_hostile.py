@@ -1014,3 +1014,134 @@ def test_killing_a_real_scheduler_mid_sweep_exits_69_within_a_bound(files, tmp_p
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------------------------
+# Terminal-aware tables and --format table|json|csv
+# --------------------------------------------------------------------------------------------
+
+
+def _table_lines(out: list[str]) -> list[str]:
+    return [line for line in out if line[:1] in "┏┃┡│└"]
+
+
+@pytest.mark.parametrize("columns", [120, 100, 80, 60, 40])
+def test_the_plan_table_fits_columns(files, capsys, monkeypatch, columns):
+    from otvplan.cli import PLAN_DROP_ORDER
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    status, out, _ = run(capsys, "plan", files["small.yaml"])
+    assert status == EXIT_OK
+    table = _table_lines(out)
+    assert table and max(len(line) for line in table) <= columns
+    header = table[1]
+    assert "#" in header and "to" in header and "delta-v m/s" in header
+    assert "propellant kg" in header  # never dropped
+    dropped = [name for name in PLAN_DROP_ORDER if f" {name} " not in header]
+    assert dropped == list(PLAN_DROP_ORDER[:len(dropped)])  # in the documented order
+    if dropped:
+        assert any(line.startswith("(columns left out to fit") for line in out)
+
+
+def test_a_pipe_without_columns_gets_the_whole_table(files, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    status, out, _ = run(capsys, "plan", files["small.yaml"])
+    header = _table_lines(out)[1]
+    for name in ("from", "to", "strategy", "start (UTC)", "delta-v m/s", "duration d",
+                 "propellant kg", "mass after kg"):
+        assert f" {name} " in header
+    assert not any(line.startswith("(columns left out") for line in out)
+
+
+def test_long_names_fold_inside_their_cells(files, tmp_path, capsys, monkeypatch):
+    long = SMALL.replace("name: a,", "name: " + "payload-with-a-very-long-name-" * 3 + "a,")
+    path = tmp_path / "long.yaml"
+    path.write_text(long)
+    monkeypatch.setenv("COLUMNS", "70")
+    status, out, _ = run(capsys, "plan", path)
+    assert status == EXIT_OK
+    assert max(len(line) for line in _table_lines(out)) <= 70
+    assert "".join(out).count("payload-with-a-very-long") >= 1
+
+
+@pytest.mark.parametrize("columns", [100, 60])
+def test_the_verification_table_fits_columns(files, capsys, monkeypatch, columns):
+    from otvplan.cli import VERIFY_DROP_ORDER
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    status, out, _ = run(capsys, "verify", files["plan.json"])
+    assert status == EXIT_OK
+    table = _table_lines(out)
+    assert max(len(line) for line in table) <= columns
+    header = table[1]
+    assert "payload" in header and "error" in header and "result" in header
+    dropped = [name for name in VERIFY_DROP_ORDER if f" {name} " not in header]
+    assert dropped == list(VERIFY_DROP_ORDER[:len(dropped)])
+
+
+def test_output_width_sources(monkeypatch):
+    from otvplan import cli
+
+    monkeypatch.setenv("COLUMNS", "77")
+    assert cli.output_width() == 77
+    monkeypatch.setenv("COLUMNS", "10")
+    assert cli.output_width() == cli.MIN_TABLE_WIDTH
+    monkeypatch.setenv("COLUMNS", "wide")
+    monkeypatch.setattr(cli.sys.stdout, "isatty", lambda: False, raising=False)
+    assert cli.output_width() is None
+
+
+def test_plan_formats(files, capsys):
+    import csv
+    import io
+
+    status, out, _ = run(capsys, "plan", files["small.yaml"], "--format", "json")
+    assert status == EXIT_OK
+    as_json = "\n".join(out)
+    status, out2, _ = run(capsys, "plan", files["small.yaml"], "--json")
+
+    def untimed(text):  # two solver runs differ only in their timings
+        doc = json.loads(text)
+        doc["plan"].pop("solver_stats")
+        return doc
+
+    assert untimed("\n".join(out2)) == untimed(as_json)  # --json is the alias
+    assert json.loads(as_json)["format"] == "otvplan-plan"
+    status, out, _ = run(capsys, "plan", files["small.yaml"], "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO("\n".join(out))))
+    assert [r["to"] for r in rows] and rows[0]["leg"] == "1" and "dv_m_s" in rows[0]
+    status, _, err = run(capsys, "plan", files["small.yaml"], "--format", "yaml")
+    assert status == EXIT_BAD_INPUT and "--format must be one of table, json, csv" in err[0]
+    status, _, err = run(capsys, "plan", files["small.yaml"], "--format", "csv", "--json")
+    assert status == EXIT_BAD_INPUT and "disagree" in err[0]
+
+
+def test_verify_formats(files, capsys):
+    import csv
+    import io
+
+    status, out, _ = run(capsys, "verify", files["broken.json"], "--format", "csv")
+    assert status == EXIT_VERIFICATION_FAILED
+    rows = list(csv.DictReader(io.StringIO("\n".join(out))))
+    assert rows and set(rows[0]) == {"payload", "element", "unit", "target", "achieved",
+                                     "error", "tolerance", "checked", "passed"}
+    assert {r["passed"] for r in rows} <= {"true", "false"}
+    assert all(r["payload"] and r["element"] for r in rows)
+    status, out, _ = run(capsys, "verify", files["plan.json"], "--format", "json")
+    assert status == EXIT_OK and json.loads("\n".join(out))["passed"] is True
+
+
+def test_sweep_formats(files, tmp_path, capsys):
+    import csv
+    import io
+
+    args = ["sweep", files["study.yaml"], "--out", tmp_path / "o", "-w", "0", "--no-plots"]
+    status, out, _ = run(capsys, *args, "--format", "json")
+    assert status == EXIT_OK
+    summary = json.loads("\n".join(out))
+    assert summary["cases"] == 2 and summary["status"]["ok"] == 2
+    assert "results.parquet" in summary["files"]
+    status, out, _ = run(capsys, *args, "--format", "csv")
+    assert list(csv.reader(io.StringIO("\n".join(out)))) == [
+        ["status", "cases"], ["ok", "2"], ["infeasible", "0"], ["bad-input", "0"],
+        ["error", "0"]]
