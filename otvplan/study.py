@@ -709,14 +709,20 @@ def load(path: str | os.PathLike, *, allow_outside_base: bool = False) -> Study:
 
 
 def base_roots(base_dir: Path) -> tuple[Path, ...]:
-    """Directories a study's ``base`` file may be read from: the study file's directory
-    (``base_dir``) and the current working directory, both with symbolic links resolved."""
-    roots = []
-    for root in (base_dir, Path.cwd()):
-        try:
-            real = Path(os.path.realpath(root))
-        except (OSError, ValueError):
-            continue
+    """Directories a study's ``base`` file may be read from, symbolic links resolved: the
+    study file's directory (``base_dir``), the directory above it (so that ``studies/`` and
+    ``scenarios/`` side by side work: ``base: ../scenarios/x.yaml``) unless that is the
+    file-system root, and the current working directory."""
+    roots: list[Path] = []
+    try:
+        real_base = Path(os.path.realpath(base_dir))
+        candidates = [real_base]
+        if real_base.parent != real_base and real_base.parent.parent != real_base.parent:
+            candidates.append(real_base.parent)
+        candidates.append(Path(os.path.realpath(Path.cwd())))
+    except (OSError, ValueError):
+        return ()
+    for real in candidates:
         if real not in roots:
             roots.append(real)
     return tuple(roots)
@@ -832,10 +838,11 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
             check.add(("base",), f"cannot use this path: {getattr(exc, 'strerror', None) or exc}")
             return None, None, []
         if not _inside(real, roots):
-            check.add(("base",), f"{shown} is outside the study file's directory and the working "
-                                 "directory (symbolic links followed); a study reads its base "
-                                 "scenario from there only: copy the scenario there, or pass "
-                                 "--allow-outside-base (library: allow_outside_base=True)")
+            check.add(("base",), f"{shown} is outside the study file's directory, the one "
+                                 "above it and the working directory (symbolic links "
+                                 "followed); a study reads its base scenario from there only: "
+                                 "copy the scenario there, or pass --allow-outside-base "
+                                 "(library: allow_outside_base=True)")
             return None, None, []
     if not is_file:
         what = "is a directory, not a scenario file" if is_dir else "no such file"

@@ -840,12 +840,20 @@ def test_a_base_that_is_not_a_scenario_is_not_echoed(layout, monkeypatch, conten
         assert word not in problems[0]
 
 
-def test_the_documented_layout_still_works_from_the_project_directory(layout, monkeypatch):
+def test_the_documented_layout_works_from_anywhere(layout, monkeypatch):
     from otvplan import study as st
 
-    study = _write_study(layout, "../scenarios/small.yaml")
-    monkeypatch.chdir(layout["project"])
+    study = _write_study(layout, "../scenarios/small.yaml")  # studies/ next to scenarios/
+    monkeypatch.chdir(layout["elsewhere"])
     assert st.load(study).cases()
+    # two levels up is outside unless it is the working directory
+    (layout["project"] / "studies" / "deeper").mkdir()
+    deep = layout["project"] / "studies" / "deeper" / "s.yaml"
+    deep.write_text("name: s\nbase: ../../scenarios/small.yaml\naxes: {tug.dry_mass: [150 kg]}\n")
+    problems = _study_problems(deep, monkeypatch, layout["elsewhere"])
+    assert "is outside" in problems[0]
+    monkeypatch.chdir(layout["project"])
+    assert st.load(deep).cases()
     # and a base under the study's own directory works from anywhere
     (layout["project"] / "studies" / "small.yaml").write_text(SMALL)
     _write_study(layout, "small.yaml")
