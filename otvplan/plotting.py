@@ -132,6 +132,45 @@ def _leg_label(leg) -> str:
 _LABEL_BOX = {"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
+def _readable_span(ax, minimum: float) -> None:
+    """Plain tick labels (no "1e-8+5.3e1" offset) and a y-range of at least ``minimum``: a
+    constant inclination otherwise fills the panel with rounding noise."""
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    lo, hi = ax.get_ylim()
+    if hi - lo < minimum:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * minimum, mid + 0.5 * minimum)
+
+
+def _place_labels(fig, ax, labels) -> None:
+    """Annotate ``ax`` with ``labels``, each ``(text, candidates)`` where a candidate is
+    ``(xy, (dx, dy) offset in points, ha, va)``, in order of preference: the first candidate
+    whose box lies inside the axes and clear of the labels placed before is used (the first
+    one if none is). Lays the figure out once first, so boxes are measured where they land."""
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    inside = ax.bbox
+    placed = []
+    for text, candidates in labels:
+        chosen = None
+        for xy, offset, ha, va in candidates:
+            ann = ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=7,
+                              ha=ha, va=va, linespacing=1.25, bbox=_LABEL_BOX)
+            box = ann.get_window_extent(renderer)
+            fits = (inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1
+                    and inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1)
+            if fits and not any(box.overlaps(other) for other in placed):
+                chosen = (ann, box)
+                break
+            ann.remove()
+        if chosen is None:
+            xy, offset, ha, va = candidates[0]
+            ann = ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=7,
+                              ha=ha, va=va, linespacing=1.25, bbox=_LABEL_BOX)
+            chosen = (ann, ann.get_window_extent(renderer))
+        placed.append(chosen[1])
+
+
 def _release_groups(items, span_s: float, gap: float = 0.03) -> list[list]:
     """``items`` ((t_s, ...) sorted by time) in groups whose consecutive times are less than
     ``gap`` of the mission span apart: releases a figure cannot tell apart get one label."""
@@ -290,24 +329,34 @@ def _elements(plan, n):
                     markeredgecolor="black", mew=0.5, ls="none")
         ax_inc.plot([td], [math.degrees(d.orbit.inc_rad)], marker="v", color=c, markersize=8,
                     markeredgecolor="black", mew=0.5, ls="none")
-    span_s = max(tr.mission_end_s(plan), 1.0)
-    for group in _release_groups([(d.t_s, d.payload, d.orbit.a_km - R_EARTH_KM)
-                                  for d, _ in releases], span_s):
-        # one stacked label per group of close releases, beside the markers (to the left near
-        # the right edge), on a light box: it can neither leave the axes nor hide the line
-        late = group[0][0] > 0.75 * span_s
-        ys = [y for _, _, y in group]
-        t_edge = (group[0][0] if late else group[-1][0]) / SECONDS_PER_DAY
-        ax_alt.annotate("\n".join(name for _, name, _ in sorted(group, key=lambda g: -g[2])),
-                        (t_edge, 0.5 * (min(ys) + max(ys))), xytext=(-9 if late else 9, 0),
-                        textcoords="offset points", fontsize=7, va="center",
-                        ha="right" if late else "left", linespacing=1.25, bbox=_LABEL_BOX)
     if any(ph.kind == "drift" for leg in plan.legs for ph in leg.phases):
         lo = plan.scenario.constraints.min_drift_altitude_km
         ax_alt.axhline(lo, color="#c0392b", ls="--", lw=0.9)
         ax_alt.annotate(f"min drift altitude {lo:.0f} km", (0.0, lo), xytext=(2, 3),
                         textcoords="offset points", fontsize=7, color="#c0392b")
     ax_alt.margins(y=0.18)
+    _readable_span(ax_alt, 10.0)
+    _readable_span(ax_inc, 0.1)
+    span_s = max(tr.mission_end_s(plan), 1.0)
+    labels = []
+    for group in _release_groups([(d.t_s, d.payload, d.orbit.a_km - R_EARTH_KM)
+                                  for d, _ in releases], span_s):
+        # One stacked label per group of close releases, on a light box, beside the markers
+        # (to the left near the right edge) and preferably under the lowest of them: after a
+        # release the tug's line runs level at that altitude or leaves it, so the space under
+        # the markers is free. Otherwise over the highest, or on the other side.
+        late = group[0][0] > 0.75 * span_s
+        ys = [y for _, _, y in group]
+        t_first, t_last = group[0][0] / SECONDS_PER_DAY, group[-1][0] / SECONDS_PER_DAY
+        text = "\n".join(name for _, name, _ in sorted(group, key=lambda g: -g[2]))
+        sides = [(t_first, -7, "right"), (t_last, 7, "left")]
+        if not late:
+            sides.reverse()
+        candidates = []
+        for t_edge, dx, ha in sides:
+            candidates.append(((t_edge, min(ys)), (dx, -7), ha, "top"))
+            candidates.append(((t_edge, max(ys)), (dx, 7), ha, "bottom"))
+        labels.append((text, candidates))
     ax_alt.set_ylabel("Mean altitude a - R_E (km)")
     ax_inc.set_ylabel("Inclination (deg)")
     ax_alt.set_title(_title(plan, "mean elements of the tug"))
@@ -349,6 +398,8 @@ def _elements(plan, n):
         fig.legend(handles=handles, title="RAAN relative to the target plane of (\u25bc = release)",
                    loc="outside lower center", ncol=2 if len(handles) > 1 else 1, frameon=False)
     ax_raan.set_xlabel(_days_label(plan))
+    _texts_out_of_layout(fig)
+    _place_labels(fig, ax_alt, labels)
     _texts_out_of_layout(fig)
     return fig
 
@@ -754,7 +805,10 @@ def _planes_figure(plan, n):
     xlo, xhi = ax.get_xlim()
     for items in placed.values():
         xl, yl, _, free, side = items[0]
-        text = "\n".join(item[2] for item in items)
+        names = [item[2] for item in items]
+        # many targets sharing a plane (a constellation's slots): first and last name only
+        text = "\n".join(names) if len(names) <= 3 else (
+            f"{names[0]}\n... ({len(names) - 2} more)\n{names[-1]}")
         if free:
             ax.annotate(text, (0.01, yl), xycoords=("axes fraction", "data"), xytext=(0, 3),
                         textcoords="offset points", fontsize=7, va="bottom", bbox=_LABEL_BOX)

@@ -265,7 +265,38 @@ def test_planes_map_without_nodes_is_inclination_against_altitude():
     assert ax.get_ylabel() == "Mean altitude a - R_E (km)"
 
 
-def test_planes_bytes_are_reproducible(sso):
-    a = plotting.figure_bytes(plotting.planes(sso), "png")
-    b = plotting.figure_bytes(plotting.planes(sso), "png")
-    assert a == b
+@pytest.mark.parametrize("name", ["planes", "elements", "mass"])
+def test_figures_with_placed_labels_are_reproducible(sso, name):
+    make = plotting.FIGURE_FUNCTIONS[name]
+    fig = make(sso)
+    for fmt in ("png", "svg"):
+        assert plotting.figure_bytes(fig, fmt) == plotting.figure_bytes(make(sso), fmt), fmt
+
+
+def test_constant_elements_are_not_drawn_as_rounding_noise(sso):
+    """A constant inclination (a constellation plane) was drawn with a "1e-8+5.3e1" offset
+    and rounding noise filling the panel: plain ticks and at least 0.1 deg of span."""
+    import dataclasses
+    import math
+
+    def flat_orbit(o, k):
+        return dataclasses.replace(o, inc_rad=1.7 + 1e-9 * (k % 3))
+
+    legs = []
+    for leg in sso.legs:  # every orbit of the plan at one inclination, but for 1e-9 rad
+        burns = tuple(dataclasses.replace(b, orbit_after=flat_orbit(b.orbit_after, k))
+                      if b.orbit_after else b for k, b in enumerate(leg.burns))
+        delivery = leg.delivery and dataclasses.replace(
+            leg.delivery, orbit=flat_orbit(leg.delivery.orbit, 1))
+        legs.append(dataclasses.replace(leg, burns=burns, delivery=delivery))
+    scenario = dataclasses.replace(sso.scenario, dropoff=dataclasses.replace(
+        sso.scenario.dropoff, inc_rad=1.7, sso=False, ltan_h=None))
+    flat = dataclasses.replace(sso, legs=tuple(legs), scenario=scenario)
+    incs = [math.degrees(b.orbit_after.inc_rad) for leg in flat.legs for b in leg.burns
+            if b.orbit_after]
+    assert max(incs) - min(incs) < 1e-6
+    fig = plotting.elements(flat)
+    ax_inc = fig.axes[1]
+    lo, hi = ax_inc.get_ylim()
+    assert hi - lo >= 0.1 - 1e-12
+    assert ax_inc.yaxis.get_major_formatter().get_offset() == ""
