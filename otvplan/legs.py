@@ -148,6 +148,9 @@ class LegContext:
     mu: float = MU_EARTH_KM3_S2
     r_eq: float = R_EARTH_KM
     j2: float = J2_EARTH
+    #: (radius [km], direction) of the drift orbit to use instead of searching for the
+    #: cheapest one (a plan rebuilt from leg tables flies the orbit its table found)
+    fixed_drift: tuple[float, float] | None = None
 
 
 def context_from_scenario(sc: Scenario) -> LegContext:
@@ -442,6 +445,10 @@ class DriftCache:
         self.misses = 0
 
     def lookup(self, nodes: Nodes, ctx: LegContext, j, k, gap):
+        if ctx.fixed_drift is not None:
+            shape = (len(j), ctx.drift_durations_s.size)
+            return (np.full(shape, float(ctx.fixed_drift[0])),
+                    np.full(shape, float(ctx.fixed_drift[1])))
         keys = [_drift_orbit_cache_key(a, b, g) for a, b, g in zip(j, k, gap)]
         missing = sorted({key for key in keys if key not in self._store})
         if missing:
@@ -465,6 +472,25 @@ class DriftCache:
         a = np.array([self._store[key][0] for key in keys]).reshape(len(keys), -1)
         d = np.array([self._store[key][1] for key in keys]).reshape(len(keys), -1)
         return a, d
+
+    def solve(self, nodes: Nodes, ctx: LegContext, j, k, gap, durations, bracket=None,
+              refine=24):
+        """Drift orbits for one duration per row, for the gap rounded as in :meth:`lookup`
+        (so a row equals the :meth:`lookup` of a grid holding only its duration). With
+        ``bracket`` (lo, hi radii per row) the search is confined to it
+        (:func:`otvplan.maneuvers.cheapest_drift`)."""
+        j = np.asarray(j, int)
+        k = np.asarray(k, int)
+        gq = np.round(np.asarray(gap, float) / 1e-4) * 1e-4
+        self.misses += j.size
+        sol = mnv.cheapest_drift(
+            gq, np.asarray(durations, float), nodes.a[j], nodes.i[j], nodes.a[k], nodes.i[k],
+            a_min=ctx.a_drift_min, a_max=ctx.a_drift_max, mu=ctx.mu, r_eq=ctx.r_eq, j2=ctx.j2,
+            bracket=bracket, refine=refine)
+        a_d = np.asarray(sol.a, float)
+        direction = np.asarray(sol.direction, float)
+        ok = np.isfinite(np.asarray(sol.dv, float)) & (direction != 0)
+        return np.where(ok, a_d, np.nan)[:, None], direction[:, None]
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,7 +525,8 @@ def _wrap_pos(x):
 
 
 def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftCache,
-           prune=True, base_min_dv=False) -> Options:
+           prune=True, base_min_dv=False, durations=None, drift_bracket=None,
+           drift_orbits=None) -> Options:
     """Every leg option from the tug states (in node ``j``'s orbit) to node ``k``'s orbit.
 
     ``j, k, t0, m0, raan0, u0`` are arrays of P pairs: the tug's orbit, the target, the start
@@ -507,6 +534,10 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     Returns the options, Pareto-pruned per pair on (end mass, delivery time) when ``prune``.
     With ``base_min_dv`` returns instead, per pair, the least delta-v of any base strategy
     before phasing (phasing only adds delta-v, so this bounds every option from below).
+    ``durations`` (one per pair) replaces the context's drift grid for the chemical drift
+    strategy: each pair's drift leg is evaluated at its own duration (option ``tidx`` 0), as
+    the leg tables of :mod:`otvplan.schedule` need; ``drift_bracket`` (lo, hi radii per pair)
+    confines each drift-orbit search, ``drift_orbits`` (radius, direction per pair) replaces it.
     """
     j = np.asarray(j, int)
     k = np.asarray(k, int)
@@ -545,14 +576,30 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
         gap_now = _wrap_pos(raanB0z + rateB * t0 - raan0)
         need = (~raan_free) & (np.abs(np.asarray(plane_angle(iA, raan0, iB, raanB0z + rateB * t0)))
                                 > COPLANAR_RAD) & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
-        if np.any(need) and ctx.drift_durations_s.size:
+        if np.any(need) and (ctx.drift_durations_s.size or durations is not None):
             idx = np.nonzero(need)[0]
-            a_d_all, dir_all = cache.lookup(nodes, ctx, j[idx], k[idx], gap_now[idx])
-            nT = ctx.drift_durations_s.size
-            # every (pair, drift duration) at once: rows r of the flattened block
-            r = np.repeat(idx, nT)
-            tflat = np.tile(np.arange(nT), idx.size)
-            T = ctx.drift_durations_s[tflat]
+            if durations is None:
+                a_d_all, dir_all = cache.lookup(nodes, ctx, j[idx], k[idx], gap_now[idx])
+                nT = ctx.drift_durations_s.size
+                # every (pair, drift duration) at once: rows r of the flattened block
+                r = np.repeat(idx, nT)
+                tflat = np.tile(np.arange(nT), idx.size)
+                T = ctx.drift_durations_s[tflat]
+            else:  # one drift duration per pair, each its own drift orbit (option tidx 0)
+                nT = 1
+                r = idx
+                tflat = np.zeros(idx.size, int)
+                T = np.asarray(durations, float)[idx]
+                if drift_orbits is not None:  # given: (radius, direction) per pair
+                    a_d_all = np.asarray(drift_orbits[0], float)[idx][:, None]
+                    dir_all = np.asarray(drift_orbits[1], float)[idx][:, None]
+                else:
+                    bracket = None if drift_bracket is None else (
+                        np.asarray(drift_bracket[0], float)[idx],
+                        np.asarray(drift_bracket[1], float)[idx])
+                    a_d_all, dir_all = cache.solve(nodes, ctx, j[idx], k[idx], gap_now[idx],
+                                                   T, bracket=bracket,
+                                                   refine=24 if bracket is None else 16)
             a_d = a_d_all.ravel()
             direc = dir_all.ravel()
             ok = np.isfinite(a_d)
@@ -597,7 +644,7 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
                 dv_lb = d1["dv1"] + d1["dv2"] + np.asarray(
                     mnv.transfer_dv(a_dz, i_d, aB[r], iB[r], mu), float)
             block = {"first": d1, "second": d2, "a_d": a_dz, "i_d": i_d, "t_d0": t_d0,
-                     "t_d1": t_end_drift, "rate_d": rate_d}
+                     "t_d1": t_end_drift, "rate_d": rate_d, "direction": direc}
             for ti in range(nT):
                 sel = np.nonzero((tflat == ti) & ok)[0]
                 if sel.size == 0:
@@ -1011,4 +1058,4 @@ def _take(o: Options, idx) -> Options:
 
 
 __all__ = ["DIRECT", "DRIFT", "SPIRAL", "SPIRAL_DRIFT", "DriftCache", "LegContext", "Nodes",
-           "Options", "context_from_scenario", "expand", "nodes_from_scenario", "j2_rates"]
+           "Options", "context_from_scenario", "expand", "nodes_from_scenario"]

@@ -617,7 +617,8 @@ def _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, directio
 
 
 def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid=33,
-                   refine=24, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> DriftOrbit:
+                   refine=24, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH,
+                   bracket=None) -> DriftOrbit:
     """Cheapest circular drift orbit that closes a RAAN gap in a given drift time.
 
     The tug leaves circular orbit (a1, i1) for a drift orbit (a, i) - a Hohmann with the
@@ -631,6 +632,10 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
     ``dv = inf`` where no drift orbit in the altitude band can close the gap in the time given.
 
     The transfer arcs' own small nodal drift is not included: callers account for it in ``gap``.
+
+    ``bracket``: ``(lo, hi)`` radii [km] known to hold the optimum (e.g. the optima at two
+    neighbouring durations): the grid is skipped and the golden-section search runs on that
+    interval (within the band), with ``refine`` steps.
     """
     gap, duration, a1, i1, a2, i2 = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (gap, duration, a1, i1, a2, i2))
@@ -650,12 +655,20 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
         return _drift_candidates(gap[e2], duration[e2], a1[e2], i1[e2], a2[e2], i2[e2], a_d,
                                  mu, r_eq, j2, direction)
 
-    step = (a_max - a_min) / (n_grid - 1)
-    coarse = a_min[e2] + (a_max - a_min)[e2] * np.linspace(0.0, 1.0, n_grid)
-    cost = evaluate(coarse)[0]
-    centre = np.take_along_axis(coarse, np.argmin(cost, -1)[..., None], -1)
-    lo = np.maximum(centre - step[e2], a_min[e2])
-    hi = np.minimum(centre + step[e2], a_max[e2])
+    if bracket is None:
+        step = (a_max - a_min) / (n_grid - 1)
+        coarse = a_min[e2] + (a_max - a_min)[e2] * np.linspace(0.0, 1.0, n_grid)
+        cost = evaluate(coarse)[0]
+        centre = np.take_along_axis(coarse, np.argmin(cost, -1)[..., None], -1)
+        lo = np.maximum(centre - step[e2], a_min[e2])
+        hi = np.minimum(centre + step[e2], a_max[e2])
+    else:
+        b_lo = np.broadcast_to(np.asarray(bracket[0], float), gap.shape)
+        b_hi = np.broadcast_to(np.asarray(bracket[1], float), gap.shape)
+        lo = np.broadcast_to(np.maximum(np.minimum(b_lo, b_hi), a_min)[e2], gap.shape + (2, 1))
+        hi = np.broadcast_to(np.minimum(np.maximum(b_lo, b_hi), a_max)[e2], gap.shape + (2, 1))
+        hi = np.maximum(hi, lo)
+        centre = np.concatenate([lo, hi], -1)  # the ends are candidates (a band edge)
     # Golden-section search on [lo, hi] for both directions at once (the cost is unimodal near
     # the grid minimum but may have a kink where the drift inclination crosses an end's, so no
     # parabola fit).

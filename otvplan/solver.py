@@ -42,7 +42,8 @@ from .orbits import (
     rv_to_coe,
     secular_rates,
 )
-from .sequencing import Bound, Layer, SearchSettings, has_bit, path_to, search
+from . import schedule
+from .sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, path_to, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
 
@@ -115,7 +116,7 @@ def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> D
 
 
 def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = False,
-         options: SolverOptions | None = None) -> Plan:
+         options: SolverOptions | None = None, progress=None) -> Plan:
     """Plan the mission: delivery order, leg strategies, burns and propellant.
 
     ``objective``: ``"propellant"`` (least propellant within the duration limit and deadlines),
@@ -147,6 +148,17 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     electric_disposal = ctx.chemical is None
     eng = ctx.chemical or ctx.electric
     disp = disposal_table(scenario, nodes)
+    warnings: list[str] = []
+    limit_s = scenario.solver.time_limit_s
+    deadline = t_start + (limit_s if limit_s is not None else math.inf)
+    if (objective == "propellant" and ctx.chemical is not None
+            and schedule.is_time_invariant(nodes, ctx, settings.horizon_s)):
+        fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
+                                    objective, t_start, progress)
+        if fast is not None:
+            if strict and not fast.feasible:  # pragma: no cover - feasible by construction
+                raise InfeasibleError("not every payload can be delivered", Shortfall())
+            return fast
     bound = None
     leg_lb = None
     if ctx.electric is None and ctx.chemical is not None and (
@@ -159,7 +171,6 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     else:  # large manifest: the best of several beam searches
         _, result = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, settings.beam_width)
     finals = _finals(disp, nodes, result.layers, eng, electric_disposal, settings)
-    warnings: list[str] = []
     chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
     feasible = chosen is not None
     shortfall = Shortfall()
@@ -170,23 +181,39 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     depth, index = chosen["depth"], chosen["index"]
     built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
                    electric_disposal, warnings, disp, dispose=chosen.get("dispose", True))
+    lb = None
+    # Exact only when nothing was gridded: drift durations and phasing revolution counts are
+    # offered on grids here, so a search that used them is optimal on the grid, not in the
+    # continuous leg model (time-invariant manifests take the certified path above).
+    gridded = cache.misses > 0 or bool(np.any(~np.isnan(nodes.slot0[1:])))
+    exact = (not result.truncated) and (not result.capped) and not gridded
+    if result.truncated and leg_lb is not None:
+        lb = _propellant_lower_bound(scenario, nodes, leg_lb, disp, ctx.chemical)
+    stats = dict(result.stats)
+    stats["solve_time_s"] = time.perf_counter() - t_start
+    plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
+                      warnings, stats)
+    if strict and not feasible:
+        raise InfeasibleError(
+            "not every payload can be delivered: " + "; ".join(shortfall.reasons), shortfall)
+    return plan_
+
+
+def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
+              warnings, stats) -> Plan:
+    """The :class:`Plan` of built legs, with its totals."""
+    m0 = scenario.initial_mass_kg
     delivered = tuple(leg.delivery.payload for leg in built if leg.delivery is not None)
     undelivered = tuple(p.name for p in scenario.payloads if p.name not in delivered)
     prop_used = sum(leg.propellant_kg for leg in built)
     final_mass = built[-1].mass_after_kg if built else m0
     duration = built[-1].t_end_s if built else 0.0
-    lb = None
-    exact = (not result.truncated) and (not result.capped)
-    if result.truncated and leg_lb is not None:
-        lb = _propellant_lower_bound(scenario, nodes, leg_lb, disp, ctx.chemical)
-    stats = dict(result.stats)
-    stats["solve_time_s"] = time.perf_counter() - t_start
-    plan_ = Plan(
+    return Plan(
         scenario=scenario, objective=objective, feasible=feasible, legs=tuple(built),
         delivered=delivered, undelivered=undelivered,
         total_dv_kms=float(sum(leg.dv_kms for leg in built)),
         propellant_used_kg=float(prop_used),
-        propellant_remaining_kg=float(tug.propellant_kg - prop_used),
+        propellant_remaining_kg=float(scenario.tug.propellant_kg - prop_used),
         duration_s=float(duration), final_mass_kg=float(final_mass),
         shortfall_propellant_kg=float(shortfall.propellant_kg),
         shortfall_time_s=float(shortfall.time_s),
@@ -195,10 +222,77 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         alternatives=tuple(alternatives), warnings=tuple(warnings),
         solver_stats=tuple((k, float(v)) for k, v in sorted(stats.items())),
     )
-    if strict and not feasible:
-        raise InfeasibleError(
-            "not every payload can be delivered: " + "; ".join(shortfall.reasons), shortfall)
-    return plan_
+
+
+def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, objective,
+                         t_start, progress) -> Plan | None:
+    """Plan a time-invariant manifest over leg tables with a certified gap
+    (:mod:`otvplan.schedule`); None when it finds no complete plan (the general search then
+    explains the shortfall)."""
+    lim = schedule.Limits(dry_kg=settings.dry_kg, reserve_kg=settings.reserve_kg,
+                          horizon_s=settings.horizon_s, separation_s=settings.separation_s,
+                          ve_kms=ctx.chemical.ve_kms)
+    sched = schedule.optimise(nodes, ctx, m0, lim, disp.dv_chemical, deadline_s=deadline,
+                              progress=progress)
+    if sched is None:
+        return None
+    layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
+    warnings: list[str] = []
+    built = _build(scenario, nodes, ctx, layers, len(layers) - 1, 0, lg.DriftCache(),
+                   ctx.chemical, False, warnings, disp, leg_contexts=contexts)
+    payload_mass = float(nodes.mass[1:].sum())
+    prop_lb = m0 - payload_mass - sched.bound_final_mass_kg
+    prop = sum(leg.propellant_kg for leg in built)
+    gap = (prop - prop_lb) / prop if prop > 0 else 0.0
+    exact = sched.bound_valid and gap <= schedule.EXACT_GAP
+    last = layers[-1]
+    ok_time = all(float(lay.t[0]) <= min(float(nodes.deadline[int(lay.j[0])]),
+                                          settings.horizon_s) + 1e-6 for lay in layers[1:])
+    ok_prop = prop <= scenario.tug.propellant_kg - scenario.tug.reserve_kg + 1e-6
+    if not (ok_time and ok_prop and last.size):  # pragma: no cover - conservative tables
+        return None
+    if sched.timed_out:
+        warnings.append(f"solver.time_limit reached: the plan is the best found, "
+                        f"{gap:.2%} above the lower bound")
+    stats = dict(sched.stats)
+    stats.update(labels=sched.labels, solve_time_s=time.perf_counter() - t_start)
+    return _assemble(scenario, objective, built, True, Shortfall(), exact,
+                     prop_lb if sched.bound_valid else None, (), warnings, stats)
+
+
+def _replay(nodes, ctx, legs_, m0, settings):
+    """Fly the chosen legs (target, strategy, drift duration) from the drop-off with the leg
+    model, as one-label search layers for :func:`_build`, and each leg's context."""
+    layers = [initial_layer(nodes, m0)]
+    contexts = []
+    W = layers[0].mask.shape[1]
+    for j, k, code, x, a_d, direction in legs_:
+        prev = layers[-1]
+        drift = code == 1
+        c = replace(ctx, drift_durations_s=np.array([x]) if drift else np.zeros(0),
+                    fixed_drift=(a_d, direction) if drift else None)
+        opts = lg.expand(nodes, c, np.array([j]), np.array([k]), prev.t[:1], prev.m[:1],
+                         prev.raan[:1], prev.u[:1], lg.DriftCache(), prune=False)
+        base = lg.DRIFT if drift else lg.DIRECT
+        sel = np.nonzero((opts.base == base) & (opts.variant == lg.NO_PHASING))[0]
+        o = int(sel[0])
+        t_prev = -math.inf if int(prev.j[0]) == 0 else float(prev.t[0])
+        t_del = max(float(opts.t_end[o]), t_prev + settings.separation_s)
+        dwell = t_del - float(opts.t_end[o])
+        mask = prev.mask.copy()
+        mask[0, k // 64] |= np.uint64(1) << np.uint64(k % 64)
+        one = np.ones(1)
+        layers.append(Layer(
+            mask=mask.reshape(1, W), j=np.array([k]), t=one * t_del,
+            m=one * (float(opts.m_end[o]) - float(nodes.mass[k])),
+            raan=one * np.mod(float(opts.raan_end[o]) + nodes.raan_rate[k] * dwell, TWO_PI),
+            u=one * np.mod(float(opts.u_end[o]) + nodes.u_rate[k] * dwell, TWO_PI),
+            parent=np.zeros(1, int), base=np.array([base]), tidx=np.array([int(opts.tidx[o])]),
+            variant=np.zeros(1, int), krev=np.zeros(1), t_dep=prev.t[:1].copy(),
+            m_dep=prev.m[:1].copy(), raan_dep=prev.raan[:1].copy(), u_dep=prev.u[:1].copy(),
+            remaining_payload_mass=prev.remaining_payload_mass[:1] - float(nodes.mass[k])))
+        contexts.append(c)
+    return layers, contexts
 
 
 def _leg_lower_bounds(nodes, ctx, m0, settings, cache) -> np.ndarray:
@@ -604,7 +698,8 @@ def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp)
 
 
 def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
-           warnings, disp: DisposalTable, dispose: bool = True) -> list[Leg]:
+           warnings, disp: DisposalTable, dispose: bool = True,
+           leg_contexts: list | None = None) -> list[Leg]:
     legs_out: list[Leg] = []
     path = path_to(layers, depth, index)
     max_imp = scenario.constraints.max_impulsive_burn_s
@@ -617,10 +712,13 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
         # masses are booked as one chain through the ledger (the search's label mass agrees
         # to rounding; the chain makes "before = previous after" exact)
         m0 = legs_out[-1].mass_after_kg if legs_out else m_label
-        opts = lg.expand(nodes, ctx, np.array([j]), np.array([k]), np.array([t0]),
+        leg_ctx, leg_cache = ctx, cache
+        if leg_contexts is not None:  # each leg planned with its own drift duration
+            leg_ctx, leg_cache = leg_contexts[leg_no - 1], lg.DriftCache()
+        opts = lg.expand(nodes, leg_ctx, np.array([j]), np.array([k]), np.array([t0]),
                          np.array([m_label]), np.array([prev.raan[pidx]]),
                          np.array([prev.u[pidx]]),
-                         cache, prune=False)
+                         leg_cache, prune=False)
         sel = np.nonzero((opts.base == lay.base[idx]) & (opts.tidx == lay.tidx[idx])
                          & (opts.variant == lay.variant[idx]) & (opts.krev == lay.krev[idx]))[0]
         if sel.size == 0:  # cannot happen: the search produced this option from these inputs

@@ -1,0 +1,827 @@
+"""Continuous-time planning of time-invariant manifests: leg tables, order search, certified gap.
+
+When every orbit of a manifest turns at the same nodal rate (sun-synchronous planes, or any
+planes of equal J2 regression) and no target asks for a phase slot, the cost of a leg does
+not depend on *when* it is flown, only on how much time it is given: the RAAN gap between two
+such planes is fixed, and a drift orbit of duration ``x`` closes it for a delta-v ``dv(x)`` that
+falls as ``x`` grows. The planner then needs each leg's cost curve once per pair of orbits, not
+once per partial mission, and the split of the mission time between drift legs - the main lever
+of an SSO rideshare - becomes a continuous decision.
+
+This module
+
+1. tabulates, once per ordered pair of orbits (j, k), the direct transfer and the cheapest drift
+   leg at a set of drift durations (:class:`LegTables`, built with the same
+   :func:`otvplan.legs.expand` the plan builder uses, so table and plan cannot disagree);
+2. searches delivery orders and each leg's drift duration over those tables with a
+   label-setting dynamic programme (:func:`search_tables`): a label is (payloads delivered,
+   current orbit, time, mass); labels of one (set, orbit) group that are no earlier and no
+   heavier than another are dropped; a branch-and-bound on the final mass prunes the rest;
+3. solves the same search on a *relaxation* of the continuous problem: each drift duration in
+   an interval ``[x_i, x_(i+1))`` between two samples is charged the interval's shortest leg
+   time and its least delta-v, ``dv(x_(i+1))`` (the cheapest drift is non-increasing in the
+   time given, since a tug given more time can drift for less and wait in the target plane,
+   which turns with it); the waits for a burn point are not charged. Every continuous plan is
+   a plan of the relaxation, so its best final mass bounds every plan's from above: a valid
+   lower bound on propellant;
+4. refines (:func:`plan_time_invariant`) the samples where the relaxation's best plans and the
+   incumbent's legs lie - bisecting their intervals - until the incumbent is within the gap
+   asked for of the bound, or the time limit is reached. The answer carries both numbers.
+
+Core units: km, km/s, s, rad, kg.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import legs as lg
+from .orbits import TWO_PI, argument_of_latitude_rate
+from .sequencing import Bound, _dominance_keep, final_mass_upper_bound
+
+#: Relative optimality gap under which a plan counts as exact.
+EXACT_GAP = 1e-3
+#: Drift durations tabulated per pair before any refinement (geometric up to the horizon).
+INITIAL_SAMPLES = 24
+#: Shortest drift duration tabulated [s] (0.05 d); shorter drifts are charged as this one.
+MIN_DRIFT_S = 0.05 * 86400.0
+#: Two samples closer than this ratio are not bisected further.
+MIN_SAMPLE_RATIO = 1.0 + 1e-5
+#: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
+MAX_LABELS = 400_000
+
+
+def is_time_invariant(nodes: lg.Nodes, ctx: lg.LegContext, horizon_s: float) -> bool:
+    """Whether every leg's options are the same at every time (up to a burn-point wait).
+
+    True for a chemical tug (no electric engine) whose orbits are all circular, have fixed
+    RAANs turning at one rate (the RAAN gaps move by under 1e-9 rad over the horizon) and no
+    phase slots.
+    """
+    if ctx.chemical is None or ctx.electric is not None:
+        return False
+    if np.any(np.isnan(nodes.raan0)) or np.any(~np.isnan(nodes.slot0[1:])):
+        return False
+    if np.any(nodes.e >= lg.CIRCULAR_E):
+        return False
+    span = horizon_s if math.isfinite(horizon_s) else ctx.horizon_s
+    spread = float(np.max(nodes.raan_rate) - np.min(nodes.raan_rate))
+    return spread * max(span, 1.0) <= 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Leg tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PairCurve:
+    """One pair's drift samples, sorted by drift duration ``x`` [s].
+
+    For each sample: ``rest_s``, the time from the first burn to the arrival [s] (transfers,
+    drift, and the wait in the drift orbit for the burn point out of it); ``w2_s``, that wait
+    [s]; ``dv`` [km/s] (inf where the drift cannot close the gap); ``phase``, the argument of
+    latitude (mod pi) in the departure orbit at which the first burn is made [rad]; ``u_end``,
+    the argument of latitude at arrival [rad]. Neither the delta-v nor these times depend on
+    when the leg starts or where the tug is in its orbit (the planes turn together; the burn
+    points are the planes' line of nodes): only the wait for the first burn point does,
+    ``mod(phase - u, pi) / (du/dt)`` for a tug at argument of latitude ``u``.
+    """
+
+    x: np.ndarray
+    rest_s: np.ndarray
+    w2_s: np.ndarray
+    dv: np.ndarray
+    phase: np.ndarray
+    u_end: np.ndarray
+    a_d: np.ndarray  # drift orbit radius [km]
+    direction: np.ndarray  # +1 / -1: which way the drift orbit's node moves
+
+    def merged(self, other: "PairCurve") -> "PairCurve":
+        x = np.concatenate([self.x, other.x])
+        order = np.argsort(x, kind="stable")
+        return PairCurve(*(np.concatenate([getattr(self, f), getattr(other, f)])[order]
+                           for f in PairCurve.__dataclass_fields__))
+
+
+@dataclass
+class LegTables:
+    """Options of every ordered pair (j, k) as padded arrays ``[j, k, option]``.
+
+    Option 0 is the direct transfer; options 1.. are drift samples. See :meth:`arrays`.
+    """
+
+    n1: int
+    direct: dict[str, np.ndarray]  # rest_s, dv, phase, u_end: (n1, n1) arrays
+    curves: dict[tuple[int, int], PairCurve] = field(default_factory=dict)
+    evaluations: int = 0
+
+    def arrays(self, mode: str) -> dict[str, np.ndarray]:
+        """Arrays of shape (n1, n1, X) for ``mode``:
+
+        ``"ub"``: the real options - ``dur`` from the first burn to arrival [s], ``dv``,
+        ``phase`` of the first burn (NaN: no plane change, the burn is made at once),
+        ``u_end`` (with NaN phase: the advance of the argument of latitude), ``x``;
+        ``"lb"``: the relaxation (:func:`_relaxation`) - options 1 + 2 i and 2 + 2 i cover
+        every drift duration in the interval ``[x_(i-1), x_i)`` (``x_(-1) = 0``, the last one
+        open) with times and delta-v no larger than any in it, without the wait in the drift
+        orbit; the wait for the first burn is charged as for the real options (its point does
+        not depend on the drift time); the arrival point, which moves a little with the drift
+        time, is the range ``u_end`` to ``u_end + u_width`` of the pair's samples (widened by a
+        tenth), and the next first burn is charged the least wait over that range.
+        """
+        width = 1 + max(((c.x.size if mode == "ub" else 2 * (c.x.size + 1))
+                         for c in self.curves.values()), default=0)
+        shape = (self.n1, self.n1, width)
+        out = {"dur": np.full(shape, np.inf), "dv": np.full(shape, np.inf),
+               "phase": np.full(shape, np.nan), "u_end": np.zeros(shape),
+               "u_width": np.zeros(shape), "x": np.full(shape, np.nan)}
+        out["dur"][:, :, 0] = self.direct["rest_s"]
+        out["dv"][:, :, 0] = self.direct["dv"]
+        out["phase"][:, :, 0] = self.direct["phase"]
+        out["u_end"][:, :, 0] = self.direct["u_end"]
+        for (j, k), c in self.curves.items():
+            if mode == "ub":
+                sl = slice(1, 1 + c.x.size)
+                out["dur"][j, k, sl] = c.rest_s
+                out["dv"][j, k, sl] = c.dv
+                out["phase"][j, k, sl] = c.phase
+                out["u_end"][j, k, sl] = c.u_end
+                out["x"][j, k, sl] = c.x
+            else:
+                t_lo, dv_lo = _relaxation(c.rest_s - c.w2_s, c.dv)
+                sl = slice(1, 1 + t_lo.size)
+                out["dur"][j, k, sl] = t_lo
+                out["dv"][j, k, sl] = dv_lo
+                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), 2)
+                # the first burn's point and the arrival point (mod pi) are the planes' node
+                # crossings whatever the drift time: charged where all samples agree
+                out["phase"][j, k, sl] = _common_phase(c.phase)
+                lo, width = _phase_range(c.u_end[np.isfinite(c.dv)])
+                out["u_end"][j, k, sl] = lo
+                out["u_width"][j, k, sl] = width
+        return out
+
+    def leg_lower_bounds(self) -> np.ndarray:
+        """Least delta-v of any leg j -> k at any time (for the branch-and-bound)."""
+        lb = np.array(self.direct["dv"], float)
+        for (j, k), c in self.curves.items():
+            lb[j, k] = min(lb[j, k], float(np.min(c.dv)))
+        lb[~np.isfinite(lb)] = 0.0
+        np.fill_diagonal(lb, 0.0)
+        return lb
+
+
+def _relaxation(t: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two (time, delta-v) options per interval that together lie below a leg's cost curve.
+
+    ``t`` [s] (the leg time without waits) and ``f`` [km/s] are the curve at its samples, in
+    the order of the drift duration, which both follow (t rising, f falling). For interval i
+    between samples a = i - 1 and b = i (i = 0: from time 0 to the first sample; i = m: from
+    the last sample on), any point (t, f(t)) of the curve there is no earlier than ``t_a``
+    and no cheaper than ``f_b``, because the cheapest drift is non-increasing in the time
+    given (the *monotone* bound, used everywhere). Where the samples show the curve convex
+    around the interval (the secant slopes s_L of the interval to the left, s_M of this one
+    and s_R of the one to the right rise), the tangent lines at a and b lie below the
+    curve and so do lines through a with slope s_L and through b with slope s_R (a convex
+    curve's slope at a is at least s_L, at b at most s_R); they cross at t*, value f*, and
+    the curve on [t_a, t*] is no cheaper than f*, on [t*, t_b] no earlier than t*: the
+    options (t_a, f*) and (t*, f_b), off the curve by the second order of the interval's
+    width instead of the first. Returns arrays of length 2 (m + 1).
+    """
+    m = t.size
+    finite = np.isfinite(f) & np.isfinite(t)
+    env = np.minimum.accumulate(np.where(finite, f, np.inf))
+    t_from = np.minimum.accumulate(np.where(finite, t, np.inf)[::-1])[::-1]
+    starts = np.concatenate([[0.0], t_from])  # interval i starts at sample i - 1
+    ends = np.concatenate([env, [env[-1]]])  # ... and ends at sample i
+    t1, f1 = starts.copy(), ends.copy()
+    t2, f2 = starts.copy(), ends.copy()
+    if m >= 4:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.diff(f) / np.diff(t)  # slope[a]: secant of [a, a + 1]
+        a = np.arange(1, m - 2)  # intervals [a, a + 1] with a neighbour on each side
+        sl, sm, sr = slope[a - 1], slope[a], slope[a + 1]
+        ta, tb, fa, fb = t[a], t[a + 1], f[a], f[a + 1]
+        ok = (np.isfinite(sl) & np.isfinite(sr) & (sl <= sm) & (sm <= sr) & (sl < sr)
+              & (np.diff(t)[a] > 0) & finite[a] & finite[a + 1] & finite[a - 1] & finite[a + 2]
+              & (t_from[a] >= ta) & (env[a + 1] >= fb))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ts = (fb - fa + sl * ta - sr * tb) / (sl - sr)
+            ts = np.clip(np.where(ok, ts, ta), ta, tb)
+            fs = np.maximum(fa + sl * (ts - ta), fb)
+        i = a + 1  # the interval index of [a, a + 1]
+        t1[i] = np.where(ok, ta, t1[i])
+        f1[i] = np.where(ok, fs, f1[i])
+        t2[i] = np.where(ok, ts, t2[i])
+        f2[i] = np.where(ok, fb, f2[i])
+    return (np.column_stack([t1, t2]).ravel(), np.column_stack([f1, f2]).ravel())
+
+
+def _phase_range(values: np.ndarray) -> tuple[float, float]:
+    """(start, width) [rad] of the arc (mod pi) holding sampled phases, widened by a tenth of
+    its width and 1e-6 rad on each side; (NaN, 0) when there are none."""
+    v = np.mod(np.asarray(values, float), np.pi)
+    if v.size == 0:
+        return math.nan, 0.0
+    d = np.mod(v - v[0] + 0.5 * np.pi, np.pi) - 0.5 * np.pi  # offsets from the first
+    margin = 0.1 * float(np.ptp(d)) + 1e-6
+    lo, width = float(v[0] + d.min()) - margin, float(np.ptp(d)) + 2.0 * margin
+    if width >= np.pi:
+        return math.nan, 0.0
+    return float(np.mod(lo, np.pi)), width
+
+
+def _common_phase(values: np.ndarray) -> float:
+    """The common value (mod pi) of sampled phases, or NaN where they differ."""
+    v = np.mod(np.asarray(values, float), np.pi)
+    if v.size == 0 or np.any(np.isnan(v)):
+        return math.nan
+    d = np.abs(np.mod(v - v[0] + 0.5 * np.pi, np.pi) - 0.5 * np.pi)
+    return float(v[0]) if float(np.max(d)) <= 1e-9 else math.nan
+
+
+def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=None,
+              bracket=None, orbits=None, snap: bool = True):
+    """Evaluate legs at a reference state (t = 0, u = 0, unit mass): the direct transfer of
+    each row (``durations`` None) or the drift leg of each row at its own drift duration
+    (``bracket``/``orbits``: see :func:`otvplan.legs.expand`).
+
+    A drift that ends between two burn points waits in the drift orbit for the next one;
+    with ``snap`` the drift is lengthened to end a minute before it instead (same orbit),
+    which costs less for the same arrival, and that sample is kept when it is no worse.
+
+    Returns a dict of per-row arrays ``x`` (the drift duration used), ``rest_s``, ``w2_s``,
+    ``dv``, ``phase``, ``u_end``, ``a_d``, ``direction`` (see :class:`PairCurve`); inf
+    delta-v where the option does not exist. One vectorised call.
+    """
+    j = np.asarray(rows_j, int)
+    k = np.asarray(rows_k, int)
+    P = j.size
+    drift = durations is not None
+    c = replace(ctx, drift_durations_s=np.zeros(0))
+    raan = np.mod(nodes.raan0[j], TWO_PI)
+    opts = lg.expand(nodes, c, j, k, np.zeros(P), np.ones(P), raan, np.zeros(P),
+                     lg.DriftCache(), prune=False, durations=durations,
+                     drift_bracket=bracket, drift_orbits=orbits)
+    out = {"x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),
+           "rest_s": np.full(P, np.inf), "w2_s": np.zeros(P), "dv": np.full(P, np.inf),
+           "phase": np.full(P, np.nan), "u_end": np.zeros(P), "a_d": np.full(P, np.nan),
+           "direction": np.zeros(P)}
+    want = lg.DRIFT if drift else lg.DIRECT
+    sel = np.nonzero((opts.base == want) & (opts.variant == lg.NO_PHASING))[0]
+    rows = opts.detail["rows"]
+    which = opts.detail["which"]
+    udot_j = nodes.u_rate[j]
+    for w in np.unique(which[sel]):
+        o = sel[which[sel] == w]
+        p = opts.pair[o]
+        d = rows[w]["b"]["d"]
+        first = d["first"] if drift else d
+        w1 = np.asarray(first["tb1"])[p]
+        plane = np.asarray(first["theta"])[p] >= lg.COPLANAR_RAD
+        if drift:
+            out["w2_s"][p] = np.asarray(d["second"]["tb1"])[p] - np.asarray(d["t_d1"])[p]
+            out["a_d"][p] = np.asarray(d["a_d"])[p]
+            out["direction"][p] = np.asarray(d["direction"])[p]
+        out["rest_s"][p] = opts.t_end[o] - w1
+        out["dv"][p] = opts.dv[o]
+        out["phase"][p] = np.where(plane, np.mod(udot_j[p] * w1, np.pi), np.nan)
+        # with a plane change the arrival point is fixed (mod pi); without, it moves with u
+        out["u_end"][p] = np.mod(opts.u_end[o], TWO_PI)
+    for _ in range(2 if drift and snap else 0):
+        ok = np.isfinite(out["dv"])
+        x2 = out["x"] + np.where(ok, np.maximum(out["w2_s"] - 60.0, 0.0), 0.0)
+        second = _evaluate(nodes, ctx, j, k, x2, orbits=(np.where(ok, out["a_d"], ctx.a_drift_min),
+                                                         np.where(ok, out["direction"], 1.0)),
+                           snap=False)
+        better = ok & (second["dv"] <= out["dv"]) & (second["rest_s"] <= out["rest_s"] + 1.0)
+        out = {key: np.where(better, second[key], out[key]) for key in out}
+    return out
+
+
+def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAMPLES,
+                 horizon_s: float | None = None) -> LegTables:
+    """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
+    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation each."""
+    n1 = nodes.n
+    jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
+    jj, kk = jj.ravel(), kk.ravel()
+    sel = jj != kk
+    jj, kk = jj[sel], kk[sel]
+    horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
+                    else ctx.horizon_s)
+    x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
+    direct = _evaluate(nodes, ctx, jj, kk)
+    tab = LegTables(n1=n1, direct={
+        "rest_s": np.full((n1, n1), np.inf), "dv": np.full((n1, n1), np.inf),
+        "phase": np.full((n1, n1), np.nan), "u_end": np.zeros((n1, n1))})
+    for key in tab.direct:
+        tab.direct[key][jj, kk] = direct[key]
+    # drift legs only between different planes (a RAAN gap to close)
+    gap = np.abs(np.mod(nodes.raan0[kk] - nodes.raan0[jj] + np.pi, TWO_PI) - np.pi)
+    pairs = np.nonzero(gap > 1e-6)[0]
+    if pairs.size:
+        rj = np.repeat(jj[pairs], x.size)
+        rk = np.repeat(kk[pairs], x.size)
+        ev = _evaluate(nodes, ctx, rj, rk, np.tile(x, pairs.size))
+        ev = {key: val.reshape(pairs.size, x.size) for key, val in ev.items()}
+        tab.evaluations = rj.size
+        for n, p in enumerate(pairs):
+            if np.any(np.isfinite(ev["dv"][n])):
+                tab.curves[(int(jj[p]), int(kk[p]))] = PairCurve(
+                    *(ev[f][n] for f in PairCurve.__dataclass_fields__))
+    return tab
+
+
+def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
+                wanted: dict[tuple[int, int], set[float]]) -> int:
+    """Evaluate the drift legs of the pairs in ``wanted`` at the new durations and merge them
+    into the tables, in one vectorised evaluation. Each new drift orbit is searched between
+    the orbits of the neighbouring samples (widened by 2 % of the altitude band)."""
+    rows = []
+    for pair, xs in wanted.items():
+        c = tab.curves.get(pair)
+        if c is None:
+            continue
+        for x in sorted(xs):
+            if not np.any(np.isclose(c.x, x, rtol=1e-9, atol=0.0)):
+                rows.append((pair[0], pair[1], x))
+    if not rows:
+        return 0
+    rj = np.array([r[0] for r in rows], int)
+    rk = np.array([r[1] for r in rows], int)
+    rx = np.array([r[2] for r in rows], float)
+    lo = np.empty(rx.size)
+    hi = np.empty(rx.size)
+    widen = 0.02 * (ctx.a_drift_max - ctx.a_drift_min)
+    for n, (j, k, x) in enumerate(rows):
+        c = tab.curves[(j, k)]
+        i = int(np.searchsorted(c.x, x))
+        near = c.a_d[max(i - 1, 0):i + 1]
+        near = near[np.isfinite(near)]
+        if near.size:
+            lo[n], hi[n] = float(near.min()) - widen, float(near.max()) + widen
+        else:
+            lo[n], hi[n] = ctx.a_drift_min, ctx.a_drift_max
+    ev = _evaluate(nodes, ctx, rj, rk, rx, bracket=(lo, hi))
+    tab.evaluations += len(rows)
+    for pair in {(int(a), int(b)) for a, b in zip(rj, rk)}:
+        sel = (rj == pair[0]) & (rk == pair[1])
+        new = PairCurve(*(ev[f][sel] for f in PairCurve.__dataclass_fields__))
+        tab.curves[pair] = tab.curves[pair].merged(new)
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Order and schedule search over the tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableLayer:
+    mask: np.ndarray  # (L, W) uint64 bit sets of the payloads delivered
+    j: np.ndarray  # current orbit
+    t: np.ndarray  # time of the last delivery [s]
+    u: np.ndarray  # argument of latitude then [rad] (NaN: any), or the start of a range
+    uw: np.ndarray  # width of that range [rad] (0: known exactly)
+    m: np.ndarray  # tug mass then [kg]
+    parent: np.ndarray
+    option: np.ndarray
+    remaining_payload_mass: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.j.size)
+
+    def take(self, idx) -> "TableLayer":
+        return TableLayer(*(getattr(self, f)[idx] for f in TableLayer.__dataclass_fields__))
+
+
+@dataclass
+class TableSearch:
+    layers: list[TableLayer]
+    truncated: bool
+    best_mass: float  # best final mass (after disposal) of a complete plan, -inf if none
+    best_index: int
+    finals_m: np.ndarray  # final masses of the complete labels (after disposal)
+    labels: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    dry_kg: float
+    reserve_kg: float
+    horizon_s: float
+    separation_s: float
+    ve_kms: float
+    enforce_propellant: bool = True
+    enforce_time: bool = True
+
+
+def _dominance(group: np.ndarray, u: np.ndarray, uw: np.ndarray, t: np.ndarray,
+               m: np.ndarray, half_period: np.ndarray) -> np.ndarray:
+    """Indices of the labels no other label of their group dominates.
+
+    Label A dominates B (same delivered set and orbit) when it is no lighter and can be where
+    B is, in the orbit and in the orbit's phase (mod pi: every later burn point is a node
+    crossing), no later than B: either A is at B's phase (or A's phase is free, NaN) and no
+    later, or A is at least half an orbit earlier (it can coast to any phase in that time).
+    (In the relaxation a phase may be a range, ``u`` to ``u + uw``: equal ranges compare.)
+    From there A can fly B's completion shifted earlier, so it ends at least as heavy: the
+    pruning keeps the search exact. Phases are compared to 1e-9 rad.
+    """
+    L = t.size
+    if L == 0:
+        return np.zeros(0, int)
+    free = np.isnan(u)
+    phase = np.where(free, -1, np.round(np.mod(np.nan_to_num(u), np.pi) * 1e9)).astype(np.int64)
+    width = np.round(np.asarray(uw, float) * 1e9).astype(np.int64)
+    _, pid = np.unique(phase * 4_000_000_000 + width, return_inverse=True)
+    key = group.astype(np.int64) * (int(pid.max()) + 1) + pid.reshape(-1)
+    order = np.lexsort((-m, t, key))
+    ks, ms = key[order], m[order]
+    start = np.r_[True, ks[1:] != ks[:-1]]
+    gid = np.cumsum(start) - 1
+    span = float(np.max(ms) - np.min(ms)) + 1.0
+    run = np.maximum.accumulate(ms + gid * span * 2.0) - gid * span * 2.0
+    prev = np.r_[-np.inf, run[:-1]]
+    prev[start] = -np.inf
+    kept = np.sort(order[ms > prev])  # strictly heavier than every earlier label of its group
+    # then the half-orbit rule across phases: drop B if some A of its group with
+    # t_A <= t_B - P/2 is at least as heavy (prefix maximum of m over the group's times)
+    g, tk, mk, hp = group[kept], t[kept], m[kept], half_period[kept]
+    order = np.lexsort((tk, g))
+    gs, ts, ms = g[order], tk[order], mk[order]
+    start = np.r_[True, gs[1:] != gs[:-1]]
+    gid = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    # running maximum of m within each group (offset so groups do not mix)
+    span = float(np.max(ms) - np.min(ms)) + 1.0
+    run = np.maximum.accumulate(ms + gid * span * 2.0) - gid * span * 2.0
+    # position of the last label of the group with t <= t_B - P/2
+    keyt = gid * (float(np.max(ts) - np.min(ts)) + 1e7) + ts
+    q = np.searchsorted(keyt, keyt - hp[order], side="right") - 1
+    has = q >= first[gid]
+    beaten = has & (run[np.maximum(q, 0)] >= ms - 1e-12 * np.abs(ms))
+    return np.sort(kept[order[~beaten]])
+
+
+class _TimeBound:
+    """An upper bound on the final mass of any completion that fits the time left.
+
+    Every payload k still to deliver is reached by one leg of its own, from the current
+    orbit or from another payload still to deliver, all after the label's time t and before
+    the horizon H, so with tau_k the time of k's leg, sum tau_k <= H - t. For a price
+    lambda >= 0 on time, that leg costs at least g_k(lambda) = min over those origins and
+    their options of (dv + lambda tau); so the delta-v still to spend is at least
+    sum_k g_k(lambda) - lambda (H - t) for every lambda (weak duality), plus the cheapest
+    disposal. The rocket equation with drops bounds the final mass by
+    exp(-D / ve) (m - the payloads still aboard).
+    """
+
+    LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 49)])  # [km/s per s]
+
+    def __init__(self, dur, dv, lim: Limits, disposal_dv):
+        ok = np.isfinite(dur) & np.isfinite(dv)
+        d = np.where(ok, dur, 0.0)
+        v = np.where(ok, dv, np.inf)
+        # g[j, k, q]: least priced cost of a leg j -> k
+        self.g = np.min(v[..., None] + d[..., None] * self.LAMBDAS, axis=2)
+        self.horizon = lim.horizon_s
+        self.ve = lim.ve_kms
+        self.disposal = float(np.min(disposal_dv)) if np.size(disposal_dv) else 0.0
+
+    def final_mass(self, nodes: lg.Nodes, layer: TableLayer) -> np.ndarray:
+        L = layer.size
+        n1 = nodes.n
+        rem = np.zeros((L, n1), bool)
+        for k in range(1, n1):
+            word, bit = k // 64, np.uint64(1) << np.uint64(k % 64)
+            rem[:, k] = (layer.mask[:, word] & bit) == 0
+        origin = rem.copy()
+        origin[np.arange(L), layer.j] = True
+        total = np.zeros((L, self.LAMBDAS.size))
+        for k in range(1, n1):
+            if not np.any(rem[:, k]):
+                continue
+            best = np.full((L, self.LAMBDAS.size), np.inf)
+            for j in range(n1):
+                if j == k:
+                    continue
+                sel = origin[:, j]
+                if np.any(sel):
+                    best[sel] = np.minimum(best[sel], self.g[j, k][None, :])
+            total += np.where(rem[:, k, None] & np.isfinite(best), best, 0.0)
+        left = np.maximum(self.horizon - layer.t, 0.0)
+        d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
+        d_min = np.maximum(d_min, 0.0) + self.disposal
+        return np.exp(-d_min / self.ve) * (layer.m - layer.remaining_payload_mass)
+
+
+#: Candidate options generated at once (memory: about 100 bytes each).
+CHUNK = 1_000_000
+
+
+def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_width,
+                  deadline, lim, n, disposal_dv, incumbent):
+    """Every (label, next payload, option) of labels ``rows`` that meets the limits (and, for
+    the last delivery, ends no lighter than ``incumbent``), as flat arrays."""
+    lab = np.repeat(rows, n)
+    kk = np.tile(ks, rows.size)
+    free = np.ones(lab.size, bool)
+    for k in ks:
+        word, bit = bits[k]
+        sel = kk == k
+        free[sel] = (cur.mask[lab[sel], word] & bit) == 0
+    lab, kk = lab[free], kk[free]
+    jj = cur.j[lab]
+    pi, oi = np.nonzero(np.isfinite(dv[jj, kk, :]))
+    parent = lab[pi]
+    j_par = jj[pi]
+    k_new = kk[pi]
+    ph = phase[j_par, k_new, oi]
+    u_par, w_par = cur.u[parent], cur.uw[parent]
+    # wait for the first burn point: the least over the label's range of phases
+    ahead = np.mod(np.nan_to_num(ph) - np.nan_to_num(u_par), np.pi)
+    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0,
+                    np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0))
+                    / nodes.u_rate[j_par])
+    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0, wait)
+    t_end = cur.t[parent] + wait + dur[j_par, k_new, oi]
+    coplanar = np.isnan(ph)
+    u_arr = np.where(coplanar, u_par, 0.0) + u_end[j_par, k_new, oi]
+    w_arr = np.where(coplanar, w_par, u_width[j_par, k_new, oi])
+    t_prev = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
+    t_del = np.maximum(t_end, t_prev + lim.separation_s)
+    m_after = cur.m[parent] * decay[j_par, k_new, oi] - nodes.mass[k_new]
+    rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
+    keep = (m_after > 0.0) & (t_del <= deadline[k_new] + 1e-6)
+    if lim.enforce_propellant:
+        keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
+    if disposal_dv is not None:
+        fin = m_after * np.exp(-disposal_dv[k_new] / lim.ve_kms)
+        if lim.enforce_propellant:
+            keep &= fin - lim.dry_kg >= lim.reserve_kg - 1e-9
+        if math.isfinite(incumbent):
+            keep &= fin >= incumbent * (1.0 - 1e-12) - 1e-9
+    idx = np.nonzero(keep)[0]
+    u_del = np.mod(u_arr[idx] + nodes.u_rate[k_new[idx]] * (t_del[idx] - t_end[idx]), TWO_PI)
+    return {"parent": parent[idx], "k": k_new[idx], "t": t_del[idx], "u": u_del,
+            "uw": w_arr[idx],
+            "m": m_after[idx], "option": oi[idx], "rem": rem[idx]}
+
+
+def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim: Limits,
+                  disposal_dv: np.ndarray, leg_lb: np.ndarray, incumbent: float = -math.inf,
+                  max_labels: int = MAX_LABELS) -> TableSearch:
+    """Label-setting search over every order and every tabulated option.
+
+    ``arrays`` (:meth:`LegTables.arrays`): option o of the leg from orbit j to target k
+    takes ``dur[j, k, o]`` after its first burn, which waits for the tug to reach ``phase``
+    (mod pi; NaN: no wait), costs ``dv[j, k, o]`` (inf where absent) and arrives at argument
+    of latitude ``u_end`` (NaN phase: the tug's own plus ``u_end``). Labels whose best
+    possible final mass (:func:`otvplan.sequencing.final_mass_upper_bound`) is below
+    ``incumbent`` are dropped. When a layer holds more than ``max_labels`` labels, the best by
+    that bound are kept and the result is ``truncated``.
+    """
+    dur, dv, phase, u_end = arrays["dur"], arrays["dv"], arrays["phase"], arrays["u_end"]
+    u_width = arrays["u_width"]
+    n1 = nodes.n
+    n = n1 - 1
+    W = (n1 + 63) // 64
+    bound = Bound(leg_lb=leg_lb, disposal_dv=disposal_dv, ve_kms=lim.ve_kms,
+                  incumbent=incumbent)
+    first = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),
+                       u=np.array([float(nodes.slot0[0])]), uw=np.zeros(1),
+                       m=np.array([m0], float),
+                       parent=np.array([-1]), option=np.array([-1]),
+                       remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]))
+    layers = [first]
+    truncated = False
+    labels = 1
+    ks = np.arange(1, n1)
+    bits = [((k // 64), np.uint64(1) << np.uint64(k % 64)) for k in range(n1)]
+    deadline = np.minimum(nodes.deadline, lim.horizon_s) if lim.enforce_time else np.full(
+        n1, np.inf)
+    decay = np.exp(-dv / lim.ve_kms)
+    half_period = np.pi / nodes.u_rate
+    time_bound = _TimeBound(dur, dv, lim, disposal_dv) if math.isfinite(lim.horizon_s) else None
+    for depth in range(n):
+        cur = layers[-1]
+        L = cur.size
+        if L == 0:
+            break
+        last = depth == n - 1
+        parts = []
+        # candidates (label x payload x option) in chunks of labels, filtered as they come
+        per_label = max(1, (n - depth) * dur.shape[2])
+        step = max(1, CHUNK // per_label)
+        for c0 in range(0, L, step):
+            parts.append(_expand_chunk(nodes, cur, np.arange(c0, min(L, c0 + step)), ks, bits,
+                                       dur, dv, decay, phase, u_end, u_width, deadline,
+                                       lim, n,
+                                       disposal_dv if last else None, incumbent))
+        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        masks = cur.mask[cat["parent"]].copy()
+        kn = cat["k"]
+        for k in np.unique(kn):
+            word, bit = bits[int(k)]
+            masks[kn == k, word] |= bit
+        new = TableLayer(mask=masks, j=kn, t=cat["t"], u=cat["u"], uw=cat["uw"], m=cat["m"],
+                         parent=cat["parent"], option=cat["option"],
+                         remaining_payload_mass=cat["rem"])
+        if last:  # complete plans: no dominance needed, keep the best for refinement
+            fin = new.m * np.exp(-disposal_dv[new.j] / lim.ve_kms)
+            order = np.argsort(-fin, kind="stable")[:max(REFINE_PATHS, 1)]
+            new = new.take(np.sort(order))
+        elif new.size:
+            if W == 1:
+                group = new.mask[:, 0].view(np.int64) * n1 + new.j
+            else:
+                _, group = np.unique(np.column_stack([new.mask.view(np.int64), new.j]),
+                                     axis=0, return_inverse=True)
+                group = group.reshape(-1)
+            new = new.take(_dominance(group, new.u, new.uw, new.t, new.m,
+                                      half_period[new.j]))
+            if new.size and math.isfinite(incumbent):
+                ub = final_mass_upper_bound(nodes, new, bound)
+                if time_bound is not None:
+                    ub = np.minimum(ub, time_bound.final_mass(nodes, new))
+                new = new.take(np.nonzero(ub >= incumbent * (1.0 - 1e-12) - 1e-9)[0])
+            if new.size > max_labels:
+                ub = final_mass_upper_bound(nodes, new, replace(bound, incumbent=-math.inf))
+                order = np.argsort(-ub, kind="stable")[:max_labels]
+                new = new.take(np.sort(order))
+                truncated = True
+        labels += new.size
+        layers.append(new)
+    finals_m = np.zeros(0)
+    best_mass, best_index = -math.inf, -1
+    if len(layers) == n1 and layers[-1].size:
+        last = layers[-1]
+        finals_m = last.m * np.exp(-disposal_dv[last.j] / lim.ve_kms)
+        ok = np.ones(last.size, bool)
+        if lim.enforce_propellant:
+            ok &= finals_m - lim.dry_kg >= lim.reserve_kg - 1e-9
+        if np.any(ok):
+            best_index = int(np.argmax(np.where(ok, finals_m, -np.inf)))
+            best_mass = float(finals_m[best_index])
+        finals_m = np.where(ok, finals_m, -np.inf)
+    return TableSearch(layers, truncated, best_mass, best_index, finals_m, labels)
+
+
+def path_options(res: TableSearch, index) -> np.ndarray:
+    """(from orbit j, to target k, option) of every leg of the complete labels ``index``
+    (an int, or an array of them): an array of shape (depth, 3) or (len(index), depth, 3)."""
+    idx = np.atleast_1d(np.asarray(index, int))
+    depth = len(res.layers) - 1
+    out = np.zeros((idx.size, depth, 3), int)
+    for d in range(depth, 0, -1):
+        lay = res.layers[d]
+        par = res.layers[d - 1]
+        p = lay.parent[idx]
+        out[:, d - 1, 0] = par.j[p]
+        out[:, d - 1, 1] = lay.j[idx]
+        out[:, d - 1, 2] = lay.option[idx]
+        idx = p
+    return out[0] if np.ndim(index) == 0 else out
+
+
+# --------------------------------------------------------------------------------------------
+# Refinement loop
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Schedule:
+    """The best plan found over the tables and the certified bound.
+
+    ``legs``: per leg (from orbit j, target k, strategy code 0 direct / 1 drift, drift duration
+    [s] or NaN, drift orbit radius [km], direction); ``final_mass_kg``: its final mass in the
+    tables; ``bound_final_mass_kg``: no plan of the continuous leg model ends heavier
+    (valid when ``bound_valid``).
+    """
+
+    legs: list[tuple[int, int, int, float, float, float]]
+    final_mass_kg: float
+    bound_final_mass_kg: float
+    bound_valid: bool
+    iterations: int
+    evaluations: int
+    labels: int
+    timed_out: bool
+    stats: dict
+
+
+def _midpoints(x: np.ndarray, i: int) -> list[float]:
+    """Bisection points of the intervals next to sample i (geometric means)."""
+    out = []
+    if i > 0 and x[i] / x[i - 1] > MIN_SAMPLE_RATIO:
+        out.append(math.sqrt(x[i - 1] * x[i]))
+    if i + 1 < x.size and x[i + 1] / x[i] > MIN_SAMPLE_RATIO:
+        out.append(math.sqrt(x[i] * x[i + 1]))
+    return out
+
+
+#: Most relaxed plans whose drift intervals are bisected per refinement.
+REFINE_PATHS = 2000
+
+
+def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
+             disposal_dv: np.ndarray, gap: float = EXACT_GAP, deadline_s: float = math.inf,
+             samples: int = INITIAL_SAMPLES, max_iterations: int = 40,
+             progress=None) -> Schedule | None:
+    """Best order and drift durations with a certified bound, refining the tables until the
+    relative propellant gap is at most ``gap`` or ``deadline_s`` (a ``time.perf_counter``
+    value) passes. None when no complete plan fits the limits in the tables.
+
+    Each round searches the real options (the incumbent) and the relaxation (the bound),
+    then bisects every drift interval used by a relaxed plan that beats the incumbent by
+    more than a tenth of the current gap, and the intervals next to the incumbent's drift
+    durations.
+    """
+    t_start = time.perf_counter()
+    tab = build_tables(nodes, ctx, samples, lim.horizon_s)
+    payload_kg = float(nodes.mass[1:].sum())
+    it = 0
+    labels = 0
+    best: tuple[float, list] | None = None
+    bound_mass = math.inf
+    bound_valid = False
+    timed_out = False
+    rel_gap = math.inf
+    while True:
+        it += 1
+        leg_lb = tab.leg_lower_bounds()
+        arr_u = tab.arrays("ub")
+        incumbent = best[0] if best else -math.inf
+        res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent)
+        labels += res_u.labels
+        if res_u.best_index >= 0 and (best is None or res_u.best_mass > best[0] + 1e-12):
+            legs_ = []
+            for j, k, o in path_options(res_u, res_u.best_index):
+                if o == 0:
+                    legs_.append((int(j), int(k), 0, math.nan, math.nan, 0.0))
+                else:
+                    c = tab.curves[(int(j), int(k))]
+                    s = int(o) - 1
+                    legs_.append((int(j), int(k), 1, float(c.x[s]), float(c.a_d[s]),
+                                  float(c.direction[s])))
+            best = (res_u.best_mass, legs_)
+        if best is None:
+            return None
+        res_l = search_tables(nodes, tab.arrays("lb"), m0, lim, disposal_dv, leg_lb,
+                              incumbent=best[0])
+        labels += res_l.labels
+        bound_valid = not res_l.truncated and not res_u.truncated
+        bound_mass = max(res_l.best_mass, best[0])
+        prop_best = m0 - payload_kg - best[0]
+        prop_lb = m0 - payload_kg - bound_mass
+        rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
+        if progress is not None:
+            progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
+                      "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+        if rel_gap <= gap or it >= max_iterations or not bound_valid:
+            break
+        if time.perf_counter() >= deadline_s:
+            timed_out = True
+            break
+        # the drift intervals in use: by relaxed plans that beat the incumbent by more than a
+        # tenth of the gap, and next to the incumbent's drift durations
+        used: dict[tuple[int, int], list[int]] = {}
+        cand = np.nonzero(res_l.finals_m > best[0] + 0.1 * (bound_mass - best[0]))[0]
+        cand = cand[np.argsort(-res_l.finals_m[cand], kind="stable")][:REFINE_PATHS]
+        if cand.size:
+            paths = path_options(res_l, cand).reshape(-1, 3)
+            paths = np.unique(paths[paths[:, 2] > 0], axis=0)
+            for j, k, o in paths:
+                used.setdefault((int(j), int(k)), []).append((int(o) - 1) // 2)
+        for j, k, code, x, _a, _d in best[1]:
+            if code == 1:
+                c = tab.curves[(j, k)]
+                i = int(np.argmin(np.abs(c.x - x)))
+                used.setdefault((j, k), []).extend([i, i + 1])
+        # bisect every interval of each such pair between the first and last in use, and
+        # one more on each side: the region where the optimum's drift times lie
+        wanted: dict[tuple[int, int], set[float]] = {}
+        for pair, intervals in used.items():
+            c = tab.curves[pair]
+            lo = max(min(intervals) - 1, 0)
+            hi = min(max(intervals) + 1, c.x.size - 1)
+            for i in range(lo, hi + 1):
+                if i == 0:
+                    wanted.setdefault(pair, set()).add(0.5 * float(c.x[0]))
+                elif c.x[i] / c.x[i - 1] > MIN_SAMPLE_RATIO:
+                    wanted.setdefault(pair, set()).add(math.sqrt(float(c.x[i - 1] * c.x[i])))
+        if add_samples(tab, nodes, ctx, wanted) == 0:
+            break
+    stats = {"table_evaluations": tab.evaluations, "refinements": it,
+             "optimality_gap": rel_gap}
+    return Schedule(legs=best[1], final_mass_kg=best[0], bound_final_mass_kg=bound_mass,
+                    bound_valid=bound_valid, iterations=it, evaluations=tab.evaluations,
+                    labels=labels, timed_out=timed_out, stats=stats)
