@@ -335,9 +335,8 @@ class _PlanChecker:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in value:
             if key not in fields:
-                import re
-
-                text = key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", key) else _short(key, 60)
+                simple = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", key)
+                text = key if simple else _short(key, 60)
                 close = [k for k in fields if k.lower() == key.lower().strip()]
                 self.add(f"{path}.{text}" if path else text, "unknown key"
                          + (f'; did you mean "{close[0]}"?' if close else ""))
