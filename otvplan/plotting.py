@@ -439,6 +439,7 @@ def _mass(plan):
     ax_m, ax_p = fig.subplots(2, 1, sharex=True)
     ax_m.plot(days, h.mass_kg, color="black", lw=1.3)
     span = max(float(h.t[-1]), 1.0)
+    labels = []
     groups: list[list] = []
     for t, name, m in h.releases:
         k = np.searchsorted(h.t, t, side="right") - 1
@@ -457,15 +458,16 @@ def _mass(plan):
         t0, _, m0, after0 = group[0]
         t1, _, _, after1 = group[-1]
         late = t0 > 0.8 * span  # near the right edge: label on the left
-        if late:  # going left the staircase only rises: under the level before the group
-            anchor = (t0 / SECONDS_PER_DAY, after0 + m0)
-        else:  # the lowest level under the label's width (burns soon after the releases)
-            window = (h.t >= t1) & (h.t <= t1 + 0.15 * span)
-            anchor = (t1 / SECONDS_PER_DAY, min(after1, float(np.min(h.mass_kg[window]))))
-        ax_m.annotate("\n".join(f"{name} ({m:.0f} kg)" for _, name, m, _ in group),
-                      anchor, xytext=(-8 if late else 8, -5), textcoords="offset points",
-                      fontsize=7, va="top", ha="right" if late else "left", linespacing=1.3,
-                      bbox=_LABEL_BOX)
+        # going left the staircase only rises: under the level before the group
+        left = ((t0 / SECONDS_PER_DAY, after0 + m0), (-8, -5), "right", "top")
+        # to the right: under the lowest level within the label's width (burns soon after)
+        window = (h.t >= t1) & (h.t <= t1 + 0.15 * span)
+        right = ((t1 / SECONDS_PER_DAY, min(after1, float(np.min(h.mass_kg[window])))),
+                 (8, -5), "left", "top")
+        above = ((t0 / SECONDS_PER_DAY, after0 + m0), (-8 if late else 8, 8),
+                 "right" if late else "left", "bottom")
+        labels.append(("\n".join(f"{name} ({m:.0f} kg)" for _, name, m, _ in group),
+                       [left, right, above] if late else [right, left, above]))
     sc = plan.scenario
     ax_m.axhline(sc.tug.dry_mass_kg, color="#7f7f7f", ls=":", lw=0.9)
     ax_m.annotate(f"tug dry mass {sc.tug.dry_mass_kg:.0f} kg", (0.0, sc.tug.dry_mass_kg),
@@ -479,12 +481,19 @@ def _mass(plan):
     ax_p.axhline(sc.tug.propellant_kg, color="#7f7f7f", ls=":", lw=0.9,
                  label=f"loaded {sc.tug.propellant_kg:.1f} kg")
     ax_p.set_ylim(bottom=min(0.0, float(np.min(h.propellant_kg)) * 1.05))
-    ax_p.annotate(f"margin above reserve {plan.propellant_margin_kg:.1f} kg",
-                  (days[-1], h.propellant_kg[-1]), xytext=(-4, 8), textcoords="offset points",
-                  ha="right", fontsize=8)
     ax_p.set_ylabel("Propellant (kg)")
     ax_p.set_xlabel(_days_label(plan))
-    ax_p.legend(loc="center right", frameon=False)
+    # a free band over the loaded level for the legend, clear of the line and the margin note
+    top = max(sc.tug.propellant_kg, float(np.max(h.propellant_kg)))
+    ax_p.set_ylim(top=top * 1.22 if top > 0 else 1.0)
+    ax_p.legend(loc="upper right", ncol=3, frameon=False)
+    _texts_out_of_layout(fig)
+    _place_labels(fig, ax_m, labels)
+    # the propellant only falls: under and left of the end of the line is free
+    end = (days[-1], float(h.propellant_kg[-1]))
+    _place_labels(fig, ax_p, [(f"margin above reserve {plan.propellant_margin_kg:.1f} kg",
+                               [(end, (-6, -6), "right", "top"),
+                                (end, (-6, 6), "right", "bottom")])])
     _texts_out_of_layout(fig)
     return fig
 
