@@ -191,8 +191,8 @@ def _field_bounds(name: str) -> tuple[float, float] | None:
         return 1e-9, 1e6
     if name.endswith("_s"):
         return 0.0, MAX_PLAN_SECONDS
-    if name == "a_km":
-        return 1.0, 1.0e7
+    if name == "a_km":  # from the Earth's surface to its Hill sphere
+        return R_EARTH_KM, 1.5e6
     if name.endswith("_km"):
         return -1.0e7, 1.0e7
     if name.endswith("_kms"):
@@ -348,6 +348,16 @@ class _PlanChecker:
                     self.add(sub, "required key missing")
                 continue
             self.check(hints[fname], value[fname], sub, fname)
+        a, e = value.get("a_km"), value.get("e", 0.0)
+        if (not self.problems and _is_real(a) and _is_real(e)
+                and a * (1.0 - e) < R_EARTH_KM - 1e-6):
+            self.add(f"{path}.e" if path else "e", f"the perigee (a(1 - e) = {a * (1.0 - e):.6g} "
+                                                   "km) is below the Earth's surface")
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def _json_type(value) -> str:

@@ -1153,3 +1153,61 @@ def test_sweep_formats(files, tmp_path, capsys):
     assert list(csv.reader(io.StringIO("\n".join(out)))) == [
         ["status", "cases"], ["ok", "2"], ["infeasible", "0"], ["bad-input", "0"],
         ["error", "0"]]
+
+
+def test_an_orbit_below_the_surface_is_a_plan_file_problem(files, tmp_path, capsys):
+    doc = json.loads(files["plan.json"].read_text())
+    _mutate(doc, "plan.legs[0].burns[0].orbit_after.e", 0.5)
+    bad = tmp_path / "low.json"
+    bad.write_text(json.dumps(doc))
+    status, _, err = run(capsys, "verify", bad)
+    assert status == EXIT_BAD_INPUT
+    assert err == [f"{bad}: plan.legs[0].burns[0].orbit_after.e: the perigee (a(1 - e) = "
+                   f"{doc['plan']['legs'][0]['burns'][0]['orbit_after']['a_km'] * 0.5:.6g} km) "
+                   "is below the Earth's surface"]
+
+
+def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
+    """A small seeded fuzz of plan.json (values of every type swapped in at random places):
+    every result is a plan the writers handle or an InputError, nothing else."""
+    import copy
+    import random
+
+    from otvplan import exports as ex
+    from otvplan.errors import OtvplanError
+
+    base = json.loads(files["plan.json"].read_text())
+    paths: list[list] = []
+
+    def walk(x, path):
+        paths.append(path)
+        items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else ()
+        for key, value in items:
+            walk(value, path + [key])
+
+    walk(base, [])
+    values = [None, True, 0, -1, 1e308, 1e-300, "x", "", [], {}, [1, 2], "inf", 0.5, 7000.0,
+              1e9, 2**70, "2027-03-01T10:00:00Z"]
+    rng = random.Random(14)
+    loaded = 0
+    for _ in range(150):
+        doc = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths[1:])
+            node = doc
+            try:
+                for key in path[:-1]:
+                    node = node[key]
+                node[path[-1]] = rng.choice(values)
+            except (KeyError, IndexError, TypeError):
+                pass
+        try:
+            plan = report.plan_from_json(json.dumps(doc), "fuzz.json")
+        except OtvplanError as exc:
+            assert all(str(p).startswith("fuzz.json") for p in exc.problems)
+            continue
+        report.render_markdown(plan)
+        ex.opm_text(plan)
+        ex.gmat_script(plan)
+        loaded += 1
+    assert 0 < loaded < 150
