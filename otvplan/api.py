@@ -194,26 +194,39 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False) -
     return _plan(load_scenario(scenario), objective=objective, strict=strict)
 
 
-def verify(plan_or_path: Any, **kwargs):
-    """Fly a plan through the numerical propagator; see :func:`otvplan.verify.verify`."""
+def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
+           zonal: int = 2, backend: str = "ode", samples: int = 64, trace_burns: bool = True,
+           trim: bool = True):
+    """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
+    :func:`plan` takes) through the numerical propagator; the options are those of
+    :func:`otvplan.verify.verify`. Returns a :class:`otvplan.verify.Verification`."""
     from .verify import verify as _verify
 
-    return _verify(_as_plan(plan_or_path), **kwargs)
+    return _verify(_as_plan(plan_or_path), execution=execution, drag=drag, zonal=zonal,
+                   backend=backend, samples=samples, trace_burns=trace_burns, trim=trim)
 
 
-def report(plan_or_path: Any, out_dir: str | os.PathLike, **kwargs):
-    """Write plan.json, CSVs, report.md/html and figures; see
-    :func:`otvplan.report.write_report`."""
+def report(plan_or_path: Any, out_dir: str | os.PathLike, verification=None, *,
+           figures: bool = True, exports: bool = False) -> list[Path]:
+    """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
+    GMAT files) into ``out_dir``; see :func:`otvplan.report.write_report`. ``plan_or_path``
+    as for :func:`verify`. Returns the paths written."""
     from .report import write_report
 
-    return write_report(_as_plan(plan_or_path), Path(out_dir), **kwargs)
+    return write_report(_as_plan(plan_or_path), Path(out_dir), verification,
+                        figures=figures, exports=exports)
 
 
-def sweep(study: Any, executor=None, **kwargs):
-    """Run a trade study; see :func:`otvplan.study.sweep`."""
+def sweep(study: Any, executor=None, out_dir: str | os.PathLike | None = None,
+          workers: int | None = None, progress=None, *, chunk_size: int | None = None,
+          retries: int = 2, plots: bool = True, notify=None):
+    """Run a trade study (a :class:`~otvplan.study.Study` or a study file) on local worker
+    processes or a given ``concurrent.futures.Executor``; see :func:`otvplan.study.sweep`.
+    Returns the table of cases (a :class:`pandas.DataFrame`)."""
     from .study import sweep as _sweep
 
-    return _sweep(study, executor=executor, **kwargs)
+    return _sweep(study, executor, out_dir, workers, progress, chunk_size=chunk_size,
+                  retries=retries, plots=plots, notify=notify)
 
 
 def _as_plan(value: Any) -> Plan:

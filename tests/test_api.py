@@ -309,3 +309,28 @@ def test_orbit_spec_from_boinor_epoch_override():
     at_j2000 = api.orbit_spec_from_boinor(orbit, epoch_jd=2451545.0)
     assert float(at_j2000["raan"].split()[0]) == pytest.approx(30.0, abs=1e-9)
     assert float(at_orbit_epoch["raan"].split()[0]) == pytest.approx(30.365, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures (issue 13 item 4: no **kwargs hiding the options)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("public", "module", "name"), [
+    ("verify", "otvplan.verify", "verify"),
+    ("report", "otvplan.report", "write_report"),
+    ("sweep", "otvplan.study", "sweep"),
+])
+def test_api_functions_show_the_options_of_what_they_call(public, module, name):
+    """Each front-door function takes the options of the function it calls, by name, with
+    the same defaults (only the first argument is wider: a plan, a plan file or a scenario)."""
+    import importlib
+    import inspect
+
+    outer = inspect.signature(getattr(api, public))
+    inner = inspect.signature(getattr(importlib.import_module(module), name))
+    assert not any(p.kind is p.VAR_KEYWORD for p in outer.parameters.values())
+    outer_params = list(outer.parameters.values())[1:]
+    inner_params = list(inner.parameters.values())[1:]
+    assert [(p.name, p.kind, p.default) for p in outer_params] == \
+        [(p.name, p.kind, p.default) for p in inner_params]
