@@ -499,10 +499,30 @@ def _compose(text: str, file: str) -> yaml.Node | None:
         raise _Reject([_yaml_problem(exc, file)]) from None
     except RecursionError:
         raise _Reject([_problem(file, f"the document nests too deeply (more than {MAX_DEPTH} "
-                                      "levels of mappings and lists)")]) from None
+                                      "levels of mappings and lists)", _too_deep_mark(text))]
+                      ) from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _too_deep_mark(text: str):
+    """Where the first node deeper than :data:`MAX_DEPTH` starts (the mark
+    :func:`_check_size` gives), from the parser's events: the parser is not recursive, so it
+    reads documents the recursive composer cannot. None if the text does not parse."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+                if depth > MAX_DEPTH:
+                    return event.start_mark
+                if isinstance(event, yaml.CollectionStartEvent):
+                    depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _check_size(root: yaml.Node, file: str) -> None:

@@ -519,7 +519,8 @@ def test_missing_file_and_directory(tmp_path):
          "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
          "lists)"),
         ("very deep", "a: " + "[" * 5000 + "]" * 5000 + "\n",
-         "t.yaml: the document nests too deeply (more than 40 levels of mappings and lists)"),
+         "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
+         "lists)"),
         ("two documents", "a: 1\n---\nb: 2\n",
          "t.yaml:2:1: invalid YAML: but found another document (expected a single document in "
          "the stream at line 1, column 1); a scenario file holds one YAML document; remove the "
@@ -535,6 +536,18 @@ def test_missing_file_and_directory(tmp_path):
 )
 def test_unreadable_documents(label, text, expected):
     assert expected in problems_of(text)
+
+
+@pytest.mark.parametrize("levels", [60, 5000])
+def test_too_deep_is_reported_at_the_same_place_by_both_composers(monkeypatch, levels):
+    """libyaml composes 5,000 levels (some versions stop at 1,000), the pure-Python composer
+    runs out of recursion: either way the problem is at the first node too deep."""
+    text = "a: " + "[" * levels + "]" * levels + "\n"
+    with_libyaml = problems_of(text)
+    monkeypatch.setattr(scenario, "_FAST_LOADER", None)
+    assert problems_of(text) == with_libyaml == [
+        "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
+        "lists)"]
 
 
 def test_bytes_are_decoded_or_rejected(minimal_text):
