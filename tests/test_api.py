@@ -334,3 +334,33 @@ def test_api_functions_show_the_options_of_what_they_call(public, module, name):
     inner_params = list(inner.parameters.values())[1:]
     assert [(p.name, p.kind, p.default) for p in outer_params] == \
         [(p.name, p.kind, p.default) for p in inner_params]
+
+
+def test_dict_epoch_as_datetime_or_astropy_time():
+    import datetime as dt
+
+    ref = otvplan.load_scenario(MINIMAL)
+    for epoch in (dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc),
+                  dt.datetime(2027, 3, 1, 10, 0)):  # naive: UTC
+        data = _minimal_dict()
+        data["epoch"] = epoch
+        assert otvplan.load_scenario(data).epoch == ref.epoch
+    time = pytest.importorskip("astropy.time")
+    data = _minimal_dict()
+    data["epoch"] = time.Time("2027-03-01T10:00:00", scale="utc")
+    s = otvplan.load_scenario(data)
+    assert s.epoch == ref.epoch
+    assert s.dropoff == ref.dropoff  # the LTAN placed with the same Sun
+
+
+def test_boinor_orbit_at_another_epoch_is_refused():
+    orbit = _boinor_orbit()
+    data = _minimal_dict()
+    data["epoch"] = "2027-03-02T10:00:00Z"
+    data["payloads"][1]["target"] = orbit
+    with pytest.raises(ScenarioError) as info:
+        otvplan.load_scenario(data)
+    [problem] = info.value.problems
+    assert (problem.path, problem.line) == ("payloads[1].target", None)
+    assert problem.message.startswith("the boinor Orbit's epoch (2027-03-01T10:00:00.000Z) is "
+                                      "not the scenario epoch (2027-03-02T10:00:00Z)")

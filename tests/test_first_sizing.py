@@ -4,6 +4,7 @@ model: burns of no duration). A five-line scenario plans."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import subprocess
@@ -86,3 +87,14 @@ def test_plan_file_of_an_impulsive_engine_reads_back():
     again = report.plan_from_json(report.plan_to_json(p))
     assert again.scenario.tug.engines[0].thrust_n == math.inf
     assert again == p
+
+
+def test_schema_leaves_thrust_and_tank_capacity_optional():
+    from otvplan.scenario import json_schema
+
+    schema = json.dumps(json_schema())
+    defs = json_schema()["$defs"]
+    assert "tank_capacity" not in defs["TugDoc"].get("required", [])
+    assert "thrust" not in defs["EngineDoc"].get("required", [])
+    assert "impulsive" in defs["EngineDoc"]["properties"]["thrust"]["description"]
+    assert "default: the propellant loaded" in schema
