@@ -227,7 +227,8 @@ class StagedDirectory:
     """
 
     def __init__(self, out: str | os.PathLike, managed=()):
-        self.out = Path(out)
+        self.shown = Path(out)  # as the caller named it: in messages and returned paths
+        self.out = Path(os.path.abspath(out))  # "." has a name and a parent
         if callable(managed):
             self.is_managed = managed
         else:
@@ -239,8 +240,16 @@ class StagedDirectory:
     # -- set-up ---------------------------------------------------------------------------------
 
     def _own_files_only(self) -> bool:
-        """``out`` is a real directory holding only managed files and hidden temporaries."""
+        """``out`` is a real directory holding only managed files and hidden temporaries, and
+        not the working directory or one above it (which must not be swapped away)."""
         if self.out.is_symlink() or not self.out.is_dir():
+            return False
+        try:
+            cwd = Path(os.path.realpath(os.getcwd()))
+            if cwd == Path(os.path.realpath(self.out)) or \
+                    Path(os.path.realpath(self.out)) in cwd.parents:
+                return False
+        except OSError:
             return False
         try:
             entries = list(os.scandir(self.out))
@@ -251,14 +260,14 @@ class StagedDirectory:
                    for e in entries)
 
     def __enter__(self) -> StagedDirectory:
-        out = self.out
+        out, shown = self.out, self.shown
         if out.is_symlink() and not out.exists():
-            raise OutputError(out, f"is a dangling symbolic link (to {os.readlink(out)}); "
+            raise OutputError(shown, f"is a dangling symbolic link (to {os.readlink(out)}); "
                                    "remove it or point it at a directory", _errno.EEXIST)
         if out.exists() and not out.is_dir():
-            raise OutputError(out, "exists and is not a directory; give a directory path",
+            raise OutputError(shown, "exists and is not a directory; give a directory path",
                               _errno.EEXIST)
-        check_parents(out)
+        check_parents(shown)
         ensure_dir(out.parent)
         sibling = out.parent / f".{out.name or 'out'}.{secrets.token_hex(4)}.tmp"
         try:
@@ -268,13 +277,13 @@ class StagedDirectory:
             self.stage = sibling
         except OSError as exc:
             if not out.is_dir():
-                raise output_error(exc, out, "cannot create the directory") from None
+                raise output_error(exc, shown, "cannot create the directory") from None
             # the parent is not writable but the output directory is: stage inside it
             inside = out / f".otvplan-stage.{secrets.token_hex(4)}.tmp"
             try:
                 inside.mkdir()
             except OSError as exc2:
-                raise output_error(exc2, out) from None
+                raise output_error(exc2, shown) from None
             self.stage = inside
         return self
 
@@ -282,7 +291,7 @@ class StagedDirectory:
 
     def path(self, name: str) -> Path:
         """Where ``name`` ends up (in ``out``)."""
-        return self.out / name
+        return self.shown / name
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         """Stage the file ``name`` with ``data``; return its final path in ``out``."""
@@ -298,10 +307,10 @@ class StagedDirectory:
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            raise output_error(exc, self.out / name) from None
+            raise output_error(exc, self.shown / name) from None
         if name not in self.names:
             self.names.append(name)
-        return self.out / name
+        return self.shown / name
 
     def write_text(self, name: str, text: str) -> Path:
         """Stage ``name`` with ``text`` as UTF-8; return its final path in ``out``."""
@@ -356,7 +365,7 @@ class StagedDirectory:
             self._commit()
         except OSError as error:
             self._discard()
-            raise output_error(error, self.out) from None
+            raise output_error(error, self.shown) from None
 
 
 def _umask() -> int:

@@ -1211,3 +1211,29 @@ def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
         ex.gmat_script(plan)
         loaded += 1
     assert 0 < loaded < 150
+
+
+def test_report_into_the_working_directory(files, tmp_path, capsys, monkeypatch):
+    """`--out .`: the working directory is never swapped away (the shell sitting in it would
+    be left in a deleted directory); the files are put in one by one, others kept."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert run(capsys, "report", files["plan.json"], "--out", ".", "--no-exports")[0] == EXIT_OK
+    inode = os.stat(".").st_ino
+    assert run(capsys, "report", files["poor.json"], "--out", ".",
+               "--no-exports")[0] == EXIT_INFEASIBLE
+    assert os.stat(".").st_ino == inode and os.path.samefile(".", here)
+    assert json.loads(Path("plan.json").read_text())["plan"]["feasible"] is False
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+    assert not [p for p in here.iterdir() if p.name.startswith(".")]
+
+
+def test_a_relative_out_is_named_as_given(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("taken").write_text("x")
+    status, _, err = run(capsys, "report", files["plan.json"], "--out", "taken/sub")
+    assert status == EXIT_OUTPUT_ERROR
+    assert err == ["otvplan: taken/sub: cannot create it: taken is a file, not a directory"]
+    paths = report.write_report(report.read_plan_file(files["plan.json"]), "rel", figures=False)
+    assert paths[0] == Path("rel/plan.json")
