@@ -84,6 +84,7 @@ __all__ = [
     "dumps",
     "json_schema",
     "load",
+    "load_data",
     "loads",
     "parse_quantity",
     "validate_file",
