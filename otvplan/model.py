@@ -341,6 +341,16 @@ class Plan:
         """Propellant left above the reserve at the end [kg]."""
         return self.propellant_remaining_kg - self.scenario.tug.reserve_kg
 
+    @property
+    def optimality_gap(self) -> float | None:
+        """Relative distance of the plan's propellant to the lower bound, (used - bound) /
+        used, or None without a bound."""
+        lb = self.lower_bound_propellant_kg
+        if lb is None:
+            return None
+        used = self.propellant_used_kg
+        return max(used - lb, 0.0) / used if used > 0 else 0.0
+
     # Notebook display and pandas tables (pandas is imported by these methods only).
 
     def _utc(self, t_s: float):

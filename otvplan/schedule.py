@@ -100,6 +100,7 @@ class PairCurve:
     u_end: np.ndarray
     a_d: np.ndarray  # drift orbit radius [km]
     direction: np.ndarray  # +1 / -1: which way the drift orbit's node moves
+    half_s: np.ndarray  # half the drift orbit's draconic period: burn points come this often
 
     def merged(self, other: "PairCurve") -> "PairCurve":
         x = np.concatenate([self.x, other.x])
@@ -134,7 +135,7 @@ class LegTables:
         time, is the range ``u_end`` to ``u_end + u_width`` of the pair's samples (widened by a
         tenth), and the next first burn is charged the least wait over that range.
         """
-        width = 1 + max(((c.x.size if mode == "ub" else 2 * (c.x.size + 1))
+        width = 1 + max(((c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
                          for c in self.curves.values()), default=0)
         shape = (self.n1, self.n1, width)
         out = {"dur": np.full(shape, np.inf), "dv": np.full(shape, np.inf),
@@ -153,14 +154,14 @@ class LegTables:
                 out["u_end"][j, k, sl] = c.u_end
                 out["x"][j, k, sl] = c.x
             else:
-                t_lo, dv_lo = _relaxation(c.rest_s - c.w2_s, c.dv)
+                t_lo, dv_lo = _relaxation(c)
                 sl = slice(1, 1 + t_lo.size)
                 out["dur"][j, k, sl] = t_lo
                 out["dv"][j, k, sl] = dv_lo
-                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), 2)
+                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), RELAXED_PER_INTERVAL)
                 # the first burn's point and the arrival point (mod pi) are the planes' node
                 # crossings whatever the drift time: charged where all samples agree
-                out["phase"][j, k, sl] = _common_phase(c.phase)
+                out["phase"][j, k, sl] = _common_phase(c.phase[np.isfinite(c.dv)])
                 lo, width = _phase_range(c.u_end[np.isfinite(c.dv)])
                 out["u_end"][j, k, sl] = lo
                 out["u_width"][j, k, sl] = width
@@ -176,50 +177,79 @@ class LegTables:
         return lb
 
 
-def _relaxation(t: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two (time, delta-v) options per interval that together lie below a leg's cost curve.
+#: Relaxed options per interval between two drift samples (see :func:`_relaxation`).
+RELAXED_PER_INTERVAL = 3
 
-    ``t`` [s] (the leg time without waits) and ``f`` [km/s] are the curve at its samples, in
-    the order of the drift duration, which both follow (t rising, f falling). For interval i
-    between samples a = i - 1 and b = i (i = 0: from time 0 to the first sample; i = m: from
-    the last sample on), any point (t, f(t)) of the curve there is no earlier than ``t_a``
-    and no cheaper than ``f_b``, because the cheapest drift is non-increasing in the time
-    given (the *monotone* bound, used everywhere). Where the samples show the curve convex
-    around the interval (the secant slopes s_L of the interval to the left, s_M of this one
-    and s_R of the one to the right rise), the tangent lines at a and b lie below the
-    curve and so do lines through a with slope s_L and through b with slope s_R (a convex
-    curve's slope at a is at least s_L, at b at most s_R); they cross at t*, value f*, and
-    the curve on [t_a, t*] is no cheaper than f*, on [t*, t_b] no earlier than t*: the
-    options (t_a, f*) and (t*, f_b), off the curve by the second order of the interval's
-    width instead of the first. Returns arrays of length 2 (m + 1).
+
+def _relaxation(c: PairCurve) -> tuple[np.ndarray, np.ndarray]:
+    """Relaxed (time, delta-v) options that together lie below a pair's drift leg options.
+
+    Interval i holds the drift durations between samples a = i - 1 and b = i (i = 0: below
+    the first sample; the last one above the last sample). Its legs depart the drift orbit at
+    one of its burn points, which come every half draconic period h of the drift orbit: at
+    sample a's departure (only drifts a few seconds longer than a's, as a's drift ends a
+    second before that point: delta-v at least a's less its slope over that span), or at
+    least ~h later (0.95 h, as h varies a little with the drift orbit). The cheapest drift
+    is non-increasing in the time given (a tug given more time can drift for less and wait in
+    the target plane, which turns with it): no leg of the interval is cheaper than b's
+    (*monotone* bound). Where the samples show the cost convex in the leg time around the
+    interval (secant slopes s_L, s_M, s_R of the intervals left, here and right rising),
+    lines through a with slope s_L and through b with slope s_R lie below it; they cross at
+    t*, value f*, so the legs departing before t* cost at least f*: options (t_a', f*) and
+    (max(t*, t_a'), f_b), with t_a' the earliest departure after a's, off the cost curve by
+    the second order of the interval's width. The times exclude the waits for burn points
+    (the caller charges the first one). Returns RELAXED_PER_INTERVAL options per interval.
     """
-    m = t.size
-    finite = np.isfinite(f) & np.isfinite(t)
+    t_core = c.rest_s - c.w2_s
+    f = c.dv
+    m = f.size
+    finite = np.isfinite(f) & np.isfinite(t_core)
     env = np.minimum.accumulate(np.where(finite, f, np.inf))
-    t_from = np.minimum.accumulate(np.where(finite, t, np.inf)[::-1])[::-1]
+    t_from = np.minimum.accumulate(np.where(finite, t_core, np.inf)[::-1])[::-1]
+    # option 0: depart with sample a (interval i >= 1)
+    t0 = np.full(m + 1, np.inf)
+    f0 = np.full(m + 1, np.inf)
+    # options 1, 2: depart later: monotone bound, tightened where convex
     starts = np.concatenate([[0.0], t_from])  # interval i starts at sample i - 1
     ends = np.concatenate([env, [env[-1]]])  # ... and ends at sample i
     t1, f1 = starts.copy(), ends.copy()
     t2, f2 = starts.copy(), ends.copy()
+    if m >= 2:
+        a = np.arange(0, m - 1)
+        i = a + 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(finite[a] & finite[a + 1], (f[a + 1] - f[a]) / (c.x[a + 1] - c.x[a]),
+                             0.0)
+        near = np.maximum(np.minimum(env[a], f[a]) - 2.0 * np.abs(slope) * (c.w2_s[a] + 1.0),
+                          ends[a + 1])
+        t0[i] = np.where(finite[a], c.rest_s[a], np.inf)
+        f0[i] = np.where(finite[a], near, np.inf)
+        h = 0.95 * np.fmin(c.half_s[a], c.half_s[a + 1])
+        later = np.where(finite[a] & np.isfinite(h), c.rest_s[a] + h, starts[i])
+        later = np.maximum(later, starts[i])
+        t1[i] = later
+        t2[i] = later
+        last = m  # beyond the last sample: after its departure
+        if finite[m - 1] and np.isfinite(c.half_s[m - 1]):
+            t1[last] = t2[last] = max(starts[last], c.rest_s[m - 1] + 0.95 * c.half_s[m - 1])
+            t0[last], f0[last] = c.rest_s[m - 1], f[m - 1]
     if m >= 4:
         with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.diff(f) / np.diff(t)  # slope[a]: secant of [a, a + 1]
-        a = np.arange(1, m - 2)  # intervals [a, a + 1] with a neighbour on each side
-        sl, sm, sr = slope[a - 1], slope[a], slope[a + 1]
-        ta, tb, fa, fb = t[a], t[a + 1], f[a], f[a + 1]
-        ok = (np.isfinite(sl) & np.isfinite(sr) & (sl <= sm) & (sm <= sr) & (sl < sr)
-              & (np.diff(t)[a] > 0) & finite[a] & finite[a + 1] & finite[a - 1] & finite[a + 2]
-              & (t_from[a] >= ta) & (env[a + 1] >= fb))
-        with np.errstate(divide="ignore", invalid="ignore"):
+            sec = np.diff(f) / np.diff(t_core)  # sec[a]: secant of [a, a + 1]
+            width = np.diff(t_core)
+            a = np.arange(1, m - 2)  # intervals [a, a + 1] with a neighbour on each side
+            sl, sm, sr = sec[a - 1], sec[a], sec[a + 1]
+            ta, tb, fa, fb = t_core[a], t_core[a + 1], f[a], f[a + 1]
+            ok = (np.isfinite(sl) & np.isfinite(sr) & (sl <= sm) & (sm <= sr) & (sl < sr)
+                  & (width[a] > 0) & finite[a] & finite[a + 1] & finite[a - 1]
+                  & finite[a + 2] & (t_from[a] >= ta) & (env[a + 1] >= fb))
             ts = (fb - fa + sl * ta - sr * tb) / (sl - sr)
             ts = np.clip(np.where(ok, ts, ta), ta, tb)
             fs = np.maximum(fa + sl * (ts - ta), fb)
-        i = a + 1  # the interval index of [a, a + 1]
-        t1[i] = np.where(ok, ta, t1[i])
+        i = a + 1
         f1[i] = np.where(ok, fs, f1[i])
-        t2[i] = np.where(ok, ts, t2[i])
-        f2[i] = np.where(ok, fb, f2[i])
-    return (np.column_stack([t1, t2]).ravel(), np.column_stack([f1, f2]).ravel())
+        t2[i] = np.where(ok, np.maximum(ts, t2[i]), t2[i])
+    return (np.column_stack([t0, t1, t2]).ravel(), np.column_stack([f0, f1, f2]).ravel())
 
 
 def _phase_range(values: np.ndarray) -> tuple[float, float]:
@@ -252,8 +282,8 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
     (``bracket``/``orbits``: see :func:`otvplan.legs.expand`).
 
     A drift that ends between two burn points waits in the drift orbit for the next one;
-    with ``snap`` the drift is lengthened to end a minute before it instead (same orbit),
-    which costs less for the same arrival, and that sample is kept when it is no worse.
+    with ``snap`` the drift is lengthened to end a second before it instead (same orbit, up
+    to three corrections), which costs less for the same arrival, kept when no worse.
 
     Returns a dict of per-row arrays ``x`` (the drift duration used), ``rest_s``, ``w2_s``,
     ``dv``, ``phase``, ``u_end``, ``a_d``, ``direction`` (see :class:`PairCurve`); inf
@@ -271,7 +301,7 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
     out = {"x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),
            "rest_s": np.full(P, np.inf), "w2_s": np.zeros(P), "dv": np.full(P, np.inf),
            "phase": np.full(P, np.nan), "u_end": np.zeros(P), "a_d": np.full(P, np.nan),
-           "direction": np.zeros(P)}
+           "direction": np.zeros(P), "half_s": np.full(P, np.nan)}
     want = lg.DRIFT if drift else lg.DIRECT
     sel = np.nonzero((opts.base == want) & (opts.variant == lg.NO_PHASING))[0]
     rows = opts.detail["rows"]
@@ -288,18 +318,22 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
             out["w2_s"][p] = np.asarray(d["second"]["tb1"])[p] - np.asarray(d["t_d1"])[p]
             out["a_d"][p] = np.asarray(d["a_d"])[p]
             out["direction"][p] = np.asarray(d["direction"])[p]
+            out["half_s"][p] = np.pi / np.asarray(argument_of_latitude_rate(
+                np.asarray(d["a_d"])[p], 0.0, np.asarray(d["i_d"])[p]), float)
         out["rest_s"][p] = opts.t_end[o] - w1
         out["dv"][p] = opts.dv[o]
         out["phase"][p] = np.where(plane, np.mod(udot_j[p] * w1, np.pi), np.nan)
         # with a plane change the arrival point is fixed (mod pi); without, it moves with u
         out["u_end"][p] = np.mod(opts.u_end[o], TWO_PI)
-    for _ in range(2 if drift and snap else 0):
-        ok = np.isfinite(out["dv"])
-        x2 = out["x"] + np.where(ok, np.maximum(out["w2_s"] - 60.0, 0.0), 0.0)
+    for _ in range(3 if drift and snap else 0):
+        ok = np.isfinite(out["dv"]) & (out["w2_s"] > 2.0)
+        if not np.any(ok):
+            break
+        x2 = out["x"] + np.where(ok, out["w2_s"] - 1.0, 0.0)
         second = _evaluate(nodes, ctx, j, k, x2, orbits=(np.where(ok, out["a_d"], ctx.a_drift_min),
                                                          np.where(ok, out["direction"], 1.0)),
                            snap=False)
-        better = ok & (second["dv"] <= out["dv"]) & (second["rest_s"] <= out["rest_s"] + 1.0)
+        better = ok & (second["dv"] <= out["dv"]) & (second["rest_s"] <= out["rest_s"] + 1e-3)
         out = {key: np.where(better, second[key], out[key]) for key in out}
     return out
 
@@ -800,7 +834,7 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
             paths = path_options(res_l, cand).reshape(-1, 3)
             paths = np.unique(paths[paths[:, 2] > 0], axis=0)
             for j, k, o in paths:
-                used.setdefault((int(j), int(k)), []).append((int(o) - 1) // 2)
+                used.setdefault((int(j), int(k)), []).append((int(o) - 1) // RELAXED_PER_INTERVAL)
         for j, k, code, x, _a, _d in best[1]:
             if code == 1:
                 c = tab.curves[(j, k)]
