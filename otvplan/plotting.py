@@ -538,12 +538,25 @@ def _dv_waterfall(plan):
                 ha="center", fontsize=7, fontweight="bold")
     labels.append("planned\ntotal")
     if math.isfinite(margin):
-        mc = "#59a14f" if margin >= 0 else "#e15759"
+        mc = ("#59a14f" if margin >= 0 else "#e15759") if plan.feasible else "#9d9d9d"
         ax.bar(k + 1, margin, bottom=total, color=mc, width=0.7, edgecolor="black", lw=0.5,
                hatch="//")
         ax.annotate(f"{margin:+.1f}", (k + 1, total + max(margin, 0.0)), xytext=(0, 2),
                     textcoords="offset points", ha="center", fontsize=7)
-        labels.append("margin")
+        # a partial plan's margin is what is left after the payloads it does deliver, not a
+        # margin on the mission: say so, with what the whole manifest lacks
+        labels.append("margin" if plan.feasible else "left after\nthe partial\nplan")
+        if not plan.feasible:
+            short = [f"{plan.shortfall_propellant_kg:.1f} kg of propellant"
+                     if plan.shortfall_propellant_kg > 0 else "",
+                     f"{plan.shortfall_time_s / SECONDS_PER_DAY:.1f} d"
+                     if plan.shortfall_time_s > 0 else ""]
+            short = [x for x in short if x]
+            ax.annotate("NOT FEASIBLE: " + ", ".join(plan.undelivered or ("-",))
+                        + " not delivered" + ("; the whole manifest lacks " + " and ".join(short)
+                                              if short else ""),
+                        (0.01, 0.97), xycoords="axes fraction", va="top", fontsize=8,
+                        color="#c0392b", bbox=_LABEL_BOX)
         avail = bud.available_kms * 1000.0
         ax.axhline(avail, color="#2c7d32" if margin >= 0 else "#c0392b", ls="--", lw=1.0)
         left = (f"{bud.propellant_margin_kg:.1f} kg left above the reserve"

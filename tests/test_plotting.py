@@ -300,3 +300,20 @@ def test_constant_elements_are_not_drawn_as_rounding_noise(sso):
     lo, hi = ax_inc.get_ylim()
     assert hi - lo >= 0.1 - 1e-12
     assert ax_inc.yaxis.get_major_formatter().get_offset() == ""
+
+
+def test_waterfall_of_a_partial_plan_does_not_call_its_leftover_a_margin(sso):
+    """Issue 16 item 2: an infeasible plan showed a delta-v "margin" as if the mission closed."""
+    import dataclasses
+
+    partial = dataclasses.replace(sso, feasible=False, undelivered=("extra-sat",),
+                                  shortfall_propellant_kg=42.0)
+    ax = plotting.dv_waterfall(partial).axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert "margin" not in ticks and ticks[-1] == "left after\nthe partial\nplan"
+    notes = [t.get_text() for t in ax.texts if t.get_text().startswith("NOT FEASIBLE")]
+    assert notes == ["NOT FEASIBLE: extra-sat not delivered; the whole manifest lacks 42.0 kg "
+                     "of propellant"]
+    feasible_ticks = [t.get_text() for t in plotting.dv_waterfall(sso).axes[0]
+                      .get_xticklabels()]
+    assert feasible_ticks[-1] == "margin"
