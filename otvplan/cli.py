@@ -480,6 +480,11 @@ def _dask_executor(address: str):
     except ImportError:
         raise OtvplanError("--scheduler needs dask.distributed: pip install 'otvplan[dask]'"
                            ) from None
+    import logging
+
+    # When the scheduler goes away, Dask's event loop logs the broken connections of pending
+    # gathers as tracebacks ("Exception in callback ..."); the sweep reports the loss itself.
+    logging.getLogger("tornado.application").setLevel(logging.CRITICAL)
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
