@@ -1127,8 +1127,25 @@ REPORT_FILES = ("plan.json", "legs.csv", "burns.csv", "report.md", "report.html"
 
 
 def is_report_file(name: str) -> bool:
-    """Whether ``name`` is one of the files :func:`write_report` writes (any plan)."""
-    return name in REPORT_FILES or (name.startswith("fig_") and name.endswith((".png", ".svg")))
+    """Whether ``name`` is one of the files :func:`write_report` writes for some plan (so an
+    earlier report's copy may be replaced or removed); any other file is left alone."""
+    if name in REPORT_FILES:
+        return True
+    stem, dot, ext = name.rpartition(".")
+    return (dot == "." and ext in ("png", "svg") and stem.startswith("fig_")
+            and stem[4:] in _figure_names())
+
+
+def _figure_names() -> set[str]:
+    """Names of every figure a report can have (:data:`FIGURES` and the plotting module's)."""
+    names = set(FIGURES)
+    try:
+        from . import plotting
+
+        names |= set(getattr(plotting, "FIGURE_FUNCTIONS", {}))
+    except ImportError:  # pragma: no cover - matplotlib missing: only FIGURES
+        pass
+    return names
 
 
 def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,

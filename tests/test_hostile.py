@@ -1237,3 +1237,15 @@ def test_a_relative_out_is_named_as_given(files, tmp_path, capsys, monkeypatch):
     assert err == ["otvplan: taken/sub: cannot create it: taken is a file, not a directory"]
     paths = report.write_report(report.read_plan_file(files["plan.json"]), "rel", figures=False)
     assert paths[0] == Path("rel/plan.json")
+
+
+def test_a_users_file_that_looks_like_a_figure_is_kept(files, tmp_path, capsys):
+    out = tmp_path / "work"
+    out.mkdir()
+    (out / "fig_my_sketch.png").write_bytes(b"mine")
+    assert run(capsys, "report", files["plan.json"], "--out", out,
+               "--no-exports")[0] == EXIT_OK
+    assert (out / "fig_my_sketch.png").read_bytes() == b"mine"
+    assert report.is_report_file("fig_timeline.png") and report.is_report_file("plan.oem")
+    assert not report.is_report_file("fig_my_sketch.png")
+    assert not report.is_report_file("notes.txt")
