@@ -156,8 +156,9 @@ MAX_PLAN_BURNS = 20_000
 MAX_PLAN_ITEMS = 100_000
 MAX_PLAN_TEXT = 10_000
 
-#: Float fields that may hold ``"inf"`` (to_data writes non-finite floats as strings).
-_INF_FIELDS = frozenset({"shortfall_propellant_kg", "shortfall_time_s"})
+#: Float fields that may hold ``"inf"`` (to_data writes non-finite floats as strings): the
+#: shortfalls, and the thrust of an impulsive engine (a chemical engine given without thrust).
+_INF_FIELDS = frozenset({"shortfall_propellant_kg", "shortfall_time_s", "thrust_n"})
 
 
 def _json_depth_ok(text: str, limit: int) -> bool:

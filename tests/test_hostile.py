@@ -1249,3 +1249,26 @@ def test_a_users_file_that_looks_like_a_figure_is_kept(files, tmp_path, capsys):
     assert report.is_report_file("fig_timeline.png") and report.is_report_file("plan.oem")
     assert not report.is_report_file("fig_my_sketch.png")
     assert not report.is_report_file("notes.txt")
+
+
+def test_a_plan_file_of_an_impulsive_engine_reads_back_and_reports(tmp_path, capsys):
+    """A chemical engine given without thrust is impulsive: its thrust_n is infinite and the
+    plan file carries "inf" there, which the validator accepts (and only "inf")."""
+    import math
+
+    from otvplan.scenario import loads
+    from otvplan.solver import plan as make_plan
+
+    text = SMALL.replace(", thrust: 22 N", "")
+    p = make_plan(loads(text, filename="impulsive.yaml"))
+    assert p.scenario.tug.engines[0].thrust_n == math.inf
+    path = tmp_path / "impulsive.json"
+    path.write_text(report.plan_to_json(p))
+    assert report.read_plan_file(path) == p
+    assert run(capsys, "report", path, "--out", tmp_path / "out")[0] == EXIT_OK
+    assert run(capsys, "verify", path)[0] == EXIT_OK
+    doc = json.loads(path.read_text())
+    doc["plan"]["scenario"]["tug"]["engines"][0]["thrust_n"] = "-inf"
+    path.write_text(json.dumps(doc))
+    status, _, err = run(capsys, "verify", path)
+    assert status == EXIT_BAD_INPUT and "thrust_n: must be a finite number" in err[0]
