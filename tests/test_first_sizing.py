@@ -77,9 +77,6 @@ def test_a_given_tank_capacity_is_still_checked():
     assert "tug.propellant: 80 kg loaded exceeds the tank_capacity of 70 kg" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="report.py's plan-file validator accepts 'inf' only "
-                                       "for the shortfall fields (_INF_FIELDS); an impulsive "
-                                       "engine's thrust_n is 'inf' too")
 def test_plan_file_of_an_impulsive_engine_reads_back():
     from otvplan import report
 

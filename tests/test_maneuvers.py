@@ -182,12 +182,6 @@ def test_edelbaum_leo_geo_edb(case_id):
     assert dv / i["accel_km_s2"] / 86400.0 == pytest.approx(c["expected"]["tof_days"], rel=rel)
 
 
-@pytest.mark.skip(reason="LAM-01 (Vallado Example 7-5) is a Lambert problem; otvplan's kernel "
-                  "has no Lambert solver (boinor's is used where one is needed)")
-def test_lambert_lam01():
-    """LAM-01 is not applicable to this kernel."""
-
-
 # --------------------------------------------------------------------------------------------
 # Invariants
 # --------------------------------------------------------------------------------------------
