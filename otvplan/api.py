@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import Problem, ScenarioError
 from .model import Plan, Scenario
@@ -182,16 +182,21 @@ def _jd_text(jd: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plan(scenario: Any, objective: str | None = None, *, strict: bool = False) -> Plan:
+def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
+         progress: Callable[[dict], None] | None = None) -> Plan:
     """Plan a mission from a Scenario (or anything :func:`load_scenario` takes).
 
     ``objective``: ``"propellant"``, ``"duration"`` or ``"pareto"`` (default: the scenario's).
     Returns a :class:`otvplan.model.Plan`; an infeasible mission gives ``feasible=False`` with
     the shortfall, or raises :class:`otvplan.errors.InfeasibleError` when ``strict``.
+    ``progress``: called after each refinement round of a long solve with a dict of
+    ``iteration``, ``propellant_kg`` (best plan so far), ``bound_kg`` (lower bound), ``gap``
+    (relative) and ``elapsed_s``.
     """
     from .solver import plan as _plan
 
-    return _plan(load_scenario(scenario), objective=objective, strict=strict)
+    return _plan(load_scenario(scenario), objective=objective, strict=strict,
+                 progress=progress)
 
 
 def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
@@ -234,9 +239,10 @@ def _as_plan(value: Any) -> Plan:
         return value
     path = Path(value)
     if path.suffix.lower() == ".json":
-        from .report import plan_from_json
+        from .report import read_plan_file
 
-        return plan_from_json(path.read_text(encoding="utf-8"))
+        # size-checked and validated; every problem names the file
+        return read_plan_file(path)
     return plan(value)
 
 

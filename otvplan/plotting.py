@@ -12,9 +12,8 @@ Figures: :func:`timeline` (Gantt of legs and phases), :func:`elements` (altitude
 RAAN relative to each target plane), :func:`mass` (tug mass and propellant), :func:`dv_waterfall`
 (delta-v per leg against what the propellant allows), :func:`planes` (the node of the tug
 and of every target relative to the drop-off plane against altitude: where the planes are and
-how the tug moves between them), :func:`orbits3d` (orbits around the Earth in 3-D; little
-to read for low orbits, kept for reports that still list it) and :func:`pareto`
-(propellant-duration front of a ``pareto`` plan).
+how the tug moves between them) and :func:`pareto` (propellant-duration front of a
+``pareto`` plan).
 
 Time axes are days since the scenario epoch (UTC, given in the axis label). Elements are the
 planned mean elements sampled by :mod:`otvplan.trajectory`.
@@ -63,9 +62,6 @@ PHASE_COLORS = {
 }
 
 _PAYLOAD_CMAP = "tab10"
-
-#: Colour of the transfer arcs in the 3D view (black: payload colours are tab10).
-TRANSFER_COLOR_3D = "#111111"
 
 
 def _rc():
@@ -576,103 +572,7 @@ def _dv_waterfall(plan):
 
 
 # --------------------------------------------------------------------------------------------
-# 5. Orbits in 3D
-# --------------------------------------------------------------------------------------------
-
-
-def _ring(a, e, i, raan, argp, n=181):
-    from .orbits import coe_to_rv
-
-    nu = np.linspace(0.0, 2.0 * np.pi, n)
-    r, _ = coe_to_rv(a, e, i, raan, argp, nu)
-    return r
-
-
-def orbits3d(plan):
-    """The drop-off orbit (at the epoch), transfer arcs (as flown), drift and phasing orbits
-    and the target orbits (at each release) around the Earth, in otvplan's inertial frame
-    (mean equator and equinox of the epoch)."""
-    with _rc():
-        return _freeze_layout(_orbits3d(plan))
-
-
-def _orbits3d(plan):
-    from matplotlib.lines import Line2D
-
-    fig = _figure(8.6, 7.6)
-    ax = fig.add_subplot(projection="3d")
-    colors = _payload_colors(plan)
-    # Earth
-    lon, lat = np.meshgrid(np.linspace(0, 2 * np.pi, 37), np.linspace(-np.pi / 2, np.pi / 2, 19))
-    ax.plot_surface(R_EARTH_KM * np.cos(lat) * np.cos(lon), R_EARTH_KM * np.cos(lat) *
-                    np.sin(lon), R_EARTH_KM * np.sin(lat), color="#9ec3e6", alpha=0.35,
-                    linewidth=0.0, shade=True, rstride=1, cstride=1)
-    eq = np.linspace(0.0, 2.0 * np.pi, 181)
-    ax.plot(R_EARTH_KM * np.cos(eq), R_EARTH_KM * np.sin(eq), 0.0 * eq, color="#6b8fb5",
-            lw=0.6)
-    ax.plot([0.0, 1.25 * R_EARTH_KM], [0.0, 0.0], [0.0, 0.0], color="#6b8fb5", lw=0.8)
-    ax.text(1.3 * R_EARTH_KM, 0.0, 0.0, "\u2648 x", color="#3b5f85", fontsize=8)
-    r_max = R_EARTH_KM
-    s0 = tr.initial_state(plan.scenario)
-    r = _ring(s0.a_km, s0.e, s0.inc_rad, s0.raan_rad, s0.argp_rad)
-    ax.plot(*r.T, color="#444444", ls="--", lw=1.2)
-    r_max = max(r_max, float(np.max(np.linalg.norm(r, axis=-1))))
-    handles = [Line2D([], [], color="#444444", ls="--", label="drop-off orbit (epoch)")]
-    drew = set()
-    for leg in plan.legs:
-        for ph in leg.phases:
-            if ph.kind == "transfer" and ph.t_end_s > ph.t_start_s:
-                t = np.linspace(ph.t_start_s, ph.t_end_s, 120)
-                rr, _ = tr.states(plan, t)
-                ax.plot(*rr.T, color=TRANSFER_COLOR_3D, lw=2.0)
-                r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
-                drew.add("transfer")
-            elif ph.kind in ("drift", "phasing", "spiral") and ph.t_end_s > ph.t_start_s:
-                t_mid = 0.5 * (ph.t_start_s + ph.t_end_s)
-                if ph.kind == "spiral":
-                    t_mid = ph.t_end_s
-                el = tr.elements_at(plan, t_mid, side="left")
-                rr = _ring(float(el.a), float(el.e), float(el.i), float(el.raan),
-                           float(el.argp))
-                ax.plot(*rr.T, color=PHASE_COLORS[ph.kind], lw=0.9, ls=":")
-                r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
-                drew.add(ph.kind)
-    for kind, label in (("transfer", "transfer arcs"), ("drift", "J2 drift orbits (mid-drift)"),
-                        ("phasing", "phasing orbits"), ("spiral", "end of spirals")):
-        if kind in drew:
-            handles.append(Line2D([], [], color=TRANSFER_COLOR_3D if kind == "transfer" else
-                                  PHASE_COLORS[kind], lw=2.0 if kind == "transfer" else 0.9,
-                                  ls="-" if kind == "transfer" else ":", label=label))
-    for leg in plan.legs:
-        d = leg.delivery
-        if d is None:
-            continue
-        o = d.orbit
-        c = colors.get(d.payload, "black")
-        rr = _ring(o.a_km, o.e, o.inc_rad, o.raan_rad, o.argp_rad)
-        ax.plot(*rr.T, color=c, lw=1.3)
-        pos, _ = tr.states(plan, d.t_s, side="left")
-        ax.scatter(*pos, color=c, edgecolor="black", s=28, marker="v", depthshade=False)
-        r_max = max(r_max, float(np.max(np.linalg.norm(rr, axis=-1))))
-        handles.append(Line2D([], [], color=c, marker="v", markeredgecolor="black", mew=0.5,
-                              label=f"{d.payload} (at release)"))
-    lim = r_max * 1.02
-    for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
-        setter(-lim, lim)
-    ax.set_box_aspect((1.0, 1.0, 1.0))
-    ax.set_xlabel("x (km)")
-    ax.set_ylabel("y (km)")
-    ax.set_zlabel("z (km)")
-    ax.tick_params(labelsize=7)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), fontsize=7,
-              frameon=False)
-    ax.set_title(_title(plan, "orbits; inertial frame: mean equator and equinox of the epoch "
-                              "(x to the equinox)"), fontsize=9)
-    return fig
-
-
-# --------------------------------------------------------------------------------------------
-# 5b. Planes: node against altitude
+# 5. Planes: node against altitude
 # --------------------------------------------------------------------------------------------
 
 
@@ -905,7 +805,6 @@ FIGURE_FUNCTIONS = {
     "elements": elements,
     "mass": mass,
     "dv_waterfall": dv_waterfall,
-    "orbits3d": orbits3d,
     "planes": planes,
     "pareto": pareto,
 }
@@ -919,5 +818,5 @@ def all_figures(plan) -> dict:
     return {n: FIGURE_FUNCTIONS[n](plan) for n in names}
 
 
-__all__ = ["timeline", "elements", "mass", "dv_waterfall", "orbits3d", "planes", "pareto",
+__all__ = ["timeline", "elements", "mass", "dv_waterfall", "planes", "pareto",
            "pareto_points", "figure_bytes", "save_figure", "all_figures", "FIGURE_FUNCTIONS"]

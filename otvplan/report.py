@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import __version__, _callable
+from . import __version__
 from .constants import R_EARTH_KM, SECONDS_PER_DAY
 from .model import Plan, from_data, to_data
 from .timeutil import add_seconds, julian_date
@@ -46,7 +46,11 @@ PLAN_FORMAT = "otvplan-plan"
 PLAN_FORMAT_VERSION = 1
 
 #: Figure names in report order (see :mod:`otvplan.plotting`).
-FIGURES = ("timeline", "elements", "mass", "dv_waterfall", "orbits3d", "pareto")
+FIGURES = ("timeline", "elements", "mass", "dv_waterfall", "planes", "pareto")
+
+#: Figures earlier versions wrote (``fig_orbits3d``, replaced by ``planes``): still report
+#: files, so a report written over an older one removes them.
+RETIRED_FIGURES = ("orbits3d",)
 
 LEG_COLUMNS = (
     "leg", "from", "to", "strategy", "start_utc", "end_utc", "duration_d", "dv_m_s",
@@ -78,6 +82,14 @@ def _num(x: float | None, digits: int) -> str:
     if float(text) == 0.0:
         text = f"{0.0:.{digits}f}"
     return text
+
+
+def _thrust_text(thrust_n: float) -> str:
+    """An engine's thrust for people: ``22.0 N``, ``0.090 N``, or ``impulsive`` for a chemical
+    engine given without thrust (stored as ``inf``: its burns are instantaneous)."""
+    if math.isinf(thrust_n):
+        return "impulsive"
+    return f"{_num(thrust_n, 3 if thrust_n < 1 else 1)} N"
 
 
 def utc_of(plan: Plan, t_s: float) -> _dt.datetime:
@@ -741,8 +753,7 @@ def summary_rows(plan: Plan) -> list[tuple[str, str]]:
         ("Final mass", f"{_num(plan.final_mass_kg, 2)} kg"),
         ("Tug", f"{tug.name}: dry {_num(tug.dry_mass_kg, 1)} kg, engines "
                 + ", ".join(f"{e.name} ({e.kind}, Isp {_num(e.isp_s, 0)} s, "
-                            f"{_num(e.thrust_n, 3 if e.thrust_n < 1 else 1)} N)"
-                            for e in tug.engines)),
+                            f"{_thrust_text(e.thrust_n)})" for e in tug.engines)),
         ("Sequence optimality", "exact within the leg model" if plan.exact else
          "heuristic" + (f"; propellant lower bound {_num(plan.lower_bound_propellant_kg, 2)} kg"
                         if plan.lower_bound_propellant_kg is not None else "")),
@@ -1067,13 +1078,23 @@ def figure_captions(plan: Plan) -> dict[str, str]:
                     "time; releases marked.",
         "mass": "Tug mass and propellant on board versus time (steps at burns and releases).",
         "dv_waterfall": "Delta-v per leg against the delta-v available from the propellant.",
-        "orbits3d": "Drop-off orbit, transfer arcs and target orbits around the Earth (inertial "
-                    "frame of the epoch).",
+        "planes": _planes_caption(plan),
         "pareto": "Propellant-duration trade-off found by the solver, chosen plan marked.",
     }
     if not (plan.objective == "pareto" or len(plan.alternatives) > 1):
         caps.pop("pareto")
     return caps
+
+
+def _planes_caption(plan: Plan) -> str:
+    """Caption of the planes map, which is a node map when some target has a node to reach
+    and an inclination map otherwise (as :func:`otvplan.plotting.planes` draws it)."""
+    if any(p.target.raan_rad is not None and p.target.inc_rad >= math.radians(0.1)
+           for p in plan.scenario.payloads):
+        ltan = " (LTAN for SSO)" if plan.scenario.dropoff.sso else ""
+        return ("Node of the tug and of each target relative to the drop-off plane against "
+                f"altitude{ltan}; drift runs, releases marked.")
+    return "Inclination of the tug and of each target against altitude; releases marked."
 
 
 def make_figures(plan: Plan) -> dict:
@@ -1138,8 +1159,9 @@ def is_report_file(name: str) -> bool:
 
 
 def _figure_names() -> set[str]:
-    """Names of every figure a report can have (:data:`FIGURES` and the plotting module's)."""
-    names = set(FIGURES)
+    """Names of every figure a report can have (:data:`FIGURES`, the plotting module's) or
+    had (:data:`RETIRED_FIGURES`)."""
+    names = set(FIGURES) | set(RETIRED_FIGURES)
     try:
         from . import plotting
 
@@ -1203,12 +1225,10 @@ def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
 
 
 __all__ = [
-    "PLAN_FORMAT", "PLAN_FORMAT_VERSION", "FIGURES", "LEG_COLUMNS", "BURN_COLUMNS",
+    "PLAN_FORMAT", "PLAN_FORMAT_VERSION", "FIGURES", "RETIRED_FIGURES", "LEG_COLUMNS",
+    "BURN_COLUMNS",
     "plan_to_json", "plan_from_json", "legs_csv", "burns_csv", "leg_rows", "burn_rows",
     "delivery_rows", "summary_rows", "build_blocks", "render_markdown", "render_html",
     "make_figures", "figure_captions", "write_report", "utc_text", "REPORT_FILES",
     "is_report_file", "check_report_bounds", "validate_plan_data", "read_plan_file",
 ]
-
-# `otvplan.report(plan, out_dir)` calls write_report even after `import otvplan.report`.
-_callable.make_module_callable(__name__, "write_report")

@@ -97,6 +97,72 @@ def test_report_called_through_the_package_accepts_a_plan_file(tmp_path):
     assert otvplan.report.plan_from_json(plan_json.read_text()) == p
 
 
+def test_report_module_imported_first_is_callable_through_the_package(tmp_path):
+    """report.py sets up no call forwarding of its own: the package's mechanism (see
+    otvplan/__init__.py) makes ``otvplan.report(plan, dir)`` work when ``otvplan.report`` is
+    the first thing imported, and the call goes to api.report (a plan.json path works)."""
+    out = run_python(f"""
+        import json
+        import otvplan.report
+        import otvplan
+        p = otvplan.plan("otvplan/examples/minimal.yaml")
+        first = otvplan.report(p, {str(tmp_path / "a")!r}, figures=False)
+        plan_json = [x for x in first if x.name == "plan.json"][0]
+        again = otvplan.report(str(plan_json), {str(tmp_path / "b")!r}, figures=False)
+        print(json.dumps({{"target": list(otvplan.report.__call_target__),
+                          "first": [x.name for x in first],
+                          "again": [x.name for x in again]}}))
+    """)
+    assert out["target"] == ["otvplan.api", "report"]
+    assert out["first"] == out["again"] == ["plan.json", "legs.csv", "burns.csv", "report.md",
+                                            "report.html"]
+    assert (tmp_path / "a" / "plan.json").read_bytes() == (tmp_path / "b" / "plan.json"
+                                                           ).read_bytes()
+
+
+# --------------------------------------------------------------------------------------------
+# Plan files given to verify and report: read by report.read_plan_file
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_missing_plan_file_is_an_input_error_naming_it(tmp_path):
+    from otvplan.errors import InputError
+
+    missing = tmp_path / "nowhere" / "plan.json"
+    with pytest.raises(InputError) as info:
+        otvplan.verify(missing)
+    assert [(p.file, p.message.split(";")[0]) for p in info.value.problems] == [
+        (str(missing), "no such file")]
+    assert str(missing) in str(info.value)
+
+
+def test_a_damaged_plan_file_names_the_file(tmp_path):
+    from otvplan.errors import InputError
+
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"format": "otvplan-plan", "version": 1, "plan": ', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        otvplan.report(bad, tmp_path / "out", figures=False)
+    assert info.value.problems and all(p.file == str(bad) for p in info.value.problems)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_plan_file_size_limit_applies_to_the_library(tmp_path, monkeypatch):
+    from otvplan import report as report_module
+    from otvplan.errors import InputError
+
+    p = otvplan.plan(MINIMAL)
+    path = tmp_path / "plan.json"
+    path.write_text(report_module.plan_to_json(p), encoding="utf-8")
+    assert api._as_plan(path) == p
+    monkeypatch.setattr(report_module, "MAX_PLAN_FILE_BYTES", path.stat().st_size - 1)
+    with pytest.raises(InputError) as info:
+        otvplan.verify(str(path))
+    [problem] = info.value.problems
+    assert problem.file == str(path)
+    assert problem.message.startswith(f"file is larger than {path.stat().st_size - 1:,} bytes")
+
+
 def test_py_typed_marker_is_shipped():
     assert importlib.resources.files("otvplan").joinpath("py.typed").is_file()
 

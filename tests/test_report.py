@@ -320,6 +320,75 @@ def test_writes_are_atomic(tmp_path, minimal, monkeypatch):
     assert os.listdir(tmp_path) == ["report.md"]
 
 
+# --------------------------------------------------------------------------------------------
+# Impulsive engines, the planes figure
+# --------------------------------------------------------------------------------------------
+
+FIVE_LINES = """\
+name: first-sizing
+epoch: 2027-03-01T10:00:00Z
+dropoff: {altitude: 525 km, sso: true, ltan: "10:30"}
+tug: {name: tug, dry_mass: 150 kg, propellant: 80 kg, engines: [{name: main, type: chemical, isp: 230 s}]}
+payloads: [{name: sat-1, mass: 12 kg, target: {altitude: 550 km, sso: true}}]
+"""  # noqa: E501
+
+
+def test_an_impulsive_engine_reads_impulsive_not_inf_newtons(tmp_path):
+    """A chemical engine given without thrust is stored with thrust_n = inf; the report says
+    "impulsive" where it shows thrust, and no file of the report set says "inf N"."""
+    import otvplan
+
+    p = otvplan.plan(FIVE_LINES)
+    assert p.scenario.tug.engines[0].thrust_n == math.inf
+    rows = dict(report.summary_rows(p))
+    assert rows["Tug"] == "tug: dry 150.0 kg, engines main (chemical, Isp 230 s, impulsive)"
+    finite = otvplan.plan(FIVE_LINES.replace("isp: 230 s}", "isp: 230 s, thrust: 22 N}"))
+    assert dict(report.summary_rows(finite))["Tug"].endswith("(chemical, Isp 230 s, 22.0 N)")
+    paths = report.write_report(p, tmp_path, figures=False)
+    for path in paths:
+        if path.suffix in (".md", ".html", ".csv"):
+            text = path.read_text(encoding="utf-8")
+            assert "inf N" not in text and not re.search(r"\binf\b", text), path.name
+    assert "Isp 230 s, impulsive)" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Isp 230 s, impulsive)" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_reports_show_the_planes_map_not_3d_orbits(sso, minimal):
+    for plan in (sso, minimal):
+        caps = report.figure_captions(plan)
+        assert "orbits3d" not in caps and "planes" in caps
+        assert list(caps)[:5] == ["timeline", "elements", "mass", "dv_waterfall", "planes"]
+    assert "orbits3d" not in report.FIGURES and "planes" in report.FIGURES
+    # the SSO plan has target planes with a node: a node map, with an LTAN axis
+    assert report.figure_captions(sso)["planes"] == (
+        "Node of the tug and of each target relative to the drop-off plane against altitude "
+        "(LTAN for SSO); drift runs, releases marked.")
+
+
+def test_the_planes_caption_follows_the_map_drawn():
+    """GTO to GEO: no target has a node to reach, the map is inclination against altitude; a
+    drop-off that is not sun-synchronous has no LTAN axis."""
+    import otvplan
+
+    geo = otvplan.plan(REPO / "otvplan" / "examples" / "gto_to_geo.yaml")
+    assert report.figure_captions(geo)["planes"] == (
+        "Inclination of the tug and of each target against altitude; releases marked.")
+    assert report.figure_captions(load_fixture("electric"))["planes"] == (
+        "Node of the tug and of each target relative to the drop-off plane against altitude; "
+        "drift runs, releases marked.")
+
+
+def test_a_report_over_an_older_one_removes_its_3d_orbit_figure(tmp_path, minimal):
+    """fig_orbits3d.* of a report written by an earlier version are report files: a new report
+    in the same directory replaces the set, so they go; a user's own figure stays."""
+    (tmp_path / "fig_orbits3d.png").write_bytes(b"old figure")
+    (tmp_path / "fig_orbits3d.svg").write_bytes(b"<svg/>")
+    (tmp_path / "fig_my_sketch.png").write_bytes(b"mine")
+    assert report.is_report_file("fig_orbits3d.png") and report.is_report_file("fig_planes.svg")
+    paths = report.write_report(minimal, tmp_path, figures=False)
+    assert sorted(os.listdir(tmp_path)) == sorted([p.name for p in paths] + ["fig_my_sketch.png"])
+
+
 def test_written_files_get_ordinary_permissions(tmp_path):
     """Atomic writes go through a 0o600 temporary file; the result must not stay private."""
     import otvplan.atomicio as atomicio
