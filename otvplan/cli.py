@@ -21,6 +21,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -392,9 +393,14 @@ def _print_plan(p) -> None:
     if sc.constraints.max_duration_s:
         lines.append(f"time margin {(sc.constraints.max_duration_s - p.duration_s) / 86400.0:.2f}"
                      f" d of the {sc.constraints.max_duration_s / 86400.0:.1f} d limit")
-    if not p.exact and p.lower_bound_propellant_kg is not None:
-        lines.append(f"heuristic sequence (manifest above the exact limit): propellant lower "
-                     f"bound {p.lower_bound_propellant_kg:,.2f} kg")
+    if p.lower_bound_propellant_kg is not None:
+        gap = p.optimality_gap or 0.0
+        lines.append(f"optimality: {'exact' if p.exact else 'not proven'} - propellant lower "
+                     f"bound {p.lower_bound_propellant_kg:,.2f} kg, gap {gap:.2%}")
+    elif p.feasible:
+        lines.append("optimality: " + ("exact" if p.exact else
+                                       "best on the search's grids of drift durations and "
+                                       "phasing revolutions (no lower bound)"))
     if p.objective == "pareto" and p.alternatives:
         front = ", ".join(f"{t / 86400.0:.1f} d / {m:.1f} kg" for t, m in p.alternatives)
         lines.append(f"propellant-duration front: {front}")
@@ -406,6 +412,25 @@ def _print_plan(p) -> None:
         console.print(_one_line(f"not delivered: {', '.join(p.undelivered)}"))
         for reason in p.infeasible_reasons:
             console.print(_one_line(f"shortfall: {reason}"))
+
+
+def _progress_printer():
+    """A progress callback for long solves: one status line on standard error, rewritten in
+    place, when standard error is a terminal (nothing otherwise, so pipes and logs stay clean).
+    It shows the refinement round, the best plan's propellant, the lower bound, the gap and
+    the time so far; the line is cleared when the solve ends."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(info: dict) -> None:
+        text = (f"planning: round {info['iteration']}, propellant {info['propellant_kg']:,.2f} kg,"
+                f" bound {info['bound_kg']:,.2f} kg, gap {info['gap']:.2%},"
+                f" {info['elapsed_s']:.1f} s")
+        sys.stderr.write("\r" + text[:max(20, shutil.get_terminal_size().columns - 1)]
+                         + "\x1b[K")
+        sys.stderr.flush()
+
+    return show
 
 
 @app.command()
@@ -440,7 +465,10 @@ def plan(
         raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
                            f"not {objective!r}{hint}")
     fmt = _format_of(fmt, as_json)
-    p = make_plan(load(file), objective=objective)
+    progress = _progress_printer()
+    p = make_plan(load(file), objective=objective, progress=progress)
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
     if fmt == "json":
         from .report import plan_to_json
 

@@ -57,6 +57,9 @@ from .orbits import (
 COPLANAR_RAD = 1e-9
 #: Eccentricity under which an orbit is treated as circular for burn placement.
 CIRCULAR_E = 1e-3
+#: Most drift durations the general search offers per leg (``solver.drift_grid`` is capped
+#: here: each one multiplies the labels of a layer).
+MAX_DRIFT_GRID = 64
 #: Lowest perigee altitude [km] a few-revolution phasing orbit may dip to.
 MIN_PHASING_PERIGEE_ALT_KM = 200.0
 
@@ -164,7 +167,7 @@ def context_from_scenario(sc: Scenario) -> LegContext:
         deadlines = [p.deliver_by_s for p in sc.payloads if p.deliver_by_s is not None]
         horizon = max(deadlines) if deadlines else 365.0 * SECONDS_PER_DAY
     horizon = min(float(horizon), 3.0 * 365.0 * SECONDS_PER_DAY)
-    n_grid = max(1, sc.solver.drift_grid)
+    n_grid = min(max(1, sc.solver.drift_grid), MAX_DRIFT_GRID)
     lo = min(2.0 * SECONDS_PER_DAY, 0.5 * horizon)
     durations = np.geomspace(lo, max(horizon, lo * 1.0001), n_grid) if n_grid > 1 else np.array(
         [horizon]

@@ -518,7 +518,7 @@ class _TimeBound:
     exp(-D / ve) (m - the payloads still aboard).
     """
 
-    LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 49)])  # [km/s per s]
+    LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 31)])  # [km/s per s]
 
     def __init__(self, dur, dv, lim: Limits, disposal_dv):
         ok = np.isfinite(dur) & np.isfinite(dv)
@@ -540,17 +540,18 @@ class _TimeBound:
         origin = rem.copy()
         origin[np.arange(L), layer.j] = True
         total = np.zeros((L, self.LAMBDAS.size))
-        for k in range(1, n1):
-            if not np.any(rem[:, k]):
-                continue
-            best = np.full((L, self.LAMBDAS.size), np.inf)
-            for j in range(n1):
-                if j == k:
-                    continue
-                sel = origin[:, j]
-                if np.any(sel):
-                    best[sel] = np.minimum(best[sel], self.g[j, k][None, :])
-            total += np.where(rem[:, k, None] & np.isfinite(best), best, 0.0)
+        # per label, the origins' distinct patterns are few: group labels by origin set
+        keys, inverse = np.unique(np.packbits(origin, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for q in range(keys.shape[0]):
+            sel = inverse == q
+            o = origin[np.argmax(sel)]
+            r = rem[np.argmax(sel)]
+            g = np.where(o[:, None, None], self.g, np.inf)  # (origin, target, lambda)
+            g[np.arange(n1), np.arange(n1)] = np.inf  # no leg from a target to itself
+            best = g.min(axis=0)  # (target, lambda)
+            best = np.where(r[:, None] & np.isfinite(best), best, 0.0)
+            total[sel] = best.sum(axis=0)[None, :]
         left = np.maximum(self.horizon - layer.t, 0.0)
         d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
         d_min = np.maximum(d_min, 0.0) + self.disposal
@@ -762,14 +763,38 @@ def _midpoints(x: np.ndarray, i: int) -> list[float]:
     return out
 
 
-#: Most relaxed plans whose drift intervals are bisected per refinement.
+#: Labels per layer of the quick beam search that finds a first incumbent.
+BEAM_LABELS = 64
+#: Where an interval in use is split (fractions of its width, geometric).
+SPLIT_FRACTIONS = (0.5,)
+#: Most relaxed plans whose drift intervals are split per refinement.
 REFINE_PATHS = 2000
+
+
+def root_bound(nodes: lg.Nodes, tab: LegTables, m0: float, lim: Limits,
+               disposal_dv: np.ndarray) -> float:
+    """An upper bound on the final mass of every plan, from the start alone: the spanning
+    tree and per-target bounds of :func:`otvplan.sequencing.final_mass_upper_bound` and the
+    time-priced bound of :class:`_TimeBound`, on the relaxed options."""
+    W = (nodes.n + 63) // 64
+    root = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),
+                      u=np.zeros(1), uw=np.zeros(1), m=np.array([m0], float),
+                      parent=np.array([-1]), option=np.array([-1]),
+                      remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]))
+    bound = Bound(leg_lb=tab.leg_lower_bounds(), disposal_dv=disposal_dv, ve_kms=lim.ve_kms,
+                  incumbent=-math.inf)
+    ub = float(final_mass_upper_bound(nodes, root, bound)[0])
+    if math.isfinite(lim.horizon_s):
+        arr = tab.arrays("lb")
+        ub = min(ub, float(_TimeBound(arr["dur"], arr["dv"], lim, disposal_dv)
+                           .final_mass(nodes, root)[0]))
+    return ub
 
 
 def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
              disposal_dv: np.ndarray, gap: float = EXACT_GAP, deadline_s: float = math.inf,
              samples: int = INITIAL_SAMPLES, max_iterations: int = 40,
-             progress=None) -> Schedule | None:
+             progress=None, exact: bool = True, beam_labels: int = 2000) -> Schedule | None:
     """Best order and drift durations with a certified bound, refining the tables until the
     relative propellant gap is at most ``gap`` or ``deadline_s`` (a ``time.perf_counter``
     value) passes. None when no complete plan fits the limits in the tables.
@@ -777,7 +802,9 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
     Each round searches the real options (the incumbent) and the relaxation (the bound),
     then bisects every drift interval used by a relaxed plan that beats the incumbent by
     more than a tenth of the current gap, and the intervals next to the incumbent's drift
-    durations.
+    durations. With ``exact`` False (large manifests) each round is a beam search of
+    ``beam_labels`` labels per layer refined around the incumbent's drift durations, and the
+    bound is :func:`root_bound`.
     """
     t_start = time.perf_counter()
     tab = build_tables(nodes, ctx, samples, lim.horizon_s)
@@ -789,6 +816,15 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
     bound_valid = False
     timed_out = False
     rel_gap = math.inf
+
+    # a quick beam over the first tables gives the branch-and-bound its first incumbent
+    arr_u = tab.arrays("ub")
+    best = _better(best, search_tables(nodes, arr_u, m0, lim, disposal_dv,
+                                       tab.leg_lower_bounds(),
+                                       max_labels=BEAM_LABELS if exact else beam_labels), tab)
+    if not exact:
+        return _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
+                              progress, beam_labels, t_start, max_iterations)
     while True:
         it += 1
         leg_lb = tab.leg_lower_bounds()
@@ -796,17 +832,7 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
         incumbent = best[0] if best else -math.inf
         res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent)
         labels += res_u.labels
-        if res_u.best_index >= 0 and (best is None or res_u.best_mass > best[0] + 1e-12):
-            legs_ = []
-            for j, k, o in path_options(res_u, res_u.best_index):
-                if o == 0:
-                    legs_.append((int(j), int(k), 0, math.nan, math.nan, 0.0))
-                else:
-                    c = tab.curves[(int(j), int(k))]
-                    s = int(o) - 1
-                    legs_.append((int(j), int(k), 1, float(c.x[s]), float(c.a_d[s]),
-                                  float(c.direction[s])))
-            best = (res_u.best_mass, legs_)
+        best = _better(best, res_u, tab)
         if best is None:
             return None
         res_l = search_tables(nodes, tab.arrays("lb"), m0, lim, disposal_dv, leg_lb,
@@ -851,11 +877,78 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
                 if i == 0:
                     wanted.setdefault(pair, set()).add(0.5 * float(c.x[0]))
                 elif c.x[i] / c.x[i - 1] > MIN_SAMPLE_RATIO:
-                    wanted.setdefault(pair, set()).add(math.sqrt(float(c.x[i - 1] * c.x[i])))
+                    for f in SPLIT_FRACTIONS:
+                        wanted.setdefault(pair, set()).add(
+                            float(c.x[i - 1]) * (float(c.x[i]) / float(c.x[i - 1])) ** f)
         if add_samples(tab, nodes, ctx, wanted) == 0:
             break
     stats = {"table_evaluations": tab.evaluations, "refinements": it,
              "optimality_gap": rel_gap}
     return Schedule(legs=best[1], final_mass_kg=best[0], bound_final_mass_kg=bound_mass,
                     bound_valid=bound_valid, iterations=it, evaluations=tab.evaluations,
+                    labels=labels, timed_out=timed_out, stats=stats)
+
+
+
+def _better(best, res: TableSearch, tab: LegTables):
+    """The incumbent (final mass, legs) updated with a search's best complete plan."""
+    if res.best_index < 0 or (best is not None and res.best_mass <= best[0] + 1e-12):
+        return best
+    legs_ = []
+    for j, k, o in path_options(res, res.best_index):
+        if o == 0:
+            legs_.append((int(j), int(k), 0, math.nan, math.nan, 0.0))
+        else:
+            c = tab.curves[(int(j), int(k))]
+            q = int(o) - 1
+            legs_.append((int(j), int(k), 1, float(c.x[q]), float(c.a_d[q]),
+                          float(c.direction[q])))
+    return (res.best_mass, legs_)
+
+
+def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s, progress,
+                   beam_labels, t_start, max_iterations) -> Schedule | None:
+    """The large-manifest rounds of :func:`optimise`: beam searches over tables refined
+    around the incumbent's drift durations, until a round no longer improves it; the bound
+    is :func:`root_bound`."""
+    if best is None:
+        return None
+    payload_kg = float(nodes.mass[1:].sum())
+    it = 0
+    labels = 0
+    timed_out = False
+    bound_mass = max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0])
+    while True:
+        it += 1
+        prop_best = m0 - payload_kg - best[0]
+        prop_lb = m0 - payload_kg - bound_mass
+        rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
+        if progress is not None:
+            progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
+                      "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+        if rel_gap <= gap or it >= max_iterations:
+            break
+        if time.perf_counter() >= deadline_s:
+            timed_out = True
+            break
+        wanted: dict[tuple[int, int], set[float]] = {}
+        for j, k, code, x, _a, _d in best[1]:
+            if code == 1:
+                c = tab.curves[(j, k)]
+                for xm in _midpoints(c.x, int(np.argmin(np.abs(c.x - x)))):
+                    wanted.setdefault((j, k), set()).add(xm)
+        if add_samples(tab, nodes, ctx, wanted) == 0:
+            break
+        res = search_tables(nodes, tab.arrays("ub"), m0, lim, disposal_dv,
+                            tab.leg_lower_bounds(), max_labels=beam_labels)
+        labels += res.labels
+        new = _better(best, res, tab)
+        if new is best or new[0] <= best[0] * (1.0 + 1e-6):
+            best = new
+            break
+        best = new
+    stats = {"table_evaluations": tab.evaluations, "refinements": it,
+             "optimality_gap": rel_gap}
+    return Schedule(legs=best[1], final_mass_kg=best[0], bound_final_mass_kg=bound_mass,
+                    bound_valid=True, iterations=it, evaluations=tab.evaluations,
                     labels=labels, timed_out=timed_out, stats=stats)

@@ -21,6 +21,8 @@ m exp(-dv / (g0 Isp)) minus the payload released, applied label by label.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +70,10 @@ class SearchSettings:
     group_cap: int = 64
     beam_rank: str = "propellant"  # beam search keeps the most propellant left, or "time"
     beam_time_weight: float = 0.0  # with a bound: rank by ub - weight * m0 * t / horizon
+    #: time.perf_counter() value after which the search turns into a beam (time limit)
+    deadline_s: float = math.inf
+    #: most labels a layer may hold before the search turns into a beam (memory bound)
+    max_labels: int = 200_000
 
 
 @dataclass
@@ -328,7 +334,8 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
             bounded += int(new.size - keep_b.sum())
             new = _take_layer(new, np.nonzero(keep_b)[0])
             ub = ub[keep_b]
-        if not s.exact and new.size > s.beam_width:
+        over = new.size > s.max_labels or time.perf_counter() > s.deadline_s
+        if (not s.exact or over) and new.size > s.beam_width:
             left = new.m - new.remaining_payload_mass - s.dry_kg
             if s.beam_rank == "time":
                 keys = (-left, new.t)

@@ -55,6 +55,9 @@ class SolverOptions:
     objective: str | None = None
     exact_max_payloads: int | None = None
     beam_width: int | None = None
+    #: "auto": the continuous-time planner (:mod:`otvplan.schedule`) where it applies, else
+    #: the general search; "grid": always the general search on its grids of drift durations
+    method: str = "auto"
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,23 +141,23 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     tug = scenario.tug
     m0 = scenario.initial_mass_kg
     horizon = scenario.constraints.max_duration_s
+    limit_s = scenario.solver.time_limit_s
+    deadline = t_start + (limit_s if limit_s is not None else math.inf)
     settings = SearchSettings(
         dry_kg=tug.dry_mass_kg, reserve_kg=tug.reserve_kg,
         horizon_s=math.inf if horizon is None else float(horizon),
         separation_s=scenario.constraints.min_deploy_separation_s,
-        exact=n <= exact_max, beam_width=beam,
+        exact=n <= exact_max, beam_width=beam, deadline_s=deadline,
     )
     cache = lg.DriftCache()
     electric_disposal = ctx.chemical is None
     eng = ctx.chemical or ctx.electric
     disp = disposal_table(scenario, nodes)
-    warnings: list[str] = []
-    limit_s = scenario.solver.time_limit_s
-    deadline = t_start + (limit_s if limit_s is not None else math.inf)
-    if (objective == "propellant" and ctx.chemical is not None
+    warnings: list[str] = _input_warnings(scenario)
+    if (objective == "propellant" and options.method == "auto" and ctx.chemical is not None
             and schedule.is_time_invariant(nodes, ctx, settings.horizon_s)):
         fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
-                                    objective, t_start, progress)
+                                    objective, t_start, progress, list(warnings))
         if fast is not None:
             if strict and not fast.feasible:  # pragma: no cover - feasible by construction
                 raise InfeasibleError("not every payload can be delivered", Shortfall())
@@ -170,6 +173,12 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         result = search(nodes, ctx, m0, settings, cache, bound=bound)
     else:  # large manifest: the best of several beam searches
         _, result = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, settings.beam_width)
+    if time.perf_counter() > deadline:
+        warnings.append("solver.time_limit reached: the search finished as a beam search; the "
+                        "plan is the best found, not proven optimal")
+    if scenario.solver.drift_grid > lg.MAX_DRIFT_GRID:
+        warnings.append(f"solver.drift_grid {scenario.solver.drift_grid} is capped at "
+                        f"{lg.MAX_DRIFT_GRID} drift durations per leg")
     finals = _finals(disp, nodes, result.layers, eng, electric_disposal, settings)
     chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
     feasible = chosen is not None
@@ -224,8 +233,18 @@ def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, altern
     )
 
 
+def _input_warnings(scenario) -> list[str]:
+    """Warnings about the scenario itself that every plan of it carries."""
+    out = []
+    for e in scenario.tug.engines:
+        if not math.isfinite(e.thrust_n):
+            out.append(f"engine {e.name} has no thrust given: its burns are treated as "
+                       "impulsive (no burn durations, no finite-burn check)")
+    return out
+
+
 def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, objective,
-                         t_start, progress) -> Plan | None:
+                         t_start, progress, warnings) -> Plan | None:
     """Plan a time-invariant manifest over leg tables with a certified gap
     (:mod:`otvplan.schedule`); None when it finds no complete plan (the general search then
     explains the shortfall)."""
@@ -233,11 +252,11 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
                           horizon_s=settings.horizon_s, separation_s=settings.separation_s,
                           ve_kms=ctx.chemical.ve_kms)
     sched = schedule.optimise(nodes, ctx, m0, lim, disp.dv_chemical, deadline_s=deadline,
-                              progress=progress)
+                              progress=progress, exact=settings.exact,
+                              beam_labels=max(32 * settings.beam_width, 1000))
     if sched is None:
         return None
     layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
-    warnings: list[str] = []
     built = _build(scenario, nodes, ctx, layers, len(layers) - 1, 0, lg.DriftCache(),
                    ctx.chemical, False, warnings, disp, leg_contexts=contexts)
     payload_mass = float(nodes.mass[1:].sum())

@@ -21,7 +21,7 @@ from otvplan import scenario as sc_mod
 from otvplan.constants import R_EARTH_KM
 from otvplan.model import Plan, from_data, to_data
 from otvplan.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
-from otvplan.solver import plan
+from otvplan.solver import SolverOptions, plan
 
 SLOW = bool(os.environ.get("OTVPLAN_SLOW"))
 
@@ -123,10 +123,11 @@ def _solver_final_mass(p: Plan) -> float:
     return deliveries[-1].mass_after_kg if deliveries else -math.inf
 
 
-# The general label-setting search (manifests with phase slots, electric tugs, planes turning
-# at different rates) against exhaustive enumeration of the same gridded leg options: 50
-# manifests, many small ones with the full leg model, a few large ones with a coarse grid so
-# that the brute force (n! orders x options^n) stays within seconds.
+# The general label-setting search (used for manifests with phase slots, electric tugs or
+# planes turning at different rates; forced here with method="grid") against exhaustive
+# enumeration of the same gridded leg options: 50 manifests, many small ones with the full leg
+# model, a few large ones with a coarse grid so that the brute force (n! orders x options^n)
+# stays within seconds.
 CASES = (
     [(seed, 3, 4, False) for seed in range(20)]
     + [(100 + seed, 4, 3, True) for seed in range(16)]
@@ -138,13 +139,12 @@ CASES = (
 
 @pytest.mark.parametrize("seed,n,grid,deadlines", CASES)
 def test_label_search_equals_brute_force_on_its_grid(seed, n, grid, deadlines):
-    """On slotted manifests (the general search, drift durations and phasing revolutions on
-    grids) the search finds the same least propellant as exhaustive enumeration of its
-    options; such a plan is not called exact (it is optimal on the grid only)."""
-    text = random_sso_manifest(seed, n, grid, deadlines=deadlines, slots=True)
+    """The general search finds the same least propellant as exhaustive enumeration of its
+    gridded options; such a plan is optimal on the grid only, so it is not called exact."""
+    text = random_sso_manifest(seed, n, grid, deadlines=deadlines)
     scenario = sc_mod.loads(text)
     best = brute_force_best_mass(scenario)
-    p = plan(scenario, objective="propellant")
+    p = plan(scenario, objective="propellant", options=SolverOptions(method="grid"))
     if not math.isfinite(best):
         assert not p.feasible
         return
@@ -280,8 +280,7 @@ def test_brute_force_comparison_covers_feasible_cases():
     """Guard against a vacuous comparison: most generated manifests must close."""
     feasible = 0
     for seed, n, grid, deadlines in CASES[:20]:
-        scenario = sc_mod.loads(random_sso_manifest(seed, n, grid, deadlines=deadlines,
-                                                    slots=True))
+        scenario = sc_mod.loads(random_sso_manifest(seed, n, grid, deadlines=deadlines))
         feasible += math.isfinite(brute_force_best_mass(scenario))
     assert feasible >= 10
 
