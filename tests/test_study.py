@@ -346,8 +346,8 @@ def test_outputs_resume_and_plots(tmp_path, tiny):
     table = st.sweep(study, workers=0, out_dir=out, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "heatmap_duration_d.png", "heatmap_propellant_used_kg.png",
-        "heatmap_total_dv_m_s.png", "pareto.png"]
+        "cases.png", "heatmap_duration_d.png", "heatmap_propellant_used_kg.png",
+        "heatmap_total_dv_m_s.png"]
     import pandas as pd
 
     parquet = pd.read_parquet(out / "results.parquet")
@@ -374,8 +374,110 @@ def test_scatter_matrix_for_sampled_designs(tmp_path, tiny):
         """))
     out = tmp_path / "out"
     st.sweep(study, workers=0, out_dir=out)
-    assert sorted(p.name for p in (out / "plots").iterdir()) == ["pareto.png",
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["cases.png",
                                                                  "scatter_matrix.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def isp_propellant(tmp_path, tiny):
+    """A 2 x 2 grid whose 0.5 kg cases are infeasible, swept with its figures."""
+    study = st.load(write_study(tmp_path, """\
+        base: tiny.yaml
+        axes:
+          tug.engines[0].isp: [220 s, 300 s]
+          tug.propellant: [0.5 kg, 80 kg]
+        """))
+    out = tmp_path / "out"
+    (out / "plots").mkdir(parents=True)
+    (out / "plots" / "pareto.png").write_bytes(b"an older version's figure")
+    table = st.sweep(study, workers=0, out_dir=out)
+    return study, table, out
+
+
+def test_heatmap_cells_stay_on_the_sampled_values(isp_propellant):
+    """An Isp grid of 220/300 s is drawn as two cells with ticks 220 and 300 (not cells from
+    180 to 340 s); names with units; infeasible cells have no colour and a cross."""
+    import numpy as np
+
+    study, table, _ = isp_propellant
+    assert list(table["status"]) == ["infeasible", "ok", "infeasible", "ok"]
+    fig = st.figures(study, table)["heatmap_propellant_used_kg"]
+    ax, bar = fig.axes
+    assert ax.get_xlim() == (-0.5, 1.5) and ax.get_ylim() == (-0.5, 1.5)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["220", "300"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.5", "80"]
+    mesh = ax.collections[0]
+    corners = mesh.get_coordinates()
+    assert corners[..., 0].min() == -0.5 and corners[..., 0].max() == 1.5
+    assert ax.get_xlabel() == "Isp, engine main (s)"
+    assert ax.get_ylabel() == "Tug propellant loaded (kg)"
+    assert ax.get_title() == f"{study.name}: Propellant used (kg)"
+    assert bar.get_ylabel() == "Propellant used (kg)"
+    cells = np.ma.getmaskarray(mesh.get_array()).reshape(2, 2)
+    assert cells.tolist() == [[True, True], [False, False]]  # rows: 0.5 kg, 80 kg
+    ok = table[table["status"] == "ok"]["propellant_used_kg"]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.4g}" for v in ok)
+    crosses = [c for c in ax.collections[1:] if len(c.get_offsets()) == 2]
+    assert [sorted(map(tuple, c.get_offsets().tolist())) for c in crosses] == [
+        [(0.0, 0.0), (1.0, 0.0)]]
+    for column, name in (("total_dv_m_s", "Total delta-v (m/s)"),
+                         ("duration_d", "Mission duration (d)")):
+        assert st.figures(study, table)[f"heatmap_{column}"].axes[1].get_ylabel() == name
+
+
+def test_the_cases_figure_draws_no_front_through_different_designs(isp_propellant):
+    study, table, out = isp_propellant
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "cases.png", "heatmap_duration_d.png", "heatmap_propellant_used_kg.png",
+        "heatmap_total_dv_m_s.png"]  # the older pareto.png is gone
+    ax = st.figures(study, table)["cases"].axes[0]
+    assert ax.get_lines() == []  # points only: no front, no step line
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "feasible (2)", "infeasible (the partial plan) (2)"]
+    assert "each point is one design case" in ax.get_title()
+    assert ax.get_xlabel() == "Mission duration (d)"
+    assert ax.get_ylabel() == "Propellant used (kg)"
+    # few cases: each point names its axis values
+    assert sorted(t.get_text() for t in ax.texts) == [
+        "220 s, 0.5 kg", "220 s, 80 kg", "300 s, 0.5 kg", "300 s, 80 kg"]
+
+
+def test_a_sweep_table_renders_as_html_in_a_notebook(isp_propellant):
+    """The result of a sweep is a pandas DataFrame: Jupyter shows it as an HTML table."""
+    _, table, _ = isp_propellant
+    html = table._repr_html_()
+    assert "<table" in html and "propellant_used_kg" in html
+    assert all(case in html for case in table["case"])
+
+
+def test_axis_labels_are_names_with_units(tmp_path, tiny):
+    study = st.load(write_study(tmp_path, """\
+        base: tiny.yaml
+        axes:
+          tug.engines[0].isp: [220 s, 300 s]
+          payloads[*].target.altitude: [450 km, 500 km]
+          payloads[sat-2].mass: [10 kg, 20 kg]
+          payloads[0].target.ltan: ["10:00", "11:00"]
+          tug.dry_mass: [100 kg, 150 kg]
+          constraints.max_duration: [30 d, 60 d]
+          dropoff.altitude: [500 km, 525 km]
+        design: {type: lhs, size: 2}
+        """))
+    assert [st.axis_label(study, a) for a in study.axes] == [
+        "Isp, engine main (s)",
+        "Target altitude, every payload (km)",
+        "Mass, payload sat-2 (kg)",
+        "Target LTAN, payload sat-1 (h)",
+        "Tug dry mass (kg)",
+        "Duration limit (d)",
+        "Drop-off altitude (km)",
+    ]
+    assert st.metric_label("propellant_used_kg", "kg") == "Propellant used (kg)"
 
 
 # --------------------------------------------------------------------------------------------
