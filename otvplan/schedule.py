@@ -338,17 +338,43 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
     return out
 
 
+#: Leg tables kept per process, by geometry (a sweep's cases that change neither the orbits
+#: nor the drift band nor the horizon share them, refinements included).
+_TABLES: dict[tuple, LegTables] = {}
+TABLES_KEPT = 8
+
+
+def _geometry_key(nodes: lg.Nodes, ctx: lg.LegContext, samples: int, horizon: float) -> tuple:
+    arrays = (nodes.a, nodes.e, nodes.i, nodes.argp, nodes.raan0, nodes.slot0)
+    return (tuple(np.asarray(a, float).tobytes() for a in arrays), ctx.a_drift_min,
+            ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2, samples, horizon)
+
+
 def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAMPLES,
                  horizon_s: float | None = None) -> LegTables:
     """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
-    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation each."""
+    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation each;
+    or return the tables of the same geometry built earlier in this process (the delta-v
+    and times of a leg do not depend on the tug's mass or engine)."""
+    horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
+                    else ctx.horizon_s)
+    key = _geometry_key(nodes, ctx, samples, horizon)
+    tab = _TABLES.get(key)
+    if tab is None:
+        tab = _build_tables(nodes, ctx, samples, horizon)
+        if len(_TABLES) >= TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = tab
+    return tab
+
+
+def _build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int,
+                  horizon: float) -> LegTables:
     n1 = nodes.n
     jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
     jj, kk = jj.ravel(), kk.ravel()
     sel = jj != kk
     jj, kk = jj[sel], kk[sel]
-    horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
-                    else ctx.horizon_s)
     x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
     direct = _evaluate(nodes, ctx, jj, kk)
     tab = LegTables(n1=n1, direct={

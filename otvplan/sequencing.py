@@ -73,7 +73,7 @@ class SearchSettings:
     #: time.perf_counter() value after which the search turns into a beam (time limit)
     deadline_s: float = math.inf
     #: most labels a layer may hold before the search turns into a beam (memory bound)
-    max_labels: int = 200_000
+    max_labels: int = 20_000
 
 
 @dataclass
@@ -278,55 +278,24 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
         lab, kk = lab[free], kk[free]
         if lab.size == 0:
             break
-        opts = expand(nodes, ctx, cur.j[lab], kk, cur.t[lab], cur.m[lab], cur.raan[lab],
-                      cur.u[lab], cache)
+        # the children of a layer, a block of (label, payload) pairs at a time (memory), each
+        # block reduced to its non-dominated labels, then the blocks together again
+        parts = []
+        for c0 in range(0, lab.size, PAIRS_PER_BLOCK):
+            if parts and time.perf_counter() > s.deadline_s:
+                truncated = True  # out of time: the rest of this layer is not expanded
+                break
+            sl = slice(c0, c0 + PAIRS_PER_BLOCK)
+            part, was_capped, lost = _children(nodes, ctx, cur, lab[sl], kk[sl], s, cache, W,
+                                               electric)
+            parts.append(part)
+            capped |= was_capped
+            massless += lost
         expanded += lab.size
-        p = opts.pair
-        parent = lab[p]
-        k_new = kk[p]
-        # separation from the previous deployment
-        t_prev_dep = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
-        t_del = np.maximum(opts.t_end, t_prev_dep + s.separation_s)
-        dwell = t_del - opts.t_end
-        raan_del = opts.raan_end + nodes.raan_rate[k_new] * dwell
-        u_del = opts.u_end + nodes.u_rate[k_new] * dwell
-        m_after = opts.m_end - nodes.mass[k_new]
-        rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
-        ok = np.ones(p.size, bool)
-        if s.enforce_time:
-            ok &= (t_del <= nodes.deadline[k_new] + 1e-6) & (t_del <= s.horizon_s + 1e-6)
-        if s.enforce_propellant:
-            ok &= m_after - rem - s.dry_kg >= s.reserve_kg - 1e-9
-        massless += int(np.count_nonzero(ok & ~(m_after > 0.0)))
-        ok &= m_after > 0.0
-        idx = np.nonzero(ok)[0]
-        masks = cur.mask[parent[idx]].copy()
-        kn = k_new[idx]
-        for word in range(W):
-            sel = (kn // 64) == word
-            masks[sel, word] |= (np.uint64(1) << (kn[sel] % 64).astype(np.uint64))
-        new = Layer(
-            mask=masks, j=kn, t=t_del[idx], m=m_after[idx], raan=np.mod(raan_del[idx], TWO_PI),
-            u=np.mod(u_del[idx], TWO_PI), parent=parent[idx], base=opts.base[idx],
-            tidx=opts.tidx[idx], variant=opts.variant[idx], krev=opts.krev[idx],
-            t_dep=cur.t[parent[idx]], m_dep=cur.m[parent[idx]],
-            raan_dep=cur.raan[parent[idx]], u_dep=cur.u[parent[idx]],
-            remaining_payload_mass=rem[idx],
-        )
-        # dominance within (delivered set, current orbit); raan/u join the key where the
-        # orbit leaves them free (they then depend on the history)
-        free_raan = np.isnan(nodes.raan0[new.j])
-        free_u = np.isnan(nodes.slot0[new.j])
-        key = np.column_stack([
-            new.mask.view(np.int64), new.j,
-            np.where(free_raan, np.round(new.raan * 1e6), 0).astype(np.int64),
-            np.where(free_u & _any_slot_left(nodes, new.mask), np.round(new.u * 1e3),
-                     0).astype(np.int64),
-        ])
-        keep, was_capped = _dominance_keep(key, new.t, new.m, s.group_cap if electric else 0,
-                                           exact_mass=electric)
-        capped |= was_capped
-        new = _take_layer(new, keep)
+        new = _concat_layers(parts)
+        if len(parts) > 1:
+            new, was_capped = _dominated_out(nodes, new, s, electric)
+            capped |= was_capped
         ub = None
         if bound is not None and new.size:
             ub = final_mass_upper_bound(nodes, new, bound)
@@ -354,6 +323,75 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
                         {"pairs_expanded": expanded, "drift_cache_misses": cache.misses,
                          "labels_bounded": bounded,
                          "labels": sum(layer.size for layer in layers)}, massless)
+
+
+#: (label, payload) pairs expanded at once by :func:`search` (bounds the memory of a layer).
+PAIRS_PER_BLOCK = 4096
+
+
+def _children(nodes, ctx, cur, lab, kk, s, cache, W, electric):
+    """The non-dominated children of labels ``lab`` by payloads ``kk``: (layer, capped,
+    labels dropped only for a non-positive mass)."""
+    opts = expand(nodes, ctx, cur.j[lab], kk, cur.t[lab], cur.m[lab], cur.raan[lab],
+                  cur.u[lab], cache)
+    p = opts.pair
+    parent = lab[p]
+    k_new = kk[p]
+    # separation from the previous deployment
+    t_prev_dep = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
+    t_del = np.maximum(opts.t_end, t_prev_dep + s.separation_s)
+    dwell = t_del - opts.t_end
+    raan_del = opts.raan_end + nodes.raan_rate[k_new] * dwell
+    u_del = opts.u_end + nodes.u_rate[k_new] * dwell
+    m_after = opts.m_end - nodes.mass[k_new]
+    rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
+    ok = np.ones(p.size, bool)
+    if s.enforce_time:
+        ok &= (t_del <= nodes.deadline[k_new] + 1e-6) & (t_del <= s.horizon_s + 1e-6)
+    if s.enforce_propellant:
+        ok &= m_after - rem - s.dry_kg >= s.reserve_kg - 1e-9
+    massless = int(np.count_nonzero(ok & ~(m_after > 0.0)))
+    ok &= m_after > 0.0
+    idx = np.nonzero(ok)[0]
+    masks = cur.mask[parent[idx]].copy()
+    kn = k_new[idx]
+    for word in range(W):
+        sel = (kn // 64) == word
+        masks[sel, word] |= (np.uint64(1) << (kn[sel] % 64).astype(np.uint64))
+    new = Layer(
+        mask=masks, j=kn, t=t_del[idx], m=m_after[idx], raan=np.mod(raan_del[idx], TWO_PI),
+        u=np.mod(u_del[idx], TWO_PI), parent=parent[idx], base=opts.base[idx],
+        tidx=opts.tidx[idx], variant=opts.variant[idx], krev=opts.krev[idx],
+        t_dep=cur.t[parent[idx]], m_dep=cur.m[parent[idx]],
+        raan_dep=cur.raan[parent[idx]], u_dep=cur.u[parent[idx]],
+        remaining_payload_mass=rem[idx],
+    )
+    new, capped = _dominated_out(nodes, new, s, electric)
+    return new, capped, massless
+
+
+def _dominated_out(nodes, new, s, electric):
+    """The labels of ``new`` that no other label dominates, and whether a group was capped."""
+    # dominance within (delivered set, current orbit); raan/u join the key where the
+    # orbit leaves them free (they then depend on the history)
+    free_raan = np.isnan(nodes.raan0[new.j])
+    free_u = np.isnan(nodes.slot0[new.j])
+    key = np.column_stack([
+        new.mask.view(np.int64), new.j,
+        np.where(free_raan, np.round(new.raan * 1e6), 0).astype(np.int64),
+        np.where(free_u & _any_slot_left(nodes, new.mask), np.round(new.u * 1e3),
+                 0).astype(np.int64),
+    ])
+    keep, capped = _dominance_keep(key, new.t, new.m, s.group_cap if electric else 0,
+                                   exact_mass=electric)
+    return _take_layer(new, keep), capped
+
+
+def _concat_layers(parts):
+    if len(parts) == 1:
+        return parts[0]
+    return Layer(**{name: np.concatenate([getattr(p, name) for p in parts])
+                    for name in Layer.__dataclass_fields__})
 
 
 def _any_slot_left(nodes: Nodes, mask):

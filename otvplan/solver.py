@@ -46,6 +46,11 @@ from . import schedule
 from .sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, path_to, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
+#: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
+#: search returns the best it has, marked as not proven optimal.
+DEFAULT_TIME_LIMIT_S = 60.0
+#: Share of the time limit that the shortfall analysis of an infeasible mission may add.
+SHORTFALL_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,9 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     m0 = scenario.initial_mass_kg
     horizon = scenario.constraints.max_duration_s
     limit_s = scenario.solver.time_limit_s
-    deadline = t_start + (limit_s if limit_s is not None else math.inf)
+    if limit_s is None:
+        limit_s = DEFAULT_TIME_LIMIT_S
+    deadline = t_start + limit_s
     settings = SearchSettings(
         dry_kg=tug.dry_mass_kg, reserve_kg=tug.reserve_kg,
         horizon_s=math.inf if horizon is None else float(horizon),
@@ -154,8 +161,9 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     eng = ctx.chemical or ctx.electric
     disp = disposal_table(scenario, nodes)
     warnings: list[str] = _input_warnings(scenario)
-    if (objective == "propellant" and options.method == "auto" and ctx.chemical is not None
-            and schedule.is_time_invariant(nodes, ctx, settings.horizon_s)):
+    fast_path = (options.method == "auto" and ctx.chemical is not None
+                 and schedule.is_time_invariant(nodes, ctx, settings.horizon_s))
+    if objective == "propellant" and fast_path:
         fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
                                     objective, t_start, progress, list(warnings))
         if fast is not None:
@@ -184,8 +192,11 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     feasible = chosen is not None
     shortfall = Shortfall()
     if not feasible:
-        shortfall = _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng,
-                                electric_disposal, disp)
+        extra = replace(settings, deadline_s=time.perf_counter() + SHORTFALL_SHARE * limit_s)
+        shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
+                                electric_disposal, disp,
+                                left_fn=_left_fn(scenario, nodes, ctx, extra, disp)
+                                if fast_path else None)
         chosen = _best_partial(finals, nodes)
     depth, index = chosen["depth"], chosen["index"]
     built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
@@ -241,6 +252,24 @@ def _input_warnings(scenario) -> list[str]:
             out.append(f"engine {e.name} has no thrust given: its burns are treated as "
                        "impulsive (no burn durations, no finite-burn check)")
     return out
+
+
+def _left_fn(scenario, nodes, ctx, settings, disp):
+    """Propellant left [kg] at the end of the best plan of a time-invariant manifest with P
+    loaded, ignoring the propellant limit (None when nothing closes): for the shortfall."""
+    dry = scenario.tug.dry_mass_kg
+    payload = float(nodes.mass[1:].sum())
+    lim = schedule.Limits(dry_kg=dry, reserve_kg=settings.reserve_kg,
+                          horizon_s=settings.horizon_s, separation_s=settings.separation_s,
+                          ve_kms=ctx.chemical.ve_kms, enforce_propellant=False)
+
+    def left(p_loaded: float) -> float | None:
+        sched = schedule.optimise(nodes, ctx, dry + p_loaded + payload, lim, disp.dv_chemical,
+                                  deadline_s=settings.deadline_s, exact=settings.exact,
+                                  beam_labels=max(32 * settings.beam_width, 1000))
+        return None if sched is None else sched.final_mass_kg - dry
+
+    return left
 
 
 def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, objective,
@@ -459,8 +488,16 @@ def _best_partial(finals, nodes):
     return best or {"depth": 0, "index": 0, "dispose": False}
 
 
+class _OutOfTime(Exception):
+    """The shortfall analysis ran out of its share of the time limit."""
+
+
 def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposal,
-                disp) -> Shortfall:
+                disp, left_fn=None) -> Shortfall:
+    """What an infeasible mission lacks: propellant (the least load with which the whole
+    manifest closes within the time limits, by ``left_fn(P)`` - the propellant left at the
+    end of the best plan with P loaded - or the general search) and time. Each evaluation
+    checks ``settings.deadline_s``; past it the analysis stops and says so."""
     n = nodes.n - 1
     reasons = []
     sf = Shortfall()
@@ -478,6 +515,12 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     massless = [0]
 
     def left_for(p_loaded):
+        if time.perf_counter() > settings.deadline_s:
+            raise _OutOfTime
+        if left_fn is not None:
+            value = left_fn(p_loaded)
+            massless[0] = int(value is None)  # grow the load while nothing closes
+            return value
         res = search(nodes, ctx, dry + p_loaded + payload_mass, relaxed, cache)
         massless[0] = res.massless
         finals = _finals(disp, nodes, res.layers, eng, electric_disposal, relaxed)
@@ -487,6 +530,58 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
         ok = full[0]["t"] <= settings.horizon_s + 1e-6
         return float(full[0]["prop_left"][ok].max()) if np.any(ok) else None
 
+    need_prop = None
+    try:
+        need_prop = _propellant_needed(left_for, massless, scenario, dry, payload_mass, reserve)
+    except _OutOfTime:
+        reasons.append("propellant: the shortfall was not found within the time limit "
+                       "(solver.time_limit)")
+    if need_prop is not None and need_prop > usable + 1e-9:
+        sf.propellant_kg = need_prop - usable
+        msg = (f"propellant: the cheapest complete plan within the time limits needs "
+               f"{need_prop:.1f} kg loaded above the reserve, {sf.propellant_kg:.1f} kg more than "
+               f"the {usable:.1f} kg usable")
+        if need_prop + reserve > scenario.tug.tank_capacity_kg:
+            msg += f" (and more than the {scenario.tug.tank_capacity_kg:.1f} kg tank holds)"
+        reasons.append(msg)
+    # Time: the earliest complete sequence within the propellant, ignoring time limits.
+    full_t = []
+    if time.perf_counter() <= settings.deadline_s:
+        relaxed_t = replace(settings, enforce_time=False, horizon_s=math.inf)
+        res_t = search(nodes, ctx, m0, relaxed_t, cache)
+        finals_t = _finals(disp, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
+        full_t = [r for r in finals_t if r["depth"] == n]
+    else:
+        reasons.append("time: the shortfall was not found within the time limit "
+                       "(solver.time_limit)")
+    if full_t:
+        r = full_t[0]
+        ok = r["prop_left"] >= settings.reserve_kg - 1e-9
+        if np.any(ok):
+            t_min = float(r["t"][ok].min())
+            if t_min > settings.horizon_s:
+                sf.time_s = t_min - settings.horizon_s
+                reasons.append(
+                    f"time: the fastest complete plan within the propellant takes "
+                    f"{t_min / SECONDS_PER_DAY:.1f} d, {sf.time_s / SECONDS_PER_DAY:.1f} d over "
+                    "the mission limit")
+            elif need_prop is None or need_prop <= usable + 1e-9:
+                reasons.append("deadlines: no order meets every payload's deliver_by with the "
+                               "propellant available")
+    if not reasons:
+        if need_prop is None and not full_t:
+            reasons.append("no complete plan exists even without the propellant or time limits "
+                           "(a target cannot be reached by any leg strategy)")
+        else:
+            reasons.append("propellant and time together: each limit alone can be met, "
+                           "not both")
+    sf.reasons = reasons
+    return sf
+
+
+def _propellant_needed(left_for, massless, scenario, dry, payload_mass, reserve):
+    """The least loaded propellant above the reserve with which a complete plan closes
+    (None if none does), by a secant iteration on ``left_for``."""
     need_prop = None
     p0 = scenario.tug.propellant_kg
     left0 = left_for(p0)
@@ -518,42 +613,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
             need_prop = p1 - reserve
     elif left0 is not None:
         need_prop = scenario.tug.propellant_kg - left0
-    if need_prop is not None and need_prop > usable + 1e-9:
-        sf.propellant_kg = need_prop - usable
-        msg = (f"propellant: the cheapest complete plan within the time limits needs "
-               f"{need_prop:.1f} kg loaded above the reserve, {sf.propellant_kg:.1f} kg more than "
-               f"the {usable:.1f} kg usable")
-        if need_prop + reserve > scenario.tug.tank_capacity_kg:
-            msg += f" (and more than the {scenario.tug.tank_capacity_kg:.1f} kg tank holds)"
-        reasons.append(msg)
-    # Time: the earliest complete sequence within the propellant, ignoring time limits.
-    relaxed_t = replace(settings, enforce_time=False, horizon_s=math.inf)
-    res_t = search(nodes, ctx, m0, relaxed_t, cache)
-    finals_t = _finals(disp, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
-    full_t = [r for r in finals_t if r["depth"] == n]
-    if full_t:
-        r = full_t[0]
-        ok = r["prop_left"] >= settings.reserve_kg - 1e-9
-        if np.any(ok):
-            t_min = float(r["t"][ok].min())
-            if t_min > settings.horizon_s:
-                sf.time_s = t_min - settings.horizon_s
-                reasons.append(
-                    f"time: the fastest complete plan within the propellant takes "
-                    f"{t_min / SECONDS_PER_DAY:.1f} d, {sf.time_s / SECONDS_PER_DAY:.1f} d over "
-                    "the mission limit")
-            elif need_prop is None or need_prop <= usable + 1e-9:
-                reasons.append("deadlines: no order meets every payload's deliver_by with the "
-                               "propellant available")
-    if not reasons:
-        if need_prop is None and not full_t:
-            reasons.append("no complete plan exists even without the propellant or time limits "
-                           "(a target cannot be reached by any leg strategy)")
-        else:
-            reasons.append("propellant and time together: each limit alone can be met, "
-                           "not both")
-    sf.reasons = reasons
-    return sf
+    return need_prop
 
 
 def _propellant_lower_bound(scenario, nodes, leg_lb, disp, eng) -> float:
