@@ -335,6 +335,9 @@ class Plan:
     alternatives: tuple[tuple[float, float], ...] = ()
     warnings: tuple[str, ...] = ()
     solver_stats: tuple[tuple[str, float], ...] = ()
+    #: wall-clock time the solver took [s]; not written to plan files (two runs of one
+    #: scenario give byte-identical plan.json) and not compared
+    solve_time_s: float = field(default=0.0, compare=False, metadata={"transient": True})
 
     @property
     def propellant_margin_kg(self) -> float:
@@ -463,7 +466,8 @@ def to_data(obj):
     import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not f.metadata.get("transient")}
     if isinstance(obj, (list, tuple)):
         return [to_data(x) for x in obj]
     if isinstance(obj, _dt.datetime):

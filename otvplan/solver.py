@@ -131,8 +131,79 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     ``"duration"`` (earliest end within the propellant available) or ``"pareto"`` (least
     propellant, with the propellant-duration front in ``Plan.alternatives``); default: the
     scenario's. With ``strict=True`` an infeasible mission raises
-    :class:`otvplan.errors.InfeasibleError` instead of returning a partial plan.
+    :class:`otvplan.errors.InfeasibleError` instead of returning a partial plan. ``progress``
+    receives a dict after each refinement round of a long solve (see :func:`otvplan.plan`).
+    A plan that the physics cannot fly (a burn longer than the mission, a disposal the
+    lifetime model cannot meet) is returned infeasible with the reason.
     """
+    p = _plan(scenario, objective, options, progress)
+    p = _physical_checks(p)
+    if strict and not p.feasible:
+        raise InfeasibleError(
+            "not every payload can be delivered: " + "; ".join(p.infeasible_reasons),
+            Shortfall(p.shortfall_propellant_kg, p.shortfall_time_s,
+                      list(p.infeasible_reasons)))
+    return p
+
+
+def _physical_checks(p: Plan) -> Plan:
+    """Mark infeasible what the planning model cannot fly: burns longer than the mission
+    (a chemical engine far too weak), and a re-entry disposal that no perigee above the
+    re-entry altitude meets."""
+    sc = p.scenario
+    reasons = []
+    limit = sc.constraints.max_duration_s
+    span = limit if limit else max(p.duration_s, 1.0)
+    for leg in p.legs:
+        for b in leg.burns:
+            if not b.low_thrust and b.duration_s > span:
+                reasons.append(
+                    f"thrust: leg {leg.index} {b.label} would last {_span(b.duration_s)}, longer "
+                    f"than the {_span(span)} mission; the engine's thrust is far too low")
+                break
+    d = sc.constraints.disposal
+    if d.kind == "reentry" and p.legs and p.legs[-1].strategy == "disposal":
+        from .lifetime import lifetimes
+
+        last = p.legs[-1]
+        orbit = last.burns[-1].orbit_after if last.burns else None
+        if orbit is not None:
+            rp = orbit.a_km * (1.0 - orbit.e)
+            ra = orbit.a_km * (1.0 + orbit.e)
+            ballistic = sc.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
+            life = float(np.asarray(lifetimes(rp, ra, ballistic)))
+            want = float(d.reentry_years) * 365.25 * SECONDS_PER_DAY
+            if life > 1.05 * want + 1.0:
+                reasons.append(
+                    f"disposal: re-entry within {_span(want)} cannot be met (the lowest "
+                    f"perigee, {rp - R_EARTH_KM:.0f} km, decays in {_span(life)})")
+    warnings = list(p.warnings)
+    for leg in p.legs:
+        for b in leg.burns:
+            period = 2.0 * math.pi * math.sqrt(b.orbit_after.a_km ** 3 / MU_EARTH_KM3_S2) \
+                if b.orbit_after is not None and b.orbit_after.a_km > 0 else math.inf
+            if not b.low_thrust and b.duration_s > period:
+                warnings.append(
+                    f"LONG BURN: leg {leg.index} {b.label} lasts {_span(b.duration_s)}, more than "
+                    f"an orbit ({_span(period)}): an impulsive burn is no model for it; add "
+                    "thrust or plan it as low thrust")
+    if not reasons:
+        return replace(p, warnings=tuple(warnings)) if len(warnings) != len(p.warnings) else p
+    return replace(p, feasible=False, exact=False, warnings=tuple(warnings),
+                   infeasible_reasons=tuple(p.infeasible_reasons) + tuple(reasons))
+
+
+def _span(seconds: float) -> str:
+    """A duration for a message: seconds, hours or days."""
+    if seconds < 600.0:
+        return f"{seconds:.3g} s"
+    if seconds < 2.0 * SECONDS_PER_DAY:
+        return f"{seconds / 3600.0:.3g} h"
+    return f"{seconds / SECONDS_PER_DAY:,.1f} d"
+
+
+def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | None,
+          progress) -> Plan:
     t_start = time.perf_counter()
     options = options or SolverOptions()
     objective = objective or options.objective or scenario.solver.objective
@@ -167,8 +238,6 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
         fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
                                     objective, t_start, progress, list(warnings))
         if fast is not None:
-            if strict and not fast.feasible:  # pragma: no cover - feasible by construction
-                raise InfeasibleError("not every payload can be delivered", Shortfall())
             return fast
     bound = None
     leg_lb = None
@@ -210,17 +279,13 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     if result.truncated and leg_lb is not None:
         lb = _propellant_lower_bound(scenario, nodes, leg_lb, disp, ctx.chemical)
     stats = dict(result.stats)
-    stats["solve_time_s"] = time.perf_counter() - t_start
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
-                      warnings, stats)
-    if strict and not feasible:
-        raise InfeasibleError(
-            "not every payload can be delivered: " + "; ".join(shortfall.reasons), shortfall)
+                      warnings, stats, time.perf_counter() - t_start)
     return plan_
 
 
 def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
-              warnings, stats) -> Plan:
+              warnings, stats, solve_time_s) -> Plan:
     """The :class:`Plan` of built legs, with its totals."""
     m0 = scenario.initial_mass_kg
     delivered = tuple(leg.delivery.payload for leg in built if leg.delivery is not None)
@@ -241,6 +306,7 @@ def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, altern
         lower_bound_propellant_kg=lb,
         alternatives=tuple(alternatives), warnings=tuple(warnings),
         solver_stats=tuple((k, float(v)) for k, v in sorted(stats.items())),
+        solve_time_s=float(solve_time_s),
     )
 
 
@@ -303,9 +369,10 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
         warnings.append(f"solver.time_limit reached: the plan is the best found, "
                         f"{gap:.2%} above the lower bound")
     stats = dict(sched.stats)
-    stats.update(labels=sched.labels, solve_time_s=time.perf_counter() - t_start)
+    stats.update(labels=sched.labels)
     return _assemble(scenario, objective, built, True, Shortfall(), exact,
-                     prop_lb if sched.bound_valid else None, (), warnings, stats)
+                     prop_lb if sched.bound_valid else None, (), warnings, stats,
+                     time.perf_counter() - t_start)
 
 
 def _replay(nodes, ctx, legs_, m0, settings):

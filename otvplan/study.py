@@ -138,7 +138,7 @@ class Metric(NamedTuple):
 
 
 def _solve_time(plan) -> float:
-    return dict(plan.solver_stats).get("solve_time_s", math.nan)
+    return plan.solve_time_s if plan.solve_time_s > 0 else math.nan
 
 
 #: Every metric a study can record, by the name used in the study file.
