@@ -152,8 +152,7 @@ def _physical_checks(p: Plan) -> Plan:
     re-entry altitude meets."""
     sc = p.scenario
     reasons = []
-    limit = sc.constraints.max_duration_s
-    span = limit if limit else max(p.duration_s, 1.0)
+    span = sc.constraints.max_duration_s or math.inf
     for leg in p.legs:
         for b in leg.burns:
             if not b.low_thrust and b.duration_s > span:
@@ -266,7 +265,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                                 electric_disposal, disp,
                                 left_fn=_left_fn(scenario, nodes, ctx, extra, disp)
                                 if fast_path else None)
-        chosen = _best_partial(finals, nodes)
+        chosen = _best_partial(finals, nodes, settings.reserve_kg)
     depth, index = chosen["depth"], chosen["index"]
     built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
                    electric_disposal, warnings, disp, dispose=chosen.get("dispose", True))
@@ -537,11 +536,13 @@ def _choose(finals, objective, n, s: SearchSettings, propellant_kg: float):
     return {"depth": n, "index": int(idx[q])}, alternatives
 
 
-def _best_partial(finals, nodes):
+def _best_partial(finals, nodes, reserve_kg):
+    """The partial plan to show for an infeasible mission: most priority, then most mass
+    delivered, then most propellant left; never one that spends the reserve."""
     best = None
     best_key = None
     for r in finals:
-        ok = r["prop_left"] >= -1e-9
+        ok = r["prop_left"] >= reserve_kg - 1e-9
         for i in np.nonzero(ok)[0]:
             delivered = [k for k in range(1, nodes.n) if has_bit(r["mask"][i:i + 1], k)[0]]
             key = (sum(int(nodes.priority[k]) for k in delivered),
