@@ -233,10 +233,11 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     warnings: list[str] = _input_warnings(scenario)
     fast_path = (options.method == "auto" and ctx.chemical is not None
                  and schedule.is_time_invariant(nodes, ctx, settings.horizon_s))
-    if objective == "propellant" and fast_path:
+    fast = None
+    if objective in ("propellant", "pareto") and fast_path:
         fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
                                     objective, t_start, progress, list(warnings))
-        if fast is not None:
+        if fast is not None and objective == "propellant":
             return fast
     bound = None
     leg_lb = None
@@ -278,6 +279,17 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     if result.truncated and leg_lb is not None:
         lb = _propellant_lower_bound(scenario, nodes, leg_lb, disp, ctx.chemical)
     stats = dict(result.stats)
+    if fast is not None and feasible:
+        # the front of the general search, with the continuous planner's least-propellant
+        # plan as its cheapest point (that plan is the one returned)
+        points = sorted(set(alternatives) | {(fast.duration_s, fast.propellant_used_kg)})
+        front, best_p = [], math.inf
+        for t_s, prop in points:
+            if prop < best_p - 1e-9:
+                front.append((t_s, prop))
+                best_p = prop
+        return replace(fast, alternatives=tuple(front), objective=objective,
+                       solve_time_s=time.perf_counter() - t_start)
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
                       warnings, stats, time.perf_counter() - t_start)
     return plan_
