@@ -206,6 +206,11 @@ def default_step_s(plan) -> float:
     return max(10.0, math.floor(p_min / SAMPLES_PER_REV / 10.0) * 10.0)
 
 
+#: Shortest OEM segment [s]: between events closer than this (e.g. the drop-off and a burn
+#: 7 ms later) no segment is written.
+MIN_SEGMENT_S = 1.0
+
+
 def oem_segments(plan, step_s: float | None = None, t_end_s: float | None = None):
     """The OEM's segments as ``[(t array [s], label)]``: boundaries at every event (impulsive
     burn, start and end of a thrust arc); each holds its two boundary times and a grid of
@@ -229,7 +234,7 @@ def oem_segments(plan, step_s: float | None = None, t_end_s: float | None = None
     labels = _segment_labels(plan)
     out = []
     for t0, t1 in zip(bounds[:-1], bounds[1:]):
-        if t1 - t0 < 1e-6:
+        if t1 - t0 < MIN_SEGMENT_S:  # two events a moment apart: no arc worth a segment
             continue
         n_int = int(math.ceil((t1 - t0) / step))
         grid = t0 + step * np.arange(n_int)

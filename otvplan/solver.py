@@ -938,7 +938,7 @@ def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disp
             t_start_s=t0, t_end_s=t_end, dv_kms=float(sum(b.dv_kms for b in led.burns)),
             propellant_kg=prop, mass_before_kg=m0,
             mass_after_kg=led.m, burns=tuple(led.burns), phases=tuple(phases),
-            notes=(f"raan {math.degrees(raan):.3f} deg",)))
+            notes=(_disposal_note(scenario, a, rp, dv),)))
     for leg in legs_out:
         for b in leg.burns:
             if not b.impulsive_ok:
@@ -1113,6 +1113,20 @@ def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay,
         delivery=Delivery(payload=nodes.names[k], t_s=t_del, orbit=orbit,
                           mass_kg=float(nodes.mass[k])),
         notes=tuple(notes))
+
+
+def _disposal_note(scenario, a_km, rp_km, dv_kms) -> str:
+    """What the disposal leg does, in words."""
+    d = scenario.constraints.disposal
+    alt = rp_km - R_EARTH_KM
+    if dv_kms <= 0.0:
+        return "no burn needed: the orbit already meets the disposal rule"
+    if rp_km > a_km:
+        return f"raised to a {alt:.0f} km graveyard orbit"
+    if d.kind == "reentry":
+        return (f"perigee lowered to {alt:.0f} km: the orbit decays within "
+                f"{float(d.reentry_years):g} yr (lifetime model)")
+    return f"perigee lowered to {alt:.0f} km"
 
 
 def _lt_vec(dv, a_from, a_to):

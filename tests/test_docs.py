@@ -728,6 +728,7 @@ def doc_runs(request, tmp_path_factory):
         run.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", EXECUTED, ids=[b.id for b in EXECUTED])
 def test_block(block, doc_runs):
     run = doc_runs[block.path].result()

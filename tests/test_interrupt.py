@@ -41,6 +41,10 @@ import zlib
 from pathlib import Path
 from typing import NamedTuple
 
+import pytest
+
+pytestmark = pytest.mark.slow  # kills real processes at random points: minutes
+
 REPO = Path(__file__).resolve().parent.parent
 MINIMAL = REPO / "otvplan" / "examples" / "minimal.yaml"
 
@@ -374,6 +378,13 @@ def test_report_killed_at_random_points_leaves_whole_files_and_reruns(tmp_path):
     for rel, data in reference.items():
         check_report_file(rel, data, expect)
     total = run.seconds
+    # the first run pays for cold caches (fonts, imports): time a second one too, and aim the
+    # kills within the faster of the two
+    again = run_until(otvplan_command("report", source, "--out", tmp_path / "clean2"))
+    assert again.returncode == 0, again.stderr
+    if again.seconds < total and first_write:
+        first_write[0] *= again.seconds / total
+    total = min(total, again.seconds)
     start = 0.9 * (first_write[0] if first_write else 0.0)
     sizes = {rel: len(data) for rel, data in reference.items()}
 

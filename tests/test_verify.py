@@ -118,6 +118,7 @@ def _describe(v: Verification) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", _scenario_params())
 def test_every_scenario_verifies_within_default_tolerances(path):
     """Guided execution (the default): every burn finds its place in its window, needs a trim
@@ -131,6 +132,7 @@ def test_every_scenario_verifies_within_default_tolerances(path):
     assert v.passed, _describe(v)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", _scenario_params(OPEN_LOOP_FAILURES, _has_impulsive_burns))
 def test_every_scenario_verifies_open_loop(path):
     """The plan exactly as written: burns at their epochs with their planned delta-v."""
@@ -140,6 +142,7 @@ def test_every_scenario_verifies_open_loop(path):
     assert v.passed, _describe(v)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [str(p) for p in SCENARIOS], ids=[p.stem for p in SCENARIOS])
 def test_scenario_verification_bookkeeping(path):
     """Whatever the verdict, the verification is complete and consistent: one row per element
