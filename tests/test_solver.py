@@ -8,7 +8,6 @@ checks the part of the solver that could be wrong: the label-setting search and 
 from __future__ import annotations
 
 import math
-import os
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +22,6 @@ from otvplan.model import Plan, from_data, to_data
 from otvplan.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
 from otvplan.solver import SolverOptions, plan
 
-SLOW = bool(os.environ.get("OTVPLAN_SLOW"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -249,7 +247,8 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     return m0 - payload - best if np.isfinite(best) else math.inf
 
 
-CONTINUOUS_CASES = [(seed, 2) for seed in range(6)] + [(50 + seed, 3) for seed in range(2)]
+CONTINUOUS_CASES = ([(seed, 2) for seed in range(6)]
+                    + [pytest.param(50 + seed, 3, marks=pytest.mark.slow) for seed in range(2)])
 
 
 @pytest.mark.parametrize("seed,n", CONTINUOUS_CASES)
@@ -258,8 +257,6 @@ def test_planner_matches_brute_force_in_continuous_time(seed, n):
     no worse than the best of an independent search of every order, strategy and drift
     duration (within its certified gap), and its lower bound is below that search's best (the
     bound is valid)."""
-    if n >= 3 and not SLOW:
-        pytest.skip("slow brute force (set OTVPLAN_SLOW=1)")
     scenario = sc_mod.loads(random_sso_manifest(seed, n, 6, max_days=90))
     brute = brute_force_continuous(scenario, grid=24 if n == 2 else 12)
     p = plan(scenario, objective="propellant")

@@ -185,6 +185,7 @@ def test_scenario_verification_bookkeeping(path):
     assert abs(v.mass.trim_propellant_kg) < 0.1 * max(v.mass.margin_kg, 1.0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [str(p) for p in SCENARIOS if _has_impulsive_burns(p)],
                          ids=[p.stem for p in SCENARIOS if _has_impulsive_burns(p)])
 def test_open_loop_flies_the_plan_as_written(path):
