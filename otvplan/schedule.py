@@ -140,25 +140,31 @@ class LegTables:
         shape = (self.n1, self.n1, width)
         out = {"dur": np.full(shape, np.inf), "dv": np.full(shape, np.inf),
                "phase": np.full(shape, np.nan), "u_end": np.zeros(shape),
-               "u_width": np.zeros(shape), "x": np.full(shape, np.nan)}
+               "u_width": np.zeros(shape), "x": np.full(shape, np.nan),
+               "sample": np.full(shape, -1, int)}
         out["dur"][:, :, 0] = self.direct["rest_s"]
         out["dv"][:, :, 0] = self.direct["dv"]
         out["phase"][:, :, 0] = self.direct["phase"]
         out["u_end"][:, :, 0] = self.direct["u_end"]
         for (j, k), c in self.curves.items():
             if mode == "ub":
-                sl = slice(1, 1 + c.x.size)
-                out["dur"][j, k, sl] = c.rest_s
-                out["dv"][j, k, sl] = c.dv
-                out["phase"][j, k, sl] = c.phase
-                out["u_end"][j, k, sl] = c.u_end
-                out["x"][j, k, sl] = c.x
+                keep = _front(c.rest_s, c.dv)
+                sl = slice(1, 1 + keep.size)
+                out["dur"][j, k, sl] = c.rest_s[keep]
+                out["dv"][j, k, sl] = c.dv[keep]
+                out["phase"][j, k, sl] = c.phase[keep]
+                out["u_end"][j, k, sl] = c.u_end[keep]
+                out["x"][j, k, sl] = c.x[keep]
+                out["sample"][j, k, sl] = keep
             else:
                 t_lo, dv_lo = _relaxation(c)
-                sl = slice(1, 1 + t_lo.size)
-                out["dur"][j, k, sl] = t_lo
-                out["dv"][j, k, sl] = dv_lo
-                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), RELAXED_PER_INTERVAL)
+                keep = _front(t_lo, dv_lo)
+                sl = slice(1, 1 + keep.size)
+                out["dur"][j, k, sl] = t_lo[keep]
+                out["dv"][j, k, sl] = dv_lo[keep]
+                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]),
+                                               RELAXED_PER_INTERVAL)[keep]
+                out["sample"][j, k, sl] = keep // RELAXED_PER_INTERVAL  # the interval
                 # the first burn's point and the arrival point (mod pi) are the planes' node
                 # crossings whatever the drift time: charged where all samples agree
                 out["phase"][j, k, sl] = _common_phase(c.phase[np.isfinite(c.dv)])
@@ -179,6 +185,16 @@ class LegTables:
 
 #: Relaxed options per interval between two drift samples (see :func:`_relaxation`).
 RELAXED_PER_INTERVAL = 3
+
+
+def _front(dur: np.ndarray, dv: np.ndarray) -> np.ndarray:
+    """Indices (by time) of the options no other option beats on both time and delta-v: the
+    only ones a search needs when they share the rest of their data."""
+    ok = np.flatnonzero(np.isfinite(dur) & np.isfinite(dv))
+    order = ok[np.lexsort((dv[ok], dur[ok]))]
+    best = np.minimum.accumulate(dv[order])
+    prev = np.concatenate([[np.inf], best[:-1]])
+    return order[dv[order] < prev - 1e-15]
 
 
 def _relaxation(c: PairCurve) -> tuple[np.ndarray, np.ndarray]:
@@ -847,7 +863,8 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
     arr_u = tab.arrays("ub")
     best = _better(best, search_tables(nodes, arr_u, m0, lim, disposal_dv,
                                        tab.leg_lower_bounds(),
-                                       max_labels=BEAM_LABELS if exact else beam_labels), tab)
+                                       max_labels=BEAM_LABELS if exact else beam_labels), tab,
+                   arr_u)
     if not exact:
         return _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
                               progress, beam_labels, t_start, max_iterations)
@@ -858,10 +875,11 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
         incumbent = best[0] if best else -math.inf
         res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent)
         labels += res_u.labels
-        best = _better(best, res_u, tab)
+        best = _better(best, res_u, tab, arr_u)
         if best is None:
             return None
-        res_l = search_tables(nodes, tab.arrays("lb"), m0, lim, disposal_dv, leg_lb,
+        arr_l = tab.arrays("lb")
+        res_l = search_tables(nodes, arr_l, m0, lim, disposal_dv, leg_lb,
                               incumbent=best[0])
         labels += res_l.labels
         bound_valid = not res_l.truncated and not res_u.truncated
@@ -886,7 +904,7 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
             paths = path_options(res_l, cand).reshape(-1, 3)
             paths = np.unique(paths[paths[:, 2] > 0], axis=0)
             for j, k, o in paths:
-                used.setdefault((int(j), int(k)), []).append((int(o) - 1) // RELAXED_PER_INTERVAL)
+                used.setdefault((int(j), int(k)), []).append(int(arr_l["sample"][j, k, o]))
         for j, k, code, x, _a, _d in best[1]:
             if code == 1:
                 c = tab.curves[(j, k)]
@@ -916,7 +934,7 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
 
 
 
-def _better(best, res: TableSearch, tab: LegTables):
+def _better(best, res: TableSearch, tab: LegTables, arrays: dict[str, np.ndarray]):
     """The incumbent (final mass, legs) updated with a search's best complete plan."""
     if res.best_index < 0 or (best is not None and res.best_mass <= best[0] + 1e-12):
         return best
@@ -926,7 +944,7 @@ def _better(best, res: TableSearch, tab: LegTables):
             legs_.append((int(j), int(k), 0, math.nan, math.nan, 0.0))
         else:
             c = tab.curves[(int(j), int(k))]
-            q = int(o) - 1
+            q = int(arrays["sample"][j, k, o])
             legs_.append((int(j), int(k), 1, float(c.x[q]), float(c.a_d[q]),
                           float(c.direction[q])))
     return (res.best_mass, legs_)
@@ -965,10 +983,11 @@ def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
                     wanted.setdefault((j, k), set()).add(xm)
         if add_samples(tab, nodes, ctx, wanted) == 0:
             break
-        res = search_tables(nodes, tab.arrays("ub"), m0, lim, disposal_dv,
+        arr_u = tab.arrays("ub")
+        res = search_tables(nodes, arr_u, m0, lim, disposal_dv,
                             tab.leg_lower_bounds(), max_labels=beam_labels)
         labels += res.labels
-        new = _better(best, res, tab)
+        new = _better(best, res, tab, arr_u)
         if new is best or new[0] <= best[0] * (1.0 + 1e-6):
             best = new
             break
