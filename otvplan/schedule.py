@@ -354,6 +354,8 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
     return out
 
 
+#: Drift legs evaluated at once when tables are built (bounds the memory of large manifests).
+EVAL_BLOCK = 8192
 #: Leg tables kept per process, by geometry (a sweep's cases that change neither the orbits
 #: nor the drift band nor the horizon share them, refinements included).
 _TABLES: dict[tuple, LegTables] = {}
@@ -404,7 +406,11 @@ def _build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int,
     if pairs.size:
         rj = np.repeat(jj[pairs], x.size)
         rk = np.repeat(kk[pairs], x.size)
-        ev = _evaluate(nodes, ctx, rj, rk, np.tile(x, pairs.size))
+        rx = np.tile(x, pairs.size)
+        # in blocks of rows: the drift-orbit search holds ~100 candidates per row
+        parts = [_evaluate(nodes, ctx, rj[b:b + EVAL_BLOCK], rk[b:b + EVAL_BLOCK],
+                           rx[b:b + EVAL_BLOCK]) for b in range(0, rj.size, EVAL_BLOCK)]
+        ev = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         ev = {key: val.reshape(pairs.size, x.size) for key, val in ev.items()}
         tab.evaluations = rj.size
         for n, p in enumerate(pairs):
@@ -600,6 +606,12 @@ class _TimeBound:
         return np.exp(-d_min / self.ve) * (layer.m - layer.remaining_payload_mass)
 
 
+#: Drift durations tabulated per pair at first for manifests of more than
+#: BEAM_SAMPLES_ABOVE orbits (the tables of 100 payloads would otherwise take most of a minute).
+BEAM_SAMPLES = 8
+BEAM_SAMPLES_ABOVE = 40
+#: Labels per layer once a search is past its deadline.
+LATE_BEAM = 32
 #: Candidate options generated at once (memory: about 100 bytes each).
 CHUNK = 1_000_000
 
@@ -655,7 +667,7 @@ def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_wi
 
 def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim: Limits,
                   disposal_dv: np.ndarray, leg_lb: np.ndarray, incumbent: float = -math.inf,
-                  max_labels: int = MAX_LABELS) -> TableSearch:
+                  max_labels: int = MAX_LABELS, deadline_s: float = math.inf) -> TableSearch:
     """Label-setting search over every order and every tabulated option.
 
     ``arrays`` (:meth:`LegTables.arrays`): option o of the leg from orbit j to target k
@@ -664,7 +676,9 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
     of latitude ``u_end`` (NaN phase: the tug's own plus ``u_end``). Labels whose best
     possible final mass (:func:`otvplan.sequencing.final_mass_upper_bound`) is below
     ``incumbent`` are dropped. When a layer holds more than ``max_labels`` labels, the best by
-    that bound are kept and the result is ``truncated``.
+    that bound are kept and the result is ``truncated``; past ``deadline_s`` (a
+    ``time.perf_counter`` value) the layers left are searched as a beam of
+    :data:`LATE_BEAM` labels, so the search still ends with complete plans.
     """
     dur, dv, phase, u_end = arrays["dur"], arrays["dv"], arrays["phase"], arrays["u_end"]
     u_width = arrays["u_width"]
@@ -730,9 +744,10 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
                 if time_bound is not None:
                     ub = np.minimum(ub, time_bound.final_mass(nodes, new))
                 new = new.take(np.nonzero(ub >= incumbent * (1.0 - 1e-12) - 1e-9)[0])
-            if new.size > max_labels:
+            cap = max_labels if time.perf_counter() <= deadline_s else min(max_labels, LATE_BEAM)
+            if new.size > cap:
                 ub = final_mass_upper_bound(nodes, new, replace(bound, incumbent=-math.inf))
-                order = np.argsort(-ub, kind="stable")[:max_labels]
+                order = np.argsort(-ub, kind="stable")[:cap]
                 new = new.take(np.sort(order))
                 truncated = True
         labels += new.size
@@ -849,6 +864,8 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
     bound is :func:`root_bound`.
     """
     t_start = time.perf_counter()
+    if not exact and nodes.n > BEAM_SAMPLES_ABOVE:  # very large manifests: fewer first
+        samples = min(samples, BEAM_SAMPLES)  # samples, refined around the incumbent
     tab = build_tables(nodes, ctx, samples, lim.horizon_s)
     payload_kg = float(nodes.mass[1:].sum())
     it = 0
@@ -863,8 +880,8 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
     arr_u = tab.arrays("ub")
     best = _better(best, search_tables(nodes, arr_u, m0, lim, disposal_dv,
                                        tab.leg_lower_bounds(),
-                                       max_labels=BEAM_LABELS if exact else beam_labels), tab,
-                   arr_u)
+                                       max_labels=BEAM_LABELS if exact else beam_labels,
+                                       deadline_s=deadline_s), tab, arr_u)
     if not exact:
         return _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
                               progress, beam_labels, t_start, max_iterations)
@@ -873,7 +890,8 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
         leg_lb = tab.leg_lower_bounds()
         arr_u = tab.arrays("ub")
         incumbent = best[0] if best else -math.inf
-        res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent)
+        res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent,
+                              deadline_s=deadline_s)
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
         if best is None:
@@ -985,7 +1003,8 @@ def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
             break
         arr_u = tab.arrays("ub")
         res = search_tables(nodes, arr_u, m0, lim, disposal_dv,
-                            tab.leg_lower_bounds(), max_labels=beam_labels)
+                            tab.leg_lower_bounds(), max_labels=beam_labels,
+                            deadline_s=deadline_s)
         labels += res.labels
         new = _better(best, res, tab, arr_u)
         if new is best or new[0] <= best[0] * (1.0 + 1e-6):

@@ -331,6 +331,12 @@ def _input_warnings(scenario) -> list[str]:
     return out
 
 
+def _beam_labels(settings, n: int) -> int:
+    """Labels per layer of the table beam for n payloads: 32 x solver.beam_width, at most
+    what keeps a layer near 400,000 candidates (n payloads x ~25 options), at least 64."""
+    return int(max(64, min(32 * settings.beam_width, 400_000 // max(1, 25 * n))))
+
+
 def _left_fn(scenario, nodes, ctx, settings, disp):
     """Propellant left [kg] at the end of the best plan of a time-invariant manifest with P
     loaded, ignoring the propellant limit (None when nothing closes): for the shortfall."""
@@ -343,7 +349,7 @@ def _left_fn(scenario, nodes, ctx, settings, disp):
     def left(p_loaded: float) -> float | None:
         sched = schedule.optimise(nodes, ctx, dry + p_loaded + payload, lim, disp.dv_chemical,
                                   deadline_s=settings.deadline_s, exact=settings.exact,
-                                  beam_labels=max(32 * settings.beam_width, 1000))
+                                  beam_labels=_beam_labels(settings, nodes.n - 1))
         return None if sched is None else sched.final_mass_kg - dry
 
     return left
@@ -359,7 +365,7 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
                           ve_kms=ctx.chemical.ve_kms)
     sched = schedule.optimise(nodes, ctx, m0, lim, disp.dv_chemical, deadline_s=deadline,
                               progress=progress, exact=settings.exact,
-                              beam_labels=max(32 * settings.beam_width, 1000))
+                              beam_labels=_beam_labels(settings, nodes.n - 1))
     if sched is None:
         return None
     layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
