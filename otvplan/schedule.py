@@ -41,7 +41,7 @@ import numpy as np
 
 from . import legs as lg
 from .orbits import TWO_PI, argument_of_latitude_rate
-from .sequencing import Bound, _dominance_keep, final_mass_upper_bound
+from .sequencing import Bound, final_mass_upper_bound
 
 #: Relative optimality gap under which a plan counts as exact.
 EXACT_GAP = 1e-3
@@ -898,17 +898,21 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
             return None
         arr_l = tab.arrays("lb")
         res_l = search_tables(nodes, arr_l, m0, lim, disposal_dv, leg_lb,
-                              incumbent=best[0])
+                              incumbent=best[0], deadline_s=deadline_s)
         labels += res_l.labels
         bound_valid = not res_l.truncated and not res_u.truncated
         bound_mass = max(res_l.best_mass, best[0])
+        if not bound_valid:  # a search was cut short (time limit, label cap): the start's
+            bound_mass = max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0])
+            bound_valid = True  # bounds stay valid, if weaker
         prop_best = m0 - payload_kg - best[0]
         prop_lb = m0 - payload_kg - bound_mass
         rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
         if progress is not None:
             progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
                       "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
-        if rel_gap <= gap or it >= max_iterations or not bound_valid:
+        if rel_gap <= gap or it >= max_iterations or res_l.truncated or res_u.truncated:
+            timed_out = res_l.truncated or res_u.truncated
             break
         if time.perf_counter() >= deadline_s:
             timed_out = True

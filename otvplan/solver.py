@@ -384,7 +384,7 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
         return None
     if sched.timed_out:
         warnings.append(f"solver.time_limit reached: the plan is the best found, "
-                        f"{gap:.2%} above the lower bound")
+                        f"optimality gap {gap:.2%} (to the lower bound)")
     stats = dict(sched.stats)
     stats.update(labels=sched.labels)
     return _assemble(scenario, objective, built, True, Shortfall(), exact,
