@@ -589,6 +589,40 @@ class _Data(NamedTuple):
     problems: list[Problem]
 
 
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _flatten_merges(node: yaml.MappingNode) -> None:
+    """Resolve the merge keys of a mapping node in place: the pairs of the merged mappings
+    first, lowest precedence first (for ``<<: [*a, *b]`` b's, then a's: the first listed
+    wins, as the YAML merge-key specification says), then the mapping's own pairs. The same
+    layout as PyYAML's ``flatten_mapping``, whose order for a list of merges has differed
+    between PyYAML releases, so it is not relied on."""
+    own, sources = [], []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE_TAG:
+            own.append((key_node, value_node))
+        elif isinstance(value_node, yaml.MappingNode):
+            sources.append(value_node)
+        elif isinstance(value_node, yaml.SequenceNode):
+            for sub in value_node.value:
+                if not isinstance(sub, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"expected a mapping for merging, but found {sub.id}", sub.start_mark)
+                sources.append(sub)
+        else:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "expected a mapping or list of mappings for merging, but found "
+                f"{value_node.id}", value_node.start_mark)
+    merged = []
+    for src in reversed(sources):
+        _flatten_merges(src)
+        merged.extend(src.value)
+    node.value = merged + own
+
 def _to_data(root: yaml.Node, file: str) -> _Data:
     """Build plain Python data from the node graph, recording every value's and key's mark.
 
@@ -618,12 +652,13 @@ def _to_data(root: yaml.Node, file: str) -> _Data:
             if node.tag not in (_TAG + "map", _TAG + "set", _TAG + "omap"):
                 problems.append(_problem(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
                                                "remove it", node.start_mark, _format_path(path)))
-            # flatten_mapping puts the merged pairs (``<<: *base``) first, then the mapping's
+            # _flatten_merges puts the merged pairs (``<<: *base``) first, then the mapping's
             # own; a key of its own overrides a merged one (YAML merge-key semantics), and
-            # among merged pairs the later one wins (PyYAML's order for ``<<: [*a, *b]``).
+            # among merged pairs the later one wins (the first mapping of ``<<: [*a, *b]`` is
+            # put last).
             own_count = sum(1 for key_node, _ in node.value if key_node.tag != _TAG + "merge")
             try:
-                constructor.flatten_mapping(node)
+                _flatten_merges(node)
             except yaml.YAMLError as exc:
                 problems.append(_yaml_problem(exc, file))
                 return {}
