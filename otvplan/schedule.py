@@ -15,18 +15,22 @@ This module
    :func:`otvplan.legs.expand` the plan builder uses, so table and plan cannot disagree);
 2. searches delivery orders and each leg's drift duration over those tables with a
    label-setting dynamic programme (:func:`search_tables`): a label is (payloads delivered,
-   current orbit, time, mass); labels of one (set, orbit) group that are no earlier and no
-   heavier than another are dropped; a branch-and-bound on the final mass prunes the rest;
-3. solves the same search on a *relaxation* of the continuous problem: each drift duration in
-   an interval ``[x_i, x_(i+1))`` between two samples is charged the interval's shortest leg
-   time and its least delta-v, ``dv(x_(i+1))`` (the cheapest drift is non-increasing in the
-   time given, since a tug given more time can drift for less and wait in the target plane,
-   which turns with it); the waits for a burn point are not charged. Every continuous plan is
-   a plan of the relaxation, so its best final mass bounds every plan's from above: a valid
+   current orbit, time, argument of latitude, mass); a label is dropped when another of its
+   (set, orbit) group is no lighter and can be where it is no later (:func:`_dominance`); a
+   branch-and-bound on the final mass, with a time-priced bound (:class:`_TimeBound`), prunes
+   the rest;
+3. solves the same search on a *relaxation* of the continuous problem (:func:`_relaxation`):
+   the drift durations between two samples are offered as options no slower and no dearer
+   than any of them (the cheapest drift is non-increasing in the time given, since a tug given
+   more time can drift for less and wait in the target plane, which turns with it; where the
+   samples are convex, secant lines tighten this to second order). Every continuous plan is a
+   plan of the relaxation, so its best final mass bounds every plan's from above: a valid
    lower bound on propellant;
-4. refines (:func:`plan_time_invariant`) the samples where the relaxation's best plans and the
+4. refines (:func:`optimise`) the samples where the relaxation's best plans and the
    incumbent's legs lie - bisecting their intervals - until the incumbent is within the gap
    asked for of the bound, or the time limit is reached. The answer carries both numbers.
+   Above the exact limit, :func:`optimise` runs beam searches instead, with
+   :func:`root_bound`.
 
 Core units: km, km/s, s, rad, kg.
 """
