@@ -909,12 +909,7 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
         if not bound_valid:  # a search was cut short (time limit, label cap): the start's
             bound_mass = max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0])
             bound_valid = True  # bounds stay valid, if weaker
-        prop_best = m0 - payload_kg - best[0]
-        prop_lb = m0 - payload_kg - bound_mass
-        rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
-        if progress is not None:
-            progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
-                      "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+        rel_gap = _round_done(progress, it, m0 - payload_kg, best[0], bound_mass, t_start)
         if rel_gap <= gap or it >= max_iterations or res_l.truncated or res_u.truncated:
             timed_out = res_l.truncated or res_u.truncated
             break
@@ -960,6 +955,21 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
 
 
 
+def _round_done(progress, it: int, propellant_and_final_kg: float, best_mass: float,
+                bound_mass: float, t_start: float) -> float:
+    """The relative gap after a refinement round, reported to ``progress`` if given.
+
+    ``propellant_and_final_kg`` is the initial mass less the payloads: less a final mass it
+    gives the propellant used."""
+    prop_best = propellant_and_final_kg - best_mass
+    prop_lb = propellant_and_final_kg - bound_mass
+    rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
+    if progress is not None:
+        progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
+                  "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+    return rel_gap
+
+
 def _better(best, res: TableSearch, tab: LegTables, arrays: dict[str, np.ndarray]):
     """The incumbent (final mass, legs) updated with a search's best complete plan."""
     if res.best_index < 0 or (best is not None and res.best_mass <= best[0] + 1e-12):
@@ -990,12 +1000,7 @@ def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
     bound_mass = max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0])
     while True:
         it += 1
-        prop_best = m0 - payload_kg - best[0]
-        prop_lb = m0 - payload_kg - bound_mass
-        rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
-        if progress is not None:
-            progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
-                      "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+        rel_gap = _round_done(progress, it, m0 - payload_kg, best[0], bound_mass, t_start)
         if rel_gap <= gap or it >= max_iterations:
             break
         if time.perf_counter() >= deadline_s:
