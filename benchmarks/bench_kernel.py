@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from otvplan import maneuvers
+from otvplan.core import maneuvers
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM
 
 

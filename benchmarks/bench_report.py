@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="keep the last report in this directory")
     args = ap.parse_args(argv)
 
-    import otvplan.report as report
-    from otvplan import exports
+    import otvplan.reporting.report as report
+    from otvplan.reporting import exports
 
     src = Path(args.source)
     t0 = time.perf_counter()
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         plan = report.plan_from_json(src.read_text(encoding="utf-8"))
         what = "read plan.json"
     else:
-        from otvplan.scenario import load
-        from otvplan.solver import plan as solve
+        from otvplan.io.scenario import load
+        from otvplan.planning.solver import plan as solve
 
         plan = solve(load(src))
         what = "load + solve"
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     import matplotlib.figure  # noqa: F401
 
-    from otvplan import plotting
+    from otvplan.reporting import plotting
     print(f"first matplotlib import: {time.perf_counter() - t0:.2f} s (once per process)")
 
     def full(exports_too=False):

@@ -81,7 +81,8 @@ def cpu() -> float:
 
 
 def timed_plan(text: str):
-    from otvplan import scenario, solver
+    from otvplan.io import scenario
+    from otvplan.planning import solver
 
     sc = scenario.loads(text)
     w0, c0 = time.perf_counter(), cpu()
@@ -111,7 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the 20/100-payload and new-user rows")
     args = ap.parse_args(argv)
     rows = []
-    from otvplan import scenario, solver
+    from otvplan.io import scenario
+    from otvplan.planning import solver
 
     sc = scenario.load(ROOT / "scenarios" / "sso_rideshare.yaml")
     solver.plan(sc)  # warm: imports and first-call costs

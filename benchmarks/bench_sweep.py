@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from otvplan import scenario as sc  # noqa: E402
-from otvplan import study as st  # noqa: E402
+from otvplan.io import scenario as sc  # noqa: E402
+from otvplan.study import run as st  # noqa: E402
 
 SSO = ROOT / "scenarios" / "sso_rideshare.yaml"
 

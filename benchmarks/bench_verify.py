@@ -31,12 +31,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from otvplan import propagation as pr  # noqa: E402
-from otvplan import scenario as scenario_mod  # noqa: E402
+from otvplan.flight import propagation as pr  # noqa: E402
+from otvplan.io import scenario as scenario_mod  # noqa: E402
 from otvplan.constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM  # noqa: E402
-from otvplan.orbits import coe_to_rv, sso_inclination  # noqa: E402
-from otvplan.solver import plan as solve  # noqa: E402
-from otvplan.verify import dropoff_state, verify  # noqa: E402
+from otvplan.core.orbits import coe_to_rv, sso_inclination  # noqa: E402
+from otvplan.planning.solver import plan as solve  # noqa: E402
+from otvplan.flight.verify import dropoff_state, verify  # noqa: E402
 
 DAY = 86400.0
 

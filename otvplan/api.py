@@ -9,7 +9,7 @@
 
 Scenarios can also be built from a dict whose values are strings with units, astropy
 Quantities or, for orbits, boinor ``Orbit`` objects; everything goes through the one validator
-of :mod:`otvplan.scenario`, so a dict and a file give the same errors for the same mistakes.
+of :mod:`otvplan.io.scenario`, so a dict and a file give the same errors for the same mistakes.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import Problem, ScenarioError
-from .model import Plan, Scenario
+from otvplan.errors import Problem, ScenarioError
+from otvplan.model import Plan, Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
     :class:`otvplan.errors.ScenarioError` listing every problem; for a dict, each problem
     names the key path (``<dict>: tug.dry_mass: ...``).
     """
-    from . import scenario as _scenario
+    from otvplan.io import scenario as _scenario
 
     if isinstance(source, Scenario):
         return source
@@ -68,7 +68,7 @@ def _plain_scenario(data: Mapping, name: str) -> dict:
     epoch = _plain(data.get("epoch"))
     epoch_jd = None
     if isinstance(epoch, str):
-        from .timeutil import julian_date, parse_utc
+        from otvplan.core.timeutil import julian_date, parse_utc
 
         try:
             epoch_jd = julian_date(parse_utc(epoch))
@@ -140,8 +140,8 @@ def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None, *, where: str =
     """
     import numpy as np
 
-    from .constants import R_EARTH_KM
-    from .orbits import precession_matrix, rv_to_coe
+    from otvplan.constants import R_EARTH_KM
+    from otvplan.core.orbits import precession_matrix, rv_to_coe
 
     r = np.asarray(orbit.r.to_value("km"), float)
     v = np.asarray(orbit.v.to_value("km/s"), float)
@@ -193,7 +193,7 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
     ``iteration``, ``propellant_kg`` (best plan so far), ``bound_kg`` (lower bound), ``gap``
     (relative) and ``elapsed_s``.
     """
-    from .solver import plan as _plan
+    from otvplan.planning.solver import plan as _plan
 
     return _plan(load_scenario(scenario), objective=objective, strict=strict,
                  progress=progress)
@@ -204,8 +204,8 @@ def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
            trim: bool = True):
     """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
     :func:`plan` takes) through the numerical propagator; the options are those of
-    :func:`otvplan.verify.verify`. Returns a :class:`otvplan.verify.Verification`."""
-    from .verify import verify as _verify
+    :func:`otvplan.flight.verify.verify`. Returns a :class:`otvplan.flight.verify.Verification`."""
+    from otvplan.flight.verify import verify as _verify
 
     return _verify(_as_plan(plan_or_path), execution=execution, drag=drag, zonal=zonal,
                    backend=backend, samples=samples, trace_burns=trace_burns, trim=trim)
@@ -214,9 +214,9 @@ def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
 def report(plan_or_path: Any, out_dir: str | os.PathLike, verification=None, *,
            figures: bool = True, exports: bool = False) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
-    GMAT files) into ``out_dir``; see :func:`otvplan.report.write_report`. ``plan_or_path``
+    GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`. ``plan_or_path``
     as for :func:`verify`. Returns the paths written."""
-    from .report import write_report
+    from otvplan.reporting.report import write_report
 
     return write_report(_as_plan(plan_or_path), Path(out_dir), verification,
                         figures=figures, exports=exports)
@@ -228,7 +228,7 @@ def sweep(study: Any, executor=None, out_dir: str | os.PathLike | None = None,
     """Run a trade study (a :class:`~otvplan.study.Study` or a study file) on local worker
     processes or a given ``concurrent.futures.Executor``; see :func:`otvplan.study.sweep`.
     Returns the table of cases (a :class:`pandas.DataFrame`)."""
-    from .study import sweep as _sweep
+    from otvplan.study.run import sweep as _sweep
 
     return _sweep(study, executor, out_dir, workers, progress, chunk_size=chunk_size,
                   retries=retries, plots=plots, notify=notify)
@@ -239,7 +239,7 @@ def _as_plan(value: Any) -> Plan:
         return value
     path = Path(value)
     if path.suffix.lower() == ".json":
-        from .report import read_plan_file
+        from otvplan.reporting.report import read_plan_file
 
         # size-checked and validated; every problem names the file
         return read_plan_file(path)

@@ -29,8 +29,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
-from .errors import ClusterError, OtvplanError, OutputError, Problem
+from otvplan import __version__
+from otvplan.errors import ClusterError, OtvplanError, OutputError, Problem
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -244,7 +244,7 @@ def validate(
     Prints `FILE: ok` for each valid file and `file:line:col: path: message` for each problem.
     Exit status 0 when every file is valid, 2 otherwise.
     """
-    from .scenario import validate_file
+    from otvplan.io.scenario import validate_file
 
     results = [(str(path), validate_file(path)) for path in files]
     if as_json:
@@ -326,7 +326,7 @@ def example(
     if out is None:
         sys.stdout.write(text)
         return EXIT_OK
-    from . import atomicio
+    from otvplan.io import atomicio
 
     if out.is_dir():
         raise OutputError(out, "is a directory; give the path of the scenario file to write")
@@ -364,7 +364,7 @@ VERIFY_DROP_ORDER = ("achieved", "target", "tolerance", "unit")
 
 def _print_plan(p) -> None:
     """The plan as a table of legs, then totals, margins, warnings and shortfalls."""
-    from .report import utc_text
+    from otvplan.reporting.report import utc_text
 
     sc = p.scenario
     legs = p.legs
@@ -455,9 +455,9 @@ def plan(
     Exit status 0 when every payload is delivered within the constraints, 3 when not (the
     best partial plan and the shortfall are printed), 2 on bad input.
     """
-    from .scenario import load
-    from .solver import OBJECTIVES
-    from .solver import plan as make_plan
+    from otvplan.io.scenario import load
+    from otvplan.planning.solver import OBJECTIVES
+    from otvplan.planning.solver import plan as make_plan
 
     if objective is not None and objective not in OBJECTIVES:
         close = difflib.get_close_matches(objective, OBJECTIVES, n=1)
@@ -470,18 +470,18 @@ def plan(
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
     if fmt == "json":
-        from .report import plan_to_json
+        from otvplan.reporting.report import plan_to_json
 
         sys.stdout.write(plan_to_json(p) + "\n")
     elif fmt == "csv":
-        from .report import legs_csv
+        from otvplan.reporting.report import legs_csv
 
         sys.stdout.write(legs_csv(p))
     else:
         _print_plan(p)
     if out is not None:
-        from .atomicio import StagedDirectory
-        from .report import burns_csv, legs_csv, plan_to_json
+        from otvplan.io.atomicio import StagedDirectory
+        from otvplan.reporting.report import burns_csv, legs_csv, plan_to_json
 
         names = ("plan.json", "legs.csv", "burns.csv")
         with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
@@ -489,7 +489,7 @@ def plan(
                 stage.write_text(name, text)
         _err(f"wrote {out}/plan.json, legs.csv, burns.csv")
     if report_dir is not None:
-        from .report import write_report
+        from otvplan.reporting.report import write_report
 
         written = write_report(p, report_dir, exports=True)
         _err(f"wrote {len(written)} files to {report_dir}")
@@ -571,9 +571,9 @@ def sweep(
     )
     from rich.text import Text
 
-    from .study import STATUS_NAMES
-    from .study import load as load_study
-    from .study import sweep as run_sweep
+    from otvplan.study.run import STATUS_NAMES
+    from otvplan.study.run import load as load_study
+    from otvplan.study.run import sweep as run_sweep
 
     fmt = _format_of(fmt, False)
     if scheduler is not None and workers is not None:
@@ -645,11 +645,11 @@ def sweep(
 def _load_plan(path: Path, objective: str | None = None):
     """A Plan from plan.json (as written by `otvplan plan --out`) or from a scenario file."""
     if path.suffix.lower() == ".json":
-        from .report import read_plan_file
+        from otvplan.reporting.report import read_plan_file
 
         return read_plan_file(path)  # size, JSON, schema and limits checked: InputError
-    from .scenario import load
-    from .solver import plan as make_plan
+    from otvplan.io.scenario import load
+    from otvplan.planning.solver import plan as make_plan
 
     return make_plan(load(path), objective=objective)
 
@@ -684,8 +684,8 @@ def verify(
     Exit status 0 when every delivery is within its tolerances and the plan is feasible, 1 when
     any delivery is not within its tolerances, 3 when it is but the plan is infeasible.
     """
-    from .model import to_data
-    from .verify import verify as run_verify
+    from otvplan.model import to_data
+    from otvplan.flight.verify import verify as run_verify
 
     fmt = _format_of(fmt, as_json)
     p = _load_plan(file)
@@ -747,12 +747,12 @@ def report(
     Exit status 0 for a feasible plan (whose verification, with --verify, passed), 1 when the
     verification failed, 3 when the plan is infeasible (the report is written in every case).
     """
-    from .report import write_report
+    from otvplan.reporting.report import write_report
 
     p = _load_plan(file)
     verification = None
     if with_verify:
-        from .verify import verify as run_verify
+        from otvplan.flight.verify import verify as run_verify
 
         verification = run_verify(p)
     written = write_report(p, out, verification, exports=exports)
@@ -772,7 +772,7 @@ def report(
 @app.command()
 def schema() -> int:
     """Print the JSON Schema of scenario files (for editors and other tools)."""
-    from .scenario import json_schema
+    from otvplan.io.scenario import json_schema
 
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
     return EXIT_OK
@@ -851,7 +851,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_OK
     except OSError as exc:
-        from .atomicio import FILESYSTEM_ERRNOS, reason
+        from otvplan.io.atomicio import FILESYSTEM_ERRNOS, reason
 
         if exc.errno not in FILESYSTEM_ERRNOS or os.environ.get("OTVPLAN_DEBUG"):
             return _internal_error(exc)

@@ -67,7 +67,7 @@ class StudyError(InputError):
 class OutputError(OtvplanError, OSError):
     """An output file or directory cannot be written: a file-system fault, not bad input.
 
-    Raised (by :mod:`otvplan.atomicio` and the commands) for an output path that is a file, lies
+    Raised (by :mod:`otvplan.io.atomicio` and the commands) for an output path that is a file, lies
     under a file, is a dangling symbolic link, sits in a read-only or unwritable directory, or
     for a full disk. ``path`` is the file or directory concerned, ``reason`` a one-line
     explanation with what to do; ``errno`` that of the underlying ``OSError`` (or None). It is

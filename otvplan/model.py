@@ -2,8 +2,8 @@
 
 A :class:`Scenario` is what a validated scenario file becomes; a :class:`Plan` is the solver's
 full answer. Both are plain values: no methods that do I/O, no plotting, no units library.
-Quantities with units appear only at the edges (``otvplan.scenario``, ``otvplan.api``,
-``otvplan.report``). Orbit elements are *mean* elements (first-order J2 secular theory).
+Quantities with units appear only at the edges (``otvplan.io.scenario``, ``otvplan.api``,
+``otvplan.reporting.report``). Orbit elements are *mean* elements (first-order J2 secular theory).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .constants import (
+from otvplan.constants import (
     DEFAULT_MAX_DRIFT_ALTITUDE_KM,
     DEFAULT_MIN_DRIFT_ALTITUDE_KM,
     R_EARTH_KM,
@@ -471,7 +471,7 @@ def to_data(obj):
     if isinstance(obj, (list, tuple)):
         return [to_data(x) for x in obj]
     if isinstance(obj, _dt.datetime):
-        from .timeutil import format_utc
+        from otvplan.core.timeutil import format_utc
 
         return format_utc(obj) if obj.microsecond % 1000 == 0 else obj.isoformat()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -504,7 +504,7 @@ def from_data(cls, data):
         if dataclasses.is_dataclass(tp):
             return from_data(tp, value)
         if tp is _dt.datetime:
-            from .timeutil import parse_utc
+            from otvplan.core.timeutil import parse_utc
 
             return parse_utc(value)
         if tp is float:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import otvplan
-from otvplan import cli, scenario
+from otvplan import cli
+from otvplan.io import scenario
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION_PACKAGES, main
 from otvplan.errors import OtvplanError
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK, EXIT_VERIFICATION_FAILED, main
-from otvplan.report import plan_from_json, plan_to_json
+from otvplan.reporting.report import plan_from_json, plan_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

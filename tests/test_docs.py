@@ -26,7 +26,7 @@ depends on its language:
 
 ``yaml``
     Parsed (safe loader). A complete scenario (a mapping with ``tug`` and ``payloads``) is
-    validated with ``otvplan.scenario.loads``; a complete study (a mapping with ``base`` and
+    validated with ``otvplan.io.scenario.loads``; a complete study (a mapping with ``base`` and
     ``axes``) with ``otvplan.study.loads``. Anything else is a fragment: it must parse.
 
 ``json``
@@ -62,7 +62,7 @@ Commands get ``PATH`` with this Python's ``bin`` first (so ``otvplan`` is the on
 ``PYTHONUNBUFFERED=1`` (stdout and stderr interleave as on a terminal), ``MPLBACKEND=Agg``,
 and no ``COLUMNS``/``LINES``/``FORCE_COLOR``.
 
-Speed: ``otvplan.solver.plan`` and ``otvplan.verify.verify`` are pure functions of their
+Speed: ``otvplan.planning.solver.plan`` and ``otvplan.flight.verify.verify`` are pure functions of their
 inputs; inside the test process (python blocks) each distinct call is computed once and
 shared between documents. Commands run in their own processes and compute everything.
 
@@ -504,14 +504,14 @@ class _RecordingRunner(doctest.DocTestRunner):
 
 
 class _MemoFinder:
-    """Memoise otvplan.solver.plan and otvplan.verify.verify on disk, shared by the kernels.
+    """Memoise otvplan.planning.solver.plan and otvplan.flight.verify.verify on disk, shared by the kernels.
 
     Both are pure functions of their arguments; several documents plan and fly the same
     scenario. The functions are wrapped when the document itself first imports their modules
     (an import hook), so the package's import-time state is exactly that of a fresh
     interpreter."""
 
-    NAMES = ("otvplan.solver", "otvplan.verify")
+    NAMES = ("otvplan.planning.solver", "otvplan.flight.verify")
 
     def __init__(self, cache: Path):
         self.cache = cache
@@ -551,7 +551,7 @@ def _wrap(module, cache: Path) -> None:
         os.replace(tmp, file)
         return value
 
-    if module.__name__ == "otvplan.solver":
+    if module.__name__ == "otvplan.planning.solver":
         real_plan = module.plan
 
         def plan(scenario, objective=None, **kwargs):
@@ -591,7 +591,7 @@ def check_yaml(block: Block, cwd: Path) -> None:
     if not isinstance(data, dict):
         return
     if {"tug", "payloads"} <= data.keys():
-        from otvplan import scenario
+        from otvplan.io import scenario
         from otvplan.errors import ScenarioError
 
         try:
@@ -599,7 +599,7 @@ def check_yaml(block: Block, cwd: Path) -> None:
         except ScenarioError as exc:
             raise AssertionError(f"{block.id}: the scenario does not validate:\n{exc}") from None
     elif {"base", "axes"} <= data.keys():
-        from otvplan import study
+        from otvplan.study import run as study
         from otvplan.errors import OtvplanError
 
         base_dir = (cwd / name).parent if name else cwd

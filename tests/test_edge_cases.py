@@ -1,6 +1,6 @@
 """Edge cases of the planner: valid but extreme scenarios plan without NaN or inf anywhere.
 
-Each case is a scenario written as YAML text, planned with :func:`otvplan.solver.plan`, and
+Each case is a scenario written as YAML text, planned with :func:`otvplan.planning.solver.plan`, and
 checked three ways:
 
 - every float of the Plan (walked through its dataclasses, so a NaN that ``to_data`` would turn
@@ -29,14 +29,14 @@ import textwrap
 
 import pytest
 
-from otvplan import report as rp
-from otvplan import scenario as sc_mod
+from otvplan.reporting import report as rp
+from otvplan.io import scenario as sc_mod
 from otvplan.constants import G0_KM_S2, MU_EARTH_KM3_S2, R_EARTH_KM
 from otvplan.errors import ScenarioError
 from otvplan.model import Plan, to_data
-from otvplan.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
-from otvplan.solver import plan as solve
-from otvplan.trajectory import dv_budget
+from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
+from otvplan.planning.solver import plan as solve
+from otvplan.flight.trajectory import dv_budget
 
 MU = MU_EARTH_KM3_S2
 CHEM = "{name: main, type: chemical, isp: 230 s, thrust: 22 N}"
@@ -45,7 +45,7 @@ LEO = "{altitude: 525 km, inclination: 53 deg, raan: 40 deg}"
 
 
 # --------------------------------------------------------------------------------------------
-# Independent formulas (vis-viva; none of them calls otvplan.maneuvers)
+# Independent formulas (vis-viva; none of them calls otvplan.core.maneuvers)
 # --------------------------------------------------------------------------------------------
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import otvplan.report as report
-from otvplan import exports as ex
-from otvplan import trajectory as tr
-from otvplan.timeutil import julian_date
+import otvplan.reporting.report as report
+from otvplan.reporting import exports as ex
+from otvplan.flight import trajectory as tr
+from otvplan.core.timeutil import julian_date
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CREATED = dt.datetime(2026, 1, 1, 12, 0, 0)

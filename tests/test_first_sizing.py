@@ -15,7 +15,7 @@ import pytest
 
 import otvplan
 from otvplan.errors import ScenarioError
-from otvplan.scenario import dumps, loads
+from otvplan.io.scenario import dumps, loads
 
 FIVE_LINES = """\
 name: first-sizing
@@ -27,7 +27,7 @@ payloads: [{name: sat-1, mass: 12 kg, target: {altitude: 550 km, sso: true}}]
 
 
 def test_five_line_scenario_defaults(caplog):
-    with caplog.at_level(logging.INFO, logger="otvplan.scenario"):
+    with caplog.at_level(logging.INFO, logger="otvplan.io.scenario"):
         s = loads(FIVE_LINES, filename="five.yaml")
     assert s.tug.tank_capacity_kg == s.tug.propellant_kg == 80.0
     assert s.tug.engines[0].thrust_n == math.inf
@@ -78,7 +78,7 @@ def test_a_given_tank_capacity_is_still_checked():
 
 
 def test_plan_file_of_an_impulsive_engine_reads_back():
-    from otvplan import report
+    from otvplan.reporting import report
 
     p = otvplan.plan(FIVE_LINES)
     again = report.plan_from_json(report.plan_to_json(p))
@@ -87,7 +87,7 @@ def test_plan_file_of_an_impulsive_engine_reads_back():
 
 
 def test_schema_leaves_thrust_and_tank_capacity_optional():
-    from otvplan.scenario import json_schema
+    from otvplan.io.scenario import json_schema
 
     schema = json.dumps(json_schema())
     defs = json_schema()["$defs"]

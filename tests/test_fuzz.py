@@ -29,8 +29,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otvplan import scenario as sc
-from otvplan import study as stdy
+from otvplan.io import scenario as sc
+from otvplan.study import run as stdy
 from otvplan.cli import main
 from otvplan.errors import OtvplanError, ScenarioError, StudyError
 

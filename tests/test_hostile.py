@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from otvplan import atomicio, report
+from otvplan.io import atomicio
+from otvplan.reporting import report
 from otvplan.cli import (
     EXIT_BAD_INPUT,
     EXIT_CODES,
@@ -60,8 +61,8 @@ def run(capsys, *args) -> tuple[int, list[str], list[str]]:
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """A scenario, its plan.json, an infeasible scenario and its plan, a broken plan."""
-    from otvplan.scenario import loads
-    from otvplan.solver import plan as make_plan
+    from otvplan.io.scenario import loads
+    from otvplan.planning.solver import plan as make_plan
 
     root = tmp_path_factory.mktemp("hostile")
     good = make_plan(loads(SMALL, filename="small.yaml"))
@@ -147,7 +148,7 @@ def test_verify_exit_codes(files, capsys):
     assert run(capsys, "verify", files["plan.json"])[0] == EXIT_OK
     assert run(capsys, "verify", files["broken.json"])[0] == EXIT_VERIFICATION_FAILED
     assert run(capsys, "verify", files["broken.json"], "--json")[0] == EXIT_VERIFICATION_FAILED
-    from otvplan.verify import verify
+    from otvplan.flight.verify import verify
 
     poor = report.read_plan_file(files["poor.json"])
     expected = EXIT_VERIFICATION_FAILED if not verify(poor).passed else EXIT_INFEASIBLE
@@ -290,7 +291,7 @@ def test_a_full_disk_during_a_sweep_is_exit_73_and_resumable(files, tmp_path, ca
                                                             monkeypatch):
     out = tmp_path / "out"
     real_write = os.write
-    import otvplan.studystore as store
+    import otvplan.study.store as store
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -590,7 +591,7 @@ def test_a_wrong_shaped_store_line_is_quarantined_and_its_case_rerun(files, tmp_
 
 
 def test_library_sweep_warns_about_quarantined_lines(files, tmp_path):
-    from otvplan import study as st
+    from otvplan.study import run as st
 
     out = tmp_path / "out"
     st.sweep(files["study.yaml"], workers=0, out_dir=out, plots=False)
@@ -652,7 +653,7 @@ GMAT_COMMAND = re.compile(
 
 
 def test_gmat_script_carries_no_injected_command(files):
-    from otvplan import exports as ex
+    from otvplan.reporting import exports as ex
 
     script = ex.gmat_script(evil_plan(files))
     assert script.isascii()
@@ -668,7 +669,7 @@ def test_gmat_script_carries_no_injected_command(files):
 
 
 def test_gmat_identifiers_are_ascii_words():
-    from otvplan.exports import _gmat_name
+    from otvplan.reporting.exports import _gmat_name
 
     for text in ("café", "a b;c", "9lives", "", "x" * 200, "Create Spacecraft Evil;"):
         name = _gmat_name(text)
@@ -681,7 +682,7 @@ KVN_LINE = re.compile(r"^(|COMMENT [ -~]*|META_START|META_STOP|[A-Z_0-9]+ = [ -~
 
 @pytest.mark.parametrize("kind", ["oem", "opm"])
 def test_ccsds_messages_carry_no_injected_record(files, kind):
-    from otvplan import exports as ex
+    from otvplan.reporting import exports as ex
 
     plan = evil_plan(files)
     text = ex.oem_text(plan, step_s=3600.0) if kind == "oem" else ex.opm_text(plan)
@@ -703,7 +704,7 @@ def test_ccsds_messages_carry_no_injected_record(files, kind):
 
 def test_ccsds_messages_with_hostile_names_read_back(files, tmp_path):
     oem_pkg = pytest.importorskip("oem")
-    from otvplan import exports as ex
+    from otvplan.reporting import exports as ex
 
     path = ex.write_oem(evil_plan(files), tmp_path / "evil.oem", step_s=3600.0)
     segments = list(oem_pkg.OrbitEphemerisMessage.open(path))
@@ -750,7 +751,7 @@ def test_report_of_a_hostile_plan_file_from_the_command_line(files, tmp_path, ca
 
 
 def test_the_oem_of_a_long_mission_stays_bounded(files):
-    from otvplan import exports as ex
+    from otvplan.reporting import exports as ex
 
     plan = report.read_plan_file(files["plan.json"])
     span = 0.9 * report.MAX_PLAN_SECONDS  # a tampered but accepted 18-year mission
@@ -770,7 +771,7 @@ SECRET = "root:$6$saltsalt$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:
 
 
 def _study_problems(study: Path, monkeypatch, cwd: Path, **kwargs) -> list[str]:
-    from otvplan import study as st
+    from otvplan.study import run as st
     from otvplan.errors import StudyError
 
     monkeypatch.chdir(cwd)
@@ -842,7 +843,7 @@ def test_a_base_that_is_not_a_scenario_is_not_echoed(layout, monkeypatch, conten
 
 
 def test_the_documented_layout_works_from_anywhere(layout, monkeypatch):
-    from otvplan import study as st
+    from otvplan.study import run as st
 
     study = _write_study(layout, "../scenarios/small.yaml")  # studies/ next to scenarios/
     monkeypatch.chdir(layout["elsewhere"])
@@ -890,7 +891,7 @@ class _DyingClusterExecutor:
                                            "nthreads": lambda self: {"w": 1}})()
 
     def submit(self, fn, *args, **kwargs):
-        from otvplan.study import run_chunk
+        from otvplan.study.run import run_chunk
 
         future = self._future()
         self.calls += 1
@@ -904,7 +905,7 @@ class _DyingClusterExecutor:
 def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, monkeypatch):
     import time
 
-    from otvplan import study as st
+    from otvplan.study import run as st
     from otvplan.errors import ClusterError
 
     monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
@@ -923,7 +924,7 @@ def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, mon
 
 
 def test_a_client_stuck_reconnecting_is_given_up_after_a_bound(files, tmp_path, monkeypatch):
-    from otvplan import study as st
+    from otvplan.study import run as st
     from otvplan.errors import ClusterError
 
     class Stuck(_DyingClusterExecutor):
@@ -942,7 +943,7 @@ def test_a_client_stuck_reconnecting_is_given_up_after_a_bound(files, tmp_path, 
 
 def test_the_cli_turns_a_lost_cluster_into_status_69(files, tmp_path, capsys, monkeypatch):
     from otvplan import cli
-    from otvplan import study as st
+    from otvplan.study import run as st
 
     monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
     closed = []
@@ -1174,7 +1175,7 @@ def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
     import copy
     import random
 
-    from otvplan import exports as ex
+    from otvplan.reporting import exports as ex
     from otvplan.errors import OtvplanError
 
     base = json.loads(files["plan.json"].read_text())
@@ -1257,8 +1258,8 @@ def test_a_plan_file_of_an_impulsive_engine_reads_back_and_reports(tmp_path, cap
     plan file carries "inf" there, which the validator accepts (and only "inf")."""
     import math
 
-    from otvplan.scenario import loads
-    from otvplan.solver import plan as make_plan
+    from otvplan.io.scenario import loads
+    from otvplan.planning.solver import plan as make_plan
 
     text = SMALL.replace(", thrust: 22 N", "")
     p = make_plan(loads(text, filename="impulsive.yaml"))

@@ -42,10 +42,10 @@ def test_import_otvplan_is_light_and_fast():
 def test_loading_a_scenario_with_table_units_does_not_import_astropy():
     out = run_python("""
         import json, sys
-        import otvplan.scenario
+        import otvplan.io.scenario
         after_import = "astropy" in sys.modules
-        s = otvplan.scenario.load("scenarios/sso_rideshare.yaml")
-        otvplan.scenario.loads(otvplan.scenario.dumps(s))
+        s = otvplan.io.scenario.load("scenarios/sso_rideshare.yaml")
+        otvplan.io.scenario.loads(otvplan.io.scenario.dumps(s))
         print(json.dumps({"after_import": after_import, "after_load": "astropy" in sys.modules,
                           "heavy": [m for m in ("matplotlib", "boinor", "dask")
                                     if m in sys.modules]}))
@@ -57,7 +57,7 @@ def test_an_unusual_unit_does_import_astropy():
     """The counterpart of the test above: the fallback really goes through astropy.units."""
     out = run_python("""
         import json, sys
-        from otvplan.scenario import parse_quantity
+        from otvplan.io.scenario import parse_quantity
         value = parse_quantity("525000 meter", "length")
         print(json.dumps({"value": value, "astropy": "astropy.units" in sys.modules}))
     """)
@@ -72,7 +72,7 @@ def test_cli_version_imports_neither_the_library_nor_its_dependencies():
         with contextlib.redirect_stdout(io.StringIO()) as buffer:
             status = main(["--version"])
         watched = ("astropy", "boinor", "numpy", "scipy", "pydantic", "matplotlib",
-                   "otvplan.scenario")
+                   "otvplan.io.scenario")
         print(json.dumps({"status": status, "text": buffer.getvalue(),
                           "loaded": [m for m in watched if m in sys.modules]}))
     """)

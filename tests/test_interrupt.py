@@ -1,13 +1,13 @@
 """Interrupted writers: SIGKILL `otvplan report` and `otvplan sweep` at random points, again
 and again, and check that every file left behind is whole and that a rerun completes.
 
-Every output goes through :mod:`otvplan.atomicio` (a temporary file in the destination's
+Every output goes through :mod:`otvplan.io.atomicio` (a temporary file in the destination's
 directory, fsync, rename), so a killed run leaves each output absent, as it was, or complete.
 The one other thing a kill can leave is the temporary file of the write in progress: a hidden
 ``.<name>.<8 random characters>.tmp`` next to its target. Nothing reads those and the next run
 neither trips over them nor leaves new ones; the checks below accept them under that name only.
 
-The sweep's results store (``results.jsonl``, :mod:`otvplan.studystore`) is append-only: after a
+The sweep's results store (``results.jsonl``, :mod:`otvplan.study.store`) is append-only: after a
 kill every line but a torn last one is a whole JSON row, ``read_rows`` skips the torn one, the
 next run cuts it off and appends after the lines already there.
 
@@ -272,7 +272,7 @@ def check_gmat(text: str, name: str, n_burns: int) -> None:
 
 def masked(name: str, data: bytes) -> bytes:
     """The file's bytes with what legitimately changes between runs blanked: the OEM's and
-    OPM's CREATION_DATE (the time of writing, documented in otvplan.exports)."""
+    OPM's CREATION_DATE (the time of writing, documented in otvplan.reporting.exports)."""
     if name.endswith((".oem", ".opm")):
         return re.sub(rb"(?m)^CREATION_DATE = .*$", b"CREATION_DATE = -", data)
     return data
@@ -289,8 +289,8 @@ REPORT_WRITE_KILLS = 2
 
 
 def report_expectations(plan) -> dict:
-    from otvplan import report
-    from otvplan.exports import exported_burns
+    from otvplan.reporting import report
+    from otvplan.reporting.exports import exported_burns
 
     names = ["plan.json", "legs.csv", "burns.csv", "report.md", "report.html",
              "plan.oem", "plan.opm", "plan.script"]
@@ -303,7 +303,7 @@ def report_expectations(plan) -> dict:
 
 
 def check_report_file(name: str, data: bytes, expect: dict) -> None:
-    from otvplan import report
+    from otvplan.reporting import report
 
     if name == "plan.json":
         assert report.plan_from_json(data).legs is not None
@@ -350,9 +350,9 @@ def check_report_dir(out: Path, reference: dict[str, bytes], expect: dict) -> se
 
 
 def test_report_killed_at_random_points_leaves_whole_files_and_reruns(tmp_path):
-    from otvplan.report import plan_to_json
-    from otvplan.scenario import load
-    from otvplan.solver import plan as make_plan
+    from otvplan.reporting.report import plan_to_json
+    from otvplan.io.scenario import load
+    from otvplan.planning.solver import plan as make_plan
 
     plan = make_plan(load(MINIMAL))  # planned once; every run below only writes
     source = tmp_path / "input" / "plan.json"
@@ -472,7 +472,7 @@ def check_store(path: Path, study, stored_before: bytes) -> bytes:
     """After a kill: every line but a torn last one is a whole row of this study, no case
     twice; read_rows gives those rows and skips the torn one; the lines stored before this
     run are still there unchanged. Return the whole lines."""
-    from otvplan.studystore import read_rows
+    from otvplan.study.store import read_rows
 
     data = path.read_bytes() if path.exists() else b""
     whole = data[:data.rfind(b"\n") + 1]
@@ -522,8 +522,8 @@ def check_sweep_dir(out: Path, reference: dict, study, stored_before: bytes) -> 
 def test_sweep_killed_at_random_points_keeps_whole_rows_and_outputs(tmp_path):
     import pandas as pd
 
-    from otvplan import study as st
-    from otvplan.studystore import RESULTS_FILE, read_rows
+    from otvplan.study import run as st
+    from otvplan.study.store import RESULTS_FILE, read_rows
 
     path = tmp_path / "study.yaml"
     path.write_text(STUDY, encoding="utf-8")

@@ -27,8 +27,8 @@ from boinor.core.elements import rv2coe  # noqa: E402
 from boinor.maneuver import Maneuver  # noqa: E402
 from boinor.twobody import Orbit  # noqa: E402
 
-from otvplan import maneuvers as m  # noqa: E402
-from otvplan import orbits as o  # noqa: E402
+from otvplan.core import maneuvers as m  # noqa: E402
+from otvplan.core import orbits as o  # noqa: E402
 
 MU = Earth.k.to_value(u.km**3 / u.s**2)  # boinor's Earth: 398600.4418
 RE = Earth.R.to_value(u.km)  # 6378.1366
@@ -238,7 +238,7 @@ def test_lambert_lam01():
     import yaml
     from boinor.iod import izzo
 
-    from otvplan.propagation import ForceModel, propagate
+    from otvplan.flight.propagation import ForceModel, propagate
 
     cases = yaml.safe_load((Path(__file__).parent / "reference" / "cases.yaml").read_text(
         encoding="utf-8"))["cases"]

@@ -1,4 +1,4 @@
-"""Evidence for otvplan.lifetime (orbit decay under drag, for re-entry disposal).
+"""Evidence for otvplan.core.lifetime (orbit decay under drag, for re-entry disposal).
 
 Independent computations, not otvplan's own code:
 
@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from otvplan import lifetime as lt
+from otvplan.core import lifetime as lt
 from otvplan.constants import MU_EARTH_KM3_S2 as MU
 from otvplan.constants import R_EARTH_KM as RE
 

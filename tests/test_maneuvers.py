@@ -1,4 +1,4 @@
-"""Evidence for otvplan.maneuvers: published cases, invariants, brute force, shapes, errors.
+"""Evidence for otvplan.core.maneuvers: published cases, invariants, brute force, shapes, errors.
 
 Published numbers come from tests/reference/cases.yaml (a copy of the project's reference
 file); each test names the case id, and the case carries its source (book example, software
@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from otvplan import maneuvers as m
+from otvplan.core import maneuvers as m
 from otvplan.constants import R_EARTH_KM
 from otvplan.errors import PhysicsError
 

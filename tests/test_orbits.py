@@ -1,4 +1,4 @@
-"""Evidence for otvplan.orbits: J2 rates, sun-synchronous inclination, Sun and sidereal time.
+"""Evidence for otvplan.core.orbits: J2 rates, sun-synchronous inclination, Sun and sidereal time.
 
 Published numbers come from tests/reference/cases.yaml (case id and source in each test);
 the Sun's position is checked against astropy, used offline (no IERS download).
@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otvplan import orbits as o
+from otvplan.core import orbits as o
 from otvplan.constants import JD_J2000, R_EARTH_KM
 from otvplan.errors import NoSunSynchronousOrbit, PhysicsError
 
@@ -182,7 +182,7 @@ def test_equation_of_time_published_value():
     *Textbook on Spherical Astronomy*, good to ~2 s). The high-precision table by Meeus'
     method (home.kpn.nl/vanadovv EoT table, 12h TT) gives -7 m 24 s to -7 m 36 s around it.
     Allow 5 s (the Sun formula is good to 0.01 deg = 2.4 s)."""
-    from otvplan.timeutil import julian_date
+    from otvplan.core.timeutil import julian_date
     import datetime as dt
 
     jd = julian_date(dt.datetime(2005, 1, 10, 0, 0))
@@ -193,7 +193,7 @@ def test_equation_of_time_published_value():
 def test_equation_of_time_extremes():
     """Well-known extremes (e.g. the equation-of-time tables): about -14 min 10 s near
     11-12 February and +16 min 30 s near 3 November; within 30 s here."""
-    from otvplan.timeutil import julian_date
+    from otvplan.core.timeutil import julian_date
     import datetime as dt
 
     def eot_min(d):

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import otvplan.report as report
+import otvplan.reporting.report as report
 
 pytest.importorskip("matplotlib")
 
-from otvplan import plotting  # noqa: E402
+from otvplan.reporting import plotting  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 REPO = Path(__file__).resolve().parent.parent
@@ -129,11 +129,11 @@ def test_figures_for_an_impulsive_plan():
 def test_no_pyplot_and_lazy_matplotlib():
     code = textwrap.dedent("""
         import sys
-        import otvplan, otvplan.plotting
+        import otvplan, otvplan.reporting.plotting
         assert 'matplotlib' not in sys.modules, 'matplotlib loaded at import'
-        from otvplan.report import plan_from_json
+        from otvplan.reporting.report import plan_from_json
         p = plan_from_json(open('tests/golden/minimal_plan.json').read())
-        otvplan.plotting.mass(p)
+        otvplan.reporting.plotting.mass(p)
         print(int('matplotlib.pyplot' in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -235,7 +235,7 @@ def test_planes_release_markers_sit_on_the_target_planes(sso):
     relative node of a release equals the target's relative node at the epoch."""
     import math
 
-    from otvplan import trajectory as tr
+    from otvplan.flight import trajectory as tr
 
     fig = plotting.planes(sso)
     ax = fig.axes[0]

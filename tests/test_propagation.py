@@ -1,4 +1,4 @@
-"""Tests of the numerical propagator and the mean-element machinery (otvplan.propagation)."""
+"""Tests of the numerical propagator and the mean-element machinery (otvplan.flight.propagation)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otvplan import propagation as pr
+from otvplan.flight import propagation as pr
 from otvplan.constants import J2_EARTH, J3_EARTH, J4_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
 from otvplan.model import OrbitState
-from otvplan.orbits import (
+from otvplan.core.orbits import (
     argument_of_latitude_rate,
     coe_to_rv,
     j2_rates,
@@ -197,7 +197,7 @@ def test_two_body_returns_to_start_after_one_period():
 @pytest.mark.parametrize("backend", ["ode", "solve_ivp"])
 def test_backward_propagation_retraces_the_forward_one(backend):
     """Guided verification searches for a burn's crossing with short steps either way
-    (otvplan.verify._seek): integrating back over a segment returns to its start."""
+    (otvplan.flight.verify._seek): integrating back over a segment returns to its start."""
     y0 = _state(e=0.01)
     fwd = pr.propagate(100.0, y0, 100.0 + 2000.0, backend=backend)
     back = pr.propagate(100.0 + 2000.0, fwd.y, 100.0, backend=backend)
@@ -373,7 +373,7 @@ def test_mean_elements_input_checks_shapes():
                                           (1200.0, 30.0)])
 def test_numerical_nodal_rate_matches_second_order_j2_theory(alt, inc_deg):
     """The propagated mean RAAN rate agrees with the secular rate including the J2^2 term
-    (:func:`otvplan.orbits.secular_rates`: Brouwer 1959 as in SGP4, Hoots & Roehrich 1980),
+    (:func:`otvplan.core.orbits.secular_rates`: Brouwer 1959 as in SGP4, Hoots & Roehrich 1980),
     dW/dt = dW/dt|1 [1 - 1/4 J2 (R/a)^2 (4 - 19 cos^2 i)] for e = 0, to 2e-5; the first-order
     rate (Vallado eq. 9-41) is off by 6.6e-4 at 53 deg, -8.5e-4 for a 525 km SSO and 2e-3 at
     30 deg. This pins both the propagator and the mean-element definition (the averaged a is

@@ -1,4 +1,4 @@
-"""Evidence for otvplan.propulsion: the rocket equation, burn durations, low-thrust time.
+"""Evidence for otvplan.core.propulsion: the rocket equation, burn durations, low-thrust time.
 
 RKT-02 comes from tests/reference/cases.yaml (a low-authority web example, checked to 1 m/s);
 the rest are identities of Tsiolkovsky's equation (Curtis eq. 11.30) tested with hypothesis.
@@ -16,7 +16,7 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from otvplan import propulsion as p
+from otvplan.core import propulsion as p
 from otvplan.constants import G0_KM_S2, G0_M_S2
 from otvplan.errors import PhysicsError
 

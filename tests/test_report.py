@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import otvplan.report as report
+import otvplan.reporting.report as report
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -74,8 +74,8 @@ def test_plan_from_json_rejects_other_files():
 
 def test_live_solver_plan_round_trips_and_reports(tmp_path):
     """The solver's own output (not a frozen fixture) goes through JSON and the report."""
-    from otvplan.scenario import load
-    from otvplan.solver import plan
+    from otvplan.io.scenario import load
+    from otvplan.planning.solver import plan
 
     p = plan(load(REPO / "otvplan" / "examples" / "minimal.yaml"))
     assert report.plan_from_json(report.plan_to_json(p)) == p
@@ -240,8 +240,8 @@ def test_verification_table_is_optional_and_duck_typed(minimal):
 
 
 def test_verification_from_verify_renders(minimal):
-    """The real otvplan.verify result (not a stand-in) fills the table."""
-    verify = pytest.importorskip("otvplan.verify").verify
+    """The real otvplan.flight.verify result (not a stand-in) fills the table."""
+    verify = pytest.importorskip("otvplan.flight.verify").verify
     ver = verify(minimal)
     md = report.render_markdown(minimal, ver)
     rows = md_tables(md)["Verification"][1:]
@@ -289,7 +289,7 @@ def test_render_html_without_figures(minimal):
 
 def test_writes_are_atomic(tmp_path, minimal, monkeypatch):
     """A failure while writing leaves the old file intact and no temporary file behind."""
-    import otvplan.atomicio as atomicio
+    import otvplan.io.atomicio as atomicio
 
     target = tmp_path / "report.md"
     target.write_text("old\n", encoding="utf-8")
@@ -391,7 +391,7 @@ def test_a_report_over_an_older_one_removes_its_3d_orbit_figure(tmp_path, minima
 
 def test_written_files_get_ordinary_permissions(tmp_path):
     """Atomic writes go through a 0o600 temporary file; the result must not stay private."""
-    import otvplan.atomicio as atomicio
+    import otvplan.io.atomicio as atomicio
 
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
@@ -404,7 +404,7 @@ def test_written_files_get_ordinary_permissions(tmp_path):
 
 def test_importing_report_does_not_load_matplotlib():
     code = textwrap.dedent("""
-        import sys, otvplan.report, otvplan.trajectory, otvplan.exports
+        import sys, otvplan.reporting.report, otvplan.flight.trajectory, otvplan.reporting.exports
         print(int('matplotlib' in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import otvplan
-from otvplan import report
+from otvplan.reporting import report
 
 pd = pytest.importorskip("pandas")
 
@@ -121,7 +121,7 @@ def test_verification_frame_and_html(minimal_check):
 def test_pandas_is_imported_only_by_the_table_methods():
     out = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         import json, sys
-        import otvplan, otvplan.model, otvplan.verify, otvplan.solver
+        import otvplan, otvplan.model, otvplan.flight.verify, otvplan.planning.solver
         p = otvplan.plan("otvplan/examples/minimal.yaml")
         html = p._repr_html_()
         before = "pandas" in sys.modules

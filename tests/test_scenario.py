@@ -13,11 +13,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otvplan import orbits, scenario
+from otvplan.core import orbits
+from otvplan.io import scenario
 from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
 from otvplan.errors import Problem, ScenarioError
 from otvplan.model import Scenario, Tolerances
-from otvplan.scenario import (
+from otvplan.io.scenario import (
     UNIT_TABLE,
     QuantityError,
     dumps,
@@ -28,7 +29,7 @@ from otvplan.scenario import (
     parse_quantity,
     validate_file,
 )
-from otvplan.timeutil import julian_date
+from otvplan.core.timeutil import julian_date
 
 DAY_S = 86400.0
 REPO = Path(__file__).resolve().parent.parent

@@ -1,7 +1,7 @@
 """Mission solver: exactness against brute force, mass bookkeeping, deliveries on target.
 
 The brute force enumerates every delivery order and every leg option with the same leg model
-(:func:`otvplan.legs.expand`, unpruned) and keeps everything - no dominance, no merging - so it
+(:func:`otvplan.planning.legs.expand`, unpruned) and keeps everything - no dominance, no merging - so it
 checks the part of the solver that could be wrong: the label-setting search and its pruning.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from otvplan import legs as lg
-from otvplan import scenario as sc_mod
+from otvplan.planning import legs as lg
+from otvplan.io import scenario as sc_mod
 from otvplan.constants import R_EARTH_KM
 from otvplan.model import Plan, from_data, to_data
-from otvplan.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
-from otvplan.solver import SolverOptions, plan
+from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
+from otvplan.planning.solver import SolverOptions, plan
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,11 +155,11 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     """Least propellant over every order, every strategy per leg (direct or drift) and a
     search of each drift leg's duration: a geometric grid per drift leg over every
     combination, then zoomed around the best combination. Each candidate is flown leg by leg
-    with :func:`otvplan.legs.expand` at the tug's real state, its drift orbit searched afresh
+    with :func:`otvplan.planning.legs.expand` at the tug's real state, its drift orbit searched afresh
     for each duration (no leg table). Returns the propellant [kg] (inf if nothing closes)."""
     import itertools
 
-    from otvplan.solver import disposal_table
+    from otvplan.planning.solver import disposal_table
 
     nodes = lg.nodes_from_scenario(scenario)
     ctx = replace(lg.context_from_scenario(scenario), drift_durations_s=np.zeros(0))
@@ -438,7 +438,7 @@ payloads:
 
 def test_altitude_only_leg_is_a_hohmann():
     """A coplanar raise costs exactly the Hohmann delta-v (Vallado Alg. 36)."""
-    from otvplan.maneuvers import hohmann
+    from otvplan.core.maneuvers import hohmann
 
     text = """
 name: raise

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from otvplan import study as st
+from otvplan.study import run as st
 from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, StudyError
-from otvplan.studystore import RESULTS_FILE, ResultStore, read_rows
+from otvplan.study.store import RESULTS_FILE, ResultStore, read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -306,7 +306,7 @@ def test_a_case_with_an_invalid_scenario_is_a_bad_input_row(tmp_path, tiny):
 
 
 def test_a_case_that_raises_is_an_error_row(tmp_path, tiny, monkeypatch):
-    from otvplan import solver
+    from otvplan.planning import solver
 
     real = solver.plan
 
@@ -711,7 +711,7 @@ def test_cli_sweep_on_a_scheduler(tmp_path, tiny, dask_client, capsys):
 
 def _crash_on(poison: str) -> None:
     """Worker initializer: a case holding ``poison`` kills its worker process."""
-    from otvplan import study
+    from otvplan.study import run as study
 
     study._worker_init()
     real = study.run_chunk

@@ -1,4 +1,4 @@
-"""The analytic mean-element history of a plan (otvplan.trajectory)."""
+"""The analytic mean-element history of a plan (otvplan.flight.trajectory)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from otvplan import orbits
-from otvplan import trajectory as tr
+from otvplan.core import orbits
+from otvplan.flight import trajectory as tr
 from otvplan.constants import R_EARTH_KM
 from otvplan.model import Engine, OrbitSpec, Plan, Scenario, Tug
-from otvplan.report import plan_from_json
+from otvplan.reporting.report import plan_from_json
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -188,7 +188,8 @@ def test_a_burn_at_the_epoch_still_shows_the_dropoff_orbit():
     """gto_to_geo's drop-off sits at apogee at the epoch, so the first burn is at t = 0: the
     sampled history must start in the drop-off orbit (the GTO), then jump to the orbit after
     the burn (found looking at the report's element figure, which began at GEO)."""
-    from otvplan import scenario, solver
+    from otvplan.io import scenario
+    from otvplan.planning import solver
 
     plan = solver.plan(scenario.load(Path(__file__).resolve().parents[1] / "scenarios"
                                      / "gto_to_geo.yaml"))

@@ -1,4 +1,4 @@
-"""Verification of plans by numerical propagation (otvplan.verify).
+"""Verification of plans by numerical propagation (otvplan.flight.verify).
 
 The scenario tests fly the solver's plan for every file in scenarios/ and require every
 delivery within the scenario's tolerances, under guided execution (the default: burns at
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from otvplan import scenario as scenario_mod
+from otvplan.io import scenario as scenario_mod
 from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, R_EARTH_KM
 from otvplan.model import (
     Constraints,
@@ -31,10 +31,10 @@ from otvplan.model import (
     Tug,
     to_data,
 )
-from otvplan.orbits import ltan_to_raan, sso_inclination
-from otvplan.solver import plan as solve
-from otvplan.timeutil import julian_date
-from otvplan.verify import (
+from otvplan.core.orbits import ltan_to_raan, sso_inclination
+from otvplan.planning.solver import plan as solve
+from otvplan.core.timeutil import julian_date
+from otvplan.flight.verify import (
     TRIM_FLOOR_KMS,
     TRIM_FRACTION,
     WINDOW_PERIODS,
@@ -353,7 +353,7 @@ def test_mass_bookkeeping_error_fails(small_plan):
 
 def test_trims_must_fit_in_the_propellant_margin(small_plan, small_verification):
     """The trims' propellant comes out of the plan's margin above the reserve."""
-    from otvplan.verify import _mass_check
+    from otvplan.flight.verify import _mass_check
 
     m = small_verification.mass
     assert m.margin_kg == pytest.approx(small_plan.propellant_margin_kg)

@@ -49,8 +49,8 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from otvplan import scenario as sc  # noqa: E402
-from otvplan import study as stdy  # noqa: E402
+from otvplan.io import scenario as sc  # noqa: E402
+from otvplan.study import run as stdy  # noqa: E402
 from otvplan.errors import OtvplanError, Problem, ScenarioError, StudyError  # noqa: E402
 from otvplan.model import Scenario  # noqa: E402
 

@@ -19,9 +19,9 @@ REPO = HERE.parent.parent
 
 
 def make_plans() -> None:
-    from otvplan.report import plan_to_json
-    from otvplan.scenario import load
-    from otvplan.solver import plan
+    from otvplan.reporting.report import plan_to_json
+    from otvplan.io.scenario import load
+    from otvplan.planning.solver import plan
 
     for name, path in (("minimal", REPO / "otvplan" / "examples" / "minimal.yaml"),
                        ("electric", REPO / "scenarios" / "electric_tug.yaml"),
@@ -31,7 +31,7 @@ def make_plans() -> None:
 
 
 def make_golden() -> None:
-    from otvplan.report import plan_from_json, render_markdown
+    from otvplan.reporting.report import plan_from_json, render_markdown
 
     p = plan_from_json((HERE / "minimal_plan.json").read_text(encoding="utf-8"))
     (HERE / "minimal_report.md").write_text(render_markdown(p), encoding="utf-8")

@@ -2,7 +2,7 @@
 
 Library use::
 
-    from otvplan.report import write_report, render_markdown, render_html
+    from otvplan.reporting.report import write_report, render_markdown, render_html
     paths = write_report(plan, "out/")          # every file, written atomically
     text = render_markdown(plan)                # a string, e.g. for a notebook
     html = render_html(plan)                    # one file, figures embedded
@@ -15,7 +15,7 @@ Files written by :func:`write_report`:
 - ``report.md`` and ``report.html`` - the same content: summary, totals and margins, legs,
   burns, deliveries (achieved versus target elements), warnings, infeasibility, and the
   verification when one is given. Times are UTC (scenario epoch + seconds).
-- every figure of :mod:`otvplan.plotting` as ``fig_<name>.png`` and ``fig_<name>.svg``.
+- every figure of :mod:`otvplan.reporting.plotting` as ``fig_<name>.png`` and ``fig_<name>.svg``.
 
 Markdown and HTML are rendered from one list of blocks (:func:`build_blocks`), so the two
 always say the same thing. Display units: altitudes and semi-major axes in km, delta-v in m/s,
@@ -36,16 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import __version__
-from .constants import R_EARTH_KM, SECONDS_PER_DAY
-from .model import Plan, from_data, to_data
-from .timeutil import add_seconds, julian_date
+from otvplan import __version__
+from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
+from otvplan.model import Plan, from_data, to_data
+from otvplan.core.timeutil import add_seconds, julian_date
 
 #: Name and version of the plan.json format. Bump the version when a field changes meaning.
 PLAN_FORMAT = "otvplan-plan"
 PLAN_FORMAT_VERSION = 1
 
-#: Figure names in report order (see :mod:`otvplan.plotting`).
+#: Figure names in report order (see :mod:`otvplan.reporting.plotting`).
 FIGURES = ("timeline", "elements", "mass", "dv_waterfall", "planes", "pareto")
 
 #: Figures earlier versions wrote (``fig_orbits3d``, replaced by ``planes``): still report
@@ -233,7 +233,7 @@ class _PlanChecker:
         self.problems: list = []
 
     def add(self, path: str, message: str) -> None:
-        from .errors import Problem
+        from otvplan.errors import Problem
 
         if len(self.problems) < 100:
             self.problems.append(Problem(self.file, path, message))
@@ -280,7 +280,7 @@ class _PlanChecker:
             self.check_object(tp, value, path)
             return
         if tp is _dt.datetime:
-            from .timeutil import parse_utc
+            from otvplan.core.timeutil import parse_utc
 
             if not isinstance(value, str):
                 self.add(path, f"must be a UTC time as text, got {_json_type(value)}")
@@ -394,7 +394,7 @@ def validate_plan_data(doc, filename: str = "<plan>") -> list:
     1950-2200; then what the reporter would have to write (at most :data:`MAX_PLAN_LEGS` legs
     and :data:`MAX_PLAN_BURNS` burns). Paths read like ``plan.legs[2].burns[0].mass_after_kg``.
     """
-    from .errors import Problem
+    from otvplan.errors import Problem
 
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
         return [Problem(filename, "", "not an otvplan plan file (expected \"format\": "
@@ -432,7 +432,7 @@ def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan:
     once as an :class:`~otvplan.errors.InputError` (a ``ValueError``) whose problems read
     ``file: path: message``; ``filename`` names the file in them.
     """
-    from .errors import InputError, Problem
+    from otvplan.errors import InputError, Problem
 
     def fail(message: str, path: str = "", line: int | None = None, col: int | None = None):
         return InputError([Problem(filename, path, message, line, col)], kind="plan")
@@ -467,7 +467,7 @@ def read_plan_file(path: str | os.PathLike) -> Plan:
     The size is checked before reading (at most :data:`MAX_PLAN_FILE_BYTES`); every problem is
     raised as an :class:`~otvplan.errors.InputError` naming the file.
     """
-    from .errors import InputError, Problem
+    from otvplan.errors import InputError, Problem
 
     path = Path(path)
     name = str(path)
@@ -501,7 +501,7 @@ def check_report_bounds(plan: Plan) -> None:
     """Raise :class:`~otvplan.errors.InputError` when a plan would make the reporter write
     without bound: times beyond :data:`MAX_PLAN_SECONDS`, more than :data:`MAX_PLAN_LEGS` legs
     or :data:`MAX_PLAN_BURNS` burns, or non-finite masses and times."""
-    from .errors import InputError, Problem
+    from otvplan.errors import InputError, Problem
 
     problems = []
     name = plan.scenario.source or plan.scenario.name
@@ -643,14 +643,14 @@ class Figure:
 
 
 def _ltan_of(raan: float, t_s: float, plan: Plan, reference: str) -> float:
-    from .orbits import raan_to_ltan
+    from otvplan.core.orbits import raan_to_ltan
 
     jd = julian_date(utc_of(plan, t_s))
     return float(raan_to_ltan(raan, jd, reference))
 
 
 def _target_angle_at(spec, t_s: float, which: str) -> float | None:
-    from .orbits import argument_of_latitude_rate, raan_rate
+    from otvplan.core.orbits import argument_of_latitude_rate, raan_rate
 
     if which == "raan":
         if spec.raan_rad is None:
@@ -725,7 +725,7 @@ def _ok_text(ok) -> str:
 
 def summary_rows(plan: Plan) -> list[tuple[str, str]]:
     """(quantity, value with unit) pairs of the mission summary."""
-    from .trajectory import dv_budget
+    from otvplan.flight.trajectory import dv_budget
 
     sc = plan.scenario
     tug = sc.tug
@@ -775,7 +775,7 @@ def _dropoff_text(plan: Plan) -> str:
 
 
 def _verification_blocks(verification) -> list:
-    """Blocks for a verification result (duck-typed; see :mod:`otvplan.verify`)."""
+    """Blocks for a verification result (duck-typed; see :mod:`otvplan.flight.verify`)."""
     blocks: list = [Heading(2, "Verification")]
     passed = getattr(verification, "passed", None)
     model = getattr(verification, "force_model", None)
@@ -1088,7 +1088,7 @@ def figure_captions(plan: Plan) -> dict[str, str]:
 
 def _planes_caption(plan: Plan) -> str:
     """Caption of the planes map, which is a node map when some target has a node to reach
-    and an inclination map otherwise (as :func:`otvplan.plotting.planes` draws it)."""
+    and an inclination map otherwise (as :func:`otvplan.reporting.plotting.planes` draws it)."""
     if any(p.target.raan_rad is not None and p.target.inc_rad >= math.radians(0.1)
            for p in plan.scenario.payloads):
         ltan = " (LTAN for SSO)" if plan.scenario.dropoff.sso else ""
@@ -1100,9 +1100,9 @@ def _planes_caption(plan: Plan) -> str:
 def make_figures(plan: Plan) -> dict:
     """Every figure that applies to ``plan`` as ``{name: matplotlib Figure}``.
 
-    Imports :mod:`otvplan.plotting` (and matplotlib) on call.
+    Imports :mod:`otvplan.reporting.plotting` (and matplotlib) on call.
     """
-    from . import plotting
+    from otvplan.reporting import plotting
 
     return {name: plotting.FIGURE_FUNCTIONS[name](plan) for name in figure_captions(plan)}
 
@@ -1132,7 +1132,7 @@ def render_html(plan: Plan, verification=None, figures: dict | None = None,
 
 
 def _render_figure(fig, image_format: str) -> tuple[str, bytes]:
-    from . import plotting
+    from otvplan.reporting import plotting
 
     data = plotting.figure_bytes(fig, image_format)
     return ("image/svg+xml" if image_format == "svg" else "image/png"), data
@@ -1163,7 +1163,7 @@ def _figure_names() -> set[str]:
     had (:data:`RETIRED_FIGURES`)."""
     names = set(FIGURES) | set(RETIRED_FIGURES)
     try:
-        from . import plotting
+        from otvplan.reporting import plotting
 
         names |= set(getattr(plotting, "FIGURE_FUNCTIONS", {}))
     except ImportError:  # pragma: no cover - matplotlib missing: only FIGURES
@@ -1178,16 +1178,16 @@ def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
     Writes ``plan.json``, ``legs.csv``, ``burns.csv``, ``report.md``, ``report.html`` and, with
     ``figures`` (default), every figure as ``fig_<name>.png`` and ``fig_<name>.svg``. With
     ``exports`` also the CCSDS OEM (``plan.oem``) and OPM (``plan.opm``) and the GMAT script
-    (``plan.script``) of :mod:`otvplan.exports`. Returns the paths written, in that order.
+    (``plan.script``) of :mod:`otvplan.reporting.exports`. Returns the paths written, in that order.
 
-    The set is all or nothing (:class:`otvplan.atomicio.StagedDirectory`): every file is first
+    The set is all or nothing (:class:`otvplan.io.atomicio.StagedDirectory`): every file is first
     written into a hidden staging directory next to ``out_dir`` and the set is swapped in at the
     end, so ``out_dir`` holds this report or the previous one, never a mix; report files of an
     earlier run that this one does not write (a figure that no longer applies, exports) are
     removed, any other file in ``out_dir`` is left alone. A file-system fault raises
     :class:`otvplan.errors.OutputError` and leaves ``out_dir`` as it was.
     """
-    from .atomicio import StagedDirectory
+    from otvplan.io.atomicio import StagedDirectory
 
     check_report_bounds(plan)
     with StagedDirectory(out_dir, managed=is_report_file) as stage:
@@ -1200,7 +1200,7 @@ def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
         rendered: dict[str, tuple[str, bytes]] = {}
         fig_paths = []
         if figures:
-            from . import plotting
+            from otvplan.reporting import plotting
 
             for name, fig in make_figures(plan).items():
                 png = plotting.figure_bytes(fig, "png")
@@ -1216,7 +1216,7 @@ def write_report(plan: Plan, out_dir: str | os.PathLike, verification=None, *,
             rendered)))
         paths.extend(fig_paths)
         if exports:
-            from . import exports as ex
+            from otvplan.reporting import exports as ex
 
             paths.append(stage.write_text("plan.oem", ex.oem_text(plan)))
             paths.append(stage.write_text("plan.opm", ex.opm_text(plan)))

@@ -2,7 +2,7 @@
 
 A *label* is a partial mission: the set of payloads delivered, the orbit the tug is in (the
 last payload's), the time, the tug's total mass, and its RAAN and argument of latitude. From
-each label every undelivered payload is tried with every leg option (:func:`otvplan.legs.expand`,
+each label every undelivered payload is tried with every leg option (:func:`otvplan.planning.legs.expand`,
 vectorised over the whole layer), giving the next layer. Within a group of labels with the same
 delivered set and the same current orbit, a label that is no later and no lighter than another
 dominates it: it can wait (coasting is free) and then do whatever the other does, with at least
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .legs import DriftCache, LegContext, Nodes, expand
-from .orbits import TWO_PI
+from otvplan.planning.legs import DriftCache, LegContext, Nodes, expand
+from otvplan.core.orbits import TWO_PI
 
 
 @dataclass

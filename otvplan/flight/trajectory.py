@@ -4,13 +4,13 @@ The history starts from the scenario's drop-off orbit at t = 0 (argument of lati
 ``dropoff.slot_rad``, or 0 when the drop-off slot is free; RAAN 0 when the drop-off node is
 free) and jumps to each burn's ``orbit_after``. Between events the mean elements follow
 otvplan's planning model, the secular J2 rates to second order (Brouwer 1959 as in SGP4,
-:func:`otvplan.orbits.secular_rates`; the first-order part is Vallado eq. 9-41), the same rates
+:func:`otvplan.core.orbits.secular_rates`; the first-order part is Vallado eq. 9-41), the same rates
 the solver plans with:
 
 - a, e, i are constant; RAAN advances at dRAAN/dt;
 - near-circular orbits (e < :data:`NEAR_CIRCULAR_E`, where the solver sets the argument of
   perigee to 0 by convention) advance the argument of latitude u at
-  :func:`otvplan.orbits.argument_of_latitude_rate`;
+  :func:`otvplan.core.orbits.argument_of_latitude_rate`;
 - elliptic orbits advance the argument of perigee at dargp/dt and the mean anomaly at dM/dt;
   the true anomaly follows from Kepler's equation and u = argp + nu.
 
@@ -34,8 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .constants import MU_EARTH_KM3_S2
-from .orbits import (
+from otvplan.constants import MU_EARTH_KM3_S2
+from otvplan.core.orbits import (
     TWO_PI,
     coe_to_rv,
     secular_rates,
@@ -46,7 +46,7 @@ from .orbits import (
 
 #: Eccentricity below which an orbit is treated as circular: its argument of perigee is
 #: undefined (the solver stores 0) and the argument of latitude advances at the mean rate.
-#: The same threshold as the solver's (``otvplan.legs.CIRCULAR_E``).
+#: The same threshold as the solver's (``otvplan.planning.legs.CIRCULAR_E``).
 NEAR_CIRCULAR_E = 1e-3
 
 #: Default number of samples of :func:`sample` when neither ``step_s`` nor ``n`` is given.
@@ -297,7 +297,7 @@ def states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
     """Position [km] and velocity [km/s], shape (..., 3), of the planned mean orbit at ``t``.
 
     Frame: otvplan's inertial frame, the mean equator and equinox of the scenario epoch
-    (see the module docstring; :mod:`otvplan.exports` rotates to EME2000).
+    (see the module docstring; :mod:`otvplan.reporting.exports` rotates to EME2000).
     """
     el = elements_at(plan, t, side=side)
     nu = el.u - el.argp
@@ -306,7 +306,7 @@ def states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
 
 def target_raan_at(spec, t) -> np.ndarray | None:
     """A target's mean RAAN [rad, 0..2pi) at times ``t`` [s] (secular drift from the epoch at
-    :func:`otvplan.orbits.raan_rate`), or None when its node is free."""
+    :func:`otvplan.core.orbits.raan_rate`), or None when its node is free."""
     if spec.raan_rad is None:
         return None
     rate = secular_rates(spec.a_km, spec.e, spec.inc_rad).raan
@@ -394,7 +394,7 @@ class DeltaVBudget(NamedTuple):
 
 def dv_budget(plan) -> DeltaVBudget:
     """The delta-v budget of ``plan`` (see :class:`DeltaVBudget`)."""
-    from .constants import G0_KM_S2
+    from otvplan.constants import G0_KM_S2
 
     sc = plan.scenario
     engines = {e.name: e for e in sc.tug.engines}

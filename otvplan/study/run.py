@@ -1,6 +1,6 @@
 """Trade studies: a base scenario, parameter axes and a design -> one table row per case.
 
-The API copies :mod:`otvplan.scenario`::
+The API copies :mod:`otvplan.io.scenario`::
 
     study = load("studies/isp_vs_dropoff.yaml")      # or loads(text, filename=...)
     table = sweep(study, out_dir="out/isp")           # pandas.DataFrame, one row per case
@@ -23,14 +23,14 @@ with the scenario module's YAML-with-marks reader); axis paths are checked again
 schema and the base scenario, axis values against the field they set.
 
 Each case edits the base scenario's plain YAML data at the axis paths, dumps it and validates
-it with :func:`otvplan.scenario.loads`, then calls :func:`otvplan.solver.plan`. A case whose
+it with :func:`otvplan.io.scenario.loads`, then calls :func:`otvplan.planning.solver.plan`. A case whose
 values make an invalid scenario is a row with status ``bad-input`` and the message; a case
 that raises is a row with status ``error``; neither stops the study (errors as data, the
 status codes of :mod:`otvplan.errors`).
 
 :func:`sweep` runs the cases on local worker processes (``spawn``) by default, or on any
 :class:`concurrent.futures.Executor` (a Dask ``client.get_executor()`` included), stores each
-finished case in an append-only results file (:mod:`otvplan.studystore`) so that a rerun
+finished case in an append-only results file (:mod:`otvplan.study.store`) so that a rerun
 computes only the missing cases, and writes the table (Parquet, CSV) and figures atomically.
 The format and the outputs are documented in ``docs/trade-studies.md``.
 """
@@ -61,10 +61,10 @@ from typing import Any, Callable, NamedTuple
 import yaml
 from pydantic import ConfigDict, PydanticUserError, TypeAdapter, ValidationError, WithJsonSchema
 
-from . import __version__
-from . import scenario as _sc
-from .atomicio import write_bytes, write_text
-from .errors import (
+from otvplan import __version__
+from otvplan.io import scenario as _sc
+from otvplan.io.atomicio import write_bytes, write_text
+from otvplan.errors import (
     STATUS_BAD_INPUT,
     STATUS_ERROR,
     STATUS_INFEASIBLE,
@@ -103,7 +103,7 @@ MAX_FILE_BYTES = _sc.MAX_FILE_BYTES
 #: Designs: every combination, Latin hypercube, scrambled Sobol' sequence (scipy.stats.qmc).
 DESIGNS = ("grid", "lhs", "sobol")
 
-#: Solver objectives a study may ask for (otvplan.solver.OBJECTIVES).
+#: Solver objectives a study may ask for (otvplan.planning.solver.OBJECTIVES).
 OBJECTIVES = ("propellant", "duration", "pareto")
 
 #: Short names of the case status codes, as written in the table's ``status`` column.
@@ -1186,7 +1186,7 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
     in this process), ``cpu_s`` (CPU time of this process meanwhile) and ``worker``
     (host:pid).
     """
-    from . import solver  # looked up per call: a test may replace solver.plan
+    from otvplan.planning import solver  # looked up per call: a test may replace solver.plan
 
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -1238,7 +1238,8 @@ def _watch_parent(parent: int) -> None:
 
 def _worker_init() -> None:
     """Warm up a local worker once: import the solver stack; exit if the parent dies."""
-    from . import scenario, solver  # noqa: F401 - imported for their import-time cost
+    from otvplan.io import scenario
+    from otvplan.planning import solver  # noqa: F401 - imported for their import-time cost
 
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
                      name="otvplan-parent-watch").start()
@@ -1493,7 +1494,7 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
         ``message``, ``elapsed_s`` and ``cpu_s`` (wall and CPU time of the case on its
         worker). ``attrs["units"]`` gives each column's unit.
     """
-    from .studystore import ResultStore
+    from otvplan.study.store import ResultStore
 
     if not isinstance(study, Study):
         study = load(study)
@@ -1669,7 +1670,7 @@ def _write_outputs(study: Study, table, full, out: Path, plots: bool) -> None:
     write_text(out / "results.csv", table.to_csv(index=False, lineterminator="\n"))
     write_text(out / "study.json", _study_json(study, table))
     if plots:
-        from .atomicio import ensure_dir
+        from otvplan.io.atomicio import ensure_dir
 
         ensure_dir(out / "plots")
         for name in _RETIRED_PLOTS:  # figures earlier versions wrote

@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
-from .errors import PhysicsError
-from .orbits import TWO_PI, _out, check_positive, node_crossing, plane_angle, raan_rate
+from otvplan.constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from otvplan.errors import PhysicsError
+from otvplan.core.orbits import TWO_PI, _out, check_positive, node_crossing, plane_angle, raan_rate
 
 # --------------------------------------------------------------------------------------------
 # Coplanar transfers

@@ -1,8 +1,8 @@
 """The mission solver: ``plan(scenario) -> Plan``. No I/O.
 
 1. Build the orbit table (drop-off + targets) and the leg context (engines, drift and phasing
-   grids) from the scenario (:mod:`otvplan.legs`).
-2. Search delivery orders and leg options (:mod:`otvplan.sequencing`).
+   grids) from the scenario (:mod:`otvplan.planning.legs`).
+2. Search delivery orders and leg options (:mod:`otvplan.planning.sequencing`).
 3. Add the disposal leg to every complete sequence, pick the answer for the objective
    (least propellant, shortest duration, or the Pareto front of the two).
 4. Rebuild the chosen legs option by option into burns, phases and deliveries, booking the
@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import legs as lg
-from . import maneuvers as mnv
-from .constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
-from .errors import InfeasibleError, Shortfall
-from .model import (
+from otvplan.planning import legs as lg
+from otvplan.core import maneuvers as mnv
+from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
+from otvplan.errors import InfeasibleError, Shortfall
+from otvplan.model import (
     Burn,
     Delivery,
     Leg,
@@ -34,7 +34,7 @@ from .model import (
     Plan,
     Scenario,
 )
-from .orbits import (
+from otvplan.core.orbits import (
     TWO_PI,
     argument_of_latitude_rate,
     plane_normal,
@@ -42,8 +42,8 @@ from .orbits import (
     rv_to_coe,
     secular_rates,
 )
-from . import schedule
-from .sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, path_to, search
+from otvplan.planning import schedule
+from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, path_to, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
 #: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
@@ -60,7 +60,7 @@ class SolverOptions:
     objective: str | None = None
     exact_max_payloads: int | None = None
     beam_width: int | None = None
-    #: "auto": the continuous-time planner (:mod:`otvplan.schedule`) where it applies, else
+    #: "auto": the continuous-time planner (:mod:`otvplan.planning.schedule`) where it applies, else
     #: the general search; "grid": always the general search on its grids of drift durations
     method: str = "auto"
 
@@ -86,7 +86,7 @@ def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> D
     apogee; or, above the orbit, a graveyard: a Hohmann transfer to a circular orbit there, as
     for GEO end of life, IADC-02-01 sec. 5.3.1). ``reentry``: lower it until the orbit
     decays within the years asked for, for the tug's dry mass, area and drag coefficient
-    (:func:`otvplan.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
+    (:func:`otvplan.core.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
     at apogee (Vallado Alg. 36 half-transfer); an electric tug spirals down to a circular orbit
     at that perigee (Edelbaum coplanar, |dv| = difference of circular speeds), which decays at
     least as fast as the ellipse.
@@ -99,7 +99,7 @@ def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> D
     if d.kind == "perigee":
         rp = np.full(nodes.n, R_EARTH_KM + float(d.perigee_altitude_km))
     else:
-        from .lifetime import perigees_for_lifetime
+        from otvplan.core.lifetime import perigees_for_lifetime
 
         ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
         unique, inverse = np.unique(apogee, return_inverse=True)
@@ -162,7 +162,7 @@ def _physical_checks(p: Plan) -> Plan:
                 break
     d = sc.constraints.disposal
     if d.kind == "reentry" and p.legs and p.legs[-1].strategy == "disposal":
-        from .lifetime import lifetimes
+        from otvplan.core.lifetime import lifetimes
 
         last = p.legs[-1]
         orbit = last.burns[-1].orbit_after if last.burns else None
@@ -358,7 +358,7 @@ def _left_fn(scenario, nodes, ctx, settings, disp):
 def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, objective,
                          t_start, progress, warnings) -> Plan | None:
     """Plan a time-invariant manifest over leg tables with a certified gap
-    (:mod:`otvplan.schedule`); None when it finds no complete plan (the general search then
+    (:mod:`otvplan.planning.schedule`); None when it finds no complete plan (the general search then
     explains the shortfall)."""
     lim = schedule.Limits(dry_kg=settings.dry_kg, reserve_kg=settings.reserve_kg,
                           horizon_s=settings.horizon_s, separation_s=settings.separation_s,

@@ -18,7 +18,7 @@ Mean elements
 -------------
 The planner speaks mean elements that drift at secular J2 rates (Vallado, *Fundamentals of
 Astrodynamics and Applications*, 4th ed., eq. 9-41, plus Brouwer's J2^2 terms:
-:func:`otvplan.orbits.secular_rates`). :func:`mean_elements` obtains them from a
+:func:`otvplan.core.orbits.secular_rates`). :func:`mean_elements` obtains them from a
 numerically propagated trajectory by averaging the osculating elements over one draconic
 period (one turn of the argument of latitude), which removes every short-period term that is
 periodic in the argument of latitude; the averaged quantities are the nonsingular equinoctial
@@ -39,7 +39,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from .constants import (
+from otvplan.constants import (
     G0_KM_S2,
     J2_EARTH,
     J3_EARTH,
@@ -48,8 +48,8 @@ from .constants import (
     OMEGA_EARTH_RAD_S,
     R_EARTH_KM,
 )
-from .model import OrbitState
-from .orbits import (
+from otvplan.model import OrbitState
+from otvplan.core.orbits import (
     TWO_PI,
     mean_to_true_anomaly,
     rv_to_coe,
@@ -532,7 +532,7 @@ def _classical_from_equinoctial(a, h, k, p, q, lon):
 
 def _rv_from_mean_like(a, e, inc, raan, argp, lam, mu=MU_EARTH_KM3_S2):
     """State vectors from elements whose phase is the mean argument of latitude lam."""
-    from .orbits import coe_to_rv
+    from otvplan.core.orbits import coe_to_rv
 
     nu = float(mean_to_true_anomaly(lam - argp, e)) if e > 0.0 else lam - argp
     r, v = coe_to_rv(a, e, inc, raan, argp, nu, mu)
@@ -542,7 +542,7 @@ def _rv_from_mean_like(a, e, inc, raan, argp, lam, mu=MU_EARTH_KM3_S2):
 def _rates(a, e, inc, force: ForceModel):
     """Secular rates (RAAN, argp, M) [rad/s] for the force model: Keplerian for two-body,
     otherwise Brouwer's J2, J2^2 (and J4 with ``zonal=4``) terms
-    (:func:`otvplan.orbits.secular_rates`)."""
+    (:func:`otvplan.core.orbits.secular_rates`)."""
     if force.zonal < 2:
         n = math.sqrt(force.mu_km3_s2 / a**3)
         return 0.0, 0.0, n
@@ -566,7 +566,7 @@ def mean_elements(t_s, r_km, v_kms, t_ref_s: float | None = None,
     samples is the trapezoidal rule for a periodic function, exact for every harmonic below
     n/2 per orbit. The equinoctial elements are averaged (L unwrapped), then the secular J2
     drift between the window's centre and ``t_ref_s`` (default: the first sample) is removed
-    with the secular rates of the averaged a, e, i (:func:`otvplan.orbits.secular_rates`;
+    with the secular rates of the averaged a, e, i (:func:`otvplan.core.orbits.secular_rates`;
     half an orbit of drift, so the rate model hardly matters). The returned
     :class:`OrbitState` has the mean argument of latitude converted to a true one
     (u = argp + nu(M)), as the planner's states do; argp is 0 when e < 1e-9.
@@ -642,7 +642,7 @@ def _equinoctial_of_state(s: OrbitState):
 
 def state_from_elements(s: OrbitState, mu=MU_EARTH_KM3_S2):
     """Position and velocity of the osculating orbit whose elements are those of ``s``."""
-    from .orbits import coe_to_rv
+    from otvplan.core.orbits import coe_to_rv
 
     r, v = coe_to_rv(s.a_km, s.e, s.inc_rad, s.raan_rad, s.argp_rad,
                      (s.u_rad - s.argp_rad) % TWO_PI, mu)

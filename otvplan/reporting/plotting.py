@@ -4,7 +4,7 @@ Each function takes a Plan and returns a :class:`matplotlib.figure.Figure` built
 object API (no pyplot, no global figure state, Agg canvas), so notebooks can show or restyle
 it and scripts can save it::
 
-    from otvplan import plotting
+    from otvplan.reporting import plotting
     fig = plotting.timeline(plan)
     plotting.save_figure(fig, "timeline.svg")     # deterministic bytes, written atomically
 
@@ -16,7 +16,7 @@ how the tug moves between them) and :func:`pareto` (propellant-duration front of
 ``pareto`` plan).
 
 Time axes are days since the scenario epoch (UTC, given in the axis label). Elements are the
-planned mean elements sampled by :mod:`otvplan.trajectory`.
+planned mean elements sampled by :mod:`otvplan.flight.trajectory`.
 
 Saved files are reproducible: :func:`figure_bytes` writes no dates, a fixed SVG hash salt, and
 fixed software metadata, so the same plan gives the same PNG and SVG bytes on the same
@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import trajectory as tr
-from .atomicio import write_bytes
-from .constants import R_EARTH_KM, SECONDS_PER_DAY
+from otvplan.flight import trajectory as tr
+from otvplan.io.atomicio import write_bytes
+from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 
 #: rcParams applied while a figure is built and saved (the user's other settings still apply).
 RC = {
@@ -501,7 +501,7 @@ def _mass(plan):
 
 def dv_waterfall(plan):
     """Delta-v per leg stacked as a waterfall, then the margin up to the delta-v available
-    (:func:`otvplan.trajectory.dv_budget`: the delta-v the usable propellant left at the end
+    (:func:`otvplan.flight.trajectory.dv_budget`: the delta-v the usable propellant left at the end
     would still give at the final mass)."""
     with _rc():
         return _freeze_layout(_dv_waterfall(plan))
@@ -644,7 +644,7 @@ def _inclination_map(plan, n):
 def _planes_figure(plan, n):
     from matplotlib.lines import Line2D
 
-    from .constants import EARTH_SUN_MEAN_MOTION_RAD_S
+    from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S
 
     sc = plan.scenario
     s0 = tr.initial_state(sc)

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
+from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
 
 # Vallado 4th ed. Table 8-4: base altitude h0 [km], nominal density rho0 [kg/m^3],
 # scale height H [km].

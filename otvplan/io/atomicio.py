@@ -27,7 +27,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import OutputError
+from otvplan.errors import OutputError
 
 #: What to tell the user for the errno values a write meets.
 _HINTS = {

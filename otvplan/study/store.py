@@ -31,7 +31,7 @@ import os
 import time
 from pathlib import Path
 
-from .errors import OtvplanError
+from otvplan.errors import OtvplanError
 
 #: The results file's name inside the output directory.
 RESULTS_FILE = "results.jsonl"
@@ -165,7 +165,7 @@ class ResultStore:
     # -- locking ------------------------------------------------------------------------------
 
     def _lock(self) -> None:
-        from .atomicio import ensure_dir, output_error
+        from otvplan.io.atomicio import ensure_dir, output_error
 
         ensure_dir(self.directory)  # OutputError: a file in the way, read-only, ...
         try:
@@ -189,7 +189,7 @@ class ResultStore:
 
     def open(self) -> ResultStore:
         """Lock the directory, cut off a torn last line and open the file for appending."""
-        from .atomicio import output_error
+        from otvplan.io.atomicio import output_error
 
         self._lock()
         try:
@@ -242,7 +242,7 @@ class ResultStore:
 
     def _quarantine(self) -> None:
         """Move every damaged line (see :func:`row_problem`) to the quarantine file."""
-        from .atomicio import write_bytes
+        from otvplan.io.atomicio import write_bytes
 
         data = self.path.read_bytes()
         lines = data.split(b"\n")
@@ -286,7 +286,7 @@ class ResultStore:
                 written = os.write(self._fd, view)
                 view = view[written:]
         except OSError as exc:  # a full disk: the torn line is cut off when the store reopens
-            from .atomicio import output_error
+            from otvplan.io.atomicio import output_error
 
             raise output_error(exc, self.path) from None
         self._dirty = True

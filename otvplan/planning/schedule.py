@@ -12,7 +12,7 @@ This module
 
 1. tabulates, once per ordered pair of orbits (j, k), the direct transfer and the cheapest drift
    leg at a set of drift durations (:class:`LegTables`, built with the same
-   :func:`otvplan.legs.expand` the plan builder uses, so table and plan cannot disagree);
+   :func:`otvplan.planning.legs.expand` the plan builder uses, so table and plan cannot disagree);
 2. searches delivery orders and each leg's drift duration over those tables with a
    label-setting dynamic programme (:func:`search_tables`): a label is (payloads delivered,
    current orbit, time, argument of latitude, mass); a label is dropped when another of its
@@ -43,9 +43,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import legs as lg
-from .orbits import TWO_PI, argument_of_latitude_rate
-from .sequencing import Bound, final_mass_upper_bound
+from otvplan.planning import legs as lg
+from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate
+from otvplan.planning.sequencing import Bound, final_mass_upper_bound
 
 #: Relative optimality gap under which a plan counts as exact.
 EXACT_GAP = 1e-3
@@ -299,7 +299,7 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
               bracket=None, orbits=None, snap: bool = True):
     """Evaluate legs at a reference state (t = 0, u = 0, unit mass): the direct transfer of
     each row (``durations`` None) or the drift leg of each row at its own drift duration
-    (``bracket``/``orbits``: see :func:`otvplan.legs.expand`).
+    (``bracket``/``orbits``: see :func:`otvplan.planning.legs.expand`).
 
     A drift that ends between two burn points waits in the drift orbit for the next one;
     with ``snap`` the drift is lengthened to end a second before it instead (same orbit, up
@@ -678,7 +678,7 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
     takes ``dur[j, k, o]`` after its first burn, which waits for the tug to reach ``phase``
     (mod pi; NaN: no wait), costs ``dv[j, k, o]`` (inf where absent) and arrives at argument
     of latitude ``u_end`` (NaN phase: the tug's own plus ``u_end``). Labels whose best
-    possible final mass (:func:`otvplan.sequencing.final_mass_upper_bound`) is below
+    possible final mass (:func:`otvplan.planning.sequencing.final_mass_upper_bound`) is below
     ``incumbent`` are dropped. When a layer holds more than ``max_labels`` labels, the best by
     that bound are kept and the result is ``truncated``; past ``deadline_s`` (a
     ``time.perf_counter`` value) the layers left are searched as a beam of
@@ -835,7 +835,7 @@ REFINE_PATHS = 2000
 def root_bound(nodes: lg.Nodes, tab: LegTables, m0: float, lim: Limits,
                disposal_dv: np.ndarray) -> float:
     """An upper bound on the final mass of every plan, from the start alone: the spanning
-    tree and per-target bounds of :func:`otvplan.sequencing.final_mass_upper_bound` and the
+    tree and per-target bounds of :func:`otvplan.planning.sequencing.final_mass_upper_bound` and the
     time-priced bound of :class:`_TimeBound`, on the relaxed options."""
     W = (nodes.n + 63) // 64
     root = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),

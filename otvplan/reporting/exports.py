@@ -10,7 +10,7 @@
   Propagate/Maneuver sequence at the planned epochs and a ReportFile.
 
 Frames. otvplan's inertial frame is the mean equator and equinox of the scenario epoch (the frame
-in which scenario RAANs and LTANs are defined, see :mod:`otvplan.trajectory`). The exports rotate
+in which scenario RAANs and LTANs are defined, see :mod:`otvplan.flight.trajectory`). The exports rotate
 states into EME2000 (mean equator and equinox of J2000.0, labelled ``EME2000`` in CCSDS files and
 ``EarthMJ2000Eq`` in GMAT, which other tools read) with the IAU-1976 precession matrix
 (Lieske 1977; Vallado 4th ed. eq. 3-88): r_J2000 = ROT3(zeta) ROT2(-theta) ROT3(z) r_MOD. The
@@ -39,12 +39,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import trajectory as tr
-from .atomicio import write_text
-from .constants import G0_M_S2, JD_J2000, MU_EARTH_KM3_S2
-from .orbits import period, rv_to_coe
-from .timeutil import julian_date
+from otvplan import __version__
+from otvplan.flight import trajectory as tr
+from otvplan.io.atomicio import write_text
+from otvplan.constants import G0_M_S2, JD_J2000, MU_EARTH_KM3_S2
+from otvplan.core.orbits import period, rv_to_coe
+from otvplan.core.timeutil import julian_date
 
 #: CCSDS message version written.
 CCSDS_VERSION = "3.0"
@@ -347,7 +347,7 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
     Maneuvers: ``MAN_EPOCH_IGNITION`` the planned burn epoch (impulsive burns are written with
     ``MAN_DURATION = 0``, the finite burn time they would take is in a COMMENT; a low-thrust arc,
     a burn whose ``orbit_after`` lies at the end of its thrusting as in
-    :func:`otvplan.trajectory.is_arc`, with its duration and its total delta-v), ``MAN_DELTA_MASS`` the propellant burnt
+    :func:`otvplan.flight.trajectory.is_arc`, with its duration and its total delta-v), ``MAN_DELTA_MASS`` the propellant burnt
     (negative), ``MAN_REF_FRAME = TNW`` and ``MAN_DV_1..3`` the T, N, W components [km/s].
     Payload releases are listed as COMMENT lines (they are not maneuvers).
     """

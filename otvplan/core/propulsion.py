@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import G0_KM_S2, G0_M_S2
-from .errors import PhysicsError
-from .orbits import _out, check_positive
+from otvplan.constants import G0_KM_S2, G0_M_S2
+from otvplan.errors import PhysicsError
+from otvplan.core.orbits import _out, check_positive
 
 
 def exhaust_velocity(isp_s, g0_km_s2=G0_KM_S2):

@@ -11,9 +11,9 @@ Strategies (one *base* option, then a *phasing* variant when the target has a sl
 
 - ``direct``: Hohmann (or apse-to-apse for an elliptic orbit) with the whole plane change -
   inclination and RAAN - split optimally between the two burns, placed on the planes' line of
-  intersection (:func:`otvplan.maneuvers.hohmann_plane_change`).
+  intersection (:func:`otvplan.core.maneuvers.hohmann_plane_change`).
 - ``drift``: Hohmann to a drift orbit whose differential J2 nodal rate closes the RAAN gap, a
-  coast there, then ``direct`` into the target plane (:func:`otvplan.maneuvers.cheapest_drift`
+  coast there, then ``direct`` into the target plane (:func:`otvplan.core.maneuvers.cheapest_drift`
   picks the drift orbit for each drift time on a fixed grid).
 - ``spiral`` / ``spiral-drift``: the same two for an electric engine, with Edelbaum's
   low-thrust delta-v and the thrust arc's duration from mass flow.
@@ -33,16 +33,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import maneuvers as mnv
-from .constants import (
+from otvplan.core import maneuvers as mnv
+from otvplan.constants import (
     G0_KM_S2,
     J2_EARTH,
     MU_EARTH_KM3_S2,
     R_EARTH_KM,
     SECONDS_PER_DAY,
 )
-from .model import Scenario
-from .orbits import (
+from otvplan.model import Scenario
+from otvplan.core.orbits import (
     TWO_PI,
     _brouwer_secular,
     _inclination_for_node_rate,
@@ -412,7 +412,7 @@ def _geometry(iA, iB, d_raan):
 
 
 def _split_unique(r1, r2, theta, a1, a2, mu):
-    """:func:`otvplan.maneuvers.hohmann_plane_change` evaluated once per distinct input row.
+    """:func:`otvplan.core.maneuvers.hohmann_plane_change` evaluated once per distinct input row.
 
     Many tug states share a leg's geometry (every label of a search between the same two
     sun-synchronous orbits sees the same plane angle), so solving the split on the unique rows
@@ -438,7 +438,7 @@ def _drift_orbit_cache_key(j, k, gap):
 class DriftCache:
     """Drift-orbit choices per (from node, to node, RAAN gap to 1e-4 rad), over the grid.
 
-    The drift radius is chosen by :func:`otvplan.maneuvers.cheapest_drift` for the rounded gap;
+    The drift radius is chosen by :func:`otvplan.core.maneuvers.cheapest_drift` for the rounded gap;
     the drift *time* is then solved exactly for the real gap, so the rounding only costs
     optimality (second order), never accuracy.
     """
@@ -481,7 +481,7 @@ class DriftCache:
         """Drift orbits for one duration per row, for the gap rounded as in :meth:`lookup`
         (so a row equals the :meth:`lookup` of a grid holding only its duration). With
         ``bracket`` (lo, hi radii per row) the search is confined to it
-        (:func:`otvplan.maneuvers.cheapest_drift`)."""
+        (:func:`otvplan.core.maneuvers.cheapest_drift`)."""
         j = np.asarray(j, int)
         k = np.asarray(k, int)
         gq = np.round(np.asarray(gap, float) / 1e-4) * 1e-4
@@ -539,7 +539,7 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     before phasing (phasing only adds delta-v, so this bounds every option from below).
     ``durations`` (one per pair) replaces the context's drift grid for the chemical drift
     strategy: each pair's drift leg is evaluated at its own duration (option ``tidx`` 0), as
-    the leg tables of :mod:`otvplan.schedule` need; ``drift_bracket`` (lo, hi radii per pair)
+    the leg tables of :mod:`otvplan.planning.schedule` need; ``drift_bracket`` (lo, hi radii per pair)
     confines each drift-orbit search, ``drift_orbits`` (radius, direction per pair) replaces it.
     """
     j = np.asarray(j, int)
@@ -968,7 +968,7 @@ def spiral_motion(a0, i0, a1, i1, theta, dv, m0, eng: EngineSpec, ctx: LegContex
     v(s) = sqrt(v0^2 - 2 v0 s cos b0 + s^2) and the plane has turned by
     phi(s) = 2/pi [atan((s - v0 cos b0)/(v0 sin b0)) + pi/2 - b0]. The inclination is taken
     as i0 + (i1 - i0) phi/theta. With constant thrust F and mass flow, dt/ds = m0 e^(-s/ve)/F.
-    The J2 secular rates (:func:`otvplan.orbits.secular_rates`) are integrated over s by
+    The J2 secular rates (:func:`otvplan.core.orbits.secular_rates`) are integrated over s by
     16-point Gauss-Legendre quadrature; vectorised over all arguments.
     """
     mu = ctx.mu

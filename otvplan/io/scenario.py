@@ -60,9 +60,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .constants import MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
-from .errors import NoSunSynchronousOrbit, Problem, ScenarioError
-from .model import (
+from otvplan.constants import MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
+from otvplan.errors import NoSunSynchronousOrbit, Problem, ScenarioError
+from otvplan.model import (
     Constraints,
     Disposal,
     Engine,
@@ -73,7 +73,7 @@ from .model import (
     Tolerances,
     Tug,
 )
-from .timeutil import julian_date, parse_utc
+from otvplan.core.timeutil import julian_date, parse_utc
 
 __all__ = [
     "MAX_DEPTH",
@@ -108,7 +108,7 @@ MAX_DEPTH = 40
 MAX_PAYLOADS = 200
 
 #: Epochs accepted: [start, end). The Sun's low-precision position used to turn LTANs into
-#: RAANs (otvplan.orbits.sun_right_ascension) is good to ~0.01 deg over 1950-2050 and degrades
+#: RAANs (otvplan.core.orbits.sun_right_ascension) is good to ~0.01 deg over 1950-2050 and degrades
 #: slowly outside; beyond these bounds a scenario is surely a typo.
 EPOCH_RANGE = (_dt.datetime(1950, 1, 1, tzinfo=_dt.timezone.utc),
                _dt.datetime(2200, 1, 1, tzinfo=_dt.timezone.utc))
@@ -1156,7 +1156,7 @@ class OrbitDoc(_Doc):
                 ("sso",) if self.sso is False else (),
                 'give the orbit\'s plane: inclination (e.g. "53 deg") or sso: true'))
         elif self.sso and shape is not None:
-            from . import orbits  # numpy: imported when first needed (keeps `validate` quick)
+            from otvplan.core import orbits  # numpy: imported when first needed (keeps `validate` quick)
 
             try:
                 orbits.sso_inclination(*shape)
@@ -1602,7 +1602,7 @@ def _angle(x: float | None, default: float | None) -> float | None:
 
 
 def _build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitSpec:
-    from . import orbits  # numpy: imported when first needed
+    from otvplan.core import orbits  # numpy: imported when first needed
 
     a, e = doc.shape()  # validated: the shape is given exactly once
     # order=2: the planner's nodal-rate model (J2 to second order), so that every

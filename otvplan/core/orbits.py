@@ -16,14 +16,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .constants import (
+from otvplan.constants import (
     EARTH_SUN_MEAN_MOTION_RAD_S,
     J2_EARTH,
     JD_J2000,
     MU_EARTH_KM3_S2,
     R_EARTH_KM,
 )
-from .errors import NoSunSynchronousOrbit, PhysicsError
+from otvplan.errors import NoSunSynchronousOrbit, PhysicsError
 
 TWO_PI = 2.0 * np.pi
 

@@ -1,16 +1,16 @@
 """Verification: fly a plan's burns through a numerical propagator and check every delivery.
 
 :func:`verify` starts the tug at the drop-off (the scenario's mean elements at the epoch,
-turned into an osculating state by :func:`otvplan.propagation.osculating_from_mean`), coasts
+turned into an osculating state by :func:`otvplan.flight.propagation.osculating_from_mean`), coasts
 it under two-body + J2 (optionally J3/J4 and drag) between events, applies every burn of
 every leg at its epoch - impulsive burns as the plan's T/N/W delta-v rotated into the inertial
 frame at the *actual* state, low-thrust arcs as constant thrust with mass flow for the
-planned duration under Edelbaum's yaw steering (:class:`otvplan.propagation.ThrustArc`) -
+planned duration under Edelbaum's yaw steering (:class:`otvplan.flight.propagation.ThrustArc`) -
 and releases each payload at its delivery time. The payload's achieved mean elements are
-the average over the orbit after release (:func:`otvplan.propagation.mean_orbit`); they are
+the average over the orbit after release (:func:`otvplan.flight.propagation.mean_orbit`); they are
 compared with the target :class:`otvplan.model.OrbitSpec` whose RAAN and slot are carried to
-the delivery time at the planning model's secular J2 rates (:func:`otvplan.orbits.raan_rate`,
-:func:`otvplan.orbits.argument_of_latitude_rate`). Each element has
+the delivery time at the planning model's secular J2 rates (:func:`otvplan.core.orbits.raan_rate`,
+:func:`otvplan.core.orbits.argument_of_latitude_rate`). Each element has
 its error, the scenario's tolerance and pass/fail; a free RAAN or slot is reported but not
 checked. The plan's mass bookkeeping is checked as well.
 
@@ -28,10 +28,10 @@ from typing import Literal
 
 import numpy as np
 
-from .constants import G0_KM_S2, G0_M_S2, J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
-from .legs import EngineSpec, spiral_motion
-from .model import Burn, OrbitSpec, OrbitState, Plan
-from .orbits import (
+from otvplan.constants import G0_KM_S2, G0_M_S2, J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from otvplan.planning.legs import EngineSpec, spiral_motion
+from otvplan.model import Burn, OrbitSpec, OrbitState, Plan
+from otvplan.core.orbits import (
     TWO_PI,
     argument_of_latitude_rate,
     node_crossing,
@@ -41,7 +41,7 @@ from .orbits import (
     true_to_mean_anomaly,
     wrap_angle,
 )
-from .propagation import (
+from otvplan.flight.propagation import (
     Backend,
     ForceModel,
     ThrustArc,
@@ -347,8 +347,8 @@ def target_at(spec: OrbitSpec, t_s: float) -> tuple[float | None, float | None]:
     """(RAAN, slot) [rad, 0..2pi) of a target at ``t_s`` s after the epoch, None where free.
 
     Both advance at the planning model's secular J2 rates: RAAN at
-    :func:`otvplan.orbits.raan_rate`, the slot (argument of latitude) at
-    :func:`otvplan.orbits.argument_of_latitude_rate`.
+    :func:`otvplan.core.orbits.raan_rate`, the slot (argument of latitude) at
+    :func:`otvplan.core.orbits.argument_of_latitude_rate`.
     """
     raan = None
     slot = None
@@ -409,7 +409,7 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
 
     The arc turns the plane from ``before`` (its node carried to the end of the arc by the J2
     regression integrated along the Edelbaum transfer, as the planner does:
-    :func:`otvplan.legs.spiral_motion`) into ``after``'s; with no out-of-plane delta-v planned
+    :func:`otvplan.planning.legs.spiral_motion`) into ``after``'s; with no out-of-plane delta-v planned
     it thrusts along (or against) the velocity only.
     """
     after = burn.orbit_after
@@ -608,7 +608,7 @@ def _fly_trimmed(t: float, y, b: Burn, cols: tuple[int, ...], force: ForceModel,
 
     Newton's method on the trim x (T/N/W components of the pre-burn frame, applied on top of
     the plan's delta-v) with the residual measured on the mean elements of the orbit after the
-    burn (one revolution averaged, :func:`otvplan.propagation.mean_orbit`), started with the
+    burn (one revolution averaged, :func:`otvplan.flight.propagation.mean_orbit`), started with the
     two-body Jacobian (:func:`_trim_jacobian`) and refined by Broyden updates. The osculating
     and mean elements differ by O(J2), so each step shrinks the residual about a
     thousandfold: one step usually reaches :data:`TRIM_TOL_KM` and :data:`TRIM_TOL_RAD`.
@@ -672,7 +672,7 @@ def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, z
     ``zonal``: highest zonal harmonic of the force model (0, 2, 3 or 4); ``drag``: add an
     exponential atmosphere with the tug's area and drag coefficient from the scenario's
     disposal settings. ``backend``: the DOP853 implementation
-    (:func:`otvplan.propagation.propagate`). ``samples``: points per orbit for the mean
+    (:func:`otvplan.flight.propagation.propagate`). ``samples``: points per orbit for the mean
     elements. ``trace_burns``: also average the orbit after every burn and compare it with
     the burn's planned ``orbit_after`` (:class:`BurnCheck`; one orbit of propagation each,
     free for trimmed burns, whose last trim iteration is that average).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .constants import SECONDS_PER_DAY
+from otvplan.constants import SECONDS_PER_DAY
 
 _UNIX_EPOCH_JD = 2440587.5  # Julian date of 1970-01-01T00:00:00 UTC
 
