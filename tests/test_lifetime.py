@@ -178,3 +178,37 @@ def test_perigee_for_lifetime_meets_the_years_asked(years):
 def test_perigee_for_lifetime_of_an_orbit_that_decays_anyway():
     apogee = RE + 250.0
     assert lt.perigee_for_lifetime(apogee, 25 * YEAR_S, 45.0) == apogee
+
+
+# Vallado 4th ed. Table 8-4 (p. 567), rows read at their base altitudes, and the 350 km row
+# as corrected (9.518e-12; printed 9.158e-12, see otvplan.core.atmosphere).
+@pytest.mark.parametrize("alt_km, rho_kg_m3", [
+    (0.0, 1.225), (100.0, 5.297e-7), (200.0, 2.789e-10), (350.0, 9.518e-12),
+    (500.0, 6.967e-13), (800.0, 1.170e-14), (1000.0, 3.019e-15),
+])
+def test_shared_atmosphere_at_table_altitudes(alt_km, rho_kg_m3):
+    from otvplan.core import atmosphere
+
+    assert atmosphere.density(alt_km) == pytest.approx(rho_kg_m3, rel=1e-12)
+    # halfway up the 350 km band: 9.518e-12 exp(-25 / 53.298)
+    assert atmosphere.density(375.0) == pytest.approx(9.518e-12 * math.exp(-25.0 / 53.298),
+                                                      rel=1e-12)
+
+
+def test_lifetime_and_propagator_breathe_the_same_air():
+    """The drag in the verification propagator's right-hand side, divided by 1/2 v^2 Cd A / m,
+    is the density the lifetime model integrates, at every altitude of the table."""
+    from otvplan.flight import propagation as pr
+
+    force = pr.ForceModel(zonal=0, drag=True, area_m2=2.0, drag_coefficient=2.2,
+                          earth_rate_rad_s=0.0)
+    gravity = pr.make_rhs(pr.ForceModel(zonal=0))
+    rhs = pr.make_rhs(force)
+    mass_kg = 500.0
+    for alt_km in np.arange(120.0, 1200.0, 7.5):
+        r = RE + alt_km
+        v = math.sqrt(MU / r)
+        y = [r, 0.0, 0.0, 0.0, v, 0.0, mass_kg]
+        drag_km_s2 = rhs(0.0, y)[4] - gravity(0.0, y)[4]
+        rho = -drag_km_s2 * mass_kg / (0.5 * 2.2 * 2.0 * 1e3 * v * v)
+        assert rho == pytest.approx(lt.density(alt_km), rel=1e-9), alt_km

@@ -1,7 +1,8 @@
 """Orbit lifetime under atmospheric drag, for "re-enter within N years" disposal.
 
 Model: the static exponential atmosphere of Vallado (4th ed.) Table 8-4 (piecewise
-rho = rho0 exp(-(h - h0)/H), 0-1000 km, above 1000 km the last band continues), a
+rho = rho0 exp(-(h - h0)/H), 0-1000 km, above 1000 km the last band continues; one table for
+the package, :mod:`otvplan.core.atmosphere`, shared with the verification propagator), a
 non-rotating atmosphere, and the orbit-averaged decay of a and e from Gauss's variational
 equations with tangential drag a_T = -1/2 rho v^2 (Cd A / m):
 
@@ -24,29 +25,10 @@ from functools import lru_cache
 import numpy as np
 
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
-
-# Vallado 4th ed. Table 8-4: base altitude h0 [km], nominal density rho0 [kg/m^3],
-# scale height H [km].
-_H0 = np.array([0, 25, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 180, 200,
-                250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000], dtype=float)
-_RHO0 = np.array([1.225, 3.899e-2, 1.774e-2, 3.972e-3, 1.057e-3, 3.206e-4, 8.770e-5,
-                  1.905e-5, 3.396e-6, 5.297e-7, 9.661e-8, 2.438e-8, 8.484e-9, 3.845e-9,
-                  2.070e-9, 5.464e-10, 2.789e-10, 7.248e-11, 2.418e-11, 9.518e-12,
-                  3.725e-12, 1.585e-12, 6.967e-13, 1.454e-13, 3.614e-14, 1.170e-14,
-                  5.245e-15, 3.019e-15])
-_SCALE = np.array([7.249, 6.349, 6.682, 7.554, 8.382, 7.714, 6.549, 5.799, 5.382, 5.877,
-                   7.263, 9.473, 12.636, 16.149, 22.523, 29.740, 37.105, 45.546, 53.628,
-                   53.298, 58.515, 60.828, 63.822, 71.835, 88.667, 124.64, 181.05, 268.00])
+from otvplan.core.atmosphere import density
 
 #: Perigee altitude [km] at which an orbit is taken as re-entered.
 REENTRY_ALTITUDE_KM = 100.0
-
-
-def density(alt_km):
-    """Atmospheric density [kg/m^3] at geometric altitude [km], Vallado Table 8-4."""
-    h = np.asarray(alt_km, dtype=float)
-    k = np.clip(np.searchsorted(_H0, h, side="right") - 1, 0, _H0.size - 1)
-    return _RHO0[k] * np.exp(-(h - _H0[k]) / _SCALE[k])
 
 
 _E_NODES = np.linspace(0.0, 2.0 * np.pi, 129)[:-1]  # eccentric anomaly quadrature

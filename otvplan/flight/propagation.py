@@ -48,6 +48,13 @@ from otvplan.constants import (
     OMEGA_EARTH_RAD_S,
     R_EARTH_KM,
 )
+from otvplan.core.atmosphere import (
+    BASE_ALTITUDE_KM,
+    BASE_DENSITY_KG_M3,
+    EXPONENTIAL_ATMOSPHERE,
+    SCALE_HEIGHT_KM,
+)
+from otvplan.core.atmosphere import density as density_exponential
 from otvplan.model import OrbitState
 from otvplan.core.orbits import (
     TWO_PI,
@@ -69,63 +76,6 @@ ATOL_KG = 1e-9
 SHORT_STEP_S = 1e-3
 
 Backend = Literal["solve_ivp", "ode"]
-
-# --------------------------------------------------------------------------------------------
-# Exponential atmosphere
-# --------------------------------------------------------------------------------------------
-
-#: Exponential atmosphere: (base altitude km, density at base kg/m^3, scale height km).
-#: Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed., Table 8-4 (from the
-#: U.S. Standard Atmosphere 1976 below 25 km and CIRA-72 above). The 350 km density is
-#: 9.518e-12 kg/m^3: some printings show 9.158e-12, a transposition that breaks continuity
-#: with the 300 km layer (2.418e-11 exp(-50/53.628) = 9.52e-12); GMAT uses the same fix.
-EXPONENTIAL_ATMOSPHERE = (
-    (0.0, 1.225, 7.249),
-    (25.0, 3.899e-2, 6.349),
-    (30.0, 1.774e-2, 6.682),
-    (40.0, 3.972e-3, 7.554),
-    (50.0, 1.057e-3, 8.382),
-    (60.0, 3.206e-4, 7.714),
-    (70.0, 8.770e-5, 6.549),
-    (80.0, 1.905e-5, 5.799),
-    (90.0, 3.396e-6, 5.382),
-    (100.0, 5.297e-7, 5.877),
-    (110.0, 9.661e-8, 7.263),
-    (120.0, 2.438e-8, 9.473),
-    (130.0, 8.484e-9, 12.636),
-    (140.0, 3.845e-9, 16.149),
-    (150.0, 2.070e-9, 22.523),
-    (180.0, 5.464e-10, 29.740),
-    (200.0, 2.789e-10, 37.105),
-    (250.0, 7.248e-11, 45.546),
-    (300.0, 2.418e-11, 53.628),
-    (350.0, 9.518e-12, 53.298),
-    (400.0, 3.725e-12, 58.515),
-    (450.0, 1.585e-12, 60.828),
-    (500.0, 6.967e-13, 63.822),
-    (600.0, 1.454e-13, 71.835),
-    (700.0, 3.614e-14, 88.667),
-    (800.0, 1.170e-14, 124.64),
-    (900.0, 5.245e-15, 181.05),
-    (1000.0, 3.019e-15, 268.00),
-)
-_ATM_BASE = [row[0] for row in EXPONENTIAL_ATMOSPHERE]
-_ATM_RHO = [row[1] for row in EXPONENTIAL_ATMOSPHERE]
-_ATM_H = [row[2] for row in EXPONENTIAL_ATMOSPHERE]
-
-
-def density_exponential(alt_km):
-    """Atmospheric density [kg/m^3] at geometric altitude ``alt_km`` (Vallado Table 8-4).
-
-    rho = rho0 exp(-(h - h0) / H) with the layer whose base h0 is the highest at or below h;
-    above 1000 km the last layer is extrapolated, below 0 km the first. Vectorised.
-    """
-    h = np.asarray(alt_km, dtype=float)
-    idx = np.clip(np.searchsorted(_ATM_BASE, h, side="right") - 1, 0, len(_ATM_BASE) - 1)
-    base = np.asarray(_ATM_BASE)[idx]
-    rho = np.asarray(_ATM_RHO)[idx] * np.exp(-(h - base) / np.asarray(_ATM_H)[idx])
-    return float(rho) if rho.ndim == 0 else rho
-
 
 # --------------------------------------------------------------------------------------------
 # Force model
@@ -320,7 +270,7 @@ def make_rhs(force: ForceModel = ForceModel(), arc: ThrustArc | None = None
     drag = force.drag
     half_cda = 0.5 * force.drag_coefficient * force.area_m2 * 1e3
     w_e = force.earth_rate_rad_s
-    bases, rhos, hs = _ATM_BASE, _ATM_RHO, _ATM_H
+    bases, rhos, hs = BASE_ALTITUDE_KM, BASE_DENSITY_KG_M3, SCALE_HEIGHT_KM
     nlayer = len(bases)
     bisect_right = bisect.bisect_right
     thrust = arc is not None
