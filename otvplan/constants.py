@@ -6,6 +6,7 @@ published example with the constants its source used.
 """
 
 import math
+from typing import NamedTuple
 
 #: Earth's gravitational parameter [km^3/s^2]. WGS-84 / EGM-96 value (NIMA TR8350.2, 3rd ed.,
 #: table 3.1, GM including the atmosphere), also boinor's ``GM_earth``.
@@ -58,3 +59,31 @@ DEFAULT_MIN_DRIFT_ALTITUDE_KM = 350.0
 
 #: Default highest altitude [km] for a J2 drift orbit (inner Van Allen belt starts above).
 DEFAULT_MAX_DRIFT_ALTITUDE_KM = 2000.0
+
+
+class Body(NamedTuple):
+    """A central body as the kernels see it: gravitational parameter, equatorial radius and
+    second zonal harmonic, in core units.
+
+    The triple every J2 kernel takes (:func:`otvplan.core.orbits.secular_rates` and the
+    planner's leg kernels). ``mu`` and ``r_eq`` are the short names those kernels read from a
+    leg context, so a ``Body`` can stand in wherever a context is asked only for them.
+    """
+
+    mu_km3_s2: float
+    r_eq_km: float
+    j2: float
+
+    @property
+    def mu(self) -> float:
+        """Gravitational parameter [km^3/s^2] (the name a leg context uses)."""
+        return self.mu_km3_s2
+
+    @property
+    def r_eq(self) -> float:
+        """Equatorial radius [km] (the name a leg context uses)."""
+        return self.r_eq_km
+
+
+#: The Earth of otvplan's planning model and default verification force model.
+EARTH = Body(MU_EARTH_KM3_S2, R_EARTH_KM, J2_EARTH)

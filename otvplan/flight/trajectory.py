@@ -37,12 +37,15 @@ import numpy as np
 from otvplan.constants import MU_EARTH_KM3_S2
 from otvplan.core.orbits import (
     TWO_PI,
+    argument_of_latitude_rate,
     coe_to_rv,
+    raan_rate,
     secular_rates,
     mean_to_true_anomaly,
     period,
     true_to_mean_anomaly,
 )
+from otvplan.model import OrbitSpec, OrbitState
 
 #: Eccentricity below which an orbit is treated as circular: its argument of perigee is
 #: undefined (the solver stores 0) and the argument of latitude advances at the mean rate.
@@ -72,12 +75,11 @@ class Segment:
     """One stretch of the history: a coast from ``start`` (J2 secular motion) or, when
     ``end`` is given, a low-thrust arc interpolated from ``start`` to ``end``.
 
-    ``start``/``end`` are :class:`~otvplan.model.OrbitState`-like objects (duck-typed:
-    ``t_s, a_km, e, inc_rad, raan_rad, argp_rad, u_rad``)."""
+    ``start``/``end`` are mean orbits (:class:`~otvplan.model.OrbitState`)."""
 
     t_start_s: float
-    start: object
-    end: object | None = None
+    start: OrbitState
+    end: OrbitState | None = None
     label: str = ""
 
     @property
@@ -85,27 +87,25 @@ class Segment:
         return self.end is not None
 
 
-class _State(NamedTuple):
-    t_s: float
-    a_km: float
-    e: float
-    inc_rad: float
-    raan_rad: float
-    argp_rad: float
-    u_rad: float
+def _elements(s: OrbitState) -> tuple[float, ...]:
+    """``(t_s, a_km, e, inc_rad, raan_rad, argp_rad, u_rad)`` of a state, in that order."""
+    return (s.t_s, s.a_km, s.e, s.inc_rad, s.raan_rad, s.argp_rad, s.u_rad)
 
 
-def initial_state(scenario) -> _State:
+def initial_state(scenario) -> OrbitState:
     """The tug's mean orbit at t = 0: the drop-off orbit, u = slot (0 if free), RAAN 0 if free."""
     d = scenario.dropoff
-    return _State(0.0, float(d.a_km), float(d.e), float(d.inc_rad),
-                  float(d.raan_rad or 0.0), float(d.argp_rad if d.e >= NEAR_CIRCULAR_E else 0.0),
-                  float(d.slot_rad or 0.0))
+    return OrbitState(0.0, float(d.a_km), float(d.e), float(d.inc_rad),
+                      float(d.raan_rad or 0.0),
+                      float(d.argp_rad if d.e >= NEAR_CIRCULAR_E else 0.0),
+                      float(d.slot_rad or 0.0))
 
 
-def _as_state(o, t_s=None) -> _State:
-    return _State(float(o.t_s if t_s is None else t_s), float(o.a_km), float(o.e),
-                  float(o.inc_rad), float(o.raan_rad), float(o.argp_rad), float(o.u_rad))
+def _as_state(o: OrbitState, t_s: float | None = None) -> OrbitState:
+    """``o`` with plain-float elements, at ``t_s`` when given (a burn inside an earlier arc
+    starts at that arc's end)."""
+    return OrbitState(float(o.t_s if t_s is None else t_s), float(o.a_km), float(o.e),
+                      float(o.inc_rad), float(o.raan_rad), float(o.argp_rad), float(o.u_rad))
 
 
 def burns_in_order(plan) -> list:
@@ -146,9 +146,9 @@ def segments(plan) -> list[Segment]:
     return out
 
 
-def _propagate_scalar(s: _State, t: float) -> _State:
-    el = _coast(np.array([t]), *(np.array([x]) for x in s))
-    return _State(*(float(x[0]) for x in el))
+def _propagate_scalar(s: OrbitState, t: float) -> OrbitState:
+    el = _coast(np.array([t]), *(np.array([x]) for x in _elements(s)))
+    return OrbitState(*(float(x[0]) for x in el))
 
 
 def _coast(t, t0, a, e, i, raan0, argp0, u0):
@@ -180,10 +180,10 @@ def _unwrapped_delta(x0, x1, rate0, rate1, duration):
 def _table(plan):
     segs = segments(plan)
     t0 = np.array([s.t_start_s for s in segs])
-    start = np.array([tuple(s.start)[1:] for s in segs], dtype=float)  # a e i raan argp u
+    start = np.array([_elements(s.start)[1:] for s in segs], dtype=float)  # a e i raan argp u
     arc = np.array([s.is_arc for s in segs])
-    end = np.array([tuple(s.end)[1:] if s.is_arc else tuple(s.start)[1:] for s in segs],
-                   dtype=float)
+    end = np.array([_elements(s.end)[1:] if s.is_arc else _elements(s.start)[1:]
+                    for s in segs], dtype=float)
     t1 = np.array([s.end.t_s if s.is_arc else s.t_start_s for s in segs])
     # unwrap RAAN and u over each arc
     if np.any(arc):
@@ -304,13 +304,35 @@ def states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
     return coe_to_rv(el.a, el.e, el.i, el.raan, el.argp, nu, mu=mu)
 
 
-def target_raan_at(spec, t) -> np.ndarray | None:
-    """A target's mean RAAN [rad, 0..2pi) at times ``t`` [s] (secular drift from the epoch at
-    :func:`otvplan.core.orbits.raan_rate`), or None when its node is free."""
-    if spec.raan_rad is None:
-        return None
-    rate = secular_rates(spec.a_km, spec.e, spec.inc_rad).raan
-    return np.mod(spec.raan_rad + rate * np.asarray(t, dtype=float), TWO_PI)
+class TargetAt(NamedTuple):
+    """Where a target orbit's free-moving angles are at a time: RAAN and slot (argument of
+    latitude) [rad, 0..2pi), each None when the scenario leaves it free. Floats for a scalar
+    time, arrays of its shape for an array of times."""
+
+    raan_rad: float | np.ndarray | None
+    slot_rad: float | np.ndarray | None
+
+
+def target_at(spec: OrbitSpec, t_s) -> TargetAt:
+    """A target's RAAN and slot carried from the epoch to ``t_s`` [s] (scalar or array).
+
+    Both advance at the planning model's secular J2 rates: the RAAN at
+    :func:`otvplan.core.orbits.raan_rate`, the slot at
+    :func:`otvplan.core.orbits.argument_of_latitude_rate` (both :func:`secular_rates`).
+    The one definition of "the target at the release time" that the verification checks
+    against, the report tabulates and the planes figure draws.
+    """
+    t = np.asarray(t_s, dtype=float)
+
+    def carried(angle0, rate):
+        if angle0 is None:
+            return None
+        x = np.mod(angle0 + rate * t, TWO_PI)
+        return float(x) if x.ndim == 0 else x
+
+    return TargetAt(carried(spec.raan_rad, raan_rate(spec.a_km, spec.e, spec.inc_rad)),
+                    carried(spec.slot_rad,
+                            argument_of_latitude_rate(spec.a_km, spec.e, spec.inc_rad)))
 
 
 def wrap_pi(x):
@@ -421,7 +443,7 @@ def dv_budget(plan) -> DeltaVBudget:
 __all__ = [
     "MeanElements", "Segment", "NEAR_CIRCULAR_E", "elements_at", "sample", "states",
     "segments", "event_times", "mission_end_s", "initial_state", "burns_in_order",
-    "target_raan_at", "wrap_pi", "is_arc", "MassHistory", "mass_history",
+    "TargetAt", "target_at", "wrap_pi", "is_arc", "MassHistory", "mass_history",
     "DeltaVBudget", "dv_budget",
 ]
 

@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
 
-from otvplan.constants import G0_KM_S2, G0_M_S2, J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from otvplan.constants import EARTH, G0_KM_S2, G0_M_S2, MU_EARTH_KM3_S2
 from otvplan.planning.legs import EngineSpec, spiral_motion
 from otvplan.model import Burn, OrbitSpec, OrbitState, Plan
 from otvplan.core.orbits import (
     TWO_PI,
-    argument_of_latitude_rate,
     node_crossing,
     plane_angle,
     raan_rate,
@@ -41,6 +38,17 @@ from otvplan.core.orbits import (
     true_to_mean_anomaly,
     wrap_angle,
 )
+from otvplan.flight.results import (
+    EQUATORIAL_RAD,
+    MASS_RTOL,
+    BurnCheck,
+    BurnExecution,
+    DeliveryCheck,
+    ElementCheck,
+    MassCheck,
+    Verification,
+)
+from otvplan.flight.trajectory import target_at
 from otvplan.flight.propagation import (
     Backend,
     ForceModel,
@@ -51,10 +59,6 @@ from otvplan.flight.propagation import (
     propagate,
     tnw_to_inertial,
 )
-
-#: Below this inclination [rad] a target counts as equatorial: its node is undefined, so the
-#: RAAN is not checked and the slot is checked as the true longitude RAAN + u.
-EQUATORIAL_RAD = 1e-4
 
 #: How a plan's burns are flown (see :func:`verify`): ``"guided"`` as operations fly them
 #: (each burn at its planned place in the orbit nearest its planned epoch, its delta-v trimmed
@@ -80,75 +84,6 @@ TRIM_TOL_KM = 1e-3
 TRIM_TOL_RAD = 3.5e-6
 TRIM_MAX_ITER = 4
 
-#: Relative tolerance of the mass bookkeeping checks.
-MASS_RTOL = 1e-6
-
-
-@dataclass(frozen=True)
-class ElementCheck:
-    """One row of the verification table: one element of one delivery.
-
-    ``element`` is ``a``, ``e``, ``i``, ``raan`` or ``slot`` (``longitude`` for an equatorial
-    target); values in core units named by ``unit`` (km, -, rad). ``target`` is the scenario's
-    target at the delivery time, ``planned`` the plan's predicted mean element, ``achieved``
-    the propagated mean element; ``error`` = achieved - target (angles wrapped to +-pi).
-    ``checked`` is False for a free RAAN/slot (then ``passed`` is True and ``note`` says why).
-    """
-
-    payload: str
-    element: str
-    unit: str
-    target: float | None
-    planned: float | None
-    achieved: float
-    error: float | None
-    tolerance: float | None
-    checked: bool
-    passed: bool
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class DeliveryCheck:
-    """A delivery's achieved mean orbit against its target and the plan."""
-
-    payload: str
-    leg: int
-    t_s: float
-    achieved: OrbitState
-    planned: OrbitState
-    checks: tuple[ElementCheck, ...]
-    passed: bool
-
-
-@dataclass(frozen=True)
-class BurnCheck:
-    """The tug's achieved mean orbit after a burn against the plan's ``Burn.orbit_after``.
-
-    Informative (not pass/fail): it locates where a failed delivery went wrong. ``t_s`` is
-    when the burn ended in the propagation, ``shift_s`` how much later than planned (non-zero
-    in guided execution, or after an overrunning thrust arc). The achieved
-    orbit is the average over the free orbit after the burn (as if no later burn came); for a
-    low-thrust arc it is taken at the arc's end. ``None`` fields when the plan gives no orbit.
-    Errors are achieved - planned, angles wrapped to +-pi [km, -, rad]. For an equatorial
-    planned orbit the node is a convention: ``raan_error_rad`` is None and ``u_error_rad``
-    compares true longitudes RAAN + u.
-    """
-
-    leg: int
-    label: str
-    t_s: float
-    shift_s: float
-    low_thrust: bool
-    achieved: OrbitState
-    planned: OrbitState | None
-    a_error_km: float | None
-    e_error: float | None
-    i_error_rad: float | None
-    raan_error_rad: float | None
-    u_error_rad: float | None
-
-
 def _burn_check(leg: int, burn: Burn, t_s: float, achieved: OrbitState) -> BurnCheck:
     p = burn.orbit_after
     burn_time = burn.duration_s if burn.low_thrust else 0.0
@@ -166,199 +101,9 @@ def _burn_check(leg: int, burn: Burn, t_s: float, achieved: OrbitState) -> BurnC
         achieved.a_km - p.a_km, achieved.e - p.e, achieved.inc_rad - p.inc_rad, raan_err, u_err)
 
 
-@dataclass(frozen=True)
-class BurnExecution:
-    """How one burn was flown: one row of the execution table.
-
-    ``planned_t_s`` / ``fired_t_s``: the plan's epoch and when the burn fired (for a low-thrust
-    arc, when it started); ``shift_s`` = fired - planned. ``window_s``: the half-width of the
-    window around the planned epoch in which a guided burn may fire
-    (:data:`WINDOW_PERIODS` of the planned orbit's period; 0 in open loop).
-    ``planned_u_rad``: where the burn belongs in its orbit, the argument of latitude (the true
-    longitude RAAN + u when ``equatorial``); ``fired_u_rad`` the tug's osculating value when it
-    fired. ``dv_planned_kms``: |planned delta-v|. ``trim_tnw_kms``: the delta-v added to the
-    plan's, in the T/N/W frame of the burn; ``trim_kms`` its magnitude and ``trim_fraction`` that
-    over the planned delta-v; ``trim_limit_kms`` the most a trim may be (max(0.5 m/s, 2 %)).
-    ``trimmed``: which mean elements the trim targets (``a``, ``a+i`` or empty); ``a_residual_km``
-    and ``i_residual_rad`` what is left after it (mean, achieved - planned ``orbit_after``).
-    ``mistimed``: no crossing of the planned place in the window (then fired at the epoch).
-    ``passed``: not mistimed, trim converged and within its limit (always True open-loop).
-    All values in core units (s, rad, km/s, km).
-    """
-
-    leg: int
-    label: str
-    low_thrust: bool
-    planned_t_s: float
-    fired_t_s: float
-    shift_s: float
-    window_s: float
-    planned_u_rad: float
-    fired_u_rad: float | None
-    dv_planned_kms: float
-    trim_tnw_kms: tuple[float, float, float]
-    trim_kms: float
-    trim_fraction: float
-    trim_limit_kms: float
-    trimmed: str
-    a_residual_km: float | None
-    i_residual_rad: float | None
-    mistimed: bool
-    passed: bool
-    equatorial: bool = False
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class MassCheck:
-    """The plan's mass bookkeeping, and the propellant the propagation actually burnt.
-
-    ``burns_propellant_kg`` sums every burn's propellant; ``plan_propellant_kg`` is
-    ``Plan.propellant_used_kg``; ``propagated_propellant_kg`` is what the verification burnt
-    for the burns as planned (rocket equation for the planned impulsive delta-v at the
-    propagated mass, mass flow F/(g0 Isp) over the planned duration for low-thrust arcs), and
-    ``final_mass_propagated_kg`` the mass that leaves. ``max_chain_error_kg`` is the worst
-    mismatch in the chain of masses (start of mission, burn by burn, payload releases).
-    ``trim_propellant_kg``: the extra propellant the guided trims burnt (the tug really ends
-    that much lighter); it must fit in the plan's margin above the reserve,
-    ``margin_kg`` (``Plan.propellant_margin_kg``). ``passed`` when all agree to
-    :data:`MASS_RTOL` and the trims fit.
-    """
-
-    burns_propellant_kg: float
-    plan_propellant_kg: float
-    propagated_propellant_kg: float
-    final_mass_plan_kg: float
-    final_mass_propagated_kg: float
-    max_chain_error_kg: float
-    passed: bool
-    notes: tuple[str, ...] = ()
-    trim_propellant_kg: float = 0.0
-    margin_kg: float | None = None
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The verification of a plan: per-delivery checks, mass check, overall ``passed``.
-
-    ``final_orbit`` is the tug's achieved mean orbit after the last event and
-    ``planned_final_orbit`` the plan's (informative, not checked). ``stats``: wall time
-    [s], right-hand-side evaluations, days propagated. ``execution``: ``"guided"`` or
-    ``"open-loop"``; ``executions``: how each burn was flown (:class:`BurnExecution`, the
-    execution table: planned and fired epoch, shift, trim). ``passed`` needs every delivery
-    within tolerance, the mass check and every burn's execution to pass.
-    """
-
-    scenario: str
-    force_model: str
-    passed: bool
-    deliveries: tuple[DeliveryCheck, ...]
-    mass: MassCheck
-    burns: tuple[BurnCheck, ...] = ()
-    undelivered: tuple[str, ...] = ()
-    final_orbit: OrbitState | None = None
-    planned_final_orbit: OrbitState | None = None
-    warnings: tuple[str, ...] = ()
-    stats: tuple[tuple[str, float], ...] = ()
-    execution: str = "guided"
-    executions: tuple[BurnExecution, ...] = ()
-
-    @property
-    def rows(self) -> tuple[ElementCheck, ...]:
-        """Every element check of every delivery, in delivery order (the table to print)."""
-        return tuple(c for d in self.deliveries for c in d.checks)
-
-    @property
-    def failures(self) -> tuple[ElementCheck, ...]:
-        """The rows that failed."""
-        return tuple(c for c in self.rows if not c.passed)
-
-    @property
-    def failed_burns(self) -> tuple[BurnExecution, ...]:
-        """The burns whose execution failed (mistimed, or a trim beyond its limit)."""
-        return tuple(x for x in self.executions if not x.passed)
-
-    def frame(self):
-        """The verification table (:attr:`rows`) as a :class:`pandas.DataFrame`, one row per
-        element of each delivery; angles in degrees (``unit`` says which), ``None`` where an
-        element is not checked. pandas is imported by this method only."""
-        import pandas as pd
-
-        records = []
-        for c in self.rows:
-            scale = math.degrees(1.0) if c.unit == "rad" else 1.0
-
-            def value(x, scale=scale):
-                return None if x is None else x * scale
-
-            records.append({
-                "payload": c.payload, "element": c.element,
-                "unit": "deg" if c.unit == "rad" else c.unit,
-                "target": value(c.target), "planned": value(c.planned),
-                "achieved": value(c.achieved), "error": value(c.error),
-                "tolerance": value(c.tolerance), "checked": c.checked, "passed": c.passed,
-                "note": c.note,
-            })
-        columns = ["payload", "element", "unit", "target", "planned", "achieved", "error",
-                   "tolerance", "checked", "passed", "note"]
-        return pd.DataFrame(records, columns=columns)
-
-    def _repr_html_(self) -> str:
-        """The verdict and the verification table as HTML (Jupyter's rich display)."""
-        from html import escape
-
-        verdict = "PASSED" if self.passed else "<b>FAILED</b>"
-        lines = [f"<p><b>{escape(self.scenario)}</b>: verification ({escape(self.force_model)}, "
-                 f"{escape(self.execution)}) {verdict}; mass bookkeeping "
-                 f"{'passed' if self.mass.passed else '<b>failed</b>'}"
-                 + (f"; undelivered: {escape(', '.join(self.undelivered))}"
-                    if self.undelivered else "") + "</p>"]
-        head = ("payload", "element", "unit", "target", "achieved", "error", "tolerance",
-                "result")
-        lines.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                     + "</tr></thead><tbody>")
-        for c in self.rows:
-            deg = c.unit == "rad"
-            scale = math.degrees(1.0) if deg else 1.0
-            digits = 4 if deg else (6 if c.unit == "-" else 3)
-
-            def num(x, scale=scale, digits=digits):
-                return "-" if x is None else f"{x * scale:.{digits}f}"
-
-            result = ("pass" if c.passed else "<b>FAIL</b>") if c.checked else "not checked"
-            cells = (escape(c.payload), escape(c.element), "deg" if deg else escape(c.unit),
-                     num(c.target), num(c.achieved), num(c.error), num(c.tolerance), result)
-            lines.append("<tr>" + "".join(
-                f'<td style="text-align:{"left" if k < 3 or k == 7 else "right"}">{x}</td>'
-                for k, x in enumerate(cells)) + "</tr>")
-        lines.append("</tbody></table>")
-        if self.warnings:
-            lines.append("<ul>" + "".join(f"<li>warning: {escape(w)}</li>"
-                                          for w in self.warnings) + "</ul>")
-        return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------------------------
-# Targets
+# Delivery checks
 # --------------------------------------------------------------------------------------------
-
-
-def target_at(spec: OrbitSpec, t_s: float) -> tuple[float | None, float | None]:
-    """(RAAN, slot) [rad, 0..2pi) of a target at ``t_s`` s after the epoch, None where free.
-
-    Both advance at the planning model's secular J2 rates: RAAN at
-    :func:`otvplan.core.orbits.raan_rate`, the slot (argument of latitude) at
-    :func:`otvplan.core.orbits.argument_of_latitude_rate`.
-    """
-    raan = None
-    slot = None
-    if spec.raan_rad is not None:
-        raan = float(np.mod(spec.raan_rad + raan_rate(spec.a_km, spec.e, spec.inc_rad) * t_s,
-                            TWO_PI))
-    if spec.slot_rad is not None:
-        rate = argument_of_latitude_rate(spec.a_km, spec.e, spec.inc_rad)
-        slot = float(np.mod(spec.slot_rad + rate * t_s, TWO_PI))
-    return raan, slot
 
 
 def _checks(name: str, spec: OrbitSpec, t_s: float, got: OrbitState, planned: OrbitState
@@ -423,14 +168,14 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
     rate_b = float(raan_rate(before.a_km, before.e, before.inc_rad))
     raan_start = before.raan_rad + rate_b * (burn.t_s - before.t_s)
     eng = EngineSpec(engine.name, engine.isp_s, engine.thrust_n)
-    rates_ctx = SimpleNamespace(mu=mu, r_eq=R_EARTH_KM, j2=J2_EARTH)
+    body = EARTH._replace(mu_km3_s2=mu)
     # The plane angle and the node's regression along the arc depend on each other; with the
     # arc's delta-v fixed (the planned burn) the iteration contracts quickly.
     theta = abs(after.inc_rad - before.inc_rad)
     raan_drifted = raan_start
     for _ in range(4):
         _, d_raan, _ = spiral_motion(before.a_km, before.inc_rad, after.a_km, after.inc_rad,
-                                     theta, burn.dv_kms, mass_kg, eng, rates_ctx)
+                                     theta, burn.dv_kms, mass_kg, eng, body)
         raan_drifted = raan_start + float(d_raan)
         theta = float(plane_angle(before.inc_rad, raan_drifted, after.inc_rad,
                                   after.raan_rad))
@@ -646,6 +391,205 @@ def _fly_trimmed(t: float, y, b: Burn, cols: tuple[int, ...], force: ForceModel,
     return x, v1, mean, res, iterations, bool(np.all(np.abs(res) <= tol))
 
 
+class _Flight:
+    """The tug in flight during :func:`verify`: its propagated state and what has been
+    recorded so far. One method per kind of event (coast, low-thrust arc, impulsive burn,
+    release), in the order :func:`verify` calls them.
+
+    ``m_planned`` is the mass the tug would have flying the burns as planned (no trims): the
+    bookkeeping check compares the plan with it, and the trims' propellant is the propagated
+    mass's shortfall from it. ``m_prop`` is the propellant the propagation burnt.
+    ``planned_prev`` is the plan's mean orbit before the next event; ``shift`` how much later
+    than planned the last burn fired (guided deliveries follow their burn by that much).
+    """
+
+    def __init__(self, plan: Plan, force: ForceModel, *, guided: bool, trim: bool,
+                 backend: Backend, samples: int, trace_burns: bool):
+        sc = plan.scenario
+        self.force, self.guided, self.trim = force, guided, trim
+        self.backend, self.samples, self.trace_burns = backend, samples, trace_burns
+        self.engines = {e.name: e for e in sc.tug.engines}
+        self.payloads = {p.name: p for p in sc.payloads}
+        self.warnings: list[str] = []
+        self.nfev = 0
+        self.deliveries: list[DeliveryCheck] = []
+        self.burn_checks: list[BurnCheck] = []
+        self.executions: list[BurnExecution] = []
+        self.shift = 0.0
+        self.start = dropoff_state(sc.dropoff)
+        r0, v0, resid = osculating_from_mean(self.start, force, samples=samples,
+                                             mass_kg=sc.initial_mass_kg)
+        if resid[0] > 1e-3:
+            self.warnings.append(f"drop-off mean elements matched only to "
+                                 f"{resid[0] * 1000:.1f} m in a")
+        self.y = np.r_[r0, v0, sc.initial_mass_kg]
+        self.t = 0.0
+        self.m_planned = sc.initial_mass_kg
+        self.m_prop = 0.0
+        self.planned_prev = self.start
+
+    def coast_to(self, t_s: float) -> None:
+        """Coast under the force model to ``t_s`` (nothing when it is not later than now)."""
+        if t_s > self.t:
+            seg = propagate(self.t, self.y, t_s, self.force, backend=self.backend)
+            self.nfev += seg.nfev
+            self.y, self.t = seg.y, t_s
+
+    def burn(self, leg, b: Burn) -> None:
+        """Fly one burn of ``leg`` (a thrust arc or an impulse) and trace the orbit after it."""
+        eng = self.engines.get(b.engine)
+        if eng is None:
+            raise ValueError(f"leg {leg.index} {b.label}: engine {b.engine!r} is not on "
+                             "the tug")
+        if b.low_thrust:
+            self._arc(leg, b, eng)
+            mean_after = None
+        else:
+            mean_after = self._impulse(leg, b, eng)
+        if self.trace_burns:
+            if mean_after is None:
+                mean_after = mean_orbit(self.t, self.y, self.force, self.samples)
+            self.burn_checks.append(_burn_check(leg.index, b, self.t, mean_after))
+        if b.orbit_after is not None:
+            self.planned_prev = b.orbit_after
+
+    def _arc(self, leg, b: Burn, eng) -> None:
+        """A low-thrust arc: from now, for its planned duration, steered open-loop
+        (:func:`_thrust_arc`), untrimmed."""
+        y, t = self.y, self.t
+        arc, note = _thrust_arc(b, self.planned_prev, eng, float(y[6]))
+        if note:
+            self.warnings.append(f"leg {leg.index} {note}")
+        t_fire = t
+        seg = propagate(t, y, t + b.duration_s, self.force, arc, backend=self.backend)
+        self.nfev += seg.nfev
+        used = float(y[6] - seg.y[6])
+        self.m_prop += used
+        self.m_planned -= used
+        self.y, self.t = seg.y, t + b.duration_s
+        shift = self.shift = t_fire - b.t_s
+        self.executions.append(BurnExecution(
+            leg=leg.index, label=b.label, low_thrust=True, planned_t_s=b.t_s,
+            fired_t_s=t_fire, shift_s=t_fire - b.t_s, window_s=0.0,
+            planned_u_rad=b.u_rad, fired_u_rad=None, dv_planned_kms=b.dv_kms,
+            trim_tnw_kms=(0.0, 0.0, 0.0), trim_kms=0.0, trim_fraction=0.0,
+            trim_limit_kms=0.0, trimmed="", a_residual_km=None, i_residual_rad=None,
+            mistimed=False, passed=True,
+            note="low-thrust arc: " + (f"started {shift:.1f} s late" if shift > 1e-6
+                                       else "started at its epoch")
+            + ", steered open-loop, untrimmed"))
+
+    def _impulse(self, leg, b: Burn, eng) -> OrbitState | None:
+        """An impulsive burn. Guided: seek its planned place in the orbit within the window
+        around its epoch (:func:`_seek`), then fire the planned delta-v trimmed to the planned
+        mean orbit (:func:`_fly_trimmed`); open loop: fire the planned delta-v now. Returns the
+        mean orbit after the burn when the trim computed it, else None."""
+        guided, force = self.guided, self.force
+        ve = eng.isp_s * G0_KM_S2
+        mean_after = None
+        dv_plan = float(np.linalg.norm(b.dv_tnw_kms))
+        limit = max(TRIM_FLOOR_KMS, TRIM_FRACTION * dv_plan)
+        phase_b, equatorial = _planned_phase(b, self.planned_prev)
+        period = TWO_PI * math.sqrt(self.planned_prev.a_km**3 / force.mu_km3_s2)
+        window = WINDOW_PERIODS * period
+        mistimed = False
+        notes = []
+        t, y = self.t, self.y
+        if guided:
+            t0, y0 = t, y
+            t, y, n_used, found = _seek(t, y, phase_b, b.t_s - window, b.t_s + window,
+                                        period, equatorial, force, self.backend)
+            self.nfev += n_used
+            if not found:
+                mistimed = True
+                notes.append(f"no crossing of its planned "
+                             f"{'longitude' if equatorial else 'argument of latitude'}"
+                             f" {math.degrees(phase_b):.3f} deg within +-{window:.0f} s"
+                             f" of the planned epoch: fired at the epoch")
+                t_fire = max(b.t_s, t0)
+                seg = propagate(t0, y0, t_fire, force, backend=self.backend)
+                self.nfev += seg.nfev
+                t, y = t_fire, seg.y
+        phi, _ = _phase(y[:3], y[3:6], equatorial)
+        x = np.zeros(3)
+        a_res = i_res = None
+        cols: tuple[int, ...] = ()
+        if guided and self.trim and b.orbit_after is not None:
+            cols = _trim_mode(b, self.planned_prev, phi, equatorial)
+            x, v_new, mean_after, res, _, converged = _fly_trimmed(
+                t, y, b, cols, force, self.samples)
+            a_res = float(res[0])
+            i_res = float(res[1]) if len(cols) > 1 else None
+            if not converged:
+                notes.append("the trim did not converge: mean a off by "
+                             f"{a_res * 1000:.1f} m"
+                             + (f", i by {math.degrees(i_res):.5f} deg"
+                                if i_res is not None else ""))
+        else:
+            converged = True
+            if guided and self.trim:
+                notes.append("no planned orbit after the burn: not trimmed")
+            v_new = y[3:6] + tnw_to_inertial(y[:3], y[3:6], b.dv_tnw_kms)
+        dv_fired = float(np.linalg.norm(np.asarray(b.dv_tnw_kms) + x))
+        m_after = float(y[6]) * math.exp(-dv_fired / ve)
+        self.m_prop += float(y[6]) - m_after
+        self.m_planned -= self.m_planned * -math.expm1(-dv_plan / ve)
+        self.y = np.r_[y[:3], v_new, m_after]
+        self.t = t
+        trim_kms = float(np.linalg.norm(x))
+        if trim_kms > limit:
+            notes.append(f"trim {trim_kms * 1000:.2f} m/s exceeds the limit "
+                         f"{limit * 1000:.2f} m/s: the planned burn is wrong")
+        shift = self.shift = t - b.t_s
+        self.executions.append(BurnExecution(
+            leg=leg.index, label=b.label, low_thrust=False, planned_t_s=b.t_s,
+            fired_t_s=t, shift_s=shift, window_s=window if guided else 0.0,
+            planned_u_rad=phase_b, fired_u_rad=phi, dv_planned_kms=dv_plan,
+            trim_tnw_kms=tuple(float(c) for c in x), trim_kms=trim_kms,
+            trim_fraction=trim_kms / dv_plan if dv_plan > 0.0 else 0.0,
+            trim_limit_kms=limit if guided else 0.0,
+            trimmed="+".join({0: "a", 2: "i"}[c] for c in cols),
+            a_residual_km=a_res, i_residual_rad=i_res, mistimed=mistimed,
+            passed=not guided or (not mistimed and converged and trim_kms <= limit),
+            equatorial=equatorial, note="; ".join(notes)))
+        return mean_after
+
+    def release(self, leg, dlv) -> None:
+        """Release a payload now: check its mean orbit against its target carried to now
+        (:func:`_checks`) and take its mass off the tug."""
+        achieved = mean_orbit(self.t, self.y, self.force, self.samples)
+        payload = self.payloads.get(dlv.payload)
+        if payload is None:
+            raise ValueError(f"leg {leg.index}: payload {dlv.payload!r} is not in the "
+                             "scenario")
+        checks = _checks(dlv.payload, payload.target, self.t, achieved, dlv.orbit)
+        self.deliveries.append(DeliveryCheck(
+            payload=dlv.payload, leg=leg.index, t_s=self.t, achieved=achieved,
+            planned=dlv.orbit, checks=checks, passed=all(c.passed for c in checks)))
+        self.y = np.r_[self.y[:6], self.y[6] - payload.mass_kg]
+        self.m_planned -= payload.mass_kg
+        self.planned_prev = dlv.orbit
+
+
+def _events(plan: Plan, guided: bool, warnings: list[str]) -> list[tuple]:
+    """The plan's burns and deliveries as ``(t_s, index, kind, leg, burn or delivery)`` in the
+    order they are flown: the plan's order when guided (a burn fires where it belongs: each
+    leg's burns, then its delivery), time order open loop (with a warning when that differs
+    from the plan's order)."""
+    events = []
+    for leg in plan.legs:
+        for b in leg.burns:
+            events.append((b.t_s, len(events), "burn", leg, b))
+        if leg.delivery is not None:
+            events.append((leg.delivery.t_s, len(events), "delivery", leg, leg.delivery))
+    if guided:
+        return events
+    ordered = sorted(events, key=lambda ev: (ev[0], ev[1]))
+    if [ev[1] for ev in ordered] != [ev[1] for ev in events]:
+        warnings.append("the plan's events are not in time order; flown in time order")
+    return ordered
+
+
 def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, zonal: int = 2,
            backend: Backend = "ode", samples: int = 64, trace_burns: bool = True,
            trim: bool = True) -> Verification:
@@ -685,190 +629,51 @@ def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, z
     disp = sc.constraints.disposal
     force = ForceModel(zonal=zonal, drag=drag, area_m2=disp.area_m2,
                        drag_coefficient=disp.drag_coefficient)
-    mu = force.mu_km3_s2
-    engines = {e.name: e for e in sc.tug.engines}
-    payloads = {p.name: p for p in sc.payloads}
-    warnings: list[str] = []
-    nfev = 0
-
-    start = dropoff_state(sc.dropoff)
-    r0, v0, resid = osculating_from_mean(start, force, samples=samples,
-                                         mass_kg=sc.initial_mass_kg)
-    if resid[0] > 1e-3:
-        warnings.append(f"drop-off mean elements matched only to {resid[0] * 1000:.1f} m in a")
-    y = np.r_[r0, v0, sc.initial_mass_kg]
-    t = 0.0
-    # The mass the tug would have flying the burns as planned (no trims): the bookkeeping
-    # check compares the plan with this; the trims' propellant is y[6]'s shortfall from it.
-    m_planned = sc.initial_mass_kg
-    m_prop = 0.0
-
-    events = []
-    for leg in plan.legs:
-        for b in leg.burns:
-            events.append((b.t_s, len(events), "burn", leg, b))
-        if leg.delivery is not None:
-            events.append((leg.delivery.t_s, len(events), "delivery", leg, leg.delivery))
-    if guided:  # a burn fires where it belongs: keep the plan's order (burns, then delivery)
-        ordered = events
-    else:
-        ordered = sorted(events, key=lambda ev: (ev[0], ev[1]))
-        if [ev[1] for ev in ordered] != [ev[1] for ev in events]:
-            warnings.append("the plan's events are not in time order; flown in time order")
-
-    planned_prev = start
-    deliveries: list[DeliveryCheck] = []
-    burn_checks: list[BurnCheck] = []
-    executions: list[BurnExecution] = []
-    shift = 0.0  # guided: how much later than planned the last burn fired (deliveries follow)
+    fl = _Flight(plan, force, guided=guided, trim=trim, backend=backend, samples=samples,
+                 trace_burns=trace_burns)
+    ordered = _events(plan, guided, fl.warnings)
     for t_ev, _, kind, leg, obj in ordered:
         if kind == "delivery" and guided:
-            t_ev = t_ev + shift
-        if t_ev < t - 1e-6 and not (guided and kind == "burn" and not obj.low_thrust):
-            warnings.append(f"leg {leg.index}: {getattr(obj, 'label', 'delivery')} planned at "
-                            f"t = {t_ev:.1f} s starts {t - t_ev:.1f} s late (the previous "
-                            "event was still running)")
-        seeks = guided and kind == "burn" and not obj.low_thrust  # coasts to its place below
-        if not seeks and t_ev > t:
-            seg = propagate(t, y, t_ev, force, backend=backend)
-            nfev += seg.nfev
-            y, t = seg.y, t_ev
+            t_ev = t_ev + fl.shift
+        if t_ev < fl.t - 1e-6 and not (guided and kind == "burn" and not obj.low_thrust):
+            what = obj.label if kind == "burn" else "delivery"
+            fl.warnings.append(f"leg {leg.index}: {what} planned at t = {t_ev:.1f} s starts "
+                               f"{fl.t - t_ev:.1f} s late (the previous event was still "
+                               "running)")
+        if not (guided and kind == "burn" and not obj.low_thrust):  # else it seeks its place
+            fl.coast_to(t_ev)
         if kind == "burn":
-            b: Burn = obj
-            eng = engines.get(b.engine)
-            if eng is None:
-                raise ValueError(f"leg {leg.index} {b.label}: engine {b.engine!r} is not on "
-                                 "the tug")
-            ve = eng.isp_s * G0_KM_S2
-            mean_after = None
-            if b.low_thrust:
-                arc, note = _thrust_arc(b, planned_prev, eng, float(y[6]))
-                if note:
-                    warnings.append(f"leg {leg.index} {note}")
-                t_fire = t
-                seg = propagate(t, y, t + b.duration_s, force, arc, backend=backend)
-                nfev += seg.nfev
-                used = float(y[6] - seg.y[6])
-                m_prop += used
-                m_planned -= used
-                y, t = seg.y, t + b.duration_s
-                shift = t_fire - b.t_s
-                executions.append(BurnExecution(
-                    leg=leg.index, label=b.label, low_thrust=True, planned_t_s=b.t_s,
-                    fired_t_s=t_fire, shift_s=t_fire - b.t_s, window_s=0.0,
-                    planned_u_rad=b.u_rad, fired_u_rad=None, dv_planned_kms=b.dv_kms,
-                    trim_tnw_kms=(0.0, 0.0, 0.0), trim_kms=0.0, trim_fraction=0.0,
-                    trim_limit_kms=0.0, trimmed="", a_residual_km=None, i_residual_rad=None,
-                    mistimed=False, passed=True,
-                    note="low-thrust arc: " + (f"started {shift:.1f} s late" if shift > 1e-6
-                                               else "started at its epoch")
-                    + ", steered open-loop, untrimmed"))
-            else:
-                dv_plan = float(np.linalg.norm(b.dv_tnw_kms))
-                limit = max(TRIM_FLOOR_KMS, TRIM_FRACTION * dv_plan)
-                phase_b, equatorial = _planned_phase(b, planned_prev)
-                period = TWO_PI * math.sqrt(planned_prev.a_km**3 / mu)
-                window = WINDOW_PERIODS * period
-                mistimed = False
-                notes = []
-                if guided:
-                    t0, y0 = t, y
-                    t, y, n_used, found = _seek(t, y, phase_b, b.t_s - window, b.t_s + window,
-                                                period, equatorial, force, backend)
-                    nfev += n_used
-                    if not found:
-                        mistimed = True
-                        notes.append(f"no crossing of its planned "
-                                     f"{'longitude' if equatorial else 'argument of latitude'}"
-                                     f" {math.degrees(phase_b):.3f} deg within +-{window:.0f} s"
-                                     f" of the planned epoch: fired at the epoch")
-                        t_fire = max(b.t_s, t0)
-                        seg = propagate(t0, y0, t_fire, force, backend=backend)
-                        nfev += seg.nfev
-                        t, y = t_fire, seg.y
-                phi, _ = _phase(y[:3], y[3:6], equatorial)
-                x = np.zeros(3)
-                a_res = i_res = None
-                cols: tuple[int, ...] = ()
-                if guided and trim and b.orbit_after is not None:
-                    cols = _trim_mode(b, planned_prev, phi, equatorial)
-                    x, v_new, mean_after, res, _, converged = _fly_trimmed(
-                        t, y, b, cols, force, samples)
-                    a_res = float(res[0])
-                    i_res = float(res[1]) if len(cols) > 1 else None
-                    if not converged:
-                        notes.append("the trim did not converge: mean a off by "
-                                     f"{a_res * 1000:.1f} m"
-                                     + (f", i by {math.degrees(i_res):.5f} deg"
-                                        if i_res is not None else ""))
-                else:
-                    converged = True
-                    if guided and trim:
-                        notes.append("no planned orbit after the burn: not trimmed")
-                    v_new = y[3:6] + tnw_to_inertial(y[:3], y[3:6], b.dv_tnw_kms)
-                dv_fired = float(np.linalg.norm(np.asarray(b.dv_tnw_kms) + x))
-                m_after = float(y[6]) * math.exp(-dv_fired / ve)
-                m_prop += float(y[6]) - m_after
-                m_planned -= m_planned * -math.expm1(-dv_plan / ve)
-                y = np.r_[y[:3], v_new, m_after]
-                trim_kms = float(np.linalg.norm(x))
-                if trim_kms > limit:
-                    notes.append(f"trim {trim_kms * 1000:.2f} m/s exceeds the limit "
-                                 f"{limit * 1000:.2f} m/s: the planned burn is wrong")
-                shift = t - b.t_s
-                executions.append(BurnExecution(
-                    leg=leg.index, label=b.label, low_thrust=False, planned_t_s=b.t_s,
-                    fired_t_s=t, shift_s=shift, window_s=window if guided else 0.0,
-                    planned_u_rad=phase_b, fired_u_rad=phi, dv_planned_kms=dv_plan,
-                    trim_tnw_kms=tuple(float(c) for c in x), trim_kms=trim_kms,
-                    trim_fraction=trim_kms / dv_plan if dv_plan > 0.0 else 0.0,
-                    trim_limit_kms=limit if guided else 0.0,
-                    trimmed="+".join({0: "a", 2: "i"}[c] for c in cols),
-                    a_residual_km=a_res, i_residual_rad=i_res, mistimed=mistimed,
-                    passed=not guided or (not mistimed and converged and trim_kms <= limit),
-                    equatorial=equatorial, note="; ".join(notes)))
-            if trace_burns:
-                if mean_after is None:
-                    mean_after = mean_orbit(t, y, force, samples)
-                burn_checks.append(_burn_check(leg.index, b, t, mean_after))
-            if b.orbit_after is not None:
-                planned_prev = b.orbit_after
+            fl.burn(leg, obj)
         else:
-            dlv = obj
-            achieved = mean_orbit(t, y, force, samples)
-            payload = payloads.get(dlv.payload)
-            if payload is None:
-                raise ValueError(f"leg {leg.index}: payload {dlv.payload!r} is not in the "
-                                 "scenario")
-            checks = _checks(dlv.payload, payload.target, t, achieved, dlv.orbit)
-            deliveries.append(DeliveryCheck(
-                payload=dlv.payload, leg=leg.index, t_s=t, achieved=achieved,
-                planned=dlv.orbit, checks=checks, passed=all(c.passed for c in checks)))
-            y = np.r_[y[:6], y[6] - payload.mass_kg]
-            m_planned -= payload.mass_kg
-            planned_prev = dlv.orbit
+            fl.release(leg, obj)
+    return _result(plan, fl, bool(ordered), execution, wall)
 
+
+def _result(plan: Plan, fl: _Flight, flown: bool, execution: Execution,
+            wall: float) -> Verification:
+    """The :class:`Verification` of a finished flight: final orbits, the mass check (with the
+    trims' propellant when guided), the verdict and the run's statistics."""
     final = None
     planned_final = None
-    if ordered:
-        final = mean_orbit(t, y, force, samples)
-        planned_final = planned_prev
-    if guided:
-        trim_kg = m_planned - float(y[6])
-        mass = _mass_check(plan, m_prop - trim_kg, m_planned, trim_kg)
+    if flown:
+        final = mean_orbit(fl.t, fl.y, fl.force, fl.samples)
+        planned_final = fl.planned_prev
+    if fl.guided:
+        trim_kg = fl.m_planned - float(fl.y[6])
+        mass = _mass_check(plan, fl.m_prop - trim_kg, fl.m_planned, trim_kg)
     else:  # nothing trimmed: the propagated mass is the planned one
-        mass = _mass_check(plan, m_prop, float(y[6]))
-    passed = (all(d.passed for d in deliveries) and mass.passed
-              and all(x.passed for x in executions))
-    days = t / 86400.0
+        mass = _mass_check(plan, fl.m_prop, float(fl.y[6]))
+    passed = (all(d.passed for d in fl.deliveries) and mass.passed
+              and all(x.passed for x in fl.executions))
+    days = fl.t / 86400.0
     return Verification(
-        scenario=sc.name, force_model=force.describe(), passed=passed,
-        deliveries=tuple(deliveries), mass=mass, burns=tuple(burn_checks),
+        scenario=plan.scenario.name, force_model=fl.force.describe(), passed=passed,
+        deliveries=tuple(fl.deliveries), mass=mass, burns=tuple(fl.burn_checks),
         undelivered=tuple(plan.undelivered), final_orbit=final,
-        planned_final_orbit=planned_final, warnings=tuple(warnings),
-        stats=(("wall_time_s", time.perf_counter() - wall), ("rhs_evaluations", float(nfev)),
-               ("days_propagated", days)),
-        execution=execution, executions=tuple(executions))
+        planned_final_orbit=planned_final, warnings=tuple(fl.warnings),
+        stats=(("wall_time_s", time.perf_counter() - wall),
+               ("rhs_evaluations", float(fl.nfev)), ("days_propagated", days)),
+        execution=execution, executions=tuple(fl.executions))
 
 
 def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float,
@@ -938,6 +743,6 @@ def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float,
         passed=passed, notes=tuple(notes), trim_propellant_kg=float(trim_kg), margin_kg=margin)
 
 
-__all__ = ["BurnCheck", "BurnExecution", "DeliveryCheck", "ElementCheck", "Execution",
-           "MassCheck", "TRIM_FLOOR_KMS", "TRIM_FRACTION", "Verification", "WINDOW_PERIODS",
-           "dropoff_state", "target_at", "verify"]
+__all__ = ["BurnCheck", "BurnExecution", "DeliveryCheck", "ElementCheck", "EQUATORIAL_RAD",
+           "Execution", "MASS_RTOL", "MassCheck", "TRIM_FLOOR_KMS", "TRIM_FRACTION",
+           "Verification", "WINDOW_PERIODS", "dropoff_state", "target_at", "verify"]

@@ -362,7 +362,7 @@ def _elements(plan, n):
     any_sso = False
     drawn = 0
     for names, spec in _planes(plan):
-        target = tr.target_raan_at(spec, s.t)
+        target = tr.target_at(spec, s.t).raan_rad
         rel = np.degrees(tr.wrap_pi(s.raan - target))
         c = colors[names[0]]
         ax_raan.plot(days, _break_wraps(rel), color=c, lw=1.1)
@@ -376,7 +376,7 @@ def _elements(plan, n):
         spec = payloads[d.payload].target if d.payload in payloads else None
         if spec is None or spec.raan_rad is None or spec.inc_rad < math.radians(0.1):
             continue
-        tgt = tr.target_raan_at(spec, d.t_s)
+        tgt = tr.target_at(spec, d.t_s).raan_rad
         rel = math.degrees(float(tr.wrap_pi(d.orbit.raan_rad - tgt)))
         ax_raan.plot([d.t_s / SECONDS_PER_DAY], [rel], marker="v", ls="none",
                      color=colors.get(d.payload, "black"), markersize=8, markeredgecolor="black",
@@ -696,7 +696,7 @@ def _planes_figure(plan, n):
         else:
             t_rel = d.t_s if d is not None else t_end
             tt = np.linspace(0.0, t_rel, 200)
-            xt = relative(tr.target_raan_at(spec, tt), tt)
+            xt = relative(tr.target_at(spec, tt).raan_rad, tt)
             ax.plot(_break_wraps(xt), np.full_like(xt, alt), color=c, lw=1.0, zorder=1)
             ax.plot([xt[0]], [alt], marker="o", color="white", markeredgecolor=c, mew=1.3,
                     markersize=6, ls="none", zorder=4)
