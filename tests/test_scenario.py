@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otvplan.core import orbits
-from otvplan.io import scenario
+from otvplan.io import scenario, yamldoc
 from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
 from otvplan.errors import Problem, ScenarioError
 from otvplan.model import Scenario, Tolerances
@@ -482,8 +482,8 @@ def test_bad_file_message(name):
 def test_alias_bomb_is_rejected_before_building_objects(monkeypatch):
     """The node graph is measured before any Python object is constructed."""
     calls = []
-    original = scenario._to_data
-    monkeypatch.setattr(scenario, "_to_data", lambda *a: calls.append(a) or original(*a))
+    original = yamldoc.to_data
+    monkeypatch.setattr(yamldoc, "to_data", lambda *a: calls.append(a) or original(*a))
     with pytest.raises(ScenarioError):
         load(BAD_DIR / "alias_bomb.yaml")
     assert calls == []
@@ -545,7 +545,7 @@ def test_too_deep_is_reported_at_the_same_place_by_both_composers(monkeypatch, l
     runs out of recursion: either way the problem is at the first node too deep."""
     text = "a: " + "[" * levels + "]" * levels + "\n"
     with_libyaml = problems_of(text)
-    monkeypatch.setattr(scenario, "_FAST_LOADER", None)
+    monkeypatch.setattr(yamldoc, "_FAST_LOADER", None)
     assert problems_of(text) == with_libyaml == [
         "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
         "lists)"]
