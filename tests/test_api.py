@@ -133,6 +133,7 @@ def test_a_damaged_plan_file_names_the_file(tmp_path):
 
 
 def test_the_plan_file_size_limit_applies_to_the_library(tmp_path, monkeypatch):
+    from otvplan.reporting import planjson
     from otvplan.reporting import report as report_module
     from otvplan.errors import InputError
 
@@ -140,7 +141,7 @@ def test_the_plan_file_size_limit_applies_to_the_library(tmp_path, monkeypatch):
     path = tmp_path / "plan.json"
     path.write_text(report_module.plan_to_json(p), encoding="utf-8")
     assert api._as_plan(path) == p
-    monkeypatch.setattr(report_module, "MAX_PLAN_FILE_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(planjson, "MAX_PLAN_FILE_BYTES", path.stat().st_size - 1)
     with pytest.raises(InputError) as info:
         otvplan.verify(str(path))
     [problem] = info.value.problems

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -216,19 +215,29 @@ def test_infeasible_plan_says_what_is_missing(minimal):
     assert "propellant: needs 12.5 kg more" in md
 
 
-def test_verification_table_is_optional_and_duck_typed(minimal):
+def test_verification_table_is_optional_and_typed(minimal):
+    """The report reads a :class:`~otvplan.flight.verify.Verification` by its fields; a
+    verification built by hand (values chosen here) prints them as given."""
+    from otvplan.flight.verify import (DeliveryCheck, ElementCheck, MassCheck,
+                                       Verification)
+    from otvplan.model import OrbitState
+
     assert "## Verification" not in report.render_markdown(minimal)
-    check = SimpleNamespace(payload="sat-1", element="a", unit="km", target=6928.137,
-                            planned=6928.137, achieved=6928.9, error=0.763, tolerance=2.0,
-                            checked=True, passed=True, note="")
-    raan = SimpleNamespace(payload="sat-1", element="raan", unit="rad", target=0.1,
-                           planned=0.1, achieved=0.1 + math.radians(0.5),
-                           error=math.radians(0.5), tolerance=math.radians(0.1), checked=True,
-                           passed=False, note="drifted")
-    ver = SimpleNamespace(passed=False, force_model="two-body + J2",
-                          deliveries=(SimpleNamespace(checks=(check, raan)),),
-                          mass=SimpleNamespace(plan_propellant_kg=27.8, passed=True, notes=()),
-                          warnings=("integration tolerance 1e-10",))
+    check = ElementCheck(payload="sat-1", element="a", unit="km", target=6928.137,
+                         planned=6928.137, achieved=6928.9, error=0.763, tolerance=2.0,
+                         checked=True, passed=True, note="")
+    raan = ElementCheck(payload="sat-1", element="raan", unit="rad", target=0.1,
+                        planned=0.1, achieved=0.1 + math.radians(0.5),
+                        error=math.radians(0.5), tolerance=math.radians(0.1), checked=True,
+                        passed=False, note="drifted")
+    orbit = OrbitState(0.0, 6928.137, 0.0, 1.0, 0.1, 0.0, 0.0)
+    ver = Verification(
+        scenario="minimal", force_model="two-body + J2", passed=False,
+        deliveries=(DeliveryCheck("sat-1", 1, 0.0, orbit, orbit, (check, raan), False),),
+        mass=MassCheck(burns_propellant_kg=27.8, plan_propellant_kg=27.8,
+                       propagated_propellant_kg=27.8, final_mass_plan_kg=300.0,
+                       final_mass_propagated_kg=300.0, max_chain_error_kg=0.0, passed=True),
+        warnings=("integration tolerance 1e-10",))
     md = report.render_markdown(minimal, ver)
     assert "## Verification" in md
     assert "two-body + J2" in md and "some checks FAILED" in md
@@ -236,18 +245,57 @@ def test_verification_table_is_optional_and_duck_typed(minimal):
     assert rows["a (km)"][4] == "6928.900"
     assert rows["raan (deg)"][5] == "0.5000"  # radians shown in degrees
     assert rows["raan (deg)"][7] == "**NO**"
+    assert "propellant (plan): 27.800 kg" in md
     assert "integration tolerance 1e-10" in md
 
 
-def test_verification_from_verify_renders(minimal):
+@pytest.fixture(scope="module")
+def minimal_verification(minimal):
+    from otvplan.flight.verify import verify
+
+    return verify(minimal)
+
+
+def test_verification_from_verify_renders(minimal, minimal_verification):
     """The real otvplan.flight.verify result (not a stand-in) fills the table."""
-    verify = pytest.importorskip("otvplan.flight.verify").verify
-    ver = verify(minimal)
+    ver = minimal_verification
     md = report.render_markdown(minimal, ver)
     rows = md_tables(md)["Verification"][1:]
     assert len(rows) == len(ver.rows)
     assert {r[0] for r in rows} == set(minimal.delivered)
     assert ("all checks passed" in md) == bool(ver.passed)
+
+
+def test_verification_report_shows_every_value(minimal, minimal_verification):
+    """Issue 13: every value a real verification holds reaches the report - a "-" only where
+    the record has no value (a free element's error and verdict), "free" only where it has no
+    target - and the mass bookkeeping lists each of its numbers."""
+    ver = minimal_verification
+    md = report.render_markdown(minimal, ver)
+    rows = md_tables(md)["Verification"][1:]
+    assert len(rows) == len(ver.rows) > 0
+    for row, c in zip(rows, ver.rows):
+        payload, element, target, planned, achieved, error, tolerance, ok, note = row
+        assert (payload, element.split(" (")[0]) == (c.payload, c.element)
+        assert (target == "free") == (c.target is None)
+        for cell, value in ((planned, c.planned), (achieved, c.achieved),
+                            (error, c.error), (tolerance, c.tolerance)):
+            assert (cell == "-") == (value is None), (c, cell)
+        if c.checked:
+            assert ok == ("yes" if c.passed else "**NO**")
+        else:
+            assert ok == "-"
+        assert note == c.note
+    m = ver.mass
+    for label, value in (("propellant (plan)", m.plan_propellant_kg),
+                         ("propellant (propagated)", m.propagated_propellant_kg),
+                         ("final mass (plan)", m.final_mass_plan_kg),
+                         ("final mass (propagated)", m.final_mass_propagated_kg),
+                         ("largest mass-chain error", m.max_chain_error_kg)):
+        shown = re.search(rf"^- {re.escape(label)}: (\S+) kg$", md, re.M)
+        assert shown is not None, label
+        assert float(shown[1]) == pytest.approx(value, abs=5e-4)
+    assert "mass bookkeeping: " + ("consistent" if m.passed else "INCONSISTENT") in md
 
 
 # --------------------------------------------------------------------------------------------
