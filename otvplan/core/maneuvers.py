@@ -17,13 +17,23 @@ Edelbaum, "Propulsion Requirements for Controllable Satellites", ARS Journal 31 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from otvplan.constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
+from otvplan.core.orbits import (
+    TWO_PI,
+    ArrayLike,
+    FloatArray,
+    FloatOrArray,
+    _out,
+    check_positive,
+    node_crossing,
+    plane_angle,
+    raan_rate,
+)
 from otvplan.errors import PhysicsError
-from otvplan.core.orbits import TWO_PI, _out, check_positive, node_crossing, plane_angle, raan_rate
 
 # --------------------------------------------------------------------------------------------
 # Coplanar transfers
@@ -33,17 +43,17 @@ from otvplan.core.orbits import TWO_PI, _out, check_positive, node_crossing, pla
 class Hohmann(NamedTuple):
     """Two-impulse transfer: signed burns [km/s] (positive prograde) and time of flight [s]."""
 
-    dv1: object
-    dv2: object
-    tof: object
+    dv1: FloatOrArray
+    dv2: FloatOrArray
+    tof: FloatOrArray
 
     @property
-    def total(self):
+    def total(self) -> FloatOrArray:
         """Sum of the burn magnitudes [km/s]."""
         return _out(np.abs(self.dv1) + np.abs(self.dv2))
 
 
-def hohmann(r1, r2, mu=MU_EARTH_KM3_S2) -> Hohmann:
+def hohmann(r1: ArrayLike, r2: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> Hohmann:
     """Hohmann transfer between circular coplanar orbits of radii ``r1`` and ``r2`` [km].
 
     Vallado Algorithm 36 (e_init = e_final = 0): transfer ellipse a_t = (r1 + r2)/2,
@@ -53,7 +63,8 @@ def hohmann(r1, r2, mu=MU_EARTH_KM3_S2) -> Hohmann:
     return apse_transfer(r1, r1, r2, r2, mu)
 
 
-def apse_transfer(r_dep, a_dep, r_arr, a_arr, mu=MU_EARTH_KM3_S2) -> Hohmann:
+def apse_transfer(r_dep: ArrayLike, a_dep: ArrayLike, r_arr: ArrayLike, a_arr: ArrayLike,
+                  mu: float = MU_EARTH_KM3_S2) -> Hohmann:
     """Two tangential burns between apse-aligned orbits (Hohmann for elliptic orbits).
 
     Departs orbit 1 (semi-major axis ``a_dep``) at one of its apsides, radius ``r_dep``, on a
@@ -83,18 +94,19 @@ def apse_transfer(r_dep, a_dep, r_arr, a_arr, mu=MU_EARTH_KM3_S2) -> Hohmann:
 class Bielliptic(NamedTuple):
     """Three-impulse bi-elliptic transfer: signed burns [km/s] and time of flight [s]."""
 
-    dv1: object
-    dv2: object
-    dv3: object
-    tof: object
+    dv1: FloatOrArray
+    dv2: FloatOrArray
+    dv3: FloatOrArray
+    tof: FloatOrArray
 
     @property
-    def total(self):
+    def total(self) -> FloatOrArray:
         """Sum of the burn magnitudes [km/s]."""
         return _out(np.abs(self.dv1) + np.abs(self.dv2) + np.abs(self.dv3))
 
 
-def bielliptic(r1, rb, r2, mu=MU_EARTH_KM3_S2) -> Bielliptic:
+def bielliptic(r1: ArrayLike, rb: ArrayLike, r2: ArrayLike, mu: float = MU_EARTH_KM3_S2
+               ) -> Bielliptic:
     """Bi-elliptic transfer between circular orbits ``r1`` -> ``r2`` via apoapsis ``rb`` [km].
 
     Vallado Algorithm 37: a1 = (r1+rb)/2, a2 = (rb+r2)/2; burns at r1, rb and r2; the third burn
@@ -117,14 +129,15 @@ def bielliptic(r1, rb, r2, mu=MU_EARTH_KM3_S2) -> Bielliptic:
 class OneTangent(NamedTuple):
     """One-tangent-burn transfer: burn magnitudes [km/s], tof [s], transfer ellipse a [km], e."""
 
-    dv1: object
-    dv2: object
-    tof: object
-    a: object
-    e: object
+    dv1: FloatOrArray
+    dv2: FloatOrArray
+    tof: FloatOrArray
+    a: FloatOrArray
+    e: FloatOrArray
 
 
-def one_tangent(r1, r2, nu_arrival, mu=MU_EARTH_KM3_S2) -> OneTangent:
+def one_tangent(r1: ArrayLike, r2: ArrayLike, nu_arrival: ArrayLike,
+                mu: float = MU_EARTH_KM3_S2) -> OneTangent:
     """One-tangent burn from circular ``r1`` to circular ``r2`` arriving at true anomaly ``nu``.
 
     Vallado Algorithm 38 (departure at the transfer orbit's periapsis, r1 < r2): the first burn is
@@ -162,10 +175,11 @@ def one_tangent(r1, r2, nu_arrival, mu=MU_EARTH_KM3_S2) -> OneTangent:
 # --------------------------------------------------------------------------------------------
 
 
-def inclination_change(v, delta_i, fpa=0.0):
+def inclination_change(v: ArrayLike, delta_i: ArrayLike, fpa: ArrayLike = 0.0) -> FloatOrArray:
     """Magnitude [km/s] of an inclination-only burn at a node: 2 v cos(fpa) sin(|di|/2).
 
-    Vallado Algorithm 39 (eq. 6-...); ``v`` [km/s], ``delta_i`` and flight-path angle [rad].
+    Vallado Algorithm 39 (inclination-only change, Example 6-4); ``v`` [km/s], ``delta_i`` and
+    flight-path angle [rad].
     """
     v = np.asarray(v, dtype=float)
     return _out(2.0 * v * np.cos(fpa) * np.abs(np.sin(0.5 * np.asarray(delta_i, float))))
@@ -174,13 +188,13 @@ def inclination_change(v, delta_i, fpa=0.0):
 class PlaneChange(NamedTuple):
     """Single-burn plane rotation on a circular orbit."""
 
-    dv: object  #: burn magnitude [km/s]
-    angle: object  #: angle between the planes [rad]
-    u_initial: object  #: argument of latitude of the burn in the initial orbit [rad]
-    u_final: object  #: argument of latitude of the burn point in the final orbit [rad]
+    dv: FloatOrArray  #: burn magnitude [km/s]
+    angle: FloatOrArray  #: angle between the planes [rad]
+    u_initial: FloatOrArray  #: argument of latitude of the burn in the initial orbit [rad]
+    u_final: FloatOrArray  #: argument of latitude of the burn point in the final orbit [rad]
 
 
-def raan_change(v, inclination, delta_raan) -> PlaneChange:
+def raan_change(v: ArrayLike, inclination: ArrayLike, delta_raan: ArrayLike) -> PlaneChange:
     """Burn that changes only the RAAN of a circular orbit, keeping its inclination.
 
     Vallado Algorithm 40 (circular case): cos theta = cos^2 i + sin^2 i cos dRAAN,
@@ -191,7 +205,8 @@ def raan_change(v, inclination, delta_raan) -> PlaneChange:
     return plane_change(v, i, 0.0, i, raan2)
 
 
-def plane_change(v, i1, raan1, i2, raan2) -> PlaneChange:
+def plane_change(v: ArrayLike, i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike,
+                 raan2: ArrayLike) -> PlaneChange:
     """Burn that rotates a circular orbit of speed ``v`` from plane (i1, RAAN1) to (i2, RAAN2).
 
     Vallado Algorithm 41: the burn point is on the planes' line of intersection; the velocity is
@@ -203,10 +218,11 @@ def plane_change(v, i1, raan1, i2, raan2) -> PlaneChange:
     return PlaneChange(_out(dv), _out(theta), u1, u2)
 
 
-def combined_burn(v1, v2, theta):
+def combined_burn(v1: ArrayLike, v2: ArrayLike, theta: ArrayLike) -> FloatOrArray:
     """Magnitude [km/s] of one burn that changes speed v1 -> v2 and turns the velocity by theta.
 
-    Law of cosines (Vallado eq. 6-...): dv = sqrt(v1^2 + v2^2 - 2 v1 v2 cos theta), evaluated
+    Law of cosines (Vallado Algorithm 42, each burn of a combined change of speed and plane):
+    dv = sqrt(v1^2 + v2^2 - 2 v1 v2 cos theta), evaluated
     as sqrt((v1 - v2)^2 + 4 v1 v2 sin^2(theta/2)), which is the same number without the
     cancellation of the textbook form (that loses half the digits for small burns).
     """
@@ -219,14 +235,14 @@ def combined_burn(v1, v2, theta):
 class SplitTransfer(NamedTuple):
     """Two-burn transfer with a plane change split between its burns."""
 
-    dv1: object  #: first burn magnitude [km/s]
-    dv2: object  #: second burn magnitude [km/s]
-    tof: object  #: time of flight [s]
-    theta1: object  #: plane rotation in the first burn [rad] (sign of the total)
-    theta2: object  #: plane rotation in the second burn [rad]
+    dv1: FloatOrArray  #: first burn magnitude [km/s]
+    dv2: FloatOrArray  #: second burn magnitude [km/s]
+    tof: FloatOrArray  #: time of flight [s]
+    theta1: FloatOrArray  #: plane rotation in the first burn [rad] (sign of the total)
+    theta2: FloatOrArray  #: plane rotation in the second burn [rad]
 
     @property
-    def total(self):
+    def total(self) -> FloatOrArray:
         """Sum of the burn magnitudes [km/s]."""
         return _out(np.asarray(self.dv1) + np.asarray(self.dv2))
 
@@ -234,7 +250,9 @@ class SplitTransfer(NamedTuple):
 _SPLIT_BLOCK = 32768  # elements per block: keeps the working arrays in the CPU cache
 
 
-def _split_slopes(u, p1, e1, p2, e2, s_th, c_th, third=False):
+def _split_slopes(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
+                  s_th: FloatArray, c_th: FloatArray, third: bool = False
+                  ) -> tuple[FloatArray, ...]:
     """Derivatives of the split cost at x = 4 atan(u), and the two burns, without trig calls.
 
     s = sin(x/2), c = cos(x/2) from the half-angle parameter u = tan(x/4); the second burn's
@@ -271,7 +289,8 @@ def _split_slopes(u, p1, e1, p2, e2, s_th, c_th, third=False):
     return h1 - h2, k1 + k2, f3, g1, g2
 
 
-def _split_burns(u, p1, e1, p2, e2, s_th, c_th):
+def _split_burns(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
+                 s_th: FloatArray, c_th: FloatArray) -> tuple[FloatArray, FloatArray]:
     """The two burns g1(x), g2(theta - x) [km/s] at x = 4 atan(u) (see _split_slopes)."""
     uu = u * u
     inv = 1.0 / (1.0 + uu)
@@ -280,7 +299,9 @@ def _split_burns(u, p1, e1, p2, e2, s_th, c_th):
     return np.sqrt(e1 + 4.0 * p1 * s * s), np.sqrt(e2 + 4.0 * p2 * sy * sy)
 
 
-def _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations):
+def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArray,
+                p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
+                s_th: FloatArray, c_th: FloatArray, iterations: int) -> FloatArray:
     """Safeguarded Halley iteration for f' = 0 in u = tan(x/4), bracket f'(lo) <= 0 <= f'(hi).
 
     Halley's correction factor is clipped to [2/3, 2] (it stalls near stationary points of f');
@@ -331,7 +352,8 @@ def _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations):
     return u_out
 
 
-def _split_block(v1, vt1, vt2, v2, th, iterations):
+def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArray,
+                 th: FloatArray, iterations: int) -> tuple[FloatArray, FloatArray, FloatArray]:
     """optimal_split on 1-D arrays; returns dv1, dv2 and the first burn's rotation x."""
     p1, p2 = v1 * vt1, vt2 * v2
     e1, e2 = (v1 - vt1) ** 2, (v2 - vt2) ** 2
@@ -339,7 +361,7 @@ def _split_block(v1, vt1, vt2, v2, th, iterations):
     inv = 1.0 / (1.0 + u_th * u_th)
     s_th, c_th = 2.0 * u_th * inv, (1.0 - u_th * u_th) * inv  # sin, cos of theta/2
 
-    def inflection(p, e):
+    def inflection(p: FloatArray, e: FloatArray) -> FloatArray:
         # Inflection of g (peak of g'): sin^2(x*/2) = e / (e + sqrt(e^2 + 4 p e)) <= 1/2, as
         # u* = tan(x*/4) = s / (1 + c). No speed change (e = 0): g is concave from x = 0.
         q = e / np.maximum(e + np.sqrt(e * e + 4.0 * p * e), 1e-300)
@@ -394,7 +416,9 @@ def _split_block(v1, vt1, vt2, v2, th, iterations):
     return g1, g2, x
 
 
-def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
+def optimal_split(v1: ArrayLike, vt1: ArrayLike, vt2: ArrayLike, v2: ArrayLike,
+                  theta: ArrayLike, iterations: int = 60
+                  ) -> tuple[FloatOrArray, FloatOrArray, FloatOrArray, FloatOrArray]:
     """Split a plane rotation theta between two burns to minimise their total delta-v.
 
     Burn 1 changes speed v1 -> vt1 and turns the plane by x; burn 2 changes vt2 -> v2 and turns
@@ -429,14 +453,17 @@ def optimal_split(v1, vt1, vt2, v2, theta, iterations=60):
     dv1, dv2, x = np.empty(n), np.empty(n), np.empty(n)
     for start in range(0, n, _SPLIT_BLOCK):
         sl = slice(start, start + _SPLIT_BLOCK)
-        dv1[sl], dv2[sl], x[sl] = _split_block(*(a[sl] for a in flat), iterations)
-    x = x.reshape(shape)
-    th1 = np.copysign(x, theta)  # x, th - x >= 0 carry the sign of theta
-    th2 = np.copysign(th - x, theta)
+        v1_b, vt1_b, vt2_b, v2_b, th_b = (a[sl] for a in flat)
+        dv1[sl], dv2[sl], x[sl] = _split_block(v1_b, vt1_b, vt2_b, v2_b, th_b, iterations)
+    split = x.reshape(shape)
+    th1 = np.copysign(split, theta)  # x, th - x >= 0 carry the sign of theta
+    th2 = np.copysign(th - split, theta)
     return _out(dv1.reshape(shape)), _out(dv2.reshape(shape)), _out(th1), _out(th2)
 
 
-def hohmann_plane_change(r1, r2, theta, mu=MU_EARTH_KM3_S2, a1=None, a2=None) -> SplitTransfer:
+def hohmann_plane_change(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
+                         mu: float = MU_EARTH_KM3_S2, a1: ArrayLike | None = None,
+                         a2: ArrayLike | None = None) -> SplitTransfer:
     """Hohmann transfer with a plane change ``theta`` [rad] split optimally between its burns.
 
     Circular orbits by default; pass ``a1``/``a2`` for apse-aligned elliptic orbits departing at
@@ -472,7 +499,8 @@ def hohmann_plane_change(r1, r2, theta, mu=MU_EARTH_KM3_S2, a1=None, a2=None) ->
     return SplitTransfer(dv1, dv2, _out(tof), th1, th2)
 
 
-def plane_change_separately(r1, r2, theta, mu=MU_EARTH_KM3_S2):
+def plane_change_separately(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
+                            mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Total delta-v [km/s] of a Hohmann plus a separate plane change at the slower end.
 
     The naive baseline a combined transfer must beat: the plane change is done alone at
@@ -491,12 +519,13 @@ def plane_change_separately(r1, r2, theta, mu=MU_EARTH_KM3_S2):
 class Phasing(NamedTuple):
     """Coplanar phasing in one circular orbit."""
 
-    tof: object  #: time from the first burn to rendezvous [s]
-    dv: object  #: signed sum of the two equal burns [km/s] (negative: phasing orbit below)
-    a_phase: object  #: semi-major axis of the phasing orbit [km]
+    tof: FloatOrArray  #: time from the first burn to rendezvous [s]
+    dv: FloatOrArray  #: signed sum of the two equal burns [km/s] (negative: phasing orbit below)
+    a_phase: FloatOrArray  #: semi-major axis of the phasing orbit [km]
 
 
-def phasing(a, phase, k_target=1, k_interceptor=1, mu=MU_EARTH_KM3_S2) -> Phasing:
+def phasing(a: ArrayLike, phase: ArrayLike, k_target: ArrayLike = 1, k_interceptor: ArrayLike = 1,
+            mu: float = MU_EARTH_KM3_S2) -> Phasing:
     """Phasing in a circular orbit of radius ``a`` [km] to close a phase angle [rad].
 
     Vallado Algorithm 44: ``phase`` is the target's angle measured from the interceptor,
@@ -521,13 +550,14 @@ def phasing(a, phase, k_target=1, k_interceptor=1, mu=MU_EARTH_KM3_S2) -> Phasin
 class PhasingTransfer(NamedTuple):
     """Hohmann transfer between circular orbits timed to meet a target (Vallado Alg. 45)."""
 
-    lead_angle: object  #: target's phase ahead of the interceptor at departure [rad]
-    wait: object  #: time to wait in the initial orbit before the first burn [s]
-    dv: object  #: total delta-v magnitude [km/s]
-    tof: object  #: transfer time [s]
+    lead_angle: FloatOrArray  #: target's phase ahead of the interceptor at departure [rad]
+    wait: FloatOrArray  #: time to wait in the initial orbit before the first burn [s]
+    dv: FloatOrArray  #: total delta-v magnitude [km/s]
+    tof: FloatOrArray  #: transfer time [s]
 
 
-def phasing_transfer(r_int, r_tgt, phase, k=0, mu=MU_EARTH_KM3_S2) -> PhasingTransfer:
+def phasing_transfer(r_int: ArrayLike, r_tgt: ArrayLike, phase: ArrayLike, k: ArrayLike = 0,
+                     mu: float = MU_EARTH_KM3_S2) -> PhasingTransfer:
     """Wait in the interceptor's circular orbit, then Hohmann to meet the target.
 
     Vallado Algorithm 45 (Example 6-9): the target must lead by pi - n_tgt tof at departure;
@@ -555,8 +585,9 @@ def phasing_transfer(r_int, r_tgt, phase, k=0, mu=MU_EARTH_KM3_S2) -> PhasingTra
 # --------------------------------------------------------------------------------------------
 
 
-def drift_time(gap, a_drift, i_drift, a_target, i_target, mu=MU_EARTH_KM3_S2,
-               r_eq=R_EARTH_KM, j2=J2_EARTH):
+def drift_time(gap: ArrayLike, a_drift: ArrayLike, i_drift: ArrayLike, a_target: ArrayLike,
+               i_target: ArrayLike, mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM,
+               j2: float = J2_EARTH) -> FloatOrArray:
     """Time [s] for a circular drift orbit's node to catch a target plane's node.
 
     ``gap`` [rad] is the target's RAAN minus the drift orbit's, taken in [0, 2 pi). Both nodes
@@ -573,7 +604,8 @@ def drift_time(gap, a_drift, i_drift, a_target, i_target, mu=MU_EARTH_KM3_S2,
     return _out(np.where(g == 0.0, 0.0, t))
 
 
-def transfer_dv(a1, i1, a2, i2, mu=MU_EARTH_KM3_S2):
+def transfer_dv(a1: ArrayLike, i1: ArrayLike, a2: ArrayLike, i2: ArrayLike,
+                mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Total delta-v [km/s] between circular orbits in planes sharing a node line.
 
     Hohmann with the inclination change |i2 - i1| split optimally (:func:`hohmann_plane_change`);
@@ -585,15 +617,18 @@ def transfer_dv(a1, i1, a2, i2, mu=MU_EARTH_KM3_S2):
 class DriftOrbit(NamedTuple):
     """Cheapest J2 drift orbit for a RAAN gap and a time budget."""
 
-    dv: object  #: total delta-v to reach the drift orbit and then the target [km/s]
-    dv_in: object  #: delta-v from the initial orbit to the drift orbit [km/s]
-    dv_out: object  #: delta-v from the drift orbit to the target orbit [km/s]
-    a: object  #: drift orbit radius [km]
-    i: object  #: drift orbit inclination [rad]
-    direction: object  #: +1 when the drift orbit's node moves east relative to the target's
+    dv: FloatOrArray  #: total delta-v to reach the drift orbit and then the target [km/s]
+    dv_in: FloatOrArray  #: delta-v from the initial orbit to the drift orbit [km/s]
+    dv_out: FloatOrArray  #: delta-v from the drift orbit to the target orbit [km/s]
+    a: FloatOrArray  #: drift orbit radius [km]
+    i: FloatOrArray  #: drift orbit inclination [rad]
+    direction: FloatOrArray  #: +1 when the drift orbit's node moves east relative to the target's
 
 
-def _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, direction):
+def _drift_candidates(gap: FloatArray, duration: FloatArray, a1: FloatArray, i1: FloatArray,
+                      a2: FloatArray, i2: FloatArray, a_d: FloatArray, mu: float, r_eq: float,
+                      j2: float, direction: FloatArray
+                      ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Inclination and cost of drift orbits of radius a_d closing ``gap`` in ``duration``."""
     target_rate = np.asarray(raan_rate(a2, 0.0, i2, mu, r_eq, j2))
     g = np.mod(gap, TWO_PI)
@@ -616,9 +651,11 @@ def _drift_candidates(gap, duration, a1, i1, a2, i2, a_d, mu, r_eq, j2, directio
     return cost, np.asarray(dv_in), np.asarray(dv_out), i_d
 
 
-def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid=33,
-                   refine=24, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH,
-                   bracket=None) -> DriftOrbit:
+def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: ArrayLike,
+                   a2: ArrayLike, i2: ArrayLike, a_min: ArrayLike | None = None,
+                   a_max: ArrayLike | None = None, n_grid: int = 33, refine: int = 24,
+                   mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM, j2: float = J2_EARTH,
+                   bracket: tuple[ArrayLike, ArrayLike] | None = None) -> DriftOrbit:
     """Cheapest circular drift orbit that closes a RAAN gap in a given drift time.
 
     The tug leaves circular orbit (a1, i1) for a drift orbit (a, i) - a Hohmann with the
@@ -651,7 +688,7 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
     e2 = (Ellipsis, None, None)
     direction = np.array([1.0, -1.0])[:, None]
 
-    def evaluate(a_d):
+    def evaluate(a_d: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         return _drift_candidates(gap[e2], duration[e2], a1[e2], i1[e2], a2[e2], i2[e2], a_d,
                                  mu, r_eq, j2, direction)
 
@@ -692,8 +729,8 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
             for x in (cost_b, dvi_b, dvo_b, both, inc_b)]
     # the better direction
     d = np.argmin(cand[0], -1)[..., None]
-    best = DriftOrbit(*(np.take_along_axis(c, d, -1)[..., 0] for c in cand),
-                      np.where(d[..., 0] == 0, 1.0, -1.0))
+    dv, dv_in, dv_out, a_best, i_best = (np.take_along_axis(c, d, -1)[..., 0] for c in cand)
+    best = DriftOrbit(dv, dv_in, dv_out, a_best, i_best, np.where(d[..., 0] == 0, 1.0, -1.0))
     zero = np.mod(gap, TWO_PI) == 0.0
     if np.any(zero):  # no gap: the plain transfer (no drift orbit needed) is the answer
         direct = np.asarray(transfer_dv(a1, i1, a2, i2, mu))
@@ -706,7 +743,8 @@ def cheapest_drift(gap, duration, a1, i1, a2, i2, a_min=None, a_max=None, n_grid
     return DriftOrbit(*(_out(x) for x in best))
 
 
-def drift_pareto(gap, durations, a1, i1, a2, i2, **kwargs):
+def drift_pareto(gap: ArrayLike, durations: ArrayLike, a1: ArrayLike, i1: ArrayLike,
+                 a2: ArrayLike, i2: ArrayLike, **kwargs: Any) -> tuple[FloatArray, DriftOrbit]:
     """Delta-v versus drift time for a RAAN gap: the cheapest drift orbit at each duration.
 
     Evaluates :func:`cheapest_drift` over ``durations`` [s] (last axis) and keeps the
@@ -726,10 +764,12 @@ def drift_pareto(gap, durations, a1, i1, a2, i2, **kwargs):
 # --------------------------------------------------------------------------------------------
 
 
-def edelbaum_dv(v0, v1, delta_i):
+def edelbaum_dv(v0: ArrayLike, v1: ArrayLike, delta_i: ArrayLike) -> FloatOrArray:
     """Delta-v [km/s] of Edelbaum's low-thrust circle-to-circle transfer with a plane change.
 
-    Edelbaum (1961), as reformulated by Kechichian (1997), eq. (...):
+    Edelbaum (1961), as reformulated by Kechichian, "Reformulation of Edelbaum's Low-Thrust
+    Transfer Problem Using Optimal Control Theory", JGCD 20(5), 1997, the total delta-v of the
+    constant-thrust, constant-yaw-per-revolution solution:
     dv = sqrt(v0^2 - 2 v0 v1 cos(pi/2 di) + v1^2), with circular speeds v0, v1 [km/s] and the
     total plane rotation di [rad]. Assumes constant thrust acceleration and a yaw profile
     piecewise constant per revolution (valid for many revolutions).
@@ -744,8 +784,9 @@ def edelbaum_dv(v0, v1, delta_i):
     return _out(np.sqrt((v0 - v1) ** 2 + 4.0 * v0 * v1 * s * s))
 
 
-def edelbaum(a0, a1, delta_i, mu=MU_EARTH_KM3_S2):
-    """Edelbaum delta-v [km/s] between circular orbits of radii a0, a1 [km] and plane angle [rad]."""
+def edelbaum(a0: ArrayLike, a1: ArrayLike, delta_i: ArrayLike, mu: float = MU_EARTH_KM3_S2
+             ) -> FloatOrArray:
+    """Edelbaum delta-v [km/s] between circular orbits of radii a0, a1 [km], plane angle [rad]."""
     a0 = check_positive("initial radius a0", a0)
     a1 = check_positive("final radius a1", a1)
     return edelbaum_dv(np.sqrt(mu / a0), np.sqrt(mu / a1), delta_i)

@@ -12,9 +12,10 @@ Sources:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from otvplan.constants import (
     EARTH_SUN_MEAN_MOTION_RAD_S,
@@ -27,14 +28,21 @@ from otvplan.errors import NoSunSynchronousOrbit, PhysicsError
 
 TWO_PI = 2.0 * np.pi
 
+#: An array of floats (core units).
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+#: What a kernel returns: a Python float for scalar inputs, else an array of the broadcast shape.
+FloatOrArray: TypeAlias = float | FloatArray
+#: What a kernel accepts: a float, a sequence or an array (broadcast against the other inputs).
+ArrayLike: TypeAlias = npt.ArrayLike
 
-def _out(x):
+
+def _out(x: ArrayLike) -> FloatOrArray:
     """Return a Python float for 0-d results, the array otherwise."""
     x = np.asarray(x)
     return float(x) if x.ndim == 0 else x
 
 
-def check_positive(name: str, value) -> np.ndarray:
+def check_positive(name: str, value: ArrayLike) -> FloatArray:
     """Return ``value`` as a float array, raising PhysicsError unless every element is > 0."""
     arr = np.asarray(value, dtype=float)
     if not np.all(arr > 0.0):  # also catches NaN
@@ -45,7 +53,7 @@ def check_positive(name: str, value) -> np.ndarray:
     return arr
 
 
-def check_eccentricity(e) -> np.ndarray:
+def check_eccentricity(e: ArrayLike) -> FloatArray:
     """Return ``e`` as a float array, raising PhysicsError unless 0 <= e < 1 everywhere."""
     arr = np.asarray(e, dtype=float)
     if not np.all((arr >= 0.0) & (arr < 1.0)):
@@ -61,7 +69,7 @@ def check_eccentricity(e) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def vis_viva(r, a, mu=MU_EARTH_KM3_S2):
+def vis_viva(r: ArrayLike, a: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Speed [km/s] at radius ``r`` [km] on an orbit of semi-major axis ``a`` [km].
 
     Vis-viva equation, Vallado eq. 1-31: v^2 = mu (2/r - 1/a).
@@ -74,19 +82,19 @@ def vis_viva(r, a, mu=MU_EARTH_KM3_S2):
     return _out(np.sqrt(v2))
 
 
-def circular_speed(r, mu=MU_EARTH_KM3_S2):
+def circular_speed(r: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Speed [km/s] of a circular orbit of radius ``r`` [km]: sqrt(mu/r) (Vallado eq. 1-34)."""
     r = check_positive("radius r", r)
     return _out(np.sqrt(mu / r))
 
 
-def mean_motion(a, mu=MU_EARTH_KM3_S2):
+def mean_motion(a: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Keplerian mean motion n = sqrt(mu/a^3) [rad/s] (Vallado eq. 1-27)."""
     a = check_positive("semi-major axis a", a)
     return _out(np.sqrt(mu / a**3))
 
 
-def period(a, mu=MU_EARTH_KM3_S2):
+def period(a: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
     """Keplerian orbital period 2 pi sqrt(a^3/mu) [s] (Vallado eq. 1-26)."""
     a = check_positive("semi-major axis a", a)
     return _out(TWO_PI * np.sqrt(a**3 / mu))
@@ -100,12 +108,13 @@ def period(a, mu=MU_EARTH_KM3_S2):
 class J2Rates(NamedTuple):
     """First-order secular rates from J2 [rad/s]."""
 
-    raan: object  #: dRAAN/dt
-    argp: object  #: d(argument of perigee)/dt
-    mean_anomaly: object  #: dM/dt, Keplerian n plus the J2 correction
+    raan: FloatOrArray  #: dRAAN/dt
+    argp: FloatOrArray  #: d(argument of perigee)/dt
+    mean_anomaly: FloatOrArray  #: dM/dt, Keplerian n plus the J2 correction
 
 
-def j2_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> J2Rates:
+def j2_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
+             r_eq: float = R_EARTH_KM, j2: float = J2_EARTH) -> J2Rates:
     """Secular rates of RAAN, argument of perigee and mean anomaly from J2 [rad/s].
 
     Vallado eq. 9-41 (first order in J2, mean elements), with p = a(1 - e^2) and the
@@ -135,7 +144,8 @@ def j2_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH) -> J2Rat
     )
 
 
-def secular_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH, j4=0.0) -> J2Rates:
+def secular_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
+                  r_eq: float = R_EARTH_KM, j2: float = J2_EARTH, j4: float = 0.0) -> J2Rates:
     """Secular rates of RAAN, argument of perigee and mean anomaly to second order in J2 [rad/s].
 
     Brouwer's (1959) secular terms in J2, J2^2 and J4, as implemented in SGP4 (Hoots and
@@ -161,7 +171,8 @@ def secular_rates(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH, j4=
     return J2Rates(_out(raan), _out(argp), _out(mean_anomaly))
 
 
-def _brouwer_secular(a, e, c, mu, r_eq, j2, j4=0.0):
+def _brouwer_secular(a: FloatArray, e: FloatArray, c: FloatArray, mu: float, r_eq: float,
+                     j2: float, j4: float = 0.0) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The rates of :func:`secular_rates` for checked arrays, from c = cos i (no validation:
     the solver's inner loops call this on arrays it has already checked)."""
     c2 = c * c
@@ -180,7 +191,8 @@ def _brouwer_secular(a, e, c, mu, r_eq, j2, j4=0.0):
     return raan, argp, mean_anomaly
 
 
-def raan_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
+def raan_rate(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
+              r_eq: float = R_EARTH_KM, j2: float = J2_EARTH) -> FloatOrArray:
     """Secular nodal rate dRAAN/dt [rad/s]: otvplan's planning model, J2 to second order.
 
     :func:`secular_rates` (Brouwer 1959 / SGP4); its first-order part is Vallado eq. 9-41.
@@ -188,7 +200,9 @@ def raan_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
     return secular_rates(a, e, i, mu, r_eq, j2).raan
 
 
-def argument_of_latitude_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2_EARTH):
+def argument_of_latitude_rate(a: ArrayLike, e: ArrayLike, i: ArrayLike,
+                              mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM,
+                              j2: float = J2_EARTH) -> FloatOrArray:
     """Secular rate of the mean argument of latitude, dM/dt + dargp/dt [rad/s].
 
     For a near-circular orbit this is the rate at which a spacecraft moves around its plane,
@@ -199,15 +213,15 @@ def argument_of_latitude_rate(a, e, i, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J
 
 
 def sso_inclination(
-    a,
-    e=0.0,
-    mu=MU_EARTH_KM3_S2,
-    r_eq=R_EARTH_KM,
-    j2=J2_EARTH,
-    node_rate=EARTH_SUN_MEAN_MOTION_RAD_S,
-    strict=True,
-    order=1,
-):
+    a: ArrayLike,
+    e: ArrayLike = 0.0,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+    node_rate: ArrayLike = EARTH_SUN_MEAN_MOTION_RAD_S,
+    strict: bool = True,
+    order: int = 1,
+) -> FloatOrArray:
     """Inclination [rad] that makes an orbit sun-synchronous.
 
     Solves dRAAN/dt = node_rate with the J2 secular rate (Vallado eq. 9-41; Vallado Example
@@ -226,7 +240,7 @@ def sso_inclination(
     e = check_eccentricity(e)
     n = np.sqrt(mu / a**3)
     p = a * (1.0 - e * e)
-    cos_i = -node_rate / (1.5 * n * j2 * (r_eq / p) ** 2)
+    cos_i = -np.asarray(node_rate, dtype=float) / (1.5 * n * j2 * (r_eq / p) ** 2)
     ok = np.abs(cos_i) <= 1.0
     if strict and not np.all(ok):
         bad_a = np.ravel(np.broadcast_to(a, cos_i.shape)[~ok])[0]
@@ -245,8 +259,10 @@ def sso_inclination(
     return _out(inc)
 
 
-def inclination_for_node_rate(a, e, node_rate, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM,
-                              j2=J2_EARTH, guess=None):
+def inclination_for_node_rate(a: ArrayLike, e: ArrayLike, node_rate: ArrayLike,
+                              mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM,
+                              j2: float = J2_EARTH, guess: ArrayLike | None = None
+                              ) -> FloatOrArray:
     """Inclination [rad] at which the planning model's nodal rate (:func:`secular_rates`)
     equals ``node_rate`` [rad/s], by Newton's method on cos i (the rate is a cubic in it).
 
@@ -259,7 +275,9 @@ def inclination_for_node_rate(a, e, node_rate, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_
                                            guess))
 
 
-def _inclination_for_node_rate(a, e, node_rate, mu, r_eq, j2, guess=None, iterations=8):
+def _inclination_for_node_rate(a: FloatArray, e: FloatArray, node_rate: FloatArray, mu: float,
+                               r_eq: float, j2: float, guess: ArrayLike | None = None,
+                               iterations: int = 8) -> FloatArray:
     """:func:`inclination_for_node_rate` on checked arrays.
 
     The nodal rate of :func:`secular_rates` (J4 = 0) is the odd cubic
@@ -295,7 +313,7 @@ def _inclination_for_node_rate(a, e, node_rate, mu, r_eq, j2, guess=None, iterat
 # --------------------------------------------------------------------------------------------
 
 
-def sun_right_ascension(jd):
+def sun_right_ascension(jd: ArrayLike) -> FloatOrArray:
     """Right ascension of the true Sun [rad, 0..2pi), mean equator and equinox of date.
 
     Astronomical Almanac low-precision formula (Vallado Algorithm 29), good to about 0.01 deg
@@ -309,7 +327,7 @@ def sun_right_ascension(jd):
     return _out(np.mod(np.arctan2(np.cos(eps) * np.sin(lam), np.cos(lam)), TWO_PI))
 
 
-def gmst(jd):
+def gmst(jd: ArrayLike) -> FloatOrArray:
     """Greenwich mean sidereal time [rad, 0..2pi) at Julian date ``jd`` (UT1).
 
     IAU-1982 expression, Vallado eq. 3-47.
@@ -322,7 +340,7 @@ def gmst(jd):
     return _out(np.mod(np.radians(seconds / 240.0), TWO_PI))
 
 
-def mean_sun_right_ascension(jd):
+def mean_sun_right_ascension(jd: ArrayLike) -> FloatOrArray:
     """Right ascension of the fictitious mean Sun [rad, 0..2pi), equator of date.
 
     By the definition of mean solar time the mean Sun crosses the Greenwich meridian at
@@ -334,7 +352,7 @@ def mean_sun_right_ascension(jd):
     return _out(np.mod(np.asarray(gmst(jd)) - ut_angle + np.pi, TWO_PI))
 
 
-def _sun_ra(jd, reference: str):
+def _sun_ra(jd: ArrayLike, reference: str) -> FloatArray:
     if reference == "mean":
         return np.asarray(mean_sun_right_ascension(jd))
     if reference == "true":
@@ -342,7 +360,7 @@ def _sun_ra(jd, reference: str):
     raise ValueError(f"reference must be 'mean' or 'true', got {reference!r}")
 
 
-def ltan_to_raan(ltan_hours, jd, reference: str = "mean"):
+def ltan_to_raan(ltan_hours: ArrayLike, jd: ArrayLike, reference: str = "mean") -> FloatOrArray:
     """RAAN [rad, 0..2pi) of an orbit whose ascending node is at local time ``ltan_hours``.
 
     RAAN = RA_sun + (LTAN - 12 h) x 15 deg/h (Vallado sec. 3.5 / 11.4). ``reference`` picks the
@@ -353,7 +371,7 @@ def ltan_to_raan(ltan_hours, jd, reference: str = "mean"):
     return _out(np.mod(sun + np.radians(15.0) * (np.asarray(ltan_hours, float) - 12.0), TWO_PI))
 
 
-def raan_to_ltan(raan, jd, reference: str = "mean"):
+def raan_to_ltan(raan: ArrayLike, jd: ArrayLike, reference: str = "mean") -> FloatOrArray:
     """Local time [h, 0..24) of the ascending node for a RAAN [rad] at Julian date ``jd``."""
     sun = _sun_ra(jd, reference)
     return _out(np.mod(12.0 + np.degrees(np.asarray(raan, float) - sun) / 15.0, 24.0))
@@ -364,11 +382,12 @@ def raan_to_ltan(raan, jd, reference: str = "mean"):
 # --------------------------------------------------------------------------------------------
 
 
-def plane_normal(i, raan):
+def plane_normal(i: ArrayLike, raan: ArrayLike) -> FloatArray:
     """Unit angular-momentum vector(s) of an orbit plane, shape (..., 3).
 
-    h = (sin i sin RAAN, -sin i cos RAAN, cos i) (Vallado eq. 2-...; the standard
-    perifocal-to-inertial rotation's third column).
+    h = (sin i sin RAAN, -sin i cos RAAN, cos i): the third column of the perifocal-to-inertial
+    rotation ROT3(-RAAN) ROT1(-i) ROT3(-argp) of Vallado Algorithm 10 (COE2RV), which does not
+    depend on argp.
     """
     i = np.asarray(i, dtype=float)
     raan = np.asarray(raan, dtype=float)
@@ -376,7 +395,8 @@ def plane_normal(i, raan):
     return np.stack(np.broadcast_arrays(si * np.sin(raan), -si * np.cos(raan), np.cos(i)), -1)
 
 
-def plane_angle(i1, raan1, i2, raan2):
+def plane_angle(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
+                ) -> FloatOrArray:
     """Angle [rad, 0..pi] between two orbit planes given inclinations and RAANs [rad].
 
     Spherical law of cosines (Vallado eq. 6-25 / Algorithm 41):
@@ -391,14 +411,16 @@ def plane_angle(i1, raan1, i2, raan2):
     return _out(np.arctan2(s, c))
 
 
-def node_crossing(i1, raan1, i2, raan2):
+def node_crossing(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
+                  ) -> tuple[FloatOrArray, FloatOrArray]:
     """Arguments of latitude [rad] where orbit 1 crosses into plane 2, and the same point in 2.
 
     The two planes meet along the line h1 x h2; a burn that rotates the velocity about the
     radius vector at either end of that line turns orbit 1 into plane 2 (Vallado Algorithm 41
     for the general case; Algorithm 40 gives the RAAN-only special case). Returns ``(u1, u2)``:
-    the argument of latitude of the point along +h1 x h2 measured in orbit 1 and in orbit 2. The other crossing is at ``u1 + pi`` / ``u2 + pi``. Where the planes coincide the
-    line is undefined and ``u1 = u2 = 0`` is returned (no plane change is needed).
+    the argument of latitude of the point along +h1 x h2 measured in orbit 1 and in orbit 2.
+    The other crossing is at ``u1 + pi`` / ``u2 + pi``. Where the planes coincide the line is
+    undefined and ``u1 = u2 = 0`` is returned (no plane change is needed).
     """
     h1 = plane_normal(i1, raan1)
     h2 = plane_normal(i2, raan2)
@@ -407,21 +429,22 @@ def node_crossing(i1, raan1, i2, raan2):
     coincident = norm[..., 0] < 1e-15
     line = line / np.where(norm > 0.0, norm, 1.0)
 
-    def arglat(i, raan, h):
+    def arglat(i: ArrayLike, raan: ArrayLike, h: FloatArray) -> FloatArray:
         raan = np.asarray(raan, dtype=float)
         node = np.stack(np.broadcast_arrays(np.cos(raan), np.sin(raan), np.zeros_like(raan)), -1)
         node = np.broadcast_to(node, line.shape)
         in_plane = np.cross(np.broadcast_to(h, line.shape), node)
-        return np.mod(
+        u: FloatArray = np.mod(
             np.arctan2(np.sum(line * in_plane, -1), np.sum(line * node, -1)), TWO_PI
         )
+        return u
 
     u1 = np.where(coincident, 0.0, arglat(i1, raan1, h1))
     u2 = np.where(coincident, 0.0, arglat(i2, raan2, h2))
     return _out(u1), _out(u2)
 
 
-def wrap_angle(x):
+def wrap_angle(x: ArrayLike) -> FloatOrArray:
     """Wrap an angle [rad] into (-pi, pi]."""
     x = np.asarray(x, dtype=float)
     return _out(np.pi - np.mod(np.pi - x, TWO_PI))
@@ -432,7 +455,8 @@ def wrap_angle(x):
 # --------------------------------------------------------------------------------------------
 
 
-def coe_to_rv(a, e, i, raan, argp, nu, mu=MU_EARTH_KM3_S2):
+def coe_to_rv(a: ArrayLike, e: ArrayLike, i: ArrayLike, raan: ArrayLike, argp: ArrayLike,
+              nu: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> tuple[FloatArray, FloatArray]:
     """Position [km] and velocity [km/s] vectors, shape (..., 3), from classical elements.
 
     Vallado Algorithm 10 (COE2RV) for closed orbits: perifocal state from p = a(1 - e^2) and
@@ -464,16 +488,16 @@ class Elements(NamedTuple):
     """Classical orbital elements: a [km], e, i, RAAN, argp, true anomaly nu, argument of
     latitude u = argp + nu [rad]."""
 
-    a: object
-    e: object
-    i: object
-    raan: object
-    argp: object
-    nu: object
-    u: object
+    a: FloatOrArray
+    e: FloatOrArray
+    i: FloatOrArray
+    raan: FloatOrArray
+    argp: FloatOrArray
+    nu: FloatOrArray
+    u: FloatOrArray
 
 
-def rv_to_coe(r, v, mu=MU_EARTH_KM3_S2) -> Elements:
+def rv_to_coe(r: ArrayLike, v: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> Elements:
     """Classical elements from position [km] and velocity [km/s] vectors (..., 3).
 
     Vallado Algorithm 9 (RV2COE), closed orbits. Where the node is undefined (equatorial
@@ -503,8 +527,10 @@ def rv_to_coe(r, v, mu=MU_EARTH_KM3_S2) -> Elements:
     # angles measured in the orbit plane from the node direction
     q = np.cross(h_hat, node_dir)
 
-    def angle(vec):
-        return np.mod(np.arctan2(np.sum(vec * q, -1), np.sum(vec * node_dir, -1)), TWO_PI)
+    def angle(vec: FloatArray) -> FloatArray:
+        theta: FloatArray = np.mod(np.arctan2(np.sum(vec * q, -1), np.sum(vec * node_dir, -1)),
+                                   TWO_PI)
+        return theta
 
     u = angle(r)
     circular = e < 1e-11
@@ -513,7 +539,7 @@ def rv_to_coe(r, v, mu=MU_EARTH_KM3_S2) -> Elements:
     return Elements(*(_out(x) for x in (a, e, inc, raan, argp, nu, u)))
 
 
-def true_to_mean_anomaly(nu, e):
+def true_to_mean_anomaly(nu: ArrayLike, e: ArrayLike) -> FloatOrArray:
     """Mean anomaly [rad, 0..2pi) from true anomaly for an ellipse (Vallado Algorithm 5)."""
     nu = np.asarray(nu, dtype=float)
     e = check_eccentricity(e)
@@ -521,19 +547,20 @@ def true_to_mean_anomaly(nu, e):
     return _out(np.mod(ecc - e * np.sin(ecc), TWO_PI))
 
 
-def mean_to_true_anomaly(m, e, tol=1e-14):
+def mean_to_true_anomaly(m: ArrayLike, e: ArrayLike, tol: float = 1e-14) -> FloatOrArray:
     """True anomaly [rad, 0..2pi) from mean anomaly, solving Kepler's equation by Newton
     (Vallado Algorithm 2), vectorised."""
-    m = np.mod(np.asarray(m, dtype=float), TWO_PI)
+    mean: FloatArray = np.mod(np.asarray(m, dtype=float), TWO_PI)
     e = check_eccentricity(e)
-    ecc = np.where(e < 0.8, m, np.pi * np.ones_like(m))
+    ecc = np.where(e < 0.8, mean, np.pi * np.ones_like(mean))
     for _ in range(50):
-        f = ecc - e * np.sin(ecc) - m
+        f = ecc - e * np.sin(ecc) - mean
         step = f / (1.0 - e * np.cos(ecc))
         ecc = ecc - step
         if np.all(np.abs(step) < tol):
             break
-    nu = 2.0 * np.arctan2(np.sqrt(1.0 + e) * np.sin(ecc / 2.0), np.sqrt(1.0 - e) * np.cos(ecc / 2.0))
+    nu = 2.0 * np.arctan2(np.sqrt(1.0 + e) * np.sin(ecc / 2.0),
+                          np.sqrt(1.0 - e) * np.cos(ecc / 2.0))
     return _out(np.mod(nu, TWO_PI))
 
 
@@ -542,7 +569,7 @@ def mean_to_true_anomaly(m, e, tol=1e-14):
 # --------------------------------------------------------------------------------------------
 
 
-def precession_matrix(jd):
+def precession_matrix(jd: float) -> FloatArray:
     """Rotation from EME2000 (J2000 mean equator and equinox) to the mean equator and equinox
     of date, for vectors: ``r_mod = P @ r_j2000``.
 
@@ -561,11 +588,11 @@ def precession_matrix(jd):
     theta = (2004.3109 * t - 0.42665 * t**2 - 0.041833 * t**3) * arcsec
     z = (2306.2181 * t + 1.09468 * t**2 + 0.018203 * t**3) * arcsec
 
-    def r3(a):
+    def r3(a: float) -> FloatArray:
         c, s = np.cos(a), np.sin(a)
         return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
 
-    def r2(a):
+    def r2(a: float) -> FloatArray:
         c, s = np.cos(a), np.sin(a)
         return np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
 

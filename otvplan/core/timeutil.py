@@ -21,8 +21,8 @@ def julian_date(moment: _dt.datetime) -> float:
     calendar; agrees with Vallado (4th ed.) Algorithm 14 to floating-point precision.
     """
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    seconds = (moment - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)).total_seconds()
+        moment = moment.replace(tzinfo=_dt.UTC)
+    seconds = (moment - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)).total_seconds()
     return _UNIX_EPOCH_JD + seconds / SECONDS_PER_DAY
 
 
@@ -42,13 +42,13 @@ def parse_utc(text: str) -> _dt.datetime:
             f"'{text}' is not an ISO 8601 UTC time; write it like 2026-03-01T10:30:00Z"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return moment.astimezone(_dt.timezone.utc)
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return moment.astimezone(_dt.UTC)
 
 
 def format_utc(moment: _dt.datetime) -> str:
     """Format an aware datetime as ISO 8601 UTC with millisecond precision and a ``Z``."""
-    moment = moment.astimezone(_dt.timezone.utc)
+    moment = moment.astimezone(_dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
