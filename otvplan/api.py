@@ -19,10 +19,20 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from otvplan.errors import Problem, ScenarioError
 from otvplan.model import Plan, Scenario
+
+if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
+    from concurrent.futures import Executor
+
+    import pandas
+
+    from otvplan.flight.propagation import Backend
+    from otvplan.flight.results import Verification
+    from otvplan.flight.verify import Execution
+    from otvplan.study.run import Study
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +40,23 @@ __all__ = ["load_scenario", "plan", "verify", "report", "sweep", "summary", "leg
            "orbit_spec_from_boinor"]
 
 
-def _looks_like_yaml(text: str) -> bool:
-    return "\n" in text or (":" in text and not os.path.exists(text))
+def _is_yaml_text(text: str) -> bool:
+    """Whether a string given as a scenario is YAML text rather than a file path.
+
+    The rule: YAML text holds a line break (a scenario spans lines), or, on one line, is a
+    flow mapping (``{name: ..., tug: {...}}``, starting with ``{`` after any blanks). Every
+    other string is a path, whether or not the file exists, so a mistyped path is reported
+    as a missing file rather than parsed as YAML. Pass ``bytes`` to force YAML, a
+    :class:`pathlib.Path` to force a path.
+    """
+    return "\n" in text or "\r" in text or text.lstrip().startswith("{")
 
 
 def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
     """Load a scenario from a path, YAML text, a dict, or return a Scenario unchanged.
+
+    A string is YAML text when it spans lines or is a one-line flow mapping ``{...}``, and a
+    file path otherwise (:func:`_is_yaml_text`); ``bytes`` are always YAML text.
 
     Dict values may be strings with units (``"525 km"``), astropy Quantities, ``datetime`` or
     astropy ``Time`` for the epoch, or, for an orbit (``dropoff`` or a payload's ``target``), a
@@ -54,7 +75,7 @@ def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
     if isinstance(source, (bytes, bytearray)):
         return _scenario.loads(source, filename=filename or "<string>")
     if isinstance(source, os.PathLike) or (isinstance(source, str)
-                                           and not _looks_like_yaml(source)):
+                                           and not _is_yaml_text(source)):
         return _scenario.load(source)
     if isinstance(source, str):
         return _scenario.loads(source, filename=filename or "<string>")
@@ -199,9 +220,9 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
                  progress=progress)
 
 
-def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
-           zonal: int = 2, backend: str = "ode", samples: int = 64, trace_burns: bool = True,
-           trim: bool = True):
+def verify(plan_or_path: Any, *, execution: Execution = "guided", drag: bool = False,
+           zonal: int = 2, backend: Backend = "ode", samples: int = 64,
+           trace_burns: bool = True, trim: bool = True) -> Verification:
     """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
     :func:`plan` takes) through the numerical propagator; the options are those of
     :func:`otvplan.flight.verify.verify`. Returns a :class:`otvplan.flight.verify.Verification`."""
@@ -211,8 +232,9 @@ def verify(plan_or_path: Any, *, execution: str = "guided", drag: bool = False,
                    backend=backend, samples=samples, trace_burns=trace_burns, trim=trim)
 
 
-def report(plan_or_path: Any, out_dir: str | os.PathLike, verification=None, *,
-           figures: bool = True, exports: bool = False) -> list[Path]:
+def report(plan_or_path: Any, out_dir: str | os.PathLike,
+           verification: Verification | None = None, *, figures: bool = True,
+           exports: bool = False) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
     GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`. ``plan_or_path``
     as for :func:`verify`. Returns the paths written."""
@@ -222,9 +244,11 @@ def report(plan_or_path: Any, out_dir: str | os.PathLike, verification=None, *,
                         figures=figures, exports=exports)
 
 
-def sweep(study: Any, executor=None, out_dir: str | os.PathLike | None = None,
-          workers: int | None = None, progress=None, *, chunk_size: int | None = None,
-          retries: int = 2, plots: bool = True, notify=None):
+def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
+          out_dir: str | os.PathLike | None = None, workers: int | None = None,
+          progress: Callable[[int, int], None] | None = None, *, chunk_size: int | None = None,
+          retries: int = 2, plots: bool = True,
+          notify: Callable[[str], None] | None = None) -> pandas.DataFrame:
     """Run a trade study (a :class:`~otvplan.study.Study` or a study file) on local worker
     processes or a given ``concurrent.futures.Executor``; see :func:`otvplan.study.sweep`.
     Returns the table of cases (a :class:`pandas.DataFrame`)."""
