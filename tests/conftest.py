@@ -1,15 +1,11 @@
-"""Shared fixtures: where the repository's scenario files and test data live."""
+"""Shared fixtures: the repository's scenario files and test data (paths from tests/paths.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
-EXAMPLES_DIR = REPO / "otvplan" / "examples"
-BAD_DIR = REPO / "tests" / "data" / "bad"
+from paths import BAD_DIR, GOLDEN, MINIMAL, REPO
 
 
 @pytest.fixture
@@ -25,6 +21,18 @@ def bad_dir() -> Path:
 
 
 @pytest.fixture
+def golden_dir() -> Path:
+    """tests/golden: reference plan files and reports."""
+    return GOLDEN
+
+
+@pytest.fixture
+def minimal_path() -> Path:
+    """The packaged minimal starter scenario (valid)."""
+    return MINIMAL
+
+
+@pytest.fixture
 def minimal_text() -> str:
     """The text of the packaged minimal starter scenario (valid)."""
-    return (EXAMPLES_DIR / "minimal.yaml").read_text(encoding="utf-8")
+    return MINIMAL.read_text(encoding="utf-8")
