@@ -15,7 +15,6 @@ import math
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +23,7 @@ from otvplan import api
 from otvplan.errors import ScenarioError
 from otvplan.model import Plan, Scenario
 
-REPO = Path(__file__).resolve().parent.parent
-MINIMAL = REPO / "otvplan" / "examples" / "minimal.yaml"
+from paths import MINIMAL, REPO
 
 
 def run_python(code: str) -> dict:

@@ -17,10 +17,7 @@ from otvplan.io import scenario
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION_PACKAGES, main
 from otvplan.errors import OtvplanError
 
-REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
-BAD_FILES = sorted((REPO / "tests" / "data" / "bad").glob("*.yaml"))
-EXAMPLES = sorted((REPO / "otvplan" / "examples").glob("*.yaml"))
+from paths import BAD_FILES, EXAMPLES, REPO, SCENARIOS
 
 
 def run(capsys, *args: str) -> tuple[int, list[str], list[str]]:

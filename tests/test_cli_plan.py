@@ -11,7 +11,7 @@ import pytest
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK, EXIT_VERIFICATION_FAILED, main
 from otvplan.reporting.report import plan_from_json, plan_to_json
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import SCENARIOS_DIR
 
 SMALL = """\
 name: small-raise
@@ -118,5 +118,5 @@ def test_verify_rejects_a_file_that_is_not_a_plan(tmp_path, capsys):
 
 
 def test_readme_main_command_plans_the_example(capsys):
-    assert main(["plan", str(ROOT / "scenarios" / "sso_rideshare.yaml")]) == EXIT_OK
+    assert main(["plan", str(SCENARIOS_DIR / "sso_rideshare.yaml")]) == EXIT_OK
     assert "feasible plan" in capsys.readouterr().out

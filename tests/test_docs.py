@@ -97,7 +97,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import REPO as ROOT
 COPIED_DIRS = ("scenarios", "studies")
 LANGUAGES = ("console", "python", "yaml", "json", "text", "bash")
 DIRECTIVES = ("file", "not-run")
@@ -599,7 +599,7 @@ def check_yaml(block: Block, cwd: Path) -> None:
         except ScenarioError as exc:
             raise AssertionError(f"{block.id}: the scenario does not validate:\n{exc}") from None
     elif {"base", "axes"} <= data.keys():
-        from otvplan.study import run as study
+        from otvplan import study
         from otvplan.errors import OtvplanError
 
         base_dir = (cwd / name).parent if name else cwd

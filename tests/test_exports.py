@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from otvplan.reporting import exports as ex
 from otvplan.flight import trajectory as tr
 from otvplan.core.timeutil import julian_date
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+from paths import GOLDEN
 CREATED = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 

@@ -29,12 +29,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from otvplan import study as stdy
 from otvplan.io import scenario as sc
-from otvplan.study import run as stdy
+from otvplan.io import yamldoc
 from otvplan.cli import main
 from otvplan.errors import OtvplanError, ScenarioError, StudyError
 
-REPO = Path(__file__).resolve().parent.parent
+from paths import REPO
 
 
 def _load_tool():
@@ -186,14 +187,14 @@ def test_an_alias_to_a_long_scalar_is_scanned_once(monkeypatch):
     """Found by the long fuzz (seed 1): a 400 kB scalar used through an alias in thousands of
     places was scanned for surrogates at every use (20 s for one file). Counted, not timed."""
     scanned = []
-    real = sc._SURROGATE
+    real = yamldoc._SURROGATE
 
     class Counting:
         def search(self, text):
             scanned.append(len(text))
             return real.search(text)
 
-    monkeypatch.setattr(sc, "_SURROGATE", Counting())
+    monkeypatch.setattr(yamldoc, "_SURROGATE", Counting())
     text = "x-big: &big " + "y" * 100_000 + "\nx-uses: [" + ", ".join(["*big"] * 500) + "]\n"
     _problems(text)
     assert sum(n for n in scanned if n >= 100_000) == 100_000, len(scanned)
@@ -219,7 +220,7 @@ def test_huge_and_deep_inputs_are_refused_quickly():
 
 
 # ============================================================================================
-# Study loader: bugs found by the fuzz (otvplan/study.py, reported to its owners)
+# Study loader: bugs found by the fuzz (otvplan/study, reported to its owners)
 # ============================================================================================
 
 STUDY_HEAD = textwrap.dedent("""\

@@ -10,9 +10,9 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from paths import REPO
+
 HEAVY = ("matplotlib", "boinor", "dask", "astropy")
 
 

@@ -42,11 +42,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from paths import MINIMAL, REPO
 
 pytestmark = pytest.mark.slow  # kills real processes at random points: minutes
 
-REPO = Path(__file__).resolve().parent.parent
-MINIMAL = REPO / "otvplan" / "examples" / "minimal.yaml"
 
 #: The name atomicio gives its temporary files: tempfile.mkstemp(prefix=".<name>.",
 #: suffix=".tmp"), whose random part is 8 characters of [a-z0-9_].

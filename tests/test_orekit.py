@@ -33,8 +33,7 @@ import otvplan  # noqa: E402
 
 import orekit_referee as ref  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+from paths import SCENARIOS, SCENARIOS_DIR  # noqa: E402
 STEMS = [p.stem for p in SCENARIOS]
 DEG = math.degrees(1.0)
 
@@ -93,7 +92,7 @@ LOW_THRUST_SKIP = ("low-thrust arcs (Edelbaum steering) are not replayed in Orek
 
 @functools.lru_cache(maxsize=None)
 def _plan(stem: str):
-    return otvplan.plan(otvplan.load_scenario(ROOT / "scenarios" / f"{stem}.yaml"))
+    return otvplan.plan(otvplan.load_scenario(SCENARIOS_DIR / f"{stem}.yaml"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -18,8 +18,7 @@ pytest.importorskip("matplotlib")
 
 from otvplan.reporting import plotting  # noqa: E402
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
-REPO = Path(__file__).resolve().parent.parent
+from paths import GOLDEN, REPO  # noqa: E402
 UNIT = re.compile(r"\((km|deg|h|d|kg|m/s|s)\)")
 
 

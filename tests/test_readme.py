@@ -1,9 +1,8 @@
 """The README's set-up commands are the ones CI runs."""
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from paths import REPO
 
 
 def _bash_blocks(text: str) -> list[str]:
@@ -11,7 +10,7 @@ def _bash_blocks(text: str) -> list[str]:
 
 
 def test_readme_has_exactly_two_setup_commands():
-    blocks = _bash_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+    blocks = _bash_blocks((REPO / "README.md").read_text(encoding="utf-8"))
     assert len(blocks) == 2
     install_and_run, install_and_test = blocks
     assert "otvplan plan scenarios/" in install_and_run
@@ -19,12 +18,12 @@ def test_readme_has_exactly_two_setup_commands():
 
 
 def test_ci_runs_the_readme_test_command_verbatim():
-    test_cmd = _bash_blocks((ROOT / "README.md").read_text(encoding="utf-8"))[1]
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    test_cmd = _bash_blocks((REPO / "README.md").read_text(encoding="utf-8"))[1]
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test_cmd in ci.splitlines()
 
 
 def test_readme_main_command_names_an_existing_scenario():
-    run_cmd = _bash_blocks((ROOT / "README.md").read_text(encoding="utf-8"))[0]
+    run_cmd = _bash_blocks((REPO / "README.md").read_text(encoding="utf-8"))[0]
     scenario = re.search(r"otvplan plan (\S+)", run_cmd).group(1)
-    assert (ROOT / scenario).is_file()
+    assert (REPO / scenario).is_file()

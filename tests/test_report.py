@@ -21,8 +21,7 @@ import pytest
 import otvplan.reporting.report as report
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
-REPO = Path(__file__).resolve().parent.parent
+from paths import GOLDEN, REPO
 
 
 def load_fixture(name: str):

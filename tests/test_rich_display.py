@@ -10,7 +10,6 @@ import math
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ from otvplan.reporting import report
 
 pd = pytest.importorskip("pandas")
 
-REPO = Path(__file__).resolve().parent.parent
-GOLDEN = REPO / "tests" / "golden"
+from paths import GOLDEN, REPO  # noqa: E402
 
 
 @pytest.fixture(scope="module")

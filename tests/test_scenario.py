@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from pathlib import Path
 
 import pytest
 import yaml
@@ -30,12 +29,9 @@ from otvplan.io.scenario import (
     validate_file,
 )
 from otvplan.core.timeutil import julian_date
+from paths import BAD_DIR, EXAMPLES_DIR, REPO, SCENARIOS
 
 DAY_S = 86400.0
-REPO = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
-EXAMPLES_DIR = REPO / "otvplan" / "examples"
-BAD_DIR = REPO / "tests" / "data" / "bad"
 
 
 #: A small valid scenario; the rule tests below edit one line of it. tests/data/bad/*.yaml are

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,7 @@ from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
 from otvplan.planning.solver import SolverOptions, plan
 
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+from paths import SCENARIOS
 
 
 def random_sso_manifest(seed: int, n: int, drift_grid: int, *, deadlines=False, slots=False,

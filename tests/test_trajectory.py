@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from otvplan.constants import R_EARTH_KM
 from otvplan.model import Engine, OrbitSpec, Plan, Scenario, Tug
 from otvplan.reporting.report import plan_from_json
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+from paths import GOLDEN, SCENARIOS_DIR
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +190,7 @@ def test_a_burn_at_the_epoch_still_shows_the_dropoff_orbit():
     from otvplan.io import scenario
     from otvplan.planning import solver
 
-    plan = solver.plan(scenario.load(Path(__file__).resolve().parents[1] / "scenarios"
+    plan = solver.plan(scenario.load(SCENARIOS_DIR
                                      / "gto_to_geo.yaml"))
     assert tr.event_times(plan)[0] == 0.0
     s = tr.sample(plan, n=20)

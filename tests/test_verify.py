@@ -43,8 +43,7 @@ from otvplan.flight.verify import (
     verify,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+from paths import SCENARIOS
 EPOCH = dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)
 
 #: Scenarios whose current plans miss their targets under guided execution (two-body + J2),
