@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from otvplan.io import scenario as sc  # noqa: E402
+from otvplan.io import yamldoc  # noqa: E402
 from otvplan.study import run as st  # noqa: E402
 
 SSO = ROOT / "scenarios" / "sso_rideshare.yaml"
@@ -78,7 +79,7 @@ axes:
 def write_class(name: str, folder: Path, size: int, seed: int = 1) -> Path:
     """Write the base scenario and an LHS study file of a class; return the study's path."""
     text = SSO.read_text(encoding="utf-8")
-    data = sc._to_data(sc._compose(text, str(SSO)), str(SSO)).data
+    data = yamldoc.to_data(yamldoc.compose(text, str(SSO)), str(SSO)).data
     keep, disposal = CLASSES[name]
     if keep is not None:
         data["payloads"] = [data["payloads"][i] for i in keep]
@@ -101,13 +102,13 @@ def per_case(study: st.Study, n: int) -> dict:
     statuses = {}
     for case in cases[1:n + 1]:
         t0 = time.perf_counter()
-        row = st.run_case(study.base_json, study.objective, study.assignments(case))
+        outcome = st.run_case(study.base_json, study.objective, study.assignments(case))
         elapsed = time.perf_counter() - t0
-        cpu += row["cpu_s"]
-        solve = row["metrics"].get("solve_time", 0.0)
+        cpu += outcome.cpu_s
+        solve = outcome.metrics.get("solve_time", 0.0)
         plan += solve
         build += elapsed - solve
-        statuses[row["status"]] = statuses.get(row["status"], 0) + 1
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
     count = min(n, len(cases) - 1)
     return {"cases": count, "ms_per_case": 1e3 * (build + plan) / count,
             "build_ms": 1e3 * build / count, "plan_ms": 1e3 * plan / count,

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+import otvplan
+from otvplan import study as st
 from otvplan.io import scenario as sc
-from otvplan.study import run as st
 from otvplan.errors import ScenarioError, StudyError
 
 #: The packaged starter scenario up to its payload list (the list is generated per test).
-_MINIMAL = (Path(sc.__file__).parents[1] / "examples" / "minimal.yaml").read_text(encoding="utf-8")
+_MINIMAL = (Path(otvplan.__file__).parent / "examples" / "minimal.yaml").read_text(encoding="utf-8")
 HEAD = _MINIMAL[:_MINIMAL.index("\npayloads:") + len("\npayloads:\n")]
 PAYLOADS_LINE = HEAD.count("\n")  # 1-based line of `payloads:`
 

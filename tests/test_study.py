@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from otvplan.study import run as st
+from otvplan import study as st
+from otvplan.study import run
+from otvplan.study.paths import format_path, parse_path
 from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, StudyError
 from otvplan.study.store import RESULTS_FILE, ResultStore, read_rows
 
-REPO = Path(__file__).resolve().parent.parent
+from paths import REPO
 
 TINY = textwrap.dedent("""\
     name: tiny
@@ -221,7 +223,7 @@ def test_a_missing_study_file_and_an_empty_one(tmp_path):
 @pytest.mark.parametrize("text", ["payloads[*].target.altitude", "tug.engines[0].isp",
                                   "payloads[sar-micro-1].mass", "constraints.disposal.area"])
 def test_paths_round_trip(text):
-    assert st.format_path(st.parse_path(text)) == text
+    assert format_path(parse_path(text)) == text
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,8 +595,8 @@ def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
     # and a few cases computed after it agree with this process
     resumed = [c for c in study.cases() if c.case_id not in stored_before][:3]
     for case in resumed:
-        row = st.run_case(study.base_json, study.objective, study.assignments(case))
-        assert table.loc[case.case_id, "total_dv_m_s"] == row["metrics"]["total_dv"]
+        outcome = st.run_case(study.base_json, study.objective, study.assignments(case))
+        assert table.loc[case.case_id, "total_dv_m_s"] == outcome.metrics["total_dv"]
 
 
 @pytest.fixture(scope="module")
@@ -653,7 +655,7 @@ def test_example_studies_are_valid(path):
     assert study.cases()
 
 
-class _LosesOneCase(st._InlineExecutor):
+class _LosesOneCase(run._InlineExecutor):
     """Runs chunks in this process, but 'loses the worker' of every chunk holding a poison
     case (as a Dask KilledWorker or a broken process pool would), and once the first
     chunk it sees."""
@@ -736,7 +738,7 @@ def test_a_case_that_kills_its_local_worker_is_an_error_row(tmp_path, tiny, monk
         return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_crash_on, initargs=("160 kg",))
 
-    monkeypatch.setattr(st, "_local_executor", local_executor)
+    monkeypatch.setattr(run, "_local_executor", local_executor)
     study = st.load(write_study(tmp_path, """\
         base: tiny.yaml
         axes:

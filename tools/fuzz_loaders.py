@@ -49,8 +49,11 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from otvplan import study as stdy  # noqa: E402
 from otvplan.io import scenario as sc  # noqa: E402
-from otvplan.study import run as stdy  # noqa: E402
+from otvplan.io import yamldoc  # noqa: E402
+from otvplan.io.units import NUMBER_UNIT  # noqa: E402
+from otvplan.study.reader import DESIGN_KEYS, RANGE_KEYS, TOP_KEYS  # noqa: E402
 from otvplan.errors import OtvplanError, Problem, ScenarioError, StudyError  # noqa: E402
 from otvplan.model import Scenario  # noqa: E402
 
@@ -71,7 +74,7 @@ DEFAULT_TIMEOUT_S = 10.0
 
 def _plain(text: str, name: str):
     """A YAML text's plain data as the loaders see it (times and LTANs stay text)."""
-    return sc._to_data(sc._compose(text, name), name).data
+    return yamldoc.to_data(yamldoc.compose(text, name), name).data
 
 
 def _corpus(paths) -> list:
@@ -90,7 +93,7 @@ SCHEMA_KEYS = sorted({
     for model in (sc.ScenarioDoc, sc.OrbitDoc, sc.TugDoc, sc.EngineDoc, sc.PayloadDoc,
                   sc.ConstraintsDoc, sc.DisposalDoc, sc.SolverDoc, sc.TolerancesDoc)
     for name in model.model_fields
-} | set(stdy.TOP_KEYS) | set(stdy.DESIGN_KEYS) | set(stdy.RANGE_KEYS) | {"x-notes", "<<"})
+} | set(TOP_KEYS) | set(DESIGN_KEYS) | set(RANGE_KEYS) | {"x-notes", "<<"})
 
 #: Units: the table's, astropy's, wrong kinds, nonsense.
 UNITS = sorted(sc.UNIT_TABLE) + [
@@ -215,7 +218,7 @@ def _near_miss(key: str, draw) -> str:
 
 def _swap_unit(value, draw):
     """A quantity string with its unit changed, dropped, doubled or its number made extreme."""
-    match = sc._NUMBER_UNIT.match(value) if isinstance(value, str) else None
+    match = NUMBER_UNIT.match(value) if isinstance(value, str) else None
     if match is None:
         return draw(_quantity_text)
     number, unit = match["number"], match["unit"]
