@@ -200,6 +200,22 @@ def test_base_file_problems_name_the_scenario_file(tmp_path):
     ]
 
 
+def test_an_empty_or_alias_bomb_base_file_is_a_problem_not_a_crash(tmp_path):
+    """An empty base file raised AttributeError, and an alias bomb was expanded without
+    measure (minutes of CPU): both are now reported like any base file that is not a
+    scenario, without showing its content."""
+    (tmp_path / "empty.yaml").write_text("# nothing\n", encoding="utf-8")
+    lines = [f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}" if i else '"lol"'] * 9) + "]"
+             for i in range(9)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name, why in (("empty", "is not a scenario file (not a YAML mapping)"),
+                      ("bomb", "is not a YAML scenario file: it does not parse (at line 1)")):
+        path = write_study(tmp_path, f"base: {name}.yaml\naxes: {{tug.dry_mass: [1 kg]}}\n",
+                           f"{name}-study.yaml")
+        base = os.path.normpath(str(tmp_path / f"{name}.yaml"))
+        assert problems_of(path) == [f"{path}:1:7: base: {base} {why}; its content is not shown"]
+
+
 def test_two_axes_may_not_set_the_same_value(tmp_path, tiny):
     path = write_study(tmp_path, """\
         base: tiny.yaml

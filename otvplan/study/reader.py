@@ -31,6 +31,7 @@ from otvplan.io.yamldoc import (
     Document,
     FileKind,
     Rejected,
+    check_size,
     compose,
     decode,
     parse,
@@ -263,7 +264,10 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
     try:
         text = decode(read_bytes(path, shown, SCENARIO_FILE), shown, SCENARIO_FILE)
         try:
-            top = to_data(compose(text, shown), shown).data
+            root = compose(text, shown)
+            if root is not None:  # an empty file is "not a YAML mapping", below
+                check_size(root, shown)  # an alias bomb is refused before it is expanded
+            top = None if root is None else to_data(root, shown).data
         except Rejected as reject:
             line = next((p.line for p in reject.problems if p.line), None)
             where = f" (at line {line})" if line else ""
@@ -277,7 +281,7 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
                                  "not shown")
             return None, shown, []
         load_scenario_text(text, filename=shown)
-        plain = to_data(compose(text, shown), shown).data
+        plain = top
     except Rejected as reject:
         return None, shown, list(reject.problems)
     except ScenarioError as exc:
