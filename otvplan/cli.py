@@ -10,7 +10,8 @@ written (a file-system fault: full disk, read-only directory, a path that is a f
 internal error (a bug: set ``OTVPLAN_DEBUG=1`` to see the traceback), 130 interrupted.
 When several apply, the first of 2, 73, 69, 1, 3 wins.
 
-Only this module prints. Library modules are imported inside the commands so that
+Only this module and :mod:`otvplan.console` (the tables, CSV, progress and error lines it
+prints with) write to the terminal. Library modules are imported inside the commands so that
 ``otvplan --version`` and ``otvplan --help`` start fast.
 """
 
@@ -20,17 +21,35 @@ import difflib
 import importlib.metadata
 import json
 import os
-import re
-import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from otvplan import __version__
-from otvplan.errors import ClusterError, OtvplanError, OutputError, Problem
+from otvplan.console import (
+    FORMAT_HELP,
+    csv_number,
+    csv_out,
+    echo,
+    echo_err,
+    format_of,
+    one_line,
+    print_plan,
+    print_verification,
+    progress_printer,
+    report_error,
+    rich_console,
+)
+
+# How tables are fitted to the terminal belongs to the command's behaviour (docs/limits.md):
+from otvplan.console import MIN_TABLE_WIDTH as MIN_TABLE_WIDTH
+from otvplan.console import PLAN_DROP_ORDER as PLAN_DROP_ORDER
+from otvplan.console import VERIFY_DROP_ORDER as VERIFY_DROP_ORDER
+from otvplan.console import output_width as output_width
+from otvplan.errors import ClusterError, OtvplanError, OutputError
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -79,124 +98,6 @@ app = typer.Typer(
 )
 
 
-# --------------------------------------------------------------------------------------------
-# Output helpers (the only place that writes to the terminal)
-# --------------------------------------------------------------------------------------------
-
-
-def _console(stderr: bool = False):
-    """A Rich console that prints text as is: no markup (``payloads[2]`` stays), no wrapping."""
-    from rich.console import Console
-
-    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True, emoji=False)
-
-
-def _out(text: str = "") -> None:
-    _console().print(text)
-
-
-def _err(text: str) -> None:
-    _console(stderr=True).print(text)
-
-
-#: Output formats of the plan, verify and sweep summaries.
-FORMATS = ("table", "json", "csv")
-
-#: Narrowest width a table is fitted to (a narrower terminal wraps it).
-MIN_TABLE_WIDTH = 40
-
-#: Width of tables written to a pipe or file when COLUMNS is not set: wide enough that no
-#: column is dropped or folded (scripts and logs get the whole table).
-PIPE_WIDTH = 150
-
-
-def output_width() -> int | None:
-    """Columns a table may use: ``COLUMNS`` when set (a positive number), else the terminal's
-    width when standard output is a terminal, else None (a pipe or file: no limit)."""
-    import shutil
-
-    env = os.environ.get("COLUMNS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return max(int(env), MIN_TABLE_WIDTH)
-    try:
-        if sys.stdout.isatty():
-            return max(shutil.get_terminal_size().columns, MIN_TABLE_WIDTH)
-    except (AttributeError, ValueError, OSError):
-        pass
-    return None
-
-
-def fit_columns(columns: list[tuple[str, str, list[str]]], drop_order: tuple[str, ...],
-                width: int | None) -> list[tuple[str, str, list[str]]]:
-    """The columns ``(header, justify, cells)`` that fit in ``width`` characters.
-
-    Columns named in ``drop_order`` are dropped in that order while the table's natural width
-    (widest cell of each column, plus 3 characters of rule and padding per column and 1) is
-    more than ``width``; what is still too wide is then folded by the table itself (long names
-    wrap inside their cell). ``width`` None keeps every column.
-    """
-    def natural(cols) -> int:
-        return 1 + sum(3 + max([len(h)] + [len(c) for c in cells]) for h, _, cells in cols)
-
-    kept = list(columns)
-    if width is None:
-        return kept
-    for name in drop_order:
-        if natural(kept) <= width:
-            break
-        kept = [col for col in kept if col[0] != name]
-    return kept
-
-
-def _print_table(title: str, columns: list[tuple[str, str, list[str]]],
-                 drop_order: tuple[str, ...]) -> None:
-    """Print a table fitted to :func:`output_width` (see :func:`fit_columns`)."""
-    from rich.table import Table
-
-    width = output_width()
-    kept = fit_columns(columns, drop_order, width)
-    table = Table(title=title, title_justify="left")
-    for header, justify, _ in kept:
-        table.add_column(header, justify=justify, overflow="fold")
-    for row in zip(*(cells for _, _, cells in kept)) if kept else ():
-        table.add_row(*row)
-    console = _console()
-    console.width = width if width is not None else max(console.width, PIPE_WIDTH)
-    console.print(table)
-    dropped = [h for h, _, _ in columns if h not in {k[0] for k in kept}]
-    if dropped:
-        console.print(f"(columns left out to fit {width} characters: {', '.join(dropped)}; "
-                      "widen the terminal, set COLUMNS, or use --format csv)")
-
-
-def _csv_out(header: list[str], rows: list[list]) -> None:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    sys.stdout.write(buf.getvalue())
-
-
-def _format_of(fmt: str | None, as_json: bool) -> str:
-    """The output format from ``--format`` and its alias ``--json``."""
-    if fmt is None:
-        return "json" if as_json else "table"
-    if fmt not in FORMATS:
-        close = difflib.get_close_matches(fmt, FORMATS, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise OtvplanError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}{hint}")
-    if as_json and fmt != "json":
-        raise OtvplanError(f"--json and --format {fmt} disagree; give one of them")
-    return fmt
-
-
-FORMAT_HELP = ("Output: table (fitted to the terminal width or COLUMNS), json or csv. "
-               "--json is short for --format json.")
-
-
 def version_lines() -> list[str]:
     """``otvplan X`` and the version of each dependency, from installed package metadata."""
     lines = [f"otvplan {__version__}"]
@@ -213,7 +114,7 @@ def version_lines() -> list[str]:
 def _version_callback(value: bool) -> None:
     if value:
         for line in version_lines():
-            _out(line)
+            echo(line)
         raise typer.Exit(EXIT_OK)
 
 
@@ -248,7 +149,7 @@ def validate(
 
     results = [(str(path), validate_file(path)) for path in files]
     if as_json:
-        _out(json.dumps([
+        echo(json.dumps([
             {"file": name, "ok": not problems,
              "problems": [{"line": p.line, "column": p.column, "path": p.path,
                            "message": p.message} for p in problems]}
@@ -258,14 +159,14 @@ def validate(
         for name, problems in results:
             if problems:
                 for problem in problems:
-                    _out(_one_line(str(problem)))
+                    echo(one_line(str(problem)))
             else:
-                _out(_one_line(f"{name}: ok"))
+                echo(one_line(f"{name}: ok"))
     bad = [name for name, problems in results if problems]
     if bad and not as_json:
         count = sum(len(problems) for _, problems in results)
-        _err(f"{count} problem{'s' if count != 1 else ''} in {len(bad)} of {len(results)} "
-             f"file{'s' if len(results) != 1 else ''}")
+        echo_err(f"{count} problem{'s' if count != 1 else ''} in {len(bad)} of "
+                 f"{len(results)} file{'s' if len(results) != 1 else ''}")
     return EXIT_BAD_INPUT if bad else EXIT_OK
 
 
@@ -309,9 +210,9 @@ def _summary(text: str) -> str:
 
 @app.command()
 def example(
-    name: Annotated[Optional[str], typer.Argument(help="Example to write; omit to list them.",
+    name: Annotated[str | None, typer.Argument(help="Example to write; omit to list them.",
                                                   metavar="NAME", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file "
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file "
                                                 "instead of standard output.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
 ) -> int:
@@ -320,7 +221,7 @@ def example(
         examples = _examples()
         width = max(map(len, examples))
         for key, entry in examples.items():
-            _out(f"{key:<{width}}  {_summary(entry.read_text(encoding='utf-8'))}")
+            echo(f"{key:<{width}}  {_summary(entry.read_text(encoding='utf-8'))}")
         return EXIT_OK
     text = example_text(name)
     if out is None:
@@ -338,7 +239,7 @@ def example(
     atomicio.check_parents(out)
     atomicio.ensure_dir(out.parent)
     atomicio.write_text(out, text)  # atomic: a full disk leaves the old file as it was
-    _err(f"wrote {out} (check it with: otvplan validate {out})")
+    echo_err(f"wrote {out} (check it with: otvplan validate {out})")
     return EXIT_OK
 
 
@@ -351,102 +252,20 @@ OBJECTIVE_HELP = ("propellant: least propellant within the time limits; duration
                   "Default: the scenario's solver.objective.")
 
 
-def _fmt(x: float, digits: int = 1) -> str:
-    return f"{x:,.{digits}f}"
-
-
-#: Columns of the plan table left out first when the terminal is too narrow (in this order).
-PLAN_DROP_ORDER = ("mass after kg", "start (UTC)", "duration d", "from", "strategy")
-
-#: Columns of the verification table left out first when the terminal is too narrow.
-VERIFY_DROP_ORDER = ("achieved", "target", "tolerance", "unit")
-
-
-def _print_plan(p) -> None:
-    """The plan as a table of legs, then totals, margins, warnings and shortfalls."""
-    from otvplan.reporting.report import utc_text
-
-    sc = p.scenario
-    legs = p.legs
-    columns = [
-        ("#", "right", [str(leg.index) for leg in legs]),
-        ("from", "left", [_one_line(leg.origin) for leg in legs]),
-        ("to", "left", [_one_line(leg.destination) for leg in legs]),
-        ("strategy", "left", [_one_line(leg.strategy) for leg in legs]),
-        ("start (UTC)", "left", [utc_text(p, leg.t_start_s)[:16] for leg in legs]),
-        ("delta-v m/s", "right", [_fmt(leg.dv_kms * 1000.0) for leg in legs]),
-        ("duration d", "right", [_fmt(leg.duration_s / 86400.0, 2) for leg in legs]),
-        ("propellant kg", "right", [_fmt(leg.propellant_kg, 2) for leg in legs]),
-        ("mass after kg", "right", [_fmt(leg.mass_after_kg, 1) for leg in legs]),
-    ]
-    _print_table(f"{_one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
-                 f"({p.objective})", columns, PLAN_DROP_ORDER)
-    console = _console()
-    usable = sc.tug.propellant_kg - sc.tug.reserve_kg
-    lines = [
-        f"delivered {len(p.delivered)} of {len(sc.payloads)} payloads in "
-        f"{p.duration_s / 86400.0:.2f} d (ends {utc_text(p, p.duration_s)[:16]} UTC)",
-        f"total delta-v {p.total_dv_kms * 1000.0:,.1f} m/s; propellant used "
-        f"{p.propellant_used_kg:,.2f} kg of {usable:,.2f} kg usable "
-        f"(reserve {sc.tug.reserve_kg:,.2f} kg); margin {p.propellant_margin_kg:,.2f} kg",
-    ]
-    if sc.constraints.max_duration_s:
-        lines.append(f"time margin {(sc.constraints.max_duration_s - p.duration_s) / 86400.0:.2f}"
-                     f" d of the {sc.constraints.max_duration_s / 86400.0:.1f} d limit")
-    if p.lower_bound_propellant_kg is not None:
-        gap = p.optimality_gap or 0.0
-        lines.append(f"optimality: {'exact' if p.exact else 'not proven'} - propellant lower "
-                     f"bound {p.lower_bound_propellant_kg:,.2f} kg, gap {gap:.2%}")
-    elif p.feasible:
-        lines.append("optimality: " + ("exact" if p.exact else
-                                       "best on the search's grids of drift durations and "
-                                       "phasing revolutions (no lower bound)"))
-    if p.objective == "pareto" and p.alternatives:
-        front = ", ".join(f"{t / 86400.0:.1f} d / {m:.1f} kg" for t, m in p.alternatives)
-        lines.append(f"propellant-duration front: {front}")
-    for line in lines:
-        console.print(line)
-    for w in p.warnings:
-        console.print(_one_line(f"warning: {w}"))
-    if not p.feasible:
-        console.print(_one_line(f"not delivered: {', '.join(p.undelivered)}"))
-        for reason in p.infeasible_reasons:
-            console.print(_one_line(f"shortfall: {reason}"))
-
-
-def _progress_printer():
-    """A progress callback for long solves: one status line on standard error, rewritten in
-    place, when standard error is a terminal (nothing otherwise, so pipes and logs stay clean).
-    It shows the refinement round, the best plan's propellant, the lower bound, the gap and
-    the time so far; the line is cleared when the solve ends."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(info: dict) -> None:
-        text = (f"planning: round {info['iteration']}, propellant {info['propellant_kg']:,.2f} kg,"
-                f" bound {info['bound_kg']:,.2f} kg, gap {info['gap']:.2%},"
-                f" {info['elapsed_s']:.1f} s")
-        sys.stderr.write("\r" + text[:max(20, shutil.get_terminal_size().columns - 1)]
-                         + "\x1b[K")
-        sys.stderr.flush()
-
-    return show
-
-
 @app.command()
 def plan(
     file: Annotated[Path, typer.Argument(help="Scenario file.", metavar="FILE",
                                          show_default=False)],
-    objective: Annotated[Optional[str], typer.Option(
+    objective: Annotated[str | None, typer.Option(
         "--objective", "-o", help=OBJECTIVE_HELP, metavar="propellant|duration|pareto")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
-    fmt: Annotated[Optional[str], typer.Option("--format", help=FORMAT_HELP + " csv: one row "
+    fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP + " csv: one row "
                                                "per leg (the columns of legs.csv).",
                                                metavar="table|json|csv")] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", help="Write plan.json, legs.csv and burns.csv to this directory.",
         metavar="DIR")] = None,
-    report_dir: Annotated[Optional[Path], typer.Option(
+    report_dir: Annotated[Path | None, typer.Option(
         "--report", help="Write the full report (Markdown, HTML, figures, exports) here.",
         metavar="DIR")] = None,
 ) -> int:
@@ -464,8 +283,8 @@ def plan(
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
                            f"not {objective!r}{hint}")
-    fmt = _format_of(fmt, as_json)
-    progress = _progress_printer()
+    fmt = format_of(fmt, as_json)
+    progress = progress_printer()
     p = make_plan(load(file), objective=objective, progress=progress)
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
@@ -478,7 +297,7 @@ def plan(
 
         sys.stdout.write(legs_csv(p))
     else:
-        _print_plan(p)
+        print_plan(p)
     if out is not None:
         from otvplan.io.atomicio import StagedDirectory
         from otvplan.reporting.report import burns_csv, legs_csv, plan_to_json
@@ -487,12 +306,12 @@ def plan(
         with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
             for name, text in zip(names, (plan_to_json(p), legs_csv(p), burns_csv(p))):
                 stage.write_text(name, text)
-        _err(f"wrote {out}/plan.json, legs.csv, burns.csv")
+        echo_err(f"wrote {out}/plan.json, legs.csv, burns.csv")
     if report_dir is not None:
         from otvplan.reporting.report import write_report
 
         written = write_report(p, report_dir, exports=True)
-        _err(f"wrote {len(written)} files to {report_dir}")
+        echo_err(f"wrote {len(written)} files to {report_dir}")
     return plan_status(p)
 
 
@@ -536,15 +355,15 @@ def sweep(
         "--out", help="Output directory: results store, results.parquet/.csv, study.json, "
                       "plots/. Rerunning with the same directory resumes.", metavar="DIR",
         show_default=False)],
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[int | None, typer.Option(
         "--workers", "-w", help="Local worker processes (default: one per CPU; 0: run in this "
                                 "process).", metavar="N", min=0)] = None,
-    scheduler: Annotated[Optional[str], typer.Option(
+    scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Run the cases on the dask.distributed cluster of this scheduler.",
         metavar="tcp://HOST:PORT")] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots",
                                         help="Write the figures to DIR/plots.")] = True,
-    fmt: Annotated[Optional[str], typer.Option(
+    fmt: Annotated[str | None, typer.Option(
         "--format", help="The summary at the end: table (lines on standard error), json or csv "
                          "(on standard output: cases per status and the files written).",
         metavar="table|json|csv")] = None,
@@ -575,7 +394,7 @@ def sweep(
     from otvplan.study.run import load as load_study
     from otvplan.study.run import sweep as run_sweep
 
-    fmt = _format_of(fmt, False)
+    fmt = format_of(fmt, False)
     if scheduler is not None and workers is not None:
         raise OtvplanError("--workers applies to local runs; with --scheduler the cluster's "
                            "workers run the cases")
@@ -597,11 +416,11 @@ def sweep(
     else:
         where = "on local worker processes" if workers is None else f"on {workers} local " \
             f"worker process{'es' if workers != 1 else ''}"
-    _err(f"{study.name}: {cases} cases ({study.design.kind}) {where}; results in {out}")
+    echo_err(f"{study.name}: {cases} cases ({study.design.kind}) {where}; results in {out}")
     try:
         with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                       MofNCompleteColumn(), TaskProgressColumn(), _Rate(), TimeElapsedColumn(),
-                      TimeRemainingColumn(), console=_console(stderr=True)) as bar:
+                      TimeRemainingColumn(), console=rich_console(stderr=True)) as bar:
             task = None
 
             def progress(done: int, total: int) -> None:
@@ -612,7 +431,7 @@ def sweep(
                     bar.update(task, completed=done)
 
             def notify(message: str) -> None:
-                bar.console.print(f"otvplan: {_one_line(message)}")
+                bar.console.print(f"otvplan: {one_line(message)}")
 
             table = run_sweep(study, executor=executor, out_dir=out, workers=workers,
                               progress=progress, plots=plots, notify=notify)
@@ -628,12 +447,12 @@ def sweep(
                                      "status": by_status, "out": str(out),
                                      "files": files}, indent=1, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        _csv_out(["status", "cases"], [[name, n] for name, n in by_status.items()])
+        csv_out(["status", "cases"], [[name, n] for name, n in by_status.items()])
     else:
         summary = ", ".join(f"{n} {name}" for name, n in by_status.items())
-        _err(f"{len(table)} cases: {summary}")
-        _err(f"wrote {out}/results.parquet, results.csv, study.json"
-             + (", plots/" if plots else ""))
+        echo_err(f"{len(table)} cases: {summary}")
+        echo_err(f"wrote {out}/results.parquet, results.csv, study.json"
+                 + (", plots/" if plots else ""))
     return EXIT_OK
 
 
@@ -654,20 +473,6 @@ def _load_plan(path: Path, objective: str | None = None):
     return make_plan(load(path), objective=objective)
 
 
-def _csv_num(value) -> str:
-    return "" if value is None else repr(float(value))
-
-
-def _fmt_check(value, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "deg":
-        return f"{value:.4f}"
-    if unit == "km":
-        return f"{value:.3f}"
-    return f"{value:.2e}" if abs(value) < 1e-2 and value != 0 else f"{value:.4f}"
-
-
 @app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="plan.json or a scenario file (planned first).",
@@ -676,7 +481,7 @@ def verify(
     zonal: Annotated[int, typer.Option("--zonal", help="Highest zonal harmonic: 2, 3 or 4.",
                                        min=2, max=4)] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
-    fmt: Annotated[Optional[str], typer.Option("--format", help=FORMAT_HELP + " csv: one row "
+    fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP + " csv: one row "
                                                "per check.", metavar="table|json|csv")] = None,
 ) -> int:
     """Fly the plan through a numerical propagator (two-body + J2) and check every delivery.
@@ -684,44 +489,22 @@ def verify(
     Exit status 0 when every delivery is within its tolerances and the plan is feasible, 1 when
     any delivery is not within its tolerances, 3 when it is but the plan is infeasible.
     """
-    from otvplan.model import to_data
     from otvplan.flight.verify import verify as run_verify
+    from otvplan.model import to_data
 
-    fmt = _format_of(fmt, as_json)
+    fmt = format_of(fmt, as_json)
     p = _load_plan(file)
     v = run_verify(p, drag=drag, zonal=zonal)
     if fmt == "json":
         sys.stdout.write(json.dumps(to_data(v), indent=1) + "\n")
     elif fmt == "csv":
-        _csv_out(["payload", "element", "unit", "target", "achieved", "error", "tolerance",
-                  "checked", "passed"],
-                 [[row.payload, row.element, row.unit, _csv_num(row.target),
-                   _csv_num(row.achieved), _csv_num(row.error), _csv_num(row.tolerance),
+        csv_out(["payload", "element", "unit", "target", "achieved", "error", "tolerance",
+                 "checked", "passed"],
+                 [[row.payload, row.element, row.unit, csv_number(row.target),
+                   csv_number(row.achieved), csv_number(row.error), csv_number(row.tolerance),
                    str(row.checked).lower(), str(row.passed).lower()] for row in v.rows])
     else:
-        import math
-
-        shown = []
-        for row in v.rows:
-            scale, unit = (180.0 / math.pi, "deg") if row.unit == "rad" else (1.0, row.unit)
-
-            def show(x, scale=scale, unit=unit):
-                return _fmt_check(None if x is None else x * scale, unit)
-
-            shown.append((_one_line(row.payload), row.element, unit, show(row.target),
-                          show(row.achieved), show(row.error), show(row.tolerance),
-                          ("pass" if row.passed else "FAIL") if row.checked else "not checked"))
-        headers = (("payload", "left"), ("element", "left"), ("unit", "left"),
-                   ("target", "right"), ("achieved", "right"), ("error", "right"),
-                   ("tolerance", "right"), ("result", "left"))
-        columns = [(h, j, [r[k] for r in shown]) for k, (h, j) in enumerate(headers)]
-        _print_table(f"{_one_line(p.scenario.name)}: verification ({v.force_model}) "
-                     f"{'PASSED' if v.passed else 'FAILED'}", columns, VERIFY_DROP_ORDER)
-        console = _console()
-        for w in v.warnings:
-            console.print(_one_line(f"warning: {w}"))
-        if v.undelivered:
-            console.print(_one_line(f"not delivered by the plan: {', '.join(v.undelivered)}"))
+        print_verification(p, v)
     return plan_status(p, v)
 
 
@@ -756,11 +539,11 @@ def report(
 
         verification = run_verify(p)
     written = write_report(p, out, verification, exports=exports)
-    _err(f"wrote {len(written)} files to {out}")
+    echo_err(f"wrote {len(written)} files to {out}")
     if verification is not None and not verification.passed:
-        _err("verification FAILED (see the Verification section of the report)")
+        echo_err("verification FAILED (see the Verification section of the report)")
     if not p.feasible:
-        _err("the plan is INFEASIBLE (see the Infeasibility section of the report)")
+        echo_err("the plan is INFEASIBLE (see the Infeasibility section of the report)")
     return plan_status(p, verification)
 
 
@@ -783,66 +566,34 @@ def schema() -> int:
 # --------------------------------------------------------------------------------------------
 
 
-#: Characters never printed as they are: control characters (a newline would split a problem
-#: line, an escape sequence would drive the terminal), line separators, bidirectional
-#: overrides and lone surrogates (stderr cannot encode them).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          "\ud800-\udfff]")
-
-
-def _one_line(text: str) -> str:
-    """``text`` with the characters of :data:`_UNPRINTABLE` escaped (``\\n``, ``\\x1b``)."""
-    def escape(match: re.Match) -> str:
-        ch = match[0]
-        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
-        return named or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-
-    return _UNPRINTABLE.sub(escape, text)
-
-
-def _report(error: OtvplanError) -> None:
-    """Print an otvplan error: one line per problem when it has problems, else its message.
-
-    Whatever an input file held, each problem stays on its own line and prints no control
-    characters (they are escaped).
-    """
-    problems: tuple[Problem, ...] = getattr(error, "problems", ())
-    if problems:
-        for problem in problems:
-            _err(_one_line(str(problem)))
-    else:
-        for line in str(error).splitlines() or [type(error).__name__]:
-            _err(f"otvplan: {_one_line(line)}")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         result = app(args=args, prog_name="otvplan", standalone_mode=False)
     except OutputError as exc:
-        _err(f"otvplan: {_one_line(str(exc))}")
+        echo_err(f"otvplan: {one_line(str(exc))}")
         return EXIT_OUTPUT_ERROR
     except ClusterError as exc:
-        _report(exc)
+        report_error(exc)
         return EXIT_UNAVAILABLE
     except OtvplanError as exc:
-        _report(exc)
+        report_error(exc)
         return EXIT_BAD_INPUT
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        _err("otvplan: aborted")
+        echo_err("otvplan: aborted")
         return 130
     except KeyboardInterrupt:
-        _err("otvplan: interrupted")
+        echo_err("otvplan: interrupted")
         return 130
     except typer.TyperException as exc:  # usage errors: unknown option, missing argument ...
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:  # pragma: no cover - every Click exception has show()
-            _err(f"otvplan: {exc.format_message()}")
+            echo_err(f"otvplan: {exc.format_message()}")
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `otvplan schema | head`: the reader left; stop quietly
         try:  # the Python docs' recipe: point stdout at devnull so the exit flush cannot fail
@@ -856,9 +607,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.errno not in FILESYSTEM_ERRNOS or os.environ.get("OTVPLAN_DEBUG"):
             return _internal_error(exc)
         where = exc.filename if exc.filename is not None else "otvplan"
-        _err(_one_line(f"otvplan: {where}: {reason(exc)}"))
+        echo_err(one_line(f"otvplan: {where}: {reason(exc)}"))
         return EXIT_OUTPUT_ERROR
-    except Exception as exc:  # a bug: report it in one line unless asked for the traceback
+    except Exception as exc:  # noqa: BLE001 - a bug: one line unless asked for the traceback
         return _internal_error(exc)
     return result if isinstance(result, int) else EXIT_OK
 
@@ -866,8 +617,9 @@ def main(argv: list[str] | None = None) -> int:
 def _internal_error(exc: BaseException) -> int:
     if os.environ.get("OTVPLAN_DEBUG"):
         raise exc
-    _err(_one_line(f"otvplan: internal error: {type(exc).__name__}: {exc}") + " -- this is a "
-         "bug in otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it")
+    echo_err(one_line(f"otvplan: internal error: {type(exc).__name__}: {exc}")
+             + " -- this is a bug in otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and "
+             "report it")
     return EXIT_INTERNAL_ERROR
 
 
