@@ -13,10 +13,9 @@ import pytest
 
 import otvplan
 from otvplan import cli
-from otvplan.io import scenario
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, EXIT_OK, VERSION_PACKAGES, main
 from otvplan.errors import OtvplanError
-
+from otvplan.io import scenario
 from paths import BAD_FILES, EXAMPLES, REPO, SCENARIOS
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from otvplan.cli import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_OK, EXIT_VERIFICATION_FAILED, main
 from otvplan.reporting.report import plan_from_json, plan_to_json
-
 from paths import SCENARIOS_DIR
 
 SMALL = """\

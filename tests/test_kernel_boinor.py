@@ -11,12 +11,13 @@ first call (seconds); that is paid once per test session.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+from paths import REFERENCE_CASES
 
 astropy_units = pytest.importorskip("astropy.units")
 boinor = pytest.importorskip("boinor")
@@ -240,8 +241,7 @@ def test_lambert_lam01():
 
     from otvplan.flight.propagation import ForceModel, propagate
 
-    cases = yaml.safe_load((Path(__file__).parent / "reference" / "cases.yaml").read_text(
-        encoding="utf-8"))["cases"]
+    cases = yaml.safe_load(REFERENCE_CASES.read_text(encoding="utf-8"))["cases"]
     c = next(x for x in cases if x["id"] == "LAM-01")
     mu = c["constants"]["mu_km3_s2"]
     r0 = np.array(c["inputs"]["r0_km"], float)
