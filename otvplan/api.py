@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from otvplan.errors import Problem, ScenarioError
 from otvplan.model import Plan, Scenario
@@ -36,8 +37,16 @@ if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["load_scenario", "plan", "verify", "report", "sweep", "summary", "leg_table",
-           "orbit_spec_from_boinor"]
+__all__ = [
+    "leg_table",
+    "load_scenario",
+    "orbit_spec_from_boinor",
+    "plan",
+    "report",
+    "summary",
+    "sweep",
+    "verify",
+]
 
 
 def _is_yaml_text(text: str) -> bool:
@@ -196,9 +205,9 @@ def _deg(angle: float) -> str:
 
 
 def _jd_text(jd: float) -> str:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    moment = datetime(2000, 1, 1, 12, tzinfo=timezone.utc) + timedelta(days=jd - 2451545.0)
+    moment = datetime(2000, 1, 1, 12, tzinfo=UTC) + timedelta(days=jd - 2451545.0)
     moment = (moment + timedelta(milliseconds=500)).replace(microsecond=0)  # nearest second
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -236,8 +245,8 @@ def report(plan_or_path: Any, out_dir: str | os.PathLike,
            verification: Verification | None = None, *, figures: bool = True,
            exports: bool = False) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
-    GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`. ``plan_or_path``
-    as for :func:`verify`. Returns the paths written."""
+    GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`.
+    ``plan_or_path`` as for :func:`verify`. Returns the paths written."""
     from otvplan.reporting.report import write_report
 
     return write_report(_as_plan(plan_or_path), Path(out_dir), verification,

@@ -22,7 +22,6 @@ import otvplan
 from otvplan import api
 from otvplan.errors import ScenarioError
 from otvplan.model import Plan, Scenario
-
 from paths import MINIMAL, REPO
 
 
@@ -131,9 +130,9 @@ def test_a_damaged_plan_file_names_the_file(tmp_path):
 
 
 def test_the_plan_file_size_limit_applies_to_the_library(tmp_path, monkeypatch):
+    from otvplan.errors import InputError
     from otvplan.reporting import planjson
     from otvplan.reporting import report as report_module
-    from otvplan.errors import InputError
 
     p = otvplan.plan(MINIMAL)
     path = tmp_path / "plan.json"
@@ -390,7 +389,7 @@ def test_dict_epoch_as_datetime_or_astropy_time():
     import datetime as dt
 
     ref = otvplan.load_scenario(MINIMAL)
-    for epoch in (dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc),
+    for epoch in (dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC),
                   dt.datetime(2027, 3, 1, 10, 0)):  # naive: UTC
         data = _minimal_dict()
         data["epoch"] = epoch

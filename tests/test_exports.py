@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import otvplan.reporting.report as report
-from otvplan.reporting import exports as ex
-from otvplan.flight import trajectory as tr
 from otvplan.core.timeutil import julian_date
-
+from otvplan.flight import trajectory as tr
+from otvplan.reporting import exports as ex
 from paths import GOLDEN
+
 CREATED = dt.datetime(2026, 1, 1, 12, 0, 0)
 
 
@@ -34,9 +34,9 @@ def electric():
 
 
 def seconds_after_epoch(plan, moment: dt.datetime) -> float:
-    epoch = plan.scenario.epoch.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    epoch = plan.scenario.epoch.astimezone(dt.UTC).replace(tzinfo=None)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return (moment - epoch).total_seconds()
 
 
@@ -47,7 +47,7 @@ def seconds_after_epoch(plan, moment: dt.datetime) -> float:
 
 def test_precession_matches_sofa():
     erfa = pytest.importorskip("erfa")
-    jd = julian_date(dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc))
+    jd = julian_date(dt.datetime(2027, 3, 1, 10, tzinfo=dt.UTC))
     ours = ex.mod_to_j2000(jd)
     sofa = np.asarray(erfa.pmat76(jd, 0.0)).T  # pmat76: J2000 -> mean of date
     np.testing.assert_allclose(ours, sofa, atol=1e-12)

@@ -16,15 +16,16 @@ Independent computations, not otvplan's own code:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from otvplan.core import lifetime as lt
 from otvplan.constants import MU_EARTH_KM3_S2 as MU
 from otvplan.constants import R_EARTH_KM as RE
+from otvplan.core import lifetime as lt
 
 YEAR_S = 365.25 * 86400.0
 
@@ -55,7 +56,7 @@ def circular_lifetime_ref(alt_km: float, ballistic: float) -> float:
     dt = da / ((1/B) rho sqrt(mu a)), split at the table's band edges."""
     edges = sorted({100.0, alt_km, *(float(r[0]) for r in ROWS if 100.0 < r[0] < alt_km)})
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         part, _ = quad(lambda h: ballistic / (rho_ref(h) * 1000.0 * math.sqrt(MU * (RE + h))),
                        lo, hi, epsabs=0.0, epsrel=1e-10, limit=200)
         total += part

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,9 @@ import otvplan.reporting.report as report
 
 pytest.importorskip("matplotlib")
 
-from otvplan.reporting import plotting  # noqa: E402
+from otvplan.reporting import plotting
+from paths import GOLDEN, REPO
 
-from paths import GOLDEN, REPO  # noqa: E402
 UNIT = re.compile(r"\((km|deg|h|d|kg|m/s|s)\)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -9,9 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otvplan.flight import propagation as pr
 from otvplan.constants import J2_EARTH, J3_EARTH, J4_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
-from otvplan.model import OrbitState
 from otvplan.core.orbits import (
     argument_of_latitude_rate,
     coe_to_rv,
@@ -20,11 +19,16 @@ from otvplan.core.orbits import (
     secular_rates,
     sso_inclination,
 )
+from otvplan.flight import propagation as pr
+from otvplan.model import OrbitState
 
 DAY = 86400.0
 
 
-def _state(a=R_EARTH_KM + 525.0, e=0.001, i=math.radians(97.5), raan=1.0, argp=0.5, nu=0.3,
+SSO_INC_RAD = math.radians(97.5)
+
+
+def _state(a=R_EARTH_KM + 525.0, e=0.001, i=SSO_INC_RAD, raan=1.0, argp=0.5, nu=0.3,
            m=500.0):
     r, v = coe_to_rv(a, e, i, raan, argp, nu)
     return np.r_[r, v, m]
@@ -133,7 +137,7 @@ def test_density_table_values_and_continuity():
     assert pr.density_exponential(425.0) == pytest.approx(3.725e-12 * math.exp(-25 / 58.515))
     # each layer's top meets the next layer's base within a few percent
     table = pr.EXPONENTIAL_ATMOSPHERE
-    for (h0, rho0, H), (h1, rho1, _) in zip(table[:-1], table[1:]):
+    for (h0, rho0, H), (h1, rho1, _) in itertools.pairwise(table):
         top = rho0 * math.exp(-(h1 - h0) / H)
         assert top == pytest.approx(rho1, rel=0.08), h1
     rho = pr.density_exponential(np.array([150.0, 500.0, 1500.0]))
@@ -280,7 +284,10 @@ def test_edelbaum_initial_yaw_limits():
 # --------------------------------------------------------------------------------------------
 
 
-def _round_trip(mean: OrbitState, force=pr.ForceModel()):
+J2_ONLY = pr.ForceModel()
+
+
+def _round_trip(mean: OrbitState, force=J2_ONLY):
     r, v, resid = pr.osculating_from_mean(mean, force)
     back = pr.mean_orbit(mean.t_s, np.r_[r, v, 1.0], force)
     return r, v, resid, back

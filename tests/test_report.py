@@ -14,13 +14,11 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 import otvplan.reporting.report as report
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
-
 from paths import GOLDEN, REPO
 
 
@@ -217,8 +215,7 @@ def test_infeasible_plan_says_what_is_missing(minimal):
 def test_verification_table_is_optional_and_typed(minimal):
     """The report reads a :class:`~otvplan.flight.verify.Verification` by its fields; a
     verification built by hand (values chosen here) prints them as given."""
-    from otvplan.flight.verify import (DeliveryCheck, ElementCheck, MassCheck,
-                                       Verification)
+    from otvplan.flight.verify import DeliveryCheck, ElementCheck, MassCheck, Verification
     from otvplan.model import OrbitState
 
     assert "## Verification" not in report.render_markdown(minimal)

@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from otvplan.constants import R_EARTH_KM
 from otvplan.core import orbits
 from otvplan.flight import trajectory as tr
-from otvplan.constants import R_EARTH_KM
 from otvplan.model import Engine, OrbitSpec, Plan, Scenario, Tug
 from otvplan.reporting.report import plan_from_json
-
 from paths import GOLDEN, SCENARIOS_DIR
 
 
@@ -32,11 +31,14 @@ def electric():
     return plan_from_json((GOLDEN / "electric_plan.json").read_text(encoding="utf-8"))
 
 
-def coast_plan(a=7000.0, e=0.0, inc=math.radians(51.6), raan=0.3, argp=0.0, slot=0.2,
+ISS_INC_RAD = math.radians(51.6)
+
+
+def coast_plan(a=7000.0, e=0.0, inc=ISS_INC_RAD, raan=0.3, argp=0.0, slot=0.2,
                duration=86400.0) -> Plan:
     """A plan without legs: the tug coasts in its drop-off orbit."""
     sc = Scenario(
-        name="coast", epoch=dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc),
+        name="coast", epoch=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
         dropoff=OrbitSpec(a_km=a, e=e, inc_rad=inc, raan_rad=raan, argp_rad=argp, slot_rad=slot),
         tug=Tug("t", 100.0, 10.0, 10.0, 0.0, (Engine("m", "chemical", 300.0, 10.0),)),
         payloads=())

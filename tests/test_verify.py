@@ -19,8 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from otvplan.io import scenario as scenario_mod
 from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, R_EARTH_KM
+from otvplan.core.orbits import ltan_to_raan, sso_inclination
+from otvplan.core.timeutil import julian_date
+from otvplan.flight.verify import (
+    TRIM_FLOOR_KMS,
+    TRIM_FRACTION,
+    WINDOW_PERIODS,
+    Verification,
+    target_at,
+    verify,
+)
+from otvplan.io import scenario as scenario_mod
 from otvplan.model import (
     Constraints,
     Engine,
@@ -31,20 +41,10 @@ from otvplan.model import (
     Tug,
     to_data,
 )
-from otvplan.core.orbits import ltan_to_raan, sso_inclination
 from otvplan.planning.solver import plan as solve
-from otvplan.core.timeutil import julian_date
-from otvplan.flight.verify import (
-    TRIM_FLOOR_KMS,
-    TRIM_FRACTION,
-    WINDOW_PERIODS,
-    Verification,
-    target_at,
-    verify,
-)
-
 from paths import SCENARIOS
-EPOCH = dt.datetime(2027, 6, 1, tzinfo=dt.timezone.utc)
+
+EPOCH = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
 
 #: Scenarios whose current plans miss their targets under guided execution (two-body + J2),
 #: with the measured cause. See docs/verification.md.
@@ -77,12 +77,12 @@ OPEN_LOOP_FAILURES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _plan_for(path: str) -> Plan:
     return solve(scenario_mod.load(path))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _verification_for(path: str, execution: str = "guided") -> Verification:
     return verify(_plan_for(path), execution=execution)
 
@@ -110,8 +110,9 @@ def _describe(v: Verification) -> str:
     lines = [f"{v.scenario}: {len(v.failures)} failed rows"]
     for c in v.failures:
         scale = math.degrees(1.0) if c.unit == "rad" else 1.0
+        unit = "deg" if c.unit == "rad" else c.unit
         lines.append(f"  {c.payload} {c.element}: error {c.error * scale:+.4f}, "
-                     f"tolerance {c.tolerance * scale:.4f} ({c.unit if c.unit != 'rad' else 'deg'})")
+                     f"tolerance {c.tolerance * scale:.4f} ({unit})")
     lines += [f"  mass: {n}" for n in v.mass.notes]
     lines += [f"  burn leg {x.leg} {x.label}: {x.note}" for x in v.failed_burns]
     return "\n".join(lines)

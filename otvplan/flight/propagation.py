@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -55,7 +56,6 @@ from otvplan.core.atmosphere import (
     SCALE_HEIGHT_KM,
 )
 from otvplan.core.atmosphere import density as density_exponential
-from otvplan.model import OrbitState
 from otvplan.core.orbits import (
     TWO_PI,
     mean_to_true_anomaly,
@@ -63,6 +63,7 @@ from otvplan.core.orbits import (
     secular_rates,
     true_to_mean_anomaly,
 )
+from otvplan.model import OrbitState
 
 #: Relative tolerance of the integrator (DOP853's error estimate per step).
 RTOL = 1e-10

@@ -258,5 +258,13 @@ class Verification:
         return "\n".join(lines)
 
 
-__all__ = ["BurnCheck", "BurnExecution", "DeliveryCheck", "ElementCheck", "EQUATORIAL_RAD",
-           "MASS_RTOL", "MassCheck", "Verification"]
+__all__ = [
+    "EQUATORIAL_RAD",
+    "MASS_RTOL",
+    "BurnCheck",
+    "BurnExecution",
+    "DeliveryCheck",
+    "ElementCheck",
+    "MassCheck",
+    "Verification",
+]

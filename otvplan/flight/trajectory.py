@@ -39,10 +39,10 @@ from otvplan.core.orbits import (
     TWO_PI,
     argument_of_latitude_rate,
     coe_to_rv,
-    raan_rate,
-    secular_rates,
     mean_to_true_anomaly,
     period,
+    raan_rate,
+    secular_rates,
     true_to_mean_anomaly,
 )
 from otvplan.model import OrbitSpec, OrbitState
@@ -441,9 +441,24 @@ def dv_budget(plan) -> DeltaVBudget:
 
 
 __all__ = [
-    "MeanElements", "Segment", "NEAR_CIRCULAR_E", "elements_at", "sample", "states",
-    "segments", "event_times", "mission_end_s", "initial_state", "burns_in_order",
-    "TargetAt", "target_at", "wrap_pi", "is_arc", "MassHistory", "mass_history",
-    "DeltaVBudget", "dv_budget",
+    "NEAR_CIRCULAR_E",
+    "DeltaVBudget",
+    "MassHistory",
+    "MeanElements",
+    "Segment",
+    "TargetAt",
+    "burns_in_order",
+    "dv_budget",
+    "elements_at",
+    "event_times",
+    "initial_state",
+    "is_arc",
+    "mass_history",
+    "mission_end_s",
+    "sample",
+    "segments",
+    "states",
+    "target_at",
+    "wrap_pi",
 ]
 

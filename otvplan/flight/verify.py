@@ -27,8 +27,6 @@ from typing import Literal
 import numpy as np
 
 from otvplan.constants import EARTH, G0_KM_S2, G0_M_S2, MU_EARTH_KM3_S2
-from otvplan.planning.legs import EngineSpec, spiral_motion
-from otvplan.model import Burn, OrbitSpec, OrbitState, Plan
 from otvplan.core.orbits import (
     TWO_PI,
     node_crossing,
@@ -37,6 +35,16 @@ from otvplan.core.orbits import (
     rv_to_coe,
     true_to_mean_anomaly,
     wrap_angle,
+)
+from otvplan.flight.propagation import (
+    Backend,
+    ForceModel,
+    ThrustArc,
+    edelbaum_initial_yaw,
+    mean_orbit,
+    osculating_from_mean,
+    propagate,
+    tnw_to_inertial,
 )
 from otvplan.flight.results import (
     EQUATORIAL_RAD,
@@ -49,16 +57,8 @@ from otvplan.flight.results import (
     Verification,
 )
 from otvplan.flight.trajectory import target_at
-from otvplan.flight.propagation import (
-    Backend,
-    ForceModel,
-    ThrustArc,
-    edelbaum_initial_yaw,
-    mean_orbit,
-    osculating_from_mean,
-    propagate,
-    tnw_to_inertial,
-)
+from otvplan.model import Burn, OrbitSpec, OrbitState, Plan
+from otvplan.planning.legs import EngineSpec, spiral_motion
 
 #: How a plan's burns are flown (see :func:`verify`): ``"guided"`` as operations fly them
 #: (each burn at its planned place in the orbit nearest its planned epoch, its delta-v trimmed
@@ -154,8 +154,8 @@ def _thrust_arc(burn: Burn, before: OrbitState, engine, mass_kg: float,
 
     The arc turns the plane from ``before`` (its node carried to the end of the arc by the J2
     regression integrated along the Edelbaum transfer, as the planner does:
-    :func:`otvplan.planning.legs.spiral_motion`) into ``after``'s; with no out-of-plane delta-v planned
-    it thrusts along (or against) the velocity only.
+    :func:`otvplan.planning.legs.spiral_motion`) into ``after``'s; with no out-of-plane delta-v
+    planned it thrusts along (or against) the velocity only.
     """
     after = burn.orbit_after
     v0 = math.sqrt(mu / before.a_km)
@@ -743,6 +743,20 @@ def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float,
         passed=passed, notes=tuple(notes), trim_propellant_kg=float(trim_kg), margin_kg=margin)
 
 
-__all__ = ["BurnCheck", "BurnExecution", "DeliveryCheck", "ElementCheck", "EQUATORIAL_RAD",
-           "Execution", "MASS_RTOL", "MassCheck", "TRIM_FLOOR_KMS", "TRIM_FRACTION",
-           "Verification", "WINDOW_PERIODS", "dropoff_state", "target_at", "verify"]
+__all__ = [
+    "EQUATORIAL_RAD",
+    "MASS_RTOL",
+    "TRIM_FLOOR_KMS",
+    "TRIM_FRACTION",
+    "WINDOW_PERIODS",
+    "BurnCheck",
+    "BurnExecution",
+    "DeliveryCheck",
+    "ElementCheck",
+    "Execution",
+    "MassCheck",
+    "Verification",
+    "dropoff_state",
+    "target_at",
+    "verify",
+]

@@ -9,14 +9,14 @@
   epoch, a J2-only Earth gravity model, one impulsive burn per planned burn in VNB axes, a
   Propagate/Maneuver sequence at the planned epochs and a ReportFile.
 
-Frames. otvplan's inertial frame is the mean equator and equinox of the scenario epoch (the frame
-in which scenario RAANs and LTANs are defined, see :mod:`otvplan.flight.trajectory`). The exports rotate
-states into EME2000 (mean equator and equinox of J2000.0, labelled ``EME2000`` in CCSDS files and
-``EarthMJ2000Eq`` in GMAT, which other tools read) with the IAU-1976 precession matrix
-(Lieske 1977; Vallado 4th ed. eq. 3-88): r_J2000 = ROT3(zeta) ROT2(-theta) ROT3(z) r_MOD. The
-Julian date of the epoch in UTC stands in for TT (a 69 s difference moves the pole by
-~1e-9 rad). Nutation (up to ~9 arcsec between mean and true pole) is not applied: otvplan's
-kernels use the mean equator.
+Frames. otvplan's inertial frame is the mean equator and equinox of the scenario epoch (the
+frame in which scenario RAANs and LTANs are defined, see :mod:`otvplan.flight.trajectory`). The
+exports rotate states into EME2000 (mean equator and equinox of J2000.0, labelled ``EME2000``
+in CCSDS files and ``EarthMJ2000Eq`` in GMAT, which other tools read) with the IAU-1976
+precession matrix (Lieske 1977; Vallado 4th ed. eq. 3-88): r_J2000 = ROT3(zeta) ROT2(-theta)
+ROT3(z) r_MOD. The Julian date of the epoch in UTC stands in for TT (a 69 s difference moves
+the pole by ~1e-9 rad). Nutation (up to ~9 arcsec between mean and true pole) is not applied:
+otvplan's kernels use the mean equator.
 
 Burn frames. The plan's delta-v is in the pre-burn T/N/W frame: T along the velocity, W along
 the angular momentum (orbit normal), N = W x T (towards the Earth on a circular orbit). The OPM
@@ -32,6 +32,7 @@ the plan drawn in space, and the GMAT script as a starting point for a high-fide
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 import os
 import re
@@ -40,11 +41,11 @@ from pathlib import Path
 import numpy as np
 
 from otvplan import __version__
-from otvplan.flight import trajectory as tr
-from otvplan.io.atomicio import write_text
 from otvplan.constants import G0_M_S2, JD_J2000, MU_EARTH_KM3_S2
 from otvplan.core.orbits import period, rv_to_coe
 from otvplan.core.timeutil import julian_date
+from otvplan.flight import trajectory as tr
+from otvplan.io.atomicio import write_text
 
 #: CCSDS message version written.
 CCSDS_VERSION = "3.0"
@@ -129,7 +130,7 @@ def states_j2000(plan, t, side: str = "right"):
 def _epoch64(plan) -> np.datetime64:
     e = plan.scenario.epoch
     if e.tzinfo is not None:
-        e = e.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        e = e.astimezone(_dt.UTC).replace(tzinfo=None)
     return np.datetime64(e, "us")
 
 
@@ -142,9 +143,9 @@ def epoch_strings(plan, t) -> np.ndarray:
 
 
 def _creation(created: _dt.datetime | None) -> str:
-    moment = created or _dt.datetime.now(_dt.timezone.utc)
+    moment = created or _dt.datetime.now(_dt.UTC)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(_dt.UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -233,10 +234,10 @@ def oem_segments(plan, step_s: float | None = None, t_end_s: float | None = None
         step = math.ceil(float(t_end_s) / max(room, 1) / 10.0) * 10.0
     labels = _segment_labels(plan)
     out = []
-    for t0, t1 in zip(bounds[:-1], bounds[1:]):
+    for t0, t1 in itertools.pairwise(bounds):
         if t1 - t0 < MIN_SEGMENT_S:  # two events a moment apart: no arc worth a segment
             continue
-        n_int = int(math.ceil((t1 - t0) / step))
+        n_int = math.ceil((t1 - t0) / step)
         grid = t0 + step * np.arange(n_int)
         t = np.append(grid, t1)
         out.append((t, labels.get(round(float(t0), 6), "coast")))
@@ -347,8 +348,9 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
     Maneuvers: ``MAN_EPOCH_IGNITION`` the planned burn epoch (impulsive burns are written with
     ``MAN_DURATION = 0``, the finite burn time they would take is in a COMMENT; a low-thrust arc,
     a burn whose ``orbit_after`` lies at the end of its thrusting as in
-    :func:`otvplan.flight.trajectory.is_arc`, with its duration and its total delta-v), ``MAN_DELTA_MASS`` the propellant burnt
-    (negative), ``MAN_REF_FRAME = TNW`` and ``MAN_DV_1..3`` the T, N, W components [km/s].
+    :func:`otvplan.flight.trajectory.is_arc`, with its duration and its total delta-v),
+    ``MAN_DELTA_MASS`` the propellant burnt (negative), ``MAN_REF_FRAME = TNW`` and
+    ``MAN_DV_1..3`` the T, N, W components [km/s].
     Payload releases are listed as COMMENT lines (they are not maneuvers).
     """
     name = _object_name(plan)
@@ -465,8 +467,7 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
     engines = {e.name: e for e in sc.tug.engines}
     payload_total = sum(p.mass_kg for p in sc.payloads)
     out = [
-        "%% GMAT script written by otvplan %s for scenario %s" % (__version__,
-                                                                   gmat_comment(sc.name)),
+        f"% GMAT script written by otvplan {__version__} for scenario {gmat_comment(sc.name)}",
         "% Initial state: the planned mean drop-off orbit at the epoch, rotated to EarthMJ2000Eq",
         "% (IAU-1976 precession); GMAT reads the elements as osculating.",
         "% Burns: VNB axes, V = T (velocity), N = W (orbit normal), B = V x N = -N of the plan's",
@@ -595,8 +596,22 @@ def write_gmat(plan, path: str | os.PathLike, **kwargs) -> Path:
 
 
 __all__ = [
-    "REF_FRAME", "GMAT_FRAME", "precession_angles", "mod_to_j2000", "frame_rotation",
-    "states_j2000", "epoch_strings", "default_step_s", "oem_segments", "oem_text", "write_oem",
-    "exported_burns", "opm_text", "write_opm", "gmat_epoch", "tnw_to_vnb", "gmat_script",
+    "GMAT_FRAME",
+    "REF_FRAME",
+    "default_step_s",
+    "epoch_strings",
+    "exported_burns",
+    "frame_rotation",
+    "gmat_epoch",
+    "gmat_script",
+    "mod_to_j2000",
+    "oem_segments",
+    "oem_text",
+    "opm_text",
+    "precession_angles",
+    "states_j2000",
+    "tnw_to_vnb",
     "write_gmat",
+    "write_oem",
+    "write_opm",
 ]

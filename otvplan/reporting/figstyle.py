@@ -1,4 +1,4 @@
-"""The house style of otvplan's figures, shared by every figure of :mod:`otvplan.reporting.plotting`.
+"""The house style shared by every figure of :mod:`otvplan.reporting.plotting`.
 
 rcParams, colours (a fixed colour per phase kind and per payload, the same in every figure),
 the figure factory (object API on an Agg canvas, no pyplot), the layout steps that make saved

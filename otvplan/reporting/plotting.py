@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.flight import trajectory as tr
 from otvplan.io.atomicio import write_bytes
-from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.reporting.figstyle import (
     _LABEL_BOX,
     PHASE_COLORS,
@@ -691,6 +691,18 @@ def all_figures(plan) -> dict:
     return {n: FIGURE_FUNCTIONS[n](plan) for n in names}
 
 
-__all__ = ["timeline", "elements", "mass", "dv_waterfall", "planes", "pareto",
-           "pareto_points", "figure_bytes", "save_figure", "all_figures", "FIGURE_FUNCTIONS",
-           "RC", "PHASE_COLORS"]
+__all__ = [
+    "FIGURE_FUNCTIONS",
+    "PHASE_COLORS",
+    "RC",
+    "all_figures",
+    "dv_waterfall",
+    "elements",
+    "figure_bytes",
+    "mass",
+    "pareto",
+    "pareto_points",
+    "planes",
+    "save_figure",
+    "timeline",
+]

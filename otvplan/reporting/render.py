@@ -12,8 +12,8 @@ from __future__ import annotations
 import html as _html
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from otvplan import __version__
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY

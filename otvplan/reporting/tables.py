@@ -12,7 +12,7 @@ import csv
 import datetime as _dt
 import io
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.core.timeutil import add_seconds, julian_date
@@ -67,12 +67,12 @@ def utc_of(plan: Plan, t_s: float) -> _dt.datetime:
 def utc_text(plan: Plan, t_s: float) -> str:
     """``YYYY-MM-DD hh:mm:ss`` UTC of ``t_s`` seconds after the epoch (rounded to 1 s)."""
     moment = utc_of(plan, round(float(t_s)))
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _iso(plan: Plan, t_s: float) -> str:
     """ISO 8601 UTC with milliseconds, for CSV files."""
-    moment = utc_of(plan, float(t_s)).astimezone(_dt.timezone.utc)
+    moment = utc_of(plan, float(t_s)).astimezone(_dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -80,7 +80,7 @@ def _hours_text(h: float | None) -> str:
     """Clock text ``hh:mm:ss`` of hours in [0, 24)."""
     if h is None or math.isnan(h):
         return "-"
-    s = int(round(float(h) * 3600.0)) % 86400
+    s = round(float(h) * 3600.0) % 86400
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
@@ -199,7 +199,7 @@ def delivery_rows(plan: Plan) -> list[tuple[str, list[tuple]]]:
         t = d.t_s
         rows = []
 
-        def add(name, unit, target, got, tol_v, angle=False):
+        def add(name, unit, target, got, tol_v, angle=False, rows=rows):
             if target is None:
                 rows.append((name, unit, None, got, None, tol_v, None))
                 return
