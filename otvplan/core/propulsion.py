@@ -2,7 +2,11 @@
 
 Core units: km/s for delta-v, kg for mass, s for Isp and time, N for thrust. Isp is converted to
 an effective exhaust velocity with standard gravity g0 (:data:`otvplan.constants.G0_M_S2`).
-Source: Tsiolkovsky's rocket equation, Curtis eq. 11.30 / Vallado eq. 6-... (dv = g0 Isp ln m0/mf).
+Source: Tsiolkovsky's rocket equation, Curtis eq. 11.30 (dv = g0 Isp ln m0/mf).
+
+The checked functions validate their inputs and raise :class:`otvplan.errors.PhysicsError`;
+:func:`mass_after` and :func:`thrust_arc_time` are the same formulas unchecked, for the
+planner's vectorised inner loops (one home for the rocket equation in every layer).
 """
 
 from __future__ import annotations
@@ -67,6 +71,19 @@ def burn_duration(mp_kg, thrust_n, isp_s, g0_m_s2=G0_M_S2):
     return _out(mp * g0_m_s2 * isp / thrust)
 
 
+def mass_after(m0_kg, dv_kms, ve_kms):
+    """Mass [kg] after a delta-v [km/s] at exhaust velocity ``ve_kms``: m0 exp(-dv / ve)
+    (Curtis eq. 11.30). Unchecked (arrays broadcast): for inner loops on validated inputs."""
+    return m0_kg * np.exp(-dv_kms / ve_kms)
+
+
+def thrust_arc_time(dv_kms, m0_kg, ve_kms, thrust_n):
+    """Time [s] of a constant-thrust arc giving ``dv_kms`` from mass ``m0_kg``:
+    (m0 ve / F)(1 - exp(-dv/ve)) (see :func:`low_thrust_time`; ``ve_kms`` in km/s, ``thrust_n``
+    in N). Unchecked: for inner loops on validated inputs."""
+    return m0_kg * ve_kms * 1000.0 / thrust_n * -np.expm1(-np.asarray(dv_kms) / ve_kms)
+
+
 def low_thrust_time(dv_kms, m0_kg, thrust_n, isp_s, g0_km_s2=G0_KM_S2):
     """Time of flight [s] to accumulate ``dv_kms`` at constant thrust with mass flow.
 
@@ -78,4 +95,4 @@ def low_thrust_time(dv_kms, m0_kg, thrust_n, isp_s, g0_km_s2=G0_KM_S2):
     m0 = check_positive("initial mass m0_kg", m0_kg)
     thrust = check_positive("thrust_n", thrust_n)
     ve_kms = g0_km_s2 * check_positive("specific impulse isp_s", isp_s)
-    return _out(m0 * ve_kms * 1000.0 / thrust * -np.expm1(-dv / ve_kms))
+    return _out(thrust_arc_time(dv, m0, ve_kms, thrust))

@@ -324,22 +324,21 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
            "direction": np.zeros(P), "half_s": np.full(P, np.nan)}
     want = lg.DRIFT if drift else lg.DIRECT
     sel = np.nonzero((opts.base == want) & (opts.variant == lg.NO_PHASING))[0]
-    rows = opts.detail["rows"]
-    which = opts.detail["which"]
+    which = opts.which
     udot_j = nodes.u_rate[j]
     for w in np.unique(which[sel]):
         o = sel[which[sel] == w]
         p = opts.pair[o]
-        d = rows[w]["b"]["d"]
-        first = d["first"] if drift else d
-        w1 = np.asarray(first["tb1"])[p]
-        plane = np.asarray(first["theta"])[p] >= lg.COPLANAR_RAD
+        d = opts.blocks[w].base.detail
+        first = d.first if drift else d.transfer
+        w1 = first.tb1[p]
+        plane = first.theta[p] >= lg.COPLANAR_RAD
         if drift:
-            out["w2_s"][p] = np.asarray(d["second"]["tb1"])[p] - np.asarray(d["t_d1"])[p]
-            out["a_d"][p] = np.asarray(d["a_d"])[p]
-            out["direction"][p] = np.asarray(d["direction"])[p]
+            out["w2_s"][p] = d.second.tb1[p] - d.t_d1[p]
+            out["a_d"][p] = d.a_d[p]
+            out["direction"][p] = d.direction[p]
             out["half_s"][p] = np.pi / np.asarray(argument_of_latitude_rate(
-                np.asarray(d["a_d"])[p], 0.0, np.asarray(d["i_d"])[p]), float)
+                d.a_d[p], 0.0, d.i_d[p]), float)
         out["rest_s"][p] = opts.t_end[o] - w1
         out["dv"][p] = opts.dv[o]
         out["phase"][p] = np.where(plane, np.mod(udot_j[p] * w1, np.pi), np.nan)

@@ -22,28 +22,20 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from otvplan.planning import legs as lg
-from otvplan.core import maneuvers as mnv
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.errors import InfeasibleError, Shortfall
 from otvplan.model import (
-    Burn,
-    Delivery,
-    Leg,
-    OrbitState,
-    Phase,
     Plan,
     Scenario,
 )
 from otvplan.core.orbits import (
     TWO_PI,
-    argument_of_latitude_rate,
-    plane_normal,
-    raan_rate,
-    rv_to_coe,
-    secular_rates,
 )
+from otvplan.core.propulsion import mass_after, thrust_arc_time
 from otvplan.planning import schedule
-from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, path_to, search
+from otvplan.planning.build import build_legs
+from otvplan.planning.disposal import DisposalTable, disposal_table
+from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, search
 
 OBJECTIVES = ("propellant", "duration", "pareto")
 #: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
@@ -63,59 +55,6 @@ class SolverOptions:
     #: "auto": the continuous-time planner (:mod:`otvplan.planning.schedule`) where it applies, else
     #: the general search; "grid": always the general search on its grids of drift durations
     method: str = "auto"
-
-
-# --------------------------------------------------------------------------------------------
-# Disposal
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DisposalTable:
-    """Disposal from each node's orbit: target perigee radius [km] and delta-v [km/s]."""
-
-    perigee_km: np.ndarray
-    dv_chemical: np.ndarray
-    dv_electric: np.ndarray
-
-
-def disposal_table(scenario: Scenario, nodes: lg.Nodes, mu=MU_EARTH_KM3_S2) -> DisposalTable:
-    """Disposal target and cost from every node's orbit (computed once per plan).
-
-    ``perigee``: move the perigee to the given altitude (lowering it with one retrograde burn at
-    apogee; or, above the orbit, a graveyard: a Hohmann transfer to a circular orbit there, as
-    for GEO end of life, IADC-02-01 sec. 5.3.1). ``reentry``: lower it until the orbit
-    decays within the years asked for, for the tug's dry mass, area and drag coefficient
-    (:func:`otvplan.core.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
-    at apogee (Vallado Alg. 36 half-transfer); an electric tug spirals down to a circular orbit
-    at that perigee (Edelbaum coplanar, |dv| = difference of circular speeds), which decays at
-    least as fast as the ellipse.
-    """
-    d = scenario.constraints.disposal
-    apogee = nodes.a * (1.0 + nodes.e)
-    if d.kind == "none":
-        zero = np.zeros(nodes.n)
-        return DisposalTable(np.full(nodes.n, np.nan), zero, zero)
-    if d.kind == "perigee":
-        rp = np.full(nodes.n, R_EARTH_KM + float(d.perigee_altitude_km))
-    else:
-        from otvplan.core.lifetime import perigees_for_lifetime
-
-        ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
-        unique, inverse = np.unique(apogee, return_inverse=True)
-        rp = np.asarray(perigees_for_lifetime(
-            unique, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY, ballistic),
-            float)[inverse.reshape(-1)]
-    a = nodes.a
-    raise_ = rp > apogee  # a graveyard orbit above (GEO): circularise there (Hohmann)
-    rp_low = np.minimum(rp, apogee)
-    v_apo = np.sqrt(mu * (2.0 / apogee - 1.0 / a))
-    v_new = np.sqrt(mu * (2.0 / apogee - 2.0 / (apogee + rp_low)))
-    lower = np.maximum(v_apo - v_new, 0.0)
-    up = mnv.apse_transfer(apogee, a, np.maximum(rp, apogee), np.maximum(rp, apogee), mu)
-    dv_chem = np.where(raise_, np.abs(np.asarray(up.dv1)) + np.abs(np.asarray(up.dv2)), lower)
-    dv_elec = np.abs(np.sqrt(mu / rp) - np.sqrt(mu / a))
-    return DisposalTable(rp, dv_chem, dv_elec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,7 +207,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                                 if fast_path else None)
         chosen = _best_partial(finals, nodes, settings.reserve_kg)
     depth, index = chosen["depth"], chosen["index"]
-    built = _build(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
+    built = build_legs(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
                    electric_disposal, warnings, disp, dispose=chosen.get("dispose", True))
     lb = None
     # Exact only when nothing was gridded: drift durations and phasing revolution counts are
@@ -369,7 +308,7 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
     if sched is None:
         return None
     layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
-    built = _build(scenario, nodes, ctx, layers, len(layers) - 1, 0, lg.DriftCache(),
+    built = build_legs(scenario, nodes, ctx, layers, len(layers) - 1, 0, lg.DriftCache(),
                    ctx.chemical, False, warnings, disp, leg_contexts=contexts)
     payload_mass = float(nodes.mass[1:].sum())
     prop_lb = m0 - payload_mass - sched.bound_final_mass_kg
@@ -467,7 +406,6 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp, leg_lb):
     mass from a quick beam search. None where bounding does not apply (electric engines)."""
     if ctx.electric is not None or ctx.chemical is None:
         return None
-    n1 = nodes.n
     incumbent, _ = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width=32)
     if not math.isfinite(incumbent):
         return None
@@ -515,10 +453,10 @@ def _finals(disp: DisposalTable, nodes, layers, eng, electric_disposal, s: Searc
         if layer.size == 0:
             continue
         dv = (disp.dv_electric if electric_disposal else disp.dv_chemical)[layer.j]
-        m_fin = layer.m * np.exp(-dv / eng.ve_kms) if eng is not None else layer.m
+        m_fin = mass_after(layer.m, dv, eng.ve_kms) if eng is not None else layer.m
         t_fin = layer.t.copy()
         if electric_disposal and eng is not None:
-            t_fin = t_fin + lg._low_thrust_time(dv, layer.m, eng)
+            t_fin = t_fin + thrust_arc_time(dv, layer.m, eng.ve_kms, eng.thrust_n)
         prop_left = m_fin - layer.remaining_payload_mass - s.dry_kg
         rows.append({"depth": depth, "t": t_fin, "m": m_fin, "prop_left": prop_left,
                      "mask": layer.mask, "n": layer.size})
@@ -729,415 +667,3 @@ def _propellant_lower_bound(scenario, nodes, leg_lb, disp, eng) -> float:
     return float(m_end * math.expm1(d_total / ve)
                  + np.sum(nodes.mass[1:] * np.expm1(entering / ve)))
 
-
-# --------------------------------------------------------------------------------------------
-# Rebuilding legs into burns
-# --------------------------------------------------------------------------------------------
-
-
-def _unit_r(i, raan, u):
-    """Unit position vector at argument of latitude u in plane (i, raan)."""
-    cO, sO, ci, si, cu, su = (math.cos(raan), math.sin(raan), math.cos(i), math.sin(i),
-                              math.cos(u), math.sin(u))
-    return np.array([cO * cu - sO * su * ci, sO * cu + cO * su * ci, su * si])
-
-
-def _rotate(vec, axis, angle):
-    """Rodrigues rotation of ``vec`` about unit ``axis`` by ``angle``."""
-    c, s = math.cos(angle), math.sin(angle)
-    return vec * c + np.cross(axis, vec) * s + axis * np.dot(axis, vec) * (1.0 - c)
-
-
-def _tilt_to(h, r_hat, inc):
-    """Rotate plane normal ``h`` about ``r_hat`` (a point on the equator) to inclination inc."""
-    if abs(math.acos(max(-1.0, min(1.0, h[2]))) - inc) < 1e-15:
-        return h
-    best = None
-    for sense in (1.0, -1.0):
-        cand = _rotate(h, r_hat, sense * abs(math.acos(max(-1.0, min(1.0, h[2]))) - inc))
-        err = abs(math.acos(max(-1.0, min(1.0, cand[2]))) - inc)
-        if best is None or err < best[0]:
-            best = (err, cand)
-    return best[1]
-
-
-def _burn_tnw(r_hat, h_before, v_before, h_after, v_after):
-    """Delta-v in the pre-burn TNW frame for a burn at an apsis/circular point."""
-    t_hat = np.cross(h_before, r_hat)
-    w_hat = h_before
-    n_hat = np.cross(w_hat, t_hat)
-    dv = v_after * np.cross(h_after, r_hat) - v_before * t_hat
-    return (float(dv @ t_hat), float(dv @ n_hat), float(dv @ w_hat))
-
-
-class _Ledger:
-    """Books burns at the tug's real mass (rocket equation burn by burn)."""
-
-    def __init__(self, m0):
-        self.m = m0
-        self.burns: list[Burn] = []
-
-    def burn(self, t, dv_tnw, eng: lg.EngineSpec, u, label, low_thrust=False, duration=None,
-             max_impulsive=None, orbit_after=None):
-        dv = float(np.linalg.norm(dv_tnw))
-        m_before = self.m
-        m_after = m_before * math.exp(-dv / eng.ve_kms)
-        prop = m_before - m_after
-        if duration is None:
-            duration = prop * eng.ve_kms * 1000.0 / eng.thrust_n
-        ok = True if low_thrust or max_impulsive is None else duration <= max_impulsive
-        self.burns.append(Burn(
-            t_s=float(t), dv_kms=dv, dv_tnw_kms=tuple(float(x) for x in dv_tnw),
-            engine=eng.name, propellant_kg=float(prop), mass_before_kg=float(m_before),
-            mass_after_kg=float(m_after), duration_s=float(duration), u_rad=float(np.mod(u,
-                                                                                      TWO_PI)),
-            label=label, low_thrust=low_thrust, impulsive_ok=ok, orbit_after=orbit_after))
-        self.m = m_after
-
-
-def _state_after(t, r_vec, v_vec) -> OrbitState:
-    """Mean orbit right after an impulsive burn, from the position and new velocity."""
-    el = rv_to_coe(r_vec, v_vec)
-    e = float(el.e)
-    argp = float(el.argp) if e >= lg.CIRCULAR_E else 0.0
-    return OrbitState(t_s=float(t), a_km=float(el.a), e=e if e >= 1e-9 else 0.0,
-                      inc_rad=float(el.i), raan_rad=float(el.raan), argp_rad=argp,
-                      u_rad=float(el.u))
-
-
-def _circular_state(t, a, e, i, raan, argp, u) -> OrbitState:
-    return OrbitState(t_s=float(t), a_km=float(a), e=float(e), inc_rad=float(i),
-                      raan_rad=float(np.mod(raan, TWO_PI)), argp_rad=float(argp),
-                      u_rad=float(np.mod(u, TWO_PI)))
-
-
-def _transfer_burns(led: _Ledger, d, idx, iA, raanA_b1, iB, eng, label, max_imp):
-    """Two burns of a direct transfer (from the ``_direct`` arrays, element ``idx``)."""
-    u_b = float(d["u_b1"][idx])
-    rA = float(d["raan_b1"][idx])
-    h_a = plane_normal(iA, rA)
-    r_hat = _unit_r(iA, rA, u_b)
-    th1, th2 = float(d["th1"][idx]), float(d["th2"][idx])
-    theta = float(d["theta"][idx])
-    # Rotation sense: rotating h_A about r_hat by +theta must reach the target plane normal,
-    # taken (as the burns here are) at burn 1: the plane _direct aimed at, i.e. the plane at
-    # arrival less the regression of the transfer orbit's node during the coast. (The plane
-    # at arrival has turned by J2 during the coast, ~0.1 deg in LEO: more than a small plane
-    # change itself, which then went the wrong way, e.g. a 0.02 deg change delivered 0.04 deg
-    # off.)
-    raanB = (float(d["raan_arr"][idx]) - float(d["rate_t"][idx]) * (
-        float(d["tb2"][idx]) - float(d["tb1"][idx]))) if theta > 0 else rA
-    h_b_target = plane_normal(iB, raanB) if theta > lg.COPLANAR_RAD else h_a
-    sense = 1.0
-    if theta > lg.COPLANAR_RAD:
-        plus = _rotate(h_a, r_hat, theta)
-        minus = _rotate(h_a, r_hat, -theta)
-        sense = 1.0 if np.linalg.norm(plus - h_b_target) <= np.linalg.norm(
-            minus - h_b_target) else -1.0
-    h_t = _rotate(h_a, r_hat, sense * th1)
-    v1, vt1, vt2, v2 = (float(d[x][idx]) for x in ("v1", "vt1", "vt2", "v2"))
-    same = bool(d["same"][idx])
-    tb1, tb2 = float(d["tb1"][idx]), float(d["tb2"][idx])
-    r_dep, r_arr = float(d["r_dep"][idx]), float(d["r_arr"][idx])
-    if same:
-        h_f = _rotate(h_t, r_hat, sense * th2)
-        dv = np.array(_burn_tnw(r_hat, h_a, v1, h_f, v2))
-        if np.linalg.norm(dv) > 0:
-            led.burn(tb1, dv, eng, u_b, label, max_impulsive=max_imp,
-                     orbit_after=_state_after(tb1, r_dep * r_hat, v2 * np.cross(h_f, r_hat)))
-        return
-    dv1 = np.array(_burn_tnw(r_hat, h_a, v1, h_t, vt1))
-    if np.linalg.norm(dv1) > 0:
-        led.burn(tb1, dv1, eng, u_b, label + " burn 1", max_impulsive=max_imp,
-                 orbit_after=_state_after(tb1, r_dep * r_hat, vt1 * np.cross(h_t, r_hat)))
-    r2 = -r_hat
-    h_f = _rotate(h_t, r_hat, sense * th2)
-    dv2 = np.array(_burn_tnw(r2, h_t, vt2, h_f, v2))
-    if np.linalg.norm(dv2) > 0:
-        # the transfer orbit's node regressed during the coast: carry that into the state
-        after = _state_after(tb2, r_arr * r2, v2 * np.cross(h_f, r2))
-        after = replace(after, raan_rad=float(np.mod(
-            after.raan_rad + float(d["rate_t"][idx]) * (tb2 - tb1), TWO_PI)))
-        led.burn(tb2, dv2, eng, u_b + math.pi, label + " burn 2", max_impulsive=max_imp,
-                 orbit_after=after)
-
-
-def _build(scenario, nodes, ctx, layers, depth, index, cache, eng, electric_disposal,
-           warnings, disp: DisposalTable, dispose: bool = True,
-           leg_contexts: list | None = None) -> list[Leg]:
-    legs_out: list[Leg] = []
-    path = path_to(layers, depth, index)
-    max_imp = scenario.constraints.max_impulsive_burn_s
-    for leg_no, (dpt, idx) in enumerate(path[1:], start=1):
-        lay: Layer = layers[dpt]
-        prev: Layer = layers[dpt - 1]
-        pidx = int(lay.parent[idx])
-        j, k = int(prev.j[pidx]), int(lay.j[idx])
-        t0, m_label = float(prev.t[pidx]), float(prev.m[pidx])
-        # masses are booked as one chain through the ledger (the search's label mass agrees
-        # to rounding; the chain makes "before = previous after" exact)
-        m0 = legs_out[-1].mass_after_kg if legs_out else m_label
-        leg_ctx, leg_cache = ctx, cache
-        if leg_contexts is not None:  # each leg planned with its own drift duration
-            leg_ctx, leg_cache = leg_contexts[leg_no - 1], lg.DriftCache()
-        opts = lg.expand(nodes, leg_ctx, np.array([j]), np.array([k]), np.array([t0]),
-                         np.array([m_label]), np.array([prev.raan[pidx]]),
-                         np.array([prev.u[pidx]]),
-                         leg_cache, prune=False)
-        sel = np.nonzero((opts.base == lay.base[idx]) & (opts.tidx == lay.tidx[idx])
-                         & (opts.variant == lay.variant[idx]) & (opts.krev == lay.krev[idx]))[0]
-        if sel.size == 0:  # cannot happen: the search produced this option from these inputs
-            raise RuntimeError("internal error: leg option not reproducible")
-        o = int(sel[0])
-        row = opts.detail["rows"][opts.detail["which"][o]]
-        legs_out.append(_leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, 0, lay,
-                                      idx, prev, pidx, max_imp, warnings))
-    # disposal
-    d = scenario.constraints.disposal
-    if dispose and d.kind != "none" and eng is not None:
-        last = legs_out[-1] if legs_out else None
-        lay = layers[depth]
-        j = int(lay.j[index])
-        t0 = float(lay.t[index])
-        m0 = last.mass_after_kg if last else float(lay.m[index])
-        a = float(nodes.a[j])
-        dv = float((disp.dv_electric if electric_disposal else disp.dv_chemical)[j])
-        rp = float(disp.perigee_km[j])
-        led = _Ledger(m0)
-        raan = float(lay.raan[index])
-        u = float(lay.u[index])
-        phases = []
-        inc = float(nodes.i[j])
-        t_end = t0
-        if dv > 0:
-            if electric_disposal:
-                T = float(lg._low_thrust_time(dv, m0, eng))
-                sign = 1.0 if rp > a else -1.0
-                led.burn(t0, np.array([sign * dv, 0.0, 0.0]), eng, u, "disposal spiral",
-                         low_thrust=True, duration=T,
-                         orbit_after=_circular_state(t0 + T, rp, 0.0, inc, raan, 0.0, u))
-                t_end = t0 + T
-                phases.append(Phase("spiral", t0, t_end, 0.5 * (a + rp), inc))
-            elif rp <= a:
-                led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal burn",
-                         max_impulsive=max_imp,
-                         orbit_after=_circular_state(t0, 0.5 * (a + rp), (a - rp) / (a + rp),
-                                                     inc, raan, u + math.pi, u))
-            else:  # graveyard above: Hohmann to a circular orbit at rp
-                h = mnv.hohmann(a, rp)
-                a_t = 0.5 * (a + rp)
-                e_t = (rp - a) / (rp + a)
-                led.burn(t0, np.array([float(h.dv1), 0.0, 0.0]), eng, u, "disposal burn 1",
-                         max_impulsive=max_imp,
-                         orbit_after=_circular_state(t0, a_t, e_t, inc, raan, u, u))
-                t_end = t0 + float(h.tof)
-                phases.append(Phase("transfer", t0, t_end, a_t, inc, e_t))
-                raan2 = raan + float(raan_rate(a_t, e_t, inc)) * float(h.tof)
-                led.burn(t_end, np.array([float(h.dv2), 0.0, 0.0]), eng, u + math.pi,
-                         "disposal burn 2", max_impulsive=max_imp,
-                         orbit_after=_circular_state(t_end, rp, 0.0, inc, raan2, 0.0,
-                                                     u + math.pi))
-        prop = m0 - led.m
-        legs_out.append(Leg(
-            index=len(legs_out) + 1, origin=last.destination if last else "drop-off",
-            destination=f"disposal (perigee {rp - R_EARTH_KM:.0f} km)", strategy="disposal",
-            t_start_s=t0, t_end_s=t_end, dv_kms=float(sum(b.dv_kms for b in led.burns)),
-            propellant_kg=prop, mass_before_kg=m0,
-            mass_after_kg=led.m, burns=tuple(led.burns), phases=tuple(phases),
-            notes=(_disposal_note(scenario, a, rp, dv),)))
-    for leg in legs_out:
-        for b in leg.burns:
-            if not b.impulsive_ok:
-                warnings.append(
-                    f"leg {leg.index} {b.label}: the burn lasts {b.duration_s:.0f} s, longer "
-                    f"than {max_imp:.0f} s; finite-burn losses are not modelled")
-    return legs_out
-
-
-def _leg_from_row(scenario, nodes, ctx, leg_no, j, k, t0, m0, row, _unused, lay, idx, prev,
-                  pidx, max_imp, warnings) -> Leg:
-    b = row["b"]
-    code = b["code"]
-    variant = row["variant"]
-    d = b["d"]
-    led = _Ledger(m0)
-    phases: list[Phase] = []
-    notes: list[str] = []
-    iA, aA = float(nodes.i[j]), float(nodes.a[j])
-    iB, aB = float(nodes.i[k]), float(nodes.a[k])
-    eA, eB = float(nodes.e[j]), float(nodes.e[k])
-    chem, elec = ctx.chemical, ctx.electric
-    t_cursor = t0
-    if code == lg.DIRECT:
-        w = float(d.get("wait", np.zeros(1))[0]) if variant == lg.WAIT_PHASE else 0.0
-        if variant == lg.WAIT_PHASE:
-            # recompute the same transfer from the later departure (coplanar: burns anywhere)
-            notes.append(f"waits {w / 3600:.2f} h in the initial orbit to arrive on the slot")
-            shift = w
-        else:
-            shift = 0.0
-        dd = {key: (np.asarray(v) + (shift if key in ("tb1", "tb2") else 0.0))
-              if isinstance(v, np.ndarray) else v for key, v in d.items()}
-        if variant == lg.WAIT_PHASE:
-            dd["u_b1"] = np.mod(np.asarray(d["u_b1"]) + nodes.u_rate[j] * shift, TWO_PI)
-            # the node turns on while the tug waits (as legs.expand books it)
-            dd["raan_b1"] = np.asarray(d["raan_b1"]) + nodes.raan_rate[j] * shift
-        tb1, tb2 = float(dd["tb1"][0]), float(dd["tb2"][0])
-        if tb1 > t_cursor:
-            phases.append(Phase("wait", t_cursor, tb1, aA, iA, eA))
-        _transfer_burns(led, dd, 0, iA, None, iB, chem, "transfer", max_imp)
-        if tb2 > tb1:
-            phases.append(Phase("transfer", tb1, tb2, float(dd["a_t"][0]), iB,
-                                abs(float(dd["r_arr"][0]) - float(dd["r_dep"][0])) / (
-                                    float(dd["r_arr"][0]) + float(dd["r_dep"][0]))))
-        t_cursor = tb2
-        strategy = "direct"
-        notes.append(f"plane change {math.degrees(float(d['theta'][0])):.3f} deg split "
-                     f"{math.degrees(abs(float(d['th1'][0]))):.3f} + "
-                     f"{math.degrees(abs(float(d['th2'][0]))):.3f} deg")
-    elif code == lg.DRIFT:
-        d1, d2 = d["first"], d["second"]
-        a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
-        tb1 = float(d1["tb1"][0])
-        if tb1 > t_cursor:
-            phases.append(Phase("wait", t_cursor, tb1, aA, iA, eA))
-        _transfer_burns(led, d1, 0, iA, None, i_d, chem, "to drift orbit", max_imp)
-        t_d0, t_d1 = float(d["t_d0"][0]), float(d["t_d1"][0])
-        if t_d0 > tb1:
-            phases.append(Phase("transfer", tb1, t_d0, 0.5 * (aA + a_d), i_d))
-        phases.append(Phase("drift", t_d0, t_d1, a_d, i_d))
-        tb3, tb4 = float(d2["tb1"][0]), float(d2["tb2"][0])
-        if tb3 > t_d1:
-            phases.append(Phase("wait", t_d1, tb3, a_d, i_d))
-        _transfer_burns(led, d2, 0, i_d, None, iB, chem, "from drift orbit", max_imp)
-        if tb4 > tb3:
-            phases.append(Phase("transfer", tb3, tb4, 0.5 * (a_d + aB), iB))
-        t_cursor = tb4
-        strategy = "drift"
-        notes.append(f"J2 drift at {a_d - R_EARTH_KM:.1f} km, {math.degrees(i_d):.3f} deg for "
-                     f"{(t_d1 - t_d0) / SECONDS_PER_DAY:.2f} d")
-    elif code in (lg.SPIRAL, lg.SPIRAL_DRIFT):
-        if code == lg.SPIRAL:
-            dv, T = float(d["dv"][0]), float(d["T"][0])
-            theta = float(d["theta"][0])
-            led.burn(t0, _lt_vec(dv, aA, aB), elec, float(prev.u[pidx]), "spiral",
-                     low_thrust=True, duration=T,
-                     orbit_after=_circular_state(t0 + T, aB, eB, iB, b["raan_arr"][0], 0.0,
-                                                 b["u_arr"][0]))
-            phases.append(Phase("spiral", t0, t0 + T, 0.5 * (aA + aB), iB))
-            t_cursor = t0 + T
-            strategy = "spiral"
-            notes.append(f"Edelbaum spiral, plane change {math.degrees(theta):.3f} deg")
-        else:
-            dv1, dv2 = float(d["dv1"][0]), float(d["dv2"][0])
-            T1, Td, T2 = float(d["T1"][0]), float(d["Td"][0]), float(d["T2"][0])
-            a_d, i_d = float(d["a_d"][0]), float(d["i_d"][0])
-            raan_d, u_d = float(d["raan_d"][0]), float(d["u_d"][0])
-            udot_d = float(argument_of_latitude_rate(a_d, 0.0, i_d))
-            led.burn(t0, _lt_vec(dv1, aA, a_d), elec, float(prev.u[pidx]), "spiral to drift",
-                     low_thrust=True, duration=T1,
-                     orbit_after=_circular_state(t0 + T1, a_d, 0.0, i_d, raan_d, 0.0, u_d))
-            phases.append(Phase("spiral", t0, t0 + T1, 0.5 * (aA + a_d), i_d))
-            phases.append(Phase("drift", t0 + T1, t0 + T1 + Td, a_d, i_d))
-            led.burn(t0 + T1 + Td, _lt_vec(dv2, a_d, aB), elec, u_d + udot_d * Td,
-                     "spiral from drift", low_thrust=True, duration=T2,
-                     orbit_after=_circular_state(t0 + T1 + Td + T2, aB, eB, iB,
-                                                 b["raan_arr"][0], 0.0, b["u_arr"][0]))
-            phases.append(Phase("spiral", t0 + T1 + Td, t0 + T1 + Td + T2, 0.5 * (a_d + aB),
-                                iB))
-            t_cursor = t0 + T1 + Td + T2
-            strategy = "spiral-drift"
-            notes.append(f"low-thrust to a J2 drift orbit at {a_d - R_EARTH_KM:.1f} km, "
-                         f"{math.degrees(i_d):.3f} deg for {Td / SECONDS_PER_DAY:.2f} d")
-    else:  # pragma: no cover - codes are closed
-        raise RuntimeError(f"unknown leg code {code}")
-    # phasing
-    if variant in lg.PHASING_VARIANTS:
-        eng = elec if code in (lg.SPIRAL, lg.SPIRAL_DRIFT) else chem
-        tof = float(d["tof_ph"][0])
-        wait = float(d["wait_ph"][0])
-        a_ph, e_ph, i_ph = float(d["a_ph"][0]), float(d["e_ph"][0]), float(d["i_ph"][0])
-        v_ph, v_c = float(d["v_ph"][0]), float(d["v_c"][0])
-        t_arr = float(row["b"]["t_arr"][0])
-        rate_b, udot_b = float(nodes.raan_rate[k]), float(nodes.u_rate[k])
-        u_start = float(row["b"]["u_arr"][0]) + udot_b * wait
-        t1 = t_cursor + wait
-        if wait > 0:
-            phases.append(Phase("wait", t_cursor, t1, aB, iB, eB))
-        raan_1 = float(row["b"]["raan_arr"][0]) + rate_b * (t1 - t_arr)
-        r_hat = _unit_r(iB, raan_1, u_start)
-        h_b = plane_normal(iB, raan_1)
-        h_ph = _tilt_to(h_b, r_hat, i_ph)
-        perigee_here = a_ph > aB
-        after1 = _state_after(t1, aB * r_hat, v_ph * np.cross(h_ph, r_hat))
-        led.burn(t1, np.array(_burn_tnw(r_hat, h_b, v_c, h_ph, v_ph)), eng, u_start,
-                 "phasing burn 1", max_impulsive=max_imp, low_thrust=eng is elec,
-                 orbit_after=after1)
-        phases.append(Phase("phasing", t1, t1 + tof, a_ph, i_ph, e_ph))
-        # k anomalistic revolutions later the tug is back at its apsis, which the J2 apsidal
-        # motion has carried forward, in a plane that turned at the phasing orbit's rate
-        rates_ph = secular_rates(a_ph, e_ph, i_ph)
-        raan_2 = raan_1 + float(rates_ph.raan) * tof
-        u_end = u_start + float(rates_ph.argp) * tof
-        r_hat2 = _unit_r(i_ph, raan_2, u_end)
-        h_ph2 = plane_normal(i_ph, raan_2)
-        # Apsidal motion has carried the apsis off the equator, where turning by the
-        # inclination difference (_tilt_to) no longer gives inclination iB (a 0.04 deg
-        # matched-node tilt after 13 deg of apsidal motion ended 0.005 deg off): turn to the
-        # plane of inclination iB through this point, as legs.expand booked it.
-        raan_b2, _ = lg._tilt_at_point(i_ph, raan_2, u_end, iB)
-        h_b2 = plane_normal(iB, float(raan_b2))
-        after2 = _state_after(t1 + tof, aB * r_hat2, v_c * np.cross(h_b2, r_hat2))
-        led.burn(t1 + tof, np.array(_burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_end,
-                 "phasing burn 2", max_impulsive=max_imp, low_thrust=eng is elec,
-                 orbit_after=after2)
-        t_cursor = t1 + tof
-        kind = "matched-node " if variant in (lg.PHASE_LOW_M, lg.PHASE_HIGH_M) else ""
-        strategy += f"+{kind}phasing({int(row['krev'])} rev)"
-        notes.append(f"{kind}phasing {a_ph - R_EARTH_KM:.1f} km mean altitude"
-                     f"{', ' + format(math.degrees(i_ph), '.3f') + ' deg' if kind else ''}, "
-                     f"{int(row['krev'])} rev, {tof / SECONDS_PER_DAY:.2f} d")
-        del perigee_here
-    elif variant == lg.WAIT_PHASE:
-        strategy += "+phase-wait"
-    t_del = float(lay.t[idx])
-    if t_del > t_cursor + 1e-6:
-        phases.append(Phase("separation", t_cursor, t_del, aB, iB, eB))
-    m_after_release = led.m - float(nodes.mass[k])
-    orbit = OrbitState(t_s=t_del, a_km=aB, e=eB, inc_rad=iB,
-                       raan_rad=float(np.mod(lay.raan[idx], TWO_PI)),
-                       argp_rad=float(nodes.argp[k]) if eB >= lg.CIRCULAR_E else 0.0,
-                       u_rad=float(np.mod(lay.u[idx], TWO_PI)))
-    if abs(m_after_release - float(lay.m[idx])) > 1e-6 * max(1.0, m0):
-        warnings.append(f"leg {leg_no}: mass bookkeeping differs from the search by "
-                        f"{m_after_release - float(lay.m[idx]):.3g} kg")
-    return Leg(
-        index=leg_no, origin=nodes.names[j], destination=nodes.names[k], strategy=strategy,
-        t_start_s=t0, t_end_s=t_del, dv_kms=float(sum(bb.dv_kms for bb in led.burns)),
-        propellant_kg=float(m0 - led.m), mass_before_kg=m0, mass_after_kg=m_after_release,
-        burns=tuple(led.burns), phases=tuple(phases),
-        delivery=Delivery(payload=nodes.names[k], t_s=t_del, orbit=orbit,
-                          mass_kg=float(nodes.mass[k])),
-        notes=tuple(notes))
-
-
-def _disposal_note(scenario, a_km, rp_km, dv_kms) -> str:
-    """What the disposal leg does, in words."""
-    d = scenario.constraints.disposal
-    alt = rp_km - R_EARTH_KM
-    if dv_kms <= 0.0:
-        return "no burn needed: the orbit already meets the disposal rule"
-    if rp_km > a_km:
-        return f"raised to a {alt:.0f} km graveyard orbit"
-    if d.kind == "reentry":
-        return (f"perigee lowered to {alt:.0f} km: the orbit decays within "
-                f"{float(d.reentry_years):g} yr (lifetime model)")
-    return f"perigee lowered to {alt:.0f} km"
-
-
-def _lt_vec(dv, a_from, a_to):
-    """Split a low-thrust delta-v into in-plane (T) and out-of-plane (W) parts for reports."""
-    dv_t = abs(math.sqrt(MU_EARTH_KM3_S2 / a_from) - math.sqrt(MU_EARTH_KM3_S2 / a_to))
-    dv_t = min(dv_t, dv)
-    dv_w = math.sqrt(max(dv * dv - dv_t * dv_t, 0.0))
-    return np.array([math.copysign(dv_t, a_to - a_from), 0.0, dv_w])
