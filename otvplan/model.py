@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from otvplan.constants import (
     DEFAULT_MAX_DRIFT_ALTITUDE_KM,
@@ -21,6 +21,8 @@ from otvplan.constants import (
 
 EngineKind = Literal["chemical", "electric"]
 Objective = Literal["propellant", "duration", "pareto"]
+#: The solver's objectives, in the order the docs list them (the one home of this list).
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 DisposalKind = Literal["none", "perigee", "reentry"]
 
 

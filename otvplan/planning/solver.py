@@ -25,6 +25,7 @@ from otvplan.planning import legs as lg
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.errors import InfeasibleError, Shortfall
 from otvplan.model import (
+    OBJECTIVES,
     Plan,
     Scenario,
 )
@@ -37,7 +38,6 @@ from otvplan.planning.build import build_legs
 from otvplan.planning.disposal import DisposalTable, disposal_table
 from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, search
 
-OBJECTIVES = ("propellant", "duration", "pareto")
 #: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
 #: search returns the best it has, marked as not proven optimal.
 DEFAULT_TIME_LIMIT_S = 60.0

@@ -1,0 +1,350 @@
+"""Order and schedule search over leg tables: a label-setting dynamic programme over subsets
+of payloads with each leg's drift duration chosen among the tables' options.
+
+A label is (payloads delivered, current orbit, time, argument of latitude, mass); a label is
+dropped when another of its (set, orbit) group is no lighter and can be where it is no later
+(:func:`_dominance`); a branch-and-bound on the final mass
+(:func:`otvplan.planning.sequencing.final_mass_upper_bound`, with a time-priced bound,
+:class:`_TimeBound`) prunes the rest. Past a label cap or the deadline the search continues as
+a beam. Core units: km, km/s, s, rad, kg.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from otvplan.core.orbits import TWO_PI
+from otvplan.planning import legs as lg
+from otvplan.planning.sequencing import Bound, final_mass_upper_bound
+
+#: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
+MAX_LABELS = 400_000
+#: Complete plans kept from the last layer (the refinement splits the intervals they use).
+REFINE_PATHS = 2000
+
+
+# --------------------------------------------------------------------------------------------
+# Order and schedule search over the tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableLayer:
+    mask: np.ndarray  # (L, W) uint64 bit sets of the payloads delivered
+    j: np.ndarray  # current orbit
+    t: np.ndarray  # time of the last delivery [s]
+    u: np.ndarray  # argument of latitude then [rad] (NaN: any), or the start of a range
+    uw: np.ndarray  # width of that range [rad] (0: known exactly)
+    m: np.ndarray  # tug mass then [kg]
+    parent: np.ndarray
+    option: np.ndarray
+    remaining_payload_mass: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.j.size)
+
+    def take(self, idx) -> "TableLayer":
+        return TableLayer(*(getattr(self, f)[idx] for f in TableLayer.__dataclass_fields__))
+
+
+@dataclass
+class TableSearch:
+    layers: list[TableLayer]
+    truncated: bool
+    best_mass: float  # best final mass (after disposal) of a complete plan, -inf if none
+    best_index: int
+    finals_m: np.ndarray  # final masses of the complete labels (after disposal)
+    labels: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    dry_kg: float
+    reserve_kg: float
+    horizon_s: float
+    separation_s: float
+    ve_kms: float
+    enforce_propellant: bool = True
+    enforce_time: bool = True
+
+
+def _dominance(group: np.ndarray, u: np.ndarray, uw: np.ndarray, t: np.ndarray,
+               m: np.ndarray, half_period: np.ndarray) -> np.ndarray:
+    """Indices of the labels no other label of their group dominates.
+
+    Label A dominates B (same delivered set and orbit) when it is no lighter and can be where
+    B is, in the orbit and in the orbit's phase (mod pi: every later burn point is a node
+    crossing), no later than B: either A is at B's phase (or A's phase is free, NaN) and no
+    later, or A is at least half an orbit earlier (it can coast to any phase in that time).
+    (In the relaxation a phase may be a range, ``u`` to ``u + uw``: equal ranges compare.)
+    From there A can fly B's completion shifted earlier, so it ends at least as heavy: the
+    pruning keeps the search exact. Phases are compared to 1e-9 rad.
+    """
+    L = t.size
+    if L == 0:
+        return np.zeros(0, int)
+    free = np.isnan(u)
+    phase = np.where(free, -1, np.round(np.mod(np.nan_to_num(u), np.pi) * 1e9)).astype(np.int64)
+    width = np.round(np.asarray(uw, float) * 1e9).astype(np.int64)
+    _, pid = np.unique(phase * 4_000_000_000 + width, return_inverse=True)
+    key = group.astype(np.int64) * (int(pid.max()) + 1) + pid.reshape(-1)
+    order = np.lexsort((-m, t, key))
+    ks, ms = key[order], m[order]
+    start = np.r_[True, ks[1:] != ks[:-1]]
+    gid = np.cumsum(start) - 1
+    span = float(np.max(ms) - np.min(ms)) + 1.0
+    run = np.maximum.accumulate(ms + gid * span * 2.0) - gid * span * 2.0
+    prev = np.r_[-np.inf, run[:-1]]
+    prev[start] = -np.inf
+    kept = np.sort(order[ms > prev])  # strictly heavier than every earlier label of its group
+    # then the half-orbit rule across phases: drop B if some A of its group with
+    # t_A <= t_B - P/2 is at least as heavy (prefix maximum of m over the group's times)
+    g, tk, mk, hp = group[kept], t[kept], m[kept], half_period[kept]
+    order = np.lexsort((tk, g))
+    gs, ts, ms = g[order], tk[order], mk[order]
+    start = np.r_[True, gs[1:] != gs[:-1]]
+    gid = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    # running maximum of m within each group (offset so groups do not mix)
+    span = float(np.max(ms) - np.min(ms)) + 1.0
+    run = np.maximum.accumulate(ms + gid * span * 2.0) - gid * span * 2.0
+    # position of the last label of the group with t <= t_B - P/2
+    keyt = gid * (float(np.max(ts) - np.min(ts)) + 1e7) + ts
+    q = np.searchsorted(keyt, keyt - hp[order], side="right") - 1
+    has = q >= first[gid]
+    beaten = has & (run[np.maximum(q, 0)] >= ms - 1e-12 * np.abs(ms))
+    return np.sort(kept[order[~beaten]])
+
+
+class _TimeBound:
+    """An upper bound on the final mass of any completion that fits the time left.
+
+    Every payload k still to deliver is reached by one leg of its own, from the current
+    orbit or from another payload still to deliver, all after the label's time t and before
+    the horizon H, so with tau_k the time of k's leg, sum tau_k <= H - t. For a price
+    lambda >= 0 on time, that leg costs at least g_k(lambda) = min over those origins and
+    their options of (dv + lambda tau); so the delta-v still to spend is at least
+    sum_k g_k(lambda) - lambda (H - t) for every lambda (weak duality), plus the cheapest
+    disposal. The rocket equation with drops bounds the final mass by
+    exp(-D / ve) (m - the payloads still aboard).
+    """
+
+    LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 31)])  # [km/s per s]
+
+    def __init__(self, dur, dv, lim: Limits, disposal_dv):
+        ok = np.isfinite(dur) & np.isfinite(dv)
+        d = np.where(ok, dur, 0.0)
+        v = np.where(ok, dv, np.inf)
+        # g[j, k, q]: least priced cost of a leg j -> k
+        self.g = np.min(v[..., None] + d[..., None] * self.LAMBDAS, axis=2)
+        self.horizon = lim.horizon_s
+        self.ve = lim.ve_kms
+        self.disposal = float(np.min(disposal_dv)) if np.size(disposal_dv) else 0.0
+
+    def final_mass(self, nodes: lg.Nodes, layer: TableLayer) -> np.ndarray:
+        L = layer.size
+        n1 = nodes.n
+        rem = np.zeros((L, n1), bool)
+        for k in range(1, n1):
+            word, bit = k // 64, np.uint64(1) << np.uint64(k % 64)
+            rem[:, k] = (layer.mask[:, word] & bit) == 0
+        origin = rem.copy()
+        origin[np.arange(L), layer.j] = True
+        total = np.zeros((L, self.LAMBDAS.size))
+        # per label, the origins' distinct patterns are few: group labels by origin set
+        keys, inverse = np.unique(np.packbits(origin, axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for q in range(keys.shape[0]):
+            sel = inverse == q
+            o = origin[np.argmax(sel)]
+            r = rem[np.argmax(sel)]
+            g = np.where(o[:, None, None], self.g, np.inf)  # (origin, target, lambda)
+            g[np.arange(n1), np.arange(n1)] = np.inf  # no leg from a target to itself
+            best = g.min(axis=0)  # (target, lambda)
+            best = np.where(r[:, None] & np.isfinite(best), best, 0.0)
+            total[sel] = best.sum(axis=0)[None, :]
+        left = np.maximum(self.horizon - layer.t, 0.0)
+        d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
+        d_min = np.maximum(d_min, 0.0) + self.disposal
+        return np.exp(-d_min / self.ve) * (layer.m - layer.remaining_payload_mass)
+
+
+#: Labels per layer once a search is past its deadline.
+LATE_BEAM = 32
+#: Candidate options generated at once (memory: about 100 bytes each).
+CHUNK = 1_000_000
+
+
+def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_width,
+                  deadline, lim, n, disposal_dv, incumbent):
+    """Every (label, next payload, option) of labels ``rows`` that meets the limits (and, for
+    the last delivery, ends no lighter than ``incumbent``), as flat arrays."""
+    lab = np.repeat(rows, n)
+    kk = np.tile(ks, rows.size)
+    free = np.ones(lab.size, bool)
+    for k in ks:
+        word, bit = bits[k]
+        sel = kk == k
+        free[sel] = (cur.mask[lab[sel], word] & bit) == 0
+    lab, kk = lab[free], kk[free]
+    jj = cur.j[lab]
+    pi, oi = np.nonzero(np.isfinite(dv[jj, kk, :]))
+    parent = lab[pi]
+    j_par = jj[pi]
+    k_new = kk[pi]
+    ph = phase[j_par, k_new, oi]
+    u_par, w_par = cur.u[parent], cur.uw[parent]
+    # wait for the first burn point: the least over the label's range of phases
+    ahead = np.mod(np.nan_to_num(ph) - np.nan_to_num(u_par), np.pi)
+    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0,
+                    np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0))
+                    / nodes.u_rate[j_par])
+    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0, wait)
+    t_end = cur.t[parent] + wait + dur[j_par, k_new, oi]
+    coplanar = np.isnan(ph)
+    u_arr = np.where(coplanar, u_par, 0.0) + u_end[j_par, k_new, oi]
+    w_arr = np.where(coplanar, w_par, u_width[j_par, k_new, oi])
+    t_prev = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
+    t_del = np.maximum(t_end, t_prev + lim.separation_s)
+    m_after = cur.m[parent] * decay[j_par, k_new, oi] - nodes.mass[k_new]
+    rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
+    keep = (m_after > 0.0) & (t_del <= deadline[k_new] + 1e-6)
+    if lim.enforce_propellant:
+        keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
+    if disposal_dv is not None:
+        fin = m_after * np.exp(-disposal_dv[k_new] / lim.ve_kms)
+        if lim.enforce_propellant:
+            keep &= fin - lim.dry_kg >= lim.reserve_kg - 1e-9
+        if math.isfinite(incumbent):
+            keep &= fin >= incumbent * (1.0 - 1e-12) - 1e-9
+    idx = np.nonzero(keep)[0]
+    u_del = np.mod(u_arr[idx] + nodes.u_rate[k_new[idx]] * (t_del[idx] - t_end[idx]), TWO_PI)
+    return {"parent": parent[idx], "k": k_new[idx], "t": t_del[idx], "u": u_del,
+            "uw": w_arr[idx],
+            "m": m_after[idx], "option": oi[idx], "rem": rem[idx]}
+
+
+def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim: Limits,
+                  disposal_dv: np.ndarray, leg_lb: np.ndarray, incumbent: float = -math.inf,
+                  max_labels: int = MAX_LABELS, deadline_s: float = math.inf) -> TableSearch:
+    """Label-setting search over every order and every tabulated option.
+
+    ``arrays`` (:meth:`LegTables.arrays`): option o of the leg from orbit j to target k
+    takes ``dur[j, k, o]`` after its first burn, which waits for the tug to reach ``phase``
+    (mod pi; NaN: no wait), costs ``dv[j, k, o]`` (inf where absent) and arrives at argument
+    of latitude ``u_end`` (NaN phase: the tug's own plus ``u_end``). Labels whose best
+    possible final mass (:func:`otvplan.planning.sequencing.final_mass_upper_bound`) is below
+    ``incumbent`` are dropped. When a layer holds more than ``max_labels`` labels, the best by
+    that bound are kept and the result is ``truncated``; past ``deadline_s`` (a
+    ``time.perf_counter`` value) the layers left are searched as a beam of
+    :data:`LATE_BEAM` labels, so the search still ends with complete plans.
+    """
+    dur, dv, phase, u_end = arrays["dur"], arrays["dv"], arrays["phase"], arrays["u_end"]
+    u_width = arrays["u_width"]
+    n1 = nodes.n
+    n = n1 - 1
+    W = (n1 + 63) // 64
+    bound = Bound(leg_lb=leg_lb, disposal_dv=disposal_dv, ve_kms=lim.ve_kms,
+                  incumbent=incumbent)
+    first = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),
+                       u=np.array([float(nodes.slot0[0])]), uw=np.zeros(1),
+                       m=np.array([m0], float),
+                       parent=np.array([-1]), option=np.array([-1]),
+                       remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]))
+    layers = [first]
+    truncated = False
+    labels = 1
+    ks = np.arange(1, n1)
+    bits = [((k // 64), np.uint64(1) << np.uint64(k % 64)) for k in range(n1)]
+    deadline = np.minimum(nodes.deadline, lim.horizon_s) if lim.enforce_time else np.full(
+        n1, np.inf)
+    decay = np.exp(-dv / lim.ve_kms)
+    half_period = np.pi / nodes.u_rate
+    time_bound = _TimeBound(dur, dv, lim, disposal_dv) if math.isfinite(lim.horizon_s) else None
+    for depth in range(n):
+        cur = layers[-1]
+        L = cur.size
+        if L == 0:
+            break
+        last = depth == n - 1
+        parts = []
+        # candidates (label x payload x option) in chunks of labels, filtered as they come
+        per_label = max(1, (n - depth) * dur.shape[2])
+        step = max(1, CHUNK // per_label)
+        for c0 in range(0, L, step):
+            parts.append(_expand_chunk(nodes, cur, np.arange(c0, min(L, c0 + step)), ks, bits,
+                                       dur, dv, decay, phase, u_end, u_width, deadline,
+                                       lim, n,
+                                       disposal_dv if last else None, incumbent))
+        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        masks = cur.mask[cat["parent"]].copy()
+        kn = cat["k"]
+        for k in np.unique(kn):
+            word, bit = bits[int(k)]
+            masks[kn == k, word] |= bit
+        new = TableLayer(mask=masks, j=kn, t=cat["t"], u=cat["u"], uw=cat["uw"], m=cat["m"],
+                         parent=cat["parent"], option=cat["option"],
+                         remaining_payload_mass=cat["rem"])
+        if last:  # complete plans: no dominance needed, keep the best for refinement
+            fin = new.m * np.exp(-disposal_dv[new.j] / lim.ve_kms)
+            order = np.argsort(-fin, kind="stable")[:max(REFINE_PATHS, 1)]
+            new = new.take(np.sort(order))
+        elif new.size:
+            if W == 1:
+                group = new.mask[:, 0].view(np.int64) * n1 + new.j
+            else:
+                _, group = np.unique(np.column_stack([new.mask.view(np.int64), new.j]),
+                                     axis=0, return_inverse=True)
+                group = group.reshape(-1)
+            new = new.take(_dominance(group, new.u, new.uw, new.t, new.m,
+                                      half_period[new.j]))
+            if new.size and math.isfinite(incumbent):
+                ub = final_mass_upper_bound(nodes, new, bound)
+                if time_bound is not None:
+                    ub = np.minimum(ub, time_bound.final_mass(nodes, new))
+                new = new.take(np.nonzero(ub >= incumbent * (1.0 - 1e-12) - 1e-9)[0])
+            cap = max_labels if time.perf_counter() <= deadline_s else min(max_labels, LATE_BEAM)
+            if new.size > cap:
+                ub = final_mass_upper_bound(nodes, new, replace(bound, incumbent=-math.inf))
+                order = np.argsort(-ub, kind="stable")[:cap]
+                new = new.take(np.sort(order))
+                truncated = True
+        labels += new.size
+        layers.append(new)
+    finals_m = np.zeros(0)
+    best_mass, best_index = -math.inf, -1
+    if len(layers) == n1 and layers[-1].size:
+        last = layers[-1]
+        finals_m = last.m * np.exp(-disposal_dv[last.j] / lim.ve_kms)
+        ok = np.ones(last.size, bool)
+        if lim.enforce_propellant:
+            ok &= finals_m - lim.dry_kg >= lim.reserve_kg - 1e-9
+        if np.any(ok):
+            best_index = int(np.argmax(np.where(ok, finals_m, -np.inf)))
+            best_mass = float(finals_m[best_index])
+        finals_m = np.where(ok, finals_m, -np.inf)
+    return TableSearch(layers, truncated, best_mass, best_index, finals_m, labels)
+
+
+def path_options(res: TableSearch, index) -> np.ndarray:
+    """(from orbit j, to target k, option) of every leg of the complete labels ``index``
+    (an int, or an array of them): an array of shape (depth, 3) or (len(index), depth, 3)."""
+    idx = np.atleast_1d(np.asarray(index, int))
+    depth = len(res.layers) - 1
+    out = np.zeros((idx.size, depth, 3), int)
+    for d in range(depth, 0, -1):
+        lay = res.layers[d]
+        par = res.layers[d - 1]
+        p = lay.parent[idx]
+        out[:, d - 1, 0] = par.j[p]
+        out[:, d - 1, 1] = lay.j[idx]
+        out[:, d - 1, 2] = lay.option[idx]
+        idx = p
+    return out[0] if np.ndim(index) == 0 else out
+
+

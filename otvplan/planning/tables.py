@@ -1,0 +1,436 @@
+"""Leg tables of a time-invariant manifest: each ordered pair of orbits' leg cost as a function
+of the time it is given, and the relaxation that bounds every continuous schedule.
+
+When every orbit turns at the same nodal rate and no target asks for a phase slot, a leg's
+cost does not depend on *when* it is flown, only on how much time it is given. This module
+tabulates, once per ordered pair of orbits (j, k), the direct transfer and the cheapest drift
+leg at a set of drift durations (:class:`LegTables`, built with the same
+:func:`otvplan.planning.legs.expand` the plan builder uses, so table and plan cannot
+disagree), refines them where asked (:func:`add_samples`), and offers the searches either the
+samples themselves (plans that can be flown) or a *relaxation* (:func:`_relaxation`): between
+two samples, options no slower and no dearer than any duration in the interval (the cheapest
+drift is non-increasing in the time given; where the samples are convex, secant lines tighten
+this to second order), so that the relaxation's best plan bounds every continuous plan.
+Tables are kept per process by geometry (a sweep's cases that change only masses or engines
+share them). Core units: km, km/s, s, rad, kg.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate
+from otvplan.planning import legs as lg
+
+#: Drift durations tabulated per pair before any refinement (geometric up to the horizon).
+INITIAL_SAMPLES = 24
+#: Shortest drift duration tabulated [s] (0.05 d); shorter drifts are charged as this one.
+MIN_DRIFT_S = 0.05 * 86400.0
+
+
+def is_time_invariant(nodes: lg.Nodes, ctx: lg.LegContext, horizon_s: float) -> bool:
+    """Whether every leg's options are the same at every time (up to a burn-point wait).
+
+    True for a chemical tug (no electric engine) whose orbits are all circular, have fixed
+    RAANs turning at one rate (the RAAN gaps move by under 1e-9 rad over the horizon) and no
+    phase slots.
+    """
+    if ctx.chemical is None or ctx.electric is not None:
+        return False
+    if np.any(np.isnan(nodes.raan0)) or np.any(~np.isnan(nodes.slot0[1:])):
+        return False
+    if np.any(nodes.e >= lg.CIRCULAR_E):
+        return False
+    span = horizon_s if math.isfinite(horizon_s) else ctx.horizon_s
+    spread = float(np.max(nodes.raan_rate) - np.min(nodes.raan_rate))
+    return spread * max(span, 1.0) <= 1e-9
+
+
+# --------------------------------------------------------------------------------------------
+# Leg tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PairCurve:
+    """One pair's drift samples, sorted by drift duration ``x`` [s].
+
+    For each sample: ``rest_s``, the time from the first burn to the arrival [s] (transfers,
+    drift, and the wait in the drift orbit for the burn point out of it); ``w2_s``, that wait
+    [s]; ``dv`` [km/s] (inf where the drift cannot close the gap); ``phase``, the argument of
+    latitude (mod pi) in the departure orbit at which the first burn is made [rad]; ``u_end``,
+    the argument of latitude at arrival [rad]. Neither the delta-v nor these times depend on
+    when the leg starts or where the tug is in its orbit (the planes turn together; the burn
+    points are the planes' line of nodes): only the wait for the first burn point does,
+    ``mod(phase - u, pi) / (du/dt)`` for a tug at argument of latitude ``u``.
+    """
+
+    x: np.ndarray
+    rest_s: np.ndarray
+    w2_s: np.ndarray
+    dv: np.ndarray
+    phase: np.ndarray
+    u_end: np.ndarray
+    a_d: np.ndarray  # drift orbit radius [km]
+    direction: np.ndarray  # +1 / -1: which way the drift orbit's node moves
+    half_s: np.ndarray  # half the drift orbit's draconic period: burn points come this often
+
+    def merged(self, other: "PairCurve") -> "PairCurve":
+        x = np.concatenate([self.x, other.x])
+        order = np.argsort(x, kind="stable")
+        return PairCurve(*(np.concatenate([getattr(self, f), getattr(other, f)])[order]
+                           for f in PairCurve.__dataclass_fields__))
+
+
+@dataclass
+class LegTables:
+    """Options of every ordered pair (j, k) as padded arrays ``[j, k, option]``.
+
+    Option 0 is the direct transfer; options 1.. are drift samples. See :meth:`arrays`.
+    """
+
+    n1: int
+    direct: dict[str, np.ndarray]  # rest_s, dv, phase, u_end: (n1, n1) arrays
+    curves: dict[tuple[int, int], PairCurve] = field(default_factory=dict)
+    evaluations: int = 0
+
+    def arrays(self, mode: str) -> dict[str, np.ndarray]:
+        """Arrays of shape (n1, n1, X) for ``mode``:
+
+        ``"ub"``: the real options - ``dur`` from the first burn to arrival [s], ``dv``,
+        ``phase`` of the first burn (NaN: no plane change, the burn is made at once),
+        ``u_end`` (with NaN phase: the advance of the argument of latitude), ``x``;
+        ``"lb"``: the relaxation (:func:`_relaxation`) - options 1 + 2 i and 2 + 2 i cover
+        every drift duration in the interval ``[x_(i-1), x_i)`` (``x_(-1) = 0``, the last one
+        open) with times and delta-v no larger than any in it, without the wait in the drift
+        orbit; the wait for the first burn is charged as for the real options (its point does
+        not depend on the drift time); the arrival point, which moves a little with the drift
+        time, is the range ``u_end`` to ``u_end + u_width`` of the pair's samples (widened by a
+        tenth), and the next first burn is charged the least wait over that range.
+        """
+        width = 1 + max(((c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
+                         for c in self.curves.values()), default=0)
+        shape = (self.n1, self.n1, width)
+        out = {"dur": np.full(shape, np.inf), "dv": np.full(shape, np.inf),
+               "phase": np.full(shape, np.nan), "u_end": np.zeros(shape),
+               "u_width": np.zeros(shape), "x": np.full(shape, np.nan),
+               "sample": np.full(shape, -1, int)}
+        out["dur"][:, :, 0] = self.direct["rest_s"]
+        out["dv"][:, :, 0] = self.direct["dv"]
+        out["phase"][:, :, 0] = self.direct["phase"]
+        out["u_end"][:, :, 0] = self.direct["u_end"]
+        for (j, k), c in self.curves.items():
+            if mode == "ub":
+                keep = _front(c.rest_s, c.dv)
+                sl = slice(1, 1 + keep.size)
+                out["dur"][j, k, sl] = c.rest_s[keep]
+                out["dv"][j, k, sl] = c.dv[keep]
+                out["phase"][j, k, sl] = c.phase[keep]
+                out["u_end"][j, k, sl] = c.u_end[keep]
+                out["x"][j, k, sl] = c.x[keep]
+                out["sample"][j, k, sl] = keep
+            else:
+                t_lo, dv_lo = _relaxation(c)
+                keep = _front(t_lo, dv_lo)
+                sl = slice(1, 1 + keep.size)
+                out["dur"][j, k, sl] = t_lo[keep]
+                out["dv"][j, k, sl] = dv_lo[keep]
+                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]),
+                                               RELAXED_PER_INTERVAL)[keep]
+                out["sample"][j, k, sl] = keep // RELAXED_PER_INTERVAL  # the interval
+                # the first burn's point and the arrival point (mod pi) are the planes' node
+                # crossings whatever the drift time: charged where all samples agree
+                out["phase"][j, k, sl] = _common_phase(c.phase[np.isfinite(c.dv)])
+                lo, width = _phase_range(c.u_end[np.isfinite(c.dv)])
+                out["u_end"][j, k, sl] = lo
+                out["u_width"][j, k, sl] = width
+        return out
+
+    def leg_lower_bounds(self) -> np.ndarray:
+        """Least delta-v of any leg j -> k at any time (for the branch-and-bound)."""
+        lb = np.array(self.direct["dv"], float)
+        for (j, k), c in self.curves.items():
+            lb[j, k] = min(lb[j, k], float(np.min(c.dv)))
+        lb[~np.isfinite(lb)] = 0.0
+        np.fill_diagonal(lb, 0.0)
+        return lb
+
+
+#: Relaxed options per interval between two drift samples (see :func:`_relaxation`).
+RELAXED_PER_INTERVAL = 3
+
+
+def _front(dur: np.ndarray, dv: np.ndarray) -> np.ndarray:
+    """Indices (by time) of the options no other option beats on both time and delta-v: the
+    only ones a search needs when they share the rest of their data."""
+    ok = np.flatnonzero(np.isfinite(dur) & np.isfinite(dv))
+    order = ok[np.lexsort((dv[ok], dur[ok]))]
+    best = np.minimum.accumulate(dv[order])
+    prev = np.concatenate([[np.inf], best[:-1]])
+    return order[dv[order] < prev - 1e-15]
+
+
+def _relaxation(c: PairCurve) -> tuple[np.ndarray, np.ndarray]:
+    """Relaxed (time, delta-v) options that together lie below a pair's drift leg options.
+
+    Interval i holds the drift durations between samples a = i - 1 and b = i (i = 0: below
+    the first sample; the last one above the last sample). Its legs depart the drift orbit at
+    one of its burn points, which come every half draconic period h of the drift orbit: at
+    sample a's departure (only drifts a few seconds longer than a's, as a's drift ends a
+    second before that point: delta-v at least a's less its slope over that span), or at
+    least ~h later (0.95 h, as h varies a little with the drift orbit). The cheapest drift
+    is non-increasing in the time given (a tug given more time can drift for less and wait in
+    the target plane, which turns with it): no leg of the interval is cheaper than b's
+    (*monotone* bound). Where the samples show the cost convex in the leg time around the
+    interval (secant slopes s_L, s_M, s_R of the intervals left, here and right rising),
+    lines through a with slope s_L and through b with slope s_R lie below it; they cross at
+    t*, value f*, so the legs departing before t* cost at least f*: options (t_a', f*) and
+    (max(t*, t_a'), f_b), with t_a' the earliest departure after a's, off the cost curve by
+    the second order of the interval's width. The times exclude the waits for burn points
+    (the caller charges the first one). Returns RELAXED_PER_INTERVAL options per interval.
+    """
+    t_core = c.rest_s - c.w2_s
+    f = c.dv
+    m = f.size
+    finite = np.isfinite(f) & np.isfinite(t_core)
+    env = np.minimum.accumulate(np.where(finite, f, np.inf))
+    t_from = np.minimum.accumulate(np.where(finite, t_core, np.inf)[::-1])[::-1]
+    # option 0: depart with sample a (interval i >= 1)
+    t0 = np.full(m + 1, np.inf)
+    f0 = np.full(m + 1, np.inf)
+    # options 1, 2: depart later: monotone bound, tightened where convex
+    starts = np.concatenate([[0.0], t_from])  # interval i starts at sample i - 1
+    ends = np.concatenate([env, [env[-1]]])  # ... and ends at sample i
+    t1, f1 = starts.copy(), ends.copy()
+    t2, f2 = starts.copy(), ends.copy()
+    if m >= 2:
+        a = np.arange(0, m - 1)
+        i = a + 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(finite[a] & finite[a + 1], (f[a + 1] - f[a]) / (c.x[a + 1] - c.x[a]),
+                             0.0)
+        near = np.maximum(np.minimum(env[a], f[a]) - 2.0 * np.abs(slope) * (c.w2_s[a] + 1.0),
+                          ends[a + 1])
+        t0[i] = np.where(finite[a], c.rest_s[a], np.inf)
+        f0[i] = np.where(finite[a], near, np.inf)
+        h = 0.95 * np.fmin(c.half_s[a], c.half_s[a + 1])
+        later = np.where(finite[a] & np.isfinite(h), c.rest_s[a] + h, starts[i])
+        later = np.maximum(later, starts[i])
+        t1[i] = later
+        t2[i] = later
+        last = m  # beyond the last sample: after its departure
+        if finite[m - 1] and np.isfinite(c.half_s[m - 1]):
+            t1[last] = t2[last] = max(starts[last], c.rest_s[m - 1] + 0.95 * c.half_s[m - 1])
+            t0[last], f0[last] = c.rest_s[m - 1], f[m - 1]
+    if m >= 4:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sec = np.diff(f) / np.diff(t_core)  # sec[a]: secant of [a, a + 1]
+            width = np.diff(t_core)
+            a = np.arange(1, m - 2)  # intervals [a, a + 1] with a neighbour on each side
+            sl, sm, sr = sec[a - 1], sec[a], sec[a + 1]
+            ta, tb, fa, fb = t_core[a], t_core[a + 1], f[a], f[a + 1]
+            ok = (np.isfinite(sl) & np.isfinite(sr) & (sl <= sm) & (sm <= sr) & (sl < sr)
+                  & (width[a] > 0) & finite[a] & finite[a + 1] & finite[a - 1]
+                  & finite[a + 2] & (t_from[a] >= ta) & (env[a + 1] >= fb))
+            ts = (fb - fa + sl * ta - sr * tb) / (sl - sr)
+            ts = np.clip(np.where(ok, ts, ta), ta, tb)
+            fs = np.maximum(fa + sl * (ts - ta), fb)
+        i = a + 1
+        f1[i] = np.where(ok, fs, f1[i])
+        t2[i] = np.where(ok, np.maximum(ts, t2[i]), t2[i])
+    return (np.column_stack([t0, t1, t2]).ravel(), np.column_stack([f0, f1, f2]).ravel())
+
+
+def _phase_range(values: np.ndarray) -> tuple[float, float]:
+    """(start, width) [rad] of the arc (mod pi) holding sampled phases, widened by a tenth of
+    its width and 1e-6 rad on each side; (NaN, 0) when there are none."""
+    v = np.mod(np.asarray(values, float), np.pi)
+    if v.size == 0:
+        return math.nan, 0.0
+    d = np.mod(v - v[0] + 0.5 * np.pi, np.pi) - 0.5 * np.pi  # offsets from the first
+    margin = 0.1 * float(np.ptp(d)) + 1e-6
+    lo, width = float(v[0] + d.min()) - margin, float(np.ptp(d)) + 2.0 * margin
+    if width >= np.pi:
+        return math.nan, 0.0
+    return float(np.mod(lo, np.pi)), width
+
+
+def _common_phase(values: np.ndarray) -> float:
+    """The common value (mod pi) of sampled phases, or NaN where they differ."""
+    v = np.mod(np.asarray(values, float), np.pi)
+    if v.size == 0 or np.any(np.isnan(v)):
+        return math.nan
+    d = np.abs(np.mod(v - v[0] + 0.5 * np.pi, np.pi) - 0.5 * np.pi)
+    return float(v[0]) if float(np.max(d)) <= 1e-9 else math.nan
+
+
+def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=None,
+              bracket=None, orbits=None, snap: bool = True):
+    """Evaluate legs at a reference state (t = 0, u = 0, unit mass): the direct transfer of
+    each row (``durations`` None) or the drift leg of each row at its own drift duration
+    (``bracket``/``orbits``: see :func:`otvplan.planning.legs.expand`).
+
+    A drift that ends between two burn points waits in the drift orbit for the next one;
+    with ``snap`` the drift is lengthened to end a second before it instead (same orbit, up
+    to three corrections), which costs less for the same arrival, kept when no worse.
+
+    Returns a dict of per-row arrays ``x`` (the drift duration used), ``rest_s``, ``w2_s``,
+    ``dv``, ``phase``, ``u_end``, ``a_d``, ``direction`` (see :class:`PairCurve`); inf
+    delta-v where the option does not exist. One vectorised call.
+    """
+    j = np.asarray(rows_j, int)
+    k = np.asarray(rows_k, int)
+    P = j.size
+    drift = durations is not None
+    c = replace(ctx, drift_durations_s=np.zeros(0))
+    raan = np.mod(nodes.raan0[j], TWO_PI)
+    opts = lg.expand(nodes, c, j, k, np.zeros(P), np.ones(P), raan, np.zeros(P),
+                     lg.DriftCache(), prune=False, durations=durations,
+                     drift_bracket=bracket, drift_orbits=orbits)
+    out = {"x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),
+           "rest_s": np.full(P, np.inf), "w2_s": np.zeros(P), "dv": np.full(P, np.inf),
+           "phase": np.full(P, np.nan), "u_end": np.zeros(P), "a_d": np.full(P, np.nan),
+           "direction": np.zeros(P), "half_s": np.full(P, np.nan)}
+    want = lg.DRIFT if drift else lg.DIRECT
+    sel = np.nonzero((opts.base == want) & (opts.variant == lg.NO_PHASING))[0]
+    which = opts.which
+    udot_j = nodes.u_rate[j]
+    for w in np.unique(which[sel]):
+        o = sel[which[sel] == w]
+        p = opts.pair[o]
+        d = opts.blocks[w].base.detail
+        first = d.first if drift else d.transfer
+        w1 = first.tb1[p]
+        plane = first.theta[p] >= lg.COPLANAR_RAD
+        if drift:
+            out["w2_s"][p] = d.second.tb1[p] - d.t_d1[p]
+            out["a_d"][p] = d.a_d[p]
+            out["direction"][p] = d.direction[p]
+            out["half_s"][p] = np.pi / np.asarray(argument_of_latitude_rate(
+                d.a_d[p], 0.0, d.i_d[p]), float)
+        out["rest_s"][p] = opts.t_end[o] - w1
+        out["dv"][p] = opts.dv[o]
+        out["phase"][p] = np.where(plane, np.mod(udot_j[p] * w1, np.pi), np.nan)
+        # with a plane change the arrival point is fixed (mod pi); without, it moves with u
+        out["u_end"][p] = np.mod(opts.u_end[o], TWO_PI)
+    for _ in range(3 if drift and snap else 0):
+        ok = np.isfinite(out["dv"]) & (out["w2_s"] > 2.0)
+        if not np.any(ok):
+            break
+        x2 = out["x"] + np.where(ok, out["w2_s"] - 1.0, 0.0)
+        second = _evaluate(nodes, ctx, j, k, x2, orbits=(np.where(ok, out["a_d"], ctx.a_drift_min),
+                                                         np.where(ok, out["direction"], 1.0)),
+                           snap=False)
+        better = ok & (second["dv"] <= out["dv"]) & (second["rest_s"] <= out["rest_s"] + 1e-3)
+        out = {key: np.where(better, second[key], out[key]) for key in out}
+    return out
+
+
+#: Drift legs evaluated at once when tables are built (bounds the memory of large manifests).
+EVAL_BLOCK = 8192
+#: Leg tables kept per process, by geometry (a sweep's cases that change neither the orbits
+#: nor the drift band nor the horizon share them, refinements included).
+_TABLES: dict[tuple, LegTables] = {}
+TABLES_KEPT = 8
+
+
+def _geometry_key(nodes: lg.Nodes, ctx: lg.LegContext, samples: int, horizon: float) -> tuple:
+    arrays = (nodes.a, nodes.e, nodes.i, nodes.argp, nodes.raan0, nodes.slot0)
+    return (tuple(np.asarray(a, float).tobytes() for a in arrays), ctx.a_drift_min,
+            ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2, samples, horizon)
+
+
+def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAMPLES,
+                 horizon_s: float | None = None) -> LegTables:
+    """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
+    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation each;
+    or return the tables of the same geometry built earlier in this process (the delta-v
+    and times of a leg do not depend on the tug's mass or engine)."""
+    horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
+                    else ctx.horizon_s)
+    key = _geometry_key(nodes, ctx, samples, horizon)
+    tab = _TABLES.get(key)
+    if tab is None:
+        tab = _build_tables(nodes, ctx, samples, horizon)
+        if len(_TABLES) >= TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = tab
+    return tab
+
+
+def _build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int,
+                  horizon: float) -> LegTables:
+    n1 = nodes.n
+    jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
+    jj, kk = jj.ravel(), kk.ravel()
+    sel = jj != kk
+    jj, kk = jj[sel], kk[sel]
+    x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
+    direct = _evaluate(nodes, ctx, jj, kk)
+    tab = LegTables(n1=n1, direct={
+        "rest_s": np.full((n1, n1), np.inf), "dv": np.full((n1, n1), np.inf),
+        "phase": np.full((n1, n1), np.nan), "u_end": np.zeros((n1, n1))})
+    for key in tab.direct:
+        tab.direct[key][jj, kk] = direct[key]
+    # drift legs only between different planes (a RAAN gap to close)
+    gap = np.abs(np.mod(nodes.raan0[kk] - nodes.raan0[jj] + np.pi, TWO_PI) - np.pi)
+    pairs = np.nonzero(gap > 1e-6)[0]
+    if pairs.size:
+        rj = np.repeat(jj[pairs], x.size)
+        rk = np.repeat(kk[pairs], x.size)
+        rx = np.tile(x, pairs.size)
+        # in blocks of rows: the drift-orbit search holds ~100 candidates per row
+        parts = [_evaluate(nodes, ctx, rj[b:b + EVAL_BLOCK], rk[b:b + EVAL_BLOCK],
+                           rx[b:b + EVAL_BLOCK]) for b in range(0, rj.size, EVAL_BLOCK)]
+        ev = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+        ev = {key: val.reshape(pairs.size, x.size) for key, val in ev.items()}
+        tab.evaluations = rj.size
+        for n, p in enumerate(pairs):
+            if np.any(np.isfinite(ev["dv"][n])):
+                tab.curves[(int(jj[p]), int(kk[p]))] = PairCurve(
+                    *(ev[f][n] for f in PairCurve.__dataclass_fields__))
+    return tab
+
+
+def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
+                wanted: dict[tuple[int, int], set[float]]) -> int:
+    """Evaluate the drift legs of the pairs in ``wanted`` at the new durations and merge them
+    into the tables, in one vectorised evaluation. Each new drift orbit is searched between
+    the orbits of the neighbouring samples (widened by 2 % of the altitude band)."""
+    rows = []
+    for pair, xs in wanted.items():
+        c = tab.curves.get(pair)
+        if c is None:
+            continue
+        for x in sorted(xs):
+            if not np.any(np.isclose(c.x, x, rtol=1e-9, atol=0.0)):
+                rows.append((pair[0], pair[1], x))
+    if not rows:
+        return 0
+    rj = np.array([r[0] for r in rows], int)
+    rk = np.array([r[1] for r in rows], int)
+    rx = np.array([r[2] for r in rows], float)
+    lo = np.empty(rx.size)
+    hi = np.empty(rx.size)
+    widen = 0.02 * (ctx.a_drift_max - ctx.a_drift_min)
+    for n, (j, k, x) in enumerate(rows):
+        c = tab.curves[(j, k)]
+        i = int(np.searchsorted(c.x, x))
+        near = c.a_d[max(i - 1, 0):i + 1]
+        near = near[np.isfinite(near)]
+        if near.size:
+            lo[n], hi[n] = float(near.min()) - widen, float(near.max()) + widen
+        else:
+            lo[n], hi[n] = ctx.a_drift_min, ctx.a_drift_max
+    ev = _evaluate(nodes, ctx, rj, rk, rx, bracket=(lo, hi))
+    tab.evaluations += len(rows)
+    for pair in {(int(a), int(b)) for a, b in zip(rj, rk)}:
+        sel = (rj == pair[0]) & (rk == pair[1])
+        new = PairCurve(*(ev[f][sel] for f in PairCurve.__dataclass_fields__))
+        tab.curves[pair] = tab.curves[pair].merged(new)
+    return len(rows)
+
+
