@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, R_EARTH_KM
+from otvplan.constants import (
+    EARTH,
+    EARTH_SUN_MEAN_MOTION_RAD_S,
+    J2_EARTH,
+    MU_EARTH_KM3_S2,
+    R_EARTH_KM,
+)
 from otvplan.core.orbits import ltan_to_raan, sso_inclination
 from otvplan.core.timeutil import julian_date
 from otvplan.flight.verify import (
@@ -437,6 +443,15 @@ def test_sso_target_raan_follows_the_mean_sun():
     expect = (raan0 + EARTH_SUN_MEAN_MOTION_RAD_S * t) % (2 * math.pi)
     assert raan == pytest.approx(expect, abs=1e-9)
     assert target_at(OrbitSpec(a_km=a, inc_rad=1.0), t) == (None, None)
+
+
+def test_earth_is_the_body_the_kernels_read():
+    """``constants.EARTH`` is the (mu, R, J2) triple of the planning model, under its field
+    names and under the short names a leg context uses (``mu``, ``r_eq``, ``j2``)."""
+    assert EARTH == (MU_EARTH_KM3_S2, R_EARTH_KM, J2_EARTH)
+    assert (EARTH.mu, EARTH.r_eq, EARTH.j2) == (EARTH.mu_km3_s2, EARTH.r_eq_km, J2_EARTH)
+    other = EARTH._replace(mu_km3_s2=398600.0)
+    assert (other.mu, other.r_eq) == (398600.0, R_EARTH_KM)
 
 
 # --------------------------------------------------------------------------------------------

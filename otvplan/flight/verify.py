@@ -14,8 +14,11 @@ the delivery time at the planning model's secular J2 rates (:func:`otvplan.core.
 its error, the scenario's tolerance and pass/fail; a free RAAN or slot is reported but not
 checked. The plan's mass bookkeeping is checked as well.
 
-The result is plain data (frozen dataclasses, :func:`otvplan.model.to_data` ready); the
-reporter prints :attr:`Verification.rows`.
+The result is plain data (frozen dataclasses, :func:`otvplan.model.to_data` ready, defined
+in :mod:`otvplan.flight.results` and re-exported here); the reporter prints
+:attr:`Verification.rows`. :func:`verify` runs in steps: the event list (:func:`_events`), the
+tug in flight (:class:`_Flight`: coast, thrust arc, impulsive burn, release) and the result
+(:func:`_result`).
 """
 
 from __future__ import annotations
