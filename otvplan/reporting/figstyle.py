@@ -119,7 +119,7 @@ def _place_labels(fig, ax, labels) -> None:
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     inside = ax.bbox
-    placed = []
+    placed: list = []
     for text, candidates in labels:
         chosen = None
         for xy, offset, ha, va in candidates:

@@ -95,7 +95,7 @@ def _json_depth_ok(text: str, limit: int) -> bool:
     return True
 
 
-def _field_bounds(name: str) -> tuple[float, float] | None:
+def _field_bounds(name: str) -> tuple[float, float]:
     """(lowest, highest) allowed for a float field, from its name and unit suffix."""
     if name.endswith("_kg"):
         return 0.0, MAX_PLAN_MASS_KG

@@ -197,7 +197,7 @@ def delivery_rows(plan: Plan) -> list[tuple[str, list[tuple]]]:
         tol = spec.tolerances
         o = d.orbit
         t = d.t_s
-        rows = []
+        rows: list[tuple] = []
 
         def add(name, unit, target, got, tol_v, angle=False, rows=rows):
             if target is None:
@@ -217,7 +217,7 @@ def delivery_rows(plan: Plan) -> list[tuple[str, list[tuple]]]:
         if spec.ltan_h is not None:
             ref = spec.ltan_reference
             got_h = _ltan_of(o.raan_rad, t, plan, ref)
-            tgt_h = _ltan_of(raan_t, t, plan, ref) if raan_t is not None else None
+            tgt_h = _ltan_of(float(raan_t), t, plan, ref) if raan_t is not None else None
             err_min = None if tgt_h is None else ((got_h - tgt_h + 12.0) % 24.0 - 12.0) * 60.0
             tol_min = math.degrees(tol.raan_rad) / 15.0 * 60.0
             rows.append((f"LTAN ({ref} sun)", "h", tgt_h, got_h, err_min, tol_min,
