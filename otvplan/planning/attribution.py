@@ -1,0 +1,393 @@
+"""What each delivery costs: marginal costs and a Shapley allocation of the plan's propellant
+and days (no I/O).
+
+The coalition value function. For a set S of payloads, v(S) is the propellant [kg] (and T(S)
+the mission duration [s]) of the plan that delivers only S, from the same drop-off, with the
+same tug loaded the same way, under the same constraints and disposal: the scenario with its
+manifest cut to S (``dataclasses.replace(scenario, payloads=...)``), planned again by
+:func:`otvplan.planning.solver.plan` with the same objective. v(empty) is the plan with no
+payload at all: the disposal alone (0 when the scenario has none), the cost the tug incurs
+whoever flies. Each v(S) is planned once and kept (a cache by subset).
+
+For every payload i:
+
+- **marginal cost**: v(N) - v(N \\ {i}) and T(N) - T(N \\ {i}): what the mission would save
+  without i, each manifest re-planned (n + 1 plans);
+- **Shapley share** (Shapley 1953) of the game v, phi_i = sum over S not holding i of
+  |S|! (n - |S| - 1)! / n! (v(S + i) - v(S)); the shares sum to v(N) - v(empty) (efficiency),
+  equal payloads get equal shares (symmetry), a payload that changes no v(S) gets 0 (null
+  player), and the shares of a sum of games are the sums of the shares (additivity);
+- **allocated cost**: phi_i + v(empty) / n. This is the Shapley value of the cost game c with
+  c(S) = v(S) for S non-empty and c(empty) = 0 - the disposal is split equally, because every
+  payload alone would need it - and the allocations sum to v(N), the plan's total, exactly.
+
+The same plans give both games: propellant and duration.
+
+Exact for n <= ``exact_max_payloads`` (2^n plans). Beyond, permutation sampling (Castro,
+Gomez & Tejada 2009): for a random order of the payloads, each payload's contribution is
+v(its predecessors + it) - v(its predecessors); each order's contributions telescope to
+v(N) - v(empty), so their mean over any number of orders sums to it too (to rounding), and the
+allocation stays exact in total while each share carries a sampling error. Orders are drawn in
+antithetic pairs (an order and its reverse: Mitchell, Cooper, Frank & Holmes 2022, "Sampling
+permutations for Shapley value estimation", JMLR 23), and the standard error of each share is
+the standard deviation of the pair means over the square root of the number of pairs.
+
+An infeasible sub-manifest (a subset the planner cannot close on its own, e.g. a deadline it
+can no longer meet with the drift times a smaller plan picks, or a time limit) takes the value
+of the cheapest feasible plan found for a superset of it: that plan does deliver S (and more),
+so it is a feasible way to serve S; the whole manifest, always planned first, is feasible or
+attribution is refused (:class:`AttributionError`). Such subsets are listed in the result's
+warnings.
+
+The numbers carry the planner's own error: each v(S) is within its plan's optimality gap of
+the best plan of the leg model (at most 0.1 % for an ``exact`` time-invariant plan), so a
+marginal cost or a share is known to about the sum of the gaps of the plans it differences
+(``Attribution.max_gap``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from otvplan.constants import SECONDS_PER_DAY
+from otvplan.errors import InfeasibleError, Shortfall
+from otvplan.model import OBJECTIVES, Scenario
+from otvplan.planning.solver import plan as _plan
+
+#: Manifests up to this many payloads are attributed exactly (2^n plans).
+EXACT_MAX_PAYLOADS = 6
+#: Permutations drawn beyond the exact limit (an even number: antithetic pairs).
+DEFAULT_SAMPLES = 64
+
+
+class AttributionError(InfeasibleError):
+    """Costs cannot be attributed: the whole manifest has no feasible plan."""
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """A money model: prices per kg of propellant burnt, per day of operations and per kg of
+    tug launched (dry mass + propellant loaded). ``currency`` is a label only."""
+
+    propellant_per_kg: float = 0.0
+    per_day: float = 0.0
+    tug_launch_per_kg: float = 0.0
+    currency: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("propellant_per_kg", "per_day", "tug_launch_per_kg"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"Pricing.{name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Coalition:
+    """One sub-manifest and its plan: the payloads (names, in manifest order), propellant
+    [kg], duration [s], whether its own plan was feasible and exact, its optimality gap, and,
+    for an infeasible one, the superset whose plan gave its value."""
+
+    payloads: tuple[str, ...]
+    propellant_kg: float
+    duration_s: float
+    feasible: bool
+    exact: bool
+    gap: float | None = None
+    value_from: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PayloadCost:
+    """What one delivered payload costs.
+
+    ``marginal_*``: the whole plan less the plan without this payload. ``shapley_*``: its
+    Shapley share of v(N) - v(empty) (``*_se``: the sampling standard error, 0 when exact).
+    ``allocated_*``: the share plus an equal part of v(empty); these sum to the plan's totals.
+    ``share``: allocated propellant / total propellant. ``cost``: with a :class:`Pricing`,
+    its propellant, days and tug-launch parts (the tug's launch split by mass delivered) and
+    their sum; ``cost_per_kg`` = cost / mass (None without pricing or for a massless payload).
+    """
+
+    name: str
+    mass_kg: float
+    marginal_propellant_kg: float
+    marginal_duration_s: float
+    shapley_propellant_kg: float
+    shapley_propellant_se_kg: float
+    shapley_duration_s: float
+    shapley_duration_se_s: float
+    allocated_propellant_kg: float
+    allocated_duration_s: float
+    share: float
+    propellant_cost: float | None = None
+    operations_cost: float | None = None
+    tug_cost: float | None = None
+    cost: float | None = None
+    cost_per_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The costs of a plan's deliveries (:func:`attribute`).
+
+    ``method``: ``"exact"`` or ``"sampled"`` (``samples`` permutations, seed ``seed``).
+    ``total_*``: v(N), T(N); ``baseline_*``: v(empty), T(empty) (the disposal alone).
+    ``plans``: sub-manifests planned; ``elapsed_s``: wall-clock time. ``max_gap``: the largest
+    optimality gap of the plans used (None if none has a bound). ``total_cost``: the priced
+    total with ``pricing`` (None without).
+    """
+
+    scenario: str
+    objective: str
+    method: str
+    payloads: tuple[PayloadCost, ...]
+    total_propellant_kg: float
+    total_duration_s: float
+    baseline_propellant_kg: float
+    baseline_duration_s: float
+    samples: int
+    seed: int
+    plans: int
+    elapsed_s: float
+    max_gap: float | None
+    coalitions: tuple[Coalition, ...]
+    pricing: Pricing | None = None
+    total_cost: float | None = None
+    tug_launch_kg: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def method_text(self) -> str:
+        """One line saying how the shares were computed."""
+        n = len(self.payloads)
+        if self.method == "exact":
+            head = f"exact Shapley values over all {2 ** n} sub-manifests"
+        else:
+            se = max((p.shapley_propellant_se_kg for p in self.payloads), default=0.0)
+            head = (f"Shapley values sampled from {self.samples} permutations (antithetic "
+                    f"pairs, seed {self.seed}); standard error up to {se:,.2f} kg")
+        gap = "" if self.max_gap is None else f"; plans within {self.max_gap:.2%} of optimal"
+        return (f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}; disposal "
+                f"{self.baseline_propellant_kg:,.2f} kg split equally")
+
+
+# --------------------------------------------------------------------------------------------
+# The coalition values
+# --------------------------------------------------------------------------------------------
+
+
+class _Values:
+    """v(S) and T(S) per subset mask (bit k: payload k of the manifest), planned on demand."""
+
+    def __init__(self, scenario: Scenario, objective: str, time_limit_s: float | None,
+                 progress: Callable[[dict], None] | None, total: int | None):
+        self.scenario = scenario
+        self.objective = objective
+        self.n = len(scenario.payloads)
+        self.full = (1 << self.n) - 1
+        solver = scenario.solver if time_limit_s is None else replace(
+            scenario.solver, time_limit_s=float(time_limit_s))
+        self.base = replace(scenario, solver=solver)
+        self.cache: dict[int, tuple[float, float, bool, bool, float | None]] = {}
+        self.progress = progress
+        self.total = total
+        self.t0 = time.perf_counter()
+
+    def names(self, mask: int) -> tuple[str, ...]:
+        return tuple(p.name for k, p in enumerate(self.scenario.payloads) if mask >> k & 1)
+
+    def plan(self, mask: int) -> tuple[float, float, bool, bool, float | None]:
+        got = self.cache.get(mask)
+        if got is None:
+            sub = replace(self.base, payloads=tuple(
+                p for k, p in enumerate(self.base.payloads) if mask >> k & 1))
+            p = _plan(sub, self.objective)
+            got = (float(p.propellant_used_kg), float(p.duration_s), bool(p.feasible),
+                   bool(p.exact), p.optimality_gap)
+            self.cache[mask] = got
+            if mask == self.full and not p.feasible:
+                raise AttributionError(
+                    "costs can be attributed only for a feasible plan of the whole manifest; "
+                    "this one is not: " + "; ".join(p.infeasible_reasons),
+                    Shortfall(p.shortfall_propellant_kg, p.shortfall_time_s,
+                              list(p.infeasible_reasons)))
+            if self.progress is not None:
+                self.progress({"plans": len(self.cache), "total": self.total,
+                               "payloads": bin(mask).count("1"),
+                               "elapsed_s": time.perf_counter() - self.t0})
+        return got
+
+    def resolve(self) -> tuple[dict[int, tuple[float, float]], dict[int, int]]:
+        """Values of every planned subset; an infeasible one takes the cheapest feasible
+        planned superset's (the whole manifest is one). Returns (values, filled-from)."""
+        feasible = {m: v for m, v in self.cache.items() if v[2]}
+        values: dict[int, tuple[float, float]] = {}
+        filled: dict[int, int] = {}
+        for m, v in self.cache.items():
+            if v[2]:
+                values[m] = (v[0], v[1])
+                continue
+            best = min((t for t in feasible if t & m == m),
+                       key=lambda t: (feasible[t][0], feasible[t][1]))
+            values[m] = (feasible[best][0], feasible[best][1])
+            filled[m] = best
+        return values, filled
+
+
+# --------------------------------------------------------------------------------------------
+# attribute()
+# --------------------------------------------------------------------------------------------
+
+
+def attribute(scenario: Scenario, *, objective: str | None = "propellant",
+              exact_max_payloads: int = EXACT_MAX_PAYLOADS, samples: int = DEFAULT_SAMPLES,
+              seed: int = 0, time_limit_s: float | None = None,
+              pricing: Pricing | None = None,
+              progress: Callable[[dict], None] | None = None) -> Attribution:
+    """Attribute the plan's propellant and days to its payloads (see the module docstring).
+
+    ``objective``: the planner's objective for every sub-manifest (None: the scenario's).
+    ``exact_max_payloads``: exact Shapley values up to this many payloads (2^n plans), else
+    ``samples`` permutations (rounded up to an even number: antithetic pairs) drawn with
+    ``seed``. ``time_limit_s``: the planner's time limit for each sub-plan (None: the
+    scenario's ``solver.time_limit``). ``pricing``: adds the money columns. ``progress``:
+    called after each new sub-plan with a dict of ``plans`` (planned so far), ``total``
+    (plans an exact attribution needs, None when sampling), ``payloads`` (the size of the
+    sub-manifest just planned) and ``elapsed_s``.
+
+    Raises :class:`AttributionError` (an :class:`otvplan.errors.InfeasibleError`) when the
+    whole manifest is infeasible, ``ValueError`` for bad arguments.
+    """
+    objective = objective or scenario.solver.objective
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if samples < 2:
+        raise ValueError(f"samples must be at least 2, got {samples}")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+    names = [p.name for p in scenario.payloads]
+    if len(set(names)) != len(names):
+        raise ValueError("payload names must be unique to attribute costs")
+    n = len(names)
+    exact = n <= exact_max_payloads
+    values = _Values(scenario, objective, time_limit_s, progress, (1 << n) if exact else None)
+    full = values.full
+    values.plan(full)  # first: refuse an infeasible manifest before planning anything else
+    for i in range(n):
+        values.plan(full & ~(1 << i))
+    values.plan(0)
+    pairs = 0
+    if exact:
+        for mask in range(1 << n):
+            values.plan(mask)
+    else:
+        rng = np.random.default_rng(seed)
+        pairs = (samples + 1) // 2
+        orders = []
+        for _ in range(pairs):
+            order = [int(k) for k in rng.permutation(n)]
+            orders.append(order)
+            orders.append(order[::-1])
+        for order in orders:
+            mask = 0
+            for k in order:
+                mask |= 1 << k
+                values.plan(mask)
+    v, filled = values.resolve()
+    prop = {m: x[0] for m, x in v.items()}
+    dur = {m: x[1] for m, x in v.items()}
+    if exact:
+        phi_p, phi_t = _exact_shapley(prop, n), _exact_shapley(dur, n)
+        se_p, se_t = np.zeros(n), np.zeros(n)
+    else:
+        phi_p, se_p = _sampled_shapley(prop, orders, n)
+        phi_t, se_t = _sampled_shapley(dur, orders, n)
+    warnings = []
+    for m, src in sorted(filled.items()):
+        warnings.append(
+            f"sub-manifest [{', '.join(values.names(m)) or 'none'}] has no feasible plan of its "
+            f"own; valued by the plan of [{', '.join(values.names(src))}]")
+    gaps = [c[4] for c in values.cache.values() if c[4] is not None]
+    coalitions = tuple(
+        Coalition(payloads=values.names(m), propellant_kg=values.cache[m][0],
+                  duration_s=values.cache[m][1], feasible=values.cache[m][2],
+                  exact=values.cache[m][3], gap=values.cache[m][4],
+                  value_from=values.names(filled[m]) if m in filled else None)
+        for m in sorted(values.cache, key=lambda m: (bin(m).count("1"), m)))
+    total_p, total_t = prop[full], dur[full]
+    base_p, base_t = prop[0], dur[0]
+    tug_launch_kg = scenario.tug.dry_mass_kg + scenario.tug.propellant_kg
+    masses = np.array([p.mass_kg for p in scenario.payloads], dtype=float)
+    mass_total = float(masses.sum())
+    rows = []
+    for i, p in enumerate(scenario.payloads):
+        alloc_p = float(phi_p[i]) + base_p / n
+        alloc_t = float(phi_t[i]) + base_t / n
+        row = PayloadCost(
+            name=p.name, mass_kg=float(p.mass_kg),
+            marginal_propellant_kg=total_p - prop[full & ~(1 << i)],
+            marginal_duration_s=total_t - dur[full & ~(1 << i)],
+            shapley_propellant_kg=float(phi_p[i]), shapley_propellant_se_kg=float(se_p[i]),
+            shapley_duration_s=float(phi_t[i]), shapley_duration_se_s=float(se_t[i]),
+            allocated_propellant_kg=alloc_p, allocated_duration_s=alloc_t,
+            share=alloc_p / total_p if total_p > 0 else 1.0 / n)
+        if pricing is not None:
+            weight = p.mass_kg / mass_total if mass_total > 0 else 1.0 / n
+            prop_cost = alloc_p * pricing.propellant_per_kg
+            ops_cost = alloc_t / SECONDS_PER_DAY * pricing.per_day
+            tug_cost = weight * tug_launch_kg * pricing.tug_launch_per_kg
+            cost = prop_cost + ops_cost + tug_cost
+            row = replace(row, propellant_cost=prop_cost, operations_cost=ops_cost,
+                          tug_cost=tug_cost, cost=cost,
+                          cost_per_kg=cost / p.mass_kg if p.mass_kg > 0 else None)
+        rows.append(row)
+    total_cost = None
+    if pricing is not None:
+        total_cost = (total_p * pricing.propellant_per_kg
+                      + total_t / SECONDS_PER_DAY * pricing.per_day
+                      + tug_launch_kg * pricing.tug_launch_per_kg)
+    return Attribution(
+        scenario=scenario.name, objective=objective, method="exact" if exact else "sampled",
+        payloads=tuple(rows), total_propellant_kg=total_p, total_duration_s=total_t,
+        baseline_propellant_kg=base_p, baseline_duration_s=base_t,
+        samples=0 if exact else 2 * pairs, seed=seed, plans=len(values.cache),
+        elapsed_s=time.perf_counter() - values.t0, max_gap=max(gaps) if gaps else None,
+        coalitions=coalitions, pricing=pricing, total_cost=total_cost,
+        tug_launch_kg=tug_launch_kg, warnings=tuple(warnings))
+
+
+def _exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
+    """phi_i = sum_{S not holding i} |S|! (n - |S| - 1)! / n! (v(S + i) - v(S)) (Shapley 1953),
+    summed with :func:`math.fsum`."""
+    weight = [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n)
+              for s in range(n)]
+    out = np.zeros(n)
+    for i in range(n):
+        bit = 1 << i
+        terms = [weight[bin(m).count("1")] * (v[m | bit] - v[m])
+                 for m in range(1 << n) if not m & bit]
+        out[i] = math.fsum(terms)
+    return out
+
+
+def _sampled_shapley(v: dict[int, float], orders: list[list[int]],
+                     n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean marginal contributions over ``orders`` (antithetic pairs, consecutive) and the
+    standard error of each mean from the pair means (Castro, Gomez & Tejada 2009)."""
+    contrib = np.zeros((len(orders), n))
+    for r, order in enumerate(orders):
+        mask = 0
+        for k in order:
+            contrib[r, k] = v[mask | 1 << k] - v[mask]
+            mask |= 1 << k
+    pair_means = 0.5 * (contrib[0::2] + contrib[1::2])
+    phi = pair_means.mean(axis=0)
+    m = pair_means.shape[0]
+    se = pair_means.std(axis=0, ddof=1) / math.sqrt(m) if m > 1 else np.full(n, math.inf)
+    return phi, se
+
