@@ -30,11 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otvplan import study as stdy
-from otvplan.io import scenario as sc
-from otvplan.io import yamldoc
 from otvplan.cli import main
 from otvplan.errors import OtvplanError, ScenarioError, StudyError
-
+from otvplan.io import scenario as sc
+from otvplan.io import yamldoc
 from paths import REPO
 
 

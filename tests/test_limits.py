@@ -13,8 +13,8 @@ import pytest
 
 import otvplan
 from otvplan import study as st
-from otvplan.io import scenario as sc
 from otvplan.errors import ScenarioError, StudyError
+from otvplan.io import scenario as sc
 
 #: The packaged starter scenario up to its payload list (the list is generated per test).
 _MINIMAL = (Path(otvplan.__file__).parent / "examples" / "minimal.yaml").read_text(encoding="utf-8")
@@ -34,8 +34,9 @@ def test_payload_count_limit():
         sc.loads(_manifest(sc.MAX_PAYLOADS + 1), filename="many.yaml")
     (problem,) = info.value.problems
     assert str(problem) == (
-        f"many.yaml:{PAYLOADS_LINE}:1: payloads: {sc.MAX_PAYLOADS + 1} payloads; a scenario takes at most "
-        f"{sc.MAX_PAYLOADS} (scenario.MAX_PAYLOADS): split the manifest into several scenarios")
+        f"many.yaml:{PAYLOADS_LINE}:1: payloads: {sc.MAX_PAYLOADS + 1} payloads; a scenario "
+        f"takes at most {sc.MAX_PAYLOADS} (scenario.MAX_PAYLOADS): split the manifest into "
+        "several scenarios")
 
 
 def test_scenario_file_size_limit(tmp_path):

@@ -12,11 +12,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from otvplan.core import orbits
-from otvplan.io import scenario, yamldoc
 from otvplan.constants import EARTH_SUN_MEAN_MOTION_RAD_S, MIN_PERIGEE_ALTITUDE_KM, R_EARTH_KM
+from otvplan.core import orbits
+from otvplan.core.timeutil import julian_date
 from otvplan.errors import Problem, ScenarioError
-from otvplan.model import Scenario, Tolerances
+from otvplan.io import scenario, yamldoc
 from otvplan.io.scenario import (
     UNIT_TABLE,
     QuantityError,
@@ -28,7 +28,7 @@ from otvplan.io.scenario import (
     parse_quantity,
     validate_file,
 )
-from otvplan.core.timeutil import julian_date
+from otvplan.model import Scenario, Tolerances
 from paths import BAD_DIR, EXAMPLES_DIR, REPO, SCENARIOS
 
 DAY_S = 86400.0
@@ -240,7 +240,7 @@ def test_scenarios_cite_their_sources(path):
 
 def test_sso_rideshare_in_core_units():
     s = load(SCENARIOS[[p.name for p in SCENARIOS].index("sso_rideshare.yaml")])
-    assert s.epoch == dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc)
+    assert s.epoch == dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
     drop = s.dropoff
     assert drop.a_km == R_EARTH_KM + 525.0
     assert drop.e == 0.0
@@ -336,7 +336,7 @@ def test_times(minimal_text):
                 "    mass: 12 kg\n    deliver_by: 2027-03-31T10:00:00Z\n")
     text = edit(text, "    mass: 24 kg\n", "    mass: 24 kg\n    deliver_by: 36 h\n")
     s = loads(text)
-    assert s.epoch == dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.timezone.utc)
+    assert s.epoch == dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
     assert s.payloads[0].deliver_by_s == 30 * DAY_S
     assert s.payloads[1].deliver_by_s == 36 * 3600.0
     assert loads(dumps(s)) == s

@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from otvplan import study as st
+from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, StudyError
 from otvplan.study import run
 from otvplan.study.paths import format_path, parse_path
-from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_OK, StudyError
 from otvplan.study.store import RESULTS_FILE, ResultStore, read_rows
-
 from paths import REPO
 
 TINY = textwrap.dedent("""\

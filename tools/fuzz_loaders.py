@@ -50,12 +50,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from otvplan import study as stdy  # noqa: E402
+from otvplan.errors import OtvplanError, Problem, ScenarioError, StudyError  # noqa: E402
 from otvplan.io import scenario as sc  # noqa: E402
 from otvplan.io import yamldoc  # noqa: E402
 from otvplan.io.units import NUMBER_UNIT  # noqa: E402
-from otvplan.study.reader import DESIGN_KEYS, RANGE_KEYS, TOP_KEYS  # noqa: E402
-from otvplan.errors import OtvplanError, Problem, ScenarioError, StudyError  # noqa: E402
 from otvplan.model import Scenario  # noqa: E402
+from otvplan.study.reader import DESIGN_KEYS, RANGE_KEYS, TOP_KEYS  # noqa: E402
 
 #: Name every fuzzed scenario text is given (the file part of each problem line).
 SCENARIO_NAME = "fuzz/scenario.yaml"
@@ -355,7 +355,8 @@ def text_mutations(draw, text: str) -> str:
             at = draw(st.integers(0, len(text)))
             text = text[:at] + draw(st.sampled_from(
                 ["\x00", "\x01", "\x08", "\x1f", "\x7f", "\x85", "\ufffe", "\ud800", "\t",
-                 "\r", "💥", "'", '"', "{", "[", ":", "&", "*", "!", "|", ">", "%", "@"])) + text[at:]
+                 "\r", "💥", "'", '"', "{", "[", ":", "&", "*", "!", "|", ">", "%", "@"])
+            ) + text[at:]
             continue
         elif how == "anchor":
             lines[i] = re.sub(r": (.+)$", r": &a \1", lines[i], count=1)
@@ -707,7 +708,7 @@ def check(inp: FuzzInput, workdir: Path, timeout: float | None = DEFAULT_TIMEOUT
     """:func:`run_input`, with a known bug returned as ``"known:<name>"`` instead of raised."""
     try:
         return run_input(inp, workdir, timeout)
-    except Exception as exc:  # noqa: BLE001 - classified, re-raised when new
+    except Exception as exc:  # classified, re-raised when new
         name = known_bug(inp, exc)
         if name is None:
             raise
@@ -750,7 +751,8 @@ def run_batch(batch_seed: int, size: int, kinds: list[str], tally: Tally, workdi
         try:
             outcome = check(inp, workdir, timeout)
         except (Exception, Hang) as exc:  # noqa: BLE001 - recorded, the run goes on
-            label = f"{inp.kind}: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+            first_line = str(exc).splitlines()[0][:160] if str(exc) else ""
+            label = f"{inp.kind}: {type(exc).__name__}: {first_line}"
             tally.failures[label] += 1
             tally.outcomes[(inp.kind, "FAILED")] += 1
             if label not in tally.examples:
@@ -829,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
     numbers = [args.batch] if args.batch is not None else range(batches)
     print(f"fuzzing the scenario and study loaders: {args.n:,} inputs in {len(numbers)} "
           f"batches, seed {args.seed}, kinds {sorted(set(kinds))}, timeout {args.timeout} s, "
-          f"started {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC", flush=True)
+          f"started {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
     with tempfile.TemporaryDirectory(prefix="otvplan-fuzz-") as work:
         for b in numbers:
             size = min(args.batch_size, args.n - b * args.batch_size) if args.batch is None \

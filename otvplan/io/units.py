@@ -144,7 +144,7 @@ def parse_quantity(
         return number * (factor / target_factor)
     # Slow path: anything the table does not know goes to astropy.units.
     try:
-        import astropy.units as u  # noqa: PLC0415 - deliberately lazy (import costs ~0.35 s)
+        import astropy.units as u  # deliberately lazy (import costs ~0.35 s)
     except ImportError:  # pragma: no cover - astropy is a declared dependency
         raise QuantityError(
             f'unknown unit {clip(given)} in {shown}; use one of {unit_list(dimension)}'
@@ -156,7 +156,7 @@ def parse_quantity(
         try:
             parsed = u.Unit(candidate)
             break
-        except Exception:  # astropy raises ValueError, sometimes others, for unparsable units
+        except Exception:  # noqa: BLE001 - astropy raises ValueError, sometimes others
             continue
     if parsed is None:
         hint = difflib.get_close_matches(given, list(UNIT_TABLE), n=1)

@@ -171,7 +171,7 @@ def _compose_fast(text: str) -> yaml.Node | None:
     try:
         loader = _FAST_LOADER(text)
         return loader.get_single_node()
-    except Exception:  # any problem: let the reference loader say what it is
+    except Exception:  # noqa: BLE001 - let the reference loader say what it is
         return None
     finally:
         if loader is not None:
@@ -435,7 +435,7 @@ def to_data(root: yaml.Node, file: str) -> Document:
             return node.value
         try:
             return constructor.construct_object(node)
-        except Exception:  # e.g. "!!int abc"
+        except Exception:  # noqa: BLE001 - e.g. "!!int abc"
             problems.append(problem_at(file, f"cannot read {clip(node.value)} as "
                                            f"{_short_tag(tag)}", node.start_mark,
                                      format_location(path)))

@@ -55,9 +55,9 @@ __all__ = [
     "Study",
     "axis_label",
     "figures",
-    "metric_label",
     "load",
     "loads",
+    "metric_label",
     "run_case",
     "sweep",
 ]

@@ -213,17 +213,20 @@ def _schema_key(loc: tuple) -> tuple:
 
 
 @functools.lru_cache(maxsize=256)
-def _field_adapter(schema_key: tuple) -> tuple[TypeAdapter, bool]:
+def _field_adapter(schema_key: tuple) -> tuple[TypeAdapter[Any], bool]:
     """(validator of the scenario field at ``schema_key``, whether it takes whole numbers)."""
     if isinstance(schema_key[-1], int):
         _, annotation = field_at(schema_key)
         return TypeAdapter(annotation), False
     holder, _ = field_at(schema_key)
+    if holder is None:  # resolve_path lets through only locations of the schema
+        raise PathError(f"{format_location(schema_key)} is not a field of a scenario")
     info = holder.model_fields[schema_key[-1]]
     tp = (typing.Annotated[(info.annotation, *info.metadata)] if info.metadata
           else info.annotation)
     integer = any(isinstance(m, WithJsonSchema) and (m.json_schema or {}).get("type") == "integer"
                   for m in info.metadata)
+    adapter: TypeAdapter[Any]
     try:  # the scenario models read numbers as text where text is expected (names)
         adapter = TypeAdapter(tp, config=ConfigDict(coerce_numbers_to_str=True))
     except PydanticUserError:  # a model type carries its own configuration

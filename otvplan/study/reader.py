@@ -193,7 +193,7 @@ def loads(text: str, filename: str = "<string>",
     if axes is not None and design is not None:
         _check_count(check, axes, design)
     problems = list(dict.fromkeys(by_position(check.problems))) + base_problems
-    if problems:
+    if problems or axes is None or design is None:  # each None comes with its problem
         raise _study_error(problems)
     return Study(
         name=name, base_json=json.dumps(base_data, sort_keys=False, ensure_ascii=False),
@@ -532,8 +532,8 @@ def _check_count(check: _Checker, axes: list[Axis], design: Design) -> None:
         return
     count = 1
     for axis in axes:
-        count *= len(axis.values) if not axis.is_range else axis.steps
+        count *= axis.size
     if count > MAX_CASES:
-        sizes = " x ".join(str(len(a.values) if not a.is_range else a.steps) for a in axes)
+        sizes = " x ".join(str(a.size) for a in axes)
         check.add(("axes",), f"the grid has {count:,} cases ({sizes}), more than the limit of "
                              f"{MAX_CASES:,}; use fewer values or an lhs design")

@@ -26,11 +26,11 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -54,10 +54,11 @@ __all__ = ["HEALTH_CHECK_S", "MAX_CHUNK", "SCHEDULER_LOST_AFTER_S", "STATUS_NAME
 
 
 class _Task(NamedTuple):
-    """One case as a worker receives it: its id, index, axis values and assignments."""
+    """One case as a worker receives it: its id, position in the design, axis values and
+    assignments."""
 
     case_id: str
-    index: int
+    position: int  # Case.index (a NamedTuple field may not be called index)
     values: tuple
     assignments: tuple
 
@@ -176,7 +177,7 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
             status = STATUS_OK if plan.feasible else STATUS_INFEASIBLE
             message = "" if plan.feasible else (
                 "; ".join(plan.infeasible_reasons) or "not every payload can be delivered")
-    except Exception as exc:  # errors as data: one case never stops the study
+    except Exception as exc:  # noqa: BLE001 - errors as data: one case never stops the study
         status = STATUS_ERROR
         message = _error_text(exc)
         metrics = {}
@@ -187,9 +188,9 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
 
 def run_chunk(chunk: _Chunk) -> list[CaseResult]:
     """Run the cases of a chunk (the function sent to workers)."""
-    return [CaseResult(task.case_id, task.index, tuple(task.values),
+    return [CaseResult(task.case_id, task.position, tuple(task.values),
                        run_case(chunk.base_json, chunk.objective, task.assignments,
-                                f"{chunk.label} case {task.index}"))
+                                f"{chunk.label} case {task.position}"))
             for task in chunk.tasks]
 
 
@@ -267,7 +268,7 @@ def _auto_chunk(pending: int, slots: int) -> int:
 
 def _lost_result(task: _Task, attempts: int, exc: BaseException) -> CaseResult:
     """The error result of a case whose worker was lost ``attempts`` times."""
-    return CaseResult(task.case_id, task.index, tuple(task.values), CaseOutcome(
+    return CaseResult(task.case_id, task.position, tuple(task.values), CaseOutcome(
         status=STATUS_ERROR,
         message=f"the worker running this case was lost {attempts} times "
                 f"({type(exc).__name__}: {exc}); not stored: a rerun tries it again",
@@ -323,9 +324,9 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
     becomes an error result that is not stored. A broken pool of our own is replaced.
     """
     own = executor is None
-    if workers == 0 and own:
+    if workers == 0 and executor is None:
         executor, own = _InlineExecutor(), False
-    pool = _local_executor(workers) if own else executor
+    pool: Executor = _local_executor(workers) if executor is None else executor
     window = 2 * workers if own else 2 * _external_slots(pool)
     window_at = time.monotonic()
     queue: deque[_Chunk] = deque(chunks)

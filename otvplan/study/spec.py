@@ -16,8 +16,9 @@ import itertools
 import json
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from otvplan import __version__
 from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_INFEASIBLE, STATUS_OK
@@ -145,10 +146,10 @@ def convert_units(number: float, unit: str, to_unit: str) -> float | None:
     if a is not None and b is not None:
         return number * a[1] / b[1] if a[0] == b[0] else None
     try:
-        import astropy.units as u  # noqa: PLC0415 - only for units outside the table
+        import astropy.units as u  # only for units outside the table
 
         return float((number * u.Unit(unit)).to_value(u.Unit(to_unit)))
-    except Exception:  # unknown unit or another kind
+    except Exception:  # noqa: BLE001 - unknown unit or another kind
         return None
 
 
@@ -186,18 +187,30 @@ class Axis:
 
     def _value(self, x: float) -> Any:
         if self.integer and not self.unit:
-            return int(round(x))
+            return round(x)
         if not self.unit:
             return float(x)
         return f"{format_number(float(x))} {self.unit}"
 
+    @property
+    def size(self) -> int:
+        """The number of values of this axis on a grid (:meth:`levels`)."""
+        return len(self.values) if not self.is_range else (self.steps or 2)
+
+    def _ends(self) -> tuple[float, float]:
+        """(start, stop) of a range axis."""
+        if self.start is None or self.stop is None:
+            raise ValueError(f"the axis {self.path} is a list of values, not a range")
+        return self.start, self.stop
+
     def _grid_numbers(self) -> list[float]:
         import numpy as np
 
+        start, stop = self._ends()
         n = self.steps or 2
         if self.scale == "log":
-            return [float(x) for x in np.geomspace(self.start, self.stop, n)]
-        return [float(x) for x in np.linspace(self.start, self.stop, n)]
+            return [float(x) for x in np.geomspace(start, stop, n)]
+        return [float(x) for x in np.linspace(start, stop, n)]
 
     def levels(self) -> list:
         """The values of this axis on a grid."""
@@ -211,10 +224,11 @@ class Axis:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
         if self.steps:
             return self.levels()[min(int(u * self.steps), self.steps - 1)]
+        start, stop = self._ends()
         if self.scale == "log":
-            lo, hi = math.log(self.start), math.log(self.stop)
+            lo, hi = math.log(start), math.log(stop)
             return self._value(math.exp(lo + u * (hi - lo)))
-        return self._value(self.start + u * (self.stop - self.start))
+        return self._value(start + u * (stop - start))
 
     def cell(self, value: Any) -> Any:
         """The table cell of a value: a number in ``unit`` for numeric axes, else text."""
@@ -310,7 +324,7 @@ class Study:
         if self.design.kind == "lhs":
             return qmc.LatinHypercube(d=d, rng=rng).random(self.design.size)
         sampler = qmc.Sobol(d=d, scramble=True, rng=rng)
-        return sampler.random_base2(int(round(math.log2(self.design.size))))
+        return sampler.random_base2(round(math.log2(self.design.size)))
 
     def assignments(self, case: Case) -> tuple[tuple[tuple, Any], ...]:
         """(location, value) pairs that turn the base scenario into the case's."""

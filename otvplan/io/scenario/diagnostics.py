@@ -16,6 +16,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, WithJsonSchema
+from pydantic_core import ErrorDetails
 
 from otvplan.errors import Problem
 from otvplan.io.messages import describe_value, format_location, printable
@@ -104,7 +105,7 @@ def _example_line(loc: tuple) -> str:
     return ""
 
 
-def type_message(error: dict) -> str:
+def type_message(error: ErrorDetails) -> str:
     """The message of a pydantic type error (a mapping, list, text or boolean expected) in
     the words of a YAML file; other errors keep pydantic's message."""
     kind = error["type"]

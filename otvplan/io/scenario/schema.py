@@ -17,7 +17,7 @@ import math
 import re
 import types
 import typing
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Optional
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     AfterValidator,
@@ -83,8 +83,8 @@ MAX_PAYLOADS = 200
 #: Epochs accepted: [start, end). The Sun's low-precision position used to turn LTANs into
 #: RAANs (otvplan.core.orbits.sun_right_ascension) is good to ~0.01 deg over 1950-2050 and degrades
 #: slowly outside; beyond these bounds a scenario is surely a typo.
-EPOCH_RANGE = (_dt.datetime(1950, 1, 1, tzinfo=_dt.timezone.utc),
-               _dt.datetime(2200, 1, 1, tzinfo=_dt.timezone.utc))
+EPOCH_RANGE = (_dt.datetime(1950, 1, 1, tzinfo=_dt.UTC),
+               _dt.datetime(2200, 1, 1, tzinfo=_dt.UTC))
 
 #: Largest apogee radius accepted [km]: about the radius of Earth's Hill sphere (1.5 million
 #: km), beyond which the Sun, not Earth, governs the motion.
@@ -116,8 +116,8 @@ def _quantity(dimension: str, example: str | None = None, *, minimum: float | No
             x = parse_quantity(value, dimension, example=example)
         except QuantityError as exc:
             raise _fail(str(exc)) from None
-        out_of_range = (minimum is not None and (x <= minimum if exclusive else x < minimum)
-                        or maximum is not None and x > maximum)
+        out_of_range = ((minimum is not None and (x <= minimum if exclusive else x < minimum))
+                        or (maximum is not None and x > maximum))
         if out_of_range and range_message:
             raise _fail(range_message.format(value=clip(value)))
         if minimum is not None and (x <= minimum if exclusive else x < minimum):
@@ -140,7 +140,7 @@ def _quantity(dimension: str, example: str | None = None, *, minimum: float | No
           f"of that kind).",
         "examples": [example],
     }
-    return Annotated[float if required else Optional[float], BeforeValidator(validate),
+    return Annotated[float if required else float | None, BeforeValidator(validate),
                      WithJsonSchema(schema)]
 
 
@@ -181,7 +181,7 @@ def _number(*, minimum: float | None = None, below: float | None = None, exclusi
         schema["exclusiveMaximum"] = below
     if example is not None:
         schema["examples"] = [example]
-    return Annotated[Optional[float], BeforeValidator(validate), WithJsonSchema(schema)]
+    return Annotated[float | None, BeforeValidator(validate), WithJsonSchema(schema)]
 
 
 def _integer(minimum: int, description: str):
@@ -194,7 +194,7 @@ def _integer(minimum: int, description: str):
             raise _fail(f"must be at least {minimum}, got {value}")
         return value
 
-    return Annotated[Optional[int], BeforeValidator(validate),
+    return Annotated[int | None, BeforeValidator(validate),
                      WithJsonSchema({"type": "integer", "minimum": minimum,
                                      "description": description})]
 
@@ -259,7 +259,7 @@ def validate_ltan(value: Any) -> float | None:
 
 
 LTAN = Annotated[
-    Optional[float],
+    float | None,
     BeforeValidator(validate_ltan),
     WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?$",
                     "description": 'Local time of the ascending node at the epoch, "HH:MM".',
@@ -292,7 +292,7 @@ def _validate_deadline(value: Any) -> Deadline | None:
 
 
 DeadlineField = Annotated[
-    Optional[Deadline],
+    Deadline | None,
     BeforeValidator(_validate_deadline),
     WithJsonSchema({"type": "string", "description": "UTC time, or duration after the epoch.",
                     "examples": ["30 d", "2027-04-01T00:00:00Z"]}),
@@ -331,7 +331,7 @@ def _validate_reserve(value: Any) -> Reserve | None:
 
 
 ReserveField = Annotated[
-    Optional[Reserve],
+    Reserve | None,
     BeforeValidator(_validate_reserve),
     WithJsonSchema({"type": "string",
                     "description": "Propellant never planned: a mass, or a percentage of the "
@@ -360,7 +360,7 @@ def _validate_description(value: str | None) -> str | None:
 
 
 Name = Annotated[str, Field(min_length=1, examples=["sat-1"]), AfterValidator(_validate_name)]
-StrictBool = Annotated[Optional[bool], Strict()]
+StrictBool = Annotated[bool | None, Strict()]
 
 
 class _Doc(BaseModel):
@@ -416,14 +416,14 @@ class OrbitDoc(_Doc):
     raan: _quantity("angle", "120 deg", description="Right ascension of the ascending node.") = None
     ltan: LTAN = None
     ltan_reference: Annotated[
-        Optional[Literal["mean", "true"]],
+        Literal["mean", "true"] | None,
         # unquoted `true` is a YAML boolean; it can only mean the true Sun here
         BeforeValidator(lambda v: "true" if v is True else v),
     ] = Field(None, description="Sun the LTAN is measured from: mean (default) or true.")
     argp: _quantity("angle", "180 deg", description="Argument of perigee (default 0).") = None
     slot: _quantity("angle", "45 deg",
                     description="Argument of latitude at the epoch (phase in the plane).") = None
-    tolerances: Optional[TolerancesDoc] = None
+    tolerances: TolerancesDoc | None = None
 
     def shape(self) -> tuple[float, float] | None:
         """(a [km], e) from whichever size form was given; None if it is not given exactly once."""
@@ -634,7 +634,7 @@ class ConstraintsDoc(_Doc):
     """Mission constraints (all optional)."""
 
     max_duration: _quantity("time", "150 d", minimum=0.0) = None
-    disposal: Optional[DisposalDoc] = None
+    disposal: DisposalDoc | None = None
     min_deploy_separation: _quantity("time", "2 h", minimum=0.0, exclusive=False,
                                      description="Least time between two deployments.") = None
     min_drift_altitude: _quantity("length", "350 km", minimum=MIN_PERIGEE_ALTITUDE_KM,
@@ -663,7 +663,7 @@ class ConstraintsDoc(_Doc):
 class SolverDoc(_Doc):
     """How the solver searches (all optional)."""
 
-    objective: Optional[Literal["propellant", "duration", "pareto"]] = None
+    objective: Literal["propellant", "duration", "pareto"] | None = None
     exact_max_payloads: _integer(0, "Manifests up to this size are sequenced exactly.") = None
     beam_width: _integer(1, "Beam of the heuristic for larger manifests.") = None
     drift_grid: _integer(1, "Drift durations offered per leg.") = None
@@ -683,15 +683,15 @@ class ScenarioDoc(_Doc):
 
     name: Annotated[str, Field(min_length=1, examples=["sso-rideshare"]),
                     AfterValidator(_validate_name)]
-    description: Annotated[Optional[str], AfterValidator(_validate_description)] = None
+    description: Annotated[str | None, AfterValidator(_validate_description)] = None
     epoch: Epoch
     dropoff: DropoffDoc
     tug: TugDoc
     payloads: Annotated[list[PayloadDoc], Field(examples=[[{"name": "sat-1", "mass": "50 kg",
                                                             "target": {"altitude": "550 km",
                                                                        "sso": True}}]])]
-    constraints: Optional[ConstraintsDoc] = None
-    solver: Optional[SolverDoc] = None
+    constraints: ConstraintsDoc | None = None
+    solver: SolverDoc | None = None
 
     @model_validator(mode="after")
     def _check(self):

@@ -32,7 +32,7 @@ _DEG = ("deg",)
 
 
 def _utc_text(moment: _dt.datetime) -> str:
-    return moment.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(_dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _ltan_text(ltan_h: float) -> str:
