@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,7 @@ from otvplan.core import maneuvers as m
 from otvplan.constants import R_EARTH_KM
 from otvplan.errors import PhysicsError
 
-CASES_FILE = Path(__file__).parent / "reference" / "cases.yaml"
+from paths import REFERENCE_CASES as CASES_FILE
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +20,7 @@ from otvplan.core import orbits as o
 from otvplan.constants import JD_J2000, R_EARTH_KM
 from otvplan.errors import NoSunSynchronousOrbit, PhysicsError
 
-CASES_FILE = Path(__file__).parent / "reference" / "cases.yaml"
+from paths import REFERENCE_CASES as CASES_FILE
 
 
 @lru_cache(maxsize=1)

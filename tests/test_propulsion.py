@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from otvplan.core import propulsion as p
 from otvplan.constants import G0_KM_S2, G0_M_S2
 from otvplan.errors import PhysicsError
 
-CASES_FILE = Path(__file__).parent / "reference" / "cases.yaml"
+from paths import REFERENCE_CASES as CASES_FILE
 
 
 @lru_cache(maxsize=1)
