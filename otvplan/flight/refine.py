@@ -23,8 +23,9 @@ before it is the propagated one, the target its planned mean orbit after), solve
 same force model :func:`otvplan.flight.verify.verify` flies. It is exactly the burn-by-burn
 correction of guided verification (:func:`otvplan.flight.verify.verify`, ``execution="guided"``:
 ``_seek`` and ``_fly_trimmed`` there), run once, with the burns it fires recorded: their epochs
-and their delta-v in the T/N/W frame of the osculating state before the burn, the frame in which
-open-loop execution applies ``Burn.dv_tnw_kms`` (:func:`otvplan.flight.propagation.tnw_to_inertial`).
+and their delta-v in the T/N/W frame of the osculating state before the burn, the frame in
+which open-loop execution applies ``Burn.dv_tnw_kms``
+(:func:`otvplan.flight.propagation.tnw_to_inertial`).
 Flown open loop, the refined plan therefore retraces the guided flight, up to the integrator's
 error (the two flights split the integration at different points).
 
