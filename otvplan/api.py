@@ -33,11 +33,13 @@ if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
     from otvplan.flight.propagation import Backend
     from otvplan.flight.results import Verification
     from otvplan.flight.verify import Execution
+    from otvplan.planning.attribution import Attribution, Pricing
     from otvplan.study.run import Study
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "costs",
     "leg_table",
     "load_scenario",
     "orbit_spec_from_boinor",
@@ -227,6 +229,33 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
 
     return _plan(load_scenario(scenario), objective=objective, strict=strict,
                  progress=progress)
+
+
+def costs(scenario: Any, objective: str | None = "propellant", *,
+          exact_max_payloads: int | None = None, samples: int | None = None, seed: int = 0,
+          time_limit_s: float | None = None, pricing: Pricing | Mapping | None = None,
+          progress: Callable[[dict], None] | None = None) -> Attribution:
+    """What each delivery of a scenario (anything :func:`load_scenario` takes) costs: its
+    marginal propellant and days (the manifest re-planned without it) and its Shapley share
+    of the plan's propellant and days, exact up to ``exact_max_payloads`` payloads (default
+    6), else sampled from ``samples`` permutations (default 64) with a standard error.
+    ``pricing``: a :class:`otvplan.planning.attribution.Pricing` or a dict of its fields
+    (``propellant_per_kg``, ``per_day``, ``tug_launch_per_kg``, ``currency``) adds a cost per
+    payload and per kg delivered. See :func:`otvplan.planning.attribution.attribute` and
+    docs/pricing.md. Raises :class:`otvplan.errors.InfeasibleError` when the whole manifest
+    is infeasible."""
+    from otvplan.planning import attribution as _attribution
+
+    if isinstance(pricing, Mapping):
+        pricing = _attribution.Pricing(**pricing)
+    kwargs: dict[str, Any] = {}
+    if exact_max_payloads is not None:
+        kwargs["exact_max_payloads"] = exact_max_payloads
+    if samples is not None:
+        kwargs["samples"] = samples
+    return _attribution.attribute(load_scenario(scenario), objective=objective, seed=seed,
+                                  time_limit_s=time_limit_s, pricing=pricing,
+                                  progress=progress, **kwargs)
 
 
 def verify(plan_or_path: Any, *, execution: Execution = "guided", drag: bool = False,

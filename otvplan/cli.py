@@ -31,12 +31,14 @@ import typer
 from otvplan import __version__
 from otvplan.console import (
     FORMAT_HELP,
+    costs_progress_printer,
     csv_number,
     csv_out,
     echo,
     echo_err,
     format_of,
     one_line,
+    print_costs,
     print_plan,
     print_verification,
     progress_printer,
@@ -313,6 +315,96 @@ def plan(
         written = write_report(p, report_dir, exports=True)
         echo_err(f"wrote {len(written)} files to {report_dir}")
     return plan_status(p)
+
+
+# --------------------------------------------------------------------------------------------
+# costs
+# --------------------------------------------------------------------------------------------
+
+
+@app.command()
+def costs(
+    file: Annotated[Path, typer.Argument(help="Scenario file.", metavar="SCENARIO",
+                                         show_default=False)],
+    objective: Annotated[str | None, typer.Option(
+        "--objective", "-o", help="The planner's objective for every sub-manifest: "
+        "propellant, duration or pareto (default: propellant).",
+        metavar="propellant|duration|pareto")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the costs as JSON.")] = False,
+    fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP + " csv: one row "
+                                               "per payload.", metavar="table|json|csv")] = None,
+    samples: Annotated[int | None, typer.Option(
+        "--samples", help="Permutations sampled above the exact limit (default 64).",
+        metavar="N", min=2)] = None,
+    exact_max: Annotated[int | None, typer.Option(
+        "--exact-max", help="Exact Shapley values up to this many payloads (2^n plans; "
+        "default 6).", metavar="N", min=0)] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sampled permutations.")] = 0,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="The planner's time limit per sub-manifest, in seconds "
+        "(default: the scenario's solver.time_limit).", metavar="S", min=0.001)] = None,
+    price_propellant: Annotated[float | None, typer.Option(
+        "--price-propellant", help="Price per kg of propellant burnt.", metavar="PRICE",
+        min=0.0)] = None,
+    price_day: Annotated[float | None, typer.Option(
+        "--price-day", help="Price per day of operations.", metavar="PRICE", min=0.0)] = None,
+    price_tug_kg: Annotated[float | None, typer.Option(
+        "--price-tug-kg", help="Price per kg of tug launched (dry + propellant loaded), split "
+        "by mass delivered.", metavar="PRICE", min=0.0)] = None,
+) -> int:
+    """What each delivery costs: marginal propellant and days (re-planned without it) and a
+    Shapley share of the plan's propellant and days, with a cost per payload and per kg
+    delivered when prices are given (see docs/pricing.md).
+
+    Exit status 0 with the table, 3 when the whole manifest is infeasible (no costs), 2 on
+    bad input.
+    """
+    from otvplan.errors import InfeasibleError
+    from otvplan.io.scenario import load
+    from otvplan.model import OBJECTIVES, to_data
+    from otvplan.planning.attribution import Pricing, attribute
+
+    if objective is not None and objective not in OBJECTIVES:
+        close = difflib.get_close_matches(objective, OBJECTIVES, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
+                           f"not {objective!r}{hint}")
+    fmt = format_of(fmt, as_json)
+    prices = (price_propellant, price_day, price_tug_kg)
+    pricing = None if all(x is None for x in prices) else Pricing(*(x or 0.0 for x in prices))
+    kwargs: dict = {}
+    if samples is not None:
+        kwargs["samples"] = samples
+    if exact_max is not None:
+        kwargs["exact_max_payloads"] = exact_max
+    progress = costs_progress_printer()
+    scenario = load(file)
+    try:
+        a = attribute(scenario, objective=objective or "propellant", seed=seed,
+                      time_limit_s=time_limit, pricing=pricing, progress=progress, **kwargs)
+    except InfeasibleError as exc:
+        report_error(exc)
+        return EXIT_INFEASIBLE
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\x1b[K")
+    if fmt == "json":
+        data = to_data(a)
+        data["method_text"] = a.method_text
+        sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        csv_out(["payload", "mass_kg", "marginal_propellant_kg", "marginal_duration_d",
+                 "shapley_propellant_kg", "shapley_propellant_se_kg", "allocated_propellant_kg",
+                 "allocated_duration_d", "share", "cost", "cost_per_kg"],
+                [[r.name, csv_number(r.mass_kg), csv_number(r.marginal_propellant_kg),
+                  csv_number(r.marginal_duration_s / 86400.0),
+                  csv_number(r.shapley_propellant_kg), csv_number(r.shapley_propellant_se_kg),
+                  csv_number(r.allocated_propellant_kg),
+                  csv_number(r.allocated_duration_s / 86400.0), csv_number(r.share),
+                  csv_number(r.cost), csv_number(r.cost_per_kg)] for r in a.payloads])
+    else:
+        print_costs(a)
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------

@@ -262,6 +262,74 @@ def print_verification(p, v) -> None:
         console.print(one_line(f"not delivered by the plan: {', '.join(v.undelivered)}"))
 
 
+#: Columns of the costs table left out first when the terminal is too narrow.
+COSTS_DROP_ORDER = ("cost/kg", "marginal d", "mass kg", "share", "marginal kg")
+
+
+def costs_columns(a) -> list[tuple[str, str, list[str]]]:
+    """The columns of the costs table of an :class:`~otvplan.planning.attribution.Attribution`:
+    payload, mass, marginal propellant and days, Shapley propellant (with its standard error
+    when sampled), share of the total, and with pricing the cost and cost per kg delivered."""
+    rows = a.payloads
+    sampled = a.method == "sampled"
+    columns = [
+        ("payload", "left", [one_line(r.name) for r in rows]),
+        ("mass kg", "right", [fmt_number(r.mass_kg, 1) for r in rows]),
+        ("marginal kg", "right", [fmt_number(r.marginal_propellant_kg, 2) for r in rows]),
+        ("marginal d", "right", [fmt_number(r.marginal_duration_s / 86400.0, 2) for r in rows]),
+        ("Shapley kg", "right", [fmt_number(r.allocated_propellant_kg, 2)
+                                 + (f" ± {r.shapley_propellant_se_kg:,.2f}" if sampled else "")
+                                 for r in rows]),
+        ("share", "right", [f"{r.share:.1%}" for r in rows]),
+    ]
+    if a.pricing is not None:
+        cur = f" {one_line(a.pricing.currency)}" if a.pricing.currency else ""
+        columns.append((f"cost{cur}", "right", [fmt_number(r.cost or 0.0, 0) for r in rows]))
+        columns.append(("cost/kg", "right", ["-" if r.cost_per_kg is None
+                                             else fmt_number(r.cost_per_kg, 0) for r in rows]))
+    return columns
+
+
+def print_costs(a) -> None:
+    """What each delivery costs: the table of :func:`costs_columns`, then the totals, the
+    method line and the warnings."""
+    print_table(f"{one_line(a.scenario)}: cost of each delivery ({a.objective})",
+                costs_columns(a), COSTS_DROP_ORDER)
+    console = rich_console()
+    lines = [f"total {a.total_propellant_kg:,.2f} kg of propellant, "
+             f"{a.total_duration_s / 86400.0:,.2f} d; disposal alone "
+             f"{a.baseline_propellant_kg:,.2f} kg"]
+    if a.pricing is not None and a.total_cost is not None:
+        pr = a.pricing
+        cur = f" {pr.currency}" if pr.currency else ""
+        lines.append(f"total cost {a.total_cost:,.0f}{cur}: propellant "
+                     f"{pr.propellant_per_kg:,.2f}/kg, operations {pr.per_day:,.2f}/d, tug "
+                     f"launch {pr.tug_launch_per_kg:,.2f}/kg x {a.tug_launch_kg:,.1f} kg "
+                     "(split by mass delivered)")
+    lines.append(f"method: {a.method_text}")
+    for line in lines:
+        console.print(one_line(line))
+    for w in a.warnings:
+        console.print(one_line(f"warning: {w}"))
+
+
+def costs_progress_printer():
+    """A progress callback for :func:`otvplan.planning.attribution.attribute`: one status line
+    on standard error, rewritten in place, when standard error is a terminal (else None)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(info: dict) -> None:
+        total = f" of {info['total']}" if info.get("total") else ""
+        text = (f"costs: {info['plans']}{total} sub-manifests planned, "
+                f"{info['elapsed_s']:.1f} s")
+        sys.stderr.write("\r" + text[:max(20, shutil.get_terminal_size().columns - 1)]
+                         + "\x1b[K")
+        sys.stderr.flush()
+
+    return show
+
+
 #: Characters never printed as they are: control characters (a newline would split a problem
 #: line, an escape sequence would drive the terminal), line separators, bidirectional
 #: overrides and lone surrogates (stderr cannot encode them).
