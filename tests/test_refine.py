@@ -91,6 +91,12 @@ def test_refined_plan_delivers_open_loop(path):
     its tolerances, and its mass bookkeeping (re-booked by the rocket equation) holds."""
     r = _refinement(path)
     assert r.converged, r.notes
+    if all(b.low_thrust for b in r.burns):
+        # Low-thrust arcs are flown as planned: the refined plan's burns are the planned ones,
+        # which tests/test_verify.py::test_every_scenario_verifies_open_loop flies (half a
+        # minute for electric_tug's 400 days).
+        assert [leg.burns for leg in r.plan.legs] == [leg.burns for leg in r.planned.legs]
+        return
     v = verify(r.plan, execution="open-loop", trace_burns=False)
     assert v.execution == "open-loop"
     assert v.passed, _misses(v)

@@ -55,7 +55,7 @@ import numpy as np
 
 from otvplan.constants import G0_KM_S2
 from otvplan.core.orbits import raan_rate
-from otvplan.flight.propagation import Backend
+from otvplan.flight.propagation import Backend, ForceModel
 from otvplan.flight.results import EQUATORIAL_RAD, BurnExecution, Verification
 from otvplan.flight.verify import verify
 from otvplan.model import Burn, Delivery, Leg, OrbitState, Plan
@@ -266,7 +266,8 @@ def refinement(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backe
     ``zonal`` (2, 3 or 4) and ``drag`` choose the force model, ``backend`` the DOP853
     implementation and ``samples`` the points per orbit of the mean elements, as for
     :func:`otvplan.flight.verify.verify`. One propagation of the whole mission (plus one orbit
-    per burn for the mean elements its correction is measured on).
+    per burn for the mean elements its correction is measured on). A plan of low-thrust arcs
+    only has nothing to correct and is returned as it is (with the refinement's statistics).
 
     ``converged`` is False when a burn found no crossing of its planned place within an eighth
     of an orbit of its epoch, or needed a correction beyond guided execution's trim limit
@@ -275,6 +276,14 @@ def refinement(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backe
     are not expected to deliver.
     """
     wall = time.perf_counter()
+    if not any(not b.low_thrust for leg in plan.legs for b in leg.burns):
+        # Only low-thrust arcs, which are flown as planned: nothing to correct, nothing to fly.
+        refined, rows = _rebook(plan, {}, {})
+        disp = plan.scenario.constraints.disposal
+        force = ForceModel(zonal=zonal, drag=drag, area_m2=disp.area_m2,
+                           drag_coefficient=disp.drag_coefficient)
+        return Refinement(planned=plan, plan=refined, burns=rows, force_model=force.describe(),
+                          converged=True, wall_time_s=time.perf_counter() - wall)
     v = verify(plan, execution="guided", drag=drag, zonal=zonal, backend=backend,
                samples=samples, trace_burns=False)
     fired = _fired(plan, v)

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otvplan import __version__
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
@@ -30,6 +31,9 @@ from otvplan.reporting.tables import (
     summary_rows,
     utc_text,
 )
+
+if TYPE_CHECKING:  # annotations only
+    from otvplan.flight.refine import Refinement
 
 # --------------------------------------------------------------------------------------------
 # Blocks: one document, two renderings
@@ -72,7 +76,8 @@ def _verification_blocks(verification: Verification) -> list:
     error and pass of an element the scenario leaves free)."""
     v = verification
     blocks: list = [Heading(2, "Verification")]
-    text = f"Numerical propagation of the planned burns ({v.force_model})"
+    text = (f"Numerical propagation of the planned burns ({v.force_model}, "
+            f"{v.execution} execution)")
     text += ": **all checks passed**." if v.passed else ": **some checks FAILED**."
     blocks.append(Para(text))
     table = []
@@ -113,11 +118,56 @@ def _verification_blocks(verification: Verification) -> list:
     return blocks
 
 
+def _refinement_blocks(plan: Plan, refinement: Refinement | None) -> list:
+    """Blocks for refined burns (:mod:`otvplan.flight.refine`): each burn's planned and refined
+    epoch and delta-v, and the cost of flying the real dynamics. For a plan read back from a
+    refined plan.json (no record of the burns before), one sentence from its statistics."""
+    if refinement is None:
+        stats = dict(plan.solver_stats)
+        if stats.get("refined") != 1.0:
+            return []
+        return [Para("These burns are flight-ready: refined against the numerical propagator "
+                     "(otvplan.flight.refine) so that, flown as written, they deliver; the "
+                     "refinement changed the total delta-v by "
+                     f"{_num(stats.get('refine_dv_added_m_s'), 3)} m/s.")]
+    r = refinement
+    rows = []
+    for x in r.burns:
+        rows.append((
+            f"{x.leg}", x.label, utc_text(plan, x.refined_t_s), _num(x.shift_s, 2),
+            _num(x.planned_dv_kms * 1000.0, 3), _num(x.refined_dv_kms * 1000.0, 3),
+            _num(x.dv_added_kms * 1000.0, 3), _num(x.correction_kms * 1000.0, 3),
+            "low-thrust arc, as planned" if x.low_thrust else (x.trimmed or "-")))
+    rows.append(("", "**Total**", "", _num(r.max_shift_s, 2) + " (largest)",
+                 _num(r.planned_dv_kms * 1000.0, 3), _num(r.refined_dv_kms * 1000.0, 3),
+                 _num(r.dv_added_kms * 1000.0, 3), _num(r.max_correction_kms * 1000.0, 3)
+                 + " (largest)", ""))
+    blocks: list = [Heading(2, "Refined burns"), Para(
+        f"The burns above are flight-ready: each impulsive burn was refined against the "
+        f"numerical propagator ({r.force_model}) so that, flown exactly as written, it fires at "
+        "its planned place in the orbit and leaves the tug on its planned mean orbit (mean a, "
+        "and i for plane changes near a node). Planned: the solver's burn, sized on mean "
+        "elements. Correction: |refined - planned| delta-v vector. The refinement changed the "
+        f"total delta-v by {_num(r.dv_added_kms * 1000.0, 3)} m/s and the propellant by "
+        f"{_num(r.propellant_added_kg, 3)} kg.")]
+    if not r.converged:
+        blocks.append(Para("**Some burns could not be refined within the trim limits** (the "
+                           "plan is inconsistent there):"))
+        blocks.append(Bullets(tuple(r.notes)))
+    blocks.append(Table(("Leg", "Burn", "Epoch (UTC)", "Shift (s)", "Planned dv (m/s)",
+                         "Refined dv (m/s)", "Added (m/s)", "Correction (m/s)", "Trimmed"),
+                        tuple(rows), (True, False, False) + (True,) * 5 + (False,)))
+    return blocks
+
+
 def build_blocks(plan: Plan, verification: Verification | None = None,
-                 figures: Sequence[tuple[str, str]] = ()) -> list:
+                 figures: Sequence[tuple[str, str]] = (),
+                 refinement: Refinement | None = None) -> list:
     """The report as a list of blocks (headings, paragraphs, bullet lists, tables, figures).
 
-    ``figures`` is a sequence of ``(name, caption)`` to place after the summary.
+    ``figures`` is a sequence of ``(name, caption)`` to place after the summary;
+    ``refinement`` (:func:`otvplan.flight.refine.refinement`, whose ``plan`` is ``plan``) adds
+    the planned against refined burns after the burns table.
     """
     sc = plan.scenario
     b: list = [Heading(1, f"Mission plan: {sc.name}")]
@@ -187,6 +237,7 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
                         "Mass after (kg)", "Alt. after (km)", "e after", "i after (deg)",
                         "RAAN after (deg)"), tuple(burns),
                        (False, False, False) + (True,) * 11))
+    b.extend(_refinement_blocks(plan, refinement))
     b.append(Heading(2, "Deliveries"))
     deliveries = delivery_rows(plan)
     if not deliveries:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otvplan.flight.results import Verification
 from otvplan.model import Plan
@@ -73,6 +74,9 @@ from otvplan.reporting.tables import (
     utc_text,
 )
 
+if TYPE_CHECKING:  # annotations only
+    from otvplan.flight.refine import Refinement
+
 #: Figure names in report order (see :mod:`otvplan.reporting.plotting`).
 FIGURES = ("timeline", "elements", "mass", "dv_waterfall", "planes", "pareto")
 
@@ -115,13 +119,16 @@ def _figure_names() -> set[str]:
 
 def write_report(plan: Plan, out_dir: str | os.PathLike,
                  verification: Verification | None = None, *,
-                 figures: bool = True, exports: bool = False) -> list[Path]:
+                 figures: bool = True, exports: bool = False,
+                 refinement: Refinement | None = None) -> list[Path]:
     """Write the full report of ``plan`` into ``out_dir`` (created if needed).
 
     Writes ``plan.json``, ``legs.csv``, ``burns.csv``, ``report.md``, ``report.html`` and, with
     ``figures`` (default), every figure as ``fig_<name>.png`` and ``fig_<name>.svg``. With
     ``exports`` also the CCSDS OEM (``plan.oem``) and OPM (``plan.opm``) and the GMAT script
     (``plan.script``) of :mod:`otvplan.reporting.exports`. Returns the paths written, in that order.
+    ``refinement`` (:func:`otvplan.flight.refine.refinement` of the plan ``plan`` was refined
+    from; ``plan`` is its ``plan``) adds the planned against refined burns to the report.
 
     The set is all or nothing (:class:`otvplan.io.atomicio.StagedDirectory`): every file is first
     written into a hidden staging directory next to ``out_dir`` and the set is swapped in at the
@@ -153,9 +160,10 @@ def write_report(plan: Plan, out_dir: str | os.PathLike,
                 rendered[name] = ("image/svg+xml", svg)
         md_figs = [(n, caps[n]) for n in caps if n in rendered]
         paths.append(stage.write_text("report.md", _blocks_to_markdown(
-            build_blocks(plan, verification, md_figs))))
+            build_blocks(plan, verification, md_figs, refinement))))
         paths.append(stage.write_text("report.html", _blocks_to_html(
-            build_blocks(plan, verification, md_figs), f"otvplan plan: {plan.scenario.name}",
+            build_blocks(plan, verification, md_figs, refinement),
+            f"otvplan plan: {plan.scenario.name}",
             rendered)))
         paths.extend(fig_paths)
         if exports:
