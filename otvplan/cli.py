@@ -572,11 +572,18 @@ def verify(
     drag: Annotated[bool, typer.Option("--drag", help="Add atmospheric drag.")] = False,
     zonal: Annotated[int, typer.Option("--zonal", help="Highest zonal harmonic: 2, 3 or 4.",
                                        min=2, max=4)] = 2,
+    open_loop: Annotated[bool, typer.Option(
+        "--open-loop", help="Fly the burns exactly as written (planned epochs and delta-v) "
+                            "instead of re-aiming each at its planned place (guided).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP + " csv: one row "
                                                "per check.", metavar="table|json|csv")] = None,
 ) -> int:
     """Fly the plan through a numerical propagator (two-body + J2) and check every delivery.
+
+    Guided by default (each burn fired at its planned place and trimmed to its planned mean
+    orbit); --open-loop flies the plan exactly as written, which a plan refined with
+    `otvplan report --refine` passes.
 
     Exit status 0 when every delivery is within its tolerances and the plan is feasible, 1 when
     any delivery is not within its tolerances, 3 when it is but the plan is infeasible.
@@ -586,7 +593,8 @@ def verify(
 
     fmt = format_of(fmt, as_json)
     p = _load_plan(file)
-    v = run_verify(p, drag=drag, zonal=zonal)
+    v = run_verify(p, drag=drag, zonal=zonal,
+                   execution="open-loop" if open_loop else "guided")
     if fmt == "json":
         sys.stdout.write(json.dumps(to_data(v), indent=1) + "\n")
     elif fmt == "csv":
@@ -613,11 +621,20 @@ def report(
                                       metavar="DIR")],
     with_verify: Annotated[bool, typer.Option(
         "--verify", help="Also fly the plan in the propagator and include the checks.")] = False,
+    refine: Annotated[bool, typer.Option(
+        "--refine", help="Refine the burns against the propagator first (flight-ready: they "
+                         "deliver flown as written); every file carries the refined burns.")
+    ] = False,
     exports: Annotated[bool, typer.Option(
         "--exports/--no-exports", help="Write the CCSDS OEM/OPM and GMAT script.")] = True,
 ) -> int:
     """Write plan.json, legs.csv, burns.csv, report.md, a self-contained report.html, every
     figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script.
+
+    With --refine the burns are first refined against the numerical propagator (two-body +
+    J2) so that, flown exactly as written, they deliver every payload; the files carry the
+    refined burns and the report compares them with the planned ones. --verify then flies
+    the refined plan open loop.
 
     Exit status 0 for a feasible plan (whose verification, with --verify, passed), 1 when the
     verification failed, 3 when the plan is infeasible (the report is written in every case).
@@ -625,12 +642,23 @@ def report(
     from otvplan.reporting.report import write_report
 
     p = _load_plan(file)
+    refined = None
+    if refine:
+        from otvplan.flight.refine import refinement
+
+        refined = refinement(p)
+        p = refined.plan
+        echo_err(f"refined {len(refined.burns)} burns: delta-v "
+                 f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
+                 f"{refined.propellant_added_kg:+.3f} kg")
+        for note in refined.notes:
+            echo_err(f"refinement: {one_line(note)}")
     verification = None
     if with_verify:
         from otvplan.flight.verify import verify as run_verify
 
-        verification = run_verify(p)
-    written = write_report(p, out, verification, exports=exports)
+        verification = run_verify(p, execution="open-loop" if refine else "guided")
+    written = write_report(p, out, verification, exports=exports, refinement=refined)
     echo_err(f"wrote {len(written)} files to {out}")
     if verification is not None and not verification.passed:
         echo_err("verification FAILED (see the Verification section of the report)")
