@@ -33,7 +33,11 @@ looked up by name in :func:`_otvplan_module`):
 - ``mean_elements``, ``draconic_period``, ``samples_per_orbit`` (propagation module) and
   ``rv_to_coe`` (orbits module): the achieved mean elements of a delivery are computed from
   Orekit's trajectory by the same averaging operator that ``otvplan.verify`` applies to its
-  own (one draconic period, equinoctial elements, the same sample count).
+  own (one draconic period, equinoctial elements, the same sample count);
+- ``target_at`` (trajectory module): a target's RAAN and slot carried to the delivery time at
+  the planning model's secular rates, which is how a scenario defines a drifting target
+  (:func:`delivery_targets`; the tolerances are the scenario's);
+- ``refine`` (refine module): the flight-ready plan whose burns Orekit replays open loop.
 """
 
 from __future__ import annotations
@@ -109,6 +113,8 @@ _INTERNAL_HOMES = {
     "propagation": ("otvplan.flight.propagation", "otvplan.propagation"),
     "verify": ("otvplan.flight.verify", "otvplan.verify"),
     "orbits": ("otvplan.core.orbits", "otvplan.orbits"),
+    "trajectory": ("otvplan.flight.trajectory", "otvplan.trajectory"),
+    "refine": ("otvplan.flight.refine",),
 }
 
 
@@ -431,6 +437,37 @@ def plan_events(plan) -> list:
             events.append((float(leg.delivery.t_s), len(events), "delivery", leg,
                            leg.delivery))
     return sorted(events, key=lambda ev: (ev[0], ev[1]))
+
+
+#: Below this target inclination [rad] the node is undefined: RAAN is not checked and the slot
+#: is checked as the true longitude RAAN + u (GEO slots), as ``otvplan.verify`` does.
+EQUATORIAL_RAD = 1e-4
+
+
+def delivery_targets(plan, payload: str, t_s: float) -> list[tuple[str, float, float, bool]]:
+    """What a delivery of ``payload`` at ``t_s`` is judged by: ``(element, target, tolerance,
+    angle)`` for every element the scenario fixes - a, e, i, and the RAAN and slot carried to
+    ``t_s`` (``target_at``), or for an equatorial target the true longitude RAAN + u. Elements
+    in km, -, rad; ``angle``: compare wrapped to +-pi. Free elements are left out."""
+    spec = next(p.target for p in plan.scenario.payloads if p.name == payload)
+    tol = spec.tolerances
+    out = [("a", spec.a_km, tol.sma_km, False), ("e", spec.e, tol.eccentricity, False),
+           ("i", spec.inc_rad, tol.inclination_rad, False)]
+    raan_t, slot_t = _otvplan_module("trajectory").target_at(spec, t_s)
+    if spec.inc_rad < EQUATORIAL_RAD:
+        if slot_t is not None:
+            out.append(("longitude", slot_t + (raan_t or 0.0), tol.slot_rad, True))
+    else:
+        if raan_t is not None:
+            out.append(("raan", raan_t, tol.raan_rad, True))
+        if slot_t is not None:
+            out.append(("slot", slot_t, tol.slot_rad, True))
+    return out
+
+
+def refined_plan(plan):
+    """``plan`` with flight-ready burns: ``otvplan.flight.refine.refine`` (two-body + J2)."""
+    return _otvplan_module("refine").refine(plan)
 
 
 def has_low_thrust(plan) -> bool:
