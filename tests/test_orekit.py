@@ -703,10 +703,13 @@ def test_orekit_refined_plan_delivers_open_loop(stem, payload, orekit):
     assert [d.payload for d in replay.deliveries] == list(plan.delivered)
     assert replay.final_mass_kg == pytest.approx(plan.final_mass_kg, rel=1e-9)
     misses = []
+    shown = []
     for element, error, tol in refined_errors(stem, payload):
         scale = DEG if element not in ("a", "e") else 1.0
+        shown.append(f"{element} {error * scale:+.2e} ({abs(error) / tol:.0%} of tol)")
         if abs(error) > tol:
             misses.append(f"{element} {error * scale:+.4f} (tol {tol * scale:g})")
+    print(f"\n{stem}/{payload} refined, open loop in Orekit: " + ", ".join(shown))
     assert not misses, f"{stem}/{payload} refined, open loop in Orekit: " + "; ".join(misses)
 
 
