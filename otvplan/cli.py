@@ -343,6 +343,9 @@ def costs(
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", help="The planner's time limit per sub-manifest, in seconds "
         "(default: the scenario's solver.time_limit).", metavar="S", min=0.001)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", "-w", help="Plan the sub-manifests on N local processes (default: in "
+        "this process).", metavar="N", min=1)] = None,
     price_propellant: Annotated[float | None, typer.Option(
         "--price-propellant", help="Price per kg of propellant burnt.", metavar="PRICE",
         min=0.0)] = None,
@@ -381,7 +384,8 @@ def costs(
     scenario = load(file)
     try:
         a = attribute(scenario, objective=objective or "propellant", seed=seed,
-                      time_limit_s=time_limit, pricing=pricing, progress=progress, **kwargs)
+                      time_limit_s=time_limit, pricing=pricing, workers=workers,
+                      progress=progress, **kwargs)
     except InfeasibleError as exc:
         report_error(exc)
         return EXIT_INFEASIBLE

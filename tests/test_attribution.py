@@ -337,3 +337,11 @@ def test_cli_costs_bad_objective_exits_2(tmp_path, capsys):
     path.write_text(scenario_text(PAYLOADS[:2]), encoding="utf-8")
     assert main(["costs", str(path), "--objective", "propelant"]) == 2
     assert "did you mean propellant" in capsys.readouterr().err
+
+
+def test_worker_processes_give_the_same_attribution():
+    sc = scenario(PAYLOADS[:3])
+    serial = attribute(sc)
+    parallel = attribute(sc, workers=2)
+    assert parallel.payloads == serial.payloads
+    assert parallel.coalitions == serial.coalitions

@@ -181,6 +181,24 @@ class Attribution:
 # --------------------------------------------------------------------------------------------
 
 
+def _subset(scenario: Scenario, mask: int) -> Scenario:
+    """The scenario with its manifest cut to the payloads of ``mask`` (bit k: payload k)."""
+    return replace(scenario, payloads=tuple(
+        p for k, p in enumerate(scenario.payloads) if mask >> k & 1))
+
+
+def _value(p) -> tuple[float, float, bool, bool, float | None]:
+    """(propellant kg, duration s, feasible, exact, gap) of a plan."""
+    return (float(p.propellant_used_kg), float(p.duration_s), bool(p.feasible), bool(p.exact),
+            p.optimality_gap)
+
+
+def _plan_subset(scenario: Scenario, objective: str,
+                 mask: int) -> tuple[float, float, bool, bool, float | None]:
+    """Plan one sub-manifest (on a worker process)."""
+    return _value(_plan(_subset(scenario, mask), objective))
+
+
 class _Values:
     """v(S) and T(S) per subset mask (bit k: payload k of the manifest), planned on demand."""
 
@@ -204,22 +222,36 @@ class _Values:
     def plan(self, mask: int) -> tuple[float, float, bool, bool, float | None]:
         got = self.cache.get(mask)
         if got is None:
-            sub = replace(self.base, payloads=tuple(
-                p for k, p in enumerate(self.base.payloads) if mask >> k & 1))
-            p = _plan(sub, self.objective)
-            got = (float(p.propellant_used_kg), float(p.duration_s), bool(p.feasible),
-                   bool(p.exact), p.optimality_gap)
-            self.cache[mask] = got
+            p = _plan(_subset(self.base, mask), self.objective)
             if mask == self.full and not p.feasible:
                 raise AttributionError(
                     "costs can be attributed only for a feasible plan of the whole manifest; "
                     "this one is not: " + "; ".join(p.infeasible_reasons),
                     Shortfall(p.shortfall_propellant_kg, p.shortfall_time_s,
                               list(p.infeasible_reasons)))
-            if self.progress is not None:
-                self.progress({"plans": len(self.cache), "total": self.total,
-                               "payloads": bin(mask).count("1"),
-                               "elapsed_s": time.perf_counter() - self.t0})
+            got = self._store(mask, _value(p))
+        return got
+
+    def plan_all(self, masks, workers: int | None) -> None:
+        """Plan every mask not planned yet, in this process or on ``workers`` processes."""
+        todo = [m for m in dict.fromkeys(masks) if m not in self.cache]
+        if not workers or workers <= 1 or len(todo) <= 1:
+            for mask in todo:
+                self.plan(mask)
+            return
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            futures = {pool.submit(_plan_subset, self.base, self.objective, m): m for m in todo}
+            for future in as_completed(futures):
+                self._store(futures[future], future.result())
+
+    def _store(self, mask: int, got: tuple[float, float, bool, bool, float | None]):
+        self.cache[mask] = got
+        if self.progress is not None:
+            self.progress({"plans": len(self.cache), "total": self.total,
+                           "payloads": bin(mask).count("1"),
+                           "elapsed_s": time.perf_counter() - self.t0})
         return got
 
     def resolve(self) -> tuple[dict[int, tuple[float, float]], dict[int, int]]:
@@ -247,7 +279,7 @@ class _Values:
 def attribute(scenario: Scenario, *, objective: str | None = "propellant",
               exact_max_payloads: int = EXACT_MAX_PAYLOADS, samples: int = DEFAULT_SAMPLES,
               seed: int = 0, time_limit_s: float | None = None,
-              pricing: Pricing | None = None,
+              pricing: Pricing | None = None, workers: int | None = None,
               progress: Callable[[dict], None] | None = None) -> Attribution:
     """Attribute the plan's propellant and days to its payloads (see the module docstring).
 
@@ -255,7 +287,9 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     ``exact_max_payloads``: exact Shapley values up to this many payloads (2^n plans), else
     ``samples`` permutations (rounded up to an even number: antithetic pairs) drawn with
     ``seed``. ``time_limit_s``: the planner's time limit for each sub-plan (None: the
-    scenario's ``solver.time_limit``). ``pricing``: adds the money columns. ``progress``:
+    scenario's ``solver.time_limit``). ``pricing``: adds the money columns. ``workers``:
+    plan the sub-manifests on this many processes (None or 1: in this process; each plan
+    is the same either way). ``progress``:
     called after each new sub-plan with a dict of ``plans`` (planned so far), ``total``
     (plans an exact attribution needs, None when sampling), ``payloads`` (the size of the
     sub-manifest just planned) and ``elapsed_s``.
@@ -278,17 +312,14 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     values = _Values(scenario, objective, time_limit_s, progress, (1 << n) if exact else None)
     full = values.full
     values.plan(full)  # first: refuse an infeasible manifest before planning anything else
-    for i in range(n):
-        values.plan(full & ~(1 << i))
-    values.plan(0)
+    needed = [full & ~(1 << i) for i in range(n)] + [0]
     pairs = 0
+    orders: list[list[int]] = []
     if exact:
-        for mask in range(1 << n):
-            values.plan(mask)
+        needed += list(range(1 << n))
     else:
         rng = np.random.default_rng(seed)
         pairs = (samples + 1) // 2
-        orders = []
         for _ in range(pairs):
             order = [int(k) for k in rng.permutation(n)]
             orders.append(order)
@@ -297,7 +328,8 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
             mask = 0
             for k in order:
                 mask |= 1 << k
-                values.plan(mask)
+                needed.append(mask)
+    values.plan_all(needed, workers)
     v, filled = values.resolve()
     prop = {m: x[0] for m, x in v.items()}
     dur = {m: x[1] for m, x in v.items()}
