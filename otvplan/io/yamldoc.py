@@ -188,8 +188,8 @@ def compose(text: str, file: str) -> yaml.Node | None:
         raise Rejected([_yaml_problem(exc, file)]) from None
     except RecursionError:
         raise Rejected([problem_at(file, f"the document nests too deeply (more than {MAX_DEPTH} "
-                                      "levels of mappings and lists)", _too_deep_mark(text))]
-                      ) from None
+                                         "levels of mappings and lists)", _too_deep_mark(text))]
+                       ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -232,9 +232,9 @@ def check_size(root: yaml.Node, file: str) -> None:
             aliased = True
             return sizes[key]
         if key in open_nodes:
-            raise Rejected([problem_at(file, "the document refers to itself through an alias (an "
-                                          "anchor used inside its own value); remove the alias",
-                                    node.start_mark)])
+            raise Rejected([problem_at(file, "the document refers to itself through an alias "
+                                             "(an anchor used inside its own value); remove the "
+                                             "alias", node.start_mark)])
         if depth > MAX_DEPTH:
             raise Rejected([problem_at(file, "the document nests too deeply (more than "
                                              f"{MAX_DEPTH} levels of mappings and lists)",
@@ -258,7 +258,7 @@ def check_size(root: yaml.Node, file: str) -> None:
         cause = ("aliases (*name) copy what their anchor refers to, and these multiply"
                  if aliased else "a scenario needs a few thousand at most")
         raise Rejected([problem_at(file, f"the document expands to more than {MAX_NODES:,} YAML "
-                                      f"nodes; {cause}; remove them", root.start_mark)])
+                                         f"nodes; {cause}; remove them", root.start_mark)])
 
 
 _TAG = "tag:yaml.org,2002:"
@@ -369,7 +369,8 @@ def to_data(root: yaml.Node, file: str) -> Document:
         if isinstance(node, yaml.MappingNode):
             if node.tag not in (_TAG + "map", _TAG + "set", _TAG + "omap"):
                 problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
-                                               "remove it", node.start_mark, format_location(path)))
+                                                 "remove it", node.start_mark,
+                                           format_location(path)))
             # _flatten_merges puts the merged pairs (``<<: *base``) first, then the mapping's
             # own; a key of its own overrides a merged one (YAML merge-key semantics), and
             # among merged pairs the later one wins (the first mapping of ``<<: [*a, *b]`` is
@@ -389,8 +390,8 @@ def to_data(root: yaml.Node, file: str) -> Document:
                 if not isinstance(key_node, yaml.ScalarNode):
                     if own:
                         problems.append(problem_at(file, "a key must be a plain name, not a "
-                                                       "mapping or a list", key_node.start_mark,
-                                                 format_location(path)))
+                                                         "mapping or a list", key_node.start_mark,
+                                                   format_location(path)))
                     continue
                 key = key_node.value
                 if has_surrogate(key):
@@ -419,17 +420,18 @@ def to_data(root: yaml.Node, file: str) -> Document:
         if isinstance(node, yaml.SequenceNode):
             if node.tag not in (_TAG + "seq", _TAG + "omap", _TAG + "pairs"):
                 problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
-                                               "remove it", node.start_mark, format_location(path)))
+                                                 "remove it", node.start_mark,
+                                           format_location(path)))
             return [convert(item, path + (i,)) for i, item in enumerate(node.value)]
         tag = node.tag
         if has_surrogate(node.value):
             problems.append(problem_at(file, _SURROGATE_MESSAGE.format(what="this value"),
-                                     node.start_mark, format_location(path)))
+                                       node.start_mark, format_location(path)))
             return None
         if tag not in _PLAIN_TAGS:
             problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(tag)}; write a "
-                                           "plain value",
-                                     node.start_mark, format_location(path)))
+                                             "plain value", node.start_mark,
+                                       format_location(path)))
             return None
         if tag in (_TAG + "str", _TAG + "timestamp") or ":" in node.value:
             return node.value
@@ -437,8 +439,8 @@ def to_data(root: yaml.Node, file: str) -> Document:
             return constructor.construct_object(node)
         except Exception:  # noqa: BLE001 - e.g. "!!int abc"
             problems.append(problem_at(file, f"cannot read {clip(node.value)} as "
-                                           f"{_short_tag(tag)}", node.start_mark,
-                                     format_location(path)))
+                                             f"{_short_tag(tag)}", node.start_mark,
+                                       format_location(path)))
             return None
 
     data = convert(root, ())

@@ -104,10 +104,10 @@ def _loads_located(text: str | bytes, filename: str) -> Scenario:
             text = decode(bytes(text), filename, FILE_KIND)
         elif len(text) > MAX_FILE_BYTES:
             raise Rejected([problem_at(filename, f"text is larger than {MAX_FILE_BYTES:,} "
-                                              "characters; a scenario is a few kB of YAML")])
+                                                 "characters; a scenario is a few kB of YAML")])
         elif "\x00" in text:
             raise Rejected([problem_at(filename, "is binary data (it contains NUL characters), not "
-                                              "YAML text")])
+                                                 "YAML text")])
         marks = parse(text, filename, fast=True,
                       empty_message="the file is empty; `otvplan example` writes a starter "
                                     "scenario")
