@@ -234,7 +234,7 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
 def costs(scenario: Any, objective: str | None = "propellant", *,
           exact_max_payloads: int | None = None, samples: int | None = None, seed: int = 0,
           time_limit_s: float | None = None, pricing: Pricing | Mapping | None = None,
-          workers: int | None = None,
+          workers: int | None = None, window: str = "scenario",
           progress: Callable[[dict], None] | None = None) -> Attribution:
     """What each delivery of a scenario (anything :func:`load_scenario` takes) costs: its
     marginal propellant and days (the manifest re-planned without it) and its Shapley share
@@ -243,7 +243,8 @@ def costs(scenario: Any, objective: str | None = "propellant", *,
     ``pricing``: a :class:`otvplan.planning.attribution.Pricing` or a dict of its fields
     (``propellant_per_kg``, ``per_day``, ``tug_launch_per_kg``, ``currency``) adds a cost per
     payload and per kg delivered. ``workers``: plan the sub-manifests on this many
-    processes. See :func:`otvplan.planning.attribution.attribute` and
+    processes. ``window="plan"``: plan every sub-manifest within the whole plan's duration
+    rather than the scenario's limit. See :func:`otvplan.planning.attribution.attribute` and
     docs/pricing.md. Raises :class:`otvplan.errors.InfeasibleError` when the whole manifest
     is infeasible."""
     from otvplan.planning import attribution as _attribution
@@ -257,7 +258,8 @@ def costs(scenario: Any, objective: str | None = "propellant", *,
         kwargs["samples"] = samples
     return _attribution.attribute(load_scenario(scenario), objective=objective, seed=seed,
                                   time_limit_s=time_limit_s, pricing=pricing,
-                                  workers=workers, progress=progress, **kwargs)
+                                  workers=workers, window=window, progress=progress,
+                                  **kwargs)
 
 
 def verify(plan_or_path: Any, *, execution: Execution = "guided", drag: bool = False,

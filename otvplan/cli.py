@@ -343,6 +343,10 @@ def costs(
     time_limit: Annotated[float | None, typer.Option(
         "--time-limit", help="The planner's time limit per sub-manifest, in seconds "
         "(default: the scenario's solver.time_limit).", metavar="S", min=0.001)] = None,
+    window: Annotated[str, typer.Option(
+        "--window", help="Time allowed to each sub-manifest: the scenario's max_duration "
+        "(scenario) or the whole plan's duration (plan).", metavar="scenario|plan")
+    ] = "scenario",
     workers: Annotated[int | None, typer.Option(
         "--workers", "-w", help="Plan the sub-manifests on N local processes (default: in "
         "this process).", metavar="N", min=1)] = None,
@@ -372,6 +376,8 @@ def costs(
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
                            f"not {objective!r}{hint}")
+    if window not in ("scenario", "plan"):
+        raise OtvplanError(f"--window must be scenario or plan, not {window!r}")
     fmt = format_of(fmt, as_json)
     prices = (price_propellant, price_day, price_tug_kg)
     pricing = None if all(x is None for x in prices) else Pricing(*(x or 0.0 for x in prices))
@@ -385,7 +391,7 @@ def costs(
     try:
         a = attribute(scenario, objective=objective or "propellant", seed=seed,
                       time_limit_s=time_limit, pricing=pricing, workers=workers,
-                      progress=progress, **kwargs)
+                      window=window, progress=progress, **kwargs)
     except InfeasibleError as exc:
         report_error(exc)
         return EXIT_INFEASIBLE

@@ -345,3 +345,25 @@ def test_worker_processes_give_the_same_attribution():
     parallel = attribute(sc, workers=2)
     assert parallel.payloads == serial.payloads
     assert parallel.coalitions == serial.coalitions
+
+
+@pytest.mark.slow
+def test_window_plan_keeps_every_sub_manifest_within_the_mission(minimal_path, capsys):
+    """minimal.yaml: without sat-2 the propellant objective drifts sat-1 over the whole 90 d
+    allowed, so sat-2's marginal days are negative; within the plan's own span they are not."""
+    sc = otvplan.load_scenario(minimal_path)
+    loose = attribute(sc)
+    tight = attribute(sc, window="plan")
+    assert tight.window == "plan" and "sub-manifests within the plan's" in tight.method_text
+    assert tight.total_propellant_kg == loose.total_propellant_kg
+    assert min(r.marginal_duration_s for r in loose.payloads) < 0
+    for c in tight.coalitions:
+        assert c.duration_s <= tight.total_duration_s + 1e-6
+    for r in tight.payloads:
+        assert r.marginal_duration_s >= -1e-6
+    assert math.fsum(r.allocated_propellant_kg for r in tight.payloads) == pytest.approx(
+        tight.total_propellant_kg, abs=1e-9)
+    with pytest.raises(ValueError, match="window"):
+        attribute(sc, window="mission")
+    assert main(["costs", str(minimal_path), "--window", "mission"]) == 2
+    assert "--window must be scenario or plan" in capsys.readouterr().err

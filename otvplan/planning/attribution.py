@@ -7,7 +7,10 @@ same tug loaded the same way, under the same constraints and disposal: the scena
 manifest cut to S (``dataclasses.replace(scenario, payloads=...)``), planned again by
 :func:`otvplan.planning.solver.plan` with the same objective. v(empty) is the plan with no
 payload at all: the disposal alone (0 when the scenario has none), the cost the tug incurs
-whoever flies. Each v(S) is planned once and kept (a cache by subset).
+whoever flies. Each v(S) is planned once and kept (a cache by subset). With ``window="plan"`` every
+sub-manifest must also end within the whole plan's duration T(N): under the propellant
+objective a smaller manifest otherwise spends all the time the scenario allows drifting more
+cheaply, so that dropping a payload can lengthen the mission (negative marginal days).
 
 For every payload i:
 
@@ -61,6 +64,9 @@ from otvplan.planning.solver import plan as _plan
 
 #: Manifests up to this many payloads are attributed exactly (2^n plans).
 EXACT_MAX_PAYLOADS = 6
+#: The time window of the sub-manifests: the scenario's duration limit, or the whole plan's
+#: duration.
+WINDOWS = ("scenario", "plan")
 #: Permutations drawn beyond the exact limit (an even number: antithetic pairs).
 DEFAULT_SAMPLES = 64
 
@@ -159,6 +165,7 @@ class Attribution:
     pricing: Pricing | None = None
     total_cost: float | None = None
     tug_launch_kg: float = 0.0
+    window: str = "scenario"
     warnings: tuple[str, ...] = ()
 
     @property
@@ -172,6 +179,8 @@ class Attribution:
             head = (f"Shapley values sampled from {self.samples} permutations (antithetic "
                     f"pairs, seed {self.seed}); standard error up to {se:,.2f} kg")
         gap = "" if self.max_gap is None else f"; plans within {self.max_gap:.2%} of optimal"
+        if self.window == "plan":
+            gap += f"; sub-manifests within the plan's {self.total_duration_s / 86400.0:,.2f} d"
         return (f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}; disposal "
                 f"{self.baseline_propellant_kg:,.2f} kg split equally")
 
@@ -278,7 +287,7 @@ class _Values:
 
 def attribute(scenario: Scenario, *, objective: str | None = "propellant",
               exact_max_payloads: int = EXACT_MAX_PAYLOADS, samples: int = DEFAULT_SAMPLES,
-              seed: int = 0, time_limit_s: float | None = None,
+              seed: int = 0, time_limit_s: float | None = None, window: str = "scenario",
               pricing: Pricing | None = None, workers: int | None = None,
               progress: Callable[[dict], None] | None = None) -> Attribution:
     """Attribute the plan's propellant and days to its payloads (see the module docstring).
@@ -286,7 +295,11 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     ``objective``: the planner's objective for every sub-manifest (None: the scenario's).
     ``exact_max_payloads``: exact Shapley values up to this many payloads (2^n plans), else
     ``samples`` permutations (rounded up to an even number: antithetic pairs) drawn with
-    ``seed``. ``time_limit_s``: the planner's time limit for each sub-plan (None: the
+    ``seed``. ``window``: ``"scenario"`` plans each sub-manifest within the scenario's
+    ``max_duration``; ``"plan"`` within the whole plan's duration, T(N), so that no smaller
+    manifest takes longer than the mission it is cut from (under the propellant objective a
+    smaller manifest otherwise spends all the time allowed drifting, and a payload's marginal
+    days can be negative). ``time_limit_s``: the planner's time limit for each sub-plan (None: the
     scenario's ``solver.time_limit``). ``pricing``: adds the money columns. ``workers``:
     plan the sub-manifests on this many processes (None or 1: in this process; each plan
     is the same either way). ``progress``:
@@ -300,6 +313,8 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     objective = objective or scenario.solver.objective
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
     if samples < 2:
         raise ValueError(f"samples must be at least 2, got {samples}")
     if time_limit_s is not None and not time_limit_s > 0:
@@ -312,6 +327,13 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     values = _Values(scenario, objective, time_limit_s, progress, (1 << n) if exact else None)
     full = values.full
     values.plan(full)  # first: refuse an infeasible manifest before planning anything else
+    if window == "plan":
+        # every sub-manifest within the whole mission's span (never longer than the limit)
+        span = values.cache[full][1]
+        limit = scenario.constraints.max_duration_s
+        if limit is None or span < limit:
+            values.base = replace(values.base, constraints=replace(
+                values.base.constraints, max_duration_s=max(span, 1.0)))
     needed = [full & ~(1 << i) for i in range(n)] + [0]
     pairs = 0
     orders: list[list[int]] = []
@@ -390,7 +412,7 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
         samples=0 if exact else 2 * pairs, seed=seed, plans=len(values.cache),
         elapsed_s=time.perf_counter() - values.t0, max_gap=max(gaps) if gaps else None,
         coalitions=coalitions, pricing=pricing, total_cost=total_cost,
-        tug_launch_kg=tug_launch_kg, warnings=tuple(warnings))
+        tug_launch_kg=tug_launch_kg, window=window, warnings=tuple(warnings))
 
 
 def _exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
