@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import math
+from typing import overload
 
 from otvplan.core.timeutil import julian_date
 from otvplan.io.scenario.schema import ConstraintsDoc, OrbitDoc, ScenarioDoc, SolverDoc
@@ -37,6 +38,14 @@ logger = logging.getLogger("otvplan.io.scenario")
 _ANGLE_360 = 2.0 * math.pi
 
 
+@overload
+def _angle(x: float | None, default: float) -> float: ...
+
+
+@overload
+def _angle(x: float | None, default: None) -> float | None: ...
+
+
 def _angle(x: float | None, default: float | None) -> float | None:
     """Wrap an angle into [0, 2 pi); ``default`` when absent."""
     if x is None:
@@ -53,12 +62,16 @@ def build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitSp
     tolerances filled in; a drop-off orbit's slot defaults to 0."""
     from otvplan.core import orbits  # numpy: imported when first needed
 
-    a, e = doc.shape()  # validated: the shape is given exactly once
+    shape = doc.shape()
+    if shape is None:  # the schema accepts only an orbit whose size is given exactly once
+        raise ValueError("the orbit's size is not given exactly once")
+    a, e = shape
     # order=2: the planner's nodal-rate model (J2 to second order), so that every
     # sun-synchronous orbit of a scenario turns at exactly the Sun's rate under it
     inc = (doc.inclination if doc.inclination is not None
            else float(orbits.sso_inclination(a, e, order=2)))
     reference = doc.ltan_reference or "mean"
+    raan: float | None
     if doc.ltan is not None:
         raan = float(orbits.ltan_to_raan(doc.ltan, julian_date(epoch), reference))
     else:
@@ -118,7 +131,7 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         deadline = p.deliver_by
         if deadline is None:
             deliver_by_s = None
-        elif deadline.after_s is not None:
+        elif deadline.at is None:  # a duration after the epoch
             deliver_by_s = deadline.after_s
         else:
             deliver_by_s = (deadline.at - epoch).total_seconds()

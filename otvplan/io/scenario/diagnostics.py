@@ -66,7 +66,7 @@ def document_checks(data: Any, file: str, marks: Document) -> list[Problem]:
             else:
                 seen[name] = i
     if data.get("epoch") is None:
-        orbits_with_ltan = []
+        orbits_with_ltan: list[tuple] = []
         if isinstance(data.get("dropoff"), dict):
             orbits_with_ltan.append(("dropoff",))
         payloads = data.get("payloads")

@@ -121,7 +121,7 @@ def _loads_located(text: str | bytes, filename: str) -> Scenario:
     except ValidationError as exc:
         unreadable = {p.path for p in marks.problems}  # already reported: skip their echoes
         problems += [p for p in translate(exc, filename, marks) if p.path not in unreadable]
-    if problems:
+    if problems or doc is None:  # no document without a problem that says why
         unique = list(dict.fromkeys(problems))
         raise _error(by_position(unique))
     return build_scenario(doc, None if filename == "<string>" else filename)
