@@ -201,7 +201,7 @@ def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
             burns.append(dataclasses.replace(
                 b, t_s=t_new, dv_kms=dv, dv_tnw_kms=dv_tnw, propellant_kg=prop,
                 mass_before_kg=m, mass_after_kg=m_after,
-                orbit_after=_shifted(b.orbit_after, b.orbit_after.t_s + t_new - b.t_s)
+                orbit_after=_shifted(b.orbit_after, b.orbit_after.t_s + (t_new - b.t_s))
                 if b.orbit_after is not None else None))
             rows.append(BurnRefinement(
                 leg=leg.index, label=b.label, low_thrust=b.low_thrust, planned_t_s=float(b.t_s),
