@@ -380,7 +380,8 @@ def costs(
         raise OtvplanError(f"--window must be scenario or plan, not {window!r}")
     fmt = format_of(fmt, as_json)
     prices = (price_propellant, price_day, price_tug_kg)
-    pricing = None if all(x is None for x in prices) else Pricing(*(x or 0.0 for x in prices))
+    pricing = None if all(x is None for x in prices) else Pricing(
+        price_propellant or 0.0, price_day or 0.0, price_tug_kg or 0.0)
     kwargs: dict = {}
     if samples is not None:
         kwargs["samples"] = samples
