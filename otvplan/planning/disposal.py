@@ -21,6 +21,13 @@ from otvplan.planning.legs import EngineSpec, Nodes
 from otvplan.planning.ledger import Ledger, circular_state
 
 
+#: Re-entry perigee radius [km] per (apogee radius [km], lifetime [s], ballistic coefficient
+#: [kg/m^2]), kept per process: the lifetime integration is the costly part of a disposal,
+#: and the plans of a sweep or of a manifest's subsets ask for the same orbits again.
+_REENTRY_PERIGEE: dict[tuple[float, float, float], float] = {}
+REENTRY_KEPT = 10_000
+
+
 @dataclass(frozen=True)
 class DisposalTable:
     """Disposal from each node's orbit: target perigee radius [km] and delta-v [km/s]."""
@@ -53,10 +60,18 @@ def disposal_table(scenario: Scenario, nodes: Nodes, mu=MU_EARTH_KM3_S2) -> Disp
         from otvplan.core.lifetime import perigees_for_lifetime
 
         ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
+        life_s = float(d.reentry_years) * 365.25 * SECONDS_PER_DAY
         unique, inverse = np.unique(apogee, return_inverse=True)
-        rp = np.asarray(perigees_for_lifetime(
-            unique, float(d.reentry_years) * 365.25 * SECONDS_PER_DAY, ballistic),
-            float)[inverse.reshape(-1)]
+        keys = [(float(ra), life_s, float(ballistic)) for ra in unique]
+        missing = [n for n, key in enumerate(keys) if key not in _REENTRY_PERIGEE]
+        if missing:
+            if len(_REENTRY_PERIGEE) + len(missing) > REENTRY_KEPT:
+                _REENTRY_PERIGEE.clear()
+            found = np.atleast_1d(np.asarray(perigees_for_lifetime(
+                unique[missing], life_s, ballistic), float))
+            for n, value in zip(missing, found):
+                _REENTRY_PERIGEE[keys[n]] = float(value)
+        rp = np.array([_REENTRY_PERIGEE[key] for key in keys])[inverse.reshape(-1)]
     a = nodes.a
     raise_ = rp > apogee  # a graveyard orbit above (GEO): circularise there (Hohmann)
     rp_low = np.minimum(rp, apogee)

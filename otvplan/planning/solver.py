@@ -55,6 +55,8 @@ class SolverOptions:
     #: "auto": the continuous-time planner (:mod:`otvplan.planning.schedule`) where it applies, else
     #: the general search; "grid": always the general search on its grids of drift durations
     method: str = "auto"
+    #: explain an infeasible plan payload by payload (what adding each one left out needs)
+    explain: bool = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,9 +231,91 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                 best_p = prop
         return replace(fast, alternatives=tuple(front), objective=objective,
                        solve_time_s=time.perf_counter() - t_start)
+    if not feasible and options.explain:
+        delivered = {leg.delivery.payload for leg in built if leg.delivery is not None}
+        share = min(SHORTFALL_SHARE * limit_s, max(0.0, deadline + SHORTFALL_SHARE * limit_s
+                                                   - time.perf_counter()))
+        larger, lines = _payload_shortfalls(scenario, delivered, options, share, shortfall)
+        shortfall.reasons = list(shortfall.reasons) + lines
+        if larger is not None:  # more payloads fit than the search's partial plan delivers
+            built = list(larger.legs)
+            exact = False
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
                       warnings, stats, time.perf_counter() - t_start)
     return plan_
+
+
+#: Most payloads left out of an infeasible plan that are explained one by one.
+EXPLAINED_MAX = 8
+
+
+def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: SolverOptions,
+                        time_s: float, whole: Shortfall) -> tuple[Plan | None, list[str]]:
+    """What adding each payload left out of an infeasible plan needs.
+
+    The delivered payloads plus one left out are planned for least propellant (the time given
+    shared out); while some such manifests close, the best of them by the partial plan's
+    order (priority, mass delivered, propellant left) joins the delivered set and the others
+    are tried again. Returns the largest closing plan found (None if the search's partial
+    plan could not be extended) and one line per payload still left out: the propellant and
+    time that adding it needs (for the last one left, the whole manifest's ``whole``), or
+    that none was found within the time."""
+    t_end = time.perf_counter() + time_s
+    left = [p for p in scenario.payloads if p.name not in delivered]
+    if not left or len(left) > EXPLAINED_MAX or time_s <= 0.0:
+        return None, []
+    sub_options = replace(options, explain=False, objective="propellant")
+    delivered = set(delivered)
+    larger = None
+    while True:
+        results = {}
+        for p in left:
+            limit = (t_end - time.perf_counter()) / max(1, len(left) - len(results))
+            if limit < 0.5:
+                break
+            keep = tuple(q for q in scenario.payloads if q.name in delivered or q is p)
+            sub = replace(scenario, payloads=keep,
+                          solver=replace(scenario.solver, time_limit_s=limit))
+            try:
+                results[p.name] = _plan(sub, "propellant", sub_options, None)
+            except InfeasibleError:
+                results[p.name] = None
+        fits = [(p.priority, p.mass_kg, results[p.name].propellant_remaining_kg, p.name)
+                for p in left if results.get(p.name) is not None and results[p.name].feasible]
+        if not fits:
+            break
+        best = max(fits)[3]
+        larger = results[best]
+        delivered.add(best)
+        left = [p for p in left if p.name != best]
+        if not left:
+            break
+    lines = []
+    with_others = f"with the {len(delivered)} delivered" if delivered else "on its own"
+    for p in left:
+        sp = results.get(p.name)
+        if sp is not None and sp.feasible:
+            lines.append(f"payload {p.name}: fits {with_others} "
+                         f"({sp.propellant_remaining_kg:.1f} kg left)")
+            continue
+        if sp is not None:
+            short = Shortfall(sp.shortfall_propellant_kg, sp.shortfall_time_s,
+                              list(sp.infeasible_reasons))
+        elif len(left) == 1 and (whole.propellant_kg > 0.0 or whole.time_s > 0.0):
+            short = whole  # the delivered and this one are the whole manifest
+        else:
+            lines.append(f"payload {p.name}: no plan {with_others} was found within the time "
+                         "limit")
+            continue
+        need = []
+        if short.propellant_kg > 0.0:
+            need.append(f"{short.propellant_kg:.1f} kg more propellant")
+        if short.time_s > 0.0:
+            need.append(f"{short.time_s / SECONDS_PER_DAY:.1f} d more")
+        what = " or ".join(need) if need else (
+            "more than the limits allow (" + "; ".join(short.reasons[:1]) + ")")
+        lines.append(f"payload {p.name}: adding it {with_others} needs {what}")
+    return larger, lines
 
 
 def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
@@ -406,7 +490,10 @@ def _bound(scenario, nodes, ctx, m0, settings, cache, disp, leg_lb):
     mass from a quick beam search. None where bounding does not apply (electric engines)."""
     if ctx.electric is not None or ctx.chemical is None:
         return None
-    incumbent, _ = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width=32)
+    # the incumbent's beams may use a third of the time left; the exact search needs the rest
+    now = time.perf_counter()
+    share = replace(settings, deadline_s=now + (settings.deadline_s - now) / 3.0)
+    incumbent, _ = _best_beam(nodes, ctx, m0, share, cache, disp, leg_lb, width=32)
     if not math.isfinite(incumbent):
         return None
     return Bound(leg_lb=leg_lb, disposal_dv=disp.dv_chemical, ve_kms=ctx.chemical.ve_kms,
@@ -421,7 +508,8 @@ BEAM_CONFIGS = (("propellant", 0.0), ("propellant", 0.05), ("propellant", 0.2),
 
 
 def _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width):
-    """Run every beam configuration; return (best final mass, its SearchResult)."""
+    """Run the beam configurations (the first always, the others while
+    ``settings.deadline_s`` has not passed); return (best final mass, its SearchResult)."""
     n = nodes.n - 1
     ranking = None
     if leg_lb is not None and ctx.chemical is not None:
@@ -431,6 +519,8 @@ def _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, width):
     electric_disposal = ctx.chemical is None
     best, best_result = -math.inf, None
     for rank, weight in BEAM_CONFIGS:
+        if best_result is not None and time.perf_counter() > settings.deadline_s:
+            break
         beam = replace(settings, exact=False, beam_width=width, beam_rank=rank,
                        beam_time_weight=weight)
         res = search(nodes, ctx, m0, beam, cache, bound=ranking)

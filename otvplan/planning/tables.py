@@ -96,6 +96,8 @@ class LegTables:
     direct: dict[str, np.ndarray]  # rest_s, dv, phase, u_end: (n1, n1) arrays
     curves: dict[tuple[int, int], PairCurve] = field(default_factory=dict)
     evaluations: int = 0
+    #: each pair's key in the process-wide pair cache (refinements are written back there)
+    keys: dict[tuple[int, int], bytes] = field(default_factory=dict)
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
         """Arrays of shape (n1, n1, X) for ``mode``:
@@ -331,53 +333,75 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
 
 #: Drift legs evaluated at once when tables are built (bounds the memory of large manifests).
 EVAL_BLOCK = 8192
-#: Leg tables kept per process, by geometry (a sweep's cases that change neither the orbits
-#: nor the drift band nor the horizon share them, refinements included).
-_TABLES: dict[tuple, LegTables] = {}
-TABLES_KEPT = 8
+#: Pair tables kept per process (about 5 kB each with its refinements): the leg between two
+#: orbits costs the same in every manifest that holds both, so a sweep's cases, the payload
+#: subsets of a cost attribution and the explanation of an infeasible plan share them.
+PAIRS_KEPT = 20_000
+#: Per ordered pair of orbits (by geometry, drift band, horizon and first samples): the direct
+#: leg's (rest_s, dv, phase, u_end) and the drift curve (None: no RAAN gap to close).
+_PAIRS: dict[bytes, tuple[tuple[float, float, float, float], PairCurve | None]] = {}
 
 
-def _geometry_key(nodes: lg.Nodes, ctx: lg.LegContext, samples: int, horizon: float) -> tuple:
-    arrays = (nodes.a, nodes.e, nodes.i, nodes.argp, nodes.raan0, nodes.slot0)
-    return (tuple(np.asarray(a, float).tobytes() for a in arrays), ctx.a_drift_min,
-            ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2, samples, horizon)
+def _pair_keys(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarray,
+               samples: int, horizon: float) -> list[bytes]:
+    """Cache keys of the ordered pairs (jj, kk): both orbits' elements, RAANs and slots, and
+    everything else a leg's table depends on (the leg model's constants, the drift band, the
+    horizon and the number of first samples)."""
+    orbit = np.stack([nodes.a, nodes.e, nodes.i, nodes.argp, nodes.raan0, nodes.slot0], axis=1)
+    common = np.array([ctx.a_drift_min, ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2,
+                       float(samples), horizon])
+    rows = np.concatenate([orbit[jj], orbit[kk], np.broadcast_to(common, (jj.size, 7))],
+                          axis=1)
+    return [row.tobytes() for row in np.ascontiguousarray(rows)]
 
 
 def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAMPLES,
                  horizon_s: float | None = None) -> LegTables:
     """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
-    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation each;
-    or return the tables of the same geometry built earlier in this process (the delta-v
-    and times of a leg do not depend on the tug's mass or engine)."""
+    (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation of the
+    pairs not tabulated earlier in this process (the delta-v and times of a leg depend on
+    neither the tug's mass nor its engine nor the other orbits of the manifest)."""
     horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
                     else ctx.horizon_s)
-    key = _geometry_key(nodes, ctx, samples, horizon)
-    tab = _TABLES.get(key)
-    if tab is None:
-        tab = _build_tables(nodes, ctx, samples, horizon)
-        if len(_TABLES) >= TABLES_KEPT:
-            _TABLES.pop(next(iter(_TABLES)))
-        _TABLES[key] = tab
-    return tab
-
-
-def _build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int,
-                  horizon: float) -> LegTables:
     n1 = nodes.n
     jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
     jj, kk = jj.ravel(), kk.ravel()
     sel = jj != kk
     jj, kk = jj[sel], kk[sel]
-    x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
-    direct = _evaluate(nodes, ctx, jj, kk)
+    keys = _pair_keys(nodes, ctx, jj, kk, samples, horizon)
+    missing = np.array([key not in _PAIRS for key in keys], bool)
+    evaluations = 0
+    if np.any(missing):
+        if len(_PAIRS) + int(missing.sum()) > PAIRS_KEPT:
+            _PAIRS.clear()
+            missing[:] = True
+        evaluations = _tabulate(nodes, ctx, jj[missing], kk[missing],
+                                [key for key, m in zip(keys, missing) if m], samples, horizon)
     tab = LegTables(n1=n1, direct={
         "rest_s": np.full((n1, n1), np.inf), "dv": np.full((n1, n1), np.inf),
-        "phase": np.full((n1, n1), np.nan), "u_end": np.zeros((n1, n1))})
-    for key in tab.direct:
-        tab.direct[key][jj, kk] = direct[key]
+        "phase": np.full((n1, n1), np.nan), "u_end": np.zeros((n1, n1))},
+        evaluations=evaluations)
+    for j, k, key in zip(jj, kk, keys):
+        direct, curve = _PAIRS[key]
+        for name, value in zip(("rest_s", "dv", "phase", "u_end"), direct):
+            tab.direct[name][j, k] = value
+        if curve is not None:
+            tab.curves[(int(j), int(k))] = curve
+        tab.keys[(int(j), int(k))] = key
+    return tab
+
+
+def _tabulate(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarray,
+              keys: list[bytes], samples: int, horizon: float) -> int:
+    """Evaluate the pairs (jj, kk) and store them in the pair cache under ``keys``. Returns
+    the number of drift legs evaluated."""
+    x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
+    direct = _evaluate(nodes, ctx, jj, kk)
+    curves: dict[int, PairCurve] = {}
     # drift legs only between different planes (a RAAN gap to close)
     gap = np.abs(np.mod(nodes.raan0[kk] - nodes.raan0[jj] + np.pi, TWO_PI) - np.pi)
     pairs = np.nonzero(gap > 1e-6)[0]
+    evaluations = 0
     if pairs.size:
         rj = np.repeat(jj[pairs], x.size)
         rk = np.repeat(kk[pairs], x.size)
@@ -387,12 +411,14 @@ def _build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int,
                            rx[b:b + EVAL_BLOCK]) for b in range(0, rj.size, EVAL_BLOCK)]
         ev = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         ev = {key: val.reshape(pairs.size, x.size) for key, val in ev.items()}
-        tab.evaluations = rj.size
+        evaluations = rj.size
         for n, p in enumerate(pairs):
             if np.any(np.isfinite(ev["dv"][n])):
-                tab.curves[(int(jj[p]), int(kk[p]))] = PairCurve(
-                    *(ev[f][n] for f in PairCurve.__dataclass_fields__))
-    return tab
+                curves[int(p)] = PairCurve(*(ev[f][n] for f in PairCurve.__dataclass_fields__))
+    for p, key in enumerate(keys):
+        _PAIRS[key] = ((float(direct["rest_s"][p]), float(direct["dv"][p]),
+                        float(direct["phase"][p]), float(direct["u_end"][p])), curves.get(p))
+    return evaluations
 
 
 def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
@@ -431,6 +457,9 @@ def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
         sel = (rj == pair[0]) & (rk == pair[1])
         new = PairCurve(*(ev[f][sel] for f in PairCurve.__dataclass_fields__))
         tab.curves[pair] = tab.curves[pair].merged(new)
+        key = tab.keys.get(pair)
+        if key is not None and key in _PAIRS:  # refinements are shared too
+            _PAIRS[key] = (_PAIRS[key][0], tab.curves[pair])
     return len(rows)
 
 
