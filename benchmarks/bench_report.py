@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     print(f"write_report with exports=True:          {t_full_ex:6.2f} s wall, {c_full_ex:5.2f} s"
           " CPU")
 
-    print("\nparts (best of %d):" % args.repeat)
+    print(f"\nparts (best of {args.repeat}):")
     t_text = best(lambda: (report.plan_to_json(plan), report.legs_csv(plan),
                            report.burns_csv(plan), report.render_markdown(plan)), args.repeat)
     print(f"  plan.json + CSV + Markdown            {t_text * 1000:8.1f} ms")
@@ -105,8 +105,8 @@ def main(argv=None) -> int:
         fn = plotting.FIGURE_FUNCTIONS[name]
         t_make = best(lambda fn=fn: fn(plan), args.repeat)
         fig = fn(plan)
-        t_png = best(lambda: plotting.figure_bytes(fig, "png"), args.repeat)
-        t_svg = best(lambda: plotting.figure_bytes(fig, "svg"), args.repeat)
+        t_png = best(lambda fig=fig: plotting.figure_bytes(fig, "png"), args.repeat)
+        t_svg = best(lambda fig=fig: plotting.figure_bytes(fig, "svg"), args.repeat)
         total_figs += t_make + t_png + t_svg
         print(f"  figure {name:<14s} make {t_make * 1000:7.1f} ms  png {t_png * 1000:7.1f} ms"
               f"  svg {t_svg * 1000:7.1f} ms")

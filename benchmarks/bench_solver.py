@@ -62,9 +62,12 @@ NEW_USER = textwrap.dedent("""\
       engines:
         - {name: mr-106, type: chemical, isp: 220 s, thrust: 22 N}
     payloads:
-      - {name: slot-a, mass: 20 kg, target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 0 deg}}
-      - {name: slot-b, mass: 20 kg, target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 120 deg}}
-      - {name: slot-c, mass: 20 kg, target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 240 deg}}
+      - {name: slot-a, mass: 20 kg,
+         target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 0 deg}}
+      - {name: slot-b, mass: 20 kg,
+         target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 120 deg}}
+      - {name: slot-c, mass: 20 kg,
+         target: {altitude: 550 km, sso: true, ltan: "10:30", slot: 240 deg}}
       - {name: pm-1, mass: 30 kg, target: {altitude: 550 km, sso: true, ltan: "13:30"}}
       - {name: pm-2, mass: 30 kg, target: {altitude: 550 km, sso: true, ltan: "13:30"}}
       - {name: low-1, mass: 15 kg, target: {altitude: 450 km, sso: true, ltan: "10:30"}}
@@ -109,7 +112,8 @@ def gap_text(p) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="skip the 20/100-payload and new-user rows")
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the 20/100-payload and new-user rows")
     args = ap.parse_args(argv)
     rows = []
     from otvplan.io import scenario

@@ -31,12 +31,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from otvplan.flight import propagation as pr  # noqa: E402
-from otvplan.io import scenario as scenario_mod  # noqa: E402
 from otvplan.constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM  # noqa: E402
 from otvplan.core.orbits import coe_to_rv, sso_inclination  # noqa: E402
-from otvplan.planning.solver import plan as solve  # noqa: E402
+from otvplan.flight import propagation as pr  # noqa: E402
 from otvplan.flight.verify import dropoff_state, verify  # noqa: E402
+from otvplan.io import scenario as scenario_mod  # noqa: E402
+from otvplan.planning.solver import plan as solve  # noqa: E402
 
 DAY = 86400.0
 
@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     pr.propagate(0.0, y0, 60.0)  # load the Fortran integrator once
     rows = []
     for backend in ("ode", "solve_ivp"):
-        t, seg = best_of(lambda: pr.propagate(0.0, y0, DAY, backend=backend), args.repeat)
+        t, seg = best_of(lambda backend=backend: pr.propagate(0.0, y0, DAY, backend=backend),
+                         args.repeat)
         rows.append((f"1 LEO day, two-body + J2, DOP853 '{backend}'", t,
                      f"{seg.nfev} RHS evaluations"))
     if not args.quick:
@@ -104,7 +105,7 @@ def main(argv=None) -> int:
         variants += [("verify(plan, backend='solve_ivp')", {"backend": "solve_ivp"}),
                      ("verify(plan, zonal=4, drag=True)", {"zonal": 4, "drag": True})]
     for label, kw in variants:
-        t, v = best_of(lambda: verify(p, **kw), args.repeat)
+        t, v = best_of(lambda kw=kw: verify(p, **kw), args.repeat)
         stats = dict(v.stats)
         worst = max((abs(c.error) * (math.degrees(1) if c.unit == "rad" else 1.0), c.element)
                     for c in v.rows if c.checked) if v.rows else (0.0, "-")

@@ -1,8 +1,9 @@
 """Mission solver: exactness against brute force, mass bookkeeping, deliveries on target.
 
 The brute force enumerates every delivery order and every leg option with the same leg model
-(:func:`otvplan.planning.legs.expand`, unpruned) and keeps everything - no dominance, no merging - so it
-checks the part of the solver that could be wrong: the label-setting search and its pruning.
+(:func:`otvplan.planning.legs.expand`, unpruned) and keeps everything - no dominance, no
+merging - so it checks the part of the solver that could be wrong: the label-setting search
+and its pruning.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from otvplan.planning import legs as lg
-from otvplan.io import scenario as sc_mod
 from otvplan.constants import R_EARTH_KM
-from otvplan.model import Plan, from_data, to_data
 from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
+from otvplan.io import scenario as sc_mod
+from otvplan.model import Plan, from_data, to_data
+from otvplan.planning import legs as lg
 from otvplan.planning.solver import SolverOptions, plan
-
-
 from paths import EXAMPLES_DIR, SCENARIOS
 
 
@@ -47,7 +46,7 @@ def random_sso_manifest(seed: int, n: int, drift_grid: int, *, deadlines=False, 
         h = rnd.uniform(460, 640)
         minutes = rnd.uniform(-25, 25)
         ltan = 10.5 + minutes / 60.0
-        hh, mm = int(ltan), int(round((ltan - int(ltan)) * 60))
+        hh, mm = int(ltan), round((ltan - int(ltan)) * 60)
         if mm == 60:
             hh, mm = hh + 1, 0
         extra = ""
@@ -153,8 +152,8 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     """Least propellant over every order, every strategy per leg (direct or drift) and a
     search of each drift leg's duration: a geometric grid per drift leg over every
     combination, then zoomed around the best combination. Each candidate is flown leg by leg
-    with :func:`otvplan.planning.legs.expand` at the tug's real state, its drift orbit searched afresh
-    for each duration (no leg table). Returns the propellant [kg] (inf if nothing closes)."""
+    with :func:`otvplan.planning.legs.expand` at the tug's real state, its drift orbit searched
+    afresh for each duration (no leg table). Returns the propellant [kg] (inf if nothing closes)."""
     import itertools
 
     from otvplan.planning.solver import disposal_table

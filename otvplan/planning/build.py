@@ -286,7 +286,8 @@ def _phasing(led: Ledger, phases: list[Phase], notes: list[str], ph: PhasingDeta
              t_cursor: float, eng: EngineSpec, low_thrust: bool,
              max_imp: float | None) -> tuple[str, float]:
     """The phasing orbit's two burns after the base leg (arrival: its time [s], RAAN and
-    argument of latitude [rad]; ``low_thrust`` for an electric engine). Returns the strategy name's suffix and the end time [s]."""
+    argument of latitude [rad]; ``low_thrust`` for an electric engine). Returns the strategy
+    name's suffix and the end time [s]."""
     aB, iB, eB = float(nodes.a[k]), float(nodes.i[k]), float(nodes.e[k])
     tof, wait = ph.tof, ph.wait
     a_ph, e_ph, i_ph = ph.a_ph, ph.e_ph, ph.i_ph

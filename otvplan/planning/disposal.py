@@ -17,9 +17,8 @@ from otvplan.core import maneuvers as mnv
 from otvplan.core.orbits import raan_rate
 from otvplan.core.propulsion import thrust_arc_time
 from otvplan.model import Leg, Phase, Scenario
-from otvplan.planning.legs import EngineSpec, Nodes
 from otvplan.planning.ledger import Ledger, circular_state
-
+from otvplan.planning.legs import EngineSpec, Nodes
 
 #: Re-entry perigee radius [km] per (apogee radius [km], lifetime [s], ballistic coefficient
 #: [kg/m^2]), kept per process: the lifetime integration is the costly part of a disposal,

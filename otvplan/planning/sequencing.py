@@ -2,15 +2,16 @@
 
 A *label* is a partial mission: the set of payloads delivered, the orbit the tug is in (the
 last payload's), the time, the tug's total mass, and its RAAN and argument of latitude. From
-each label every undelivered payload is tried with every leg option (:func:`otvplan.planning.legs.expand`,
-vectorised over the whole layer), giving the next layer. Within a group of labels with the same
-delivered set and the same current orbit, a label that is no later and no lighter than another
-dominates it: it can wait (coasting is free) and then do whatever the other does, with at least
-as much propellant left. Keeping only non-dominated labels is exact - the result equals brute
-force over every order and every leg option - whenever that argument holds: impulsive legs whose
-options depend on the departure time only through the planes' drift (waiting reproduces them).
-Electric legs take longer when the tug is heavier, so for them dominance is checked on time
-alone within equal masses and the result is marked exact only if no group had to be capped.
+each label every undelivered payload is tried with every leg option
+(:func:`otvplan.planning.legs.expand`, vectorised over the whole layer), giving the next layer.
+Within a group of labels with the same delivered set and the same current orbit, a label that
+is no later and no lighter than another dominates it: it can wait (coasting is free) and then
+do whatever the other does, with at least as much propellant left. Keeping only non-dominated
+labels is exact - the result equals brute force over every order and every leg option -
+whenever that argument holds: impulsive legs whose options depend on the departure time only
+through the planes' drift (waiting reproduces them). Electric legs take longer when the tug is
+heavier, so for them dominance is checked on time alone within equal masses and the result is
+marked exact only if no group had to be capped.
 
 Manifests above ``exact_max_payloads`` use the same expansion as a beam search (the best
 ``beam_width`` labels per layer by propellant left), and report a lower bound on propellant.
@@ -27,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from otvplan.planning.legs import DriftCache, LegContext, Nodes, expand
 from otvplan.core.orbits import TWO_PI
+from otvplan.planning.legs import DriftCache, LegContext, Nodes, expand
 
 
 @dataclass
@@ -91,7 +92,7 @@ class Bound:
     incumbent: float
 
 
-def final_mass_upper_bound(nodes: Nodes, layer: "Layer", b: Bound) -> np.ndarray:
+def final_mass_upper_bound(nodes: Nodes, layer: Layer, b: Bound) -> np.ndarray:
     """An upper bound on the final mass any completion of each label can reach.
 
     The remaining delta-v D is at least both the sum of per-target bounds below and the
@@ -262,7 +263,7 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
     expanded = 0
     bounded = 0
     massless = 0
-    for depth in range(n):
+    for _ in range(n):
         cur = layers[-1]
         if cur.size == 0:
             break

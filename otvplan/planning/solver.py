@@ -21,18 +21,18 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from otvplan.planning import legs as lg
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
+from otvplan.core.orbits import (
+    TWO_PI,
+)
+from otvplan.core.propulsion import mass_after, thrust_arc_time
 from otvplan.errors import InfeasibleError, Shortfall
 from otvplan.model import (
     OBJECTIVES,
     Plan,
     Scenario,
 )
-from otvplan.core.orbits import (
-    TWO_PI,
-)
-from otvplan.core.propulsion import mass_after, thrust_arc_time
+from otvplan.planning import legs as lg
 from otvplan.planning import schedule
 from otvplan.planning.build import build_legs
 from otvplan.planning.disposal import DisposalTable, disposal_table

@@ -48,7 +48,7 @@ class TableLayer:
     def size(self) -> int:
         return int(self.j.size)
 
-    def take(self, idx) -> "TableLayer":
+    def take(self, idx) -> TableLayer:
         return TableLayer(*(getattr(self, f)[idx] for f in TableLayer.__dataclass_fields__))
 
 

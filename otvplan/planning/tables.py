@@ -78,7 +78,7 @@ class PairCurve:
     direction: np.ndarray  # +1 / -1: which way the drift orbit's node moves
     half_s: np.ndarray  # half the drift orbit's draconic period: burn points come this often
 
-    def merged(self, other: "PairCurve") -> "PairCurve":
+    def merged(self, other: PairCurve) -> PairCurve:
         x = np.concatenate([self.x, other.x])
         order = np.argsort(x, kind="stable")
         return PairCurve(*(np.concatenate([getattr(self, f), getattr(other, f)])[order]

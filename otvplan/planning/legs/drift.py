@@ -49,7 +49,7 @@ def raan_gap(dep: Departure, tgt: Target) -> np.ndarray:
 
 
 def _drift_orbit_cache_key(j, k, gap):
-    return (int(j), int(k), int(round(float(gap) / 1e-4)))
+    return (int(j), int(k), round(float(gap) / 1e-4))
 
 
 class DriftCache:

@@ -12,7 +12,6 @@ from otvplan.planning.legs.context import SPIRAL, EngineSpec, LegContext
 from otvplan.planning.legs.options import BaseBlock, SpiralDetail
 from otvplan.planning.legs.transfer import Departure, Target
 
-
 # Gauss-Legendre nodes and weights on [0, 1] for integrating along a spiral.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
 _GL_X = 0.5 * (_GL_X + 1.0)
