@@ -39,6 +39,7 @@ from otvplan.core.orbits import (
     true_to_mean_anomaly,
     wrap_angle,
 )
+from otvplan.core.propulsion import mass_after
 from otvplan.flight.propagation import (
     Backend,
     ForceModel,
@@ -534,9 +535,9 @@ class _Flight:
                 notes.append("no planned orbit after the burn: not trimmed")
             v_new = y[3:6] + tnw_to_inertial(y[:3], y[3:6], b.dv_tnw_kms)
         dv_fired = float(np.linalg.norm(np.asarray(b.dv_tnw_kms) + x))
-        m_after = float(y[6]) * math.exp(-dv_fired / ve)
+        m_after = float(mass_after(float(y[6]), dv_fired, ve))
         self.m_prop += float(y[6]) - m_after
-        self.m_planned -= self.m_planned * -math.expm1(-dv_plan / ve)
+        self.m_planned = float(mass_after(self.m_planned, dv_plan, ve))
         self.y = np.r_[y[:3], v_new, m_after]
         self.t = t
         trim_kms = float(np.linalg.norm(x))
@@ -702,7 +703,7 @@ def _mass_check(plan: Plan, propagated_kg: float, final_propagated_kg: float,
                              f"chain gives {m:.4f} kg")
             eng = next((e for e in sc.tug.engines if e.name == b.engine), None)
             if eng is not None:
-                expect = b.mass_before_kg * math.exp(-b.dv_kms / (eng.isp_s * G0_KM_S2))
+                expect = float(mass_after(b.mass_before_kg, b.dv_kms, eng.isp_s * G0_KM_S2))
                 err = abs(b.mass_after_kg - expect)
                 worst = max(worst, err)
                 if err > MASS_RTOL * scale:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from otvplan.core.orbits import TWO_PI
+from otvplan.core.propulsion import mass_after
 from otvplan.planning.legs import DriftCache, LegContext, Nodes, expand
 
 
@@ -128,7 +129,7 @@ def final_mass_upper_bound(nodes: Nodes, layer: Layer, b: Bound) -> np.ndarray:
     ends = np.where(remaining.any(axis=1)[:, None], remaining, origins)
     disp = np.where(ends, b.disposal_dv[None, :], np.inf).min(axis=1)
     d_min += np.where(np.isfinite(disp), disp, 0.0)
-    return np.exp(-d_min / b.ve_kms) * (layer.m - carried)
+    return mass_after(layer.m - carried, d_min, b.ve_kms)
 
 
 #: Up to this many orbits the bound also uses a minimum spanning tree per label (Prim's

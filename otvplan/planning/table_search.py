@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from otvplan.core.orbits import TWO_PI
+from otvplan.core.propulsion import mass_after
 from otvplan.planning import legs as lg
 from otvplan.planning.sequencing import Bound, final_mass_upper_bound
 
@@ -171,7 +172,7 @@ class _TimeBound:
         left = np.maximum(self.horizon - layer.t, 0.0)
         d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
         d_min = np.maximum(d_min, 0.0) + self.disposal
-        return np.exp(-d_min / self.ve) * (layer.m - layer.remaining_payload_mass)
+        return mass_after(layer.m - layer.remaining_payload_mass, d_min, self.ve)
 
 
 #: Labels per layer once a search is past its deadline.
@@ -217,7 +218,7 @@ def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_wi
     if lim.enforce_propellant:
         keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
     if disposal_dv is not None:
-        fin = m_after * np.exp(-disposal_dv[k_new] / lim.ve_kms)
+        fin = mass_after(m_after, disposal_dv[k_new], lim.ve_kms)
         if lim.enforce_propellant:
             keep &= fin - lim.dry_kg >= lim.reserve_kg - 1e-9
         if math.isfinite(incumbent):
@@ -263,7 +264,7 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
     bits = [((k // 64), np.uint64(1) << np.uint64(k % 64)) for k in range(n1)]
     deadline = np.minimum(nodes.deadline, lim.horizon_s) if lim.enforce_time else np.full(
         n1, np.inf)
-    decay = np.exp(-dv / lim.ve_kms)
+    decay = mass_after(1.0, dv, lim.ve_kms)  # the mass ratio of each option
     half_period = np.pi / nodes.u_rate
     time_bound = _TimeBound(dur, dv, lim, disposal_dv) if math.isfinite(lim.horizon_s) else None
     for depth in range(n):
@@ -291,7 +292,7 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
                          parent=cat["parent"], option=cat["option"],
                          remaining_payload_mass=cat["rem"])
         if last:  # complete plans: no dominance needed, keep the best for refinement
-            fin = new.m * np.exp(-disposal_dv[new.j] / lim.ve_kms)
+            fin = mass_after(new.m, disposal_dv[new.j], lim.ve_kms)
             order = np.argsort(-fin, kind="stable")[:max(REFINE_PATHS, 1)]
             new = new.take(np.sort(order))
         elif new.size:
@@ -320,7 +321,7 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
     best_mass, best_index = -math.inf, -1
     if len(layers) == n1 and layers[-1].size:
         last = layers[-1]
-        finals_m = last.m * np.exp(-disposal_dv[last.j] / lim.ve_kms)
+        finals_m = mass_after(last.m, disposal_dv[last.j], lim.ve_kms)
         ok = np.ones(last.size, bool)
         if lim.enforce_propellant:
             ok &= finals_m - lim.dry_kg >= lim.reserve_kg - 1e-9
