@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
     import pandas
 
     from otvplan.flight.propagation import Backend
+    from otvplan.flight.refine import Refinement
     from otvplan.flight.results import Verification
     from otvplan.flight.verify import Execution
     from otvplan.planning.attribution import Attribution, Pricing
@@ -276,24 +277,17 @@ def verify(plan_or_path: Any, *, execution: Execution = "guided", drag: bool = F
 
 def report(plan_or_path: Any, out_dir: str | os.PathLike,
            verification: Verification | None = None, *, figures: bool = True,
-           exports: bool = False, refine: bool = False) -> list[Path]:
+           exports: bool = False, refinement: Refinement | None = None) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
     GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`.
-    ``plan_or_path`` as for :func:`verify`. ``refine``: first refine the burns against the
-    numerical propagator (:func:`otvplan.flight.refine.refinement`, two-body + J2), so that
-    every file carries flight-ready burns and the report compares them with the planned ones
-    (a ``verification`` given should then be of the refined plan). Returns the paths written."""
+    ``plan_or_path`` as for :func:`verify`. ``refinement``: the
+    :func:`otvplan.flight.refine.refinement` whose ``plan`` is the plan given (flight-ready
+    burns), to compare its burns with the planned ones in the report. Returns the paths
+    written."""
     from otvplan.reporting.report import write_report
 
-    plan = _as_plan(plan_or_path)
-    refined = None
-    if refine:
-        from otvplan.flight.refine import refinement
-
-        refined = refinement(plan)
-        plan = refined.plan
-    return write_report(plan, Path(out_dir), verification, figures=figures, exports=exports,
-                        refinement=refined)
+    return write_report(_as_plan(plan_or_path), Path(out_dir), verification,
+                        figures=figures, exports=exports, refinement=refinement)
 
 
 def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,

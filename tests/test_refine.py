@@ -44,6 +44,7 @@ from otvplan.flight.verify import TRIM_FLOOR_KMS, TRIM_FRACTION, verify
 from otvplan.io import scenario as scenario_mod
 from otvplan.model import Constraints, Engine, OrbitSpec, Payload, Plan, Scenario, Tug
 from otvplan.planning.solver import plan as solve
+from otvplan.reporting import report
 from otvplan.reporting.planjson import plan_from_json, plan_to_json
 from paths import SCENARIOS
 
@@ -243,3 +244,24 @@ def test_refinement_of_a_broken_burn_is_not_converged(small_plan):
     r = refinement(broken)
     assert not r.converged
     assert any(b.label in note and "exceeds the limit" in note for note in r.notes)
+
+
+def test_report_shows_planned_against_refined_burns(small_refinement, tmp_path):
+    """``write_report(refinement.plan, ..., refinement=...)`` writes the refined burns into
+    plan.json and burns.csv and adds the "Refined burns" table (one row per burn and a total);
+    a refined plan.json reported again says so in one sentence; a refinement of another plan
+    is refused."""
+    r = small_refinement
+    report.write_report(r.plan, tmp_path / "r", figures=False, refinement=r)
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    section = md.split("## Refined burns", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + len(r.burns) + 1  # header, one per burn, total
+    assert f"{r.dv_added_kms * 1000.0:.3f}" in rows[-1]
+    assert plan_from_json((tmp_path / "r" / "plan.json").read_text(encoding="utf-8")) == r.plan
+    again = report.read_plan_file(tmp_path / "r" / "plan.json")
+    report.write_report(again, tmp_path / "again", figures=False)
+    md = (tmp_path / "again" / "report.md").read_text(encoding="utf-8")
+    assert "These burns are flight-ready" in md and "## Refined burns" not in md
+    with pytest.raises(ValueError, match="another plan"):
+        report.write_report(r.planned, tmp_path / "bad", figures=False, refinement=r)

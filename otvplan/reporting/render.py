@@ -131,6 +131,8 @@ def _refinement_blocks(plan: Plan, refinement: Refinement | None) -> list:
                      "refinement changed the total delta-v by "
                      f"{_num(stats.get('refine_dv_added_m_s'), 3)} m/s.")]
     r = refinement
+    if r.plan != plan:
+        raise ValueError("the refinement is of another plan: report refinement.plan with it")
     rows = []
     for x in r.burns:
         rows.append((
