@@ -15,10 +15,9 @@ import yaml
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from otvplan.core import propulsion as p
 from otvplan.constants import G0_KM_S2, G0_M_S2
+from otvplan.core import propulsion as p
 from otvplan.errors import PhysicsError
-
 from paths import REFERENCE_CASES as CASES_FILE
 
 

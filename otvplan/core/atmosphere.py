@@ -26,10 +26,11 @@ Units: altitudes and scale heights in km, densities in kg/m^3.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 #: Exponential atmosphere rows: (base altitude h0 [km], density at base rho0 [kg/m^3],
 #: scale height H [km]), Vallado 4th ed. Table 8-4, 350 km corrected (module docstring).
-EXPONENTIAL_ATMOSPHERE = (
+EXPONENTIAL_ATMOSPHERE: tuple[tuple[float, float, float], ...] = (
     (0.0, 1.225, 7.249),
     (25.0, 3.899e-2, 6.349),
     (30.0, 1.774e-2, 6.682),
@@ -63,16 +64,18 @@ EXPONENTIAL_ATMOSPHERE = (
 #: The table's columns as plain lists, for scalar code that looks a band up with ``bisect``
 #: (the propagator's right-hand side): base altitudes [km], base densities [kg/m^3], scale
 #: heights [km].
-BASE_ALTITUDE_KM = [row[0] for row in EXPONENTIAL_ATMOSPHERE]
-BASE_DENSITY_KG_M3 = [row[1] for row in EXPONENTIAL_ATMOSPHERE]
-SCALE_HEIGHT_KM = [row[2] for row in EXPONENTIAL_ATMOSPHERE]
+BASE_ALTITUDE_KM: list[float] = [row[0] for row in EXPONENTIAL_ATMOSPHERE]
+BASE_DENSITY_KG_M3: list[float] = [row[1] for row in EXPONENTIAL_ATMOSPHERE]
+SCALE_HEIGHT_KM: list[float] = [row[2] for row in EXPONENTIAL_ATMOSPHERE]
 
 _BASE = np.asarray(BASE_ALTITUDE_KM)
 _RHO0 = np.asarray(BASE_DENSITY_KG_M3)
 _SCALE = np.asarray(SCALE_HEIGHT_KM)
 
 
-def density(alt_km):
+# The types of otvplan.core.orbits (ArrayLike in, FloatOrArray out), spelt out here: this
+# module sits below orbits in the core's layers and imports nothing from it.
+def density(alt_km: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     """Atmospheric density [kg/m^3] at geometric altitude ``alt_km`` [km]: Vallado's Table 8-4
     with rho = rho0 exp(-(h - h0) / H) in the band below h (see the module docstring).
 

@@ -20,22 +20,30 @@ planning estimate it is, and keep a margin on the years asked for.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeAlias
 
 import numpy as np
 
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.core.atmosphere import density
+from otvplan.core.orbits import ArrayLike, FloatArray, FloatOrArray
 
 #: Perigee altitude [km] at which an orbit is taken as re-entered.
 REENTRY_ALTITUDE_KM = 100.0
 
 
+#: An atmosphere: density [kg/m^3] at an array of geometric altitudes [km]
+#: (:func:`otvplan.core.atmosphere.density` is one).
+DensityFn: TypeAlias = Callable[[FloatArray], FloatOrArray]
+
 _E_NODES = np.linspace(0.0, 2.0 * np.pi, 129)[:-1]  # eccentric anomaly quadrature
 
 
-def decay_rates(a_km, e, ballistic_kg_m2, mu=MU_EARTH_KM3_S2, density_fn=density,
-                r_eq=R_EARTH_KM):
+def decay_rates(a_km: float, e: float, ballistic_kg_m2: float, mu: float = MU_EARTH_KM3_S2,
+                density_fn: DensityFn = density, r_eq: float = R_EARTH_KM
+                ) -> tuple[float, float]:
     """Orbit-averaged da/dt [km/s] and de/dt [1/s] under drag (see the module docstring).
 
     ``ballistic_kg_m2`` is m / (Cd A). ``density_fn(alt_km)`` gives kg/m^3.
@@ -54,8 +62,24 @@ def decay_rates(a_km, e, ballistic_kg_m2, mu=MU_EARTH_KM3_S2, density_fn=density
     return float(da.mean()), float(de.mean())
 
 
-def lifetime(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, mu=MU_EARTH_KM3_S2,
-             density_fn=density, r_eq=R_EARTH_KM):
+class _Reentry:
+    """``solve_ivp`` event of :func:`lifetime`: perigee altitude [km] above the re-entry
+    altitude, terminal when it falls through zero (``terminal`` and ``direction`` are the
+    attributes SciPy reads off an event function)."""
+
+    terminal = True
+    direction = -1
+
+    def __init__(self, r_eq: float) -> None:
+        self.r_eq = r_eq
+
+    def __call__(self, _t: float, y: FloatArray) -> float:
+        return float(y[0] * (1.0 - max(y[1], 0.0)) - self.r_eq - REENTRY_ALTITUDE_KM)
+
+
+def lifetime(perigee_km: float, apogee_km: float, ballistic_kg_m2: float,
+             max_years: float = 200.0, mu: float = MU_EARTH_KM3_S2,
+             density_fn: DensityFn = density, r_eq: float = R_EARTH_KM) -> float:
     """Time [s] until the perigee falls below 100 km, from perigee/apogee radii [km].
 
     Integrates the averaged decay (:func:`decay_rates`) with SciPy's ``solve_ivp``; returns
@@ -70,17 +94,13 @@ def lifetime(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, mu=MU_EART
 
     floor = r_eq + 0.5 * REENTRY_ALTITUDE_KM
 
-    def rhs(_t, y):
+    def rhs(_t: float, y: FloatArray) -> tuple[float, float]:
         # keep trial states of the integrator physical (the event stops it at 100 km)
         e = min(max(y[1], 0.0), 0.95)
         a = max(y[0], floor / (1.0 - e))
         return decay_rates(a, e, ballistic_kg_m2, mu, density_fn, r_eq)
 
-    def down(_t, y):
-        return y[0] * (1.0 - max(y[1], 0.0)) - r_eq - REENTRY_ALTITUDE_KM
-
-    down.terminal = True
-    down.direction = -1
+    down = _Reentry(r_eq)
     t_max = max_years * 365.25 * SECONDS_PER_DAY
     da0 = abs(decay_rates(a0, e0, ballistic_kg_m2, mu, density_fn, r_eq)[0])
     scale = (rp - r_eq - REENTRY_ALTITUDE_KM) / max(da0, 1e-30)  # e-folding-ish time [s]
@@ -105,7 +125,7 @@ def perigee_for_lifetime(apogee_km: float, lifetime_s: float, ballistic_kg_m2: f
     hi = float(apogee_km)
     target = math.log(lifetime_s)
 
-    def f(rp):
+    def f(rp: float) -> float:
         life = lifetime(rp, apogee_km, ballistic_kg_m2)
         return (math.log(life) if 0.0 < life < math.inf else (50.0 if life else -50.0)) - target
 
@@ -135,8 +155,10 @@ def perigee_for_lifetime(apogee_km: float, lifetime_s: float, ballistic_kg_m2: f
     return lo
 
 
-def lifetimes(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, step_fraction=0.05,
-              mu=MU_EARTH_KM3_S2, density_fn=density, r_eq=R_EARTH_KM):
+def lifetimes(perigee_km: ArrayLike, apogee_km: ArrayLike, ballistic_kg_m2: ArrayLike,
+              max_years: float = 200.0, step_fraction: float = 0.05,
+              mu: float = MU_EARTH_KM3_S2, density_fn: DensityFn = density,
+              r_eq: float = R_EARTH_KM) -> FloatArray:
     """Vectorised :func:`lifetime` for many orbits at once [s] (inf beyond ``max_years``).
 
     Same averaged equations, integrated by the explicit midpoint rule with a per-orbit step of
@@ -157,7 +179,8 @@ def lifetimes(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, step_frac
     cos_e = np.cos(_E_NODES[::2])[None, :]  # 64 nodes resolve perigee drag up to e ~ 0.2
     b_inv = 1000.0 / np.broadcast_to(np.asarray(ballistic_kg_m2, float), a.shape)
 
-    def rates(a_, e_, binv):
+    def rates(a_: FloatArray, e_: FloatArray, binv: FloatArray
+              ) -> tuple[FloatArray, FloatArray]:
         e_ = np.clip(e_, 0.0, 0.95)[:, None]
         a_ = a_[:, None]
         r = a_ * (1.0 - e_ * cos_e)
@@ -187,7 +210,8 @@ def lifetimes(perigee_km, apogee_km, ballistic_kg_m2, max_years=200.0, step_frac
                                                     np.asarray(apogee_km, float))[0]))
 
 
-def perigees_for_lifetime(apogee_km, lifetime_s, ballistic_kg_m2, n_grid=10, passes=2):
+def perigees_for_lifetime(apogee_km: ArrayLike, lifetime_s: float, ballistic_kg_m2: ArrayLike,
+                          n_grid: int = 10, passes: int = 2) -> FloatOrArray:
     """Vectorised :func:`perigee_for_lifetime`: for each apogee radius [km], the highest
     perigee radius whose orbit decays within ``lifetime_s`` (the apogee itself if the circular
     orbit does). A grid of perigees per apogee, refined once around the crossing, with
