@@ -49,7 +49,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,7 +72,10 @@ class BurnRefinement:
 
     ``shift_s`` = refined - planned epoch; ``correction_tnw_kms`` = refined - planned delta-v
     in the burn's T/N/W frame and ``correction_kms`` its magnitude; ``dv_added_kms`` =
-    |refined| - |planned|, what the real dynamics cost (negative when cheaper).
+    |refined| - |planned|, what the real dynamics cost (negative when cheaper). ``trimmed``:
+    which mean elements the correction targets (``a``, ``a+i``; empty for a low-thrust arc);
+    ``a_residual_km``, ``i_residual_rad``: what is left of them, mean achieved - planned
+    ``orbit_after`` after the correction.
     """
 
     leg: int
@@ -120,7 +123,8 @@ class Refinement:
     force_model: str
     converged: bool
     notes: tuple[str, ...] = ()
-    wall_time_s: float = 0.0
+    #: wall-clock time the refinement took [s] (not compared)
+    wall_time_s: float = field(default=0.0, compare=False)
 
     @property
     def planned_dv_kms(self) -> float:
