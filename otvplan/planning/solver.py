@@ -235,11 +235,8 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
         delivered = {leg.delivery.payload for leg in built if leg.delivery is not None}
         share = min(SHORTFALL_SHARE * limit_s, max(0.0, deadline + SHORTFALL_SHARE * limit_s
                                                    - time.perf_counter()))
-        larger, lines = _payload_shortfalls(scenario, delivered, options, share, shortfall)
-        shortfall.reasons = list(shortfall.reasons) + lines
-        if larger is not None:  # more payloads fit than the search's partial plan delivers
-            built = list(larger.legs)
-            exact = False
+        shortfall.reasons = list(shortfall.reasons) + _payload_shortfalls(
+            scenario, delivered, options, share, shortfall)
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
                       warnings, stats, time.perf_counter() - t_start)
     return plan_
@@ -250,21 +247,22 @@ EXPLAINED_MAX = 8
 
 
 def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: SolverOptions,
-                        time_s: float, whole: Shortfall) -> tuple[Plan | None, list[str]]:
-    """What adding each payload left out of an infeasible plan needs.
+                        time_s: float, whole: Shortfall) -> list[str]:
+    """What each payload left out of an infeasible plan needs, as lines for its reasons.
 
-    The delivered payloads plus one left out are planned for least propellant (the time given
-    shared out); while some such manifests close, the best of them by the partial plan's
-    order (priority, mass delivered, propellant left) joins the delivered set and the others
-    are tried again. Returns the largest closing plan found (None if the search's partial
-    plan could not be extended) and one line per payload still left out: the propellant and
-    time that adding it needs (for the last one left, the whole manifest's ``whole``), or
-    that none was found within the time."""
+    The partial plan flies every payload (those it cannot deliver stay aboard). The question a
+    manifest planner asks is which payloads the tug could take: so manifests of the delivered
+    payloads plus one left out are planned for least propellant (the time given shared out);
+    while some close, the best of them (by priority, mass delivered, propellant left) joins
+    the set, which is reported, and the others are tried again. Each payload still left out
+    then gets the propellant and time that adding it needs (for the last one, the whole
+    manifest's ``whole``), or a note that none was found within the time."""
     t_end = time.perf_counter() + time_s
     left = [p for p in scenario.payloads if p.name not in delivered]
     if not left or len(left) > EXPLAINED_MAX or time_s <= 0.0:
-        return None, []
+        return []
     sub_options = replace(options, explain=False, objective="propellant")
+    first = len(delivered)
     delivered = set(delivered)
     larger = None
     while True:
@@ -291,7 +289,13 @@ def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: Solver
         if not left:
             break
     lines = []
-    with_others = f"with the {len(delivered)} delivered" if delivered else "on its own"
+    if larger is not None:
+        names = ", ".join(q.name for q in scenario.payloads if q.name in delivered)
+        lines.append(f"a manifest of {len(delivered)} payloads closes ({names}; "
+                     f"{larger.propellant_remaining_kg:.1f} kg left), {len(delivered) - first} "
+                     "more than the partial plan delivers with every payload aboard")
+    with_others = (f"with the {len(delivered)} of that manifest" if larger is not None
+                   else f"with the {len(delivered)} delivered" if delivered else "on its own")
     for p in left:
         sp = results.get(p.name)
         if sp is not None and sp.feasible:
@@ -315,7 +319,7 @@ def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: Solver
         what = " or ".join(need) if need else (
             "more than the limits allow (" + "; ".join(short.reasons[:1]) + ")")
         lines.append(f"payload {p.name}: adding it {with_others} needs {what}")
-    return larger, lines
+    return lines
 
 
 def _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
