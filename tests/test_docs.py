@@ -62,8 +62,8 @@ Commands get ``PATH`` with this Python's ``bin`` first (so ``otvplan`` is the on
 ``PYTHONUNBUFFERED=1`` (stdout and stderr interleave as on a terminal), ``MPLBACKEND=Agg``,
 and no ``COLUMNS``/``LINES``/``FORCE_COLOR``.
 
-Speed: ``otvplan.planning.solver.plan`` and ``otvplan.flight.verify.verify`` are pure functions of their
-inputs; inside the test process (python blocks) each distinct call is computed once and
+Speed: ``otvplan.planning.solver.plan`` and ``otvplan.flight.verify.verify`` are pure functions
+of their inputs; inside the test process (python blocks) each distinct call is computed once and
 shared between documents. Commands run in their own processes and compute everything.
 
 Shown output comes from real runs. To write or refresh it after a change of the solver or of
@@ -91,7 +91,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import traceback
 from pathlib import Path
 
@@ -349,7 +348,7 @@ def check_console_not_run(block: Block) -> None:
                 ctx = group.make_context("otvplan", words[1:])
                 name, cmd, args = group.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
                 cmd.make_context(name, args, parent=ctx)
-            except Exception as exc:  # click.UsageError and friends
+            except Exception as exc:  # noqa: BLE001 - click.UsageError and friends, reported
                 problems.append(f"line {c.line}: `{c.command}`: {exc}")
         elif program in ("python", "python3") and words[1:2] == ["-m"]:
             import importlib.util
@@ -472,7 +471,7 @@ def kernel_main(reply_fd: int) -> None:
                     code = compile("\n" * request["line"] + request["source"], request["path"],
                                    "exec")
                     exec(code, namespace)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply.update(ok=False, error="raised:\n" + "".join(traceback.format_exception(exc)))
@@ -504,7 +503,8 @@ class _RecordingRunner(doctest.DocTestRunner):
 
 
 class _MemoFinder:
-    """Memoise otvplan.planning.solver.plan and otvplan.flight.verify.verify on disk, shared by the kernels.
+    """Memoise otvplan.planning.solver.plan and otvplan.flight.verify.verify on disk, shared by
+    the kernels.
 
     Both are pure functions of their arguments; several documents plan and fly the same
     scenario. The functions are wrapped when the document itself first imports their modules
@@ -591,8 +591,8 @@ def check_yaml(block: Block, cwd: Path) -> None:
     if not isinstance(data, dict):
         return
     if {"tug", "payloads"} <= data.keys():
-        from otvplan.io import scenario
         from otvplan.errors import ScenarioError
+        from otvplan.io import scenario
 
         try:
             scenario.loads(block.text, filename=name or block.id)
@@ -633,7 +633,7 @@ class DocRun:
     def index_of(self, block: Block) -> int:
         return next(n for n, b in enumerate(self.blocks) if b.line == block.line)
 
-    def run_until(self, index: int) -> "DocRun":
+    def run_until(self, index: int) -> DocRun:
         try:
             for n in range(len(self.done), index + 1):
                 try:

@@ -22,6 +22,7 @@ the tug. Only two cases write the full report with figures (slow); the others re
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import re
@@ -29,14 +30,14 @@ import textwrap
 
 import pytest
 
-from otvplan.reporting import report as rp
-from otvplan.io import scenario as sc_mod
 from otvplan.constants import G0_KM_S2, MU_EARTH_KM3_S2, R_EARTH_KM
-from otvplan.errors import ScenarioError
-from otvplan.model import Plan, to_data
 from otvplan.core.orbits import TWO_PI, argument_of_latitude_rate, raan_rate
-from otvplan.planning.solver import plan as solve
+from otvplan.errors import ScenarioError
 from otvplan.flight.trajectory import dv_budget
+from otvplan.io import scenario as sc_mod
+from otvplan.model import Plan, to_data
+from otvplan.planning.solver import plan as solve
+from otvplan.reporting import report as rp
 
 MU = MU_EARTH_KM3_S2
 CHEM = "{name: main, type: chemical, isp: 230 s, thrust: 22 N}"
@@ -419,7 +420,7 @@ def test_near_equatorial_orbits(drop):
     # whole plane change (<= 0.002 deg from the drop-off plane to any of these) in a separate
     # burn at the slowest circular speed of these orbits; the optimum cannot cost more.
     radii = [R_EARTH_KM + h for h in (600.0, 620.0, 650.0, 680.0, 700.0)]
-    bound = sum(hohmann_total(a, b) for a, b in zip(radii, radii[1:]))
+    bound = sum(hohmann_total(a, b) for a, b in itertools.pairwise(radii))
     bound += 4 * 2 * vis_viva(radii[0], radii[0]) * math.sin(math.radians(0.003) / 2)
     assert p.total_dv_kms <= bound
 

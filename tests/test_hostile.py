@@ -4,17 +4,14 @@ clear line naming the file (docs/limits.md, "Exit status" and "Guarantees")."""
 from __future__ import annotations
 
 import errno
-import re
 import json
 import os
-import textwrap
+import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from otvplan.io import atomicio
-from otvplan.reporting import report
 from otvplan.cli import (
     EXIT_BAD_INPUT,
     EXIT_CODES,
@@ -27,6 +24,8 @@ from otvplan.cli import (
     plan_status,
 )
 from otvplan.errors import OutputError
+from otvplan.io import atomicio
+from otvplan.reporting import report
 
 SMALL = """\
 name: small-raise
@@ -546,7 +545,7 @@ def test_the_reporter_refuses_unbounded_plans(files, tmp_path):
 
     good = report.read_plan_file(files["plan.json"])
     long = replace(good, duration_s=1e10)
-    with pytest.raises(InputError, match="plan.duration_s"):
+    with pytest.raises(InputError, match=r"plan\.duration_s"):
         report.write_report(long, tmp_path / "out", figures=False)
     assert not (tmp_path / "out").exists()
 
@@ -771,8 +770,8 @@ SECRET = "root:$6$saltsalt$SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:
 
 
 def _study_problems(study: Path, monkeypatch, cwd: Path, **kwargs) -> list[str]:
-    from otvplan.study import run as st
     from otvplan.errors import StudyError
+    from otvplan.study import run as st
 
     monkeypatch.chdir(cwd)
     with pytest.raises(StudyError) as info:
@@ -905,8 +904,8 @@ class _DyingClusterExecutor:
 def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, monkeypatch):
     import time
 
-    from otvplan.study import run as st
     from otvplan.errors import ClusterError
+    from otvplan.study import run as st
 
     monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
     study = st.load(files["study.yaml"])
@@ -924,8 +923,8 @@ def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, mon
 
 
 def test_a_client_stuck_reconnecting_is_given_up_after_a_bound(files, tmp_path, monkeypatch):
-    from otvplan.study import run as st
     from otvplan.errors import ClusterError
+    from otvplan.study import run as st
 
     class Stuck(_DyingClusterExecutor):
         def submit(self, fn, *args, **kwargs):
@@ -1175,8 +1174,8 @@ def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
     import copy
     import random
 
-    from otvplan.reporting import exports as ex
     from otvplan.errors import OtvplanError
+    from otvplan.reporting import exports as ex
 
     base = json.loads(files["plan.json"].read_text())
     paths: list[list] = []

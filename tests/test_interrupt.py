@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
 from paths import MINIMAL, REPO
 
 pytestmark = pytest.mark.slow  # kills real processes at random points: minutes
@@ -349,9 +350,9 @@ def check_report_dir(out: Path, reference: dict[str, bytes], expect: dict) -> se
 
 
 def test_report_killed_at_random_points_leaves_whole_files_and_reruns(tmp_path):
-    from otvplan.reporting.report import plan_to_json
     from otvplan.io.scenario import load
     from otvplan.planning.solver import plan as make_plan
+    from otvplan.reporting.report import plan_to_json
 
     plan = make_plan(load(MINIMAL))  # planned once; every run below only writes
     source = tmp_path / "input" / "plan.json"

@@ -17,10 +17,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from otvplan.core import maneuvers as m
 from otvplan.constants import R_EARTH_KM
+from otvplan.core import maneuvers as m
 from otvplan.errors import PhysicsError
-
 from paths import REFERENCE_CASES as CASES_FILE
 
 
@@ -294,7 +293,8 @@ def test_optimal_split_vectorised_against_dense_grid():
         x = np.linspace(0, 1, 4001)[None, :] * theta[sl, None]
         vv = [a[sl, None] for a in v]
         f = (np.sqrt((vv[0] - vv[1]) ** 2 + 4 * vv[0] * vv[1] * np.sin(x / 2) ** 2)
-             + np.sqrt((vv[3] - vv[2]) ** 2 + 4 * vv[3] * vv[2] * np.sin((theta[sl, None] - x) / 2) ** 2))
+             + np.sqrt((vv[3] - vv[2]) ** 2
+                       + 4 * vv[3] * vv[2] * np.sin((theta[sl, None] - x) / 2) ** 2))
         grid = f.min(axis=1)
         assert np.all(total[sl] <= grid + 1e-12 * (1 + grid))
     assert np.all(np.isfinite(total))

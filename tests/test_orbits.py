@@ -16,10 +16,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otvplan.core import orbits as o
 from otvplan.constants import JD_J2000, R_EARTH_KM
+from otvplan.core import orbits as o
 from otvplan.errors import NoSunSynchronousOrbit, PhysicsError
-
 from paths import REFERENCE_CASES as CASES_FILE
 
 
@@ -63,8 +62,9 @@ def test_j2_rates_curtis_ex12_2_j2_01():
     a = p / (1.0 - e * e)
     rates = o.j2_rates(a, e, i, mu=k["mu_km3_s2"], r_eq=k["R_E_km"], j2=k["J2"])
     rel = c["tolerance"]["rel"]
-    assert math.degrees(rates.raan) * 3600 == pytest.approx(c["expected"]["raan_rate_deg_h"], rel=rel)
-    assert math.degrees(rates.argp) * 3600 == pytest.approx(c["expected"]["argp_rate_deg_h"], rel=rel)
+    expected = c["expected"]
+    assert math.degrees(rates.raan) * 3600 == pytest.approx(expected["raan_rate_deg_h"], rel=rel)
+    assert math.degrees(rates.argp) * 3600 == pytest.approx(expected["argp_rate_deg_h"], rel=rel)
 
 
 def test_sso_inclination_vallado_ex11_2_sso01():
@@ -181,8 +181,9 @@ def test_equation_of_time_published_value():
     *Textbook on Spherical Astronomy*, good to ~2 s). The high-precision table by Meeus'
     method (home.kpn.nl/vanadovv EoT table, 12h TT) gives -7 m 24 s to -7 m 36 s around it.
     Allow 5 s (the Sun formula is good to 0.01 deg = 2.4 s)."""
-    from otvplan.core.timeutil import julian_date
     import datetime as dt
+
+    from otvplan.core.timeutil import julian_date
 
     jd = julian_date(dt.datetime(2005, 1, 10, 0, 0))
     eot_deg = _wrap_deg(np.degrees(o.mean_sun_right_ascension(jd) - o.sun_right_ascension(jd)))
@@ -192,8 +193,9 @@ def test_equation_of_time_published_value():
 def test_equation_of_time_extremes():
     """Well-known extremes (e.g. the equation-of-time tables): about -14 min 10 s near
     11-12 February and +16 min 30 s near 3 November; within 30 s here."""
-    from otvplan.core.timeutil import julian_date
     import datetime as dt
+
+    from otvplan.core.timeutil import julian_date
 
     def eot_min(d):
         jd = julian_date(d)

@@ -19,9 +19,9 @@ REPO = HERE.parent.parent
 
 
 def make_plans() -> None:
-    from otvplan.reporting.report import plan_to_json
     from otvplan.io.scenario import load
     from otvplan.planning.solver import plan
+    from otvplan.reporting.report import plan_to_json
 
     for name, path in (("minimal", REPO / "otvplan" / "examples" / "minimal.yaml"),
                        ("electric", REPO / "scenarios" / "electric_tug.yaml"),
