@@ -279,3 +279,25 @@ def test_refined_with_j4_and_drag_flies_open_loop_in_that_model():
     assert not verify(p, execution="open-loop", zonal=4, drag=True, trace_burns=False).passed
     v = verify(r.plan, execution="open-loop", zonal=4, drag=True, trace_burns=False)
     assert v.passed, _misses(v)
+
+
+@pytest.mark.slow
+def test_cli_report_refine_then_verify_open_loop(tmp_path, capsys):
+    """``otvplan verify --open-loop`` fails the plan as solved (exit 1); ``otvplan report
+    --refine`` writes a plan.json (and burns.csv, OPM, GMAT script) with the refined burns,
+    which ``otvplan verify --open-loop`` passes (exit 0)."""
+    from otvplan.cli import main
+
+    gto = str(next(s for s in SCENARIOS if s.stem == "gto_to_geo"))
+    assert main(["verify", gto, "--open-loop", "--format", "csv"]) == 1
+    out = tmp_path / "gto"
+    assert main(["report", gto, "--out", str(out), "--refine"]) == 0
+    err = capsys.readouterr().err
+    assert "refined 5 burns: delta-v +0.195 m/s" in err
+    refined = report.read_plan_file(out / "plan.json")
+    assert refined_stats(refined)[STAT_REFINED] == 1.0
+    transfer = refined.legs[0].burns[0]
+    dv_t_m_s = f"{transfer.dv_tnw_kms[0] * 1000.0:.3f}"[:6]  # 1800.4..., not the planned 1800.2
+    assert dv_t_m_s in (out / "burns.csv").read_text(encoding="utf-8")
+    assert "## Refined burns" in (out / "report.md").read_text(encoding="utf-8")
+    assert main(["verify", str(out / "plan.json"), "--open-loop", "--format", "csv"]) == 0
