@@ -75,17 +75,24 @@ def main(argv=None) -> int:
 
     # --- Hohmann and bi-elliptic: otvplan vectorised vs boinor per call --------------------
     for name, ours, theirs in (
-        ("hohmann", lambda: maneuvers.hohmann(r1, r2, mu=mu),
-         lambda k: Maneuver.hohmann(orbits[k], r2[k] * u.km)),  # noqa: B023 - see below
-        ("bielliptic", lambda: maneuvers.bielliptic(r1, rb, r2, mu=mu),
-         lambda k: Maneuver.bielliptic(orbits[k], rb[k] * u.km, r2[k] * u.km)),  # noqa: B023
+        (
+            "hohmann",
+            lambda: maneuvers.hohmann(r1, r2, mu=mu),
+            lambda k: Maneuver.hohmann(orbits[k], r2[k] * u.km),  # noqa: B023 - see below
+        ),
+        (
+            "bielliptic",
+            lambda: maneuvers.bielliptic(r1, rb, r2, mu=mu),
+            lambda k: Maneuver.bielliptic(orbits[k], rb[k] * u.km, r2[k] * u.km),  # noqa: B023
+        ),
     ):
         cpu, wall, res = best_of(ours, args.repeat)
         per_ours = cpu / n
         m_calls = min(args.boinor_calls, n)
         # `theirs` reads this iteration's `orbits`: it is called only below, in the same pass
-        orbits = [Orbit.circular(Earth, (r1[k] - Earth.R.to_value(u.km)) * u.km)
-                  for k in range(m_calls)]
+        orbits = [
+            Orbit.circular(Earth, (r1[k] - Earth.R.to_value(u.km)) * u.km) for k in range(m_calls)
+        ]
         t0 = time.perf_counter()
         theirs(0)  # numba compiles boinor's core function here
         compile_s = time.perf_counter() - t0
@@ -93,22 +100,52 @@ def main(argv=None) -> int:
         costs = [theirs(k).get_total_cost().to_value(u.km / u.s) for k in range(m_calls)]
         per_theirs = (time.process_time() - c0) / m_calls
         diff = np.max(np.abs(np.asarray(costs) / np.asarray(res.total)[:m_calls] - 1.0))
-        rows.append((f"{name}: otvplan, {n:,} vectorised", fmt_time(cpu),
-                     fmt_time(per_ours) + " /transfer", f"wall {fmt_time(wall)}"))
-        rows.append((f"{name}: boinor Maneuver, per call", fmt_time(per_theirs),
-                     f"first call {compile_s:.2f} s (numba compile)",
-                     f"max rel diff {diff:.1e}"))
-        rows.append((f"{name}: speed-up per transfer", f"{per_theirs / per_ours:10,.0f} x",
-                     "target >= 5,000 x" if name == "hohmann" else "", ""))
+        rows.append(
+            (
+                f"{name}: otvplan, {n:,} vectorised",
+                fmt_time(cpu),
+                fmt_time(per_ours) + " /transfer",
+                f"wall {fmt_time(wall)}",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: boinor Maneuver, per call",
+                fmt_time(per_theirs),
+                f"first call {compile_s:.2f} s (numba compile)",
+                f"max rel diff {diff:.1e}",
+            )
+        )
+        rows.append(
+            (
+                f"{name}: speed-up per transfer",
+                f"{per_theirs / per_ours:10,.0f} x",
+                "target >= 5,000 x" if name == "hohmann" else "",
+                "",
+            )
+        )
 
     # --- Optimal-split combined transfers ------------------------------------------------
-    cpu, wall, res = best_of(lambda: maneuvers.hohmann_plane_change(r1, r2, theta, mu=mu),
-                             args.repeat)
+    cpu, wall, res = best_of(
+        lambda: maneuvers.hohmann_plane_change(r1, r2, theta, mu=mu), args.repeat
+    )
     scale = 1e6 / n
-    rows.append((f"hohmann_plane_change: {n:,} optimal splits", fmt_time(cpu),
-                 f"{n / cpu / 1e6:6.2f} M transfers/s", f"wall {fmt_time(wall)}"))
-    rows.append(("  per 10^6 (target < 0.3 s, one core)", fmt_time(cpu * scale),
-                 "met" if cpu * scale < 0.3 else "NOT met", ""))
+    rows.append(
+        (
+            f"hohmann_plane_change: {n:,} optimal splits",
+            fmt_time(cpu),
+            f"{n / cpu / 1e6:6.2f} M transfers/s",
+            f"wall {fmt_time(wall)}",
+        )
+    )
+    rows.append(
+        (
+            "  per 10^6 (target < 0.3 s, one core)",
+            fmt_time(cpu * scale),
+            "met" if cpu * scale < 0.3 else "NOT met",
+            "",
+        )
+    )
 
     # --- J2 drift Pareto -----------------------------------------------------------------
     n_gap, n_dur = max(n // 5000, 10), 100
@@ -118,13 +155,22 @@ def main(argv=None) -> int:
     i_sso = math.radians(97.6)
     cpu, wall, res = best_of(
         lambda: maneuvers.cheapest_drift(gaps, durations, a, i_sso, a + 50.0, i_sso + 0.001),
-        max(1, args.repeat - 1))
+        max(1, args.repeat - 1),
+    )
     cases = n_gap * n_dur
-    rows.append((f"cheapest_drift: {n_gap:,} gaps x {n_dur} durations", fmt_time(cpu),
-                 f"{cases / cpu:10,.0f} drift orbits/s", f"wall {fmt_time(wall)}"))
+    rows.append(
+        (
+            f"cheapest_drift: {n_gap:,} gaps x {n_dur} durations",
+            fmt_time(cpu),
+            f"{cases / cpu:10,.0f} drift orbits/s",
+            f"wall {fmt_time(wall)}",
+        )
+    )
 
-    print(f"otvplan kernel benchmark  (Python {platform.python_version()}, numpy {np.__version__},"
-          f" {platform.machine()}, {os.cpu_count()} CPUs, mu = {mu} km^3/s^2)")
+    print(
+        f"otvplan kernel benchmark  (Python {platform.python_version()}, numpy {np.__version__},"
+        f" {platform.machine()}, {os.cpu_count()} CPUs, mu = {mu} km^3/s^2)"
+    )
     w = max(len(r[0]) for r in rows)
     for r in rows:
         print(f"{r[0]:<{w}}  {r[1]:>16}  {r[2]:<44} {r[3]}")

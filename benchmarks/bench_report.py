@@ -50,8 +50,12 @@ def best_wall_cpu(fn, repeat: int) -> tuple[float, float]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("source", nargs="?", default=str(ROOT / "scenarios" / "sso_rideshare.yaml"),
-                    help="scenario YAML (solved here) or plan.json")
+    ap.add_argument(
+        "source",
+        nargs="?",
+        default=str(ROOT / "scenarios" / "sso_rideshare.yaml"),
+        help="scenario YAML (solved here) or plan.json",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", help="keep the last report in this directory")
     args = ap.parse_args(argv)
@@ -70,14 +74,17 @@ def main(argv=None) -> int:
 
         plan = solve(load(src))
         what = "load + solve"
-    print(f"{plan.scenario.name}: {len(plan.legs)} legs, "
-          f"{sum(len(leg.burns) for leg in plan.legs)} burns, {plan.duration_s / 86400:.1f} d "
-          f"({what}: {time.perf_counter() - t0:.2f} s, not counted)")
+    print(
+        f"{plan.scenario.name}: {len(plan.legs)} legs, "
+        f"{sum(len(leg.burns) for leg in plan.legs)} burns, {plan.duration_s / 86400:.1f} d "
+        f"({what}: {time.perf_counter() - t0:.2f} s, not counted)"
+    )
 
     t0 = time.perf_counter()
     import matplotlib.figure  # noqa: F401
 
     from otvplan.reporting import plotting
+
     print(f"first matplotlib import: {time.perf_counter() - t0:.2f} s (once per process)")
 
     def full(exports_too=False):
@@ -89,16 +96,28 @@ def main(argv=None) -> int:
     t_full_ex, c_full_ex = best_wall_cpu(lambda: full(True), args.repeat)
     status = "OK" if t_full < TARGET_S else "OVER TARGET"
     if os.getloadavg()[0] > (os.cpu_count() or 1):
-        print(f"\n(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times "
-              "include waiting for a core; CPU times do not)")
-    print(f"\nwrite_report (every file and figure):   {t_full:6.2f} s wall, {c_full:5.2f} s CPU"
-          f"   target < {TARGET_S:.0f} s: {status}")
-    print(f"write_report with exports=True:          {t_full_ex:6.2f} s wall, {c_full_ex:5.2f} s"
-          " CPU")
+        print(
+            f"\n(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: wall times "
+            "include waiting for a core; CPU times do not)"
+        )
+    print(
+        f"\nwrite_report (every file and figure):   {t_full:6.2f} s wall, {c_full:5.2f} s CPU"
+        f"   target < {TARGET_S:.0f} s: {status}"
+    )
+    print(
+        f"write_report with exports=True:          {t_full_ex:6.2f} s wall, {c_full_ex:5.2f} s CPU"
+    )
 
     print(f"\nparts (best of {args.repeat}):")
-    t_text = best(lambda: (report.plan_to_json(plan), report.legs_csv(plan),
-                           report.burns_csv(plan), report.render_markdown(plan)), args.repeat)
+    t_text = best(
+        lambda: (
+            report.plan_to_json(plan),
+            report.legs_csv(plan),
+            report.burns_csv(plan),
+            report.render_markdown(plan),
+        ),
+        args.repeat,
+    )
     print(f"  plan.json + CSV + Markdown            {t_text * 1000:8.1f} ms")
     total_figs = 0.0
     for name in report.figure_captions(plan):
@@ -108,17 +127,23 @@ def main(argv=None) -> int:
         t_png = best(lambda fig=fig: plotting.figure_bytes(fig, "png"), args.repeat)
         t_svg = best(lambda fig=fig: plotting.figure_bytes(fig, "svg"), args.repeat)
         total_figs += t_make + t_png + t_svg
-        print(f"  figure {name:<14s} make {t_make * 1000:7.1f} ms  png {t_png * 1000:7.1f} ms"
-              f"  svg {t_svg * 1000:7.1f} ms")
+        print(
+            f"  figure {name:<14s} make {t_make * 1000:7.1f} ms  png {t_png * 1000:7.1f} ms"
+            f"  svg {t_svg * 1000:7.1f} ms"
+        )
     print(f"  figures total                         {total_figs * 1000:8.1f} ms")
     step = exports.default_step_s(plan)
     t_oem = best(lambda: exports.oem_text(plan), args.repeat)
     n_lines = exports.oem_text(plan).count("\n")
     print(f"  OEM ({step:.0f} s step, {n_lines} lines)       {t_oem * 1000:8.1f} ms")
-    print(f"  OPM                                   "
-          f"{best(lambda: exports.opm_text(plan), args.repeat) * 1000:8.1f} ms")
-    print(f"  GMAT script                           "
-          f"{best(lambda: exports.gmat_script(plan), args.repeat) * 1000:8.1f} ms")
+    print(
+        f"  OPM                                   "
+        f"{best(lambda: exports.opm_text(plan), args.repeat) * 1000:8.1f} ms"
+    )
+    print(
+        f"  GMAT script                           "
+        f"{best(lambda: exports.gmat_script(plan), args.repeat) * 1000:8.1f} ms"
+    )
 
     if args.out:
         paths = report.write_report(plan, args.out, exports=True)

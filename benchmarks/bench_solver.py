@@ -35,7 +35,8 @@ def manifest(n: int, seed: int, max_days: int, propellant: int) -> str:
     """A sun-synchronous manifest: payloads spread over three LTAN planes and 480-600 km."""
     rnd = random.Random(seed)
     lines = [
-        f"name: bench-{n}", "epoch: 2027-03-01T10:00:00Z",
+        f"name: bench-{n}",
+        "epoch: 2027-03-01T10:00:00Z",
         "dropoff: {altitude: 525 km, sso: true, ltan: '10:30'}",
         f"tug: {{name: t, dry_mass: 300 kg, propellant: {propellant} kg, tank_capacity: 3000 kg,"
         " propellant_reserve: 2 %, engines: [{name: m, type: chemical, isp: 300 s,"
@@ -44,8 +45,10 @@ def manifest(n: int, seed: int, max_days: int, propellant: int) -> str:
     ]
     for k in range(n):
         ltan = rnd.choice(["10:00", "10:30", "11:00"])
-        lines.append(f"  - {{name: p{k}, mass: {rnd.uniform(3, 40):.1f} kg, target: "
-                     f"{{altitude: {rnd.uniform(480, 600):.0f} km, sso: true, ltan: '{ltan}'}}}}")
+        lines.append(
+            f"  - {{name: p{k}, mass: {rnd.uniform(3, 40):.1f} kg, target: "
+            f"{{altitude: {rnd.uniform(480, 600):.0f} km, sso: true, ltan: '{ltan}'}}}}"
+        )
     lines += [f"constraints: {{max_duration: {max_days} d}}"]
     return "\n".join(lines) + "\n"
 
@@ -106,14 +109,18 @@ def child(args: list[str]) -> tuple[float, float, float]:
 
 def gap_text(p) -> str:
     g = p.optimality_gap
-    return (f"{p.propellant_used_kg:.2f} kg, {'exact' if p.exact else 'not proven'}"
-            + ("" if g is None else f", gap {g:.2%}") + ("" if p.feasible else ", INFEASIBLE"))
+    return (
+        f"{p.propellant_used_kg:.2f} kg, {'exact' if p.exact else 'not proven'}"
+        + ("" if g is None else f", gap {g:.2%}")
+        + ("" if p.feasible else ", INFEASIBLE")
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="skip the 20/100-payload and new-user rows")
+    ap.add_argument(
+        "--quick", action="store_true", help="skip the 20/100-payload and new-user rows"
+    )
     args = ap.parse_args(argv)
     rows = []
     from otvplan.io import scenario
@@ -123,22 +130,32 @@ def main(argv=None) -> int:
     solver.plan(sc)  # warm: imports and first-call costs
     c0 = cpu()
     p = solver.plan(sc)
-    rows.append(("sso_rideshare in-process (warm)", cpu() - c0, "<= 0.05 s, <= 383 kg",
-                 gap_text(p)))
+    rows.append(
+        ("sso_rideshare in-process (warm)", cpu() - c0, "<= 0.05 s, <= 383 kg", gap_text(p))
+    )
     exe = Path(sys.executable).with_name("otvplan")
-    cold = [child([str(exe), "plan", str(ROOT / "scenarios" / "sso_rideshare.yaml")])[1]
-            for _ in range(3)]
-    boinor = [child([sys.executable, "-c", "import boinor.twobody, boinor.maneuver"])[1]
-              for _ in range(3)]
-    rows.append(("cold `otvplan plan sso_rideshare.yaml` / boinor import (CPU medians)",
-                 statistics.median(cold), "ratio <= 0.6",
-                 f"{statistics.median(cold):.2f} s / {statistics.median(boinor):.2f} s = "
-                 f"{statistics.median(cold) / statistics.median(boinor):.2f}"))
+    cold = [
+        child([str(exe), "plan", str(ROOT / "scenarios" / "sso_rideshare.yaml")])[1]
+        for _ in range(3)
+    ]
+    boinor = [
+        child([sys.executable, "-c", "import boinor.twobody, boinor.maneuver"])[1] for _ in range(3)
+    ]
+    rows.append(
+        (
+            "cold `otvplan plan sso_rideshare.yaml` / boinor import (CPU medians)",
+            statistics.median(cold),
+            "ratio <= 0.6",
+            f"{statistics.median(cold):.2f} s / {statistics.median(boinor):.2f} s = "
+            f"{statistics.median(cold) / statistics.median(boinor):.2f}",
+        )
+    )
     sizes = (8, 12) if args.quick else (8, 12, 14)
     for n in sizes:
         p, _, cpu_s = timed_plan(manifest(n, 5, 180, 300))
-        rows.append((f"exact, {n} payloads over 3 planes", cpu_s,
-                     "<= 1 s" if n == 14 else "", gap_text(p)))
+        rows.append(
+            (f"exact, {n} payloads over 3 planes", cpu_s, "<= 1 s" if n == 14 else "", gap_text(p))
+        )
     p, _, cpu_s = timed_plan((ROOT / "scenarios" / "constellation_slotting.yaml").read_text())
     rows.append(("constellation_slotting", cpu_s, "<= 1 s", gap_text(p)))
     if not args.quick:
@@ -149,12 +166,24 @@ def main(argv=None) -> int:
         tmp = Path("/tmp") / "otvplan-bench-new-user.yaml"
         tmp.write_text(NEW_USER, encoding="utf-8")
         wall, cpu_s, mem = child([str(exe), "plan", str(tmp)])
-        rows.append(("new user's 8-payload manifest (cold CLI)", cpu_s, "<= 10 s, <= 1 GB",
-                     f"peak {mem:.0f} MB"))
+        rows.append(
+            (
+                "new user's 8-payload manifest (cold CLI)",
+                cpu_s,
+                "<= 10 s, <= 1 GB",
+                f"peak {mem:.0f} MB",
+            )
+        )
         tmp.write_text(NEW_USER + "solver: {time_limit: 5 s}\n", encoding="utf-8")
         wall, cpu_s, mem = child([str(exe), "plan", str(tmp)])
-        rows.append(("  the same with solver.time_limit: 5 s (wall)", wall,
-                     "<= 5.5 s + start-up", f"peak {mem:.0f} MB"))
+        rows.append(
+            (
+                "  the same with solver.time_limit: 5 s (wall)",
+                wall,
+                "<= 5.5 s + start-up",
+                f"peak {mem:.0f} MB",
+            )
+        )
     print(f"{'case':68s} {'cpu s':>8s}  {'target':24s} result")
     for name, cpu_s, target, note in rows:
         print(f"{name:68s} {cpu_s:8.2f}  {target:24s} {note}")

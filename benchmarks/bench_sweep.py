@@ -88,8 +88,11 @@ def write_class(name: str, folder: Path, size: int, seed: int = 1) -> Path:
     base = folder / f"{name}.yaml"
     base.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     study = folder / f"{name}.study.yaml"
-    study.write_text(f"name: {name}\nbase: {base.name}\n{AXES}"
-                     f"design: {{type: lhs, size: {size}, seed: {seed}}}\n", encoding="utf-8")
+    study.write_text(
+        f"name: {name}\nbase: {base.name}\n{AXES}"
+        f"design: {{type: lhs, size: {size}, seed: {seed}}}\n",
+        encoding="utf-8",
+    )
     sc.load(base)  # the cut scenario must be valid
     return study
 
@@ -100,7 +103,7 @@ def per_case(study: st.Study, n: int) -> dict:
     st.run_case(study.base_json, study.objective, study.assignments(cases[0]))  # warm-up
     build = plan = cpu = 0.0
     statuses = {}
-    for case in cases[1:n + 1]:
+    for case in cases[1 : n + 1]:
         t0 = time.perf_counter()
         outcome = st.run_case(study.base_json, study.objective, study.assignments(case))
         elapsed = time.perf_counter() - t0
@@ -110,10 +113,16 @@ def per_case(study: st.Study, n: int) -> dict:
         build += elapsed - solve
         statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
     count = min(n, len(cases) - 1)
-    return {"cases": count, "ms_per_case": 1e3 * (build + plan) / count,
-            "build_ms": 1e3 * build / count, "plan_ms": 1e3 * plan / count,
-            "per_s": count / (build + plan), "per_cpu_s": count / cpu,
-            "cpu_share": cpu / (build + plan), "statuses": statuses}
+    return {
+        "cases": count,
+        "ms_per_case": 1e3 * (build + plan) / count,
+        "build_ms": 1e3 * build / count,
+        "plan_ms": 1e3 * plan / count,
+        "per_s": count / (build + plan),
+        "per_cpu_s": count / cpu,
+        "cpu_share": cpu / (build + plan),
+        "statuses": statuses,
+    }
 
 
 def _noop() -> int:
@@ -122,8 +131,11 @@ def _noop() -> int:
 
 def warmed_pool(workers: int) -> ProcessPoolExecutor:
     """A spawn pool whose every worker has started and imported the solver stack."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=st._worker_init)
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=st._worker_init,
+    )
     pids: set[int] = set()
     while len(pids) < workers:
         futures = [pool.submit(_noop) for _ in range(4 * workers)]
@@ -150,8 +162,12 @@ def table(rows: list[list[str]], head: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(str(c).rjust(w) if i else str(c).ljust(w)
-                      for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+    out += [
+        "  ".join(
+            str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths))
+        )
+        for r in rows
+    ]
     return "\n".join(out)
 
 
@@ -159,21 +175,35 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer cases everywhere")
     ap.add_argument("--classes", nargs="*", default=list(CLASSES), choices=list(CLASSES))
-    ap.add_argument("--scaling-cases", type=int, default=None,
-                    help="cases of the scaling run (default 200, quick 40)")
-    ap.add_argument("--lhs-cases", type=int, default=None,
-                    help="cases of the big LHS (default 10000, quick 500; 0 skips it)")
+    ap.add_argument(
+        "--scaling-cases",
+        type=int,
+        default=None,
+        help="cases of the scaling run (default 200, quick 40)",
+    )
+    ap.add_argument(
+        "--lhs-cases",
+        type=int,
+        default=None,
+        help="cases of the big LHS (default 10000, quick 500; 0 skips it)",
+    )
     ap.add_argument("--lhs-class", default="rideshare-2-perigee", choices=list(CLASSES))
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     quick = args.quick
-    per_class_n = {"rideshare-7": 3 if quick else 8, "rideshare-3": 4 if quick else 12,
-                   "rideshare-2": 8 if quick else 30, "rideshare-2-perigee": 20 if quick else 100}
+    per_class_n = {
+        "rideshare-7": 3 if quick else 8,
+        "rideshare-3": 4 if quick else 12,
+        "rideshare-2": 8 if quick else 30,
+        "rideshare-2-perigee": 20 if quick else 100,
+    }
     scaling_n = args.scaling_cases or (40 if quick else 200)
     lhs_n = args.lhs_cases if args.lhs_cases is not None else (500 if quick else 10000)
     results: dict = {"cpus": st._cpu_count(), "load_before": os.getloadavg()}
-    print(f"otvplan sweep benchmark; {st._cpu_count()} CPUs; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"otvplan sweep benchmark; {st._cpu_count()} CPUs; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="otvplan-bench-"))
     try:
         # 1. per-case cost
@@ -182,30 +212,89 @@ def main(argv=None) -> int:
             study = st.load(write_class(name, tmp, per_class_n[name] + 1))
             r = per_case(study, per_class_n[name])
             results[f"per_case/{name}"] = r
-            rows.append([name, r["cases"], f"{r['ms_per_case']:.1f}", f"{r['build_ms']:.1f}",
-                         f"{r['plan_ms']:.1f}", f"{r['per_s']:.2f}", f"{r['cpu_share']:.0%}",
-                         f"{r['per_cpu_s']:.2f}", "yes" if r["per_s"] >= 200 else "no"])
+            rows.append(
+                [
+                    name,
+                    r["cases"],
+                    f"{r['ms_per_case']:.1f}",
+                    f"{r['build_ms']:.1f}",
+                    f"{r['plan_ms']:.1f}",
+                    f"{r['per_s']:.2f}",
+                    f"{r['cpu_share']:.0%}",
+                    f"{r['per_cpu_s']:.2f}",
+                    "yes" if r["per_s"] >= 200 else "no",
+                ]
+            )
         print("\n1. Per-case cost on one core (in-process, start-up excluded)")
-        print(table(rows, ["class", "cases", "ms/case", "build ms", "plan ms", "cases/s/core",
-                           "CPU share", "cases/CPU-s", ">= 200/s"]))
+        print(
+            table(
+                rows,
+                [
+                    "class",
+                    "cases",
+                    "ms/case",
+                    "build ms",
+                    "plan ms",
+                    "cases/s/core",
+                    "CPU share",
+                    "cases/CPU-s",
+                    ">= 200/s",
+                ],
+            )
+        )
         for name in args.classes:
             print(f"   {name}: {DESCRIPTIONS[name]}")
         # 2. scaling
         study = st.load(write_class(args.lhs_class, tmp, scaling_n, seed=2))
         t1, cpu1 = pooled(study, 1, tmp)
         t2, cpu2 = pooled(study, 2, tmp)
-        results["scaling"] = {"class": args.lhs_class, "cases": scaling_n, "t1_s": t1,
-                              "t2_s": t2, "speedup": t1 / t2, "cpu1_s": cpu1, "cpu2_s": cpu2}
-        print(f"\n2. Scaling: {scaling_n} {args.lhs_class} cases through sweep() on warmed-up "
-              "pools (start-up excluded)")
-        print(table([["1", f"{t1:.2f}", f"{scaling_n / t1:.2f}", "1.00", f"{cpu1:.2f}",
-                      f"{cpu1 / t1:.0%}"],
-                     ["2", f"{t2:.2f}", f"{scaling_n / t2:.2f}", f"{t1 / t2:.2f}", f"{cpu2:.2f}",
-                      f"{cpu2 / (2 * t2):.0%}"]],
-                    ["workers", "seconds", "cases/s", "speed-up", "worker CPU s",
-                     "CPU share per worker"]))
-        print("   (CPU share per worker: the workers' CPU time over their wall time; below "
-              "~95 % the machine was busy with other work)")
+        results["scaling"] = {
+            "class": args.lhs_class,
+            "cases": scaling_n,
+            "t1_s": t1,
+            "t2_s": t2,
+            "speedup": t1 / t2,
+            "cpu1_s": cpu1,
+            "cpu2_s": cpu2,
+        }
+        print(
+            f"\n2. Scaling: {scaling_n} {args.lhs_class} cases through sweep() on warmed-up "
+            "pools (start-up excluded)"
+        )
+        print(
+            table(
+                [
+                    [
+                        "1",
+                        f"{t1:.2f}",
+                        f"{scaling_n / t1:.2f}",
+                        "1.00",
+                        f"{cpu1:.2f}",
+                        f"{cpu1 / t1:.0%}",
+                    ],
+                    [
+                        "2",
+                        f"{t2:.2f}",
+                        f"{scaling_n / t2:.2f}",
+                        f"{t1 / t2:.2f}",
+                        f"{cpu2:.2f}",
+                        f"{cpu2 / (2 * t2):.0%}",
+                    ],
+                ],
+                [
+                    "workers",
+                    "seconds",
+                    "cases/s",
+                    "speed-up",
+                    "worker CPU s",
+                    "CPU share per worker",
+                ],
+            )
+        )
+        print(
+            "   (CPU share per worker: the workers' CPU time over their wall time; below "
+            "~95 % the machine was busy with other work)"
+        )
         print(f"   target: 2 workers >= 1.7x one: {'met' if t1 / t2 >= 1.7 else 'not met'}")
         # 3. the big LHS
         if lhs_n:
@@ -216,15 +305,39 @@ def main(argv=None) -> int:
             elapsed = time.perf_counter() - t0
             counts = result["status"].value_counts().to_dict()
             cpu = float(result["cpu_s"].sum())
-            results["lhs"] = {"class": args.lhs_class, "cases": len(result),
-                              "seconds": elapsed, "status": counts, "worker_cpu_s": cpu}
-            print(f"\n3. {len(result):,}-case Latin hypercube, {args.lhs_class}, 2 local "
-                  "worker processes, end to end")
-            print(table([[f"{len(result):,}", f"{elapsed:.1f}", f"{len(result) / elapsed:.2f}",
-                          f"{len(result) / elapsed / 2:.2f}", f"{cpu / (2 * elapsed):.0%}",
-                          ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))]],
-                        ["cases", "seconds", "cases/s", "cases/s/core", "CPU share per worker",
-                         "status"]))
+            results["lhs"] = {
+                "class": args.lhs_class,
+                "cases": len(result),
+                "seconds": elapsed,
+                "status": counts,
+                "worker_cpu_s": cpu,
+            }
+            print(
+                f"\n3. {len(result):,}-case Latin hypercube, {args.lhs_class}, 2 local "
+                "worker processes, end to end"
+            )
+            print(
+                table(
+                    [
+                        [
+                            f"{len(result):,}",
+                            f"{elapsed:.1f}",
+                            f"{len(result) / elapsed:.2f}",
+                            f"{len(result) / elapsed / 2:.2f}",
+                            f"{cpu / (2 * elapsed):.0%}",
+                            ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
+                        ]
+                    ],
+                    [
+                        "cases",
+                        "seconds",
+                        "cases/s",
+                        "cases/s/core",
+                        "CPU share per worker",
+                        "status",
+                    ],
+                )
+            )
             if lhs_n >= 10000:
                 print(f"   target: under 60 s: {'met' if elapsed < 60 else 'not met'}")
         results["load_after"] = os.getloadavg()

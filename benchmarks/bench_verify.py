@@ -68,10 +68,12 @@ def main(argv=None) -> int:
     pr.propagate(0.0, y0, 60.0)  # load the Fortran integrator once
     rows = []
     for backend in ("ode", "solve_ivp"):
-        t, seg = best_of(lambda backend=backend: pr.propagate(0.0, y0, DAY, backend=backend),
-                         args.repeat)
-        rows.append((f"1 LEO day, two-body + J2, DOP853 '{backend}'", t,
-                     f"{seg.nfev} RHS evaluations"))
+        t, seg = best_of(
+            lambda backend=backend: pr.propagate(0.0, y0, DAY, backend=backend), args.repeat
+        )
+        rows.append(
+            (f"1 LEO day, two-body + J2, DOP853 '{backend}'", t, f"{seg.nfev} RHS evaluations")
+        )
     if not args.quick:
         from boinor.core.perturbations import J2_perturbation
         from boinor.core.propagation import cowell, func_twobody
@@ -82,46 +84,76 @@ def main(argv=None) -> int:
             return du + np.array([0.0, 0.0, 0.0, ax, ay, az])
 
         cowell(MU_EARTH_KM3_S2, y0[:3], y0[3:6], [60.0], rtol=1e-11, f=f)  # compile
-        t, (rr, _) = best_of(lambda: cowell(MU_EARTH_KM3_S2, y0[:3], y0[3:6], [DAY],
-                                            rtol=1e-11, f=f), args.repeat)
+        t, (rr, _) = best_of(
+            lambda: cowell(MU_EARTH_KM3_S2, y0[:3], y0[3:6], [DAY], rtol=1e-11, f=f), args.repeat
+        )
         ours = pr.propagate(0.0, y0, DAY).y[:3]
-        rows.append(("1 LEO day, boinor cowell + J2_perturbation (rtol 1e-11)", t,
-                     f"differs from ours by {np.linalg.norm(ours - rr[-1]) * 1e3:.1e} m"))
+        rows.append(
+            (
+                "1 LEO day, boinor cowell + J2_perturbation (rtol 1e-11)",
+                t,
+                f"differs from ours by {np.linalg.norm(ours - rr[-1]) * 1e3:.1e} m",
+            )
+        )
 
     sc = scenario_mod.load(args.scenario)
-    t, (_, _, resid) = best_of(lambda: pr.osculating_from_mean(dropoff_state(sc.dropoff)),
-                               args.repeat)
+    t, (_, _, resid) = best_of(
+        lambda: pr.osculating_from_mean(dropoff_state(sc.dropoff)), args.repeat
+    )
     rows.append(("osculating_from_mean (drop-off)", t, f"residual {resid[0] * 1e6:.1f} mm in a"))
 
     t0 = time.perf_counter()
     p = solve(sc)
     t_plan = time.perf_counter() - t0
-    variants = [("verify(plan)  [guided]", {}),
-                ("verify(plan, trace_burns=False)  [guided]", {"trace_burns": False}),
-                ("verify(plan, execution='open-loop')", {"execution": "open-loop"}),
-                ("verify(plan, execution='open-loop', trace_burns=False)",
-                 {"execution": "open-loop", "trace_burns": False})]
+    variants = [
+        ("verify(plan)  [guided]", {}),
+        ("verify(plan, trace_burns=False)  [guided]", {"trace_burns": False}),
+        ("verify(plan, execution='open-loop')", {"execution": "open-loop"}),
+        (
+            "verify(plan, execution='open-loop', trace_burns=False)",
+            {"execution": "open-loop", "trace_burns": False},
+        ),
+    ]
     if not args.quick:
-        variants += [("verify(plan, backend='solve_ivp')", {"backend": "solve_ivp"}),
-                     ("verify(plan, zonal=4, drag=True)", {"zonal": 4, "drag": True})]
+        variants += [
+            ("verify(plan, backend='solve_ivp')", {"backend": "solve_ivp"}),
+            ("verify(plan, zonal=4, drag=True)", {"zonal": 4, "drag": True}),
+        ]
     for label, kw in variants:
         t, v = best_of(lambda kw=kw: verify(p, **kw), args.repeat)
         stats = dict(v.stats)
-        worst = max((abs(c.error) * (math.degrees(1) if c.unit == "rad" else 1.0), c.element)
-                    for c in v.rows if c.checked) if v.rows else (0.0, "-")
+        worst = (
+            max(
+                (abs(c.error) * (math.degrees(1) if c.unit == "rad" else 1.0), c.element)
+                for c in v.rows
+                if c.checked
+            )
+            if v.rows
+            else (0.0, "-")
+        )
         trims = [x.trim_kms for x in v.executions if not x.low_thrust]
         shifts = [abs(x.shift_s) for x in v.executions if not x.low_thrust]
-        guided = (f", largest trim {max(trims, default=0.0) * 1000:.3f} m/s, "
-                  f"largest shift {max(shifts, default=0.0):.1f} s"
-                  if v.execution == "guided" else "")
-        rows.append((label, t, f"{stats['days_propagated']:.1f} d, "
-                               f"{stats['rhs_evaluations'] / 1e6:.2f} M RHS, "
-                               f"passed={v.passed}, worst {worst[1]} error {worst[0]:.3g}"
-                               + guided))
+        guided = (
+            f", largest trim {max(trims, default=0.0) * 1000:.3f} m/s, "
+            f"largest shift {max(shifts, default=0.0):.1f} s"
+            if v.execution == "guided"
+            else ""
+        )
+        rows.append(
+            (
+                label,
+                t,
+                f"{stats['days_propagated']:.1f} d, "
+                f"{stats['rhs_evaluations'] / 1e6:.2f} M RHS, "
+                f"passed={v.passed}, worst {worst[1]} error {worst[0]:.3g}" + guided,
+            )
+        )
 
-    print(f"scenario: {sc.name} ({len(p.legs)} legs, {sum(len(leg.burns) for leg in p.legs)} "
-          f"burns, {p.duration_s / DAY:.1f} d); plan() took {t_plan:.2f} s; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"scenario: {sc.name} ({len(p.legs)} legs, {sum(len(leg.burns) for leg in p.legs)} "
+        f"burns, {p.duration_s / DAY:.1f} d); plan() took {t_plan:.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     width = max(len(r[0]) for r in rows)
     for label, t, note in rows:
         print(f"{label:<{width}}  {t * 1000:9.1f} ms  {note}")

@@ -125,10 +125,10 @@ _DIRECTIVE = re.compile(r"^\s*<!--\s*(?P<key>[A-Za-z][\w-]*)\s*:\s*(?P<value>.*?
 @dataclasses.dataclass
 class Block:
     path: Path
-    line: int            # 1-based line of the opening fence
-    end_line: int        # 1-based line of the closing fence
+    line: int  # 1-based line of the opening fence
+    end_line: int  # 1-based line of the closing fence
     lang: str
-    text: str            # the content, dedented by the fence's indentation
+    text: str  # the content, dedented by the fence's indentation
     indent: str
     directives: dict[str, str]
     problems: list[str]  # malformed fence or directive
@@ -160,8 +160,9 @@ def parse_blocks(path: Path) -> list[Block]:
             j -= 1
         while j >= 0 and (d := _DIRECTIVE.match(lines[j])):
             if d["key"] not in DIRECTIVES:
-                problems.append(f"line {j + 1}: unknown directive {d['key']!r} "
-                                f"(known: {', '.join(DIRECTIVES)})")
+                problems.append(
+                    f"line {j + 1}: unknown directive {d['key']!r} (known: {', '.join(DIRECTIVES)})"
+                )
             else:
                 directives[d["key"]] = d["value"]
             j -= 1
@@ -175,9 +176,19 @@ def parse_blocks(path: Path) -> list[Block]:
             k += 1
         if k == len(lines):
             problems.append("the fence is never closed")
-        body = [b[len(indent):] if b.startswith(indent) else b.lstrip() for b in body]
-        blocks.append(Block(path, i + 1, k + 1, lang, "\n".join(body) + ("\n" if body else ""),
-                            indent, directives, problems))
+        body = [b[len(indent) :] if b.startswith(indent) else b.lstrip() for b in body]
+        blocks.append(
+            Block(
+                path,
+                i + 1,
+                k + 1,
+                lang,
+                "\n".join(body) + ("\n" if body else ""),
+                indent,
+                directives,
+                problems,
+            )
+        )
         i = k + 1
     return blocks
 
@@ -200,8 +211,10 @@ def _line_pattern(line: str) -> str:
 
 
 def output_matches(expected: list[str], actual: list[str]) -> bool:
-    pattern = "".join("(?:[^\n]*\n)*?" if line.strip() == "..." else _line_pattern(line) + "\n"
-                      for line in expected)
+    pattern = "".join(
+        "(?:[^\n]*\n)*?" if line.strip() == "..." else _line_pattern(line) + "\n"
+        for line in expected
+    )
     return re.fullmatch(pattern, "".join(a + "\n" for a in actual)) is not None
 
 
@@ -211,8 +224,11 @@ def refreshed(expected: list[str], actual: list[str]) -> list[str]:
         return expected
 
     def keep(pattern_line: str, line: str) -> str:
-        return pattern_line if "..." in pattern_line and output_matches([pattern_line], [line]) \
+        return (
+            pattern_line
+            if "..." in pattern_line and output_matches([pattern_line], [line])
             else line
+        )
 
     bare = [n for n, line in enumerate(expected) if line.strip() == "..."]
     if not bare:
@@ -221,12 +237,15 @@ def refreshed(expected: list[str], actual: list[str]) -> list[str]:
         return list(actual)
     if len(bare) > 1:
         raise ValueError("more than one `...` line: update this output by hand")
-    head, tail = expected[:bare[0]], expected[bare[0] + 1:]
+    head, tail = expected[: bare[0]], expected[bare[0] + 1 :]
     if len(head) + len(tail) > len(actual):
         return list(actual)
-    new_tail = actual[len(actual) - len(tail):] if tail else []
-    return ([keep(e, a) for e, a in zip(head, actual)] + ["..."]
-            + [keep(e, a) for e, a in zip(tail, new_tail)])
+    new_tail = actual[len(actual) - len(tail) :] if tail else []
+    return (
+        [keep(e, a) for e, a in zip(head, actual)]
+        + ["..."]
+        + [keep(e, a) for e, a in zip(tail, new_tail)]
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,8 +255,8 @@ def refreshed(expected: list[str], actual: list[str]) -> list[str]:
 
 @dataclasses.dataclass
 class Command:
-    line: int                 # 1-based line in the Markdown file
-    source_lines: list[str]   # as written, prompt included
+    line: int  # 1-based line in the Markdown file
+    source_lines: list[str]  # as written, prompt included
     command: str
     expected: list[str]
 
@@ -252,8 +271,9 @@ def parse_console(block: Block) -> list[Command]:
             if commands:
                 commands[-1].expected.append(line)
             elif line.strip() and "not-run" not in block.directives:
-                raise AssertionError(f"{block.id}: a console block starts with a `$ ` command "
-                                     f"line, not {line!r}")
+                raise AssertionError(
+                    f"{block.id}: a console block starts with a `$ ` command line, not {line!r}"
+                )
             n += 1
             continue
         source = [line]
@@ -273,8 +293,16 @@ def parse_console(block: Block) -> list[Command]:
 
 def command_env() -> dict[str, str]:
     env = dict(os.environ)
-    for key in ("COLUMNS", "LINES", "FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE",
-                "TTY_INTERACTIVE", "OTVPLAN_DEBUG", "PYTHONSTARTUP"):
+    for key in (
+        "COLUMNS",
+        "LINES",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+        "OTVPLAN_DEBUG",
+        "PYTHONSTARTUP",
+    ):
         env.pop(key, None)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(PYTHONUNBUFFERED="1", MPLBACKEND="Agg", TERM="dumb", NO_COLOR="1")
@@ -286,21 +314,28 @@ def run_console(block: Block, cwd: Path) -> list[tuple[Command, list[str], int]]
     commands = parse_console(block)
     script = ["set +e"]
     for n, c in enumerate(commands):
-        script += [c.command, "__rc=$?", f"printf '\\n{MARK} {n} %d\\n' \"$__rc\"",
-                   "(exit $__rc)"]
-    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=cwd, env=command_env(),
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, timeout=BLOCK_TIMEOUT_S)
+        script += [c.command, "__rc=$?", f"printf '\\n{MARK} {n} %d\\n' \"$__rc\"", "(exit $__rc)"]
+    proc = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=cwd,
+        env=command_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=BLOCK_TIMEOUT_S,
+    )
     text = proc.stdout.decode("utf-8", errors="replace")
     results = []
     rest = text
     for n, c in enumerate(commands):
         m = re.search(rf"\n{re.escape(MARK)} {n} (-?\d+)\n", rest)
         if m is None:
-            raise AssertionError(f"{block.id}: the shell stopped before command {n + 1} "
-                                 f"({c.command!r}) finished; its output:\n{rest}")
-        results.append((c, normalise(rest[:m.start()]), int(m[1])))
-        rest = rest[m.end():]
+            raise AssertionError(
+                f"{block.id}: the shell stopped before command {n + 1} "
+                f"({c.command!r}) finished; its output:\n{rest}"
+            )
+        results.append((c, normalise(rest[: m.start()]), int(m[1])))
+        rest = rest[m.end() :]
     return results
 
 
@@ -310,20 +345,27 @@ def check_console(block: Block, cwd: Path) -> None:
     for n, (c, actual, status) in enumerate(results):
         shows_status = n + 1 < len(results) and results[n + 1][0].command.strip() == "echo $?"
         if status != 0 and not shows_status:
-            failures.append(f"line {c.line}: `{c.command}` exited with status {status}; if "
-                            f"that is intended, show it with a following `$ echo $?`\n"
-                            + "\n".join(actual))
+            failures.append(
+                f"line {c.line}: `{c.command}` exited with status {status}; if "
+                f"that is intended, show it with a following `$ echo $?`\n" + "\n".join(actual)
+            )
             continue
         if not output_matches(c.expected, actual):
             import difflib
 
-            diff = "\n".join(difflib.unified_diff(c.expected, actual, "shown in the doc",
-                                                  "printed now", lineterm=""))
+            diff = "\n".join(
+                difflib.unified_diff(
+                    c.expected, actual, "shown in the doc", "printed now", lineterm=""
+                )
+            )
             failures.append(f"line {c.line}: `{c.command}` printed something else:\n{diff}")
     if failures:
-        raise AssertionError(f"{block.id}:\n" + "\n\n".join(failures)
-                             + "\n\n(refresh outputs with: python tests/test_docs.py --update "
-                             f"{rel(block.path)})")
+        raise AssertionError(
+            f"{block.id}:\n"
+            + "\n\n".join(failures)
+            + "\n\n(refresh outputs with: python tests/test_docs.py --update "
+            f"{rel(block.path)})"
+        )
 
 
 def check_console_not_run(block: Block) -> None:
@@ -358,8 +400,7 @@ def check_console_not_run(block: Block) -> None:
         elif program in ("python", "python3"):
             script = next((w for w in words[1:] if not w.startswith("-")), None)
             if script and not (ROOT / script).is_file():
-                problems.append(f"line {c.line}: `{c.command}`: no file {script} in the "
-                                "repository")
+                problems.append(f"line {c.line}: `{c.command}`: no file {script} in the repository")
         elif program in SHELL_BUILTINS:
             continue
         elif shutil.which(program, path=command_env()["PATH"]) is None:
@@ -395,19 +436,32 @@ class Kernel:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _KERNEL_BOOT, str(Path(__file__).resolve()), str(write_fd)],
-            cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,), text=True)
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,),
+            text=True,
+        )
         os.close(write_fd)
         self.replies = os.fdopen(read_fd, "r", encoding="utf-8")
         self.examples: list[dict] = []
 
     def run(self, block: Block) -> None:
         if self.proc.poll() is not None or self.replies.closed:
-            raise AssertionError(f"{block.id}: not run: the Python process running this "
-                                 "document's blocks stopped at an earlier block")
+            raise AssertionError(
+                f"{block.id}: not run: the Python process running this "
+                "document's blocks stopped at an earlier block"
+            )
         mode = "doctest" if re.search(r"^\s*>>>", block.text, flags=re.M) else "exec"
-        request = {"mode": mode, "source": block.text, "name": block.id,
-                   "path": str(block.path), "line": block.line}
+        request = {
+            "mode": mode,
+            "source": block.text,
+            "name": block.id,
+            "path": str(block.path),
+            "line": block.line,
+        }
         try:
             self.proc.stdin.write(json.dumps(request) + "\n")
             self.proc.stdin.flush()
@@ -418,8 +472,10 @@ class Kernel:
         if not line:
             self.close()
             log = self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-            raise AssertionError(f"{block.id}: the Python process running this document's "
-                                 f"blocks {'died' if ready else 'timed out'}; its output:\n{log}")
+            raise AssertionError(
+                f"{block.id}: the Python process running this document's "
+                f"blocks {'died' if ready else 'timed out'}; its output:\n{log}"
+            )
         reply = json.loads(line)
         self.examples = reply.get("examples", [])
         if not reply["ok"]:
@@ -455,11 +511,16 @@ def kernel_main(reply_fd: int) -> None:
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
                 if request["mode"] == "doctest":
                     test = doctest.DocTestParser().get_doctest(
-                        request["source"], namespace, request["name"], request["path"],
-                        request["line"])
+                        request["source"],
+                        namespace,
+                        request["name"],
+                        request["path"],
+                        request["line"],
+                    )
                     report = io.StringIO()
                     runner = _RecordingRunner(
-                        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+                        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+                    )
                     try:
                         runner.run(test, out=report.write, clear_globs=False)
                     finally:
@@ -468,8 +529,9 @@ def kernel_main(reply_fd: int) -> None:
                     if runner.failures:
                         reply.update(ok=False, error="doctest failed:\n" + report.getvalue())
                 else:
-                    code = compile("\n" * request["line"] + request["source"], request["path"],
-                                   "exec")
+                    code = compile(
+                        "\n" * request["line"] + request["source"], request["path"], "exec"
+                    )
                     exec(code, namespace)
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
@@ -487,8 +549,15 @@ class _RecordingRunner(doctest.DocTestRunner):
         self.examples: list[dict] = []
 
     def _record(self, example, got):
-        self.examples.append({"lineno": example.lineno, "source": example.source,
-                              "want": example.want, "got": got, "indent": example.indent})
+        self.examples.append(
+            {
+                "lineno": example.lineno,
+                "source": example.source,
+                "want": example.want,
+                "got": got,
+                "indent": example.indent,
+            }
+        )
 
     def report_success(self, out, test, example, got):
         self._record(example, got)
@@ -555,8 +624,9 @@ def _wrap(module, cache: Path) -> None:
         real_plan = module.plan
 
         def plan(scenario, objective=None, **kwargs):
-            key = repr((dataclasses.replace(scenario, source=None), objective,
-                        sorted(kwargs.items())))
+            key = repr(
+                (dataclasses.replace(scenario, source=None), objective, sorted(kwargs.items()))
+            )
             p = cached("plan", key, lambda: real_plan(scenario, objective, **kwargs))
             return dataclasses.replace(p, scenario=scenario)
 
@@ -566,9 +636,14 @@ def _wrap(module, cache: Path) -> None:
         real_verify = module.verify
 
         def verify(p, **kwargs):
-            key = repr((dataclasses.replace(p, scenario=dataclasses.replace(p.scenario,
-                                                                            source=None),
-                                            solver_stats=()), sorted(kwargs.items())))
+            key = repr(
+                (
+                    dataclasses.replace(
+                        p, scenario=dataclasses.replace(p.scenario, source=None), solver_stats=()
+                    ),
+                    sorted(kwargs.items()),
+                )
+            )
             return cached("verify", key, lambda: real_verify(p, **kwargs))
 
         verify.__doc__, verify.__wrapped__ = real_verify.__doc__, real_verify
@@ -615,8 +690,9 @@ def check_yaml(block: Block, cwd: Path) -> None:
 
 
 class DocRun:
-    def __init__(self, path: Path, scratch: Path, cache_dir: Path | None = None,
-                 record_console: bool = False):
+    def __init__(
+        self, path: Path, scratch: Path, cache_dir: Path | None = None, record_console: bool = False
+    ):
         self.path = path
         self.blocks = parse_blocks(path)
         self.cwd = scratch
@@ -658,15 +734,18 @@ class DocRun:
             raise AssertionError(
                 f"{block.id}: code blocks need one of the languages console, python, yaml, "
                 "json or text (see the top of tests/test_docs.py); bash is for the README's "
-                "two set-up blocks only")
+                "two set-up blocks only"
+            )
         not_run = "not-run" in block.directives
         if not_run and not block.directives["not-run"].strip():
             raise AssertionError(f"{block.id}: a not-run directive needs its reason")
         if "file" in block.directives:
             target = (self.cwd / block.directives["file"]).resolve()
             if self.cwd.resolve() not in target.parents:
-                raise AssertionError(f"{block.id}: file {block.directives['file']} lies "
-                                     "outside the scratch directory")
+                raise AssertionError(
+                    f"{block.id}: file {block.directives['file']} lies "
+                    "outside the scratch directory"
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(block.text, encoding="utf-8")
         if block.lang in ("text", "bash"):
@@ -696,8 +775,12 @@ class DocRun:
 
 
 ALL_BLOCKS = [b for path in doc_files() for b in parse_blocks(path)]
-EXECUTED = [b for b in ALL_BLOCKS if b.lang != "text"
-            and not (b.lang == "bash" and b.path == ROOT / "README.md" and not b.problems)]
+EXECUTED = [
+    b
+    for b in ALL_BLOCKS
+    if b.lang != "text"
+    and not (b.lang == "bash" and b.path == ROOT / "README.md" and not b.problems)
+]
 
 
 def _jobs() -> int:
@@ -720,8 +803,10 @@ def doc_runs(request, tmp_path_factory):
     cache = tmp_path_factory.mktemp("solver-cache")
     runs = {path: DocRun(path, tmp_path_factory.mktemp(path.stem), cache) for path in upto}
     pool = ThreadPoolExecutor(max_workers=_jobs(), thread_name_prefix="docs")
-    futures = {path: pool.submit(runs[path].run_until, n)
-               for path, n in sorted(upto.items(), key=lambda kv: -kv[1])}
+    futures = {
+        path: pool.submit(runs[path].run_until, n)
+        for path, n in sorted(upto.items(), key=lambda kv: -kv[1])
+    }
     yield futures
     pool.shutdown(wait=True, cancel_futures=True)
     for run in runs.values():
@@ -736,8 +821,11 @@ def test_block(block, doc_runs):
     error = run.done[index]
     if error is not None:
         earlier = [run.blocks[n].id for n in range(index) if run.done.get(n) is not None]
-        note = f"\n(earlier blocks of this document failed too: {', '.join(earlier)})" \
-            if earlier else ""
+        note = (
+            f"\n(earlier blocks of this document failed too: {', '.join(earlier)})"
+            if earlier
+            else ""
+        )
         if isinstance(error, AssertionError):
             raise AssertionError(f"{error}{note}") from None
         detail = "".join(traceback.format_exception(error))
@@ -775,8 +863,11 @@ def _rewrite_doctest(lines: list[str], block: Block, examples: list[dict]) -> in
     before = list(lines)
     for ex in sorted(examples, key=lambda e: -e["lineno"]):
         if ex["got"] is None:
-            print(f"{block.id}: line {block.line + 1 + ex['lineno']}: the example raised; "
-                  "fix it by hand", file=sys.stderr)
+            print(
+                f"{block.id}: line {block.line + 1 + ex['lineno']}: the example raised; "
+                "fix it by hand",
+                file=sys.stderr,
+            )
             continue
         start = block.line + ex["lineno"] + ex["source"].count("\n")  # 0-based, first want
         want = ex["want"].splitlines()
@@ -787,7 +878,7 @@ def _rewrite_doctest(lines: list[str], block: Block, examples: list[dict]) -> in
             print(f"{block.id}: line {start + 1}: {exc}", file=sys.stderr)
             continue
         pad = block.indent + " " * ex["indent"]
-        lines[start:start + len(want)] = [pad + g for g in new]
+        lines[start : start + len(want)] = [pad + g for g in new]
     return int(lines != before)
 
 
@@ -808,8 +899,7 @@ def update(paths: list[Path]) -> int:
                 for n in reversed(range(len(run.blocks))):
                     block, error = run.blocks[n], run.done[n]
                     if block.line in run.doctest_results:
-                        changed += _rewrite_doctest(lines, block,
-                                                    run.doctest_results[block.line])
+                        changed += _rewrite_doctest(lines, block, run.doctest_results[block.line])
                         continue
                     if error is not None:
                         status = 1
@@ -820,12 +910,16 @@ def update(paths: list[Path]) -> int:
                     results = run.console_results[block.line]
                     new_body: list[str] = []
                     for k, (c, actual, rc) in enumerate(results):
-                        shown = k + 1 < len(results) and results[k + 1][0].command.strip() \
-                            == "echo $?"
+                        shown = (
+                            k + 1 < len(results) and results[k + 1][0].command.strip() == "echo $?"
+                        )
                         if rc != 0 and not shown:
                             status = 1
-                            print(f"{block.id}: line {c.line}: `{c.command}` exited with "
-                                  f"status {rc} (show it with `$ echo $?`)", file=sys.stderr)
+                            print(
+                                f"{block.id}: line {c.line}: `{c.command}` exited with "
+                                f"status {rc} (show it with `$ echo $?`)",
+                                file=sys.stderr,
+                            )
                         try:
                             expected = refreshed(c.expected, actual)
                         except ValueError as exc:
@@ -833,8 +927,8 @@ def update(paths: list[Path]) -> int:
                             status, expected = 1, c.expected
                         new_body += c.source_lines + expected
                     new_body = [block.indent + b if b else b for b in new_body]
-                    if lines[block.line:block.end_line - 1] != new_body:
-                        lines[block.line:block.end_line - 1] = new_body
+                    if lines[block.line : block.end_line - 1] != new_body:
+                        lines[block.line : block.end_line - 1] = new_body
                         changed += 1
                 if changed:
                     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -848,6 +942,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         prog="python tests/test_docs.py",
         description="Rerun the code blocks of Markdown files and rewrite the shown output of "
-                    "their console commands from what the commands print now.")
+        "their console commands from what the commands print now.",
+    )
     parser.add_argument("--update", nargs="+", type=Path, required=True, metavar="FILE")
     sys.exit(update(parser.parse_args().update))

@@ -65,8 +65,9 @@ def apse_to_apse(r_dep, a_dep, r_arr, a_arr):
     """Two tangential burns from an apsis (radius r_dep) of orbit 1 to an apsis (r_arr) of orbit
     2 via the ellipse joining them (Vallado Alg. 36 with elliptic initial/final orbits)."""
     a_t = 0.5 * (r_dep + r_arr)
-    return (abs(vis_viva(r_dep, a_t) - vis_viva(r_dep, a_dep))
-            + abs(vis_viva(r_arr, a_arr) - vis_viva(r_arr, a_t)))
+    return abs(vis_viva(r_dep, a_t) - vis_viva(r_dep, a_dep)) + abs(
+        vis_viva(r_arr, a_arr) - vis_viva(r_arr, a_t)
+    )
 
 
 def propellant_for(m0, dv, ve=VE_230):
@@ -79,15 +80,36 @@ def propellant_for(m0, dv, ve=VE_230):
 # --------------------------------------------------------------------------------------------
 
 
-def scenario_text(name, dropoff, payloads, *, propellant="80 kg", tank="100 kg",
-                  dry="150 kg", reserve="0 kg", engine=CHEM, extra=""):
+def scenario_text(
+    name,
+    dropoff,
+    payloads,
+    *,
+    propellant="80 kg",
+    tank="100 kg",
+    dry="150 kg",
+    reserve="0 kg",
+    engine=CHEM,
+    extra="",
+):
     """YAML of a scenario; ``payloads`` is a list of (mass, target flow mapping)."""
-    lines = [f"name: {name}", "epoch: 2027-03-01T10:00:00Z", f"dropoff: {dropoff}", "tug:",
-             "  name: tug", f"  dry_mass: {dry}", f"  propellant: {propellant}",
-             f"  tank_capacity: {tank}", f"  propellant_reserve: {reserve}", "  engines:",
-             f"    - {engine}", "payloads:"]
-    lines += [f"  - {{name: p{k + 1}, mass: {m}, target: {t}}}"
-              for k, (m, t) in enumerate(payloads)]
+    lines = [
+        f"name: {name}",
+        "epoch: 2027-03-01T10:00:00Z",
+        f"dropoff: {dropoff}",
+        "tug:",
+        "  name: tug",
+        f"  dry_mass: {dry}",
+        f"  propellant: {propellant}",
+        f"  tank_capacity: {tank}",
+        f"  propellant_reserve: {reserve}",
+        "  engines:",
+        f"    - {engine}",
+        "payloads:",
+    ]
+    lines += [
+        f"  - {{name: p{k + 1}, mass: {m}, target: {t}}}" for k, (m, t) in enumerate(payloads)
+    ]
     return "\n".join(lines) + "\n" + textwrap.dedent(extra)
 
 
@@ -158,8 +180,9 @@ def check_bookkeeping(p: Plan):
         assert leg.mass_before_kg == pytest.approx(m, rel=1e-12)
         for b in leg.burns:
             assert b.mass_before_kg == pytest.approx(m, rel=1e-12)
-            assert b.propellant_kg == pytest.approx(propellant_for(m, b.dv_kms, ve[b.engine]),
-                                                    rel=1e-12, abs=1e-12)
+            assert b.propellant_kg == pytest.approx(
+                propellant_for(m, b.dv_kms, ve[b.engine]), rel=1e-12, abs=1e-12
+            )
             m -= b.propellant_kg
             burnt += b.propellant_kg
         if leg.delivery is not None:
@@ -168,12 +191,14 @@ def check_bookkeeping(p: Plan):
         assert leg.mass_after_kg == pytest.approx(m, rel=1e-12)
     assert sc.initial_mass_kg - burnt - released == pytest.approx(p.final_mass_kg, rel=1e-12)
     assert p.propellant_used_kg == pytest.approx(burnt, rel=1e-12, abs=1e-12)
-    assert p.propellant_remaining_kg == pytest.approx(sc.tug.propellant_kg - burnt,
-                                                      rel=1e-12, abs=1e-12)
+    assert p.propellant_remaining_kg == pytest.approx(
+        sc.tug.propellant_kg - burnt, rel=1e-12, abs=1e-12
+    )
     assert p.propellant_used_kg <= sc.tug.propellant_kg + 1e-9
     assert p.final_mass_kg >= sc.tug.dry_mass_kg - 1e-9
-    assert released == pytest.approx(sum(pl.mass_kg for pl in sc.payloads
-                                         if pl.name in p.delivered), rel=1e-12)
+    assert released == pytest.approx(
+        sum(pl.mass_kg for pl in sc.payloads if pl.name in p.delivered), rel=1e-12
+    )
 
 
 def angle_error(x, want):
@@ -235,8 +260,7 @@ def test_identical_dropoff_and_target_costs_nothing(orbit):
     assert p.feasible and p.delivered == ("p1",)
     assert p.total_dv_kms == pytest.approx(0.0, abs=1e-9)
     assert p.propellant_used_kg == pytest.approx(0.0, abs=1e-9)
-    assert p.final_mass_kg == pytest.approx(sc.tug.dry_mass_kg + sc.tug.propellant_kg,
-                                            abs=1e-9)
+    assert p.final_mass_kg == pytest.approx(sc.tug.dry_mass_kg + sc.tug.propellant_kg, abs=1e-9)
     d = p.legs[0].delivery
     drop = sc.dropoff
     # released in the drop-off orbit itself
@@ -259,8 +283,9 @@ def test_identical_dropoff_and_target_costs_nothing(orbit):
 def test_one_metre_altitude_change_is_a_hohmann():
     """1 m up (any RAAN): the Hohmann delta-v (Vallado Alg. 36), about v dr / (2 r) = 0.55 mm/s;
     no cancellation turns it into 0 or noise."""
-    sc = load(scenario_text("one-metre", LEO,
-                            [("10 kg", "{altitude: 525.001 km, inclination: 53 deg}")]))
+    sc = load(
+        scenario_text("one-metre", LEO, [("10 kg", "{altitude: 525.001 km, inclination: 53 deg}")])
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -272,15 +297,20 @@ def test_one_metre_altitude_change_is_a_hohmann():
     # vis-viva differences of ~7.6 km/s speeds lose ~1e-15 km/s each: ~1e-9 relative here
     assert p.total_dv_kms == pytest.approx(expected, rel=1e-7)
     assert p.legs[0].delivery.orbit.a_km == pytest.approx(r2, abs=1e-9)
-    assert p.propellant_used_kg == pytest.approx(propellant_for(sc.initial_mass_kg, expected),
-                                                 rel=1e-7)
+    assert p.propellant_used_kg == pytest.approx(
+        propellant_for(sc.initial_mass_kg, expected), rel=1e-7
+    )
 
 
 def test_thousandth_of_a_degree_inclination_change():
     """0.001 deg of inclination at the node: dv = 2 v sin(di/2) (Vallado Alg. 39)."""
-    sc = load(scenario_text("milli-degree", LEO,
-                            [("10 kg", "{altitude: 525 km, inclination: 53.001 deg, "
-                                       "raan: 40 deg}")]))
+    sc = load(
+        scenario_text(
+            "milli-degree",
+            LEO,
+            [("10 kg", "{altitude: 525 km, inclination: 53.001 deg, raan: 40 deg}")],
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -296,10 +326,13 @@ def test_thousandth_of_a_degree_inclination_change():
 HALL = "{name: hall, type: electric, isp: 1500 s, thrust: 50 mN, power: 900 W}"
 
 
-@pytest.mark.parametrize("target,kind", [
-    ("{altitude: 525.001 km, inclination: 53 deg}", "raise"),
-    ("{altitude: 525 km, inclination: 53.001 deg}", "tilt"),
-])
+@pytest.mark.parametrize(
+    "target,kind",
+    [
+        ("{altitude: 525.001 km, inclination: 53 deg}", "raise"),
+        ("{altitude: 525 km, inclination: 53.001 deg}", "tilt"),
+    ],
+)
 def test_tiny_changes_with_an_electric_tug(target, kind):
     """Low thrust (Edelbaum 1961): dv = sqrt(v0^2 - 2 v0 v1 cos(pi/2 di) + v1^2), i.e. the
     difference of circular speeds for a 1 m raise (0.55 mm/s) and (pi/2) v di for a 0.001 deg
@@ -322,16 +355,21 @@ def test_tiny_changes_with_an_electric_tug(target, kind):
     assert burn.low_thrust and burn.duration_s > 0.0
     # electric: propellant from the rocket equation at Isp 1500 s
     assert p.propellant_used_kg == pytest.approx(
-        propellant_for(sc.initial_mass_kg, expected, G0_KM_S2 * 1500.0), rel=1e-7)
+        propellant_for(sc.initial_mass_kg, expected, G0_KM_S2 * 1500.0), rel=1e-7
+    )
 
 
 def test_thousandth_of_a_degree_raan_change():
     """0.001 deg of RAAN: no dearer than the direct plane change 2 v sin(theta/2) with
     cos theta = cos^2 i + sin^2 i cos dRAAN (Vallado Alg. 40); a J2 drift may do it cheaper."""
-    sc = load(scenario_text("milli-degree-raan", LEO,
-                            [("10 kg", "{altitude: 525 km, inclination: 53 deg, "
-                                       "raan: 40.001 deg}")],
-                            extra="constraints: {max_duration: 60 d}\n"))
+    sc = load(
+        scenario_text(
+            "milli-degree-raan",
+            LEO,
+            [("10 kg", "{altitude: 525 km, inclination: 53 deg, raan: 40.001 deg}")],
+            extra="constraints: {max_duration: 60 d}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -339,8 +377,9 @@ def test_thousandth_of_a_degree_raan_change():
     theta = math.acos(min(1.0, math.cos(i) ** 2 + math.sin(i) ** 2 * math.cos(d_raan)))
     # the half-angle form keeps the digits: sin(theta/2) = sin i sin(dRAAN/2)
     assert math.sin(theta / 2) == pytest.approx(math.sin(i) * math.sin(d_raan / 2), rel=1e-3)
-    direct = 2.0 * vis_viva(R_EARTH_KM + 525.0, R_EARTH_KM + 525.0) * math.sin(i) * math.sin(
-        d_raan / 2)
+    direct = (
+        2.0 * vis_viva(R_EARTH_KM + 525.0, R_EARTH_KM + 525.0) * math.sin(i) * math.sin(d_raan / 2)
+    )
     assert 0.0 < p.total_dv_kms <= direct * (1 + 1e-6)
 
 
@@ -354,10 +393,17 @@ def test_retrograde_orbits(inc):
     """Retrograde drop-off and targets: a raise with any RAAN (a coplanar Hohmann, Vallado
     Alg. 36) and a lowering with a 0.02 deg inclination change at a fixed RAAN."""
     drop = f"{{altitude: 600 km, inclination: {inc} deg, raan: 40 deg}}"
-    sc = load(scenario_text(f"retro-{inc:g}", drop, [
-        ("10 kg", f"{{altitude: 650 km, inclination: {inc} deg}}"),
-        ("10 kg", f"{{altitude: 550 km, inclination: {inc + 0.02} deg, raan: 40 deg}}"),
-    ], extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n"))
+    sc = load(
+        scenario_text(
+            f"retro-{inc:g}",
+            drop,
+            [
+                ("10 kg", f"{{altitude: 650 km, inclination: {inc} deg}}"),
+                ("10 kg", f"{{altitude: 550 km, inclination: {inc + 0.02} deg, raan: 40 deg}}"),
+            ],
+            extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible, p.infeasible_reasons
@@ -367,8 +413,7 @@ def test_retrograde_orbits(inc):
     # separately at the slowest speed
     r = {h: R_EARTH_KM + h for h in (550.0, 600.0, 650.0)}
     alt_only = hohmann_total(r[600.0], r[650.0]) + hohmann_total(r[650.0], r[550.0])
-    alt_only = min(alt_only, hohmann_total(r[600.0], r[550.0])
-                   + hohmann_total(r[550.0], r[650.0]))
+    alt_only = min(alt_only, hohmann_total(r[600.0], r[550.0]) + hohmann_total(r[550.0], r[650.0]))
     plane = 2 * vis_viva(r[650.0], r[650.0]) * math.sin(math.radians(0.02) / 2)
     assert alt_only < p.total_dv_kms < alt_only + plane * 1.01
 
@@ -383,9 +428,19 @@ def test_retrograde_slot(inc):
     inclinations), and the plan must say so. Either way nothing is non-finite and whatever
     is delivered is on target."""
     drop = f"{{altitude: 600 km, inclination: {inc} deg, raan: 40 deg}}"
-    sc = load(scenario_text(f"retro-slot-{inc:g}", drop, [
-        ("10 kg", f"{{altitude: 620 km, inclination: {inc} deg, raan: 40 deg, slot: 90 deg}}"),
-    ], extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n"))
+    sc = load(
+        scenario_text(
+            f"retro-slot-{inc:g}",
+            drop,
+            [
+                (
+                    "10 kg",
+                    f"{{altitude: 620 km, inclination: {inc} deg, raan: 40 deg, slot: 90 deg}}",
+                ),
+            ],
+            extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     if inc == 120.0:
@@ -401,18 +456,26 @@ NEAR_EQUATORIAL_DROPOFFS = {
 }
 
 
-@pytest.mark.parametrize("drop", NEAR_EQUATORIAL_DROPOFFS.values(),
-                         ids=NEAR_EQUATORIAL_DROPOFFS.keys())
+@pytest.mark.parametrize(
+    "drop", NEAR_EQUATORIAL_DROPOFFS.values(), ids=NEAR_EQUATORIAL_DROPOFFS.keys()
+)
 def test_near_equatorial_orbits(drop):
     """Equatorial and 0.001-deg orbits, whose node is ill-defined: targets with any RAAN, with
     a RAAN on the far side of the drop-off's (180 deg: the planes still differ by only
     ~0.002 deg), and an equatorial target given the raan: 0 deg convention."""
-    sc = load(scenario_text("near-equatorial", drop, [
-        ("10 kg", "{altitude: 650 km, inclination: 0 deg}"),
-        ("10 kg", "{altitude: 700 km, inclination: 0.001 deg}"),
-        ("10 kg", "{altitude: 620 km, inclination: 0.001 deg, raan: 180 deg}"),
-        ("10 kg", "{altitude: 680 km, inclination: 0 deg, raan: 0 deg}"),
-    ], extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n"))
+    sc = load(
+        scenario_text(
+            "near-equatorial",
+            drop,
+            [
+                ("10 kg", "{altitude: 650 km, inclination: 0 deg}"),
+                ("10 kg", "{altitude: 700 km, inclination: 0.001 deg}"),
+                ("10 kg", "{altitude: 620 km, inclination: 0.001 deg, raan: 180 deg}"),
+                ("10 kg", "{altitude: 680 km, inclination: 0 deg, raan: 0 deg}"),
+            ],
+            extra="constraints: {max_duration: 60 d}\nsolver: {drift_grid: 2}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible, p.infeasible_reasons
@@ -428,9 +491,16 @@ def test_near_equatorial_orbits(drop):
 def test_equatorial_slot_from_equatorial_dropoff():
     """A slot in an equatorial orbit (raan: 0 deg, slot = right ascension at the epoch),
     reached from an equatorial drop-off."""
-    sc = load(scenario_text("equatorial-slot", NEAR_EQUATORIAL_DROPOFFS["i=0"], [
-        ("10 kg", "{altitude: 650 km, inclination: 0 deg, raan: 0 deg, slot: 30 deg}"),
-    ], extra="constraints: {max_duration: 30 d}\n"))
+    sc = load(
+        scenario_text(
+            "equatorial-slot",
+            NEAR_EQUATORIAL_DROPOFFS["i=0"],
+            [
+                ("10 kg", "{altitude: 650 km, inclination: 0 deg, raan: 0 deg, slot: 30 deg}"),
+            ],
+            extra="constraints: {max_duration: 30 d}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible, p.infeasible_reasons
@@ -465,8 +535,7 @@ def test_eccentric_target_e09(tmp_path):
     at the new perigee (2.965 km/s). Also writes the full report (figures of a very
     eccentric orbit)."""
     drop = "{altitude: 600 km, inclination: 28.5 deg, raan: 10 deg}"
-    sc = load(scenario_text("e09", drop, [("10 kg", E09)], propellant="900 kg",
-                            tank="1000 kg"))
+    sc = load(scenario_text("e09", drop, [("10 kg", E09)], propellant="900 kg", tank="1000 kg"))
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -488,8 +557,9 @@ def test_eccentric_target_e09_with_plane_change():
     plus the whole plane change done alone at the apogee (Vallado sec. 6.4.3)."""
     drop = "{altitude: 600 km, inclination: 28.5 deg, raan: 10 deg}"
     target = "{sma: 64790 km, eccentricity: 0.9, inclination: 30 deg, raan: 15 deg}"
-    sc = load(scenario_text("e09-plane", drop, [("10 kg", target)], propellant="900 kg",
-                            tank="1000 kg"))
+    sc = load(
+        scenario_text("e09-plane", drop, [("10 kg", target)], propellant="900 kg", tank="1000 kg")
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -497,8 +567,9 @@ def test_eccentric_target_e09_with_plane_change():
     ra = a * 1.9
     coplanar = apse_to_apse(r0, r0, ra, a)
     i1, i2, d_raan = math.radians(28.5), math.radians(30.0), math.radians(5.0)
-    theta = math.acos(math.cos(i1) * math.cos(i2)
-                      + math.sin(i1) * math.sin(i2) * math.cos(d_raan))  # Vallado eq. 6-25
+    theta = math.acos(
+        math.cos(i1) * math.cos(i2) + math.sin(i1) * math.sin(i2) * math.cos(d_raan)
+    )  # Vallado eq. 6-25
     separate = coplanar + 2 * vis_viva(ra, a) * math.sin(theta / 2)
     assert coplanar < p.total_dv_kms < separate
 
@@ -508,9 +579,15 @@ def test_eccentric_dropoff_e09_to_circular():
     reverse order (raise the perigee at the apogee, circularise at the new perigee) cost the
     same (Vallado sec. 6.3), less than leaving from the perigee."""
     drop = "{sma: 64790 km, eccentricity: 0.9, inclination: 28.5 deg, raan: 10 deg}"
-    sc = load(scenario_text("e09-down", drop,
-                            [("10 kg", "{altitude: 600 km, inclination: 28.5 deg}")],
-                            propellant="900 kg", tank="1000 kg"))
+    sc = load(
+        scenario_text(
+            "e09-down",
+            drop,
+            [("10 kg", "{altitude: 600 km, inclination: 28.5 deg}")],
+            propellant="900 kg",
+            tank="1000 kg",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -524,13 +601,19 @@ def test_gto_to_geo():
     """GTO (250 x 35,786 km, 27 deg, apogee on the node) to GEO (i = 0, raan 0 convention): one
     burn at apogee, dv = sqrt(va^2 + vg^2 - 2 va vg cos 27 deg) = 1.80 km/s (law of cosines,
     Vallado eq. 6-23; the comment of scenarios/gto_to_geo.yaml has the same number)."""
-    sc = load(scenario_text(
-        "gto-geo", "{perigee_altitude: 250 km, apogee_altitude: 35786 km, inclination: 27 deg, "
-                   "raan: 75 deg, argp: 180 deg, slot: 0 deg}",
-        [("300 kg", "{altitude: 35786 km, inclination: 0 deg, raan: 0 deg, slot: 75 deg}")],
-        propellant="1000 kg", tank="1050 kg", dry="400 kg",
-        engine="{name: main, type: chemical, isp: 318 s, thrust: 420 N}",
-        extra="constraints: {max_duration: 60 d}\n"))
+    sc = load(
+        scenario_text(
+            "gto-geo",
+            "{perigee_altitude: 250 km, apogee_altitude: 35786 km, inclination: 27 deg, "
+            "raan: 75 deg, argp: 180 deg, slot: 0 deg}",
+            [("300 kg", "{altitude: 35786 km, inclination: 0 deg, raan: 0 deg, slot: 75 deg}")],
+            propellant="1000 kg",
+            tank="1050 kg",
+            dry="400 kg",
+            engine="{name: main, type: chemical, isp: 318 s, thrust: 420 N}",
+            extra="constraints: {max_duration: 60 d}\n",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert p.feasible
@@ -546,10 +629,15 @@ def test_gto_to_geo():
 # Mass edge cases
 # --------------------------------------------------------------------------------------------
 
-ZERO_PROPELLANT = scenario_text("zero-propellant", LEO, [
-    ("10 kg", "{altitude: 600 km, inclination: 53 deg}"),
-    ("10 kg", LEO),  # at the drop-off: free
-], propellant="0 kg")
+ZERO_PROPELLANT = scenario_text(
+    "zero-propellant",
+    LEO,
+    [
+        ("10 kg", "{altitude: 600 km, inclination: 53 deg}"),
+        ("10 kg", LEO),  # at the drop-off: free
+    ],
+    propellant="0 kg",
+)
 
 
 def test_zero_propellant_tug_is_infeasible_with_its_shortfall(tmp_path):
@@ -603,9 +691,14 @@ def test_payload_heavier_than_tug_infeasible_with_shortfall():
     """A 5000 kg payload and 10 kg of propellant: the stack cannot even get there (the tug
     would run out long before), yet the planner still says how much propellant is missing:
     P = (150 + 5000) kg x (exp(dv / ve) - 1) for the Hohmann to 900 km, less the 10 kg."""
-    sc = load(scenario_text("too-heavy", LEO,
-                            [("5000 kg", "{altitude: 900 km, inclination: 53 deg}")],
-                            propellant="10 kg"))
+    sc = load(
+        scenario_text(
+            "too-heavy",
+            LEO,
+            [("5000 kg", "{altitude: 900 km, inclination: 53 deg}")],
+            propellant="10 kg",
+        )
+    )
     p = solve(sc)
     check_all(p)
     assert not p.feasible
@@ -629,10 +722,15 @@ def test_hundred_payload_manifest():
     for k in range(100):
         h = 500.0 + 60.0 * ((k * 37) % 100) / 100.0  # a fixed scatter over [500, 560) km
         payloads.append((f"{1.0 + (k % 7) * 0.5:g} kg", f"{{altitude: {h:.1f} km, sso: true}}"))
-    sc = load(scenario_text("hundred", "{altitude: 525 km, sso: true, ltan: '10:30'}",
-                            payloads, propellant="95 kg",
-                            extra="constraints: {max_duration: 120 d}\n"
-                                  "solver: {drift_grid: 1, beam_width: 4}\n"))
+    sc = load(
+        scenario_text(
+            "hundred",
+            "{altitude: 525 km, sso: true, ltan: '10:30'}",
+            payloads,
+            propellant="95 kg",
+            extra="constraints: {max_duration: 120 d}\nsolver: {drift_grid: 1, beam_width: 4}\n",
+        )
+    )
     assert len(sc.payloads) == 100 and sc.solver.exact_max_payloads < 100
     p = solve(sc)
     check_all(p)

@@ -160,12 +160,12 @@ def test_opm_reads_back_with_ccsds_ndm(tmp_path, name):
     assert seconds_after_epoch(plan, dt.datetime.fromisoformat(sv.epoch)) == 0.0
     r, v = ex.states_j2000(plan, np.array([0.0]), side="left")
     np.testing.assert_allclose([sv.x.value, sv.y.value, sv.z.value], r[0], atol=2e-6)
-    np.testing.assert_allclose([sv.x_dot.value, sv.y_dot.value, sv.z_dot.value], v[0],
-                               atol=2e-9)
+    np.testing.assert_allclose([sv.x_dot.value, sv.y_dot.value, sv.z_dot.value], v[0], atol=2e-9)
     kep = data.keplerian_elements
     assert kep.semi_major_axis.value == pytest.approx(plan.scenario.dropoff.a_km, abs=1e-5)
     assert data.spacecraft_parameters.mass.value == pytest.approx(
-        plan.scenario.initial_mass_kg, abs=1e-6)
+        plan.scenario.initial_mass_kg, abs=1e-6
+    )
     burns = ex.exported_burns(plan)
     mans = data.maneuver_parameters
     assert len(mans) == len(burns) > 0
@@ -182,7 +182,8 @@ def test_opm_reads_back_with_ccsds_ndm(tmp_path, name):
     burnt = -sum(man.man_delta_mass.value for man in mans)
     released = sum(p.mass_kg for p in plan.scenario.payloads if p.name in plan.delivered)
     assert plan.scenario.initial_mass_kg - burnt - released == pytest.approx(
-        plan.final_mass_kg, abs=1e-4)
+        plan.final_mass_kg, abs=1e-4
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,8 +242,9 @@ def test_gmat_script_structure(tmp_path, name):
         assert bn == f"Burn_L{leg.index}_{k}"
         assert fields[f"{bn}.Axes"] == "VNB"
         vnb = [float(fields[f"{bn}.Element{j}"]) for j in (1, 2, 3)]
-        np.testing.assert_allclose(vnb, [b.dv_tnw_kms[0], b.dv_tnw_kms[2], -b.dv_tnw_kms[1]],
-                                   atol=1e-9)
+        np.testing.assert_allclose(
+            vnb, [b.dv_tnw_kms[0], b.dv_tnw_kms[2], -b.dv_tnw_kms[1]], atol=1e-9
+        )
     # the sequence: elapsed propagation up to each maneuver equals the burn epoch
     t = 0.0
     maneuvers = []

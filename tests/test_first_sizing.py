@@ -31,8 +31,10 @@ def test_five_line_scenario_defaults(caplog):
         s = loads(FIVE_LINES, filename="five.yaml")
     assert s.tug.tank_capacity_kg == s.tug.propellant_kg == 80.0
     assert s.tug.engines[0].thrust_n == math.inf
-    assert any("engine main has no thrust: its burns are impulsive" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "engine main has no thrust: its burns are impulsive" in r.getMessage()
+        for r in caplog.records
+    )
     again = loads(dumps(s), filename="five.yaml")
     assert again == s
     assert "thrust" not in dumps(s)
@@ -53,9 +55,14 @@ def test_five_line_scenario_plans_with_instant_burns():
 def test_otvplan_plan_on_a_five_line_file(tmp_path):
     path = tmp_path / "five.yaml"
     path.write_text(FIVE_LINES, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "otvplan", "plan", str(path)],
-                            capture_output=True, text=True, timeout=300, check=False,
-                            cwd=Path(__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "otvplan", "plan", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "first-sizing: feasible plan (propellant)" in result.stdout
     assert "delivered 1 of 1 payloads" in result.stdout
@@ -67,7 +74,8 @@ def test_an_electric_engine_still_needs_its_thrust():
         loads(text, filename="five.yaml")
     assert [str(p) for p in info.value.problems] == [
         "five.yaml:4:65: tug.engines[0].thrust: an electric engine needs its thrust (a spiral's "
-        "duration follows from it); add e.g. `thrust: 50 mN`"]
+        "duration follows from it); add e.g. `thrust: 50 mN`"
+    ]
 
 
 def test_a_given_tank_capacity_is_still_checked():

@@ -38,8 +38,9 @@ from paths import REPO
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("fuzz_loaders",
-                                                  REPO / "tools" / "fuzz_loaders.py")
+    spec = importlib.util.spec_from_file_location(
+        "fuzz_loaders", REPO / "tools" / "fuzz_loaders.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["fuzz_loaders"] = module
     spec.loader.exec_module(module)
@@ -48,10 +49,17 @@ def _load_tool():
 
 fz = _load_tool()
 
-FUZZ = settings(deadline=None, database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.large_base_example,
-                                       HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,17 +127,23 @@ def _problems(text: str) -> list:
     return list(info.value.problems)
 
 
-@pytest.mark.parametrize("text, path, message", [
-    # a newline or an escape sequence in a key or a value stays on its problem's line, escaped
-    ('"a\\nb": 1\n', "a\\nb", 'unknown key "a\\nb"; allowed here: name'),
-    ('"\\e[31mred": 1\n', "\\x1b[31mred", 'unknown key "\\x1b[31mred"'),
-    ("tug: {engines: [{type: \"electric\\t\"}]}\n", "tug.engines[0].type",
-     'expected one of chemical, electric; got "electric\\t"'),
-    ('dropoff: {altitude: "525 k\\u2028m"}\n', "dropoff.altitude", '"525 k\\u2028m"'),
-    # a lone surrogate (only a YAML escape makes one) is a problem, not a UnicodeEncodeError
-    ('dropoff: {ltan: "1\\ud8003:30"}\n', "dropoff.ltan", "lone surrogate escape"),
-    ('"k\\udfff": 1\n', "k\\udfff", "lone surrogate escape"),
-])
+@pytest.mark.parametrize(
+    "text, path, message",
+    [
+        # a newline or an escape sequence in a key or a value stays on its problem's line, escaped
+        ('"a\\nb": 1\n', "a\\nb", 'unknown key "a\\nb"; allowed here: name'),
+        ('"\\e[31mred": 1\n', "\\x1b[31mred", 'unknown key "\\x1b[31mred"'),
+        (
+            'tug: {engines: [{type: "electric\\t"}]}\n',
+            "tug.engines[0].type",
+            'expected one of chemical, electric; got "electric\\t"',
+        ),
+        ('dropoff: {altitude: "525 k\\u2028m"}\n', "dropoff.altitude", '"525 k\\u2028m"'),
+        # a lone surrogate (only a YAML escape makes one) is a problem, not a UnicodeEncodeError
+        ('dropoff: {ltan: "1\\ud8003:30"}\n', "dropoff.ltan", "lone surrogate escape"),
+        ('"k\\udfff": 1\n', "k\\udfff", "lone surrogate escape"),
+    ],
+)
 def test_control_characters_are_escaped_in_problems(text, path, message):
     found = [p for p in _problems(text) if p.path == path]
     assert found and message in found[0].message, _problems(text)
@@ -158,15 +172,18 @@ def test_dumps_header_cannot_inject_yaml():
     assert "solver" not in yaml.safe_load(text)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("1e308 km", "outside Earth's sphere of influence"),
-    ("1e309 km", "is not a finite number"),
-    ("-1e308 km", "below the 100 km minimum"),
-    ("-0 km", "below the 100 km minimum"),
-    ("nan km", 'got "nan km"'),
-    (".inf", "got the bare number inf"),
-    ("5e-324 km", "below the 100 km minimum"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("1e308 km", "outside Earth's sphere of influence"),
+        ("1e309 km", "is not a finite number"),
+        ("-1e308 km", "below the 100 km minimum"),
+        ("-0 km", "below the 100 km minimum"),
+        ("nan km", 'got "nan km"'),
+        (".inf", "got the bare number inf"),
+        ("5e-324 km", "below the 100 km minimum"),
+    ],
+)
 def test_extreme_numbers_are_problems(value, message):
     text = _minimal().replace("altitude: 525 km", f"altitude: {value}")
     found = [p for p in _problems(text) if p.path == "dropoff.altitude"]
@@ -178,8 +195,9 @@ def test_payloads_that_are_not_a_list_without_an_epoch():
     list whatever it was (TypeError: 'float' object is not iterable)."""
     found = _problems("payloads: -3.7e+16\ndropoff: {ltan: '10:30'}\n")
     assert [p for p in found if p.path == "payloads"], found
-    assert [p for p in found if p.path == "dropoff.ltan" and "needs the scenario epoch"
-            in p.message], found
+    assert [
+        p for p in found if p.path == "dropoff.ltan" and "needs the scenario epoch" in p.message
+    ], found
 
 
 def test_an_alias_to_a_long_scalar_is_scanned_once(monkeypatch):
@@ -202,8 +220,11 @@ def test_an_alias_to_a_long_scalar_is_scanned_once(monkeypatch):
 def test_a_bare_whole_number_beyond_the_float_range_is_a_problem():
     """Found by the CI fuzz (scenario-bytes): a 400-digit `cd` raised OverflowError from
     float(); now a problem at its line."""
-    text = _minimal().replace("constraints:\n", "constraints:\n  disposal: {type: reentry, "
-                              "within: 5 yr, cd: 1" + "0" * 400 + "}\n", 1)
+    text = _minimal().replace(
+        "constraints:\n",
+        "constraints:\n  disposal: {type: reentry, within: 5 yr, cd: 1" + "0" * 400 + "}\n",
+        1,
+    )
     found = _problems(text)
     assert [p.path for p in found] == ["constraints.disposal.cd"], found
     assert "too large" in found[0].message
@@ -263,18 +284,24 @@ def test_study_base_path_too_long_is_a_problem(workdir):
 
 def test_cli_prints_each_problem_on_one_line(tmp_path, capsys):
     study = tmp_path / "s.yaml"
-    study.write_text(STUDY_HEAD.replace("../scenarios/sso_rideshare.yaml",
-                                        str(REPO / "scenarios" / "sso_rideshare.yaml"))
-                     + '"a\\nb\\e[2J": 1\n', encoding="utf-8")
+    study.write_text(
+        STUDY_HEAD.replace(
+            "../scenarios/sso_rideshare.yaml", str(REPO / "scenarios" / "sso_rideshare.yaml")
+        )
+        + '"a\\nb\\e[2J": 1\n',
+        encoding="utf-8",
+    )
     assert main(["sweep", str(study), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err == [f'{study}:5:1: a\\nb\\x1b[2J: unknown key "a\\nb\\x1b[2J"; allowed here: '
-                   "name, description, base, axes, design, objective, metrics"]
+    assert err == [
+        f'{study}:5:1: a\\nb\\x1b[2J: unknown key "a\\nb\\x1b[2J"; allowed here: '
+        "name, description, base, axes, design, objective, metrics"
+    ]
 
 
 def test_cli_validate_escapes_control_characters(tmp_path, capsys):
     path = tmp_path / "s.yaml"
-    path.write_text(_minimal().replace("ltan: \"10:30\"", 'ltan: "10:\\e30"', 1), encoding="utf-8")
+    path.write_text(_minimal().replace('ltan: "10:30"', 'ltan: "10:\\e30"', 1), encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and "\\x1b" in out[0] and "\x1b" not in out[0]

@@ -65,21 +65,23 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("hostile")
     good = make_plan(loads(SMALL, filename="small.yaml"))
-    poor = make_plan(loads(SMALL.replace("propellant: 30 kg", "propellant: 2 kg"),
-                           filename="poor.yaml"))
+    poor = make_plan(
+        loads(SMALL.replace("propellant: 30 kg", "propellant: 2 kg"), filename="poor.yaml")
+    )
     assert good.feasible and not poor.feasible
     leg = good.legs[0]
     burn = leg.burns[0]
     flipped = replace(burn, dv_tnw_kms=tuple(-x for x in burn.dv_tnw_kms))
-    broken = replace(good, legs=(replace(leg, burns=(flipped,) + leg.burns[1:]),)
-                     + good.legs[1:])
+    broken = replace(good, legs=(replace(leg, burns=(flipped,) + leg.burns[1:]),) + good.legs[1:])
     paths = {}
-    for name, text in (("small.yaml", SMALL),
-                       ("poor.yaml", SMALL.replace("propellant: 30 kg", "propellant: 2 kg")),
-                       ("study.yaml", STUDY),
-                       ("plan.json", report.plan_to_json(good)),
-                       ("poor.json", report.plan_to_json(poor)),
-                       ("broken.json", report.plan_to_json(broken))):
+    for name, text in (
+        ("small.yaml", SMALL),
+        ("poor.yaml", SMALL.replace("propellant: 30 kg", "propellant: 2 kg")),
+        ("study.yaml", STUDY),
+        ("plan.json", report.plan_to_json(good)),
+        ("poor.json", report.plan_to_json(poor)),
+        ("broken.json", report.plan_to_json(broken)),
+    ):
         (root / name).write_text(text, encoding="utf-8")
         paths[name] = root / name
     return paths
@@ -99,8 +101,11 @@ def test_exit_code_table_is_the_documented_one():
     for code, meaning in EXIT_CODES.items():
         words = meaning.split(" (")[0].split()[:2]
         assert any(line.startswith(f"| {code} | ") for line in rows), f"{code} not documented"
-        assert code == 130 or any(" ".join(words) in line for line in rows
-                                  if line.startswith(f"| {code} | ")) or code in (69, 73)
+        assert (
+            code == 130
+            or any(" ".join(words) in line for line in rows if line.startswith(f"| {code} | "))
+            or code in (69, 73)
+        )
 
 
 class _V:
@@ -120,26 +125,32 @@ def test_plan_status_precedence(files):
 
 
 def test_report_exit_codes(files, tmp_path, capsys):
-    assert run(capsys, "report", files["plan.json"], "--out", tmp_path / "a",
-               "--no-exports")[0] == EXIT_OK
-    status, _, err = run(capsys, "report", files["poor.json"], "--out", tmp_path / "b",
-                         "--no-exports")
+    assert (
+        run(capsys, "report", files["plan.json"], "--out", tmp_path / "a", "--no-exports")[0]
+        == EXIT_OK
+    )
+    status, _, err = run(
+        capsys, "report", files["poor.json"], "--out", tmp_path / "b", "--no-exports"
+    )
     assert status == EXIT_INFEASIBLE
     assert any("INFEASIBLE" in line for line in err)
     assert (tmp_path / "b" / "report.md").is_file()  # the report is still written
-    status, _, err = run(capsys, "report", files["broken.json"], "--out", tmp_path / "c",
-                         "--verify", "--no-exports")
+    status, _, err = run(
+        capsys, "report", files["broken.json"], "--out", tmp_path / "c", "--verify", "--no-exports"
+    )
     assert status == EXIT_VERIFICATION_FAILED
     assert any("verification FAILED" in line for line in err)
     assert "some checks FAILED" in (tmp_path / "c" / "report.md").read_text()
-    status, _, _ = run(capsys, "report", files["plan.json"], "--out", tmp_path / "d",
-                       "--verify", "--no-exports")
+    status, _, _ = run(
+        capsys, "report", files["plan.json"], "--out", tmp_path / "d", "--verify", "--no-exports"
+    )
     assert status == EXIT_OK
 
 
 def test_report_of_an_infeasible_scenario_file_exits_3(files, tmp_path, capsys):
-    status, _, _ = run(capsys, "report", files["poor.yaml"], "--out", tmp_path / "r",
-                       "--no-exports")
+    status, _, _ = run(
+        capsys, "report", files["poor.yaml"], "--out", tmp_path / "r", "--no-exports"
+    )
     assert status == EXIT_INFEASIBLE
 
 
@@ -164,10 +175,16 @@ def test_plan_validate_example_schema_sweep_exit_codes(files, tmp_path, capsys):
     assert run(capsys, "example", "minimal")[0] == EXIT_OK
     assert run(capsys, "example", "no-such-example")[0] == EXIT_BAD_INPUT
     assert run(capsys, "schema")[0] == EXIT_OK
-    assert run(capsys, "sweep", files["study.yaml"], "--out", tmp_path / "s", "-w", "0",
-               "--no-plots")[0] == EXIT_OK
-    assert run(capsys, "sweep", files["small.yaml"], "--out", tmp_path / "s2", "-w",
-               "0")[0] == EXIT_BAD_INPUT
+    assert (
+        run(capsys, "sweep", files["study.yaml"], "--out", tmp_path / "s", "-w", "0", "--no-plots")[
+            0
+        ]
+        == EXIT_OK
+    )
+    assert (
+        run(capsys, "sweep", files["small.yaml"], "--out", tmp_path / "s2", "-w", "0")[0]
+        == EXIT_BAD_INPUT
+    )
     assert run(capsys, "plan")[0] == EXIT_BAD_INPUT  # usage error
 
 
@@ -206,8 +223,7 @@ def _setup(kind: str, tmp_path: Path) -> tuple[Path, str]:
 
 @pytest.mark.parametrize("kind", ["is a file", "under a file", "dangling symlink"])
 @pytest.mark.parametrize("command", COMMANDS)
-def test_an_output_path_in_the_way_is_exit_73_with_one_line(files, tmp_path, capsys, command,
-                                                            kind):
+def test_an_output_path_in_the_way_is_exit_73_with_one_line(files, tmp_path, capsys, command, kind):
     out, fragment = _setup(kind, tmp_path)
     status, _, err = run(capsys, *_commands(files, out)[command])
     if command == "example" and kind == "is a file":  # --force overwrites a file: its job
@@ -221,13 +237,16 @@ def test_an_output_path_in_the_way_is_exit_73_with_one_line(files, tmp_path, cap
     assert (tmp_path / "a-file").read_text() == "mine\n"  # the file in the way is untouched
 
 
-@pytest.mark.parametrize("code,fragment", [(errno.EROFS, "read-only file system"),
-                                           (errno.EACCES, "permission denied")])
+@pytest.mark.parametrize(
+    "code,fragment", [(errno.EROFS, "read-only file system"), (errno.EACCES, "permission denied")]
+)
 @pytest.mark.parametrize("command", COMMANDS)
-def test_a_read_only_directory_is_exit_73(files, tmp_path, capsys, monkeypatch, command, code,
-                                          fragment):
+def test_a_read_only_directory_is_exit_73(
+    files, tmp_path, capsys, monkeypatch, command, code, fragment
+):
     """Tests run as root here, where chmod cannot make a directory read-only: the file system's
     answer is injected into every way otvplan creates files and directories."""
+
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(args[0]) if args else None)
 
@@ -263,8 +282,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("nth", [1, 4, 9])
-def test_a_full_disk_leaves_the_previous_report_whole(files, tmp_path, capsys, monkeypatch,
-                                                      nth):
+def test_a_full_disk_leaves_the_previous_report_whole(files, tmp_path, capsys, monkeypatch, nth):
     out = tmp_path / "out"
     assert run(capsys, "report", files["poor.json"], "--out", out)[0] == EXIT_INFEASIBLE
     before = snapshot(out)
@@ -286,8 +304,7 @@ def test_a_full_disk_keeps_the_users_scenario_file(tmp_path, capsys, monkeypatch
     assert os.listdir(tmp_path) == ["mission.yaml"]
 
 
-def test_a_full_disk_during_a_sweep_is_exit_73_and_resumable(files, tmp_path, capsys,
-                                                            monkeypatch):
+def test_a_full_disk_during_a_sweep_is_exit_73_and_resumable(files, tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     real_write = os.write
     import otvplan.study.store as store
@@ -296,13 +313,16 @@ def test_a_full_disk_during_a_sweep_is_exit_73_and_resumable(files, tmp_path, ca
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(store.os, "write", full)
-    status, _, err = run(capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0",
-                         "--no-plots")
+    status, _, err = run(
+        capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0", "--no-plots"
+    )
     assert status == EXIT_OUTPUT_ERROR
     assert any("results.jsonl" in line and "no space left" in line for line in err)
     monkeypatch.setattr(store.os, "write", real_write)
-    assert run(capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0",
-               "--no-plots")[0] == EXIT_OK
+    assert (
+        run(capsys, "sweep", files["study.yaml"], "--out", out, "-w", "0", "--no-plots")[0]
+        == EXIT_OK
+    )
     assert len((out / "results.jsonl").read_bytes().splitlines()) == 2
 
 
@@ -328,8 +348,10 @@ def test_report_set_is_swapped_whole_and_stale_files_go(files, tmp_path, capsys)
     assert run(capsys, "report", files["plan.json"], "--out", out)[0] == EXIT_OK
     with_exports = snapshot(out)
     assert {"plan.oem", "plan.opm", "plan.script"} <= set(with_exports)
-    assert run(capsys, "report", files["poor.json"], "--out", out,
-               "--no-exports")[0] == EXIT_INFEASIBLE
+    assert (
+        run(capsys, "report", files["poor.json"], "--out", out, "--no-exports")[0]
+        == EXIT_INFEASIBLE
+    )
     now = snapshot(out)
     assert not {"plan.oem", "plan.opm", "plan.script"} & set(now)  # stale exports removed
     assert json.loads(now["plan.json"])["plan"]["feasible"] is False
@@ -341,8 +363,7 @@ def test_report_into_a_directory_with_other_files_keeps_them(files, tmp_path, ca
     out.mkdir()
     (out / "notes.txt").write_text("keep me\n")
     (out / "fig_pareto.png").write_bytes(b"old figure")  # a report file of an older run
-    assert run(capsys, "report", files["plan.json"], "--out", out,
-               "--no-exports")[0] == EXIT_OK
+    assert run(capsys, "report", files["plan.json"], "--out", out, "--no-exports")[0] == EXIT_OK
     assert (out / "notes.txt").read_text() == "keep me\n"
     assert not (out / "fig_pareto.png").exists()  # this plan has no Pareto figure
     assert (out / "report.html").read_text().rstrip().endswith("</html>")
@@ -354,8 +375,7 @@ def test_report_through_a_symlinked_directory(files, tmp_path, capsys):
     real.mkdir()
     link = tmp_path / "link"
     link.symlink_to(real)
-    assert run(capsys, "report", files["plan.json"], "--out", link,
-               "--no-exports")[0] == EXIT_OK
+    assert run(capsys, "report", files["plan.json"], "--out", link, "--no-exports")[0] == EXIT_OK
     assert link.is_symlink() and (real / "report.md").is_file()
     assert not [p for p in real.iterdir() if p.name.startswith(".")]
 
@@ -413,37 +433,69 @@ _DELETE = object()
 
 #: (id, path, new value, path in the message, fragment of the message)
 PLAN_MUTATIONS = [
-    ("negative mass", "plan.legs[0].propellant_kg", -5.0, "plan.legs[0].propellant_kg",
-     "outside [0"),
-    ("huge mass", "plan.scenario.tug.dry_mass_kg", 1e308, "plan.scenario.tug.dry_mass_kg",
-     "outside [0"),
+    (
+        "negative mass",
+        "plan.legs[0].propellant_kg",
+        -5.0,
+        "plan.legs[0].propellant_kg",
+        "outside [0",
+    ),
+    (
+        "huge mass",
+        "plan.scenario.tug.dry_mass_kg",
+        1e308,
+        "plan.scenario.tug.dry_mass_kg",
+        "outside [0",
+    ),
     ("nan mass", "plan.final_mass_kg", "nan", "plan.final_mass_kg", "finite number"),
     ("inf duration", "plan.duration_s", "inf", "plan.duration_s", "finite number"),
     ("1e15 duration", "plan.duration_s", 1e15, "plan.duration_s", "a time of 1e+15"),
-    ("tampered burn time", "plan.legs[0].burns[0].duration_s", 1e9,
-     "plan.legs[0].burns[0].duration_s", "a time of 1e+09"),
+    (
+        "tampered burn time",
+        "plan.legs[0].burns[0].duration_s",
+        1e9,
+        "plan.legs[0].burns[0].duration_s",
+        "a time of 1e+09",
+    ),
     ("feasible as text", "plan.feasible", "no", "plan.feasible", "must be true or false"),
     ("number as bool", "plan.exact", 1, "plan.exact", "must be true or false"),
     ("epoch a number", "plan.scenario.epoch", 5, "plan.scenario.epoch", "UTC time as text"),
-    ("epoch garbage", "plan.scenario.epoch", "yesterday", "plan.scenario.epoch",
-     "not a UTC time"),
-    ("epoch far future", "plan.scenario.epoch", "9999-01-01T00:00:00Z", "plan.scenario.epoch",
-     "outside 1950-2200"),
-    ("payloads null", "plan.scenario.payloads", None, "plan.scenario.payloads",
-     "must not be null"),
+    ("epoch garbage", "plan.scenario.epoch", "yesterday", "plan.scenario.epoch", "not a UTC time"),
+    (
+        "epoch far future",
+        "plan.scenario.epoch",
+        "9999-01-01T00:00:00Z",
+        "plan.scenario.epoch",
+        "outside 1950-2200",
+    ),
+    ("payloads null", "plan.scenario.payloads", None, "plan.scenario.payloads", "must not be null"),
     ("legs not a list", "plan.legs", {"a": 1}, "plan.legs", "must be a list"),
     ("missing key", "plan.total_dv_kms", _DELETE, "plan.total_dv_kms", "required key missing"),
     ("unknown key", "plan.legs[0].evil", 1, "plan.legs[0].evil", "unknown key"),
     ("eccentricity 1", "plan.scenario.dropoff.e", 1.5, "plan.scenario.dropoff.e", "outside"),
-    ("string for a number", "plan.legs[0].dv_kms", "0.1", "plan.legs[0].dv_kms",
-     "must be a number"),
-    ("bad literal", "plan.scenario.tug.engines[0].kind", "warp",
-     "plan.scenario.tug.engines[0].kind", "must be one of"),
+    (
+        "string for a number",
+        "plan.legs[0].dv_kms",
+        "0.1",
+        "plan.legs[0].dv_kms",
+        "must be a number",
+    ),
+    (
+        "bad literal",
+        "plan.scenario.tug.engines[0].kind",
+        "warp",
+        "plan.scenario.tug.engines[0].kind",
+        "must be one of",
+    ),
     ("index not whole", "plan.legs[0].index", 1.5, "plan.legs[0].index", "whole number"),
-    ("pair too short", "plan.solver_stats[0]", ["x"], "plan.solver_stats[0]",
-     "list of 2 items"),
-    ("leg ends before it starts", "plan.legs[1].t_end_s", 0.0, "plan.legs[1].t_end_s",
-     "ends before it starts"),
+    ("pair too short", "plan.solver_stats[0]", ["x"], "plan.solver_stats[0]", "list of 2 items"),
+    (
+        "leg ends before it starts",
+        "plan.legs[1].t_end_s",
+        0.0,
+        "plan.legs[1].t_end_s",
+        "ends before it starts",
+    ),
 ]
 
 
@@ -470,10 +522,16 @@ RAW_FILES = [
     ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
     ("not a plan", b'{"hello": 1}', "not an otvplan plan file"),
     ("a list", b"[1, 2]", "not an otvplan plan file"),
-    ("newer format", b'{"format": "otvplan-plan", "format_version": 99, "plan": {}}',
-     "upgrade otvplan"),
-    ("version as bool", b'{"format": "otvplan-plan", "format_version": true, "plan": {}}',
-     "format_version"),
+    (
+        "newer format",
+        b'{"format": "otvplan-plan", "format_version": 99, "plan": {}}',
+        "upgrade otvplan",
+    ),
+    (
+        "version as bool",
+        b'{"format": "otvplan-plan", "format_version": true, "plan": {}}',
+        "format_version",
+    ),
     ("empty", b"", "not valid JSON"),
     ("NaN literal", None, "plan.final_mass_kg: must be a finite number, got 'nan'"),
 ]
@@ -484,8 +542,11 @@ def test_hostile_plan_bytes_exit_2_naming_the_file(files, tmp_path, capsys, case
     _, data, fragment = case
     if data is None:
         text = files["plan.json"].read_text()
-        data = json.dumps(_mutate(json.loads(text), "plan.final_mass_kg", 1.0)).replace(
-            '"final_mass_kg": 1.0', '"final_mass_kg": NaN').encode()
+        data = (
+            json.dumps(_mutate(json.loads(text), "plan.final_mass_kg", 1.0))
+            .replace('"final_mass_kg": 1.0', '"final_mass_kg": NaN')
+            .encode()
+        )
     bad = tmp_path / "bad.json"
     bad.write_bytes(data)
     status, _, err = run(capsys, "verify", bad)
@@ -515,8 +576,9 @@ def test_an_oversized_plan_file_is_refused_before_reading(tmp_path, capsys, monk
     monkeypatch.setattr("builtins.open", spy)
     status, _, err = run(capsys, "verify", big)
     assert status == EXIT_BAD_INPUT and read == []
-    assert err == [f"{big}: file is larger than 20,000,000 bytes; a plan file is at most a few "
-                   "MB of JSON"]
+    assert err == [
+        f"{big}: file is larger than 20,000,000 bytes; a plan file is at most a few MB of JSON"
+    ]
 
 
 def test_missing_and_directory_plan_files(tmp_path, capsys):
@@ -571,13 +633,15 @@ def test_a_wrong_shaped_store_line_is_quarantined_and_its_case_rerun(files, tmp_
     damaged = json.loads(lines[0])
     damaged["status"] = None
     bad_line = json.dumps(damaged).encode()
-    store.write_bytes(bad_line + b"\n" + lines[1] + b"\n" + b'{"case": "x", "status": 0, '
-                      b'"metrics": {"total_dv": "lots"}}\n')
+    store.write_bytes(
+        bad_line + b"\n" + lines[1] + b"\n" + b'{"case": "x", "status": 0, '
+        b'"metrics": {"total_dv": "lots"}}\n'
+    )
     status, _, err = run(capsys, *args)
     assert status == EXIT_OK, err
     notice = [line for line in err if "quarantine" in line]
     assert len(notice) == 1 and "2 damaged lines" in notice[0]
-    assert "line 1 (\"status\" null is not a status code)" in notice[0]
+    assert 'line 1 ("status" null is not a status code)' in notice[0]
     assert 'metric "total_dv" is not of kind float' in notice[0]
     kept = (out / "results.quarantine.jsonl").read_bytes().splitlines()
     assert kept[0] == bad_line and len(kept) == 2
@@ -599,7 +663,6 @@ def test_library_sweep_warns_about_quarantined_lines(files, tmp_path):
     with pytest.warns(RuntimeWarning, match="1 damaged line moved"):
         table = st.sweep(files["study.yaml"], workers=0, out_dir=out, plots=False)
     assert list(table["status"]) == ["ok", "ok"]
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,21 +687,34 @@ def evil_plan(files):
     payloads = (replace(sc.payloads[0], name=EVIL_PAYLOAD),) + sc.payloads[1:]
     engines = tuple(replace(e, name=e.name + "\n% ;x") for e in sc.tug.engines)
     tug = replace(sc.tug, name=EVIL_TUG, engines=engines)
-    scenario = replace(sc, name=EVIL_SCENARIO, description=EVIL_DESCRIPTION, tug=tug,
-                       payloads=payloads)
+    scenario = replace(
+        sc, name=EVIL_SCENARIO, description=EVIL_DESCRIPTION, tug=tug, payloads=payloads
+    )
     legs = []
     for leg in p.legs:
         delivery = leg.delivery
         if delivery is not None:
             delivery = replace(delivery, payload=rename(delivery.payload))
-        burns = tuple(replace(b, engine=b.engine + "\n% ;x", label=b.label + "\nEVIL = 1")
-                      for b in leg.burns)
-        legs.append(replace(leg, origin=rename(leg.origin), destination=rename(leg.destination),
-                            delivery=delivery, burns=burns,
-                            notes=leg.notes + ("note\n<script>x</script>",)))
-    return replace(p, scenario=scenario, legs=tuple(legs),
-                   delivered=tuple(rename(n) for n in p.delivered),
-                   warnings=p.warnings + ("warn\n## fake section",))
+        burns = tuple(
+            replace(b, engine=b.engine + "\n% ;x", label=b.label + "\nEVIL = 1") for b in leg.burns
+        )
+        legs.append(
+            replace(
+                leg,
+                origin=rename(leg.origin),
+                destination=rename(leg.destination),
+                delivery=delivery,
+                burns=burns,
+                notes=leg.notes + ("note\n<script>x</script>",),
+            )
+        )
+    return replace(
+        p,
+        scenario=scenario,
+        legs=tuple(legs),
+        delivered=tuple(rename(n) for n in p.delivered),
+        warnings=p.warnings + ("warn\n## fake section",),
+    )
 
 
 GMAT_COMMAND = re.compile(
@@ -648,7 +724,8 @@ GMAT_COMMAND = re.compile(
     r"|Propagate [A-Za-z0-9_]+\([A-Za-z0-9_]+\) \{[^}]*\};( +%.*)?"
     r"|Maneuver [A-Za-z][A-Za-z0-9_]*\([A-Za-z0-9_]+\);"
     r"|BeginMissionSequence;"
-    r"|%.*)$")
+    r"|%.*)$"
+)
 
 
 def test_gmat_script_carries_no_injected_command(files):
@@ -658,8 +735,11 @@ def test_gmat_script_carries_no_injected_command(files):
     assert script.isascii()
     creates = [line for line in script.splitlines() if line.startswith("Create ")]
     assert all(re.fullmatch(r"Create \w+ \w+;", line) for line in creates)
-    assert not any("Evil" in line.split("%")[0] for line in script.splitlines()
-                   if not line.startswith("GMAT OtvReport.Filename = 'otvplan_mission_"))
+    assert not any(
+        "Evil" in line.split("%")[0]
+        for line in script.splitlines()
+        if not line.startswith("GMAT OtvReport.Filename = 'otvplan_mission_")
+    )
     for line in script.splitlines():
         assert line == "" or GMAT_COMMAND.match(line), line
     assert "% GMAT script written by otvplan" in script
@@ -675,8 +755,10 @@ def test_gmat_identifiers_are_ascii_words():
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,59}", name), (text, name)
 
 
-KVN_LINE = re.compile(r"^(|COMMENT [ -~]*|META_START|META_STOP|[A-Z_0-9]+ = [ -~]+"
-                      r"|\d{4}-\d\d-\d\dT[\d:.]+( -?\d+\.\d+){6})$")
+KVN_LINE = re.compile(
+    r"^(|COMMENT [ -~]*|META_START|META_STOP|[A-Z_0-9]+ = [ -~]+"
+    r"|\d{4}-\d\d-\d\dT[\d:.]+( -?\d+\.\d+){6})$"
+)
 
 
 @pytest.mark.parametrize("kind", ["oem", "opm"])
@@ -688,8 +770,9 @@ def test_ccsds_messages_carry_no_injected_record(files, kind):
     lines = text.splitlines()
     for line in lines:
         assert KVN_LINE.match(line), line
-    keys = [line.split(" = ")[0] for line in lines if " = " in line and
-            not line.startswith("COMMENT")]
+    keys = [
+        line.split(" = ")[0] for line in lines if " = " in line and not line.startswith("COMMENT")
+    ]
     if kind == "opm":
         assert keys.count("OBJECT_NAME") == 1
         burns = [b for leg in plan.legs for b in leg.burns if b.dv_kms > 0]
@@ -716,8 +799,11 @@ def test_markdown_and_html_show_hostile_names_as_text(files):
     assert "<script" not in md and "<img" not in md
     assert not re.search(r"(?<!\\)\]\(", md) and "\\[click\\](javascript:x)" in md
     headings = [line for line in md.splitlines() if line.startswith("#")]
-    assert headings and not any("Owned" in h or "injected" in h or "fake section" in h
-                                for h in headings if not h.startswith("### "))
+    assert headings and not any(
+        "Owned" in h or "injected" in h or "fake section" in h
+        for h in headings
+        if not h.startswith("### ")
+    )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     for line in md.splitlines():  # every table row has the columns of its table
         assert "\r" not in line
@@ -790,8 +876,12 @@ def layout(tmp_path) -> dict[str, Path]:
     secret.write_text(SECRET)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    return {"project": project, "secret": secret, "elsewhere": elsewhere,
-            "study": project / "studies" / "s.yaml"}
+    return {
+        "project": project,
+        "secret": secret,
+        "elsewhere": elsewhere,
+        "study": project / "studies" / "s.yaml",
+    }
 
 
 def _write_study(layout, base: str) -> Path:
@@ -817,21 +907,24 @@ def test_a_base_outside_the_study_and_working_directories_is_refused(layout, mon
 
 def test_the_flag_allows_it_but_the_content_is_never_shown(layout, monkeypatch, capsys):
     study = _write_study(layout, str(layout["secret"]))
-    problems = _study_problems(study, monkeypatch, layout["elsewhere"],
-                               allow_outside_base=True)
+    problems = _study_problems(study, monkeypatch, layout["elsewhere"], allow_outside_base=True)
     assert len(problems) == 1 and "is not a scenario file" in problems[0]
     assert "its content is not shown" in problems[0] and "SECRETHASH" not in problems[0]
-    status, out, err = run(capsys, "sweep", study, "--out", layout["elsewhere"] / "o",
-                           "--allow-outside-base")
+    status, out, err = run(
+        capsys, "sweep", study, "--out", layout["elsewhere"] / "o", "--allow-outside-base"
+    )
     assert status == EXIT_BAD_INPUT and "SECRETHASH" not in "\n".join(out + err)
 
 
-@pytest.mark.parametrize("content,what", [
-    ("just a line of text with a secret\n", "not a YAML mapping"),
-    ("- a\n- b\n", "not a YAML mapping"),
-    ("password: hunter2\ntoken: abc\n", "none of the keys"),
-    ("key: [unclosed\n", "does not parse"),
-])
+@pytest.mark.parametrize(
+    "content,what",
+    [
+        ("just a line of text with a secret\n", "not a YAML mapping"),
+        ("- a\n- b\n", "not a YAML mapping"),
+        ("password: hunter2\ntoken: abc\n", "none of the keys"),
+        ("key: [unclosed\n", "does not parse"),
+    ],
+)
 def test_a_base_that_is_not_a_scenario_is_not_echoed(layout, monkeypatch, content, what):
     (layout["project"] / "studies" / "notes.txt").write_text(content)
     study = _write_study(layout, "notes.txt")
@@ -863,8 +956,7 @@ def test_the_documented_layout_works_from_anywhere(layout, monkeypatch):
 
 
 def test_a_scenario_base_with_typos_still_lists_its_problems(layout, monkeypatch):
-    (layout["project"] / "studies" / "typo.yaml").write_text(
-        SMALL.replace("dry_mass", "dyr_mass"))
+    (layout["project"] / "studies" / "typo.yaml").write_text(SMALL.replace("dry_mass", "dyr_mass"))
     study = _write_study(layout, "typo.yaml")
     problems = _study_problems(study, monkeypatch, layout["elsewhere"])
     assert any('unknown key "dyr_mass"' in p for p in problems)
@@ -886,8 +978,9 @@ class _DyingClusterExecutor:
         self._future = Future
         self.alive_for = alive_for
         self.calls = 0
-        self._client = type("Client", (), {"status": "running",
-                                           "nthreads": lambda self: {"w": 1}})()
+        self._client = type(
+            "Client", (), {"status": "running", "nthreads": lambda self: {"w": 1}}
+        )()
 
     def submit(self, fn, *args, **kwargs):
         from otvplan.study.run import run_chunk
@@ -911,10 +1004,18 @@ def test_a_lost_scheduler_ends_the_sweep_with_cluster_error(files, tmp_path, mon
     study = st.load(files["study.yaml"])
     out = tmp_path / "out"
     start = time.monotonic()
-    with pytest.raises(ClusterError, match=r"scheduler was lost; 1 of 2 cases are stored in .*"
-                                           r"results.jsonl: rerun the same command to resume"):
-        st.sweep(study, executor=_DyingClusterExecutor(alive_for=1), out_dir=out,
-                 chunk_size=1, plots=False)
+    with pytest.raises(
+        ClusterError,
+        match=r"scheduler was lost; 1 of 2 cases are stored in .*"
+        r"results.jsonl: rerun the same command to resume",
+    ):
+        st.sweep(
+            study,
+            executor=_DyingClusterExecutor(alive_for=1),
+            out_dir=out,
+            chunk_size=1,
+            plots=False,
+        )
     assert time.monotonic() - start < 10.0
     assert len((out / "results.jsonl").read_bytes().splitlines()) == 1
     table = st.sweep(study, workers=0, out_dir=out, plots=False)  # resumes: one case to go
@@ -936,8 +1037,13 @@ def test_a_client_stuck_reconnecting_is_given_up_after_a_bound(files, tmp_path, 
     monkeypatch.setattr(st, "HEALTH_CHECK_S", 0.05)
     monkeypatch.setattr(st, "SCHEDULER_LOST_AFTER_S", 0.5)
     with pytest.raises(ClusterError, match="connecting for more than"):
-        st.sweep(files["study.yaml"], executor=Stuck(alive_for=0), out_dir=tmp_path / "o",
-                 chunk_size=1, plots=False)
+        st.sweep(
+            files["study.yaml"],
+            executor=Stuck(alive_for=0),
+            out_dir=tmp_path / "o",
+            chunk_size=1,
+            plots=False,
+        )
 
 
 def test_the_cli_turns_a_lost_cluster_into_status_69(files, tmp_path, capsys, monkeypatch):
@@ -949,11 +1055,22 @@ def test_the_cli_turns_a_lost_cluster_into_status_69(files, tmp_path, capsys, mo
     executor = _DyingClusterExecutor(alive_for=1)
     client = type("C", (), {"close": lambda self, timeout=None: closed.append(timeout)})()
     monkeypatch.setattr(cli, "_dask_executor", lambda address: (client, executor))
-    status, _, err = run(capsys, "sweep", files["study.yaml"], "--out", tmp_path / "o",
-                         "--scheduler", "tcp://127.0.0.1:1", "--no-plots")
+    status, _, err = run(
+        capsys,
+        "sweep",
+        files["study.yaml"],
+        "--out",
+        tmp_path / "o",
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        "--no-plots",
+    )
     assert status == cli.EXIT_UNAVAILABLE == 69
-    assert any(line.startswith("otvplan: the Dask client is closed: its scheduler was lost")
-               and "rerun the same command to resume" in line for line in err), err
+    assert any(
+        line.startswith("otvplan: the Dask client is closed: its scheduler was lost")
+        and "rerun the same command to resume" in line
+        for line in err
+    ), err
     assert closed == [5]
 
 
@@ -970,31 +1087,66 @@ def test_killing_a_real_scheduler_mid_sweep_exits_69_within_a_bound(files, tmp_p
 
     study = tmp_path / "study.yaml"
     (tmp_path / "small.yaml").write_text(SMALL)
-    study.write_text("name: lost\nbase: small.yaml\n"
-                     "axes: {tug.dry_mass: {from: 140 kg, to: 170 kg, steps: 60}}\n")
+    study.write_text(
+        "name: lost\nbase: small.yaml\n"
+        "axes: {tug.dry_mass: {from: 140 kg, to: 170 kg, steps: 60}}\n"
+    )
     sched_file = tmp_path / "scheduler.json"
     procs = []
 
     def start(*args):
-        proc = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, cwd=tmp_path)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tmp_path,
+        )
         procs.append(proc)
         return proc
 
     try:
-        scheduler = start("distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
-                          "0", "--no-dashboard", "--scheduler-file", str(sched_file))
+        scheduler = start(
+            "distributed.cli.dask_scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(sched_file),
+        )
         deadline = time.monotonic() + 30
         while not sched_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(0.5)
         address = json.loads(sched_file.read_text())["address"]
-        start("distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1",
-              "--no-dashboard")
+        start(
+            "distributed.cli.dask_worker",
+            address,
+            "--nthreads",
+            "1",
+            "--nworkers",
+            "1",
+            "--no-dashboard",
+        )
         out = tmp_path / "out"
-        sweep = subprocess.Popen([sys.executable, "-m", "otvplan", "sweep", str(study), "--out",
-                                  str(out), "--scheduler", address, "--no-plots"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+        sweep = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "otvplan",
+                "sweep",
+                str(study),
+                "--out",
+                str(out),
+                "--scheduler",
+                address,
+                "--no-plots",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+        )
         procs.append(sweep)
         store = out / "results.jsonl"
         deadline = time.monotonic() + 40
@@ -1013,9 +1165,23 @@ def test_killing_a_real_scheduler_mid_sweep_exits_69_within_a_bound(files, tmp_p
         assert "Traceback" not in text, text
         stored = store.read_bytes().count(b"\n")
         assert 3 <= stored < 60
-        rerun = subprocess.run([sys.executable, "-m", "otvplan", "sweep", str(study), "--out",
-                                str(out), "-w", "0", "--no-plots"], capture_output=True,
-                               timeout=120, cwd=tmp_path)
+        rerun = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "otvplan",
+                "sweep",
+                str(study),
+                "--out",
+                str(out),
+                "-w",
+                "0",
+                "--no-plots",
+            ],
+            capture_output=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
         assert rerun.returncode == 0, rerun.stderr.decode()
         assert store.read_bytes().count(b"\n") == 60
     finally:
@@ -1047,7 +1213,7 @@ def test_the_plan_table_fits_columns(files, capsys, monkeypatch, columns):
     assert "#" in header and "to" in header and "delta-v m/s" in header
     assert "propellant kg" in header  # never dropped
     dropped = [name for name in PLAN_DROP_ORDER if f" {name} " not in header]
-    assert dropped == list(PLAN_DROP_ORDER[:len(dropped)])  # in the documented order
+    assert dropped == list(PLAN_DROP_ORDER[: len(dropped)])  # in the documented order
     if dropped:
         assert any(line.startswith("(columns left out to fit") for line in out)
 
@@ -1056,8 +1222,16 @@ def test_a_pipe_without_columns_gets_the_whole_table(files, capsys, monkeypatch)
     monkeypatch.delenv("COLUMNS", raising=False)
     status, out, _ = run(capsys, "plan", files["small.yaml"])
     header = _table_lines(out)[1]
-    for name in ("from", "to", "strategy", "start (UTC)", "delta-v m/s", "duration d",
-                 "propellant kg", "mass after kg"):
+    for name in (
+        "from",
+        "to",
+        "strategy",
+        "start (UTC)",
+        "delta-v m/s",
+        "duration d",
+        "propellant kg",
+        "mass after kg",
+    ):
         assert f" {name} " in header
     assert not any(line.startswith("(columns left out") for line in out)
 
@@ -1085,7 +1259,7 @@ def test_the_verification_table_fits_columns(files, capsys, monkeypatch, columns
     header = table[1]
     assert "payload" in header and "error" in header and "result" in header
     dropped = [name for name in VERIFY_DROP_ORDER if f" {name} " not in header]
-    assert dropped == list(VERIFY_DROP_ORDER[:len(dropped)])
+    assert dropped == list(VERIFY_DROP_ORDER[: len(dropped)])
 
 
 def test_output_width_sources(monkeypatch):
@@ -1132,8 +1306,17 @@ def test_verify_formats(files, capsys):
     status, out, _ = run(capsys, "verify", files["broken.json"], "--format", "csv")
     assert status == EXIT_VERIFICATION_FAILED
     rows = list(csv.DictReader(io.StringIO("\n".join(out))))
-    assert rows and set(rows[0]) == {"payload", "element", "unit", "target", "achieved",
-                                     "error", "tolerance", "checked", "passed"}
+    assert rows and set(rows[0]) == {
+        "payload",
+        "element",
+        "unit",
+        "target",
+        "achieved",
+        "error",
+        "tolerance",
+        "checked",
+        "passed",
+    }
     assert {r["passed"] for r in rows} <= {"true", "false"}
     assert all(r["payload"] and r["element"] for r in rows)
     status, out, _ = run(capsys, "verify", files["plan.json"], "--format", "json")
@@ -1152,8 +1335,12 @@ def test_sweep_formats(files, tmp_path, capsys):
     assert "results.parquet" in summary["files"]
     status, out, _ = run(capsys, *args, "--format", "csv")
     assert list(csv.reader(io.StringIO("\n".join(out)))) == [
-        ["status", "cases"], ["ok", "2"], ["infeasible", "0"], ["bad-input", "0"],
-        ["error", "0"]]
+        ["status", "cases"],
+        ["ok", "2"],
+        ["infeasible", "0"],
+        ["bad-input", "0"],
+        ["error", "0"],
+    ]
 
 
 def test_an_orbit_below_the_surface_is_a_plan_file_problem(files, tmp_path, capsys):
@@ -1163,9 +1350,11 @@ def test_an_orbit_below_the_surface_is_a_plan_file_problem(files, tmp_path, caps
     bad.write_text(json.dumps(doc))
     status, _, err = run(capsys, "verify", bad)
     assert status == EXIT_BAD_INPUT
-    assert err == [f"{bad}: plan.legs[0].burns[0].orbit_after.e: the perigee (a(1 - e) = "
-                   f"{doc['plan']['legs'][0]['burns'][0]['orbit_after']['a_km'] * 0.5:.6g} km) "
-                   "is below the Earth's surface"]
+    assert err == [
+        f"{bad}: plan.legs[0].burns[0].orbit_after.e: the perigee (a(1 - e) = "
+        f"{doc['plan']['legs'][0]['burns'][0]['orbit_after']['a_km'] * 0.5:.6g} km) "
+        "is below the Earth's surface"
+    ]
 
 
 def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
@@ -1187,8 +1376,25 @@ def test_random_mutations_of_a_plan_file_never_escape_as_internal_errors(files):
             walk(value, path + [key])
 
     walk(base, [])
-    values = [None, True, 0, -1, 1e308, 1e-300, "x", "", [], {}, [1, 2], "inf", 0.5, 7000.0,
-              1e9, 2**70, "2027-03-01T10:00:00Z"]
+    values = [
+        None,
+        True,
+        0,
+        -1,
+        1e308,
+        1e-300,
+        "x",
+        "",
+        [],
+        {},
+        [1, 2],
+        "inf",
+        0.5,
+        7000.0,
+        1e9,
+        2**70,
+        "2027-03-01T10:00:00Z",
+    ]
     rng = random.Random(14)
     loaded = 0
     for _ in range(150):
@@ -1222,8 +1428,10 @@ def test_report_into_the_working_directory(files, tmp_path, capsys, monkeypatch)
     monkeypatch.chdir(here)
     assert run(capsys, "report", files["plan.json"], "--out", ".", "--no-exports")[0] == EXIT_OK
     inode = os.stat(".").st_ino
-    assert run(capsys, "report", files["poor.json"], "--out", ".",
-               "--no-exports")[0] == EXIT_INFEASIBLE
+    assert (
+        run(capsys, "report", files["poor.json"], "--out", ".", "--no-exports")[0]
+        == EXIT_INFEASIBLE
+    )
     assert os.stat(".").st_ino == inode and os.path.samefile(".", here)
     assert json.loads(Path("plan.json").read_text())["plan"]["feasible"] is False
     assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
@@ -1244,8 +1452,7 @@ def test_a_users_file_that_looks_like_a_figure_is_kept(files, tmp_path, capsys):
     out = tmp_path / "work"
     out.mkdir()
     (out / "fig_my_sketch.png").write_bytes(b"mine")
-    assert run(capsys, "report", files["plan.json"], "--out", out,
-               "--no-exports")[0] == EXIT_OK
+    assert run(capsys, "report", files["plan.json"], "--out", out, "--no-exports")[0] == EXIT_OK
     assert (out / "fig_my_sketch.png").read_bytes() == b"mine"
     assert report.is_report_file("fig_timeline.png") and report.is_report_file("plan.oem")
     assert not report.is_report_file("fig_my_sketch.png")

@@ -83,8 +83,14 @@ def run_until(command: list[str], deadline_s: float = 300.0, trigger=None, watch
     called at every poll (to time events of an uninterrupted run)."""
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        proc = subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
         try:
             while proc.poll() is None:
                 now = time.monotonic() - start
@@ -124,8 +130,12 @@ def temp_target(rel: str) -> str:
     return (path.parent / TEMP_NAME.match(path.name)["target"]).as_posix()
 
 
-def on_nth_change(roots: list[Path], count: float, ignore: tuple[str, ...] = (),
-                  sizes: dict[str, int] | None = None):
+def on_nth_change(
+    roots: list[Path],
+    count: float,
+    ignore: tuple[str, ...] = (),
+    sizes: dict[str, int] | None = None,
+):
     """A trigger: true at the ``count``-th look that finds a directory in ``roots`` changed (a
     file appeared, went, or changed its inode, size or modification time; names in
     ``ignore`` aside). It fires inside writes whatever they do: on the temporary file of an
@@ -134,6 +144,7 @@ def on_nth_change(roots: list[Path], count: float, ignore: tuple[str, ...] = (),
     With ``sizes`` ({file name: size when finished}) it also fires as soon as a file of one
     of those names has another size: a part-written output seen under its own name, which
     the checks after the kill then report."""
+
     def state() -> dict:
         seen = {}
         for root in roots:
@@ -158,8 +169,7 @@ def on_nth_change(roots: list[Path], count: float, ignore: tuple[str, ...] = (),
         if now != last[0]:
             last[0] = now
             trigger.changes += 1
-            if sizes and any(sizes.get(os.path.basename(p), v[1]) != v[1]
-                             for p, v in now.items()):
+            if sizes and any(sizes.get(os.path.basename(p), v[1]) != v[1] for p, v in now.items()):
                 return True
         return trigger.changes >= count
 
@@ -186,12 +196,12 @@ def check_png(data: bytes, name: str) -> None:
     kind = b""
     while at < len(data):
         assert at + 12 <= len(data), f"{name}: truncated chunk header at byte {at}"
-        length = int.from_bytes(data[at:at + 4], "big")
-        kind = data[at + 4:at + 8]
+        length = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
         end = at + 12 + length
         assert end <= len(data), f"{name}: {kind!r} chunk truncated"
-        crc = int.from_bytes(data[end - 4:end], "big")
-        assert zlib.crc32(data[at + 4:end - 4]) == crc, f"{name}: bad CRC in {kind!r}"
+        crc = int.from_bytes(data[end - 4 : end], "big")
+        assert zlib.crc32(data[at + 4 : end - 4]) == crc, f"{name}: bad CRC in {kind!r}"
         at = end
         if kind == b"IEND":
             break
@@ -249,11 +259,19 @@ def check_opm(text: str, name: str, n_burns: int) -> None:
     lines = text.split("\n")[:-1]
     assert lines[0].startswith("CCSDS_OPM_VERS = "), name
     keys = [line.partition(" = ")[0] for line in lines if " = " in line]
-    for key in ("CREATION_DATE", "ORIGINATOR", "OBJECT_NAME", "EPOCH", "X", "Z_DOT",
-                "SEMI_MAJOR_AXIS", "TRUE_ANOMALY", "MASS"):
+    for key in (
+        "CREATION_DATE",
+        "ORIGINATOR",
+        "OBJECT_NAME",
+        "EPOCH",
+        "X",
+        "Z_DOT",
+        "SEMI_MAJOR_AXIS",
+        "TRUE_ANOMALY",
+        "MASS",
+    ):
         assert key in keys, f"{name}: no {key}"
-    for key in ("MAN_EPOCH_IGNITION", "MAN_DURATION", "MAN_DELTA_MASS", "MAN_DV_1",
-                "MAN_DV_3"):
+    for key in ("MAN_EPOCH_IGNITION", "MAN_DURATION", "MAN_DELTA_MASS", "MAN_DV_1", "MAN_DV_3"):
         assert keys.count(key) == n_burns, f"{name}: {keys.count(key)} {key}, not {n_burns}"
     if n_burns:
         assert lines[-1].startswith("MAN_DV_3 = ") and lines[-1].endswith(" [km/s]"), name
@@ -266,8 +284,9 @@ def check_gmat(text: str, name: str, n_burns: int) -> None:
     lines = text.split("\n")[:-1]
     assert "BeginMissionSequence;" in lines, name
     assert sum(line.startswith("Maneuver ") for line in lines) == n_burns, name
-    assert lines[-1].startswith("Propagate ") and \
-        lines[-1].endswith("% one revolution in the final orbit"), f"{name}: {lines[-1]!r}"
+    assert lines[-1].startswith("Propagate ") and lines[-1].endswith(
+        "% one revolution in the final orbit"
+    ), f"{name}: {lines[-1]!r}"
 
 
 def masked(name: str, data: bytes) -> bytes:
@@ -292,14 +311,25 @@ def report_expectations(plan) -> dict:
     from otvplan.reporting import report
     from otvplan.reporting.exports import exported_burns
 
-    names = ["plan.json", "legs.csv", "burns.csv", "report.md", "report.html",
-             "plan.oem", "plan.opm", "plan.script"]
+    names = [
+        "plan.json",
+        "legs.csv",
+        "burns.csv",
+        "report.md",
+        "report.html",
+        "plan.oem",
+        "plan.opm",
+        "plan.script",
+    ]
     for fig in report.figure_captions(plan):
         names += [f"fig_{fig}.png", f"fig_{fig}.svg"]
-    return {"names": set(names), "legs": len(plan.legs),
-            "burns": sum(len(leg.burns) for leg in plan.legs),
-            "exported_burns": len(exported_burns(plan)),
-            "deliveries": sum(leg.delivery is not None for leg in plan.legs)}
+    return {
+        "names": set(names),
+        "legs": len(plan.legs),
+        "burns": sum(len(leg.burns) for leg in plan.legs),
+        "exported_burns": len(exported_burns(plan)),
+        "deliveries": sum(leg.delivery is not None for leg in plan.legs),
+    }
 
 
 def check_report_file(name: str, data: bytes, expect: dict) -> None:
@@ -317,8 +347,9 @@ def check_report_file(name: str, data: bytes, expect: dict) -> None:
         assert "\n## Legs\n" in text and "\n## Deliveries\n" in text, f"{name}: cut short"
         assert text.count("\n### ") >= expect["deliveries"], f"{name}: deliveries missing"
     elif name == "report.html":
-        assert data.startswith(b"<!DOCTYPE html>\n") and data.endswith(b"</body>\n</html>\n"), \
+        assert data.startswith(b"<!DOCTYPE html>\n") and data.endswith(b"</body>\n</html>\n"), (
             f"{name}: not a complete document"
+        )
     elif name.endswith(".png"):
         check_png(data, name)
     elif name.endswith(".svg"):
@@ -393,18 +424,21 @@ def test_report_killed_at_random_points_leaves_whole_files_and_reruns(tmp_path):
     command = otvplan_command("report", source, "--out", out)
     attempts = [("at", t) for t in spread(rng, REPORT_KILLS, start, 0.9 * total)]
     for _ in range(REPORT_WRITE_KILLS):
-        attempts.insert(rng.randrange(len(attempts) + 1),
-                        ("write", rng.randint(1, max(1, changes.changes))))
+        attempts.insert(
+            rng.randrange(len(attempts) + 1), ("write", rng.randint(1, max(1, changes.changes)))
+        )
     killed = 0
     temps: set[str] = set()
     for mode, value in attempts:
         # Every run is also killed at once if an output shows up part-written.
         if mode == "at":
-            run = run_until(command, deadline_s=value,
-                            trigger=on_nth_change([out], math.inf, sizes=sizes))
+            run = run_until(
+                command, deadline_s=value, trigger=on_nth_change([out], math.inf, sizes=sizes)
+            )
         else:  # inside a write: at the value-th change seen in the directory
-            run = run_until(command, deadline_s=2 * total,
-                            trigger=on_nth_change([out], value, sizes=sizes))
+            run = run_until(
+                command, deadline_s=2 * total, trigger=on_nth_change([out], value, sizes=sizes)
+            )
         assert run.killed or run.returncode == 0, run.stderr
         killed += run.killed
         if out.is_dir():
@@ -475,8 +509,8 @@ def check_store(path: Path, study, stored_before: bytes) -> bytes:
     from otvplan.study.store import read_rows
 
     data = path.read_bytes() if path.exists() else b""
-    whole = data[:data.rfind(b"\n") + 1]
-    torn = data[len(whole):]
+    whole = data[: data.rfind(b"\n") + 1]
+    torn = data[len(whole) :]
     assert whole.startswith(stored_before), "stored rows were lost or changed"
     ids = {c.case_id for c in study.cases()}
     rows = [json.loads(line) for line in whole.splitlines()]
@@ -540,8 +574,13 @@ def test_sweep_killed_at_random_points_keeps_whole_rows_and_outputs(tmp_path):
         "study.json": (clean / "study.json").read_bytes(),
     }
     assert len(reference["parquet"]) == n_cases and set(reference["parquet"]["status"]) == {"ok"}
-    assert set(files_in(clean)) == {".lock", RESULTS_FILE, "results.parquet", "results.csv",
-                                    "study.json"}
+    assert set(files_in(clean)) == {
+        ".lock",
+        RESULTS_FILE,
+        "results.parquet",
+        "results.csv",
+        "study.json",
+    }
 
     rng = random.Random(7001)
     out = tmp_path / "out"
@@ -569,8 +608,7 @@ def test_sweep_killed_at_random_points_keeps_whole_rows_and_outputs(tmp_path):
         elif mode == "at":
             run = run_until(command, deadline_s=rng.uniform(0.05, 0.9) * total)
         else:  # inside a write of results.parquet, results.csv or study.json
-            trigger = on_nth_change([out], rng.randint(1, 6),
-                                    ignore=(RESULTS_FILE, ".lock"))
+            trigger = on_nth_change([out], rng.randint(1, 6), ignore=(RESULTS_FILE, ".lock"))
             run = run_until(command, deadline_s=2 * total, trigger=trigger)
         assert run.killed or run.returncode == 0, run.stderr
         killed += run.killed
@@ -589,8 +627,13 @@ def test_sweep_killed_at_random_points_keeps_whole_rows_and_outputs(tmp_path):
     assert store.read_bytes() == stored  # no torn line left
     ids = [json.loads(line)["case"] for line in stored.splitlines()]
     assert sorted(ids) == sorted(c.case_id for c in study.cases())
-    assert set(files_in(out)) - temps == {".lock", RESULTS_FILE, "results.parquet",
-                                          "results.csv", "study.json"}
+    assert set(files_in(out)) - temps == {
+        ".lock",
+        RESULTS_FILE,
+        "results.parquet",
+        "results.csv",
+        "study.json",
+    }
     table = pd.read_parquet(out / "results.parquet")
     assert list(table["case"]) == [c.case_id for c in study.cases()]
     assert comparable(table).equals(comparable(reference["parquet"]))

@@ -46,7 +46,12 @@ alt = st.floats(200.0, 200_000.0)
 
 def _circular(alt_km, inc=0.0, raan=0.0, nu=0.0):
     return Orbit.from_classical(
-        Earth, (RE + alt_km) * u.km, 0.0 * u.one, inc * u.rad, raan * u.rad, 0.0 * u.rad,
+        Earth,
+        (RE + alt_km) * u.km,
+        0.0 * u.one,
+        inc * u.rad,
+        raan * u.rad,
+        0.0 * u.rad,
         nu * u.rad,
     )
 
@@ -54,8 +59,11 @@ def _circular(alt_km, inc=0.0, raan=0.0, nu=0.0):
 def _rotate(vec, axis, angle):
     """Rodrigues rotation of ``vec`` about the unit ``axis`` by ``angle`` [rad]."""
     axis = axis / np.linalg.norm(axis)
-    return (vec * math.cos(angle) + np.cross(axis, vec) * math.sin(angle)
-            + axis * (axis @ vec) * (1.0 - math.cos(angle)))
+    return (
+        vec * math.cos(angle)
+        + np.cross(axis, vec) * math.sin(angle)
+        + axis * (axis @ vec) * (1.0 - math.cos(angle))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,8 +107,7 @@ def test_sso_inclination_matches_boinor(alt_km, e):
     a = RE + alt_km
     assume(a * (1 - e) > RE + 100.0)
     n_sun = 2 * math.pi / (365.2421897 * 86400.0)
-    _, _, inc = heliosynchronous(Earth.k, Earth.R, Earth.J2, n_sun / u.s, a=a * u.km,
-                                 ecc=e * u.one)
+    _, _, inc = heliosynchronous(Earth.k, Earth.R, Earth.J2, n_sun / u.s, a=a * u.km, ecc=e * u.one)
     mine = o.sso_inclination(a, e, mu=MU, r_eq=RE, j2=J2, node_rate=n_sun)
     assert mine == pytest.approx(inc.to_value(u.rad), rel=1e-12)
 
@@ -118,24 +125,33 @@ def _cowell_j2(r0, v0, times):
     return rr, vv
 
 
-@pytest.mark.parametrize("alt_km,inc_deg,e", [
-    (500.0, 97.4, 0.0), (700.0, 53.0, 0.001), (1200.0, 30.0, 0.01), (800.0, 120.0, 0.0),
-    (400.0, 70.0, 0.0), (1500.0, 85.0, 0.005),
-])
+@pytest.mark.parametrize(
+    "alt_km,inc_deg,e",
+    [
+        (500.0, 97.4, 0.0),
+        (700.0, 53.0, 0.001),
+        (1200.0, 30.0, 0.01),
+        (800.0, 120.0, 0.0),
+        (400.0, 70.0, 0.0),
+        (1500.0, 85.0, 0.005),
+    ],
+)
 def test_raan_rate_matches_cowell_j2_drift(alt_km, inc_deg, e):
     """boinor has no J2 secular-rate helper, so propagate with boinor's Cowell + J2 for three
     days and fit the mean RAAN drift: it equals j2_rates' nodal rate to 1% (the osculating
     vs mean semi-major axis difference is a few 1e-3; short-period terms average out)."""
     a = RE + alt_km
-    orb = Orbit.from_classical(Earth, a * u.km, e * u.one, inc_deg * u.deg, 30 * u.deg,
-                               40 * u.deg, 0 * u.deg)
+    orb = Orbit.from_classical(
+        Earth, a * u.km, e * u.one, inc_deg * u.deg, 30 * u.deg, 40 * u.deg, 0 * u.deg
+    )
     r0, v0 = (x.to_value(u.km if i == 0 else u.km / u.s) for i, x in enumerate(orb.rv()))
     times = np.linspace(0.0, 3 * 86400.0, 301)
     rr, vv = _cowell_j2(r0, v0, times)
     raan = np.unwrap([rv2coe(MU, r, v)[3] for r, v in zip(rr, vv)])
     slope = np.polyfit(times, raan, 1)[0]
     assert o.j2_rates(a, e, math.radians(inc_deg), mu=MU, r_eq=RE, j2=J2).raan == pytest.approx(
-        slope, rel=0.01)
+        slope, rel=0.01
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,8 +164,15 @@ raan_s = st.floats(0.0, 2 * math.pi)
 
 def _apply_plane_change(alt_km, i1, raan1, pc):
     """Rotate the velocity about the radius at otvplan's node (u_initial) by the plane angle."""
-    orb = Orbit.from_classical(Earth, (RE + alt_km) * u.km, 0 * u.one, i1 * u.rad,
-                               raan1 * u.rad, 0 * u.rad, pc.u_initial * u.rad)
+    orb = Orbit.from_classical(
+        Earth,
+        (RE + alt_km) * u.km,
+        0 * u.one,
+        i1 * u.rad,
+        raan1 * u.rad,
+        0 * u.rad,
+        pc.u_initial * u.rad,
+    )
     r = orb.r.to_value(u.km)
     v = orb.v.to_value(u.km / u.s)
     v_new = _rotate(v, r, pc.angle)
@@ -193,8 +216,9 @@ def test_raan_change_burn_reaches_the_target_plane(alt_km, inc, raan1, d_raan):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(200.0, 40000.0), st.floats(200.0, 40000.0), st.floats(0.05, 1.5),
-       st.floats(0.0, 1.5))
+@given(
+    st.floats(200.0, 40000.0), st.floats(200.0, 40000.0), st.floats(0.05, 1.5), st.floats(0.0, 1.5)
+)
 def test_hohmann_plane_change_flies_in_boinor(alt1, alt2, i1, theta):
     """Fly otvplan's split transfer in boinor: burn 1 at the ascending node (rotate by theta1,
     set the transfer speed), coast to the opposite apsis with boinor, burn 2 (rotate by
@@ -258,7 +282,6 @@ def test_lambert_lam01():
     # fly boinor's full-precision answer (the published one has 7 digits: 6e-6 relative of
     # 2.06 km/s over 76 min is 60 m at arrival)
     va_b, vb_b = va.to_value(u.km / u.s), vb.to_value(u.km / u.s)
-    seg = propagate(0.0, np.r_[r0, va_b, 1.0], tof_s, ForceModel(zonal=0, mu_km3_s2=mu),
-                    rtol=1e-12)
+    seg = propagate(0.0, np.r_[r0, va_b, 1.0], tof_s, ForceModel(zonal=0, mu_km3_s2=mu), rtol=1e-12)
     assert np.linalg.norm(seg.y[:3] - r1) < 1e-4  # 10 cm
     np.testing.assert_allclose(seg.y[3:6], vb_b, rtol=1e-7, atol=1e-9)

@@ -31,16 +31,28 @@ YEAR_S = 365.25 * 86400.0
 
 # Vallado 4th ed. Table 8-4, rows 150 km and up: (h0 km, rho0 kg/m^3, H km)
 TABLE_8_4 = [
-    (150, 2.070e-9, 22.523), (180, 5.464e-10, 29.740), (200, 2.789e-10, 37.105),
-    (250, 7.248e-11, 45.546), (300, 2.418e-11, 53.628), (350, 9.518e-12, 53.298),
-    (400, 3.725e-12, 58.515), (450, 1.585e-12, 60.828), (500, 6.967e-13, 63.822),
-    (600, 1.454e-13, 71.835), (700, 3.614e-14, 88.667), (800, 1.170e-14, 124.64),
-    (900, 5.245e-15, 181.05), (1000, 3.019e-15, 268.00),
+    (150, 2.070e-9, 22.523),
+    (180, 5.464e-10, 29.740),
+    (200, 2.789e-10, 37.105),
+    (250, 7.248e-11, 45.546),
+    (300, 2.418e-11, 53.628),
+    (350, 9.518e-12, 53.298),
+    (400, 3.725e-12, 58.515),
+    (450, 1.585e-12, 60.828),
+    (500, 6.967e-13, 63.822),
+    (600, 1.454e-13, 71.835),
+    (700, 3.614e-14, 88.667),
+    (800, 1.170e-14, 124.64),
+    (900, 5.245e-15, 181.05),
+    (1000, 3.019e-15, 268.00),
 ]
 # rows below 150 km (the last 50 km of a decay, seconds of it)
 TABLE_8_4_LOW = [
-    (100, 5.297e-7, 5.877), (110, 9.661e-8, 7.263), (120, 2.438e-8, 9.473),
-    (130, 8.484e-9, 12.636), (140, 3.845e-9, 16.149),
+    (100, 5.297e-7, 5.877),
+    (110, 9.661e-8, 7.263),
+    (120, 2.438e-8, 9.473),
+    (130, 8.484e-9, 12.636),
+    (140, 3.845e-9, 16.149),
 ]
 ROWS = TABLE_8_4_LOW + TABLE_8_4
 
@@ -57,8 +69,14 @@ def circular_lifetime_ref(alt_km: float, ballistic: float) -> float:
     edges = sorted({100.0, alt_km, *(float(r[0]) for r in ROWS if 100.0 < r[0] < alt_km)})
     total = 0.0
     for lo, hi in itertools.pairwise(edges):
-        part, _ = quad(lambda h: ballistic / (rho_ref(h) * 1000.0 * math.sqrt(MU * (RE + h))),
-                       lo, hi, epsabs=0.0, epsrel=1e-10, limit=200)
+        part, _ = quad(
+            lambda h: ballistic / (rho_ref(h) * 1000.0 * math.sqrt(MU * (RE + h))),
+            lo,
+            hi,
+            epsabs=0.0,
+            epsrel=1e-10,
+            limit=200,
+        )
         total += part
     return total
 
@@ -66,12 +84,12 @@ def circular_lifetime_ref(alt_km: float, ballistic: float) -> float:
 def test_density_is_vallado_table_8_4():
     for h0, rho0, scale in ROWS:
         assert lt.density(h0) == pytest.approx(rho0, rel=1e-12)
-        assert lt.density(h0 + 0.5 * scale) == pytest.approx(rho_ref(h0 + 0.5 * scale),
-                                                             rel=1e-12)
+        assert lt.density(h0 + 0.5 * scale) == pytest.approx(rho_ref(h0 + 0.5 * scale), rel=1e-12)
     # vectorised, and the last band continues above 1000 km
     h = np.array([420.0, 1500.0])
-    np.testing.assert_allclose(lt.density(h), [rho_ref(420.0),
-                                              3.019e-15 * math.exp(-500.0 / 268.0)], rtol=1e-12)
+    np.testing.assert_allclose(
+        lt.density(h), [rho_ref(420.0), 3.019e-15 * math.exp(-500.0 / 268.0)], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("alt_km", [250.0, 400.0, 550.0, 800.0])
@@ -85,8 +103,9 @@ def test_circular_decay_rate_is_king_hele_per_revolution(alt_km):
     assert abs(de) < 1e-14 * abs(da) / a  # rounding of the cos E sum only
 
 
-@pytest.mark.parametrize("perigee_alt,apogee_alt", [(300.0, 500.0), (250.0, 1200.0),
-                                                    (400.0, 420.0)])
+@pytest.mark.parametrize(
+    "perigee_alt,apogee_alt", [(300.0, 500.0), (250.0, 1200.0), (400.0, 420.0)]
+)
 def test_eccentric_decay_rates_are_the_time_average_of_gauss_equations(perigee_alt, apogee_alt):
     ballistic = 40.0
     rp, ra = RE + perigee_alt, RE + apogee_alt
@@ -98,8 +117,9 @@ def test_eccentric_decay_rates_are_the_time_average_of_gauss_equations(perigee_a
             ecc -= (ecc - e * math.sin(ecc) - mean_anomaly) / (1.0 - e * math.cos(ecc))
         r = a * (1.0 - e * math.cos(ecc))
         v = math.sqrt(MU * (2.0 / r - 1.0 / a))
-        nu = 2.0 * math.atan2(math.sqrt(1 + e) * math.sin(ecc / 2),
-                              math.sqrt(1 - e) * math.cos(ecc / 2))
+        nu = 2.0 * math.atan2(
+            math.sqrt(1 + e) * math.sin(ecc / 2), math.sqrt(1 - e) * math.cos(ecc / 2)
+        )
         a_t = -0.5 * rho_ref(r - RE) * 1000.0 * v * v / ballistic  # km/s^2
         return v, nu, a_t
 
@@ -183,17 +203,26 @@ def test_perigee_for_lifetime_of_an_orbit_that_decays_anyway():
 
 # Vallado 4th ed. Table 8-4 (p. 567), rows read at their base altitudes, and the 350 km row
 # as corrected (9.518e-12; printed 9.158e-12, see otvplan.core.atmosphere).
-@pytest.mark.parametrize("alt_km, rho_kg_m3", [
-    (0.0, 1.225), (100.0, 5.297e-7), (200.0, 2.789e-10), (350.0, 9.518e-12),
-    (500.0, 6.967e-13), (800.0, 1.170e-14), (1000.0, 3.019e-15),
-])
+@pytest.mark.parametrize(
+    "alt_km, rho_kg_m3",
+    [
+        (0.0, 1.225),
+        (100.0, 5.297e-7),
+        (200.0, 2.789e-10),
+        (350.0, 9.518e-12),
+        (500.0, 6.967e-13),
+        (800.0, 1.170e-14),
+        (1000.0, 3.019e-15),
+    ],
+)
 def test_shared_atmosphere_at_table_altitudes(alt_km, rho_kg_m3):
     from otvplan.core import atmosphere
 
     assert atmosphere.density(alt_km) == pytest.approx(rho_kg_m3, rel=1e-12)
     # halfway up the 350 km band: 9.518e-12 exp(-25 / 53.298)
-    assert atmosphere.density(375.0) == pytest.approx(9.518e-12 * math.exp(-25.0 / 53.298),
-                                                      rel=1e-12)
+    assert atmosphere.density(375.0) == pytest.approx(
+        9.518e-12 * math.exp(-25.0 / 53.298), rel=1e-12
+    )
 
 
 def test_lifetime_and_propagator_breathe_the_same_air():
@@ -201,8 +230,9 @@ def test_lifetime_and_propagator_breathe_the_same_air():
     is the density the lifetime model integrates, at every altitude of the table."""
     from otvplan.flight import propagation as pr
 
-    force = pr.ForceModel(zonal=0, drag=True, area_m2=2.0, drag_coefficient=2.2,
-                          earth_rate_rad_s=0.0)
+    force = pr.ForceModel(
+        zonal=0, drag=True, area_m2=2.0, drag_coefficient=2.2, earth_rate_rad_s=0.0
+    )
     gravity = pr.make_rhs(pr.ForceModel(zonal=0))
     rhs = pr.make_rhs(force)
     mass_kg = 500.0

@@ -18,7 +18,7 @@ from otvplan.io import scenario as sc
 
 #: The packaged starter scenario up to its payload list (the list is generated per test).
 _MINIMAL = (Path(otvplan.__file__).parent / "examples" / "minimal.yaml").read_text(encoding="utf-8")
-HEAD = _MINIMAL[:_MINIMAL.index("\npayloads:") + len("\npayloads:\n")]
+HEAD = _MINIMAL[: _MINIMAL.index("\npayloads:") + len("\npayloads:\n")]
 PAYLOADS_LINE = HEAD.count("\n")  # 1-based line of `payloads:`
 
 
@@ -36,7 +36,8 @@ def test_payload_count_limit():
     assert str(problem) == (
         f"many.yaml:{PAYLOADS_LINE}:1: payloads: {sc.MAX_PAYLOADS + 1} payloads; a scenario "
         f"takes at most {sc.MAX_PAYLOADS} (scenario.MAX_PAYLOADS): split the manifest into "
-        "several scenarios")
+        "several scenarios"
+    )
 
 
 def test_scenario_file_size_limit(tmp_path):
@@ -46,31 +47,43 @@ def test_scenario_file_size_limit(tmp_path):
     with pytest.raises(ScenarioError) as info:
         sc.load(big)
     assert str(info.value.problems[0]).endswith(
-        "file is larger than 1,000,000 bytes; a scenario file is a few kB of YAML text")
+        "file is larger than 1,000,000 bytes; a scenario file is a few kB of YAML text"
+    )
 
 
 def test_nesting_depth_limit():
-    deep = HEAD.replace("\npayloads:\n", "\n" + "x-deep: " + "[" * (sc.MAX_DEPTH + 5)
-                        + "]" * (sc.MAX_DEPTH + 5) + "\npayloads: []\n")
+    deep = HEAD.replace(
+        "\npayloads:\n",
+        "\n"
+        + "x-deep: "
+        + "[" * (sc.MAX_DEPTH + 5)
+        + "]" * (sc.MAX_DEPTH + 5)
+        + "\npayloads: []\n",
+    )
     with pytest.raises(ScenarioError) as info:
         sc.loads(deep, filename="deep.yaml")
-    assert any(f"nests too deeply (more than {sc.MAX_DEPTH}" in p.message
-               for p in info.value.problems)
+    assert any(
+        f"nests too deeply (more than {sc.MAX_DEPTH}" in p.message for p in info.value.problems
+    )
 
 
 def test_study_grid_size_limit(tmp_path):
     (tmp_path / "many.yaml").write_text(_manifest(2), encoding="utf-8")
-    steps = 1001   # 1001 x 1001 = 1,002,001 cases > MAX_CASES
+    steps = 1001  # 1001 x 1001 = 1,002,001 cases > MAX_CASES
     path = tmp_path / "study.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         base: many.yaml
         axes:
           tug.dry_mass: {{from: 100 kg, to: 200 kg, steps: {steps}}}
           tug.propellant: {{from: 50 kg, to: 90 kg, steps: {steps}}}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     with pytest.raises(StudyError) as info:
         st.load(path)
     messages = [str(p) for p in info.value.problems]
     assert len(messages) == 1 and messages[0].endswith(
         f"axes: the grid has {steps * steps:,} cases ({steps} x {steps}), more than the limit "
-        f"of {st.MAX_CASES:,}; use fewer values or an lhs design"), messages
+        f"of {st.MAX_CASES:,}; use fewer values or an lhs design"
+    ), messages

@@ -81,8 +81,9 @@ def test_one_tangent_vallado_ex6_3_otb01():
     c = case("OTB-01")
     mu, re = c["constants"]["mu_km3_s2"], c["constants"]["R_E_km"]
     i = c["inputs"]
-    t = m.one_tangent(re + i["alt_initial_km"], re + i["alt_final_km"],
-                      math.radians(i["nu_trans_b_deg"]), mu=mu)
+    t = m.one_tangent(
+        re + i["alt_initial_km"], re + i["alt_final_km"], math.radians(i["nu_trans_b_deg"]), mu=mu
+    )
     exp, rel = c["expected"], c["tolerance"]["rel"]
     assert t.dv1 == pytest.approx(exp["dva"], rel=rel)
     assert t.dv2 == pytest.approx(exp["dvb"], rel=rel)
@@ -95,8 +96,9 @@ def test_inclination_only_vallado_ex6_4_inc01():
     """INC-01: Vallado Example 6-4 (circular part) via valladopy test_inclonly (rel 1e-9)."""
     c = case("INC-01")
     i = c["inputs"]
-    dv = m.inclination_change(i["v_km_s"], math.radians(i["delta_i_deg"]),
-                              math.radians(i["fpa_deg"]))
+    dv = m.inclination_change(
+        i["v_km_s"], math.radians(i["delta_i_deg"]), math.radians(i["fpa_deg"])
+    )
     assert dv == pytest.approx(c["expected"]["dv_km_s"], rel=c["tolerance"]["rel"])
 
 
@@ -119,8 +121,9 @@ def test_min_combined_plane_change_vallado_table_6_3_mcp01():
     c = case("MCP-01")
     i, exp, tol = c["inputs"], c["expected"], c["tolerance"]
     mu = c["constants"]["mu_km3_s2"]
-    s = m.hohmann_plane_change(i["r_init_km"], i["r_final_km"],
-                               math.radians(i["inc_final_deg"] - i["inc_init_deg"]), mu=mu)
+    s = m.hohmann_plane_change(
+        i["r_init_km"], i["r_final_km"], math.radians(i["inc_final_deg"] - i["inc_init_deg"]), mu=mu
+    )
     assert s.dv1 == pytest.approx(exp["dva"], rel=tol["rel"])
     assert s.dv2 == pytest.approx(exp["dvb"], rel=tol["rel"])
     assert s.tof / 60.0 == pytest.approx(exp["tof_min"], rel=tol["rel"])
@@ -134,8 +137,9 @@ def test_combined_plane_change_astralib_cmb02():
     c = case("CMB-02")
     i, exp = c["inputs"], c["expected"]
     mu, re = c["constants"]["mu_km3_s2"], c["constants"]["R_E_km"]
-    s = m.hohmann_plane_change(re + i["alt_initial_km"], re + i["alt_final_km"],
-                               math.radians(i["delta_i_deg"]), mu=mu)
+    s = m.hohmann_plane_change(
+        re + i["alt_initial_km"], re + i["alt_final_km"], math.radians(i["delta_i_deg"]), mu=mu
+    )
     rel = c["tolerance"]["rel"]
     assert s.dv1 == pytest.approx(exp["dva"], rel=rel)
     assert s.dv2 == pytest.approx(exp["dvb"], rel=rel)
@@ -148,8 +152,13 @@ def test_phasing_vallado_ex6_8_pha01():
     rendezvous and the signed sum of the two phasing burns (rel 1e-9)."""
     c = case("PHA-01")
     i = c["inputs"]
-    p = m.phasing(i["r_km"], math.radians(i["phase_init_deg"]), i["k_tgt"], i["k_int"],
-                  mu=c["constants"]["mu_km3_s2"])
+    p = m.phasing(
+        i["r_km"],
+        math.radians(i["phase_init_deg"]),
+        i["k_tgt"],
+        i["k_int"],
+        mu=c["constants"]["mu_km3_s2"],
+    )
     rel = c["tolerance"]["rel"]
     assert p.tof / 60.0 == pytest.approx(c["expected"]["wait_min"], rel=rel)
     assert p.dv == pytest.approx(c["expected"]["dv"], rel=rel)
@@ -160,8 +169,13 @@ def test_phasing_transfer_vallado_ex6_9_pha03():
     lead angle, wait and delta-v (rel 1e-9)."""
     c = case("PHA-03")
     i, exp, rel = c["inputs"], c["expected"], c["tolerance"]["rel"]
-    p = m.phasing_transfer(i["r_int_km"], i["r_tgt_km"], math.radians(i["phase_init_deg"]),
-                           k=i["k_tgt"], mu=c["constants"]["mu_km3_s2"])
+    p = m.phasing_transfer(
+        i["r_int_km"],
+        i["r_tgt_km"],
+        math.radians(i["phase_init_deg"]),
+        k=i["k_tgt"],
+        mu=c["constants"]["mu_km3_s2"],
+    )
     assert math.degrees(p.lead_angle) == pytest.approx(exp["phasef_deg"], rel=rel)
     assert p.wait / 60.0 == pytest.approx(exp["wait_min"], rel=rel)
     assert p.dv == pytest.approx(exp["dv"], rel=rel)
@@ -173,8 +187,12 @@ def test_edelbaum_leo_geo_edb(case_id):
     (Edelbaum 1961 / Kechichian 1997 LEO-GEO): dv and tof = dv / accel at the case's rtol."""
     c = case(case_id)
     i = c["inputs"]
-    dv = m.edelbaum(i["a0_km"], i["af_km"], math.radians(i["inc0_deg"] - i["incf_deg"]),
-                    mu=c["constants"]["mu_km3_s2"])
+    dv = m.edelbaum(
+        i["a0_km"],
+        i["af_km"],
+        math.radians(i["inc0_deg"] - i["incf_deg"]),
+        mu=c["constants"]["mu_km3_s2"],
+    )
     rel = c["tolerance"]["rel"]
     assert dv == pytest.approx(c["expected"]["dv_km_s"], rel=rel)
     assert dv / i["accel_km_s2"] / 86400.0 == pytest.approx(c["expected"]["tof_days"], rel=rel)
@@ -201,8 +219,12 @@ def test_hohmann_out_and_back_costs_the_same(r1, r2):
 
 def _split_speeds(r1, r2, mu=m.MU_EARTH_KM3_S2):
     a_t = 0.5 * (r1 + r2)
-    return (np.sqrt(mu / r1), np.sqrt(mu * (2 / r1 - 1 / a_t)),
-            np.sqrt(mu * (2 / r2 - 1 / a_t)), np.sqrt(mu / r2))
+    return (
+        np.sqrt(mu / r1),
+        np.sqrt(mu * (2 / r1 - 1 / a_t)),
+        np.sqrt(mu * (2 / r2 - 1 / a_t)),
+        np.sqrt(mu / r2),
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -221,8 +243,9 @@ def test_combined_split_never_costs_more_than_the_alternatives(r1, r2, theta):
 
 
 def _split_cost(x, v1, vt1, vt2, v2, theta):
-    return (math.sqrt((v1 - vt1) ** 2 + 4 * v1 * vt1 * math.sin(x / 2) ** 2)
-            + math.sqrt((v2 - vt2) ** 2 + 4 * v2 * vt2 * math.sin((theta - x) / 2) ** 2))
+    return math.sqrt((v1 - vt1) ** 2 + 4 * v1 * vt1 * math.sin(x / 2) ** 2) + math.sqrt(
+        (v2 - vt2) ** 2 + 4 * v2 * vt2 * math.sin((theta - x) / 2) ** 2
+    )
 
 
 def _brute_split(v1, vt1, vt2, v2, theta, n=4001):
@@ -235,14 +258,20 @@ def _brute_split(v1, vt1, vt2, v2, theta, n=4001):
     ends = theta * np.geomspace(1e-14, 0.5, 600)
     x = np.unique(np.concatenate([np.linspace(0.0, theta, n), ends, theta - ends]))
     n = x.size
-    f = (np.sqrt((v1 - vt1) ** 2 + 4 * v1 * vt1 * np.sin(x / 2) ** 2)
-         + np.sqrt((v2 - vt2) ** 2 + 4 * v2 * vt2 * np.sin((theta - x) / 2) ** 2))
+    f = np.sqrt((v1 - vt1) ** 2 + 4 * v1 * vt1 * np.sin(x / 2) ** 2) + np.sqrt(
+        (v2 - vt2) ** 2 + 4 * v2 * vt2 * np.sin((theta - x) / 2) ** 2
+    )
     j = int(np.argmin(f))
     lo, hi = x[max(j - 1, 0)], x[min(j + 1, n - 1)]
     best = float(f[j])
     if hi > lo:
-        res = minimize_scalar(_split_cost, bounds=(lo, hi), args=(v1, vt1, vt2, v2, theta),
-                              method="bounded", options={"xatol": 1e-14})
+        res = minimize_scalar(
+            _split_cost,
+            bounds=(lo, hi),
+            args=(v1, vt1, vt2, v2, theta),
+            method="bounded",
+            options={"xatol": 1e-14},
+        )
         best = min(best, float(res.fun))
     return best
 
@@ -292,9 +321,9 @@ def test_optimal_split_vectorised_against_dense_grid():
         sl = slice(start, start + 2000)
         x = np.linspace(0, 1, 4001)[None, :] * theta[sl, None]
         vv = [a[sl, None] for a in v]
-        f = (np.sqrt((vv[0] - vv[1]) ** 2 + 4 * vv[0] * vv[1] * np.sin(x / 2) ** 2)
-             + np.sqrt((vv[3] - vv[2]) ** 2
-                       + 4 * vv[3] * vv[2] * np.sin((theta[sl, None] - x) / 2) ** 2))
+        f = np.sqrt((vv[0] - vv[1]) ** 2 + 4 * vv[0] * vv[1] * np.sin(x / 2) ** 2) + np.sqrt(
+            (vv[3] - vv[2]) ** 2 + 4 * vv[3] * vv[2] * np.sin((theta[sl, None] - x) / 2) ** 2
+        )
         grid = f.min(axis=1)
         assert np.all(total[sl] <= grid + 1e-12 * (1 + grid))
     assert np.all(np.isfinite(total))
@@ -329,8 +358,13 @@ sso_alt = st.floats(400.0, 900.0)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.floats(0.01, 2 * math.pi - 0.01), sso_alt, sso_alt, st.floats(-0.02, 0.02),
-       st.floats(40.0, 100.0))
+@given(
+    st.floats(0.01, 2 * math.pi - 0.01),
+    sso_alt,
+    sso_alt,
+    st.floats(-0.02, 0.02),
+    st.floats(40.0, 100.0),
+)
 def test_cheapest_drift_closes_the_gap(gap, h1, h2, di, inc_deg):
     """The drift orbit returned closes the RAAN gap in exactly the duration asked, under the
     same secular rate model as drift_time (Vallado eq. 9-41 and higher-order terms)."""
@@ -360,12 +394,17 @@ def test_cheapest_drift_cost_falls_with_more_time(gap, h, inc_deg):
     fin = dv[np.isfinite(dv)]
     assert fin.size
     assert np.all(np.diff(fin) <= 1e-9 * fin[:-1])
-    assert np.all(np.isfinite(dv[np.argmax(np.isfinite(dv)):]))  # once feasible, always
+    assert np.all(np.isfinite(dv[np.argmax(np.isfinite(dv)) :]))  # once feasible, always
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(0.01, 2 * math.pi - 0.01), sso_alt, sso_alt, st.floats(-0.03, 0.03),
-       st.floats(40.0, 100.0))
+@given(
+    st.floats(0.01, 2 * math.pi - 0.01),
+    sso_alt,
+    sso_alt,
+    st.floats(-0.03, 0.03),
+    st.floats(40.0, 100.0),
+)
 def test_drift_pareto_is_a_front(gap, h1, h2, di, inc_deg):
     """drift_pareto keeps points whose delta-v strictly falls as the drift time grows."""
     i1 = math.radians(inc_deg)
@@ -382,13 +421,21 @@ def test_drift_pareto_is_a_front(gap, h1, h2, di, inc_deg):
 
 def test_scalar_in_float_out():
     """Scalars give Python floats (skyfield's broadcastability convention)."""
-    for out in (m.hohmann(7000.0, 42164.0), m.bielliptic(7000.0, 100000.0, 42164.0),
-                m.hohmann_plane_change(7000.0, 42164.0, 0.5), m.phasing(7000.0, -0.3),
-                m.raan_change(7.5, 1.7, 0.2)):
+    for out in (
+        m.hohmann(7000.0, 42164.0),
+        m.bielliptic(7000.0, 100000.0, 42164.0),
+        m.hohmann_plane_change(7000.0, 42164.0, 0.5),
+        m.phasing(7000.0, -0.3),
+        m.raan_change(7.5, 1.7, 0.2),
+    ):
         for x in out:
             assert isinstance(x, float)
-    for x in (m.edelbaum(7000.0, 42164.0, 0.5), m.inclination_change(7.5, 0.1),
-              m.combined_burn(7.5, 8.0, 0.1), m.plane_change_separately(7000.0, 8000.0, 0.1)):
+    for x in (
+        m.edelbaum(7000.0, 42164.0, 0.5),
+        m.inclination_change(7.5, 0.1),
+        m.combined_burn(7.5, 8.0, 0.1),
+        m.plane_change_separately(7000.0, 8000.0, 0.1),
+    ):
         assert isinstance(x, float)
 
 
@@ -397,14 +444,23 @@ def test_broadcasting_3x1_by_4():
     r1 = np.array([[6800.0], [7000.0], [8000.0]])
     r2 = np.array([7000.0, 12000.0, 42164.0, 400000.0])
     theta = np.array([0.0, 0.1, 1.0, math.pi])
-    for out in (m.hohmann(r1, r2), m.bielliptic(r1, 2 * r2, r2),
-                m.hohmann_plane_change(r1, r2, theta)):
+    for out in (
+        m.hohmann(r1, r2),
+        m.bielliptic(r1, 2 * r2, r2),
+        m.hohmann_plane_change(r1, r2, theta),
+    ):
         for x in out:
             assert np.shape(x) == (3, 4)
     assert np.shape(m.edelbaum(r1, r2, theta)) == (3, 4)
     assert np.shape(m.plane_change(7.5, r1 * 0 + 0.9, 0.0, 1.0, theta)[0]) == (3, 4)
-    d = m.cheapest_drift(np.array([[0.1], [1.0], [3.0]]), np.array([10, 20, 40, 80.0]) * 86400,
-                         7000.0, 1.7, 7000.0, 1.7)
+    d = m.cheapest_drift(
+        np.array([[0.1], [1.0], [3.0]]),
+        np.array([10, 20, 40, 80.0]) * 86400,
+        7000.0,
+        1.7,
+        7000.0,
+        1.7,
+    )
     for x in d:
         assert np.shape(x) == (3, 4)
 
@@ -413,23 +469,30 @@ def test_broadcasting_3x1_by_4():
 @given(radius, radius, angle, st.floats(1.0001, 50.0))
 def test_no_nan_for_valid_inputs(r1, r2, theta, rb_factor):
     """Valid inputs never give NaN."""
-    outs = [*m.hohmann(r1, r2), *m.bielliptic(r1, max(r1, r2) * rb_factor, r2),
-            *m.hohmann_plane_change(r1, r2, theta), m.edelbaum(r1, r2, theta),
-            *m.plane_change(math.sqrt(m.MU_EARTH_KM3_S2 / r1), 0.5, 0.0, theta, 1.0),
-            m.plane_change_separately(r1, r2, theta)]
+    outs = [
+        *m.hohmann(r1, r2),
+        *m.bielliptic(r1, max(r1, r2) * rb_factor, r2),
+        *m.hohmann_plane_change(r1, r2, theta),
+        m.edelbaum(r1, r2, theta),
+        *m.plane_change(math.sqrt(m.MU_EARTH_KM3_S2 / r1), 0.5, 0.0, theta, 1.0),
+        m.plane_change_separately(r1, r2, theta),
+    ]
     assert all(math.isfinite(x) for x in outs)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: m.hohmann(-7000.0, 42164.0),
-    lambda: m.hohmann(7000.0, 0.0),
-    lambda: m.bielliptic(7000.0, float("nan"), 42164.0),
-    lambda: m.hohmann_plane_change(7000.0, 42164.0, 4.0),
-    lambda: m.apse_transfer(30000.0, 10000.0, 42164.0, 42164.0),
-    lambda: m.phasing(-1.0, 0.3),
-    lambda: m.edelbaum(-7000.0, 42164.0, 0.1),
-    lambda: m.one_tangent(7000.0, 42164.0, 0.1),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: m.hohmann(-7000.0, 42164.0),
+        lambda: m.hohmann(7000.0, 0.0),
+        lambda: m.bielliptic(7000.0, float("nan"), 42164.0),
+        lambda: m.hohmann_plane_change(7000.0, 42164.0, 4.0),
+        lambda: m.apse_transfer(30000.0, 10000.0, 42164.0, 42164.0),
+        lambda: m.phasing(-1.0, 0.3),
+        lambda: m.edelbaum(-7000.0, 42164.0, 0.1),
+        lambda: m.one_tangent(7000.0, 42164.0, 0.1),
+    ],
+)
 def test_invalid_inputs_raise_physics_error(call):
     """Negative or zero radii, NaN, angles beyond pi and impossible geometry raise PhysicsError."""
     with pytest.raises(PhysicsError):

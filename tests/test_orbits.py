@@ -73,8 +73,14 @@ def test_sso_inclination_vallado_ex11_2_sso01():
     (book precision 0.1 deg; poliastro rtol 1e-4)."""
     c = case("SSO-01")
     k = c["constants"]
-    inc = o.sso_inclination(k["R_E_km"] + c["inputs"]["alt_km"], c["inputs"]["e"],
-                            mu=k["mu_km3_s2"], r_eq=k["R_E_km"], j2=k["J2"], node_rate=1.99098e-7)
+    inc = o.sso_inclination(
+        k["R_E_km"] + c["inputs"]["alt_km"],
+        c["inputs"]["e"],
+        mu=k["mu_km3_s2"],
+        r_eq=k["R_E_km"],
+        j2=k["J2"],
+        node_rate=1.99098e-7,
+    )
     assert math.degrees(inc) == pytest.approx(c["expected"]["inc_deg"], rel=c["tolerance"]["rel"])
 
 
@@ -84,8 +90,14 @@ def test_sso_inclination_brahe_sso03():
     c = case("SSO-03")
     k = c["constants"]
     node_rate = 2.0 * math.pi / 365.2421897 / 86400.0
-    inc = o.sso_inclination(k["R_E_km"] + c["inputs"]["alt_km"], c["inputs"]["e"],
-                            mu=k["mu_km3_s2"], r_eq=k["R_E_km"], j2=k["J2"], node_rate=node_rate)
+    inc = o.sso_inclination(
+        k["R_E_km"] + c["inputs"]["alt_km"],
+        c["inputs"]["e"],
+        mu=k["mu_km3_s2"],
+        r_eq=k["R_E_km"],
+        j2=k["J2"],
+        node_rate=node_rate,
+    )
     assert math.degrees(inc) == pytest.approx(c["expected"]["inc_deg"], abs=c["tolerance"]["abs"])
 
 
@@ -107,15 +119,18 @@ def test_sso_impossible_raises():
     assert math.isfinite(out[0]) and math.isnan(out[1])
 
 
-@pytest.mark.parametrize("call", [
-    lambda: o.j2_rates(7000.0, 1.0, 0.5),
-    lambda: o.j2_rates(7000.0, -0.1, 0.5),
-    lambda: o.j2_rates(-7000.0, 0.0, 0.5),
-    lambda: o.sso_inclination(7000.0, 1.2),
-    lambda: o.vis_viva(20000.0, 7000.0),
-    lambda: o.period(0.0),
-    lambda: o.circular_speed(float("nan")),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: o.j2_rates(7000.0, 1.0, 0.5),
+        lambda: o.j2_rates(7000.0, -0.1, 0.5),
+        lambda: o.j2_rates(-7000.0, 0.0, 0.5),
+        lambda: o.sso_inclination(7000.0, 1.2),
+        lambda: o.vis_viva(20000.0, 7000.0),
+        lambda: o.period(0.0),
+        lambda: o.circular_speed(float("nan")),
+    ],
+)
 def test_invalid_inputs_raise_physics_error(call):
     """e >= 1, e < 0, non-positive or NaN radii, r > 2a raise PhysicsError."""
     with pytest.raises(PhysicsError):
@@ -200,13 +215,17 @@ def test_equation_of_time_extremes():
     def eot_min(d):
         jd = julian_date(d)
         return _wrap_deg(np.degrees(o.mean_sun_right_ascension(jd) - o.sun_right_ascension(jd))) * 4
+
     assert eot_min(dt.datetime(2026, 2, 11, 12)) == pytest.approx(-14.2, abs=0.5)
     assert eot_min(dt.datetime(2026, 11, 3, 12)) == pytest.approx(16.45, abs=0.5)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.floats(0.0, 24.0, exclude_max=True), st.floats(JD_J2000, JD_J2000 + 50 * 365.25),
-       st.sampled_from(["mean", "true"]))
+@given(
+    st.floats(0.0, 24.0, exclude_max=True),
+    st.floats(JD_J2000, JD_J2000 + 50 * 365.25),
+    st.sampled_from(["mean", "true"]),
+)
 def test_ltan_raan_round_trip(ltan, jd, reference):
     """ltan_to_raan then raan_to_ltan gives the LTAN back (Vallado sec. 3.5 / 11.4)."""
     raan = o.ltan_to_raan(ltan, jd, reference)
@@ -230,8 +249,12 @@ def test_ltan_noon_is_the_sun():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.floats(0.0, math.pi), st.floats(0.0, 2 * math.pi), st.floats(0.0, math.pi),
-       st.floats(0.0, 2 * math.pi))
+@given(
+    st.floats(0.0, math.pi),
+    st.floats(0.0, 2 * math.pi),
+    st.floats(0.0, math.pi),
+    st.floats(0.0, 2 * math.pi),
+)
 def test_plane_angle_is_the_angle_between_normals(i1, r1, i2, r2):
     """plane_angle = arccos(h1 . h2) (Vallado eq. 6-25), and the node crossing lies on both
     planes."""
@@ -240,7 +263,11 @@ def test_plane_angle_is_the_angle_between_normals(i1, r1, i2, r2):
     assert ang == pytest.approx(math.acos(np.clip(h1 @ h2, -1, 1)), abs=1e-7)
     u1, u2 = o.node_crossing(i1, r1, i2, r2)
     if np.linalg.norm(np.cross(h1, h2)) > 1e-6:
-        pos = np.array([math.cos(r1) * math.cos(u1) - math.sin(r1) * math.sin(u1) * math.cos(i1),
-                        math.sin(r1) * math.cos(u1) + math.cos(r1) * math.sin(u1) * math.cos(i1),
-                        math.sin(u1) * math.sin(i1)])
+        pos = np.array(
+            [
+                math.cos(r1) * math.cos(u1) - math.sin(r1) * math.sin(u1) * math.cos(i1),
+                math.sin(r1) * math.cos(u1) + math.cos(r1) * math.sin(u1) * math.cos(i1),
+                math.sin(u1) * math.sin(i1),
+            ]
+        )
         assert abs(pos @ h2) < 1e-9

@@ -53,8 +53,10 @@ def test_axes_are_labelled_with_units(figures):
             if ylabel == "Leg":  # categorical axis of the timeline
                 continue
             if ax.get_xlabel():
-                assert UNIT.search(ax.get_xlabel()) or name == "dv_waterfall", (name,
-                                                                                ax.get_xlabel())
+                assert UNIT.search(ax.get_xlabel()) or name == "dv_waterfall", (
+                    name,
+                    ax.get_xlabel(),
+                )
             if ylabel:
                 assert UNIT.search(ylabel), (name, ylabel)
         assert fig.axes[0].get_title(), name
@@ -86,7 +88,7 @@ def test_waterfall_totals(figures, electric):
     heights = [p.get_height() for p in ax.patches]
     # one bar per leg, the total, then the margin
     assert len(heights) == len(electric.legs) + 2
-    assert sum(heights[:len(electric.legs)]) == pytest.approx(electric.total_dv_kms * 1000.0)
+    assert sum(heights[: len(electric.legs)]) == pytest.approx(electric.total_dv_kms * 1000.0)
 
 
 def test_pareto_points_are_propellant_used(electric):
@@ -134,8 +136,14 @@ def test_no_pyplot_and_lazy_matplotlib():
         otvplan.reporting.plotting.mass(p)
         print(int('matplotlib.pyplot' in sys.modules))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.strip() == "0"
 
 
@@ -159,8 +167,11 @@ def _annotations(ax):
 def _release_label_boxes(fig, ax, names):
     """Display-space boxes of the annotations that name a payload."""
     renderer = fig.canvas.get_renderer()
-    return [t.get_window_extent(renderer) for t in _annotations(ax)
-            if any(name in t.get_text() for name in names)]
+    return [
+        t.get_window_extent(renderer)
+        for t in _annotations(ax)
+        if any(name in t.get_text() for name in names)
+    ]
 
 
 @pytest.mark.parametrize("plan_name", ["sso", "electric", "minimal"])
@@ -198,8 +209,12 @@ def test_mass_release_labels_do_not_sit_on_the_mass_line(plan_name):
     pts = ax.transData.transform(np.column_stack([xs, ys]))
     names = [p.name for p in plan.scenario.payloads]
     for box in _release_label_boxes(fig, ax, names):
-        hit = ((pts[:, 0] > box.x0 + 1) & (pts[:, 0] < box.x1 - 1)
-               & (pts[:, 1] > box.y0 + 1) & (pts[:, 1] < box.y1 - 1))
+        hit = (
+            (pts[:, 0] > box.x0 + 1)
+            & (pts[:, 0] < box.x1 - 1)
+            & (pts[:, 1] > box.y0 + 1)
+            & (pts[:, 1] < box.y1 - 1)
+        )
         assert not hit.any(), (plan_name, box, pts[hit][:3])
 
 
@@ -210,13 +225,13 @@ def test_planes_map_of_an_sso_rideshare(sso):
     assert ax.get_ylabel() == "Mean altitude a - R_E (km)"
     assert "planes" in ax.get_title()
     # a sun-synchronous drop-off: the node also reads as LTAN on a top axis, in hours
-    tops = [child for child in ax.get_children()
-            if type(child).__name__ == "SecondaryAxis"]
+    tops = [child for child in ax.get_children() if type(child).__name__ == "SecondaryAxis"]
     assert len(tops) == 1 and "LTAN (h)" in tops[0].get_xlabel()
     # the tug's line, and drift runs at the drift altitude only
     tug_x, tug_y = ax.lines[0].get_data()
-    drift_alts = {round(ph.a_km - 6378.137, 3) for leg in sso.legs for ph in leg.phases
-                  if ph.kind == "drift"}
+    drift_alts = {
+        round(ph.a_km - 6378.137, 3) for leg in sso.legs for ph in leg.phases if ph.kind == "drift"
+    }
     assert drift_alts
     # every delivered payload is labelled once in the map
     text = "\n".join(t.get_text() for t in ax.texts)
@@ -242,8 +257,12 @@ def test_planes_release_markers_sit_on_the_target_planes(sso):
         if p.target.raan_rad is None:
             continue
         rel = math.degrees(float(tr.wrap_pi(p.target.raan_rad - s0.raan_rad)))
-        markers = [ln for ln in ax.lines if ln.get_marker() == "v"
-                   and abs(float(ln.get_ydata()[0]) - (p.target.a_km - 6378.137)) < 2.0]
+        markers = [
+            ln
+            for ln in ax.lines
+            if ln.get_marker() == "v"
+            and abs(float(ln.get_ydata()[0]) - (p.target.a_km - 6378.137)) < 2.0
+        ]
         assert any(abs(float(m.get_xdata()[0]) - rel) < 0.2 for m in markers), p.name
 
 
@@ -279,16 +298,22 @@ def test_constant_elements_are_not_drawn_as_rounding_noise(sso):
 
     legs = []
     for leg in sso.legs:  # every orbit of the plan at one inclination, but for 1e-9 rad
-        burns = tuple(dataclasses.replace(b, orbit_after=flat_orbit(b.orbit_after, k))
-                      if b.orbit_after else b for k, b in enumerate(leg.burns))
+        burns = tuple(
+            dataclasses.replace(b, orbit_after=flat_orbit(b.orbit_after, k)) if b.orbit_after else b
+            for k, b in enumerate(leg.burns)
+        )
         delivery = leg.delivery and dataclasses.replace(
-            leg.delivery, orbit=flat_orbit(leg.delivery.orbit, 1))
+            leg.delivery, orbit=flat_orbit(leg.delivery.orbit, 1)
+        )
         legs.append(dataclasses.replace(leg, burns=burns, delivery=delivery))
-    scenario = dataclasses.replace(sso.scenario, dropoff=dataclasses.replace(
-        sso.scenario.dropoff, inc_rad=1.7, sso=False, ltan_h=None))
+    scenario = dataclasses.replace(
+        sso.scenario,
+        dropoff=dataclasses.replace(sso.scenario.dropoff, inc_rad=1.7, sso=False, ltan_h=None),
+    )
     flat = dataclasses.replace(sso, legs=tuple(legs), scenario=scenario)
-    incs = [math.degrees(b.orbit_after.inc_rad) for leg in flat.legs for b in leg.burns
-            if b.orbit_after]
+    incs = [
+        math.degrees(b.orbit_after.inc_rad) for leg in flat.legs for b in leg.burns if b.orbit_after
+    ]
     assert max(incs) - min(incs) < 1e-6
     fig = plotting.elements(flat)
     ax_inc = fig.axes[1]
@@ -301,14 +326,15 @@ def test_waterfall_of_a_partial_plan_does_not_call_its_leftover_a_margin(sso):
     """Issue 16 item 2: an infeasible plan showed a delta-v "margin" as if the mission closed."""
     import dataclasses
 
-    partial = dataclasses.replace(sso, feasible=False, undelivered=("extra-sat",),
-                                  shortfall_propellant_kg=42.0)
+    partial = dataclasses.replace(
+        sso, feasible=False, undelivered=("extra-sat",), shortfall_propellant_kg=42.0
+    )
     ax = plotting.dv_waterfall(partial).axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "margin" not in ticks and ticks[-1] == "left after\nthe partial\nplan"
     notes = [t.get_text() for t in ax.texts if t.get_text().startswith("NOT FEASIBLE")]
-    assert notes == ["NOT FEASIBLE: extra-sat not delivered; the whole manifest lacks 42.0 kg "
-                     "of propellant"]
-    feasible_ticks = [t.get_text() for t in plotting.dv_waterfall(sso).axes[0]
-                      .get_xticklabels()]
+    assert notes == [
+        "NOT FEASIBLE: extra-sat not delivered; the whole manifest lacks 42.0 kg of propellant"
+    ]
+    feasible_ticks = [t.get_text() for t in plotting.dv_waterfall(sso).axes[0].get_xticklabels()]
     assert feasible_ticks[-1] == "margin"

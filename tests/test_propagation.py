@@ -28,8 +28,7 @@ DAY = 86400.0
 SSO_INC_RAD = math.radians(97.5)
 
 
-def _state(a=R_EARTH_KM + 525.0, e=0.001, i=SSO_INC_RAD, raan=1.0, argp=0.5, nu=0.3,
-           m=500.0):
+def _state(a=R_EARTH_KM + 525.0, e=0.001, i=SSO_INC_RAD, raan=1.0, argp=0.5, nu=0.3, m=500.0):
     r, v = coe_to_rv(a, e, i, raan, argp, nu)
     return np.r_[r, v, m]
 
@@ -42,8 +41,11 @@ def _state(a=R_EARTH_KM + 525.0, e=0.001, i=SSO_INC_RAD, raan=1.0, argp=0.5, nu=
 def _zonal_term_potential(r, n):
     """U_n = -mu/r J_n (R/r)^n P_n(z/r) (Vallado eq. 8-19, zonal terms), one term alone."""
     j = {2: J2_EARTH, 3: J3_EARTH, 4: J4_EARTH}[n]
-    p = {2: lambda s: 0.5 * (3 * s**2 - 1), 3: lambda s: 0.5 * (5 * s**3 - 3 * s),
-         4: lambda s: (35 * s**4 - 30 * s**2 + 3) / 8}[n]
+    p = {
+        2: lambda s: 0.5 * (3 * s**2 - 1),
+        3: lambda s: 0.5 * (5 * s**3 - 3 * s),
+        4: lambda s: (35 * s**4 - 30 * s**2 + 3) / 8,
+    }[n]
     rn = np.linalg.norm(r)
     return -MU_EARTH_KM3_S2 / rn * j * (R_EARTH_KM / rn) ** n * p(r[2] / rn)
 
@@ -61,8 +63,9 @@ def test_each_zonal_acceleration_is_the_gradient_of_its_potential(zonal):
         for j in range(3):
             d = np.zeros(3)
             d[j] = 1e-2
-            grad[j] = (_zonal_term_potential(r + d, zonal)
-                       - _zonal_term_potential(r - d, zonal)) / 2e-2
+            grad[j] = (
+                _zonal_term_potential(r + d, zonal) - _zonal_term_potential(r - d, zonal)
+            ) / 2e-2
         acc = pr.acceleration(r, force=force) - pr.acceleration(r, force=lower)
         np.testing.assert_allclose(acc, grad, rtol=0, atol=1e-7 * np.max(np.abs(grad)))
         # and the model's total potential is the sum of the terms
@@ -72,8 +75,11 @@ def test_each_zonal_acceleration_is_the_gradient_of_its_potential(zonal):
 
 def test_point_mass_acceleration():
     r = np.array([7000.0, -100.0, 300.0])
-    np.testing.assert_allclose(pr.acceleration(r, force=pr.ForceModel(zonal=0)),
-                               -MU_EARTH_KM3_S2 * r / np.linalg.norm(r) ** 3, rtol=1e-15)
+    np.testing.assert_allclose(
+        pr.acceleration(r, force=pr.ForceModel(zonal=0)),
+        -MU_EARTH_KM3_S2 * r / np.linalg.norm(r) ** 3,
+        rtol=1e-15,
+    )
 
 
 def test_j2_acceleration_matches_curtis_form():
@@ -82,8 +88,13 @@ def test_j2_acceleration_matches_curtis_form():
     x, y, z = r
     rn = np.linalg.norm(r)
     f = 1.5 * J2_EARTH * MU_EARTH_KM3_S2 * R_EARTH_KM**2 / rn**4
-    expect = f * np.array([x / rn * (5 * z**2 / rn**2 - 1), y / rn * (5 * z**2 / rn**2 - 1),
-                           z / rn * (5 * z**2 / rn**2 - 3)])
+    expect = f * np.array(
+        [
+            x / rn * (5 * z**2 / rn**2 - 1),
+            y / rn * (5 * z**2 / rn**2 - 1),
+            z / rn * (5 * z**2 / rn**2 - 3),
+        ]
+    )
     got = pr.acceleration(r) - pr.acceleration(r, force=pr.ForceModel(zonal=0))
     np.testing.assert_allclose(got, expect, rtol=1e-11)
 
@@ -95,18 +106,25 @@ def test_scalar_rhs_equals_vectorised_model(zonal, drag):
     rhs = pr.make_rhs(force)
     rng = np.random.default_rng(7)
     for _ in range(5):
-        y = _state(a=rng.uniform(6500, 7500), e=0.01, i=rng.uniform(0, 3), raan=rng.uniform(0, 6),
-                   argp=1.0, nu=rng.uniform(0, 6), m=rng.uniform(100, 1000))
+        y = _state(
+            a=rng.uniform(6500, 7500),
+            e=0.01,
+            i=rng.uniform(0, 3),
+            raan=rng.uniform(0, 6),
+            argp=1.0,
+            nu=rng.uniform(0, 6),
+            m=rng.uniform(100, 1000),
+        )
         dy = np.array(rhs(0.0, y))
         np.testing.assert_array_equal(dy[:3], y[3:6])
-        np.testing.assert_allclose(dy[3:6], pr.acceleration(y[:3], y[3:6], y[6], force),
-                                   rtol=1e-13)
+        np.testing.assert_allclose(dy[3:6], pr.acceleration(y[:3], y[3:6], y[6], force), rtol=1e-13)
         assert dy[6] == 0.0
 
 
 def test_thrust_rhs_follows_steering_law():
-    arc = pr.ThrustArc(thrust_n=0.5, isp_s=1500.0, m0_kg=600.0, v0_kms=7.6, beta0_rad=0.7,
-                       u_axis_rad=0.4)
+    arc = pr.ThrustArc(
+        thrust_n=0.5, isp_s=1500.0, m0_kg=600.0, v0_kms=7.6, beta0_rad=0.7, u_axis_rad=0.4
+    )
     force = pr.ForceModel(zonal=0)
     rhs = pr.make_rhs(force, arc)
     rng = np.random.default_rng(3)
@@ -219,8 +237,9 @@ def test_tiny_interval_is_a_taylor_step():
 
 def test_drag_decay_rate_matches_the_circular_orbit_formula():
     """Non-rotating atmosphere, no J2: da/dt = -(Cd A / m) rho sqrt(mu a) (King-Hele)."""
-    force = pr.ForceModel(zonal=0, drag=True, area_m2=2.0, drag_coefficient=2.2,
-                          earth_rate_rad_s=0.0)
+    force = pr.ForceModel(
+        zonal=0, drag=True, area_m2=2.0, drag_coefficient=2.2, earth_rate_rad_s=0.0
+    )
     a = R_EARTH_KM + 400.0
     y0 = _state(a=a, e=0.0, argp=0.0)
     seg = pr.propagate(0.0, y0, DAY, force)
@@ -262,8 +281,9 @@ def test_edelbaum_arc_reaches_its_orbit(di_deg):
     m0, thrust, isp = 500.0, 0.5, 1500.0
     ve = isp * 9.80665e-3
     duration = m0 * ve * 1000.0 / thrust * -math.expm1(-dv / ve)
-    arc = pr.ThrustArc(thrust, isp, m0, v0, pr.edelbaum_initial_yaw(v0, vf, theta),
-                       0.0 if di_deg >= 0 else math.pi)
+    arc = pr.ThrustArc(
+        thrust, isp, m0, v0, pr.edelbaum_initial_yaw(v0, vf, theta), 0.0 if di_deg >= 0 else math.pi
+    )
     seg = pr.propagate(0.0, np.r_[r, v, m0], duration, pr.ForceModel(), arc)
     got = pr.mean_orbit(duration, seg.y)
     assert got.a_km == pytest.approx(af, abs=0.2)
@@ -293,13 +313,16 @@ def _round_trip(mean: OrbitState, force=J2_ONLY):
     return r, v, resid, back
 
 
-@pytest.mark.parametrize("alt, inc_deg, e", [
-    (525.0, None, 0.0),  # SSO
-    (550.0, 53.0, 0.0),
-    (350.0, 100.2, 0.0),
-    (800.0, 30.0, 0.01),
-    (35786.0, 0.0, 0.0),  # GEO
-])
+@pytest.mark.parametrize(
+    "alt, inc_deg, e",
+    [
+        (525.0, None, 0.0),  # SSO
+        (550.0, 53.0, 0.0),
+        (350.0, 100.2, 0.0),
+        (800.0, 30.0, 0.01),
+        (35786.0, 0.0, 0.0),  # GEO
+    ],
+)
 def test_mean_osculating_round_trip(alt, inc_deg, e):
     a = R_EARTH_KM + alt
     inc = sso_inclination(a) if inc_deg is None else math.radians(inc_deg)
@@ -341,8 +364,13 @@ def test_mean_osculating_round_trip_gto():
 
 
 @settings(max_examples=12, deadline=None)
-@given(alt=st.floats(300.0, 1500.0), inc=st.floats(0.05, 3.0), e=st.floats(0.0, 0.02),
-       raan=st.floats(0.0, 6.28), u=st.floats(0.0, 6.28))
+@given(
+    alt=st.floats(300.0, 1500.0),
+    inc=st.floats(0.05, 3.0),
+    e=st.floats(0.0, 0.02),
+    raan=st.floats(0.0, 6.28),
+    u=st.floats(0.0, 6.28),
+)
 def test_mean_osculating_round_trip_property(alt, inc, e, raan, u):
     a = R_EARTH_KM + alt
     mean = OrbitState(0.0, a, e, inc, raan, 1.0 if e > 0 else 0.0, u)
@@ -376,8 +404,9 @@ def test_mean_elements_input_checks_shapes():
     assert m.t_s == 0.0
 
 
-@pytest.mark.parametrize("alt, inc_deg", [(550.0, 53.0), (525.0, None), (350.0, 100.2),
-                                          (1200.0, 30.0)])
+@pytest.mark.parametrize(
+    "alt, inc_deg", [(550.0, 53.0), (525.0, None), (350.0, 100.2), (1200.0, 30.0)]
+)
 def test_numerical_nodal_rate_matches_second_order_j2_theory(alt, inc_deg):
     """The propagated mean RAAN rate agrees with the secular rate including the J2^2 term
     (:func:`otvplan.core.orbits.secular_rates`: Brouwer 1959 as in SGP4, Hoots & Roehrich 1980),

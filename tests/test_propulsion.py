@@ -74,8 +74,9 @@ def test_burns_compose(dv1, dv2, m0, isp):
 @given(st.floats(0.0, 1e4), thrust_s, isp_s)
 def test_burn_duration_is_propellant_over_mass_flow(mp, thrust, isp):
     """t = m_p / mdot with mdot = F / (g0 Isp) (F in N, g0 in m/s^2)."""
-    assert p.burn_duration(mp, thrust, isp) == pytest.approx(mp / (thrust / (G0_M_S2 * isp)),
-                                                               rel=1e-12)
+    assert p.burn_duration(mp, thrust, isp) == pytest.approx(
+        mp / (thrust / (G0_M_S2 * isp)), rel=1e-12
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -108,16 +109,19 @@ def test_shapes():
     assert isinstance(p.burn_duration(10.0, 400.0, 320.0), float)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: p.propellant_for_dv(-0.1, 1000.0, 300.0),
-    lambda: p.propellant_for_dv(1.0, -1000.0, 300.0),
-    lambda: p.propellant_for_dv(1.0, 1000.0, 0.0),
-    lambda: p.dv_from_propellant(1000.0, 1000.0, 300.0),
-    lambda: p.dv_from_propellant(-1.0, 1000.0, 300.0),
-    lambda: p.mass_ratio(float("inf"), 300.0),
-    lambda: p.burn_duration(-1.0, 400.0, 300.0),
-    lambda: p.low_thrust_time(1.0, 1000.0, 0.0, 300.0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: p.propellant_for_dv(-0.1, 1000.0, 300.0),
+        lambda: p.propellant_for_dv(1.0, -1000.0, 300.0),
+        lambda: p.propellant_for_dv(1.0, 1000.0, 0.0),
+        lambda: p.dv_from_propellant(1000.0, 1000.0, 300.0),
+        lambda: p.dv_from_propellant(-1.0, 1000.0, 300.0),
+        lambda: p.mass_ratio(float("inf"), 300.0),
+        lambda: p.burn_duration(-1.0, 400.0, 300.0),
+        lambda: p.low_thrust_time(1.0, 1000.0, 0.0, 300.0),
+    ],
+)
 def test_invalid_inputs_raise_physics_error(call):
     """Negative delta-v or mass, zero Isp or thrust, burning all the mass raise PhysicsError."""
     with pytest.raises(PhysicsError):

@@ -64,8 +64,15 @@ def test_burns_frame_is_burns_csv(name, request):
     assert list(frame.columns) == list(report.BURN_COLUMNS)
     assert len(frame) == len(rows) == sum(len(leg.burns) for leg in plan.legs)
     assert frame["propellant_kg"].sum() == pytest.approx(plan.propellant_used_kg, rel=1e-9)
-    for column in ("dv_m_s", "dv_t_m_s", "propellant_kg", "duration_s", "after_a_km",
-                   "after_i_deg", "u_deg"):
+    for column in (
+        "dv_m_s",
+        "dv_t_m_s",
+        "propellant_kg",
+        "duration_s",
+        "after_a_km",
+        "after_i_deg",
+        "u_deg",
+    ):
         want = [r[column] for r in rows]
         assert frame[column].tolist() == pytest.approx(want, rel=1e-12, abs=1e-12), column
     for got, want in zip(frame["after_raan_deg"], (r["after_raan_deg"] for r in rows)):
@@ -81,14 +88,15 @@ def test_plan_html(sso):
     assert f"<b>{sso.scenario.name}</b>: feasible" in html
     assert f"delivered {len(sso.delivered)} of {len(sso.scenario.payloads)} payloads" in html
     for leg in sso.legs:
-        assert f"<td style=\"text-align:left\">{leg.destination}</td>" in html
+        assert f'<td style="text-align:left">{leg.destination}</td>' in html
 
 
 def test_html_escapes_what_it_shows(sso):
     evil = "<script>alert(1)</script>"
     sc = dataclasses.replace(sso.scenario, name=evil)
-    plan = dataclasses.replace(sso, scenario=sc, feasible=False, undelivered=(evil,),
-                               warnings=(evil,))
+    plan = dataclasses.replace(
+        sso, scenario=sc, feasible=False, undelivered=(evil,), warnings=(evil,)
+    )
     html = plan._repr_html_()
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -99,9 +107,19 @@ def test_verification_frame_and_html(minimal_check):
     plan, check = minimal_check
     frame = check.frame()
     assert len(frame) == len(check.rows)
-    assert list(frame.columns) == ["payload", "element", "unit", "target", "planned",
-                                   "achieved", "error", "tolerance", "checked", "passed",
-                                   "note"]
+    assert list(frame.columns) == [
+        "payload",
+        "element",
+        "unit",
+        "target",
+        "planned",
+        "achieved",
+        "error",
+        "tolerance",
+        "checked",
+        "passed",
+        "note",
+    ]
     for (_, row), c in zip(frame.iterrows(), check.rows):
         scale = math.degrees(1.0) if c.unit == "rad" else 1.0
         assert row["unit"] == ("deg" if c.unit == "rad" else c.unit)
@@ -117,7 +135,11 @@ def test_verification_frame_and_html(minimal_check):
 
 
 def test_pandas_is_imported_only_by_the_table_methods():
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import json, sys
         import otvplan, otvplan.model, otvplan.flight.verify, otvplan.planning.solver
         p = otvplan.plan("otvplan/examples/minimal.yaml")
@@ -125,5 +147,12 @@ def test_pandas_is_imported_only_by_the_table_methods():
         before = "pandas" in sys.modules
         p.legs_frame()
         print(json.dumps([before, "pandas" in sys.modules, len(html) > 0]))
-    """)], capture_output=True, text=True, cwd=REPO, timeout=300, check=True)
+    """),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=True,
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [False, True, True]

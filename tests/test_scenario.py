@@ -74,12 +74,24 @@ def problems_of(text: str, filename: str = "t.yaml") -> list[str]:
 # ============================================================================================
 
 _CORE_ASTROPY = {
-    "length": "km", "angle": "rad", "time": "s", "mass": "kg", "force": "N", "power": "W",
-    "area": "m2", "dimensionless": "",
+    "length": "km",
+    "angle": "rad",
+    "time": "s",
+    "mass": "kg",
+    "force": "N",
+    "power": "W",
+    "area": "m2",
+    "dimensionless": "",
 }
 _PHYSICAL_TYPE = {
-    "length": "length", "angle": "angle", "time": "time", "mass": "mass", "force": "force",
-    "power": "power", "area": "area", "dimensionless": "dimensionless",
+    "length": "length",
+    "angle": "angle",
+    "time": "time",
+    "mass": "mass",
+    "force": "force",
+    "power": "power",
+    "area": "area",
+    "dimensionless": "dimensionless",
 }
 
 
@@ -149,14 +161,19 @@ def test_parse_quantity_falls_back_to_astropy(text, dimension, expected):
     [
         (525, "length", 'expected a length with a unit, like "525 km", got the bare number 525'),
         ("525", "length", 'expected a length with a unit, like "525 km", got "525" with no unit'),
-        (97.5, "angle",
-         'expected an angle with a unit, like "97.5 deg", got the bare number 97.5'),
+        (97.5, "angle", 'expected an angle with a unit, like "97.5 deg", got the bare number 97.5'),
         ("high", "length", 'expected a length with a unit, like "525 km", got "high"'),
         ("150 km", "mass", 'expected a mass in kg, g or t, got "150 km": km is a unit of a length'),
-        ("5 km/s", "length",
-         'expected a length in km or m, got "5 km/s": km/s is a unit of speed/velocity'),
-        ("525 kms", "length",
-         'unknown unit "kms" in "525 kms"; did you mean "km"? a length takes km or m'),
+        (
+            "5 km/s",
+            "length",
+            'expected a length in km or m, got "5 km/s": km/s is a unit of speed/velocity',
+        ),
+        (
+            "525 kms",
+            "length",
+            'unknown unit "kms" in "525 kms"; did you mean "km"? a length takes km or m',
+        ),
         ("1e999 kg", "mass", '"1e999 kg" is not a finite number'),
         (None, "mass", 'expected a mass with a unit, like "150 kg", got nothing (an empty value)'),
     ],
@@ -180,8 +197,15 @@ def test_parse_quantity_never_crashes(text):
 
 @given(
     st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_infinity=False),
-    st.sampled_from([("length", ("km", "m")), ("angle", ("deg",)), ("time", ("d", "h", "min")),
-                     ("mass", ("kg", "g")), ("force", ("N", "mN"))]),
+    st.sampled_from(
+        [
+            ("length", ("km", "m")),
+            ("angle", ("deg",)),
+            ("time", ("d", "h", "min")),
+            ("mass", ("kg", "g")),
+            ("force", ("N", "mN")),
+        ]
+    ),
 )
 @settings(max_examples=300, deadline=None)
 def test_format_quantity_round_trips_exactly(value, dimension_units):
@@ -215,8 +239,13 @@ def test_every_scenario_loads_and_round_trips(path):
 
 def test_at_least_five_scenarios_are_shipped():
     names = {p.name for p in SCENARIOS}
-    assert {"sso_rideshare.yaml", "constellation_slotting.yaml", "mid_inclination.yaml",
-            "electric_tug.yaml", "gto_to_geo.yaml"} <= names
+    assert {
+        "sso_rideshare.yaml",
+        "constellation_slotting.yaml",
+        "mid_inclination.yaml",
+        "electric_tug.yaml",
+        "gto_to_geo.yaml",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
@@ -247,7 +276,8 @@ def test_sso_rideshare_in_core_units():
     # sun-synchronous under the planner's nodal-rate model (J2 to second order)
     assert drop.sso and drop.inc_rad == orbits.sso_inclination(drop.a_km, 0.0, order=2)
     assert orbits.raan_rate(drop.a_km, 0.0, drop.inc_rad) == pytest.approx(
-        EARTH_SUN_MEAN_MOTION_RAD_S, rel=1e-12)
+        EARTH_SUN_MEAN_MOTION_RAD_S, rel=1e-12
+    )
     assert math.degrees(drop.inc_rad) == pytest.approx(97.50, abs=0.01)
     assert drop.ltan_h == 10.5 and drop.ltan_reference == "mean"
     assert drop.raan_rad == orbits.ltan_to_raan(10.5, julian_date(s.epoch), "mean")
@@ -312,11 +342,17 @@ def edit(text: str, old: str, new: str) -> str:
 
 
 def test_orbit_forms(minimal_text):
-    text = edit(minimal_text, "target: {altitude: 550 km, sso: true, ltan: \"11:00\"}",
-                "target: {perigee_altitude: 500 km, apogee_altitude: 700 km, "
-                "inclination: 97.6 deg, raan: -10 deg, argp: 90 deg, slot: 370 deg}")
-    text = edit(text, "target: {altitude: 500 km, sso: true}",
-                "target: {sma: 6900 km, eccentricity: 0.001, sso: true}")
+    text = edit(
+        minimal_text,
+        'target: {altitude: 550 km, sso: true, ltan: "11:00"}',
+        "target: {perigee_altitude: 500 km, apogee_altitude: 700 km, "
+        "inclination: 97.6 deg, raan: -10 deg, argp: 90 deg, slot: 370 deg}",
+    )
+    text = edit(
+        text,
+        "target: {altitude: 500 km, sso: true}",
+        "target: {sma: 6900 km, eccentricity: 0.001, sso: true}",
+    )
     s = loads(text)
     elliptic, sma_form = s.payloads[0].target, s.payloads[1].target
     assert elliptic.a_km == pytest.approx(R_EARTH_KM + 600.0)
@@ -332,8 +368,9 @@ def test_orbit_forms(minimal_text):
 
 def test_times(minimal_text):
     text = edit(minimal_text, "epoch: 2027-03-01T10:00:00Z", "epoch: 2027-03-01T12:00:00+02:00")
-    text = edit(text, "    mass: 12 kg\n",
-                "    mass: 12 kg\n    deliver_by: 2027-03-31T10:00:00Z\n")
+    text = edit(
+        text, "    mass: 12 kg\n", "    mass: 12 kg\n    deliver_by: 2027-03-31T10:00:00Z\n"
+    )
     text = edit(text, "    mass: 24 kg\n", "    mass: 24 kg\n    deliver_by: 36 h\n")
     s = loads(text)
     assert s.epoch == dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -352,8 +389,7 @@ def test_ltan_forms_and_true_sun(minimal_text):
     s = loads(edit(minimal_text, 'ltan: "10:30"', 'ltan: "10:30:36"\n  ltan_reference: true'))
     assert s.dropoff.ltan_h == pytest.approx(10.51)
     assert s.dropoff.ltan_reference == "true"
-    assert s.dropoff.raan_rad == orbits.ltan_to_raan(s.dropoff.ltan_h, julian_date(s.epoch),
-                                                    "true")
+    assert s.dropoff.raan_rad == orbits.ltan_to_raan(s.dropoff.ltan_h, julian_date(s.epoch), "true")
     assert loads(dumps(s)) == s
     hours = loads(edit(minimal_text, 'ltan: "10:30"', 'ltan: "10.25 h"'))
     assert hours.dropoff.ltan_h == 10.25
@@ -361,8 +397,10 @@ def test_ltan_forms_and_true_sun(minimal_text):
 
 def test_extension_keys_hold_anchors(minimal_text):
     text = "x-tolerances: &tight {sma: 1 km, raan: 0.05 deg}\n" + edit(
-        minimal_text, "target: {altitude: 500 km, sso: true}",
-        "target: {altitude: 500 km, sso: true, tolerances: *tight}")
+        minimal_text,
+        "target: {altitude: 500 km, sso: true}",
+        "target: {altitude: 500 km, sso: true, tolerances: *tight}",
+    )
     tol = loads(text).payloads[1].target.tolerances
     assert tol.sma_km == 1.0 and tol.raan_rad == pytest.approx(math.radians(0.05))
     assert tol.slot_rad == Tolerances().slot_rad
@@ -407,56 +445,67 @@ def test_problem_paths_name_list_items():
 BAD_FILES = {
     "yaml_syntax.yaml": [
         "22:1: invalid YAML: expected ',' or '}', but got '<stream end>' (while parsing a flow "
-        "mapping at line 21, column 13)"],
+        "mapping at line 21, column 13)"
+    ],
     "unknown_key.yaml": ['10:3: tug.dyr_mass: unknown key "dyr_mass"; did you mean "dry_mass"?'],
-    "missing_field.yaml": [
-        "8:1: tug.dry_mass: required, but missing; add e.g. `dry_mass: 180 kg`"],
+    "missing_field.yaml": ["8:1: tug.dry_mass: required, but missing; add e.g. `dry_mass: 180 kg`"],
     "missing_unit.yaml": [
         '5:13: dropoff.altitude: expected a length with a unit, like "525 km", got the bare '
-        "number 525"],
+        "number 525"
+    ],
     "wrong_unit.yaml": [
-        '10:13: tug.dry_mass: expected a mass in kg, g or t, got "150 km": km is a unit of a '
-        "length"],
+        '10:13: tug.dry_mass: expected a mass in kg, g or t, got "150 km": km is a unit of a length'
+    ],
     "nonpositive_mass.yaml": ['20:11: payloads[1].mass: must be greater than zero, got "0 kg"'],
     "nonpositive_thrust.yaml": [
-        '14:56: tug.engines[0].thrust: must be greater than zero, got "-22 N"'],
+        '14:56: tug.engines[0].thrust: must be greater than zero, got "-22 N"'
+    ],
     "nonpositive_isp.yaml": ['14:41: tug.engines[0].isp: must be greater than zero, got "0 s"'],
     "low_perigee.yaml": [
         "21:32: payloads[1].target.perigee_altitude: perigee altitude 80.0 km is below the "
         "100 km minimum (constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters within "
-        "a revolution"],
+        "a revolution"
+    ],
     "hyperbolic.yaml": [
         "21:42: payloads[1].target.eccentricity: must be below 1 for a closed orbit (1 is a "
-        "parabola, above 1 a hyperbola), got 1.2"],
+        "parabola, above 1 a hyperbola), got 1.2"
+    ],
     "inclination_range.yaml": [
         '21:45: payloads[1].target.inclination: must be from 0 to 180 deg, got "190 deg"; a '
         "retrograde orbit has an inclination above 90 deg (97.5 deg for a 525 km SSO), never a "
-        "negative one"],
+        "negative one"
+    ],
     "sso_impossible.yaml": [
         "21:39: payloads[1].target.sso: no sun-synchronous inclination exists for a = 26378.1 "
         "km, e = 0: J2 cannot turn the node fast enough (a circular orbit must be below "
-        "~12,350 km altitude); give an inclination instead"],
+        "~12,350 km altitude); give an inclination instead"
+    ],
     "ltan_no_epoch.yaml": [
         "2:1: epoch: required, but missing; add e.g. `epoch: 2027-03-01T10:00:00Z`",
         "6:9: dropoff.ltan: an LTAN needs the scenario epoch to place the Sun; add "
         "`epoch: 2027-03-01T10:00:00Z` at the top of the file, or give raan instead",
         "17:49: payloads[0].target.ltan: an LTAN needs the scenario epoch to place the Sun; add "
-        "`epoch: 2027-03-01T10:00:00Z` at the top of the file, or give raan instead"],
-    "empty_payloads.yaml": [
-        "15:11: payloads: the payload list is empty; add at least one payload"],
+        "`epoch: 2027-03-01T10:00:00Z` at the top of the file, or give raan instead",
+    ],
+    "empty_payloads.yaml": ["15:11: payloads: the payload list is empty; add at least one payload"],
     "duplicate_payload_names.yaml": [
         '19:11: payloads[1].name: duplicate payload name "sat-1" (also payloads[0].name, '
-        "line 16); names must be unique"],
+        "line 16); names must be unique"
+    ],
     "propellant_over_capacity.yaml": [
         "11:15: tug.propellant: 120 kg loaded exceeds the tank_capacity of 100 kg; load less or "
-        "enlarge the tank"],
+        "enlarge the tank"
+    ],
     "not_utf8.yaml": [
-        "2:10: is not UTF-8 text (byte 0xe9 cannot be decoded); save the file as UTF-8"],
+        "2:10: is not UTF-8 text (byte 0xe9 cannot be decoded); save the file as UTF-8"
+    ],
     "binary.yaml": [
-        ": is a binary file (it contains NUL bytes), not YAML text; give a scenario .yaml file"],
+        ": is a binary file (it contains NUL bytes), not YAML text; give a scenario .yaml file"
+    ],
     "alias_bomb.yaml": [
         "2:1: the document expands to more than 100,000 YAML nodes; aliases (*name) copy what "
-        "their anchor refers to, and these multiply; remove them"],
+        "their anchor refers to, and these multiply; remove them"
+    ],
 }
 
 
@@ -468,8 +517,10 @@ def test_every_bad_file_has_an_expected_message():
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
 def test_bad_file_message(name):
     path = BAD_DIR / name
-    expected = [f"{path}:{line}" if not line.startswith(":") else f"{path}{line}"
-                for line in BAD_FILES[name]]
+    expected = [
+        f"{path}:{line}" if not line.startswith(":") else f"{path}{line}"
+        for line in BAD_FILES[name]
+    ]
     assert [str(p) for p in validate_file(path)] == expected
     with pytest.raises(ScenarioError):
         load(path)
@@ -489,7 +540,8 @@ def test_file_over_one_megabyte(tmp_path):
     big = tmp_path / "big.yaml"
     big.write_text("# " + "x" * scenario.MAX_FILE_BYTES + "\nname: big\n", encoding="utf-8")
     assert [str(p) for p in validate_file(big)] == [
-        f"{big}: file is larger than 1,000,000 bytes; a scenario file is a few kB of YAML text"]
+        f"{big}: file is larger than 1,000,000 bytes; a scenario file is a few kB of YAML text"
+    ]
     with pytest.raises(ScenarioError, match="larger than 1,000,000 characters"):
         loads(big.read_text(encoding="utf-8"))
 
@@ -497,38 +549,64 @@ def test_file_over_one_megabyte(tmp_path):
 def test_missing_file_and_directory(tmp_path):
     missing = tmp_path / "nope.yaml"
     assert [str(p) for p in validate_file(missing)] == [
-        f"{missing}: no such file; check the path (`otvplan example` writes a starter scenario)"]
+        f"{missing}: no such file; check the path (`otvplan example` writes a starter scenario)"
+    ]
     assert [str(p) for p in validate_file(tmp_path)] == [
         f"{tmp_path}: is a directory, not a scenario file; give the path of a .yaml file, "
-        "e.g. scenarios/sso_rideshare.yaml"]
+        "e.g. scenarios/sso_rideshare.yaml"
+    ]
 
 
 @pytest.mark.parametrize(
     ("label", "text", "expected"),
     [
         ("empty", "", "t.yaml: the file is empty; `otvplan example` writes a starter scenario"),
-        ("list", "- a\n", "t.yaml:1:1: expected a mapping (indented `key: value` lines), got a "
-                          "list"),
-        ("recursive", "a: &a [1, *a]\n",
-         "t.yaml:1:4: the document refers to itself through an alias (an anchor used inside its "
-         "own value); remove the alias"),
-        ("deep", "a: " + "[" * 60 + "]" * 60 + "\n",
-         "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
-         "lists)"),
-        ("very deep", "a: " + "[" * 5000 + "]" * 5000 + "\n",
-         "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
-         "lists)"),
-        ("two documents", "a: 1\n---\nb: 2\n",
-         "t.yaml:2:1: invalid YAML: but found another document (expected a single document in "
-         "the stream at line 1, column 1); a scenario file holds one YAML document; remove the "
-         "'---'"),
-        ("tab", "a:\n\tb: 1\n",
-         "t.yaml:2:1: invalid YAML: found character '\\t' that cannot start any token (while "
-         "scanning for the next token); YAML indents with spaces, not tabs"),
-        ("python tag", "name: !!python/object/apply:os.system [ls]\n",
-         "t.yaml:1:7: name: unsupported YAML tag !!python/object/apply:os.system; remove it"),
-        ("NUL", "name: a\x00\n", "t.yaml: is binary data (it contains NUL characters), not YAML "
-                                  "text"),
+        (
+            "list",
+            "- a\n",
+            "t.yaml:1:1: expected a mapping (indented `key: value` lines), got a list",
+        ),
+        (
+            "recursive",
+            "a: &a [1, *a]\n",
+            "t.yaml:1:4: the document refers to itself through an alias (an anchor used inside its "
+            "own value); remove the alias",
+        ),
+        (
+            "deep",
+            "a: " + "[" * 60 + "]" * 60 + "\n",
+            "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
+            "lists)",
+        ),
+        (
+            "very deep",
+            "a: " + "[" * 5000 + "]" * 5000 + "\n",
+            "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
+            "lists)",
+        ),
+        (
+            "two documents",
+            "a: 1\n---\nb: 2\n",
+            "t.yaml:2:1: invalid YAML: but found another document (expected a single document in "
+            "the stream at line 1, column 1); a scenario file holds one YAML document; remove the "
+            "'---'",
+        ),
+        (
+            "tab",
+            "a:\n\tb: 1\n",
+            "t.yaml:2:1: invalid YAML: found character '\\t' that cannot start any token (while "
+            "scanning for the next token); YAML indents with spaces, not tabs",
+        ),
+        (
+            "python tag",
+            "name: !!python/object/apply:os.system [ls]\n",
+            "t.yaml:1:7: name: unsupported YAML tag !!python/object/apply:os.system; remove it",
+        ),
+        (
+            "NUL",
+            "name: a\x00\n",
+            "t.yaml: is binary data (it contains NUL characters), not YAML text",
+        ),
     ],
 )
 def test_unreadable_documents(label, text, expected):
@@ -542,9 +620,13 @@ def test_too_deep_is_reported_at_the_same_place_by_both_composers(monkeypatch, l
     text = "a: " + "[" * levels + "]" * levels + "\n"
     with_libyaml = problems_of(text)
     monkeypatch.setattr(yamldoc, "_FAST_LOADER", None)
-    assert problems_of(text) == with_libyaml == [
-        "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and "
-        "lists)"]
+    assert (
+        problems_of(text)
+        == with_libyaml
+        == [
+            "t.yaml:1:44: the document nests too deeply (more than 40 levels of mappings and lists)"
+        ]
+    )
 
 
 def test_bytes_are_decoded_or_rejected(minimal_text):
@@ -557,77 +639,142 @@ def test_bytes_are_decoded_or_rejected(minimal_text):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ('  ltan: "10:30"\n', "",
-         '4:3: dropoff: the drop-off orbit needs its node: give raan (e.g. "120 deg") or ltan '
-         '(e.g. "10:30")'),
-        ("  altitude: 525 km\n", "  altitude: 525 km\n  sma: 6900 km\n",
-         "5:8: dropoff.sma: altitude and sma both give the orbit's size; keep one"),
-        ("  altitude: 525 km\n", "  perigee_altitude: 300 km\n",
-         "4:21: dropoff.perigee_altitude: perigee_altitude needs apogee_altitude too (or give "
-         "altitude for a circular orbit)"),
-        ("  altitude: 525 km\n", "  altitude: 525 km\n  eccentricity: 0.01\n",
-         "5:17: dropoff.eccentricity: eccentricity goes with sma; altitude means a circular "
-         "orbit and perigee_altitude + apogee_altitude imply it"),
-        ("  sso: true\n", "",
-         "4:3: dropoff: give the orbit's plane: inclination (e.g. \"53 deg\") or sso: true"),
-        ("  sso: true\n", "  inclination: 97 deg\n  sso: true\n",
-         "6:8: dropoff.sso: give either inclination or sso: true, not both"),
-        ('  ltan: "10:30"', '  raan: 10 deg\n  ltan: "10:30"',
-         "7:9: dropoff.ltan: give either raan or ltan, not both"),
-        ('ltan: "10:30"', 'ltan: "25:30"',
-         '6:9: dropoff.ltan: expected a local time of the ascending node "HH:MM" like "10:30", '
-         'got "25:30": the time must be from 00:00 to 23:59'),
-        ("altitude: 525 km", "altitude: 50 km",
-         "4:13: dropoff.altitude: altitude 50.0 km is below the 100 km minimum "
-         "(constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters within a revolution"),
-        ("altitude: 525 km", "sma: 6000 km",
-         "4:8: dropoff.sma: perigee altitude -378.1 km is below the 100 km minimum "
-         "(constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters within a revolution; "
-         "sma is measured from Earth's centre, not its surface"),
-        ("type: chemical", "type: chemcal",
-         '13:26: tug.engines[0].type: expected one of chemical, electric; got "chemcal" (did you '
-         'mean "chemical"?)'),
-        ("thrust: 22 N}", "thrust: 22 N, power: 100 W}",
-         "13:69: tug.engines[0].power: power applies to electric engines; remove it or set type: "
-         "electric"),
-        ("  tank_capacity: 100 kg\n", "  tank_capacity: 100 kg\n  propellant_reserve: 90 kg\n",
-         "12:23: tug.propellant_reserve: a reserve of 90 kg is more than the 80 kg of "
-         "propellant loaded"),
-        ("propellant: 80 kg", "propellant: -1 kg",
-         '10:15: tug.propellant: must be zero or more, got "-1 kg"'),
-        ("  tank_capacity: 100 kg\n", "  tank_capacity: 100 kg\n  propellant_reserve: 5\n",
-         '12:23: tug.propellant_reserve: expected a mass like "5 kg" or a percentage of the '
-         'loaded propellant like "3 %", got the bare number 5'),
-        ("    mass: 20 kg\n", "    mass: 20 kg\n    priority: 0\n",
-         "17:15: payloads[0].priority: must be at least 1, got 0"),
-        ("    mass: 20 kg\n", "    mass: 20 kg\n    deliver_by: 2027-01-01T00:00:00Z\n",
-         "17:17: payloads[0].deliver_by: must be after the epoch (2027-03-01T10:00:00Z)"),
-        ("    mass: 20 kg\n", "    mass: 20 kg\n    deliver_by: 30\n",
-         "17:17: payloads[0].deliver_by: expected a UTC time like 2027-04-01T00:00:00Z or a "
-         'duration after the epoch like "30 d", got the bare number 30'),
-        ("epoch: 2027-03-01T10:00:00Z", "epoch: March 1st",
-         '2:8: epoch: "March 1st" is not an ISO 8601 UTC time; write it like '
-         "2027-03-01T10:00:00Z"),
-        ("payloads:", "payload:", '14:1: payload: unknown key "payload"; did you mean '
-                                  '"payloads"?'),
-        ("  dry_mass: 150 kg\n", "  dry_mass: 150 kg\n  dry_mass: 160 kg\n",
-         '10:3: tug.dry_mass: duplicate key "dry_mass" (first given at line 9); keep one of '
-         "them"),
-        ("    target: {altitude: 500 km, sso: true}\n",
-         "    target: {altitude: 500 km, sso: true}\n"
-         "constraints:\n  disposal: {type: perigee, within: 5 yr}\n",
-         "22:13: constraints.disposal: disposal type perigee needs altitude, e.g. "
-         "`altitude: 50 km`\n"
-         "t.yaml:22:37: constraints.disposal.within: within does not apply to disposal type "
-         "perigee"),
-        ("    target: {altitude: 500 km, sso: true}\n",
-         "    target: {altitude: 500 km, sso: true}\n"
-         "constraints:\n  min_drift_altitude: 800 km\n  max_drift_altitude: 600 km\n",
-         "23:23: constraints.max_drift_altitude: min_drift_altitude (800 km) must be below "
-         "max_drift_altitude (600 km)"),
-        ("    target: {altitude: 500 km, sso: true}\n",
-         "    target: {altitude: 500 km, sso: true}\nsolver: {objective: fuel}\n",
-         '21:21: solver.objective: expected one of propellant, duration, pareto; got "fuel"'),
+        (
+            '  ltan: "10:30"\n',
+            "",
+            '4:3: dropoff: the drop-off orbit needs its node: give raan (e.g. "120 deg") or ltan '
+            '(e.g. "10:30")',
+        ),
+        (
+            "  altitude: 525 km\n",
+            "  altitude: 525 km\n  sma: 6900 km\n",
+            "5:8: dropoff.sma: altitude and sma both give the orbit's size; keep one",
+        ),
+        (
+            "  altitude: 525 km\n",
+            "  perigee_altitude: 300 km\n",
+            "4:21: dropoff.perigee_altitude: perigee_altitude needs apogee_altitude too (or give "
+            "altitude for a circular orbit)",
+        ),
+        (
+            "  altitude: 525 km\n",
+            "  altitude: 525 km\n  eccentricity: 0.01\n",
+            "5:17: dropoff.eccentricity: eccentricity goes with sma; altitude means a circular "
+            "orbit and perigee_altitude + apogee_altitude imply it",
+        ),
+        (
+            "  sso: true\n",
+            "",
+            '4:3: dropoff: give the orbit\'s plane: inclination (e.g. "53 deg") or sso: true',
+        ),
+        (
+            "  sso: true\n",
+            "  inclination: 97 deg\n  sso: true\n",
+            "6:8: dropoff.sso: give either inclination or sso: true, not both",
+        ),
+        (
+            '  ltan: "10:30"',
+            '  raan: 10 deg\n  ltan: "10:30"',
+            "7:9: dropoff.ltan: give either raan or ltan, not both",
+        ),
+        (
+            'ltan: "10:30"',
+            'ltan: "25:30"',
+            '6:9: dropoff.ltan: expected a local time of the ascending node "HH:MM" like "10:30", '
+            'got "25:30": the time must be from 00:00 to 23:59',
+        ),
+        (
+            "altitude: 525 km",
+            "altitude: 50 km",
+            "4:13: dropoff.altitude: altitude 50.0 km is below the 100 km minimum "
+            "(constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters within a revolution",
+        ),
+        (
+            "altitude: 525 km",
+            "sma: 6000 km",
+            "4:8: dropoff.sma: perigee altitude -378.1 km is below the 100 km minimum "
+            "(constants.MIN_PERIGEE_ALTITUDE_KM): an orbit that low re-enters within a revolution; "
+            "sma is measured from Earth's centre, not its surface",
+        ),
+        (
+            "type: chemical",
+            "type: chemcal",
+            '13:26: tug.engines[0].type: expected one of chemical, electric; got "chemcal" '
+            '(did you mean "chemical"?)',
+        ),
+        (
+            "thrust: 22 N}",
+            "thrust: 22 N, power: 100 W}",
+            "13:69: tug.engines[0].power: power applies to electric engines; remove it or set "
+            "type: electric",
+        ),
+        (
+            "  tank_capacity: 100 kg\n",
+            "  tank_capacity: 100 kg\n  propellant_reserve: 90 kg\n",
+            "12:23: tug.propellant_reserve: a reserve of 90 kg is more than the 80 kg of "
+            "propellant loaded",
+        ),
+        (
+            "propellant: 80 kg",
+            "propellant: -1 kg",
+            '10:15: tug.propellant: must be zero or more, got "-1 kg"',
+        ),
+        (
+            "  tank_capacity: 100 kg\n",
+            "  tank_capacity: 100 kg\n  propellant_reserve: 5\n",
+            '12:23: tug.propellant_reserve: expected a mass like "5 kg" or a percentage of the '
+            'loaded propellant like "3 %", got the bare number 5',
+        ),
+        (
+            "    mass: 20 kg\n",
+            "    mass: 20 kg\n    priority: 0\n",
+            "17:15: payloads[0].priority: must be at least 1, got 0",
+        ),
+        (
+            "    mass: 20 kg\n",
+            "    mass: 20 kg\n    deliver_by: 2027-01-01T00:00:00Z\n",
+            "17:17: payloads[0].deliver_by: must be after the epoch (2027-03-01T10:00:00Z)",
+        ),
+        (
+            "    mass: 20 kg\n",
+            "    mass: 20 kg\n    deliver_by: 30\n",
+            "17:17: payloads[0].deliver_by: expected a UTC time like 2027-04-01T00:00:00Z or a "
+            'duration after the epoch like "30 d", got the bare number 30',
+        ),
+        (
+            "epoch: 2027-03-01T10:00:00Z",
+            "epoch: March 1st",
+            '2:8: epoch: "March 1st" is not an ISO 8601 UTC time; write it like '
+            "2027-03-01T10:00:00Z",
+        ),
+        ("payloads:", "payload:", '14:1: payload: unknown key "payload"; did you mean "payloads"?'),
+        (
+            "  dry_mass: 150 kg\n",
+            "  dry_mass: 150 kg\n  dry_mass: 160 kg\n",
+            '10:3: tug.dry_mass: duplicate key "dry_mass" (first given at line 9); keep one of '
+            "them",
+        ),
+        (
+            "    target: {altitude: 500 km, sso: true}\n",
+            "    target: {altitude: 500 km, sso: true}\n"
+            "constraints:\n  disposal: {type: perigee, within: 5 yr}\n",
+            "22:13: constraints.disposal: disposal type perigee needs altitude, e.g. "
+            "`altitude: 50 km`\n"
+            "t.yaml:22:37: constraints.disposal.within: within does not apply to disposal type "
+            "perigee",
+        ),
+        (
+            "    target: {altitude: 500 km, sso: true}\n",
+            "    target: {altitude: 500 km, sso: true}\n"
+            "constraints:\n  min_drift_altitude: 800 km\n  max_drift_altitude: 600 km\n",
+            "23:23: constraints.max_drift_altitude: min_drift_altitude (800 km) must be below "
+            "max_drift_altitude (600 km)",
+        ),
+        (
+            "    target: {altitude: 500 km, sso: true}\n",
+            "    target: {altitude: 500 km, sso: true}\nsolver: {objective: fuel}\n",
+            '21:21: solver.objective: expected one of propellant, duration, pareto; got "fuel"',
+        ),
     ],
 )
 def test_rule_messages(old, new, expected):
@@ -637,18 +784,30 @@ def test_rule_messages(old, new, expected):
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("epoch: 2027-03-01T10:00:00Z", "epoch:",
-         "2:7: epoch: expected a UTC time like 2027-03-01T10:00:00Z, got nothing (an empty "
-         "value)"),
-        ("isp: 230 s", "isp: ~",
-         '13:41: tug.engines[0].isp: expected a duration with a unit, like "220 s", got nothing '
-         "(an empty value)"),
-        ("dry_mass: 150 kg", "dry_mass:",
-         '9:12: tug.dry_mass: expected a mass with a unit, like "180 kg", got nothing (an empty '
-         "value)"),
-        ("    target: {altitude: 500 km, sso: true}", "    target:",
-         "20:12: payloads[1].target: expected a mapping (indented `key: value` lines), got "
-         "nothing (an empty value)"),
+        (
+            "epoch: 2027-03-01T10:00:00Z",
+            "epoch:",
+            "2:7: epoch: expected a UTC time like 2027-03-01T10:00:00Z, got nothing (an empty "
+            "value)",
+        ),
+        (
+            "isp: 230 s",
+            "isp: ~",
+            '13:41: tug.engines[0].isp: expected a duration with a unit, like "220 s", got nothing '
+            "(an empty value)",
+        ),
+        (
+            "dry_mass: 150 kg",
+            "dry_mass:",
+            '9:12: tug.dry_mass: expected a mass with a unit, like "180 kg", got nothing (an empty '
+            "value)",
+        ),
+        (
+            "    target: {altitude: 500 km, sso: true}",
+            "    target:",
+            "20:12: payloads[1].target: expected a mapping (indented `key: value` lines), got "
+            "nothing (an empty value)",
+        ),
     ],
 )
 def test_required_fields_reject_empty_values(old, new, expected):
@@ -670,19 +829,34 @@ def test_optional_fields_take_empty_values_as_absent():
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("epoch: 2027-03-01T10:00:00Z", "epoch: 9999-12-31T23:59:59-01:00",
-         '2:8: epoch: "9999-12-31T23:59:59-01:00" is out of range; write a time like '
-         "2027-03-01T10:00:00Z"),
-        ("epoch: 2027-03-01T10:00:00Z", "epoch: 1900-01-01T00:00:00Z",
-         '2:8: epoch: "1900-01-01T00:00:00Z" is outside 1950-2199, where the Sun\'s '
-         "low-precision position (for LTANs) is valid"),
-        ("altitude: 525 km", "altitude: 1e300 km",
-         "4:13: dropoff.altitude: the apogee is beyond 1,500,000 km from Earth's centre, outside "
-         "Earth's sphere of influence"),
-        ("dry_mass: 150 kg", "dry_mass: " + "1" * 5000,
-         '9:13: tug.dry_mass: cannot read "1111111111111111111111111111111111111..." as !!int'),
-        ("dry_mass: 150 kg", "dry_mass: " + "1" * 500 + " kg",
-         '9:13: tug.dry_mass: "1111111111111111111111111111111111111..." is not a finite number'),
+        (
+            "epoch: 2027-03-01T10:00:00Z",
+            "epoch: 9999-12-31T23:59:59-01:00",
+            '2:8: epoch: "9999-12-31T23:59:59-01:00" is out of range; write a time like '
+            "2027-03-01T10:00:00Z",
+        ),
+        (
+            "epoch: 2027-03-01T10:00:00Z",
+            "epoch: 1900-01-01T00:00:00Z",
+            '2:8: epoch: "1900-01-01T00:00:00Z" is outside 1950-2199, where the Sun\'s '
+            "low-precision position (for LTANs) is valid",
+        ),
+        (
+            "altitude: 525 km",
+            "altitude: 1e300 km",
+            "4:13: dropoff.altitude: the apogee is beyond 1,500,000 km from Earth's centre, "
+            "outside Earth's sphere of influence",
+        ),
+        (
+            "dry_mass: 150 kg",
+            "dry_mass: " + "1" * 5000,
+            '9:13: tug.dry_mass: cannot read "1111111111111111111111111111111111111..." as !!int',
+        ),
+        (
+            "dry_mass: 150 kg",
+            "dry_mass: " + "1" * 500 + " kg",
+            '9:13: tug.dry_mass: "1111111111111111111111111111111111111..." is not a finite number',
+        ),
     ],
 )
 def test_out_of_range_values_are_problems_not_crashes(old, new, expected):
@@ -705,8 +879,16 @@ def test_json_schema_describes_the_format():
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == {"name", "epoch", "dropoff", "tug", "payloads"}
-    assert set(schema["properties"]) == {"name", "description", "epoch", "dropoff", "tug",
-                                         "payloads", "constraints", "solver"}
+    assert set(schema["properties"]) == {
+        "name",
+        "description",
+        "epoch",
+        "dropoff",
+        "tug",
+        "payloads",
+        "constraints",
+        "solver",
+    }
     orbit = schema["$defs"]["OrbitDoc"]["properties"]
     assert orbit["altitude"]["type"] == "string" and orbit["altitude"]["examples"]
     assert orbit["eccentricity"]["exclusiveMaximum"] == 1.0
@@ -729,10 +911,19 @@ def test_dumps_round_trips_a_scenario_built_in_code(minimal_text):
     base = loads(minimal_text)
     odd = dataclasses.replace(
         base,
-        dropoff=dataclasses.replace(base.dropoff, a_km=6901.123456789, sso=False,
-                                    inc_rad=1.7, ltan_h=None, raan_rad=0.123456789),
-        payloads=(dataclasses.replace(base.payloads[0], mass_kg=12.345678912345,
-                                      deliver_by_s=1234567.891, priority=4),),
+        dropoff=dataclasses.replace(
+            base.dropoff,
+            a_km=6901.123456789,
+            sso=False,
+            inc_rad=1.7,
+            ltan_h=None,
+            raan_rad=0.123456789,
+        ),
+        payloads=(
+            dataclasses.replace(
+                base.payloads[0], mass_kg=12.345678912345, deliver_by_s=1234567.891, priority=4
+            ),
+        ),
     )
     assert loads(dumps(odd)) == odd
 
@@ -742,16 +933,40 @@ def test_dumps_round_trips_a_scenario_built_in_code(minimal_text):
 # ============================================================================================
 
 _yaml_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
-    st.sampled_from(["525 km", "-5 kg", "0 s", "97.5 deg", "10:30", "25:99", "3 %", "1e999 m",
-                     "2027-03-01T10:00:00Z", "30 d", "true", "chemical", "electric", "1 lbf",
-                     "5 km/s", "sso", "perigee", "reentry", "NaN deg"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "525 km",
+            "-5 kg",
+            "0 s",
+            "97.5 deg",
+            "10:30",
+            "25:99",
+            "3 %",
+            "1e999 m",
+            "2027-03-01T10:00:00Z",
+            "30 d",
+            "true",
+            "chemical",
+            "electric",
+            "1 lbf",
+            "5 km/s",
+            "sso",
+            "perigee",
+            "reentry",
+            "NaN deg",
+        ]
+    ),
 )
 _yaml_values = st.recursive(
     _yaml_leaves,
-    lambda children: st.one_of(st.lists(children, max_size=3),
-                               st.dictionaries(st.text(max_size=8), children, max_size=3)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -793,8 +1008,7 @@ def test_mutated_scenarios_load_or_raise_scenario_error(data):
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
         paths = list(_paths(doc))
         target = data.draw(st.sampled_from(paths), label="path")
-        action = data.draw(st.sampled_from(["replace", "delete", "add", "rename"]),
-                           label="action")
+        action = data.draw(st.sampled_from(["replace", "delete", "add", "rename"]), label="action")
         value = data.draw(_yaml_values, label="value")
         key = data.draw(st.text(max_size=10), label="key")
         doc = _mutate(doc, target, action, value, key)
@@ -828,10 +1042,36 @@ def test_random_bytes_load_or_raise_scenario_error(blob):
 
 
 _yaml_like = st.lists(
-    st.sampled_from(["name: a\n", "epoch: 2027-01-01\n", "dropoff:\n", "  altitude: 500 km\n",
-                     "  sso: true\n", "- x\n", "  - {a: 1}\n", "&a ", "*a\n", "<<: *a\n",
-                     "[", "]", "{", "}", ": ", "'", '"', "\t", "---\n", "!!str ", "? ",
-                     "payloads:\n", "tug:\n", "  name: t\n", "# c\n", "key: &b [1, *b]\n"]),
+    st.sampled_from(
+        [
+            "name: a\n",
+            "epoch: 2027-01-01\n",
+            "dropoff:\n",
+            "  altitude: 500 km\n",
+            "  sso: true\n",
+            "- x\n",
+            "  - {a: 1}\n",
+            "&a ",
+            "*a\n",
+            "<<: *a\n",
+            "[",
+            "]",
+            "{",
+            "}",
+            ": ",
+            "'",
+            '"',
+            "\t",
+            "---\n",
+            "!!str ",
+            "? ",
+            "payloads:\n",
+            "tug:\n",
+            "  name: t\n",
+            "# c\n",
+            "key: &b [1, *b]\n",
+        ]
+    ),
     max_size=25,
 ).map("".join)
 
@@ -915,14 +1155,18 @@ def test_documented_defaults_are_the_models():
     assert (solver["time_limit"] == "none") == (settings_.time_limit_s is None)
     constraints = _doc_table_defaults("Constraints")
     c = Constraints()
-    assert constraints["min_drift_altitude"] == format_quantity(c.min_drift_altitude_km,
-                                                                "length", ("km",))
-    assert constraints["max_drift_altitude"] == format_quantity(c.max_drift_altitude_km,
-                                                                "length", ("km",))
+    assert constraints["min_drift_altitude"] == format_quantity(
+        c.min_drift_altitude_km, "length", ("km",)
+    )
+    assert constraints["max_drift_altitude"] == format_quantity(
+        c.max_drift_altitude_km, "length", ("km",)
+    )
     assert constraints["min_deploy_separation"] == format_quantity(
-        c.min_deploy_separation_s, "time", ("s",))
-    assert constraints["max_impulsive_burn"] == format_quantity(c.max_impulsive_burn_s, "time",
-                                                                ("min",))
+        c.min_deploy_separation_s, "time", ("s",)
+    )
+    assert constraints["max_impulsive_burn"] == format_quantity(
+        c.max_impulsive_burn_s, "time", ("min",)
+    )
     assert (constraints["max_duration"] == "no limit") == (c.max_duration_s is None)
 
 
@@ -973,67 +1217,86 @@ def test_merge_key_with_an_override_takes_the_override():
 def test_merge_override_problems_point_at_the_override():
     text = MERGE_TEXT.replace("dry_mass: 151 kg}", "dry_mass: heavy}")
     assert problems_of(text) == [
-        't.yaml:13:27: tug.dry_mass: expected a mass with a unit, like "180 kg", got "heavy"']
+        't.yaml:13:27: tug.dry_mass: expected a mass with a unit, like "180 kg", got "heavy"'
+    ]
 
 
 def test_a_key_given_twice_beside_a_merge_is_still_a_duplicate():
     text = MERGE_TEXT.replace("dry_mass: 151 kg}", "dry_mass: 151 kg, dry_mass: 152 kg}")
     assert problems_of(text) == [
         't.yaml:13:35: tug.dry_mass: duplicate key "dry_mass" (first given at line 13); keep '
-        "one of them"]
+        "one of them"
+    ]
 
 
-@pytest.mark.parametrize("text,expected", [("1e-15", 1e-15), ("2E-3", 2e-3), ("1.0e-5", 1e-5),
-                                           ("5e-1", 0.5), (".5e-3", 5e-4)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [("1e-15", 1e-15), ("2E-3", 2e-3), ("1.0e-5", 1e-5), ("5e-1", 0.5), (".5e-3", 5e-4)],
+)
 def test_yaml_1_2_numbers_are_numbers(minimal_text, text, expected):
     """YAML 1.1 reads 1e-15 (no dot) as text; the format takes it as the number it is."""
-    s = loads(edit(minimal_text, "target: {altitude: 550 km, sso: true, ltan: \"11:00\"}",
-                   "target: {altitude: 550 km, sso: true, ltan: \"11:00\", "
-                   f"tolerances: {{eccentricity: {text}}}}}"))
+    s = loads(
+        edit(
+            minimal_text,
+            'target: {altitude: 550 km, sso: true, ltan: "11:00"}',
+            'target: {altitude: 550 km, sso: true, ltan: "11:00", '
+            f"tolerances: {{eccentricity: {text}}}}}",
+        )
+    )
     assert s.payloads[0].target.tolerances.eccentricity == expected
 
 
 def test_text_that_is_not_a_number_is_still_refused(minimal_text):
-    text = edit(minimal_text, "target: {altitude: 550 km, sso: true, ltan: \"11:00\"}",
-                "target: {altitude: 550 km, sso: true, ltan: \"11:00\", "
-                "tolerances: {eccentricity: 1e-15x}}")
+    text = edit(
+        minimal_text,
+        'target: {altitude: 550 km, sso: true, ltan: "11:00"}',
+        'target: {altitude: 550 km, sso: true, ltan: "11:00", tolerances: {eccentricity: 1e-15x}}',
+    )
     assert problems_of(text) == [
-        't.yaml:24:85: payloads[0].target.tolerances.eccentricity: expected a number, got '
-        '"1e-15x"']
+        't.yaml:24:85: payloads[0].target.tolerances.eccentricity: expected a number, got "1e-15x"'
+    ]
 
 
-@pytest.mark.parametrize(("text", "dimension", "expected"), [
-    ("30 days", "time", 30 * DAY_S),
-    ("1 day", "time", DAY_S),
-    ("2 hours", "time", 7200.0),
-    ("3 hrs", "time", 10800.0),
-    ("10 mins", "time", 600.0),
-    ("90 minutes", "time", 5400.0),
-    ("20 seconds", "time", 20.0),
-    ("5 secs", "time", 5.0),
-    ("2 yrs", "time", 2 * 365.25 * DAY_S),
-    ("3 years", "time", 3 * 365.25 * DAY_S),
-    ("2 weeks", "time", 14 * DAY_S),
-    ("525 kilometers", "length", 525.0),
-    ("525 kilometres", "length", 525.0),
-    ("800 metres", "length", 0.8),
-    ("10 degrees", "angle", math.radians(10.0)),
-    ("150 kgs", "mass", 150.0),
-    ("100 kilograms", "mass", 100.0),
-    ("2 tonnes", "mass", 2000.0),
-    ("22 newtons", "force", 22.0),
-    ("0.5 lightsecond", "length", 0.5 * 299792.458),  # anything astropy knows
-])
+@pytest.mark.parametrize(
+    ("text", "dimension", "expected"),
+    [
+        ("30 days", "time", 30 * DAY_S),
+        ("1 day", "time", DAY_S),
+        ("2 hours", "time", 7200.0),
+        ("3 hrs", "time", 10800.0),
+        ("10 mins", "time", 600.0),
+        ("90 minutes", "time", 5400.0),
+        ("20 seconds", "time", 20.0),
+        ("5 secs", "time", 5.0),
+        ("2 yrs", "time", 2 * 365.25 * DAY_S),
+        ("3 years", "time", 3 * 365.25 * DAY_S),
+        ("2 weeks", "time", 14 * DAY_S),
+        ("525 kilometers", "length", 525.0),
+        ("525 kilometres", "length", 525.0),
+        ("800 metres", "length", 0.8),
+        ("10 degrees", "angle", math.radians(10.0)),
+        ("150 kgs", "mass", 150.0),
+        ("100 kilograms", "mass", 100.0),
+        ("2 tonnes", "mass", 2000.0),
+        ("22 newtons", "force", 22.0),
+        ("0.5 lightsecond", "length", 0.5 * 299792.458),  # anything astropy knows
+    ],
+)
 def test_plural_and_spelled_out_units(text, dimension, expected):
     assert parse_quantity(text, dimension) == pytest.approx(expected, rel=1e-12)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("30 dayz", 'unknown unit "dayz" in "30 dayz"; a duration takes s, min, h, d or yr'),
-    ("3 Ns", 'unknown unit "Ns" in "3 Ns"; did you mean "s"? a duration takes s, min, h, d '
-             "or yr"),
-    ("3 days", None),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("30 dayz", 'unknown unit "dayz" in "30 dayz"; a duration takes s, min, h, d or yr'),
+        (
+            "3 Ns",
+            'unknown unit "Ns" in "3 Ns"; did you mean "s"? a duration takes s, min, h, d or yr',
+        ),
+        ("3 days", None),
+    ],
+)
 def test_plural_rule_does_not_invent_units(text, message):
     if message is None:
         assert parse_quantity(text, "time") == 3 * DAY_S

@@ -24,8 +24,9 @@ from otvplan.planning.solver import SolverOptions, plan
 from paths import EXAMPLES_DIR, SCENARIOS
 
 
-def random_sso_manifest(seed: int, n: int, drift_grid: int, *, deadlines=False, slots=False,
-                        max_days=120) -> str:
+def random_sso_manifest(
+    seed: int, n: int, drift_grid: int, *, deadlines=False, slots=False, max_days=120
+) -> str:
     """YAML text of a random sun-synchronous manifest (all nodal rates equal)."""
     rnd = random.Random(seed)
     lines = [
@@ -56,8 +57,9 @@ def random_sso_manifest(seed: int, n: int, drift_grid: int, *, deadlines=False, 
         if slots:
             target += f", slot: {rnd.uniform(0, 360):.1f} deg"
         target += "}"
-        lines.append(f"  - {{name: p{k + 1}, mass: {rnd.uniform(5, 120):.1f} kg, "
-                     f"target: {target}{extra}}}")
+        lines.append(
+            f"  - {{name: p{k + 1}, mass: {rnd.uniform(5, 120):.1f} kg, target: {target}{extra}}}"
+        )
     lines += [
         "constraints:",
         f"  max_duration: {max_days} d",
@@ -89,8 +91,9 @@ def brute_force_best_mass(scenario) -> float:
         ks = ks + 1
         if rows.size == 0:
             return -math.inf
-        o = lg.expand(nodes, ctx, j[rows], ks, t[rows], m[rows], raan[rows], u[rows], cache,
-                      prune=False)
+        o = lg.expand(
+            nodes, ctx, j[rows], ks, t[rows], m[rows], raan[rows], u[rows], cache, prune=False
+        )
         src = rows[o.pair]
         k_new = ks[o.pair]
         t_prev = np.where(j[src] == 0, -np.inf, t[src])
@@ -186,8 +189,19 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
             if code == 1:
                 durations = xs[:, col]
                 col += 1
-            o = lg.expand(nodes, ctx, np.full(rows, j), np.full(rows, k), t, m, raan, u,
-                          lg.DriftCache(), prune=False, durations=durations)
+            o = lg.expand(
+                nodes,
+                ctx,
+                np.full(rows, j),
+                np.full(rows, k),
+                t,
+                m,
+                raan,
+                u,
+                lg.DriftCache(),
+                prune=False,
+                durations=durations,
+            )
             want = lg.DRIFT if code == 1 else lg.DIRECT
             sel = np.nonzero((o.base == want) & (o.variant == lg.NO_PHASING))[0]
             got = np.zeros(rows, bool)
@@ -222,8 +236,10 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     x_all = np.geomspace(0.2 * 86400.0, horizon, grid)
     for order in itertools.permutations(range(1, n + 1)):
         prev = [0, *order[:-1]]
-        gaps = [abs((nodes.raan0[k] - nodes.raan0[j] + math.pi) % TWO_PI - math.pi)
-                for j, k in zip(prev, order)]
+        gaps = [
+            abs((nodes.raan0[k] - nodes.raan0[j] + math.pi) % TWO_PI - math.pi)
+            for j, k in zip(prev, order)
+        ]
         for codes in itertools.product((0, 1), repeat=n):
             if any(c == 1 and g < 1e-6 for c, g in zip(codes, gaps)):
                 continue
@@ -244,8 +260,9 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     return m0 - payload - best if np.isfinite(best) else math.inf
 
 
-CONTINUOUS_CASES = ([(seed, 2) for seed in range(6)]
-                    + [pytest.param(50 + seed, 3, marks=pytest.mark.slow) for seed in range(2)])
+CONTINUOUS_CASES = [(seed, 2) for seed in range(6)] + [
+    pytest.param(50 + seed, 3, marks=pytest.mark.slow) for seed in range(2)
+]
 
 
 @pytest.mark.parametrize("seed,n", CONTINUOUS_CASES)
@@ -401,8 +418,11 @@ def test_infeasible_plan_explains_each_payload_left_out():
     import re
 
     scenario = sc_mod.load(EXAMPLES_DIR / "sso_rideshare.yaml")
-    scenario = replace(scenario, tug=replace(scenario.tug, propellant_kg=300.0),
-                       solver=replace(scenario.solver, time_limit_s=240.0))
+    scenario = replace(
+        scenario,
+        tug=replace(scenario.tug, propellant_kg=300.0),
+        solver=replace(scenario.solver, time_limit_s=240.0),
+    )
     p = plan(scenario)
     assert not p.feasible and p.undelivered
     assert p.propellant_remaining_kg >= scenario.tug.reserve_kg - 1e-6
@@ -412,24 +432,30 @@ def test_infeasible_plan_explains_each_payload_left_out():
         manifest = set(re.search(r"closes \(([^;]+);", closes[0]).group(1).split(", "))
         assert manifest > set(p.delivered)
         keep = tuple(q for q in scenario.payloads if q.name in manifest)
-        assert plan(replace(scenario, payloads=keep),
-                    options=SolverOptions(explain=False)).feasible, closes[0]
+        assert plan(
+            replace(scenario, payloads=keep), options=SolverOptions(explain=False)
+        ).feasible, closes[0]
     lines = [r for r in p.infeasible_reasons if r.startswith("payload ")]
-    names = {line.split(":")[0][len("payload "):] for line in lines}
+    names = {line.split(":")[0][len("payload ") :] for line in lines}
     assert names == set(p.undelivered) - manifest
     checked = 0
     for line in lines:
-        name = line.split(":")[0][len("payload "):]
+        name = line.split(":")[0][len("payload ") :]
         assert " fits " not in line, line  # a payload that fits would have joined the manifest
         kg = re.search(r"needs ([0-9.]+) kg more propellant", line)
         if kg is None:
             continue
         keep = tuple(q for q in scenario.payloads if q.name in manifest or q.name == name)
         more = float(kg.group(1)) + 0.1  # printed to 0.1 kg
-        sub = replace(scenario, payloads=keep,
-                      tug=replace(scenario.tug, propellant_kg=300.0 + more,
-                                  tank_capacity_kg=max(scenario.tug.tank_capacity_kg,
-                                                       300.0 + more)))
+        sub = replace(
+            scenario,
+            payloads=keep,
+            tug=replace(
+                scenario.tug,
+                propellant_kg=300.0 + more,
+                tank_capacity_kg=max(scenario.tug.tank_capacity_kg, 300.0 + more),
+            ),
+        )
         assert plan(sub, options=SolverOptions(explain=False)).feasible, line
         checked += 1
     assert checked or closes

@@ -78,7 +78,9 @@ def comparable(table):
 
 
 def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
-    path = write_study(tmp_path, """\
+    path = write_study(
+        tmp_path,
+        """\
         name: bad
         base: tiny.yaml
         axis: 3
@@ -94,7 +96,8 @@ def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
         design: {type: grid, seed: -1}
         objective: propelant
         metrics: [total_dv, dv]
-        """)
+        """,
+    )
     f = str(path)
     assert problems_of(path) == [
         f'{f}:3:1: axis: unknown key "axis"; did you mean "axes"?',
@@ -104,7 +107,7 @@ def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
         'got "220 km": km is a unit of a length',
         f'{f}:6:39: axes["tug.engines[0].isp"][2]: expected a duration with a unit, like '
         '"220 s", got the bare number 300',
-        f"{f}:7:3: axes[\"payloads[9].mass\"]: payloads has 2 items in the base scenario (0 to "
+        f'{f}:7:3: axes["payloads[9].mass"]: payloads has 2 items in the base scenario (0 to '
         "1); [9] is out of range",
         f'{f}:8:51: axes["payloads[*].target.altitude"].to: expected a length in km or m, got '
         '"700 s": s is a unit of a duration',
@@ -115,7 +118,7 @@ def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
         f"{f}:11:3: axes[\"tug..name\"]: not a scenario path: a key is missing before the '.' "
         "at character 5; write it like tug.engines[0].isp or payloads[*].target.altitude",
         f'{f}:12:17: axes["tug.dry_mass"]: expected a list of values like [220 s, 260 s, 300 s] '
-        "or a range like {from: 450 km, to: 600 km, steps: 7}; got \"150 kg\"",
+        'or a range like {from: 450 km, to: 600 km, steps: 7}; got "150 kg"',
         f"{f}:13:28: design.seed: expected a whole number, 0 or more; got the bare number -1",
         f'{f}:14:12: objective: expected one of propellant, duration, pareto; got "propelant" '
         '(did you mean "propellant"?)',
@@ -126,7 +129,9 @@ def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
 
 
 def test_paths_are_checked_against_the_scenario_schema(tmp_path, tiny):
-    path = write_study(tmp_path, """\
+    path = write_study(
+        tmp_path,
+        """\
         base: tiny.yaml
         axes:
           payloads.mass: [1 kg]
@@ -134,7 +139,8 @@ def test_paths_are_checked_against_the_scenario_schema(tmp_path, tiny):
           tug.name[0]: [a]
           tugg.dry_mass: [1 kg]
           constraints.max_duration: [30 d, 60 d]
-        """)
+        """,
+    )
     f = str(path)
     assert problems_of(path) == [
         f'{f}:3:3: axes["payloads.mass"]: payloads is a list; select its items with [0], [*] '
@@ -151,28 +157,32 @@ def test_paths_are_checked_against_the_scenario_schema(tmp_path, tiny):
 def test_design_problems(tmp_path, tiny):
     cases = {
         "{type: sobol, size: 100}": "design.size: a Sobol' sequence is balanced only for a "
-                                    "power of two of points; use 64 or 128, not 100",
+        "power of two of points; use 64 or 128, not 100",
         "{type: lhs}": "design: a lhs design needs its number of cases: add `size: 200`",
         "{type: grid, size: 10}": "design.size: size applies to lhs and sobol designs; a grid "
-                                  "runs every combination of the axes' values",
+        "runs every combination of the axes' values",
         "latin": 'design: expected one of grid, lhs, sobol; got "latin"',
         "{type: lhs, size: 2000000}": "design.size: 2,000,000 cases is more than the limit of "
-                                      "1,000,000",
+        "1,000,000",
     }
     for design, message in cases.items():
-        path = write_study(tmp_path, f"""\
+        path = write_study(
+            tmp_path,
+            f"""\
             base: tiny.yaml
             axes: {{tug.dry_mass: {{from: 100 kg, to: 200 kg, steps: 3}}}}
             design: {design}
-            """)
+            """,
+        )
         found = problems_of(path)
         assert len(found) == 1 and found[0].endswith(message), (design, found)
 
 
 def test_inline_base_is_validated_at_the_study_files_lines(tmp_path):
     body = "base:\n" + textwrap.indent(TINY, "  ") + "axes:\n  tug.dry_mass: [100 kg]\n"
-    body = body.replace("dry_mass: 150 kg", "dry_mass: 150").replace("isp: 230 s",
-                                                                      "isp: 230 s, thrust2: 1 N")
+    body = body.replace("dry_mass: 150 kg", "dry_mass: 150").replace(
+        "isp: 230 s", "isp: 230 s, thrust2: 1 N"
+    )
     path = write_study(tmp_path, body)
     f = str(path)
     assert problems_of(path) == [
@@ -183,11 +193,13 @@ def test_inline_base_is_validated_at_the_study_files_lines(tmp_path):
 
 
 def test_base_file_problems_name_the_scenario_file(tmp_path):
-    (tmp_path / "broken.yaml").write_text(TINY.replace("dry_mass: 150 kg", "dry_mass: -5 kg"),
-                                          encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text(
+        TINY.replace("dry_mass: 150 kg", "dry_mass: -5 kg"), encoding="utf-8"
+    )
     path = write_study(tmp_path, "base: broken.yaml\naxes: {tug.dry_mass: [1 kg]}\n")
-    missing = write_study(tmp_path, "base: nothere.yaml\naxes: {tug.dry_mass: [1 kg]}\n",
-                          "missing.yaml")
+    missing = write_study(
+        tmp_path, "base: nothere.yaml\naxes: {tug.dry_mass: [1 kg]}\n", "missing.yaml"
+    )
     base = os.path.normpath(str(tmp_path / "broken.yaml"))
     assert problems_of(path) == [
         f"{path}:1:7: base: the base scenario {base} has 1 problem (listed below)",
@@ -204,24 +216,31 @@ def test_an_empty_or_alias_bomb_base_file_is_a_problem_not_a_crash(tmp_path):
     measure (minutes of CPU): both are now reported like any base file that is not a
     scenario, without showing its content."""
     (tmp_path / "empty.yaml").write_text("# nothing\n", encoding="utf-8")
-    lines = [f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}" if i else '"lol"'] * 9) + "]"
-             for i in range(9)]
+    lines = [
+        f"x{i}: &x{i} [" + ", ".join([f"*x{i - 1}" if i else '"lol"'] * 9) + "]" for i in range(9)
+    ]
     (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for name, why in (("empty", "is not a scenario file (not a YAML mapping)"),
-                      ("bomb", "is not a YAML scenario file: it does not parse (at line 1)")):
-        path = write_study(tmp_path, f"base: {name}.yaml\naxes: {{tug.dry_mass: [1 kg]}}\n",
-                           f"{name}-study.yaml")
+    for name, why in (
+        ("empty", "is not a scenario file (not a YAML mapping)"),
+        ("bomb", "is not a YAML scenario file: it does not parse (at line 1)"),
+    ):
+        path = write_study(
+            tmp_path, f"base: {name}.yaml\naxes: {{tug.dry_mass: [1 kg]}}\n", f"{name}-study.yaml"
+        )
         base = os.path.normpath(str(tmp_path / f"{name}.yaml"))
         assert problems_of(path) == [f"{path}:1:7: base: {base} {why}; its content is not shown"]
 
 
 def test_two_axes_may_not_set_the_same_value(tmp_path, tiny):
-    path = write_study(tmp_path, """\
+    path = write_study(
+        tmp_path,
+        """\
         base: tiny.yaml
         axes:
           payloads[*].mass: [1 kg, 2 kg]
           payloads[sat-2].mass: [3 kg]
-        """)
+        """,
+    )
     assert problems_of(path) == [
         f'{path}:4:3: axes["payloads[sat-2].mass"]: payloads[1].mass is also set by the axis '
         "payloads[*].mass; each value may be varied by one axis only",
@@ -230,13 +249,21 @@ def test_two_axes_may_not_set_the_same_value(tmp_path, tiny):
 
 def test_a_missing_study_file_and_an_empty_one(tmp_path):
     assert problems_of(tmp_path / "nope.yaml") == [
-        f"{tmp_path / 'nope.yaml'}: no such file; check the path (examples are in studies/)"]
+        f"{tmp_path / 'nope.yaml'}: no such file; check the path (examples are in studies/)"
+    ]
     empty = write_study(tmp_path, "# nothing\n")
     assert problems_of(empty) == [f"{empty}: the file is empty; see studies/ for examples"]
 
 
-@pytest.mark.parametrize("text", ["payloads[*].target.altitude", "tug.engines[0].isp",
-                                  "payloads[sar-micro-1].mass", "constraints.disposal.area"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "payloads[*].target.altitude",
+        "tug.engines[0].isp",
+        "payloads[sar-micro-1].mass",
+        "constraints.disposal.area",
+    ],
+)
 def test_paths_round_trip(text):
     assert format_path(parse_path(text)) == text
 
@@ -256,8 +283,12 @@ def test_grid_cases_values_and_stable_ids(tmp_path, tiny):
     study = st.load(write_study(tmp_path, body))
     cases = study.cases()
     assert [c.values for c in cases] == [
-        ("220 s", "450 km"), ("220 s", "575 km"), ("220 s", "700 km"),
-        ("300 s", "450 km"), ("300 s", "575 km"), ("300 s", "700 km"),
+        ("220 s", "450 km"),
+        ("220 s", "575 km"),
+        ("220 s", "700 km"),
+        ("300 s", "450 km"),
+        ("300 s", "575 km"),
+        ("300 s", "700 km"),
     ]
     assert len({c.case_id for c in cases}) == 6
     again = st.load(write_study(tmp_path, body, "again.yaml"))
@@ -267,7 +298,8 @@ def test_grid_cases_values_and_stable_ids(tmp_path, tiny):
     # [*] sets every payload
     assert study.assignments(cases[1])[1:] == (
         (("payloads", 0, "target", "altitude"), "575 km"),
-        (("payloads", 1, "target", "altitude"), "575 km"))
+        (("payloads", 1, "target", "altitude"), "575 km"),
+    )
 
 
 def test_lhs_is_stratified_and_reproducible(tmp_path, tiny):
@@ -293,13 +325,18 @@ def test_lhs_is_stratified_and_reproducible(tmp_path, tiny):
 
 
 def test_sobol_and_clock_time_ranges(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           payloads[0].target.ltan: {from: "09:00", to: "12:00"}
           tug.dry_mass: {from: 100 kg, to: 200 kg, steps: 5}
         design: {type: sobol, size: 8, seed: 1}
-        """))
+        """,
+        )
+    )
     cases = study.cases()
     assert len(cases) == 8
     assert study.axes[0].unit == "h"
@@ -308,15 +345,22 @@ def test_sobol_and_clock_time_ranges(tmp_path, tiny):
 
 
 def test_a_case_with_an_invalid_scenario_is_a_bad_input_row(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes: {tug.propellant: [1 kg, 80 kg, 120 kg]}
-        """))
+        """,
+        )
+    )
     table = st.sweep(study, workers=0)
     assert list(table["status"]) == ["infeasible", "ok", "bad-input"]
     assert list(table["status_code"])[2] == STATUS_BAD_INPUT
-    assert table["message"][2] == ("tug.propellant: 120 kg loaded exceeds the tank_capacity of "
-                                   "100 kg; load less or enlarge the tank")
+    assert table["message"][2] == (
+        "tug.propellant: 120 kg loaded exceeds the tank_capacity of "
+        "100 kg; load less or enlarge the tank"
+    )
     assert table["propellant_used_kg"].isna().tolist() == [False, False, True]
     assert table["message"][0].startswith("propellant: ")
     assert table["feasible"].tolist()[:2] == [False, True]
@@ -333,38 +377,59 @@ def test_a_case_that_raises_is_an_error_row(tmp_path, tiny, monkeypatch):
         return real(scenario, objective=objective, **kwargs)
 
     monkeypatch.setattr(solver, "plan", plan)
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.engines[0].isp: [220 s, 300 s, 320 s]
         metrics: [propellant_used, feasible]
-        """))
+        """,
+        )
+    )
     table = st.sweep(study, workers=0, out_dir=tmp_path / "out", plots=False)
     assert list(table["status"]) == ["ok", "error", "ok"]
     assert table["status_code"][1] == STATUS_ERROR
     assert table["message"][1].startswith("RuntimeError: boom (at test_study.py:")
-    assert list(table.columns) == ["case", "tug.engines[0].isp (s)", "propellant_used_kg",
-                                   "feasible", "status", "status_code", "message", "elapsed_s",
-                                   "cpu_s"]
+    assert list(table.columns) == [
+        "case",
+        "tug.engines[0].isp (s)",
+        "propellant_used_kg",
+        "feasible",
+        "status",
+        "status_code",
+        "message",
+        "elapsed_s",
+        "cpu_s",
+    ]
     # the error row is stored like any other result: a rerun does not run it again
     rows, _ = read_rows(tmp_path / "out" / RESULTS_FILE)
     assert sorted(r["status"] for r in rows.values()) == [STATUS_OK, STATUS_OK, STATUS_ERROR]
 
 
 def test_outputs_resume_and_plots(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.engines[0].isp: [220 s, 300 s]
           payloads[*].target.altitude: {from: 450 km, to: 650 km, steps: 2}
-        """))
+        """,
+        )
+    )
     out = tmp_path / "out"
     seen = []
     table = st.sweep(study, workers=0, out_dir=out, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "cases.png", "heatmap_duration_d.png", "heatmap_propellant_used_kg.png",
-        "heatmap_total_dv_m_s.png"]
+        "cases.png",
+        "heatmap_duration_d.png",
+        "heatmap_propellant_used_kg.png",
+        "heatmap_total_dv_m_s.png",
+    ]
     import pandas as pd
 
     parquet = pd.read_parquet(out / "results.parquet")
@@ -374,25 +439,30 @@ def test_outputs_resume_and_plots(tmp_path, tiny):
     assert json.loads((out / "study.json").read_text())["status"]["ok"] == 4
     # A rerun finds every case stored and runs none.
     seen.clear()
-    again = st.sweep(study, workers=0, out_dir=out, plots=False, progress=lambda d, t:
-                     seen.append((d, t)))
+    again = st.sweep(
+        study, workers=0, out_dir=out, plots=False, progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(4, 4)]
     assert again.equals(table)
 
 
 def test_scatter_matrix_for_sampled_designs(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.dry_mass: {from: 100 kg, to: 200 kg}
           payloads[1].mass: {from: 10 kg, to: 40 kg}
         design: {type: lhs, size: 3, seed: 1}
         metrics: [total_dv]
-        """))
+        """,
+        )
+    )
     out = tmp_path / "out"
     st.sweep(study, workers=0, out_dir=out)
-    assert sorted(p.name for p in (out / "plots").iterdir()) == ["cases.png",
-                                                                 "scatter_matrix.png"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["cases.png", "scatter_matrix.png"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,12 +473,17 @@ def test_scatter_matrix_for_sampled_designs(tmp_path, tiny):
 @pytest.fixture
 def isp_propellant(tmp_path, tiny):
     """A 2 x 2 grid whose 0.5 kg cases are infeasible, swept with its figures."""
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.engines[0].isp: [220 s, 300 s]
           tug.propellant: [0.5 kg, 80 kg]
-        """))
+        """,
+        )
+    )
     out = tmp_path / "out"
     (out / "plots").mkdir(parents=True)
     (out / "plots" / "pareto.png").write_bytes(b"an older version's figure")
@@ -441,27 +516,39 @@ def test_heatmap_cells_stay_on_the_sampled_values(isp_propellant):
     assert sorted(t.get_text() for t in ax.texts) == sorted(f"{v:.4g}" for v in ok)
     crosses = [c for c in ax.collections[1:] if len(c.get_offsets()) == 2]
     assert [sorted(map(tuple, c.get_offsets().tolist())) for c in crosses] == [
-        [(0.0, 0.0), (1.0, 0.0)]]
-    for column, name in (("total_dv_m_s", "Total delta-v (m/s)"),
-                         ("duration_d", "Mission duration (d)")):
+        [(0.0, 0.0), (1.0, 0.0)]
+    ]
+    for column, name in (
+        ("total_dv_m_s", "Total delta-v (m/s)"),
+        ("duration_d", "Mission duration (d)"),
+    ):
         assert st.figures(study, table)[f"heatmap_{column}"].axes[1].get_ylabel() == name
 
 
 def test_the_cases_figure_draws_no_front_through_different_designs(isp_propellant):
     study, table, out = isp_propellant
     assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "cases.png", "heatmap_duration_d.png", "heatmap_propellant_used_kg.png",
-        "heatmap_total_dv_m_s.png"]  # the older pareto.png is gone
+        "cases.png",
+        "heatmap_duration_d.png",
+        "heatmap_propellant_used_kg.png",
+        "heatmap_total_dv_m_s.png",
+    ]  # the older pareto.png is gone
     ax = st.figures(study, table)["cases"].axes[0]
     assert ax.get_lines() == []  # points only: no front, no step line
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "feasible (2)", "infeasible (the partial plan) (2)"]
+        "feasible (2)",
+        "infeasible (the partial plan) (2)",
+    ]
     assert "each point is one design case" in ax.get_title()
     assert ax.get_xlabel() == "Mission duration (d)"
     assert ax.get_ylabel() == "Propellant used (kg)"
     # few cases: each point names its axis values
     assert sorted(t.get_text() for t in ax.texts) == [
-        "220 s, 0.5 kg", "220 s, 80 kg", "300 s, 0.5 kg", "300 s, 80 kg"]
+        "220 s, 0.5 kg",
+        "220 s, 80 kg",
+        "300 s, 0.5 kg",
+        "300 s, 80 kg",
+    ]
 
 
 def test_a_sweep_table_renders_as_html_in_a_notebook(isp_propellant):
@@ -473,7 +560,10 @@ def test_a_sweep_table_renders_as_html_in_a_notebook(isp_propellant):
 
 
 def test_axis_labels_are_names_with_units(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.engines[0].isp: [220 s, 300 s]
@@ -484,7 +574,9 @@ def test_axis_labels_are_names_with_units(tmp_path, tiny):
           constraints.max_duration: [30 d, 60 d]
           dropoff.altitude: [500 km, 525 km]
         design: {type: lhs, size: 2}
-        """))
+        """,
+        )
+    )
     assert [st.axis_label(study, a) for a in study.axes] == [
         "Isp, engine main (s)",
         "Target altitude, every payload (km)",
@@ -503,10 +595,15 @@ def test_axis_labels_are_names_with_units(tmp_path, tiny):
 
 
 def test_a_torn_last_line_is_ignored_and_the_case_rerun(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes: {tug.dry_mass: [140 kg, 150 kg, 160 kg]}
-        """))
+        """,
+        )
+    )
     out = tmp_path / "out"
     first = st.sweep(study, workers=0, out_dir=out, plots=False)
     store = out / RESULTS_FILE
@@ -515,8 +612,9 @@ def test_a_torn_last_line_is_ignored_and_the_case_rerun(tmp_path, tiny):
     rows, skipped = read_rows(store)
     assert len(rows) == 2 and skipped == 1
     seen = []
-    second = st.sweep(study, workers=0, out_dir=out, plots=False,
-                      progress=lambda d, t: seen.append(d))
+    second = st.sweep(
+        study, workers=0, out_dir=out, plots=False, progress=lambda d, t: seen.append(d)
+    )
     assert seen == [2, 3]
     assert comparable(second).equals(comparable(first))
     text = store.read_bytes()
@@ -546,12 +644,27 @@ def test_cli_bad_study_exits_2_and_infeasible_cases_exit_0(tmp_path, tiny, capsy
     assert main(["sweep", str(bad), "--out", str(tmp_path / "o1")]) == 2
     assert 'unknown key "dry_mas" in tug; did you mean "dry_mass"?' in capsys.readouterr().err
     good = write_study(tmp_path, "base: tiny.yaml\naxes: {tug.propellant: [1 kg, 80 kg]}\n")
-    assert main(["sweep", str(good), "--out", str(tmp_path / "o2"), "--workers", "0",
-                 "--no-plots"]) == 0
+    assert (
+        main(["sweep", str(good), "--out", str(tmp_path / "o2"), "--workers", "0", "--no-plots"])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "2 cases: 1 ok, 1 infeasible, 0 bad-input, 0 error" in err
-    assert main(["sweep", str(good), "--out", str(tmp_path / "o3"), "--workers", "1",
-                 "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert (
+        main(
+            [
+                "sweep",
+                str(good),
+                "--out",
+                str(tmp_path / "o3"),
+                "--workers",
+                "1",
+                "--scheduler",
+                "tcp://127.0.0.1:1",
+            ]
+        )
+        == 2
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,10 +685,25 @@ def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
     path = write_study(tmp_path, GRID % 25)  # 100 cases: the run outlasts the first few
     study = st.load(path)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "otvplan", "sweep", str(path), "--out", str(out),
-               "--workers", "2", "--no-plots"]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "otvplan",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-plots",
+    ]
+    proc = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     store = out / RESULTS_FILE
     try:
         deadline = time.monotonic() + 120
@@ -617,8 +745,9 @@ def test_sigkill_mid_run_then_rerun_gives_every_case_once(tmp_path, tiny):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=50)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
     client = distributed.Client(cluster)
     try:
         yield client
@@ -631,12 +760,15 @@ def dask_client():
 def test_local_processes_and_a_dask_cluster_give_the_same_table(tmp_path, tiny, dask_client):
     study = st.load(write_study(tmp_path, GRID % 3))
     local = st.sweep(study, workers=2, out_dir=tmp_path / "local", plots=False)
-    on_dask = st.sweep(study, executor=dask_client.get_executor(),
-                       out_dir=tmp_path / "dask", plots=False)
+    on_dask = st.sweep(
+        study, executor=dask_client.get_executor(), out_dir=tmp_path / "dask", plots=False
+    )
     assert len(local) == 12 and set(local["status"]) == {"ok"}
     assert comparable(on_dask).equals(comparable(local))
-    workers = {json.loads(line)["worker"] for line in
-               (tmp_path / "dask" / RESULTS_FILE).read_bytes().splitlines()}
+    workers = {
+        json.loads(line)["worker"]
+        for line in (tmp_path / "dask" / RESULTS_FILE).read_bytes().splitlines()
+    }
     assert len(workers) == 2  # both cluster workers ran cases
 
 
@@ -653,8 +785,13 @@ def test_killing_a_dask_worker_mid_run_still_completes_the_study(tmp_path, tiny,
             os.kill(victim, signal.SIGKILL)
             killed.append(done)
 
-    table = st.sweep(study, executor=dask_client.get_executor(), out_dir=tmp_path / "out",
-                     progress=progress, plots=False)
+    table = st.sweep(
+        study,
+        executor=dask_client.get_executor(),
+        out_dir=tmp_path / "out",
+        progress=progress,
+        plots=False,
+    )
     assert killed
     assert list(table["case"]) == [c.case_id for c in study.cases()]
     assert set(table["status"]) == {"ok"}
@@ -692,24 +829,32 @@ class _LosesOneCase(run._InlineExecutor):
 
 
 def test_a_case_whose_worker_is_always_lost_is_an_unstored_error_row(tmp_path, tiny):
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.dry_mass: [140 kg, 150 kg, 160 kg, 170 kg]
         metrics: [feasible]
-        """))
+        """,
+        )
+    )
     out = tmp_path / "out"
     flaky = _LosesOneCase("160 kg")
     table = st.sweep(study, executor=flaky, out_dir=out, plots=False, chunk_size=2)
     assert list(table["status"]) == ["ok", "ok", "error", "ok"]
-    assert table["message"][2] == ("the worker running this case was lost 3 times "
-                                   "(RuntimeError: worker lost); not stored: a rerun tries it "
-                                   "again")
+    assert table["message"][2] == (
+        "the worker running this case was lost 3 times "
+        "(RuntimeError: worker lost); not stored: a rerun tries it "
+        "again"
+    )
     rows, _ = read_rows(out / RESULTS_FILE)
     assert len(rows) == 3 and table["case"][2] not in rows
     seen = []
-    again = st.sweep(study, workers=0, out_dir=out, plots=False,
-                     progress=lambda d, t: seen.append(d))
+    again = st.sweep(
+        study, workers=0, out_dir=out, plots=False, progress=lambda d, t: seen.append(d)
+    )
     assert seen == [3, 4] and set(again["status"]) == {"ok"}
 
 
@@ -719,8 +864,20 @@ def test_cli_sweep_on_a_scheduler(tmp_path, tiny, dask_client, capsys):
 
     path = write_study(tmp_path, GRID % 2)
     address = dask_client.scheduler.address
-    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--scheduler", address,
-                 "--no-plots"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--out",
+                str(tmp_path / "out"),
+                "--scheduler",
+                address,
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert f"on the cluster at {address}" in err
     assert "8 cases: 8 ok, 0 infeasible, 0 bad-input, 0 error" in err
@@ -750,20 +907,30 @@ def test_a_case_that_kills_its_local_worker_is_an_error_row(tmp_path, tiny, monk
 
     def local_executor(workers):
         pools.append(workers)
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_crash_on, initargs=("160 kg",))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_crash_on,
+            initargs=("160 kg",),
+        )
 
     monkeypatch.setattr(run, "_local_executor", local_executor)
-    study = st.load(write_study(tmp_path, """\
+    study = st.load(
+        write_study(
+            tmp_path,
+            """\
         base: tiny.yaml
         axes:
           tug.dry_mass: [140 kg, 150 kg, 160 kg, 170 kg]
         metrics: [feasible]
-        """))
+        """,
+        )
+    )
     table = st.sweep(study, workers=2, out_dir=tmp_path / "out", plots=False)
     assert list(table["status"]) == ["ok", "ok", "error", "ok"]
-    assert table["message"][2].startswith("the worker running this case was lost 3 times "
-                                          "(BrokenProcessPool: ")
+    assert table["message"][2].startswith(
+        "the worker running this case was lost 3 times (BrokenProcessPool: "
+    )
     assert len(pools) >= 4  # the first pool and one per death of the poisoned case's worker
     rows, _ = read_rows(tmp_path / "out" / RESULTS_FILE)
     assert len(rows) == 3

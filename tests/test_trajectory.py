@@ -34,17 +34,30 @@ def electric():
 ISS_INC_RAD = math.radians(51.6)
 
 
-def coast_plan(a=7000.0, e=0.0, inc=ISS_INC_RAD, raan=0.3, argp=0.0, slot=0.2,
-               duration=86400.0) -> Plan:
+def coast_plan(
+    a=7000.0, e=0.0, inc=ISS_INC_RAD, raan=0.3, argp=0.0, slot=0.2, duration=86400.0
+) -> Plan:
     """A plan without legs: the tug coasts in its drop-off orbit."""
     sc = Scenario(
-        name="coast", epoch=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+        name="coast",
+        epoch=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
         dropoff=OrbitSpec(a_km=a, e=e, inc_rad=inc, raan_rad=raan, argp_rad=argp, slot_rad=slot),
         tug=Tug("t", 100.0, 10.0, 10.0, 0.0, (Engine("m", "chemical", 300.0, 10.0),)),
-        payloads=())
-    return Plan(scenario=sc, objective="propellant", feasible=True, legs=(), delivered=(),
-                undelivered=(), total_dv_kms=0.0, propellant_used_kg=0.0,
-                propellant_remaining_kg=10.0, duration_s=duration, final_mass_kg=110.0)
+        payloads=(),
+    )
+    return Plan(
+        scenario=sc,
+        objective="propellant",
+        feasible=True,
+        legs=(),
+        delivered=(),
+        undelivered=(),
+        total_dv_kms=0.0,
+        propellant_used_kg=0.0,
+        propellant_remaining_kg=10.0,
+        duration_s=duration,
+        final_mass_kg=110.0,
+    )
 
 
 def test_starts_in_the_dropoff_orbit(minimal):
@@ -98,7 +111,7 @@ def test_jumps_to_each_burns_orbit_after(fixture, request):
     burns = tr.burns_in_order(p)
     for k, (_leg, b) in enumerate(burns):
         oa = b.orbit_after
-        later = [bb for _l, bb in burns[k + 1:] if bb.t_s <= oa.t_s + 1e-9]
+        later = [bb for _l, bb in burns[k + 1 :] if bb.t_s <= oa.t_s + 1e-9]
         if later:  # another burn at the same instant overrides this one
             continue
         el = tr.elements_at(p, oa.t_s)
@@ -192,8 +205,7 @@ def test_a_burn_at_the_epoch_still_shows_the_dropoff_orbit():
     from otvplan.io import scenario
     from otvplan.planning import solver
 
-    plan = solver.plan(scenario.load(SCENARIOS_DIR
-                                     / "gto_to_geo.yaml"))
+    plan = solver.plan(scenario.load(SCENARIOS_DIR / "gto_to_geo.yaml"))
     assert tr.event_times(plan)[0] == 0.0
     s = tr.sample(plan, n=20)
     drop = plan.scenario.dropoff

@@ -82,62 +82,308 @@ def _corpus(paths) -> list:
 
 
 SCENARIO_FILES = sorted((REPO / "otvplan" / "examples").glob("*.yaml")) + sorted(
-    (REPO / "scenarios").glob("*.yaml"))
+    (REPO / "scenarios").glob("*.yaml")
+)
 STUDY_FILES = sorted(STUDY_DIR.glob("*.yaml"))
 SCENARIO_DOCS = _corpus(SCENARIO_FILES)
 STUDY_DOCS = _corpus(STUDY_FILES)
 
 #: Every key of the scenario and study formats (so renames and random maps hit real keys).
-SCHEMA_KEYS = sorted({
-    name
-    for model in (sc.ScenarioDoc, sc.OrbitDoc, sc.TugDoc, sc.EngineDoc, sc.PayloadDoc,
-                  sc.ConstraintsDoc, sc.DisposalDoc, sc.SolverDoc, sc.TolerancesDoc)
-    for name in model.model_fields
-} | set(TOP_KEYS) | set(DESIGN_KEYS) | set(RANGE_KEYS) | {"x-notes", "<<"})
+SCHEMA_KEYS = sorted(
+    {
+        name
+        for model in (
+            sc.ScenarioDoc,
+            sc.OrbitDoc,
+            sc.TugDoc,
+            sc.EngineDoc,
+            sc.PayloadDoc,
+            sc.ConstraintsDoc,
+            sc.DisposalDoc,
+            sc.SolverDoc,
+            sc.TolerancesDoc,
+        )
+        for name in model.model_fields
+    }
+    | set(TOP_KEYS)
+    | set(DESIGN_KEYS)
+    | set(RANGE_KEYS)
+    | {"x-notes", "<<"}
+)
 
 #: Units: the table's, astropy's, wrong kinds, nonsense.
 UNITS = sorted(sc.UNIT_TABLE) + [
-    "", "KM", "Km", "kms", "m/s", "km/s", "lbf", "lb", "ft", "nmi", "AU", "au", "pc", "lyr",
-    "solMass", "deg2", "sr", "Hz", "J", "dimensionless", "furlong", "km km", "1/s", "s-1",
-    "u.km", "%%", "‰", "°", "µN", "μN", "㎞", "kg m", "h h", "(", "**", "km^2", "10 km",
+    "",
+    "KM",
+    "Km",
+    "kms",
+    "m/s",
+    "km/s",
+    "lbf",
+    "lb",
+    "ft",
+    "nmi",
+    "AU",
+    "au",
+    "pc",
+    "lyr",
+    "solMass",
+    "deg2",
+    "sr",
+    "Hz",
+    "J",
+    "dimensionless",
+    "furlong",
+    "km km",
+    "1/s",
+    "s-1",
+    "u.km",
+    "%%",
+    "‰",
+    "°",
+    "µN",
+    "μN",
+    "㎞",
+    "kg m",
+    "h h",
+    "(",
+    "**",
+    "km^2",
+    "10 km",
 ]
 
 #: Numbers as written in YAML/quantity text, the extremes included.
 NUMBER_TEXTS = [
-    "0", "-0", "-0.0", "+0", "1", "-1", "525", "97.5", "1e308", "-1e308", "1.7976931348623157e308",
-    "1e309", "-1e309", "5e-324", "1e-320", "2.2250738585072014e-308", "nan", "NaN", "inf",
-    "-inf", ".nan", ".inf", "-.inf", "1_000", "0x1F", "0o17", "1e", "e5", ".", "-", "1.2.3",
-    "９", "١٢٣", "½", "1,5", "99999999999999999999999999999", "0.000000001", "360", "-360",
-    "180.0000000001", "1e-15", "3.14159265358979",
+    "0",
+    "-0",
+    "-0.0",
+    "+0",
+    "1",
+    "-1",
+    "525",
+    "97.5",
+    "1e308",
+    "-1e308",
+    "1.7976931348623157e308",
+    "1e309",
+    "-1e309",
+    "5e-324",
+    "1e-320",
+    "2.2250738585072014e-308",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1_000",
+    "0x1F",
+    "0o17",
+    "1e",
+    "e5",
+    ".",
+    "-",
+    "1.2.3",
+    "９",
+    "١٢٣",
+    "½",
+    "1,5",
+    "99999999999999999999999999999",
+    "0.000000001",
+    "360",
+    "-360",
+    "180.0000000001",
+    "1e-15",
+    "3.14159265358979",
 ]
 
 #: Scalars chosen to break things: non-finite, huge, empty, control characters, look-alikes.
 NASTY_SCALARS: list = [
-    None, True, False, 0, -0.0, 1, -1, 2**63, -(2**63), 10**400, 1e308, -1e308, 5e-324,
-    math.nan, math.inf, -math.inf, "", " ", "~", "null", "nan", "inf", ".nan", "NaN km",
-    "inf km", "-inf deg", "nan kg", "1e308 km", "1e309 km", "-1e308 km", "-0 km", "-0.0 deg",
-    "0 kg", "1e-320 km", "525", "525 kg", "525 furlong", "525 m/s", "525 km/s", "525 deg",
-    "97.5 rad", "10:30", "25:99", "99:99:99", "23:59:59.999999", "24:00", "-1:30", "10.5 h",
-    "2027-02-30T00:00:00Z", "9999-12-31T23:59:59-01:00", "0001-01-01", "2027-03-01",
-    "2027-03-01T10:00:00+25:00", "1e5 yr", "3 %", "150 %", "-3 %", "100 %", "0x1F km",
-    "1_000 km", "½ km", "５２５ km", "525\u00a0km", "525 KM", "525 km km", "km", "525 pc",
-    "1 AU", "1 solMass", "1 dimensionless", "525 m2", "\x07", "\u202e", "\u2028",
-    "a\nb", "a\rb", "tab\there", "\x1b[31mred", "💥", "z̴̧̛a̶l̷g̸o̵", "\ufeff", "\ud800",
-    "x" * 5000, "chemical", "electric", "none", "perigee", "reentry", "grid", "lhs",
-    "sobol", "propellant", "duration", "pareto", "true", "false", "yes", "no", "on", "off",
-    "[*]", "payloads[*].target.altitude", "tug.engines[0].isp", "../scenarios/nope.yaml",
-    "/dev/zero", "/", ".", "..", "<<", "&a", "*a", "!!python/object:os.system",
+    None,
+    True,
+    False,
+    0,
+    -0.0,
+    1,
+    -1,
+    2**63,
+    -(2**63),
+    10**400,
+    1e308,
+    -1e308,
+    5e-324,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    " ",
+    "~",
+    "null",
+    "nan",
+    "inf",
+    ".nan",
+    "NaN km",
+    "inf km",
+    "-inf deg",
+    "nan kg",
+    "1e308 km",
+    "1e309 km",
+    "-1e308 km",
+    "-0 km",
+    "-0.0 deg",
+    "0 kg",
+    "1e-320 km",
+    "525",
+    "525 kg",
+    "525 furlong",
+    "525 m/s",
+    "525 km/s",
+    "525 deg",
+    "97.5 rad",
+    "10:30",
+    "25:99",
+    "99:99:99",
+    "23:59:59.999999",
+    "24:00",
+    "-1:30",
+    "10.5 h",
+    "2027-02-30T00:00:00Z",
+    "9999-12-31T23:59:59-01:00",
+    "0001-01-01",
+    "2027-03-01",
+    "2027-03-01T10:00:00+25:00",
+    "1e5 yr",
+    "3 %",
+    "150 %",
+    "-3 %",
+    "100 %",
+    "0x1F km",
+    "1_000 km",
+    "½ km",
+    "５２５ km",
+    "525\u00a0km",
+    "525 KM",
+    "525 km km",
+    "km",
+    "525 pc",
+    "1 AU",
+    "1 solMass",
+    "1 dimensionless",
+    "525 m2",
+    "\x07",
+    "\u202e",
+    "\u2028",
+    "a\nb",
+    "a\rb",
+    "tab\there",
+    "\x1b[31mred",
+    "💥",
+    "z̴̧̛a̶l̷g̸o̵",
+    "\ufeff",
+    "\ud800",
+    "x" * 5000,
+    "chemical",
+    "electric",
+    "none",
+    "perigee",
+    "reentry",
+    "grid",
+    "lhs",
+    "sobol",
+    "propellant",
+    "duration",
+    "pareto",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "[*]",
+    "payloads[*].target.altitude",
+    "tug.engines[0].isp",
+    "../scenarios/nope.yaml",
+    "/dev/zero",
+    "/",
+    ".",
+    "..",
+    "<<",
+    "&a",
+    "*a",
+    "!!python/object:os.system",
 ]
 
 #: Fragments of YAML syntax for token soups.
 YAML_TOKENS = [
-    "\n", "\n  ", "\n    ", "- ", ": ", ":", "{", "}", "[", "]", ", ", "&a ", "*a", "&b ", "*b",
-    "<<: *a", "!!str ", "!!int ", "!!float ", "!!binary ", "!!python/object:os.system ",
-    "!!set ", "!!omap ", "!custom ", "? ", "|\n  ", ">-\n  ", "---\n", "...\n", "%YAML 1.1\n",
-    "%TAG ! tag:x,2000:\n", "# c", '"', "'", "\\", "\t", "\r", "\x00", "\x85", "\u2028",
-    "\ufeff", "~", "null", "true", "=", "@", "`", "%", "name", "epoch", "dropoff", "payloads",
-    "tug", "engines", "target", "altitude", "sso", "ltan", "axes", "base", "design",
-    "525 km", "10:30", "2027-03-01T10:00:00Z", "1e308", ".nan", "-.inf", "💥",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "- ",
+    ": ",
+    ":",
+    "{",
+    "}",
+    "[",
+    "]",
+    ", ",
+    "&a ",
+    "*a",
+    "&b ",
+    "*b",
+    "<<: *a",
+    "!!str ",
+    "!!int ",
+    "!!float ",
+    "!!binary ",
+    "!!python/object:os.system ",
+    "!!set ",
+    "!!omap ",
+    "!custom ",
+    "? ",
+    "|\n  ",
+    ">-\n  ",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "%TAG ! tag:x,2000:\n",
+    "# c",
+    '"',
+    "'",
+    "\\",
+    "\t",
+    "\r",
+    "\x00",
+    "\x85",
+    "\u2028",
+    "\ufeff",
+    "~",
+    "null",
+    "true",
+    "=",
+    "@",
+    "`",
+    "%",
+    "name",
+    "epoch",
+    "dropoff",
+    "payloads",
+    "tug",
+    "engines",
+    "target",
+    "altitude",
+    "sso",
+    "ltan",
+    "axes",
+    "base",
+    "design",
+    "525 km",
+    "10:30",
+    "2027-03-01T10:00:00Z",
+    "1e308",
+    ".nan",
+    "-.inf",
+    "💥",
 ]
 
 
@@ -148,31 +394,62 @@ YAML_TOKENS = [
 _keys = st.one_of(
     st.sampled_from(SCHEMA_KEYS),
     st.text(max_size=12),
-    st.sampled_from(["", " ", "Name", "NAME", "name ", " name", "nam", "naem", "names",
-                     "payload", "payloads[0]", "x-", "x-a", "a\nb", "\x00", "💥", "1", "~",
-                     "true", "null", "<<", "? x"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "Name",
+            "NAME",
+            "name ",
+            " name",
+            "nam",
+            "naem",
+            "names",
+            "payload",
+            "payloads[0]",
+            "x-",
+            "x-a",
+            "a\nb",
+            "\x00",
+            "💥",
+            "1",
+            "~",
+            "true",
+            "null",
+            "<<",
+            "? x",
+        ]
+    ),
 )
 
 _quantity_text = st.builds(
     lambda number, gap, unit: f"{number}{gap}{unit}",
-    st.one_of(st.sampled_from(NUMBER_TEXTS),
-              st.floats(allow_nan=True, allow_infinity=True).map(repr),
-              st.integers().map(str)),
+    st.one_of(
+        st.sampled_from(NUMBER_TEXTS),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.integers().map(str),
+    ),
     st.sampled_from(["", " ", "  ", "\t", "\u00a0", "\n"]),
     st.sampled_from(UNITS),
 )
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-    st.sampled_from(NASTY_SCALARS), _quantity_text,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(NASTY_SCALARS),
+    _quantity_text,
 )
 
 #: Random YAML-able values: nested lists and mappings of nasty scalars.
 yaml_values = st.recursive(
     _scalars,
-    lambda children: st.one_of(st.lists(children, max_size=5),
-                               st.dictionaries(_keys, children, max_size=5)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=5), st.dictionaries(_keys, children, max_size=5)
+    ),
     max_leaves=25,
 )
 
@@ -201,7 +478,7 @@ def _near_miss(key: str, draw) -> str:
     i = draw(st.integers(0, len(key) - 1))
     how = draw(st.sampled_from(["drop", "double", "case", "space", "swap", "plural"]))
     if how == "drop":
-        return key[:i] + key[i + 1:]
+        return key[:i] + key[i + 1 :]
     if how == "double":
         return key[:i] + key[i] + key[i:]
     if how == "case":
@@ -240,8 +517,21 @@ def _nest(value, depth: int, as_list: bool):
     return value
 
 
-MUTATIONS = ("delete", "rename", "near-miss", "replace", "nasty", "swap-type", "unit",
-             "nest", "duplicate-item", "huge-list", "unicode", "long-string", "add-key")
+MUTATIONS = (
+    "delete",
+    "rename",
+    "near-miss",
+    "replace",
+    "nasty",
+    "swap-type",
+    "unit",
+    "nest",
+    "duplicate-item",
+    "huge-list",
+    "unicode",
+    "long-string",
+    "add-key",
+)
 
 
 @st.composite
@@ -262,7 +552,7 @@ def mutated_documents(draw, docs) -> object:
         if action == "delete":
             del parent[last]
         elif action in ("rename", "near-miss") and isinstance(parent, dict):
-            new = (draw(_keys) if action == "rename" else _near_miss(str(last), draw))
+            new = draw(_keys) if action == "rename" else _near_miss(str(last), draw)
             parent[new] = parent.pop(last)
         elif action == "add-key" and isinstance(parent, dict):
             parent[draw(_keys)] = draw(yaml_values)
@@ -271,9 +561,21 @@ def mutated_documents(draw, docs) -> object:
         elif action == "nasty":
             parent[last] = draw(st.sampled_from(NASTY_SCALARS))
         elif action == "swap-type":
-            parent[last] = draw(st.sampled_from([
-                [value], {"value": value}, str(value), None, 0, 1.5, True, [], {},
-            ]))
+            parent[last] = draw(
+                st.sampled_from(
+                    [
+                        [value],
+                        {"value": value},
+                        str(value),
+                        None,
+                        0,
+                        1.5,
+                        True,
+                        [],
+                        {},
+                    ]
+                )
+            )
         elif action == "unit":
             parent[last] = _swap_unit(value, draw)
         elif action == "nest":
@@ -289,12 +591,37 @@ def mutated_documents(draw, docs) -> object:
             parent[last] = [copy.deepcopy(items[i % len(items)]) for i in range(size)]
         elif action == "unicode" and isinstance(value, str):
             i = draw(st.integers(0, len(value)))
-            parent[last] = value[:i] + draw(st.sampled_from(
-                ["\x00", "\x07", "\x1b", "\n", "\r\n", "\t", "\u0085", "\u2028", "\u202e",
-                 "\ufeff", "\ud800", "\uffff", "💥", "é", "e\u0301", "\u200b", "\x7f"])) + value[i:]
+            parent[last] = (
+                value[:i]
+                + draw(
+                    st.sampled_from(
+                        [
+                            "\x00",
+                            "\x07",
+                            "\x1b",
+                            "\n",
+                            "\r\n",
+                            "\t",
+                            "\u0085",
+                            "\u2028",
+                            "\u202e",
+                            "\ufeff",
+                            "\ud800",
+                            "\uffff",
+                            "💥",
+                            "é",
+                            "e\u0301",
+                            "\u200b",
+                            "\x7f",
+                        ]
+                    )
+                )
+                + value[i:]
+            )
         elif action == "long-string":
             parent[last] = draw(st.sampled_from(["a", "é", "💥", "1", " "])) * draw(
-                st.sampled_from([1000, 100_000, 400_000]))
+                st.sampled_from([1000, 100_000, 400_000])
+            )
     return doc
 
 
@@ -323,8 +650,12 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's: ~10x faste
 
 def _dump(doc, draw) -> str:
     """YAML text of ``doc`` in a random style (block or flow, unicode or escaped)."""
-    style = dict(sort_keys=False, default_flow_style=draw(st.sampled_from([False, True, None])),
-                 allow_unicode=draw(st.booleans()), width=draw(st.sampled_from([80, 10**6])))
+    style = dict(
+        sort_keys=False,
+        default_flow_style=draw(st.sampled_from([False, True, None])),
+        allow_unicode=draw(st.booleans()),
+        width=draw(st.sampled_from([80, 10**6])),
+    )
     try:
         return yaml.dump(doc, Dumper=_DUMPER, **style)
     except (yaml.YAMLError, UnicodeError):  # libyaml cannot emit lone surrogates
@@ -337,9 +668,23 @@ def text_mutations(draw, text: str) -> str:
     for _ in range(draw(st.integers(0, 3))):
         lines = text.split("\n")
         i = draw(st.integers(0, max(len(lines) - 1, 0)))
-        how = draw(st.sampled_from(["dup-line", "drop-line", "insert-token", "tab-indent",
-                                    "truncate", "insert-char", "anchor", "directive",
-                                    "second-doc", "crlf", "bom"]))
+        how = draw(
+            st.sampled_from(
+                [
+                    "dup-line",
+                    "drop-line",
+                    "insert-token",
+                    "tab-indent",
+                    "truncate",
+                    "insert-char",
+                    "anchor",
+                    "directive",
+                    "second-doc",
+                    "crlf",
+                    "bom",
+                ]
+            )
+        )
         if how == "dup-line":  # a duplicated `key: value` line is a duplicate key
             lines.insert(i, lines[i])
         elif how == "drop-line":
@@ -349,22 +694,62 @@ def text_mutations(draw, text: str) -> str:
         elif how == "tab-indent":
             lines[i] = re.sub(r"^ +", "\t", lines[i])
         elif how == "truncate":
-            text = text[:draw(st.integers(0, len(text)))]
+            text = text[: draw(st.integers(0, len(text)))]
             continue
         elif how == "insert-char":
             at = draw(st.integers(0, len(text)))
-            text = text[:at] + draw(st.sampled_from(
-                ["\x00", "\x01", "\x08", "\x1f", "\x7f", "\x85", "\ufffe", "\ud800", "\t",
-                 "\r", "💥", "'", '"', "{", "[", ":", "&", "*", "!", "|", ">", "%", "@"])
-            ) + text[at:]
+            text = (
+                text[:at]
+                + draw(
+                    st.sampled_from(
+                        [
+                            "\x00",
+                            "\x01",
+                            "\x08",
+                            "\x1f",
+                            "\x7f",
+                            "\x85",
+                            "\ufffe",
+                            "\ud800",
+                            "\t",
+                            "\r",
+                            "💥",
+                            "'",
+                            '"',
+                            "{",
+                            "[",
+                            ":",
+                            "&",
+                            "*",
+                            "!",
+                            "|",
+                            ">",
+                            "%",
+                            "@",
+                        ]
+                    )
+                )
+                + text[at:]
+            )
             continue
         elif how == "anchor":
             lines[i] = re.sub(r": (.+)$", r": &a \1", lines[i], count=1)
-            lines.append(draw(st.sampled_from(["x-ref: *a", "x-ref: [*a, *a]", "k: *a",
-                                               "<<: *a", "x-self: &s [*s]"])))
+            lines.append(
+                draw(
+                    st.sampled_from(
+                        ["x-ref: *a", "x-ref: [*a, *a]", "k: *a", "<<: *a", "x-self: &s [*s]"]
+                    )
+                )
+            )
         elif how == "directive":
-            lines.insert(0, draw(st.sampled_from(["%YAML 1.2", "%YAML 1.1\n---", "---",
-                                                  "%TAG !e! tag:e.com,2000:\n---"])))
+            lines.insert(
+                0,
+                draw(
+                    st.sampled_from(
+                        ["%YAML 1.2", "%YAML 1.1\n---", "---", "%TAG !e! tag:e.com,2000:\n---"]
+                    )
+                ),
+            )
         elif how == "second-doc":
             lines += ["---", "name: again"]
         elif how == "crlf":
@@ -397,7 +782,7 @@ def _encode(text: str, draw) -> bytes:
         return text.encode(how, "replace")
     if how == "flip" and data:
         i = draw(st.integers(0, len(data) - 1))
-        return data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1:]
+        return data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1 :]
     if how == "nul":
         i = draw(st.integers(0, len(data)))
         return data[:i] + b"\x00" + data[i:]
@@ -416,38 +801,79 @@ def scenario_inputs(draw, kind: str | None = None) -> FuzzInput:
     elif kind == "scenario-mutated":
         text = draw(text_mutations(_dump(draw(mutated_documents(SCENARIO_DOCS)), draw)))
     elif kind == "scenario-token-soup":
-        text = "".join(draw(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=4),
-                                     max_size=40)))
+        text = "".join(
+            draw(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=4), max_size=40))
+        )
     elif kind == "scenario-text":
         text = draw(st.text(max_size=300))
     else:  # scenario-bytes
         if draw(st.booleans()):
             data = draw(st.binary(max_size=400))
         else:
-            data = _encode(draw(text_mutations(_dump(draw(mutated_documents(SCENARIO_DOCS)),
-                                                     draw))), draw)
+            data = _encode(
+                draw(text_mutations(_dump(draw(mutated_documents(SCENARIO_DOCS)), draw))), draw
+            )
         return FuzzInput(kind, data, draw(st.sampled_from(["loads", "file"])))
     return FuzzInput(kind, text, "file" if draw(st.integers(0, 9)) == 0 else "loads")
 
 
 @st.composite
 def _axis_path(draw) -> str:
-    parts = draw(st.lists(st.sampled_from([
-        "payloads", "[*]", "[0]", "[1]", "[99]", "[-1]", "[sat-1]", "[]", ".", "target",
-        "altitude", "tug", "engines", "isp", "thrust", "dropoff", "inclination", "ltan",
-        "solver", "drift_grid", "constraints", "max_duration", "name", "[", "]", "..", " ",
-        "x", "💥", "\n", "epoch",
-    ]), min_size=1, max_size=7))
+    parts = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "payloads",
+                    "[*]",
+                    "[0]",
+                    "[1]",
+                    "[99]",
+                    "[-1]",
+                    "[sat-1]",
+                    "[]",
+                    ".",
+                    "target",
+                    "altitude",
+                    "tug",
+                    "engines",
+                    "isp",
+                    "thrust",
+                    "dropoff",
+                    "inclination",
+                    "ltan",
+                    "solver",
+                    "drift_grid",
+                    "constraints",
+                    "max_duration",
+                    "name",
+                    "[",
+                    "]",
+                    "..",
+                    " ",
+                    "x",
+                    "💥",
+                    "\n",
+                    "epoch",
+                ]
+            ),
+            min_size=1,
+            max_size=7,
+        )
+    )
     return "".join(parts)
 
 
 _axis_spec = st.one_of(
     st.lists(_scalars, max_size=6),
-    st.fixed_dictionaries({}, optional={
-        "from": _scalars, "to": _scalars,
-        "steps": st.one_of(st.integers(-5, 10**12), st.sampled_from([0, 1, 2, 1.5, "7", None])),
-        "scale": st.sampled_from(["linear", "log", "lin", None, 3]),
-    }),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "from": _scalars,
+            "to": _scalars,
+            "steps": st.one_of(st.integers(-5, 10**12), st.sampled_from([0, 1, 2, 1.5, "7", None])),
+            "scale": st.sampled_from(["linear", "log", "lin", None, 3]),
+        },
+    ),
     _scalars,
 )
 
@@ -464,38 +890,62 @@ def study_inputs(draw, kind: str | None = None) -> FuzzInput:
         doc = copy.deepcopy(draw(st.sampled_from(STUDY_DOCS)))
         doc["axes"] = draw(st.dictionaries(_axis_path(), _axis_spec, min_size=0, max_size=4))
         if draw(st.booleans()):
-            doc["design"] = draw(st.one_of(
-                st.sampled_from(["grid", "lhs", "sobol", "Grid", "", None, 3]),
-                st.fixed_dictionaries({}, optional={
-                    "type": st.sampled_from(["grid", "lhs", "sobol", "x"]),
-                    "size": st.one_of(st.integers(-2, 2**70), st.sampled_from([0, 1, 256, 1.5])),
-                    "seed": st.one_of(st.integers(-5, 2**70), st.none(), st.text(max_size=3)),
-                })))
+            doc["design"] = draw(
+                st.one_of(
+                    st.sampled_from(["grid", "lhs", "sobol", "Grid", "", None, 3]),
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "type": st.sampled_from(["grid", "lhs", "sobol", "x"]),
+                            "size": st.one_of(
+                                st.integers(-2, 2**70), st.sampled_from([0, 1, 256, 1.5])
+                            ),
+                            "seed": st.one_of(
+                                st.integers(-5, 2**70), st.none(), st.text(max_size=3)
+                            ),
+                        },
+                    ),
+                )
+            )
         text = _dump(doc, draw)
     elif kind == "study-token-soup":
-        text = "".join(draw(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=4),
-                                     max_size=40)))
+        text = "".join(
+            draw(st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=4), max_size=40))
+        )
     else:  # study-bytes: the file API reads bytes
         if draw(st.booleans()):
             data = draw(st.binary(max_size=400))
         else:
-            data = _encode(draw(text_mutations(_dump(draw(mutated_documents(STUDY_DOCS)),
-                                                     draw))), draw)
+            data = _encode(
+                draw(text_mutations(_dump(draw(mutated_documents(STUDY_DOCS)), draw))), draw
+            )
         return FuzzInput(kind, data, "file")
     return FuzzInput(kind, text, "file" if draw(st.integers(0, 9)) == 0 else "loads")
 
 
-SCENARIO_KINDS = ("scenario-structure", "scenario-schema-structure", "scenario-mutated",
-                  "scenario-token-soup", "scenario-text", "scenario-bytes")
-STUDY_KINDS = ("study-structure", "study-mutated", "study-axes", "study-token-soup",
-               "study-bytes")
+SCENARIO_KINDS = (
+    "scenario-structure",
+    "scenario-schema-structure",
+    "scenario-mutated",
+    "scenario-token-soup",
+    "scenario-text",
+    "scenario-bytes",
+)
+STUDY_KINDS = ("study-structure", "study-mutated", "study-axes", "study-token-soup", "study-bytes")
 KINDS = SCENARIO_KINDS + STUDY_KINDS
 
 #: How often each kind is drawn in the long run (mutations find the most).
 KIND_WEIGHTS = {
-    "scenario-structure": 1, "scenario-schema-structure": 1, "scenario-mutated": 5,
-    "scenario-token-soup": 1, "scenario-text": 1, "scenario-bytes": 1,
-    "study-structure": 1, "study-mutated": 3, "study-axes": 2, "study-token-soup": 1,
+    "scenario-structure": 1,
+    "scenario-schema-structure": 1,
+    "scenario-mutated": 5,
+    "scenario-token-soup": 1,
+    "scenario-text": 1,
+    "scenario-bytes": 1,
+    "study-structure": 1,
+    "study-mutated": 3,
+    "study-axes": 2,
+    "study-token-soup": 1,
     "study-bytes": 1,
 }
 
@@ -512,8 +962,7 @@ class Hang(BaseException):
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
     """Raise :class:`Hang` in the main thread after ``seconds`` (SIGALRM; no-op elsewhere)."""
-    usable = (seconds and hasattr(signal, "setitimer")
-              and threading_is_main())
+    usable = seconds and hasattr(signal, "setitimer") and threading_is_main()
     if not usable:
         yield
         return
@@ -545,13 +994,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE = re.compile(r"^  (?P<where>.*?)(?::(?P<line>\d+)(?::(?P<col>\d+))?)?: (?P<rest>.+)$")
 
 
-def check_problems(exc: OtvplanError, expected: type, filename: str,
-                   text: str | None) -> None:
+def check_problems(exc: OtvplanError, expected: type, filename: str, text: str | None) -> None:
     """Assert the shape of an error: its type, each problem, each line of its message."""
     expected_type = expected
     if type(exc) is not expected_type:
-        raise PropertyFailure(f"raised {type(exc).__name__}, expected {expected_type.__name__}: "
-                              f"{exc}")
+        raise PropertyFailure(
+            f"raised {type(exc).__name__}, expected {expected_type.__name__}: {exc}"
+        )
     problems = exc.problems
     if not problems or not all(isinstance(p, Problem) for p in problems):
         raise PropertyFailure(f"no problems listed: {exc!r}")
@@ -574,8 +1023,10 @@ def check_problems(exc: OtvplanError, expected: type, filename: str,
     if not re.match(r"^\d+ problems? in \w+", head):
         raise PropertyFailure(f"unexpected first line {head!r}")
     if len(lines) - 1 != len(problems):
-        raise PropertyFailure(f"{len(problems)} problems but {len(lines) - 1} message lines "
-                              f"(a message spans lines): {str(exc)!r}")
+        raise PropertyFailure(
+            f"{len(problems)} problems but {len(lines) - 1} message lines "
+            f"(a message spans lines): {str(exc)!r}"
+        )
     for p, line in zip(problems, lines[1:]):
         m = _LINE.match(line)
         if m is None or line != f"  {p}" or not m["where"].startswith(p.file):
@@ -589,8 +1040,11 @@ def check_problems(exc: OtvplanError, expected: type, filename: str,
 
 def _non_finite(obj, path: str = "") -> list[str]:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return [x for f in dataclasses.fields(obj)
-                for x in _non_finite(getattr(obj, f.name), f"{path}.{f.name}")]
+        return [
+            x
+            for f in dataclasses.fields(obj)
+            for x in _non_finite(getattr(obj, f.name), f"{path}.{f.name}")
+        ]
     if isinstance(obj, (list, tuple)):
         return [x for i, v in enumerate(obj) for x in _non_finite(v, f"{path}[{i}]")]
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -651,11 +1105,17 @@ def run_input(inp: FuzzInput, workdir: Path, timeout: float | None = DEFAULT_TIM
         with time_limit(timeout):
             try:
                 if is_study:
-                    result = (stdy.load(path) if path is not None
-                              else stdy.loads(inp.payload, filename=filename))
+                    result = (
+                        stdy.load(path)
+                        if path is not None
+                        else stdy.loads(inp.payload, filename=filename)
+                    )
                 else:
-                    result = (sc.load(path) if path is not None
-                              else sc.loads(inp.payload, filename=filename))
+                    result = (
+                        sc.load(path)
+                        if path is not None
+                        else sc.loads(inp.payload, filename=filename)
+                    )
             except OtvplanError as exc:
                 error = exc
     except Hang as exc:
@@ -681,8 +1141,11 @@ def check_study_model(study) -> None:
         count = study.design.size
     if count > stdy.MAX_CASES:
         raise PropertyFailure(f"{count} cases loaded, above MAX_CASES")
-    bad = [a.path for a in study.axes if a.is_range and not (
-        math.isfinite(a.start) and math.isfinite(a.stop))]
+    bad = [
+        a.path
+        for a in study.axes
+        if a.is_range and not (math.isfinite(a.start) and math.isfinite(a.stop))
+    ]
     if bad:
         raise PropertyFailure(f"non-finite range ends on axes {bad}")
 
@@ -735,15 +1198,29 @@ def _weighted_kinds(only: list[str] | None) -> list[str]:
     return [k for k in kinds for _ in range(KIND_WEIGHTS.get(k, 1))]
 
 
-def run_batch(batch_seed: int, size: int, kinds: list[str], tally: Tally, workdir: Path,
-              timeout: float, save: Path | None) -> None:
+def run_batch(
+    batch_seed: int,
+    size: int,
+    kinds: list[str],
+    tally: Tally,
+    workdir: Path,
+    timeout: float,
+    save: Path | None,
+) -> None:
     """One Hypothesis run of ``size`` inputs; failures are counted and saved, never raised."""
     strategy = st.sampled_from(kinds).flatmap(
-        lambda k: scenario_inputs(k) if k.startswith("scenario") else study_inputs(k))
+        lambda k: scenario_inputs(k) if k.startswith("scenario") else study_inputs(k)
+    )
 
     @seed(batch_seed)
-    @settings(max_examples=size, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), derandomize=False)
+    @settings(
+        max_examples=size,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+    )
     @given(strategy)
     def one(inp: FuzzInput) -> None:
         tally.tried[inp.kind] += 1
@@ -773,11 +1250,15 @@ def run_batch(batch_seed: int, size: int, kinds: list[str], tally: Tally, workdi
 
 def _save_failure(save: Path, number: int, inp: FuzzInput, trace: str) -> None:
     save.mkdir(parents=True, exist_ok=True)
-    data = inp.payload if isinstance(inp.payload, bytes) else inp.payload.encode(
-        "utf-8", "surrogatepass")
+    data = (
+        inp.payload
+        if isinstance(inp.payload, bytes)
+        else inp.payload.encode("utf-8", "surrogatepass")
+    )
     (save / f"failure-{number:03d}-{inp.kind}.yaml").write_bytes(data)
     (save / f"failure-{number:03d}-{inp.kind}.txt").write_text(
-        f"{inp.kind} via {inp.via}\n\n{trace}", encoding="utf-8")
+        f"{inp.kind} via {inp.via}\n\n{trace}", encoding="utf-8"
+    )
 
 
 def _report(tally: Tally, started: float, final: bool) -> None:
@@ -785,24 +1266,29 @@ def _report(tally: Tally, started: float, final: bool) -> None:
     failed = sum(tally.failures.values())
     elapsed = time.perf_counter() - started
     known = sum(tally.known.values())
-    print(f"{'done' if final else 'progress'}: {total:,} inputs in {elapsed:,.0f} s "
-          f"({total / max(elapsed, 1e-9):.1f}/s), {failed:,} failures, {known:,} known bugs",
-          flush=True)
+    print(
+        f"{'done' if final else 'progress'}: {total:,} inputs in {elapsed:,.0f} s "
+        f"({total / max(elapsed, 1e-9):.1f}/s), {failed:,} failures, {known:,} known bugs",
+        flush=True,
+    )
     if not final:
         return
     print(f"{'kind':<28}{'tried':>9}{'loaded':>9}{'rejected':>10}{'known bug':>11}{'FAILED':>8}")
     for kind in KINDS:
         if tally.tried[kind]:
-            print(f"{kind:<28}{tally.tried[kind]:>9,}{tally.outcomes[(kind, 'loaded')]:>9,}"
-                  f"{tally.outcomes[(kind, 'rejected')]:>10,}"
-                  f"{tally.outcomes[(kind, 'known bug')]:>11,}"
-                  f"{tally.outcomes[(kind, 'FAILED')]:>8,}")
+            print(
+                f"{kind:<28}{tally.tried[kind]:>9,}{tally.outcomes[(kind, 'loaded')]:>9,}"
+                f"{tally.outcomes[(kind, 'rejected')]:>10,}"
+                f"{tally.outcomes[(kind, 'known bug')]:>11,}"
+                f"{tally.outcomes[(kind, 'FAILED')]:>8,}"
+            )
     for name, count in tally.known.most_common():
         print(f"known bug {name}: {count:,} inputs ({KNOWN_BUGS[name]})")
     slow_time, slow_input = tally.slowest
-    print(f"slowest input: {slow_time:.2f} s"
-          + (f" ({slow_input.kind}, {len(slow_input.payload):,} characters)" if slow_input
-             else ""))
+    print(
+        f"slowest input: {slow_time:.2f} s"
+        + (f" ({slow_input.kind}, {len(slow_input.payload):,} characters)" if slow_input else "")
+    )
     for label, count in tally.failures.most_common():
         inp, trace = tally.examples[label]
         print(f"\nFAILURE x{count}: {label}\n  input: {inp!r}"[:3000])
@@ -810,32 +1296,55 @@ def _report(tally: Tally, started: float, final: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=10_000, help="inputs to try (default 10000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first batch")
-    parser.add_argument("--batch", type=int, default=None,
-                        help="run only this batch number (to reproduce a failure)")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="run only this batch number (to reproduce a failure)",
+    )
     parser.add_argument("--batch-size", type=int, default=1000, help="inputs per batch")
-    parser.add_argument("--only", action="append", choices=KINDS,
-                        help="generator kinds to run (repeatable; default all)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help="seconds one input may take before it counts as a hang")
-    parser.add_argument("--save", type=Path, default=REPO / "out" / "fuzz",
-                        help="directory for failing inputs (default out/fuzz)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=KINDS,
+        help="generator kinds to run (repeatable; default all)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help="seconds one input may take before it counts as a hang",
+    )
+    parser.add_argument(
+        "--save",
+        type=Path,
+        default=REPO / "out" / "fuzz",
+        help="directory for failing inputs (default out/fuzz)",
+    )
     args = parser.parse_args(argv)
     kinds = _weighted_kinds(args.only)
     tally = Tally()
     started = time.perf_counter()
     batches = math.ceil(args.n / args.batch_size)
     numbers = [args.batch] if args.batch is not None else range(batches)
-    print(f"fuzzing the scenario and study loaders: {args.n:,} inputs in {len(numbers)} "
-          f"batches, seed {args.seed}, kinds {sorted(set(kinds))}, timeout {args.timeout} s, "
-          f"started {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
+    print(
+        f"fuzzing the scenario and study loaders: {args.n:,} inputs in {len(numbers)} "
+        f"batches, seed {args.seed}, kinds {sorted(set(kinds))}, timeout {args.timeout} s, "
+        f"started {_dt.datetime.now(_dt.UTC):%Y-%m-%d %H:%M} UTC",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="otvplan-fuzz-") as work:
         for b in numbers:
-            size = min(args.batch_size, args.n - b * args.batch_size) if args.batch is None \
+            size = (
+                min(args.batch_size, args.n - b * args.batch_size)
+                if args.batch is None
                 else args.batch_size
+            )
             run_batch(args.seed + b, size, kinds, tally, Path(work), args.timeout, args.save)
             _report(tally, started, final=False)
     _report(tally, started, final=True)

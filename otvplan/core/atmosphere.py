@@ -87,5 +87,10 @@ def density(alt_km: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     return float(rho) if rho.ndim == 0 else rho
 
 
-__all__ = ["BASE_ALTITUDE_KM", "BASE_DENSITY_KG_M3", "EXPONENTIAL_ATMOSPHERE", "SCALE_HEIGHT_KM",
-           "density"]
+__all__ = [
+    "BASE_ALTITUDE_KM",
+    "BASE_DENSITY_KG_M3",
+    "EXPONENTIAL_ATMOSPHERE",
+    "SCALE_HEIGHT_KM",
+    "density",
+]

@@ -41,9 +41,14 @@ DensityFn: TypeAlias = Callable[[FloatArray], FloatOrArray]
 _E_NODES = np.linspace(0.0, 2.0 * np.pi, 129)[:-1]  # eccentric anomaly quadrature
 
 
-def decay_rates(a_km: float, e: float, ballistic_kg_m2: float, mu: float = MU_EARTH_KM3_S2,
-                density_fn: DensityFn = density, r_eq: float = R_EARTH_KM
-                ) -> tuple[float, float]:
+def decay_rates(
+    a_km: float,
+    e: float,
+    ballistic_kg_m2: float,
+    mu: float = MU_EARTH_KM3_S2,
+    density_fn: DensityFn = density,
+    r_eq: float = R_EARTH_KM,
+) -> tuple[float, float]:
     """Orbit-averaged da/dt [km/s] and de/dt [1/s] under drag (see the module docstring).
 
     ``ballistic_kg_m2`` is m / (Cd A). ``density_fn(alt_km)`` gives kg/m^3.
@@ -77,9 +82,15 @@ class _Reentry:
         return float(y[0] * (1.0 - max(y[1], 0.0)) - self.r_eq - REENTRY_ALTITUDE_KM)
 
 
-def lifetime(perigee_km: float, apogee_km: float, ballistic_kg_m2: float,
-             max_years: float = 200.0, mu: float = MU_EARTH_KM3_S2,
-             density_fn: DensityFn = density, r_eq: float = R_EARTH_KM) -> float:
+def lifetime(
+    perigee_km: float,
+    apogee_km: float,
+    ballistic_kg_m2: float,
+    max_years: float = 200.0,
+    mu: float = MU_EARTH_KM3_S2,
+    density_fn: DensityFn = density,
+    r_eq: float = R_EARTH_KM,
+) -> float:
     """Time [s] until the perigee falls below 100 km, from perigee/apogee radii [km].
 
     Integrates the averaged decay (:func:`decay_rates`) with SciPy's ``solve_ivp``; returns
@@ -104,9 +115,16 @@ def lifetime(perigee_km: float, apogee_km: float, ballistic_kg_m2: float,
     t_max = max_years * 365.25 * SECONDS_PER_DAY
     da0 = abs(decay_rates(a0, e0, ballistic_kg_m2, mu, density_fn, r_eq)[0])
     scale = (rp - r_eq - REENTRY_ALTITUDE_KM) / max(da0, 1e-30)  # e-folding-ish time [s]
-    sol = solve_ivp(rhs, (0.0, t_max), [a0, e0], events=down, rtol=1e-6, atol=[1e-3, 1e-9],
-                    method="LSODA",
-                    first_step=min(SECONDS_PER_DAY, 0.01 * scale, t_max))
+    sol = solve_ivp(
+        rhs,
+        (0.0, t_max),
+        [a0, e0],
+        events=down,
+        rtol=1e-6,
+        atol=[1e-3, 1e-9],
+        method="LSODA",
+        first_step=min(SECONDS_PER_DAY, 0.01 * scale, t_max),
+    )
     if sol.t_events[0].size:
         return float(sol.t_events[0][0])
     return math.inf
@@ -155,10 +173,16 @@ def perigee_for_lifetime(apogee_km: float, lifetime_s: float, ballistic_kg_m2: f
     return lo
 
 
-def lifetimes(perigee_km: ArrayLike, apogee_km: ArrayLike, ballistic_kg_m2: ArrayLike,
-              max_years: float = 200.0, step_fraction: float = 0.05,
-              mu: float = MU_EARTH_KM3_S2, density_fn: DensityFn = density,
-              r_eq: float = R_EARTH_KM) -> FloatArray:
+def lifetimes(
+    perigee_km: ArrayLike,
+    apogee_km: ArrayLike,
+    ballistic_kg_m2: ArrayLike,
+    max_years: float = 200.0,
+    step_fraction: float = 0.05,
+    mu: float = MU_EARTH_KM3_S2,
+    density_fn: DensityFn = density,
+    r_eq: float = R_EARTH_KM,
+) -> FloatArray:
     """Vectorised :func:`lifetime` for many orbits at once [s] (inf beyond ``max_years``).
 
     Same averaged equations, integrated by the explicit midpoint rule with a per-orbit step of
@@ -179,8 +203,7 @@ def lifetimes(perigee_km: ArrayLike, apogee_km: ArrayLike, ballistic_kg_m2: Arra
     cos_e = np.cos(_E_NODES[::2])[None, :]  # 64 nodes resolve perigee drag up to e ~ 0.2
     b_inv = 1000.0 / np.broadcast_to(np.asarray(ballistic_kg_m2, float), a.shape)
 
-    def rates(a_: FloatArray, e_: FloatArray, binv: FloatArray
-              ) -> tuple[FloatArray, FloatArray]:
+    def rates(a_: FloatArray, e_: FloatArray, binv: FloatArray) -> tuple[FloatArray, FloatArray]:
         e_ = np.clip(e_, 0.0, 0.95)[:, None]
         a_ = a_[:, None]
         r = a_ * (1.0 - e_ * cos_e)
@@ -206,12 +229,20 @@ def lifetimes(perigee_km: ArrayLike, apogee_km: ArrayLike, ballistic_kg_m2: Arra
         t[idx] += dt
         alive[idx] = a[idx] * (1.0 - e[idx]) > floor + 1e-3
     out = np.where(t >= t_max, np.inf, t)
-    return out.reshape(np.shape(np.broadcast_arrays(np.asarray(perigee_km, float),
-                                                    np.asarray(apogee_km, float))[0]))
+    return out.reshape(
+        np.shape(
+            np.broadcast_arrays(np.asarray(perigee_km, float), np.asarray(apogee_km, float))[0]
+        )
+    )
 
 
-def perigees_for_lifetime(apogee_km: ArrayLike, lifetime_s: float, ballistic_kg_m2: ArrayLike,
-                          n_grid: int = 10, passes: int = 2) -> FloatOrArray:
+def perigees_for_lifetime(
+    apogee_km: ArrayLike,
+    lifetime_s: float,
+    ballistic_kg_m2: ArrayLike,
+    n_grid: int = 10,
+    passes: int = 2,
+) -> FloatOrArray:
     """Vectorised :func:`perigee_for_lifetime`: for each apogee radius [km], the highest
     perigee radius whose orbit decays within ``lifetime_s`` (the apogee itself if the circular
     orbit does). A grid of perigees per apogee, refined once around the crossing, with
@@ -229,8 +260,7 @@ def perigees_for_lifetime(apogee_km: ArrayLike, lifetime_s: float, ballistic_kg_
         logl = np.log(np.clip(life, 1e-3, 1e30))
         below = logl <= target
         # last grid point still decaying in time (the first one always does)
-        k = np.clip(np.where(below, np.arange(n_grid)[None, :], -1).max(axis=1), 0,
-                    n_grid - 2)
+        k = np.clip(np.where(below, np.arange(n_grid)[None, :], -1).max(axis=1), 0, n_grid - 2)
         rows = np.arange(ra.size)
         lo, hi = rp[rows, k], rp[rows, k + 1]
         f_lo, f_hi = logl[rows, k], logl[rows, k + 1]

@@ -58,9 +58,7 @@ def check_eccentricity(e: ArrayLike) -> FloatArray:
     arr = np.asarray(e, dtype=float)
     if not np.all((arr >= 0.0) & (arr < 1.0)):
         bad = np.ravel(arr[~((arr >= 0.0) & (arr < 1.0))] if arr.ndim else arr)[0]
-        raise PhysicsError(
-            f"eccentricity must be in [0, 1) for a closed orbit, got {bad!r}"
-        )
+        raise PhysicsError(f"eccentricity must be in [0, 1) for a closed orbit, got {bad!r}")
     return arr
 
 
@@ -113,8 +111,14 @@ class J2Rates(NamedTuple):
     mean_anomaly: FloatOrArray  #: dM/dt, Keplerian n plus the J2 correction
 
 
-def j2_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
-             r_eq: float = R_EARTH_KM, j2: float = J2_EARTH) -> J2Rates:
+def j2_rates(
+    a: ArrayLike,
+    e: ArrayLike,
+    i: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+) -> J2Rates:
     """Secular rates of RAAN, argument of perigee and mean anomaly from J2 [rad/s].
 
     Vallado eq. 9-41 (first order in J2, mean elements), with p = a(1 - e^2) and the
@@ -144,8 +148,15 @@ def j2_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_
     )
 
 
-def secular_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
-                  r_eq: float = R_EARTH_KM, j2: float = J2_EARTH, j4: float = 0.0) -> J2Rates:
+def secular_rates(
+    a: ArrayLike,
+    e: ArrayLike,
+    i: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+    j4: float = 0.0,
+) -> J2Rates:
     """Secular rates of RAAN, argument of perigee and mean anomaly to second order in J2 [rad/s].
 
     Brouwer's (1959) secular terms in J2, J2^2 and J4, as implemented in SGP4 (Hoots and
@@ -166,13 +177,15 @@ def secular_rates(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH
     """
     a = check_positive("semi-major axis a", a)
     e = check_eccentricity(e)
-    raan, argp, mean_anomaly = _brouwer_secular(a, e, np.cos(np.asarray(i, dtype=float)), mu,
-                                                r_eq, j2, j4)
+    raan, argp, mean_anomaly = _brouwer_secular(
+        a, e, np.cos(np.asarray(i, dtype=float)), mu, r_eq, j2, j4
+    )
     return J2Rates(_out(raan), _out(argp), _out(mean_anomaly))
 
 
-def _brouwer_secular(a: FloatArray, e: FloatArray, c: FloatArray, mu: float, r_eq: float,
-                     j2: float, j4: float = 0.0) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _brouwer_secular(
+    a: FloatArray, e: FloatArray, c: FloatArray, mu: float, r_eq: float, j2: float, j4: float = 0.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """The rates of :func:`secular_rates` for checked arrays, from c = cos i (no validation:
     the solver's inner loops call this on arrays it has already checked)."""
     c2 = c * c
@@ -184,15 +197,25 @@ def _brouwer_secular(a: FloatArray, e: FloatArray, c: FloatArray, mu: float, r_e
     t2 = 0.5 * t1 * j2 * inv_p2
     t3 = -0.46875 * j4 * inv_p2 * inv_p2 * n
     raan = -t1 * c + (0.5 * t2 * (4.0 - 19.0 * c2) + 2.0 * t3 * (3.0 - 7.0 * c2)) * c
-    argp = (-0.5 * t1 * (1.0 - 5.0 * c2) + 0.0625 * t2 * (7.0 - 114.0 * c2 + 395.0 * c2 * c2)
-            + t3 * (3.0 - 36.0 * c2 + 49.0 * c2 * c2))
-    mean_anomaly = (n + 0.5 * t1 * b * (3.0 * c2 - 1.0)
-                    + 0.0625 * t2 * b * (13.0 - 78.0 * c2 + 137.0 * c2 * c2))
+    argp = (
+        -0.5 * t1 * (1.0 - 5.0 * c2)
+        + 0.0625 * t2 * (7.0 - 114.0 * c2 + 395.0 * c2 * c2)
+        + t3 * (3.0 - 36.0 * c2 + 49.0 * c2 * c2)
+    )
+    mean_anomaly = (
+        n + 0.5 * t1 * b * (3.0 * c2 - 1.0) + 0.0625 * t2 * b * (13.0 - 78.0 * c2 + 137.0 * c2 * c2)
+    )
     return raan, argp, mean_anomaly
 
 
-def raan_rate(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3_S2,
-              r_eq: float = R_EARTH_KM, j2: float = J2_EARTH) -> FloatOrArray:
+def raan_rate(
+    a: ArrayLike,
+    e: ArrayLike,
+    i: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+) -> FloatOrArray:
     """Secular nodal rate dRAAN/dt [rad/s]: otvplan's planning model, J2 to second order.
 
     :func:`secular_rates` (Brouwer 1959 / SGP4); its first-order part is Vallado eq. 9-41.
@@ -200,9 +223,14 @@ def raan_rate(a: ArrayLike, e: ArrayLike, i: ArrayLike, mu: float = MU_EARTH_KM3
     return secular_rates(a, e, i, mu, r_eq, j2).raan
 
 
-def argument_of_latitude_rate(a: ArrayLike, e: ArrayLike, i: ArrayLike,
-                              mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM,
-                              j2: float = J2_EARTH) -> FloatOrArray:
+def argument_of_latitude_rate(
+    a: ArrayLike,
+    e: ArrayLike,
+    i: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+) -> FloatOrArray:
     """Secular rate of the mean argument of latitude, dM/dt + dargp/dt [rad/s].
 
     For a near-circular orbit this is the rate at which a spacecraft moves around its plane,
@@ -259,10 +287,15 @@ def sso_inclination(
     return _out(inc)
 
 
-def inclination_for_node_rate(a: ArrayLike, e: ArrayLike, node_rate: ArrayLike,
-                              mu: float = MU_EARTH_KM3_S2, r_eq: float = R_EARTH_KM,
-                              j2: float = J2_EARTH, guess: ArrayLike | None = None
-                              ) -> FloatOrArray:
+def inclination_for_node_rate(
+    a: ArrayLike,
+    e: ArrayLike,
+    node_rate: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+    r_eq: float = R_EARTH_KM,
+    j2: float = J2_EARTH,
+    guess: ArrayLike | None = None,
+) -> FloatOrArray:
     """Inclination [rad] at which the planning model's nodal rate (:func:`secular_rates`)
     equals ``node_rate`` [rad/s], by Newton's method on cos i (the rate is a cubic in it).
 
@@ -271,13 +304,19 @@ def inclination_for_node_rate(a: ArrayLike, e: ArrayLike, node_rate: ArrayLike,
     """
     a = check_positive("semi-major axis a", a)
     e = check_eccentricity(e)
-    return _out(_inclination_for_node_rate(a, e, np.asarray(node_rate, float), mu, r_eq, j2,
-                                           guess))
+    return _out(_inclination_for_node_rate(a, e, np.asarray(node_rate, float), mu, r_eq, j2, guess))
 
 
-def _inclination_for_node_rate(a: FloatArray, e: FloatArray, node_rate: FloatArray, mu: float,
-                               r_eq: float, j2: float, guess: ArrayLike | None = None,
-                               iterations: int = 8) -> FloatArray:
+def _inclination_for_node_rate(
+    a: FloatArray,
+    e: FloatArray,
+    node_rate: FloatArray,
+    mu: float,
+    r_eq: float,
+    j2: float,
+    guess: ArrayLike | None = None,
+    iterations: int = 8,
+) -> FloatArray:
     """:func:`inclination_for_node_rate` on checked arrays.
 
     The nodal rate of :func:`secular_rates` (J4 = 0) is the odd cubic
@@ -395,8 +434,7 @@ def plane_normal(i: ArrayLike, raan: ArrayLike) -> FloatArray:
     return np.stack(np.broadcast_arrays(si * np.sin(raan), -si * np.cos(raan), np.cos(i)), -1)
 
 
-def plane_angle(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
-                ) -> FloatOrArray:
+def plane_angle(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike) -> FloatOrArray:
     """Angle [rad, 0..pi] between two orbit planes given inclinations and RAANs [rad].
 
     Spherical law of cosines (Vallado eq. 6-25 / Algorithm 41):
@@ -411,8 +449,9 @@ def plane_angle(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
     return _out(np.arctan2(s, c))
 
 
-def node_crossing(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
-                  ) -> tuple[FloatOrArray, FloatOrArray]:
+def node_crossing(
+    i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
+) -> tuple[FloatOrArray, FloatOrArray]:
     """Arguments of latitude [rad] where orbit 1 crosses into plane 2, and the same point in 2.
 
     The two planes meet along the line h1 x h2; a burn that rotates the velocity about the
@@ -455,8 +494,15 @@ def wrap_angle(x: ArrayLike) -> FloatOrArray:
 # --------------------------------------------------------------------------------------------
 
 
-def coe_to_rv(a: ArrayLike, e: ArrayLike, i: ArrayLike, raan: ArrayLike, argp: ArrayLike,
-              nu: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> tuple[FloatArray, FloatArray]:
+def coe_to_rv(
+    a: ArrayLike,
+    e: ArrayLike,
+    i: ArrayLike,
+    raan: ArrayLike,
+    argp: ArrayLike,
+    nu: ArrayLike,
+    mu: float = MU_EARTH_KM3_S2,
+) -> tuple[FloatArray, FloatArray]:
     """Position [km] and velocity [km/s] vectors, shape (..., 3), from classical elements.
 
     Vallado Algorithm 10 (COE2RV) for closed orbits: perifocal state from p = a(1 - e^2) and
@@ -470,15 +516,26 @@ def coe_to_rv(a: ArrayLike, e: ArrayLike, i: ArrayLike, raan: ArrayLike, argp: A
     sq = np.sqrt(mu / p)
     r_pf = np.stack(np.broadcast_arrays(r * np.cos(nu), r * np.sin(nu), 0.0 * r), -1)
     v_pf = np.stack(np.broadcast_arrays(-sq * np.sin(nu), sq * (e + np.cos(nu)), 0.0 * r), -1)
-    cO, sO, ci, si, cw, sw = (np.cos(raan), np.sin(raan), np.cos(i), np.sin(i), np.cos(argp),
-                              np.sin(argp))
-    rot = np.stack(np.broadcast_arrays(
-        np.stack(np.broadcast_arrays(cO * cw - sO * sw * ci, -cO * sw - sO * cw * ci, sO * si),
-                 -1),
-        np.stack(np.broadcast_arrays(sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci, -cO * si),
-                 -1),
-        np.stack(np.broadcast_arrays(sw * si, cw * si, ci), -1),
-    ), -2)
+    cO, sO, ci, si, cw, sw = (
+        np.cos(raan),
+        np.sin(raan),
+        np.cos(i),
+        np.sin(i),
+        np.cos(argp),
+        np.sin(argp),
+    )
+    rot = np.stack(
+        np.broadcast_arrays(
+            np.stack(
+                np.broadcast_arrays(cO * cw - sO * sw * ci, -cO * sw - sO * cw * ci, sO * si), -1
+            ),
+            np.stack(
+                np.broadcast_arrays(sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci, -cO * si), -1
+            ),
+            np.stack(np.broadcast_arrays(sw * si, cw * si, ci), -1),
+        ),
+        -2,
+    )
     r_vec = np.einsum("...ij,...j->...i", rot, r_pf)
     v_vec = np.einsum("...ij,...j->...i", rot, v_pf)
     return r_vec, v_vec
@@ -521,15 +578,19 @@ def rv_to_coe(r: ArrayLike, v: ArrayLike, mu: float = MU_EARTH_KM3_S2) -> Elemen
     nn = np.linalg.norm(node, axis=-1)
     equatorial = nn < 1e-12 * hn
     raan = np.where(equatorial, 0.0, np.mod(np.arctan2(node[..., 1], node[..., 0]), TWO_PI))
-    node_dir = np.where(equatorial[..., None], np.array([1.0, 0.0, 0.0]),
-                        node / np.where(nn > 0, nn, 1.0)[..., None])
+    node_dir = np.where(
+        equatorial[..., None],
+        np.array([1.0, 0.0, 0.0]),
+        node / np.where(nn > 0, nn, 1.0)[..., None],
+    )
     h_hat = h / hn[..., None]
     # angles measured in the orbit plane from the node direction
     q = np.cross(h_hat, node_dir)
 
     def angle(vec: FloatArray) -> FloatArray:
-        theta: FloatArray = np.mod(np.arctan2(np.sum(vec * q, -1), np.sum(vec * node_dir, -1)),
-                                   TWO_PI)
+        theta: FloatArray = np.mod(
+            np.arctan2(np.sum(vec * q, -1), np.sum(vec * node_dir, -1)), TWO_PI
+        )
         return theta
 
     u = angle(r)
@@ -559,8 +620,9 @@ def mean_to_true_anomaly(m: ArrayLike, e: ArrayLike, tol: float = 1e-14) -> Floa
         ecc = ecc - step
         if np.all(np.abs(step) < tol):
             break
-    nu = 2.0 * np.arctan2(np.sqrt(1.0 + e) * np.sin(ecc / 2.0),
-                          np.sqrt(1.0 - e) * np.cos(ecc / 2.0))
+    nu = 2.0 * np.arctan2(
+        np.sqrt(1.0 + e) * np.sin(ecc / 2.0), np.sqrt(1.0 - e) * np.cos(ecc / 2.0)
+    )
     return _out(np.mod(nu, TWO_PI))
 
 

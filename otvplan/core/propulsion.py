@@ -32,8 +32,9 @@ def _check_dv(dv: ArrayLike) -> FloatArray:
     return dv
 
 
-def propellant_for_dv(dv_kms: ArrayLike, m0_kg: ArrayLike, isp_s: ArrayLike,
-                      g0_km_s2: float = G0_KM_S2) -> FloatOrArray:
+def propellant_for_dv(
+    dv_kms: ArrayLike, m0_kg: ArrayLike, isp_s: ArrayLike, g0_km_s2: float = G0_KM_S2
+) -> FloatOrArray:
     """Propellant [kg] burnt to give ``dv_kms`` starting at total mass ``m0_kg``.
 
     Rocket equation (Curtis eq. 11.30): m_p = m0 (1 - exp(-dv / (g0 Isp))).
@@ -44,8 +45,9 @@ def propellant_for_dv(dv_kms: ArrayLike, m0_kg: ArrayLike, isp_s: ArrayLike,
     return _out(m0 * -np.expm1(-dv / ve))
 
 
-def dv_from_propellant(mp_kg: ArrayLike, m0_kg: ArrayLike, isp_s: ArrayLike,
-                       g0_km_s2: float = G0_KM_S2) -> FloatOrArray:
+def dv_from_propellant(
+    mp_kg: ArrayLike, m0_kg: ArrayLike, isp_s: ArrayLike, g0_km_s2: float = G0_KM_S2
+) -> FloatOrArray:
     """Delta-v [km/s] from burning ``mp_kg`` of propellant out of a total mass ``m0_kg``.
 
     Rocket equation (Curtis eq. 11.30): dv = g0 Isp ln(m0 / (m0 - m_p)).
@@ -65,8 +67,9 @@ def mass_ratio(dv_kms: ArrayLike, isp_s: ArrayLike, g0_km_s2: float = G0_KM_S2) 
     return _out(np.exp(dv / ve))
 
 
-def burn_duration(mp_kg: ArrayLike, thrust_n: ArrayLike, isp_s: ArrayLike,
-                  g0_m_s2: float = G0_M_S2) -> FloatOrArray:
+def burn_duration(
+    mp_kg: ArrayLike, thrust_n: ArrayLike, isp_s: ArrayLike, g0_m_s2: float = G0_M_S2
+) -> FloatOrArray:
     """Time [s] to burn ``mp_kg`` at constant thrust: t = m_p g0 Isp / F (mass flow F/(g0 Isp))."""
     mp = np.asarray(mp_kg, dtype=float)
     if not np.all(mp >= 0.0):
@@ -96,27 +99,37 @@ def mass_after(m0_kg: FloatOrArray, dv_kms: FloatOrArray, ve_kms: FloatOrArray) 
 @overload
 def thrust_arc_time(dv_kms: float, m0_kg: float, ve_kms: float, thrust_n: float) -> float: ...
 @overload
-def thrust_arc_time(dv_kms: FloatArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray,
-                    thrust_n: FloatOrArray) -> FloatArray: ...
+def thrust_arc_time(
+    dv_kms: FloatArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray, thrust_n: FloatOrArray
+) -> FloatArray: ...
 @overload
-def thrust_arc_time(dv_kms: FloatOrArray, m0_kg: FloatArray, ve_kms: FloatOrArray,
-                    thrust_n: FloatOrArray) -> FloatArray: ...
+def thrust_arc_time(
+    dv_kms: FloatOrArray, m0_kg: FloatArray, ve_kms: FloatOrArray, thrust_n: FloatOrArray
+) -> FloatArray: ...
 @overload
-def thrust_arc_time(dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatArray,
-                    thrust_n: FloatOrArray) -> FloatArray: ...
+def thrust_arc_time(
+    dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatArray, thrust_n: FloatOrArray
+) -> FloatArray: ...
 @overload
-def thrust_arc_time(dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray,
-                    thrust_n: FloatArray) -> FloatArray: ...
-def thrust_arc_time(dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray,
-                    thrust_n: FloatOrArray) -> FloatOrArray:
+def thrust_arc_time(
+    dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray, thrust_n: FloatArray
+) -> FloatArray: ...
+def thrust_arc_time(
+    dv_kms: FloatOrArray, m0_kg: FloatOrArray, ve_kms: FloatOrArray, thrust_n: FloatOrArray
+) -> FloatOrArray:
     """Time [s] of a constant-thrust arc giving ``dv_kms`` from mass ``m0_kg``:
     (m0 ve / F)(1 - exp(-dv/ve)) (see :func:`low_thrust_time`; ``ve_kms`` in km/s, ``thrust_n``
     in N). Unchecked: for inner loops on validated inputs."""
     return m0_kg * ve_kms * 1000.0 / thrust_n * -np.expm1(-np.asarray(dv_kms) / ve_kms)
 
 
-def low_thrust_time(dv_kms: ArrayLike, m0_kg: ArrayLike, thrust_n: ArrayLike, isp_s: ArrayLike,
-                    g0_km_s2: float = G0_KM_S2) -> FloatOrArray:
+def low_thrust_time(
+    dv_kms: ArrayLike,
+    m0_kg: ArrayLike,
+    thrust_n: ArrayLike,
+    isp_s: ArrayLike,
+    g0_km_s2: float = G0_KM_S2,
+) -> FloatOrArray:
     """Time of flight [s] to accumulate ``dv_kms`` at constant thrust with mass flow.
 
     With mass flow mdot = F / ve the mass falls linearly, and integrating dv = F/m dt gives

@@ -114,8 +114,10 @@ class ForceModel:
         if self.zonal >= 2:
             parts.append("+ " + "/".join(f"J{n}" for n in range(2, self.zonal + 1)))
         if self.drag:
-            parts.append(f"+ drag (exponential atmosphere, Cd {self.drag_coefficient:g}, "
-                         f"A {self.area_m2:g} m2)")
+            parts.append(
+                f"+ drag (exponential atmosphere, Cd {self.drag_coefficient:g}, "
+                f"A {self.area_m2:g} m2)"
+            )
         return " ".join(parts)
 
 
@@ -243,8 +245,9 @@ def thrust_direction(r, v, arc: ThrustArc, m_kg):
     axis = math.cos(arc.u_axis_rad) * node + math.sin(arc.u_axis_rad) * q
     sgn = np.where(np.sum(r * axis, -1) >= 0.0, 1.0, -1.0)[..., None]
     spent = arc.ve_kms * np.log(arc.m0_kg / np.asarray(m_kg, float))[..., None]
-    beta = np.arctan2(arc.v0_kms * math.sin(arc.beta0_rad),
-                      arc.v0_kms * math.cos(arc.beta0_rad) - spent)
+    beta = np.arctan2(
+        arc.v0_kms * math.sin(arc.beta0_rad), arc.v0_kms * math.cos(arc.beta0_rad) - spent
+    )
     return np.cos(beta) * t_hat + np.sin(beta) * sgn * w_hat
 
 
@@ -253,16 +256,16 @@ def thrust_direction(r, v, arc: ThrustArc, m_kg):
 # --------------------------------------------------------------------------------------------
 
 
-def make_rhs(force: ForceModel = ForceModel(), arc: ThrustArc | None = None
-             ) -> Callable[[float, object], list]:
+def make_rhs(
+    force: ForceModel = ForceModel(), arc: ThrustArc | None = None
+) -> Callable[[float, object], list]:
     """Return f(t, y) -> dy/dt for y = [r, v, m], specialised to the force model and arc.
 
     Plain ``math`` on floats: this is the function the integrator calls millions of times.
     Equivalent to :func:`acceleration` plus :func:`thrust_direction` (tested to 1e-15
     relative).
     """
-    sqrt, exp, log, atan2, cos, sin = math.sqrt, math.exp, math.log, math.atan2, math.cos, \
-        math.sin
+    sqrt, exp, log, atan2, cos, sin = math.sqrt, math.exp, math.log, math.atan2, math.cos, math.sin
     mu, re = force.mu_km3_s2, force.r_eq_km
     zonal = force.zonal
     c2 = 1.5 * force.j2 * mu * re**2
@@ -379,9 +382,17 @@ def _atol():
     return np.array([ATOL_KM] * 3 + [ATOL_KMS] * 3 + [ATOL_KG])
 
 
-def propagate(t0_s: float, y0, t1_s: float, force: ForceModel = ForceModel(),
-              arc: ThrustArc | None = None, *, dense: bool = False,
-              backend: Backend = "ode", rtol: float = RTOL) -> Segment:
+def propagate(
+    t0_s: float,
+    y0,
+    t1_s: float,
+    force: ForceModel = ForceModel(),
+    arc: ThrustArc | None = None,
+    *,
+    dense: bool = False,
+    backend: Backend = "ode",
+    rtol: float = RTOL,
+) -> Segment:
     """Integrate the state ``y0 = [r km, v km/s, m kg]`` from ``t0_s`` to ``t1_s``.
 
     DOP853 with relative tolerance ``rtol`` and absolute tolerances 1e-9 km, 1e-12 km/s,
@@ -396,8 +407,14 @@ def propagate(t0_s: float, y0, t1_s: float, force: ForceModel = ForceModel(),
         y0 = np.append(y0, 1.0)
     t0_s, t1_s = float(t0_s), float(t1_s)
     if t1_s == t0_s:
-        return Segment(t1_s, y0.copy(), 0, (lambda t: np.repeat(y0[:, None], np.size(t), 1)
-                                           if np.ndim(t) else y0.copy()) if dense else None)
+        return Segment(
+            t1_s,
+            y0.copy(),
+            0,
+            (lambda t: np.repeat(y0[:, None], np.size(t), 1) if np.ndim(t) else y0.copy())
+            if dense
+            else None,
+        )
     rhs = make_rhs(force, arc)
     if abs(t1_s - t0_s) < SHORT_STEP_S and not dense:
         # Too short for the integrator's step-size control: one Taylor step (error ~ a' dt^3).
@@ -409,8 +426,9 @@ def propagate(t0_s: float, y0, t1_s: float, force: ForceModel = ForceModel(),
     if dense or backend == "solve_ivp":
         from scipy.integrate import solve_ivp
 
-        res = solve_ivp(rhs, (t0_s, t1_s), y0, method="DOP853", rtol=rtol, atol=_atol(),
-                        dense_output=dense)
+        res = solve_ivp(
+            rhs, (t0_s, t1_s), y0, method="DOP853", rtol=rtol, atol=_atol(), dense_output=dense
+        )
         if not res.success:
             raise RuntimeError(f"integration failed at t = {res.t[-1]:.1f} s: {res.message}")
         return Segment(t1_s, res.y[:, -1].copy(), int(res.nfev), res.sol if dense else None)
@@ -428,8 +446,10 @@ def propagate(t0_s: float, y0, t1_s: float, force: ForceModel = ForceModel(),
     solver.set_initial_value(y0, t0_s)
     y1 = solver.integrate(t1_s)
     if not solver.successful():
-        raise RuntimeError(f"integration failed between t = {t0_s:.1f} s and {t1_s:.1f} s "
-                           f"(DOP853 status {solver.get_return_code()})")
+        raise RuntimeError(
+            f"integration failed between t = {t0_s:.1f} s and {t1_s:.1f} s "
+            f"(DOP853 status {solver.get_return_code()})"
+        )
     return Segment(t1_s, np.asarray(y1, float).copy(), counter[0], None)
 
 
@@ -466,8 +486,14 @@ def equinoctial_from_rv(r_km, v_kms, mu=MU_EARTH_KM3_S2):
     lon_peri = raan + argp
     t = np.tan(0.5 * i)
     m = np.asarray(true_to_mean_anomaly(nu, e), float)
-    return (a, e * np.sin(lon_peri), e * np.cos(lon_peri), t * np.sin(raan), t * np.cos(raan),
-            np.mod(lon_peri + m, TWO_PI))
+    return (
+        a,
+        e * np.sin(lon_peri),
+        e * np.cos(lon_peri),
+        t * np.sin(raan),
+        t * np.cos(raan),
+        np.mod(lon_peri + m, TWO_PI),
+    )
 
 
 def _classical_from_equinoctial(a, h, k, p, q, lon):
@@ -497,8 +523,15 @@ def _rates(a, e, inc, force: ForceModel):
     if force.zonal < 2:
         n = math.sqrt(force.mu_km3_s2 / a**3)
         return 0.0, 0.0, n
-    rates = secular_rates(a, min(e, 0.99), inc, force.mu_km3_s2, force.r_eq_km, force.j2,
-                          force.j4 if force.zonal >= 4 else 0.0)
+    rates = secular_rates(
+        a,
+        min(e, 0.99),
+        inc,
+        force.mu_km3_s2,
+        force.r_eq_km,
+        force.j2,
+        force.j4 if force.zonal >= 4 else 0.0,
+    )
     return float(rates.raan), float(rates.argp), float(rates.mean_anomaly)
 
 
@@ -508,8 +541,9 @@ def draconic_period(a_km, e, inc_rad, force: ForceModel = ForceModel()) -> float
     return TWO_PI / (dw + dm)
 
 
-def mean_elements(t_s, r_km, v_kms, t_ref_s: float | None = None,
-                  force: ForceModel = ForceModel()) -> OrbitState:
+def mean_elements(
+    t_s, r_km, v_kms, t_ref_s: float | None = None, force: ForceModel = ForceModel()
+) -> OrbitState:
     """Mean elements at ``t_ref_s`` from osculating states sampled over one orbit.
 
     ``t_s`` (n,), ``r_km`` and ``v_kms`` (n, 3) must sample one draconic period uniformly,
@@ -528,8 +562,7 @@ def mean_elements(t_s, r_km, v_kms, t_ref_s: float | None = None,
     a_m, h_m, k_m, p_m, q_m, lon_m = (float(np.mean(x)) for x in (a, h, k, p, q, lon))
     t_mid = float(np.mean(t))
     t_ref = float(t[0]) if t_ref_s is None else float(t_ref_s)
-    _, e_m, i_m, raan_m, argp_m, lam_m = _classical_from_equinoctial(a_m, h_m, k_m, p_m, q_m,
-                                                                     lon_m)
+    _, e_m, i_m, raan_m, argp_m, lam_m = _classical_from_equinoctial(a_m, h_m, k_m, p_m, q_m, lon_m)
     d_raan, d_argp, d_m = _rates(a_m, e_m, i_m, force)
     dt = t_ref - t_mid
     raan_r = raan_m + d_raan * dt
@@ -542,8 +575,15 @@ def mean_elements(t_s, r_km, v_kms, t_ref_s: float | None = None,
     else:
         nu = float(mean_to_true_anomaly(lam_r - argp_r, e_m))
         u = argp_r + nu
-    return OrbitState(t_s=t_ref, a_km=a_m, e=e_m, inc_rad=i_m, raan_rad=raan_r % TWO_PI,
-                      argp_rad=argp_r % TWO_PI, u_rad=u % TWO_PI)
+    return OrbitState(
+        t_s=t_ref,
+        a_km=a_m,
+        e=e_m,
+        inc_rad=i_m,
+        raan_rad=raan_r % TWO_PI,
+        argp_rad=argp_r % TWO_PI,
+        u_rad=u % TWO_PI,
+    )
 
 
 def samples_per_orbit(e: float, base: int = 64) -> int:
@@ -554,8 +594,7 @@ def samples_per_orbit(e: float, base: int = 64) -> int:
     return int(base * math.ceil((1.0 - min(e, 0.95)) ** -1.5 - 1e-9))
 
 
-def mean_orbit(t_s: float, y, force: ForceModel = ForceModel(), samples: int = 64
-               ) -> OrbitState:
+def mean_orbit(t_s: float, y, force: ForceModel = ForceModel(), samples: int = 64) -> OrbitState:
     """Mean elements at ``t_s`` of the free flight starting from state ``y`` at ``t_s``.
 
     Propagates one draconic period (estimated from the osculating elements, then refined from
@@ -587,22 +626,36 @@ def _equinoctial_of_state(s: OrbitState):
     m = float(true_to_mean_anomaly(nu % TWO_PI, s.e)) if s.e > 0 else nu
     lon_peri = s.raan_rad + s.argp_rad
     t = math.tan(0.5 * s.inc_rad)
-    return np.array([s.a_km, s.e * math.sin(lon_peri), s.e * math.cos(lon_peri),
-                     t * math.sin(s.raan_rad), t * math.cos(s.raan_rad), lon_peri + m])
+    return np.array(
+        [
+            s.a_km,
+            s.e * math.sin(lon_peri),
+            s.e * math.cos(lon_peri),
+            t * math.sin(s.raan_rad),
+            t * math.cos(s.raan_rad),
+            lon_peri + m,
+        ]
+    )
 
 
 def state_from_elements(s: OrbitState, mu=MU_EARTH_KM3_S2):
     """Position and velocity of the osculating orbit whose elements are those of ``s``."""
     from otvplan.core.orbits import coe_to_rv
 
-    r, v = coe_to_rv(s.a_km, s.e, s.inc_rad, s.raan_rad, s.argp_rad,
-                     (s.u_rad - s.argp_rad) % TWO_PI, mu)
+    r, v = coe_to_rv(
+        s.a_km, s.e, s.inc_rad, s.raan_rad, s.argp_rad, (s.u_rad - s.argp_rad) % TWO_PI, mu
+    )
     return np.asarray(r, float), np.asarray(v, float)
 
 
-def osculating_from_mean(mean: OrbitState, force: ForceModel = ForceModel(),
-                         iterations: int = 5, tol_km: float = 1e-4, samples: int = 64,
-                         mass_kg: float = 1000.0):
+def osculating_from_mean(
+    mean: OrbitState,
+    force: ForceModel = ForceModel(),
+    iterations: int = 5,
+    tol_km: float = 1e-4,
+    samples: int = 64,
+    mass_kg: float = 1000.0,
+):
     """Osculating state (r km, v km/s) at ``mean.t_s`` whose mean elements are ``mean``.
 
     Fixed-point iteration: start with osculating = mean, propagate one orbit and average
@@ -622,21 +675,37 @@ def osculating_from_mean(mean: OrbitState, force: ForceModel = ForceModel(),
     for _ in range(iterations + 1):
         a, e, inc, raan, argp, lam = _classical_from_equinoctial(*osc)
         r, v = _rv_from_mean_like(a, e, inc, raan, argp, lam, mu)
-        got = _equinoctial_of_state(mean_orbit(mean.t_s, np.r_[r, v, mass_kg], force,
-                                               samples))
+        got = _equinoctial_of_state(mean_orbit(mean.t_s, np.r_[r, v, mass_kg], force, samples))
         diff = target - got
         diff[5] = (diff[5] + math.pi) % TWO_PI - math.pi
         residual = (abs(float(diff[0])), abs(float(diff[5])))
-        if residual[0] < tol_km and residual[1] * mean.a_km < tol_km and max(
-                abs(diff[1:5])) * mean.a_km < tol_km:
+        if (
+            residual[0] < tol_km
+            and residual[1] * mean.a_km < tol_km
+            and max(abs(diff[1:5])) * mean.a_km < tol_km
+        ):
             break
         osc = osc + diff
     return r, v, residual
 
 
 __all__ = [
-    "EXPONENTIAL_ATMOSPHERE", "ForceModel", "Segment", "ThrustArc", "acceleration",
-    "density_exponential", "draconic_period", "edelbaum_initial_yaw", "equinoctial_from_rv",
-    "gravity_potential", "make_rhs", "mean_elements", "mean_orbit", "osculating_from_mean",
-    "propagate", "state_from_elements", "thrust_direction", "tnw_to_inertial",
+    "EXPONENTIAL_ATMOSPHERE",
+    "ForceModel",
+    "Segment",
+    "ThrustArc",
+    "acceleration",
+    "density_exponential",
+    "draconic_period",
+    "edelbaum_initial_yaw",
+    "equinoctial_from_rv",
+    "gravity_potential",
+    "make_rhs",
+    "mean_elements",
+    "mean_orbit",
+    "osculating_from_mean",
+    "propagate",
+    "state_from_elements",
+    "thrust_direction",
+    "tnw_to_inertial",
 ]

@@ -211,16 +211,34 @@ class Verification:
             def value(x, scale=scale):
                 return None if x is None else x * scale
 
-            records.append({
-                "payload": c.payload, "element": c.element,
-                "unit": "deg" if c.unit == "rad" else c.unit,
-                "target": value(c.target), "planned": value(c.planned),
-                "achieved": value(c.achieved), "error": value(c.error),
-                "tolerance": value(c.tolerance), "checked": c.checked, "passed": c.passed,
-                "note": c.note,
-            })
-        columns = ["payload", "element", "unit", "target", "planned", "achieved", "error",
-                   "tolerance", "checked", "passed", "note"]
+            records.append(
+                {
+                    "payload": c.payload,
+                    "element": c.element,
+                    "unit": "deg" if c.unit == "rad" else c.unit,
+                    "target": value(c.target),
+                    "planned": value(c.planned),
+                    "achieved": value(c.achieved),
+                    "error": value(c.error),
+                    "tolerance": value(c.tolerance),
+                    "checked": c.checked,
+                    "passed": c.passed,
+                    "note": c.note,
+                }
+            )
+        columns = [
+            "payload",
+            "element",
+            "unit",
+            "target",
+            "planned",
+            "achieved",
+            "error",
+            "tolerance",
+            "checked",
+            "passed",
+            "note",
+        ]
         return pd.DataFrame(records, columns=columns)
 
     def _repr_html_(self) -> str:
@@ -228,15 +246,17 @@ class Verification:
         from html import escape
 
         verdict = "PASSED" if self.passed else "<b>FAILED</b>"
-        lines = [f"<p><b>{escape(self.scenario)}</b>: verification ({escape(self.force_model)}, "
-                 f"{escape(self.execution)}) {verdict}; mass bookkeeping "
-                 f"{'passed' if self.mass.passed else '<b>failed</b>'}"
-                 + (f"; undelivered: {escape(', '.join(self.undelivered))}"
-                    if self.undelivered else "") + "</p>"]
-        head = ("payload", "element", "unit", "target", "achieved", "error", "tolerance",
-                "result")
-        lines.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                     + "</tr></thead><tbody>")
+        lines = [
+            f"<p><b>{escape(self.scenario)}</b>: verification ({escape(self.force_model)}, "
+            f"{escape(self.execution)}) {verdict}; mass bookkeeping "
+            f"{'passed' if self.mass.passed else '<b>failed</b>'}"
+            + (f"; undelivered: {escape(', '.join(self.undelivered))}" if self.undelivered else "")
+            + "</p>"
+        ]
+        head = ("payload", "element", "unit", "target", "achieved", "error", "tolerance", "result")
+        lines.append(
+            "<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+        )
         for c in self.rows:
             deg = c.unit == "rad"
             scale = math.degrees(1.0) if deg else 1.0
@@ -246,15 +266,29 @@ class Verification:
                 return "-" if x is None else f"{x * scale:.{digits}f}"
 
             result = ("pass" if c.passed else "<b>FAIL</b>") if c.checked else "not checked"
-            cells = (escape(c.payload), escape(c.element), "deg" if deg else escape(c.unit),
-                     num(c.target), num(c.achieved), num(c.error), num(c.tolerance), result)
-            lines.append("<tr>" + "".join(
-                f'<td style="text-align:{"left" if k < 3 or k == 7 else "right"}">{x}</td>'
-                for k, x in enumerate(cells)) + "</tr>")
+            cells = (
+                escape(c.payload),
+                escape(c.element),
+                "deg" if deg else escape(c.unit),
+                num(c.target),
+                num(c.achieved),
+                num(c.error),
+                num(c.tolerance),
+                result,
+            )
+            lines.append(
+                "<tr>"
+                + "".join(
+                    f'<td style="text-align:{"left" if k < 3 or k == 7 else "right"}">{x}</td>'
+                    for k, x in enumerate(cells)
+                )
+                + "</tr>"
+            )
         lines.append("</tbody></table>")
         if self.warnings:
-            lines.append("<ul>" + "".join(f"<li>warning: {escape(w)}</li>"
-                                          for w in self.warnings) + "</ul>")
+            lines.append(
+                "<ul>" + "".join(f"<li>warning: {escape(w)}</li>" for w in self.warnings) + "</ul>"
+            )
         return "\n".join(lines)
 
 

@@ -95,17 +95,29 @@ def _elements(s: OrbitState) -> tuple[float, ...]:
 def initial_state(scenario) -> OrbitState:
     """The tug's mean orbit at t = 0: the drop-off orbit, u = slot (0 if free), RAAN 0 if free."""
     d = scenario.dropoff
-    return OrbitState(0.0, float(d.a_km), float(d.e), float(d.inc_rad),
-                      float(d.raan_rad or 0.0),
-                      float(d.argp_rad if d.e >= NEAR_CIRCULAR_E else 0.0),
-                      float(d.slot_rad or 0.0))
+    return OrbitState(
+        0.0,
+        float(d.a_km),
+        float(d.e),
+        float(d.inc_rad),
+        float(d.raan_rad or 0.0),
+        float(d.argp_rad if d.e >= NEAR_CIRCULAR_E else 0.0),
+        float(d.slot_rad or 0.0),
+    )
 
 
 def _as_state(o: OrbitState, t_s: float | None = None) -> OrbitState:
     """``o`` with plain-float elements, at ``t_s`` when given (a burn inside an earlier arc
     starts at that arc's end)."""
-    return OrbitState(float(o.t_s if t_s is None else t_s), float(o.a_km), float(o.e),
-                      float(o.inc_rad), float(o.raan_rad), float(o.argp_rad), float(o.u_rad))
+    return OrbitState(
+        float(o.t_s if t_s is None else t_s),
+        float(o.a_km),
+        float(o.e),
+        float(o.inc_rad),
+        float(o.raan_rad),
+        float(o.argp_rad),
+        float(o.u_rad),
+    )
 
 
 def burns_in_order(plan) -> list:
@@ -117,8 +129,9 @@ def burns_in_order(plan) -> list:
 def is_arc(burn) -> bool:
     """True when ``burn`` is drawn as a low-thrust arc (it has an end state after its start)."""
     oa = burn.orbit_after
-    return bool(burn.low_thrust and burn.duration_s > 0.0 and oa is not None
-                and oa.t_s > burn.t_s + 1e-6)
+    return bool(
+        burn.low_thrust and burn.duration_s > 0.0 and oa is not None and oa.t_s > burn.t_s + 1e-6
+    )
 
 
 def segments(plan) -> list[Segment]:
@@ -182,23 +195,30 @@ def _table(plan):
     t0 = np.array([s.t_start_s for s in segs])
     start = np.array([_elements(s.start)[1:] for s in segs], dtype=float)  # a e i raan argp u
     arc = np.array([s.is_arc for s in segs])
-    end = np.array([_elements(s.end)[1:] if s.is_arc else _elements(s.start)[1:]
-                    for s in segs], dtype=float)
+    end = np.array(
+        [_elements(s.end)[1:] if s.is_arc else _elements(s.start)[1:] for s in segs], dtype=float
+    )
     t1 = np.array([s.end.t_s if s.is_arc else s.t_start_s for s in segs])
     # unwrap RAAN and u over each arc
     if np.any(arc):
         r0 = secular_rates(start[arc, 0], start[arc, 1], start[arc, 2])
         r1 = secular_rates(end[arc, 0], end[arc, 1], end[arc, 2])
         dur = t1[arc] - t0[arc]
-        e_raan = _unwrapped_delta(start[arc, 3], end[arc, 3], np.asarray(r0.raan),
-                                  np.asarray(r1.raan), dur)
-        e_u = _unwrapped_delta(start[arc, 5], end[arc, 5],
-                               np.asarray(r0.argp) + np.asarray(r0.mean_anomaly),
-                               np.asarray(r1.argp) + np.asarray(r1.mean_anomaly), dur)
+        e_raan = _unwrapped_delta(
+            start[arc, 3], end[arc, 3], np.asarray(r0.raan), np.asarray(r1.raan), dur
+        )
+        e_u = _unwrapped_delta(
+            start[arc, 5],
+            end[arc, 5],
+            np.asarray(r0.argp) + np.asarray(r0.mean_anomaly),
+            np.asarray(r1.argp) + np.asarray(r1.mean_anomaly),
+            dur,
+        )
         end[arc, 3] = start[arc, 3] + e_raan
         end[arc, 5] = start[arc, 5] + e_u
         end[arc, 4] = start[arc, 4] + np.asarray(  # argp difference: the short way round
-            np.pi - np.mod(np.pi - (end[arc, 4] - start[arc, 4]), TWO_PI))
+            np.pi - np.mod(np.pi - (end[arc, 4] - start[arc, 4]), TWO_PI)
+        )
     return t0, t1, arc, start, end
 
 
@@ -259,8 +279,9 @@ def mission_end_s(plan) -> float:
     return end
 
 
-def sample(plan, step_s: float | None = None, n: int | None = None,
-           t_end_s: float | None = None) -> MeanElements:
+def sample(
+    plan, step_s: float | None = None, n: int | None = None, t_end_s: float | None = None
+) -> MeanElements:
     """Sample the mean-element history from 0 to the mission end.
 
     Give either ``step_s`` (a fixed step [s]) or ``n`` (number of evenly spaced samples;
@@ -330,9 +351,10 @@ def target_at(spec: OrbitSpec, t_s) -> TargetAt:
         x = np.mod(angle0 + rate * t, TWO_PI)
         return float(x) if x.ndim == 0 else x
 
-    return TargetAt(carried(spec.raan_rad, raan_rate(spec.a_km, spec.e, spec.inc_rad)),
-                    carried(spec.slot_rad,
-                            argument_of_latitude_rate(spec.a_km, spec.e, spec.inc_rad)))
+    return TargetAt(
+        carried(spec.raan_rad, raan_rate(spec.a_km, spec.e, spec.inc_rad)),
+        carried(spec.slot_rad, argument_of_latitude_rate(spec.a_km, spec.e, spec.inc_rad)),
+    )
 
 
 def wrap_pi(x):
@@ -436,8 +458,9 @@ def dv_budget(plan) -> DeltaVBudget:
         margin = float("nan")
     legs = tuple((leg.index, leg.destination, float(leg.dv_kms)) for leg in plan.legs)
     total = float(plan.total_dv_kms)
-    return DeltaVBudget(legs, total, margin, total + margin, ve,
-                        eng.name if eng is not None else "", margin_kg)
+    return DeltaVBudget(
+        legs, total, margin, total + margin, ve, eng.name if eng is not None else "", margin_kg
+    )
 
 
 __all__ = [
@@ -461,4 +484,3 @@ __all__ = [
     "target_at",
     "wrap_pi",
 ]
-

@@ -47,8 +47,7 @@ _HINTS = {
 }
 
 #: errno values that mean "the file system refused", as opposed to a bug in otvplan.
-FILESYSTEM_ERRNOS = frozenset(_HINTS) | {_errno.ENOENT, _errno.EXDEV, _errno.EBUSY,
-                                          _errno.ETXTBSY}
+FILESYSTEM_ERRNOS = frozenset(_HINTS) | {_errno.ENOENT, _errno.EXDEV, _errno.EBUSY, _errno.ETXTBSY}
 
 
 def reason(exc: OSError) -> str:
@@ -77,11 +76,16 @@ def ensure_dir(path: str | os.PathLike) -> Path:
     if path.is_dir():
         return path
     if path.is_symlink() and not path.exists():
-        raise OutputError(path, f"is a dangling symbolic link (to {os.readlink(path)}); "
-                                "remove it or point it at a directory", _errno.EEXIST)
+        raise OutputError(
+            path,
+            f"is a dangling symbolic link (to {os.readlink(path)}); "
+            "remove it or point it at a directory",
+            _errno.EEXIST,
+        )
     if path.exists():
-        raise OutputError(path, "exists and is not a directory; give a directory path",
-                          _errno.EEXIST)
+        raise OutputError(
+            path, "exists and is not a directory; give a directory path", _errno.EEXIST
+        )
     check_parents(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -96,11 +100,13 @@ def check_parents(path: Path) -> None:
     for parent in path.parents:
         if parent.exists() or parent.is_symlink():
             if parent.is_symlink() and not parent.exists():
-                raise OutputError(path, f"cannot create it: {parent} is a dangling symbolic "
-                                        "link", _errno.ENOENT)
+                raise OutputError(
+                    path, f"cannot create it: {parent} is a dangling symbolic link", _errno.ENOENT
+                )
             if not parent.is_dir():
-                raise OutputError(path, f"cannot create it: {parent} is a file, not a "
-                                        "directory", _errno.ENOTDIR)
+                raise OutputError(
+                    path, f"cannot create it: {parent} is a file, not a directory", _errno.ENOTDIR
+                )
             return
 
 
@@ -174,8 +180,7 @@ def _exchange(a: Path, b: Path) -> bool:
     except (OSError, AttributeError):
         return False
     at_fdcwd, rename_exchange = -100, 2
-    func.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                     ctypes.c_uint)
+    func.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
     if func(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True
     code = ctypes.get_errno()
@@ -246,8 +251,10 @@ class StagedDirectory:
             return False
         try:
             cwd = Path(os.path.realpath(os.getcwd()))
-            if cwd == Path(os.path.realpath(self.out)) or \
-                    Path(os.path.realpath(self.out)) in cwd.parents:
+            if (
+                cwd == Path(os.path.realpath(self.out))
+                or Path(os.path.realpath(self.out)) in cwd.parents
+            ):
                 return False
         except OSError:
             return False
@@ -255,18 +262,24 @@ class StagedDirectory:
             entries = list(os.scandir(self.out))
         except OSError:
             return False
-        return all(e.is_file(follow_symlinks=False) and (self.is_managed(e.name)
-                                                         or _is_temp_name(e.name))
-                   for e in entries)
+        return all(
+            e.is_file(follow_symlinks=False) and (self.is_managed(e.name) or _is_temp_name(e.name))
+            for e in entries
+        )
 
     def __enter__(self) -> StagedDirectory:
         out, shown = self.out, self.shown
         if out.is_symlink() and not out.exists():
-            raise OutputError(shown, f"is a dangling symbolic link (to {os.readlink(out)}); "
-                                   "remove it or point it at a directory", _errno.EEXIST)
+            raise OutputError(
+                shown,
+                f"is a dangling symbolic link (to {os.readlink(out)}); "
+                "remove it or point it at a directory",
+                _errno.EEXIST,
+            )
         if out.exists() and not out.is_dir():
-            raise OutputError(shown, "exists and is not a directory; give a directory path",
-                              _errno.EEXIST)
+            raise OutputError(
+                shown, "exists and is not a directory; give a directory path", _errno.EEXIST
+            )
         check_parents(shown)
         ensure_dir(out.parent)
         sibling = out.parent / f".{out.name or 'out'}.{secrets.token_hex(4)}.tmp"
@@ -351,8 +364,11 @@ class StagedDirectory:
             os.replace(stage / name, out / name)
         new = set(self.names)
         for entry in list(os.scandir(out)):
-            if (entry.name not in new and self.is_managed(entry.name)
-                    and entry.is_file(follow_symlinks=False)):
+            if (
+                entry.name not in new
+                and self.is_managed(entry.name)
+                and entry.is_file(follow_symlinks=False)
+            ):
                 _unlink_quietly(entry.path)
         _fsync_dir(out)
         self._discard()

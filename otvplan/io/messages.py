@@ -33,8 +33,7 @@ __all__ = [
 #: Characters a message must not carry as they are: control characters (a newline would split
 #: a `file:line:col: path: message` line, an escape sequence would drive the terminal), line
 #: and paragraph separators, bidirectional overrides and lone surrogates (not encodable).
-UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          "\ud800-\udfff]")
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -52,7 +51,7 @@ def clip(text: str, limit: int = 40) -> str:
     """Quote a value for a message, shortened to ``limit`` characters, control characters
     escaped."""
     text = printable(str(text))
-    return f'"{text}"' if len(text) <= limit else f'"{text[:limit - 3]}..."'
+    return f'"{text}"' if len(text) <= limit else f'"{text[: limit - 3]}..."'
 
 
 def describe_value(value: Any) -> str:
@@ -103,5 +102,9 @@ def one_line(problem: Problem) -> Problem:
     parts = (problem.file, problem.path, problem.message)
     if not any(UNPRINTABLE.search(part) for part in parts):
         return problem
-    return dataclasses.replace(problem, file=printable(problem.file),
-                               path=printable(problem.path), message=printable(problem.message))
+    return dataclasses.replace(
+        problem,
+        file=printable(problem.file),
+        path=printable(problem.path),
+        message=printable(problem.message),
+    )

@@ -116,9 +116,7 @@ def parse_quantity(
         )
     match = NUMBER_UNIT.match(value)
     if match is None:
-        raise QuantityError(
-            f'expected {name} with a unit, like "{example}", got {shown}'
-        )
+        raise QuantityError(f'expected {name} with a unit, like "{example}", got {shown}')
     number = float(match["number"])
     given = match["unit"]
     if not given:
@@ -135,7 +133,7 @@ def parse_quantity(
         given_dim, factor = in_table
         if given_dim != dimension:
             raise QuantityError(
-                f'expected {name} in {unit_list(dimension)}, got {shown}: '
+                f"expected {name} in {unit_list(dimension)}, got {shown}: "
                 f"{given} is a unit of {DIMENSIONS[given_dim][0]}"
             )
         if given == target:
@@ -147,7 +145,7 @@ def parse_quantity(
         import astropy.units as u  # deliberately lazy (import costs ~0.35 s)
     except ImportError:  # pragma: no cover - astropy is a declared dependency
         raise QuantityError(
-            f'unknown unit {clip(given)} in {shown}; use one of {unit_list(dimension)}'
+            f"unknown unit {clip(given)} in {shown}; use one of {unit_list(dimension)}"
         ) from None
     parsed = None
     for candidate in (given, singular):
@@ -162,14 +160,14 @@ def parse_quantity(
         hint = difflib.get_close_matches(given, list(UNIT_TABLE), n=1)
         did_you_mean = f'did you mean "{hint[0]}"? ' if hint else ""
         raise QuantityError(
-            f'unknown unit {clip(given)} in {shown}; {did_you_mean}'
+            f"unknown unit {clip(given)} in {shown}; {did_you_mean}"
             f"{name} takes {unit_list(dimension)}"
         ) from None
     try:
         result = float((number * parsed).to_value(u.Unit(target)))
     except u.UnitConversionError:
         raise QuantityError(
-            f'expected {name} in {unit_list(dimension)}, got {shown}: '
+            f"expected {name} in {unit_list(dimension)}, got {shown}: "
             f"{given} is a unit of {parsed.physical_type}"
         ) from None
     if not math.isfinite(result):
@@ -233,6 +231,7 @@ def format_quantity(value: float, dimension: str, units: tuple[str, ...] = ()) -
     core = DIMENSIONS[dimension][1]
     best: tuple[tuple[int, bool], str] | None = None
     for unit in units:
+
         def same(text: str, unit=unit) -> bool:
             return parse_quantity(f"{text} {unit}", dimension) == value
 
@@ -244,4 +243,3 @@ def format_quantity(value: float, dimension: str, units: tuple[str, ...] = ()) -
     if best is not None:
         return best[1]
     return f"{format_number(value)} {core}".rstrip()
-

@@ -82,21 +82,31 @@ def read_bytes(path: Path, file: str, kind: FileKind) -> bytes:
     :data:`MAX_FILE_BYTES` (reading stops there). ``file`` names the file in problems."""
     try:
         if path.is_dir():
-            raise Rejected([problem_at(file, f"is a directory, not a {kind.noun} file; "
-                                             f"{kind.directory_hint}")])
+            raise Rejected(
+                [problem_at(file, f"is a directory, not a {kind.noun} file; {kind.directory_hint}")]
+            )
         with open(path, "rb") as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise Rejected([problem_at(file, f"no such file; check the path ({kind.missing_hint})")]
-                       ) from None
+        raise Rejected(
+            [problem_at(file, f"no such file; check the path ({kind.missing_hint})")]
+        ) from None
     except PermissionError:
         raise Rejected([problem_at(file, "permission denied: cannot read this file")]) from None
     except OSError as exc:
-        raise Rejected([problem_at(file, f"cannot read this file: {exc.strerror or exc}")]
-                       ) from None
+        raise Rejected(
+            [problem_at(file, f"cannot read this file: {exc.strerror or exc}")]
+        ) from None
     if len(data) > MAX_FILE_BYTES:
-        raise Rejected([problem_at(file, f"file is larger than {MAX_FILE_BYTES:,} bytes; a "
-                                         f"{kind.noun} file is a few kB of YAML text")])
+        raise Rejected(
+            [
+                problem_at(
+                    file,
+                    f"file is larger than {MAX_FILE_BYTES:,} bytes; a "
+                    f"{kind.noun} file is a few kB of YAML text",
+                )
+            ]
+        )
     return data
 
 
@@ -107,25 +117,40 @@ def decode(data: bytes, file: str, kind: FileKind, *, located: bool = True) -> s
     against the whole file (the study loader's message).
     """
     if b"\x00" in data[:8192]:
-        raise Rejected([problem_at(file, "is a binary file (it contains NUL bytes), not YAML "
-                                         f"text; give a {kind.noun} .yaml file")])
+        raise Rejected(
+            [
+                problem_at(
+                    file,
+                    "is a binary file (it contains NUL bytes), not YAML "
+                    f"text; give a {kind.noun} .yaml file",
+                )
+            ]
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise Rejected([Problem(
-            file=file, path="", line=line if located else None,
-            column=column if located else None,
-            message=f"is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
+        raise Rejected(
+            [
+                Problem(
+                    file=file,
+                    path="",
+                    line=line if located else None,
+                    column=column if located else None,
+                    message=f"is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
                     "save the file as UTF-8",
-        )]) from None
+                )
+            ]
+        ) from None
 
 
 _YAML_HINTS = (
     ("found character '\\t'", "YAML indents with spaces, not tabs"),
-    ("mapping values are not allowed here",
-     "check the indentation, and quote values that contain ': '"),
+    (
+        "mapping values are not allowed here",
+        "check the indentation, and quote values that contain ': '",
+    ),
     ("could not find expected ':'", "each line of a mapping needs `key: value`"),
     ("found undefined alias", "define the anchor (&name) before using the alias (*name)"),
     ("expected a single document", "a scenario file holds one YAML document; remove the '---'"),
@@ -136,9 +161,12 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     """Turn a PyYAML error into one problem with its line and column."""
     if isinstance(exc, yaml.reader.ReaderError):
         return Problem(
-            file=file, path="", line=None, column=None,
+            file=file,
+            path="",
+            line=None,
+            column=None,
             message=f"unacceptable character #x{exc.character:04x} at position {exc.position}: "
-                    "a scenario file must be printable text",
+            "a scenario file must be printable text",
         )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -187,9 +215,16 @@ def compose(text: str, file: str) -> yaml.Node | None:
     except yaml.YAMLError as exc:
         raise Rejected([_yaml_problem(exc, file)]) from None
     except RecursionError:
-        raise Rejected([problem_at(file, f"the document nests too deeply (more than {MAX_DEPTH} "
-                                         "levels of mappings and lists)", _too_deep_mark(text))]
-                       ) from None
+        raise Rejected(
+            [
+                problem_at(
+                    file,
+                    f"the document nests too deeply (more than {MAX_DEPTH} "
+                    "levels of mappings and lists)",
+                    _too_deep_mark(text),
+                )
+            ]
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -232,19 +267,35 @@ def check_size(root: yaml.Node, file: str) -> None:
             aliased = True
             return sizes[key]
         if key in open_nodes:
-            raise Rejected([problem_at(file, "the document refers to itself through an alias "
-                                             "(an anchor used inside its own value); remove the "
-                                             "alias", node.start_mark)])
+            raise Rejected(
+                [
+                    problem_at(
+                        file,
+                        "the document refers to itself through an alias "
+                        "(an anchor used inside its own value); remove the "
+                        "alias",
+                        node.start_mark,
+                    )
+                ]
+            )
         if depth > MAX_DEPTH:
-            raise Rejected([problem_at(file, "the document nests too deeply (more than "
-                                             f"{MAX_DEPTH} levels of mappings and lists)",
-                                       node.start_mark)])
+            raise Rejected(
+                [
+                    problem_at(
+                        file,
+                        "the document nests too deeply (more than "
+                        f"{MAX_DEPTH} levels of mappings and lists)",
+                        node.start_mark,
+                    )
+                ]
+            )
         total = 1
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             open_nodes.add(key)
             children = (
                 [n for pair in node.value for n in pair]
-                if isinstance(node, yaml.MappingNode) else node.value
+                if isinstance(node, yaml.MappingNode)
+                else node.value
             )
             for child in children:
                 total += size(child, depth + 1)
@@ -255,10 +306,21 @@ def check_size(root: yaml.Node, file: str) -> None:
         return total
 
     if size(root, 0) > MAX_NODES:
-        cause = ("aliases (*name) copy what their anchor refers to, and these multiply"
-                 if aliased else "a scenario needs a few thousand at most")
-        raise Rejected([problem_at(file, f"the document expands to more than {MAX_NODES:,} YAML "
-                                         f"nodes; {cause}; remove them", root.start_mark)])
+        cause = (
+            "aliases (*name) copy what their anchor refers to, and these multiply"
+            if aliased
+            else "a scenario needs a few thousand at most"
+        )
+        raise Rejected(
+            [
+                problem_at(
+                    file,
+                    f"the document expands to more than {MAX_NODES:,} YAML "
+                    f"nodes; {cause}; remove them",
+                    root.start_mark,
+                )
+            ]
+        )
 
 
 _TAG = "tag:yaml.org,2002:"
@@ -266,8 +328,10 @@ _TAG = "tag:yaml.org,2002:"
 #: A lone UTF-16 surrogate, which only a YAML escape ("\\ud800") can produce: not a character,
 #: and no UTF-8 text (a report, a CSV file) can hold it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_MESSAGE = ("{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not a "
-                      "character; write the character itself, or a \\U00010000-style escape")
+_SURROGATE_MESSAGE = (
+    "{what} holds a lone surrogate escape (\\ud800-\\udfff), which is not a "
+    "character; write the character itself, or a \\U00010000-style escape"
+)
 _PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -327,19 +391,25 @@ def _flatten_merges(node: yaml.MappingNode) -> None:
             for sub in value_node.value:
                 if not isinstance(sub, yaml.MappingNode):
                     raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        f"expected a mapping for merging, but found {sub.id}", sub.start_mark)
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"expected a mapping for merging, but found {sub.id}",
+                        sub.start_mark,
+                    )
                 sources.append(sub)
         else:
             raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "expected a mapping or list of mappings for merging, but found "
-                f"{value_node.id}", value_node.start_mark)
+                "while constructing a mapping",
+                node.start_mark,
+                f"expected a mapping or list of mappings for merging, but found {value_node.id}",
+                value_node.start_mark,
+            )
     merged = []
     for src in reversed(sources):
         _flatten_merges(src)
         merged.extend(src.value)
     node.value = merged + own
+
 
 def to_data(root: yaml.Node, file: str) -> Document:
     """Build plain Python data from the node graph, recording every value's and key's mark.
@@ -368,9 +438,14 @@ def to_data(root: yaml.Node, file: str) -> Document:
         value_marks.setdefault(path, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             if node.tag not in (_TAG + "map", _TAG + "set", _TAG + "omap"):
-                problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
-                                                 "remove it", node.start_mark,
-                                           format_location(path)))
+                problems.append(
+                    problem_at(
+                        file,
+                        f"unsupported YAML tag {_short_tag(node.tag)}; remove it",
+                        node.start_mark,
+                        format_location(path),
+                    )
+                )
             # _flatten_merges puts the merged pairs (``<<: *base``) first, then the mapping's
             # own; a key of its own overrides a merged one (YAML merge-key semantics), and
             # among merged pairs the later one wins (the first mapping of ``<<: [*a, *b]`` is
@@ -389,22 +464,37 @@ def to_data(root: yaml.Node, file: str) -> Document:
                 own = index >= merged_count
                 if not isinstance(key_node, yaml.ScalarNode):
                     if own:
-                        problems.append(problem_at(file, "a key must be a plain name, not a "
-                                                         "mapping or a list", key_node.start_mark,
-                                                   format_location(path)))
+                        problems.append(
+                            problem_at(
+                                file,
+                                "a key must be a plain name, not a mapping or a list",
+                                key_node.start_mark,
+                                format_location(path),
+                            )
+                        )
                     continue
                 key = key_node.value
                 if has_surrogate(key):
                     if own:
-                        problems.append(problem_at(
-                            file, _SURROGATE_MESSAGE.format(what="this key"),
-                            key_node.start_mark, format_location(path + (key,))))
+                        problems.append(
+                            problem_at(
+                                file,
+                                _SURROGATE_MESSAGE.format(what="this key"),
+                                key_node.start_mark,
+                                format_location(path + (key,)),
+                            )
+                        )
                     continue
                 if own and key in first_seen:
-                    problems.append(problem_at(
-                        file, f'duplicate key "{printable(key)}" (first given at line '
-                              f"{first_seen[key].line + 1}); keep one of them",
-                        key_node.start_mark, format_location(path + (key,))))
+                    problems.append(
+                        problem_at(
+                            file,
+                            f'duplicate key "{printable(key)}" (first given at line '
+                            f"{first_seen[key].line + 1}); keep one of them",
+                            key_node.start_mark,
+                            format_location(path + (key,)),
+                        )
+                    )
                     continue
                 if own:
                     first_seen[key] = key_node.start_mark
@@ -419,28 +509,49 @@ def to_data(root: yaml.Node, file: str) -> Document:
             return out
         if isinstance(node, yaml.SequenceNode):
             if node.tag not in (_TAG + "seq", _TAG + "omap", _TAG + "pairs"):
-                problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(node.tag)}; "
-                                                 "remove it", node.start_mark,
-                                           format_location(path)))
+                problems.append(
+                    problem_at(
+                        file,
+                        f"unsupported YAML tag {_short_tag(node.tag)}; remove it",
+                        node.start_mark,
+                        format_location(path),
+                    )
+                )
             return [convert(item, path + (i,)) for i, item in enumerate(node.value)]
         tag = node.tag
         if has_surrogate(node.value):
-            problems.append(problem_at(file, _SURROGATE_MESSAGE.format(what="this value"),
-                                       node.start_mark, format_location(path)))
+            problems.append(
+                problem_at(
+                    file,
+                    _SURROGATE_MESSAGE.format(what="this value"),
+                    node.start_mark,
+                    format_location(path),
+                )
+            )
             return None
         if tag not in _PLAIN_TAGS:
-            problems.append(problem_at(file, f"unsupported YAML tag {_short_tag(tag)}; write a "
-                                             "plain value", node.start_mark,
-                                       format_location(path)))
+            problems.append(
+                problem_at(
+                    file,
+                    f"unsupported YAML tag {_short_tag(tag)}; write a plain value",
+                    node.start_mark,
+                    format_location(path),
+                )
+            )
             return None
         if tag in (_TAG + "str", _TAG + "timestamp") or ":" in node.value:
             return node.value
         try:
             return constructor.construct_object(node)
         except Exception:  # noqa: BLE001 - e.g. "!!int abc"
-            problems.append(problem_at(file, f"cannot read {clip(node.value)} as "
-                                             f"{_short_tag(tag)}", node.start_mark,
-                                       format_location(path)))
+            problems.append(
+                problem_at(
+                    file,
+                    f"cannot read {clip(node.value)} as {_short_tag(tag)}",
+                    node.start_mark,
+                    format_location(path),
+                )
+            )
             return None
 
     data = convert(root, ())
@@ -450,7 +561,7 @@ def to_data(root: yaml.Node, file: str) -> Document:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
 
 
 def parse(text: str, file: str, *, empty_message: str, fast: bool = False) -> Document:

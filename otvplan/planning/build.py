@@ -70,10 +70,21 @@ class LegEnds:
     m_del_kg: float
 
 
-def build_legs(scenario: Scenario, nodes: Nodes, ctx: LegContext, layers: list[Layer], depth: int,
-               index: int, cache: DriftCache, eng: EngineSpec | None, electric_disposal: bool,
-               warnings: list[str], disp: DisposalTable, dispose: bool = True,
-               leg_contexts: list[LegContext] | None = None) -> list[Leg]:
+def build_legs(
+    scenario: Scenario,
+    nodes: Nodes,
+    ctx: LegContext,
+    layers: list[Layer],
+    depth: int,
+    index: int,
+    cache: DriftCache,
+    eng: EngineSpec | None,
+    electric_disposal: bool,
+    warnings: list[str],
+    disp: DisposalTable,
+    dispose: bool = True,
+    leg_contexts: list[LegContext] | None = None,
+) -> list[Leg]:
     """The legs of the search's label ``index`` at ``depth`` (and the disposal leg when
     ``dispose``), each option evaluated again at the tug's state and booked burn by burn.
     ``leg_contexts``: each leg's own context (a plan rebuilt from leg tables flies each
@@ -87,45 +98,80 @@ def build_legs(scenario: Scenario, nodes: Nodes, ctx: LegContext, layers: list[L
         prev: Layer = layers[dpt - 1]
         pidx = int(lay.parent[idx])
         ends = LegEnds(
-            j=int(prev.j[pidx]), k=int(lay.j[idx]), t0_s=float(prev.t[pidx]),
-            m0_kg=float(prev.m[pidx]), raan0_rad=float(prev.raan[pidx]),
+            j=int(prev.j[pidx]),
+            k=int(lay.j[idx]),
+            t0_s=float(prev.t[pidx]),
+            m0_kg=float(prev.m[pidx]),
+            raan0_rad=float(prev.raan[pidx]),
             u0_rad=float(prev.u[pidx]),
-            option=OptionId(int(lay.base[idx]), int(lay.tidx[idx]), int(lay.variant[idx]),
-                            float(lay.krev[idx])),
-            t_del_s=float(lay.t[idx]), raan_del_rad=float(lay.raan[idx]),
-            u_del_rad=float(lay.u[idx]), m_del_kg=float(lay.m[idx]))
+            option=OptionId(
+                int(lay.base[idx]), int(lay.tidx[idx]), int(lay.variant[idx]), float(lay.krev[idx])
+            ),
+            t_del_s=float(lay.t[idx]),
+            raan_del_rad=float(lay.raan[idx]),
+            u_del_rad=float(lay.u[idx]),
+            m_del_kg=float(lay.m[idx]),
+        )
         # masses are booked as one chain through the ledger (the search's label mass agrees
         # to rounding; the chain makes "before = previous after" exact)
         m0 = legs_out[-1].mass_after_kg if legs_out else ends.m0_kg
         leg_ctx, leg_cache = ctx, cache
         if leg_contexts is not None:  # each leg planned with its own drift duration
             leg_ctx, leg_cache = leg_contexts[leg_no - 1], DriftCache()
-        legs_out.append(build_leg(nodes, leg_ctx, leg_cache, ends, leg_no, m0, max_imp,
-                                  warnings))
+        legs_out.append(build_leg(nodes, leg_ctx, leg_cache, ends, leg_no, m0, max_imp, warnings))
     if dispose and scenario.constraints.disposal.kind != "none" and eng is not None:
         last = legs_out[-1] if legs_out else None
         lay = layers[depth]
-        legs_out.append(disposal_leg(
-            scenario, nodes, disp, int(lay.j[index]), float(lay.t[index]),
-            last.mass_after_kg if last else float(lay.m[index]), float(lay.raan[index]),
-            float(lay.u[index]), eng, electric_disposal,
-            last.destination if last else "drop-off", len(legs_out) + 1))
+        legs_out.append(
+            disposal_leg(
+                scenario,
+                nodes,
+                disp,
+                int(lay.j[index]),
+                float(lay.t[index]),
+                last.mass_after_kg if last else float(lay.m[index]),
+                float(lay.raan[index]),
+                float(lay.u[index]),
+                eng,
+                electric_disposal,
+                last.destination if last else "drop-off",
+                len(legs_out) + 1,
+            )
+        )
     for leg in legs_out:
         for b in leg.burns:
             if not b.impulsive_ok:
                 warnings.append(
                     f"leg {leg.index} {b.label}: the burn lasts {b.duration_s:.0f} s, longer "
-                    f"than {max_imp:.0f} s; finite-burn losses are not modelled")
+                    f"than {max_imp:.0f} s; finite-burn losses are not modelled"
+                )
     return legs_out
 
 
-def build_leg(nodes: Nodes, ctx: LegContext, cache: DriftCache, ends: LegEnds, leg_no: int,
-              m0_kg: float, max_imp: float | None, warnings: list[str]) -> Leg:
+def build_leg(
+    nodes: Nodes,
+    ctx: LegContext,
+    cache: DriftCache,
+    ends: LegEnds,
+    leg_no: int,
+    m0_kg: float,
+    max_imp: float | None,
+    warnings: list[str],
+) -> Leg:
     """Leg ``leg_no``: option ``ends.option`` evaluated again from the search's departure
     state, booked from mass ``m0_kg`` (the previous leg's end)."""
-    opts = lg.expand(nodes, ctx, np.array([ends.j]), np.array([ends.k]), np.array([ends.t0_s]),
-                     np.array([ends.m0_kg]), np.array([ends.raan0_rad]),
-                     np.array([ends.u0_rad]), cache, prune=False)
+    opts = lg.expand(
+        nodes,
+        ctx,
+        np.array([ends.j]),
+        np.array([ends.k]),
+        np.array([ends.t0_s]),
+        np.array([ends.m0_kg]),
+        np.array([ends.raan0_rad]),
+        np.array([ends.u0_rad]),
+        cache,
+        prune=False,
+    )
     try:
         row = opts.find(ends.option)
     except LookupError:  # cannot happen: the search produced this option from these inputs
@@ -140,33 +186,57 @@ def build_leg(nodes: Nodes, ctx: LegContext, cache: DriftCache, ends: LegEnds, l
     detail = at(base.detail, p)
     arrival = (float(base.t_arr[p]), float(base.raan_arr[p]), float(base.u_arr[p]))
     if isinstance(detail, DirectDetail):
-        strategy, t_cursor = _direct(led, phases, notes, detail, block.variant, nodes, j, k,
-                                     t0, ctx.chemical, max_imp)
+        strategy, t_cursor = _direct(
+            led, phases, notes, detail, block.variant, nodes, j, k, t0, ctx.chemical, max_imp
+        )
     elif isinstance(detail, DriftDetail):
-        strategy, t_cursor = _drift(led, phases, notes, detail, nodes, j, k, t0, ctx.chemical,
-                                    max_imp)
+        strategy, t_cursor = _drift(
+            led, phases, notes, detail, nodes, j, k, t0, ctx.chemical, max_imp
+        )
     elif isinstance(detail, SpiralDetail):
-        strategy, t_cursor = _spiral(led, phases, notes, detail, nodes, j, k, t0, ends.u0_rad,
-                                     arrival, ctx.electric)
+        strategy, t_cursor = _spiral(
+            led, phases, notes, detail, nodes, j, k, t0, ends.u0_rad, arrival, ctx.electric
+        )
     else:
-        strategy, t_cursor = _spiral_drift(led, phases, notes, detail, nodes, j, k, t0,
-                                           ends.u0_rad, arrival, ctx.electric)
+        strategy, t_cursor = _spiral_drift(
+            led, phases, notes, detail, nodes, j, k, t0, ends.u0_rad, arrival, ctx.electric
+        )
     if block.variant in lg.PHASING_VARIANTS:
         electric = isinstance(detail, (SpiralDetail, SpiralDriftDetail))
         eng = ctx.electric if electric else ctx.chemical
-        suffix, t_cursor = _phasing(led, phases, notes, at(block.phasing, p), block.variant,
-                                    int(block.krev), arrival, nodes, k, t_cursor, eng, electric,
-                                    max_imp)
+        suffix, t_cursor = _phasing(
+            led,
+            phases,
+            notes,
+            at(block.phasing, p),
+            block.variant,
+            int(block.krev),
+            arrival,
+            nodes,
+            k,
+            t_cursor,
+            eng,
+            electric,
+            max_imp,
+        )
         strategy += suffix
     elif block.variant == lg.WAIT_PHASE:
         strategy += "+phase-wait"
-    return _delivered(nodes, ends, leg_no, m0_kg, led, phases, notes, strategy, t_cursor,
-                      warnings)
+    return _delivered(nodes, ends, leg_no, m0_kg, led, phases, notes, strategy, t_cursor, warnings)
 
 
-def _delivered(nodes: Nodes, ends: LegEnds, leg_no: int, m0: float, led: Ledger,
-               phases: list[Phase], notes: list[str], strategy: str, t_cursor: float,
-               warnings: list[str]) -> Leg:
+def _delivered(
+    nodes: Nodes,
+    ends: LegEnds,
+    leg_no: int,
+    m0: float,
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    strategy: str,
+    t_cursor: float,
+    warnings: list[str],
+) -> Leg:
     """The leg, closed by the separation wait and the delivery of its payload."""
     j, k = ends.j, ends.k
     aB, iB, eB = float(nodes.a[k]), float(nodes.i[k]), float(nodes.e[k])
@@ -174,26 +244,53 @@ def _delivered(nodes: Nodes, ends: LegEnds, leg_no: int, m0: float, led: Ledger,
     if t_del > t_cursor + 1e-6:
         phases.append(Phase("separation", t_cursor, t_del, aB, iB, eB))
     m_after_release = led.m - float(nodes.mass[k])
-    orbit = OrbitState(t_s=t_del, a_km=aB, e=eB, inc_rad=iB,
-                       raan_rad=float(np.mod(ends.raan_del_rad, TWO_PI)),
-                       argp_rad=float(nodes.argp[k]) if eB >= CIRCULAR_E else 0.0,
-                       u_rad=float(np.mod(ends.u_del_rad, TWO_PI)))
+    orbit = OrbitState(
+        t_s=t_del,
+        a_km=aB,
+        e=eB,
+        inc_rad=iB,
+        raan_rad=float(np.mod(ends.raan_del_rad, TWO_PI)),
+        argp_rad=float(nodes.argp[k]) if eB >= CIRCULAR_E else 0.0,
+        u_rad=float(np.mod(ends.u_del_rad, TWO_PI)),
+    )
     if abs(m_after_release - ends.m_del_kg) > 1e-6 * max(1.0, m0):
-        warnings.append(f"leg {leg_no}: mass bookkeeping differs from the search by "
-                        f"{m_after_release - ends.m_del_kg:.3g} kg")
+        warnings.append(
+            f"leg {leg_no}: mass bookkeeping differs from the search by "
+            f"{m_after_release - ends.m_del_kg:.3g} kg"
+        )
     return Leg(
-        index=leg_no, origin=nodes.names[j], destination=nodes.names[k], strategy=strategy,
-        t_start_s=ends.t0_s, t_end_s=t_del, dv_kms=float(sum(bb.dv_kms for bb in led.burns)),
-        propellant_kg=float(m0 - led.m), mass_before_kg=m0, mass_after_kg=m_after_release,
-        burns=tuple(led.burns), phases=tuple(phases),
-        delivery=Delivery(payload=nodes.names[k], t_s=t_del, orbit=orbit,
-                          mass_kg=float(nodes.mass[k])),
-        notes=tuple(notes))
+        index=leg_no,
+        origin=nodes.names[j],
+        destination=nodes.names[k],
+        strategy=strategy,
+        t_start_s=ends.t0_s,
+        t_end_s=t_del,
+        dv_kms=float(sum(bb.dv_kms for bb in led.burns)),
+        propellant_kg=float(m0 - led.m),
+        mass_before_kg=m0,
+        mass_after_kg=m_after_release,
+        burns=tuple(led.burns),
+        phases=tuple(phases),
+        delivery=Delivery(
+            payload=nodes.names[k], t_s=t_del, orbit=orbit, mass_kg=float(nodes.mass[k])
+        ),
+        notes=tuple(notes),
+    )
 
 
-def _direct(led: Ledger, phases: list[Phase], notes: list[str], d: DirectDetail, variant: int,
-            nodes: Nodes, j: int, k: int, t0: float, chem: EngineSpec,
-            max_imp: float | None) -> tuple[str, float]:
+def _direct(
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    d: DirectDetail,
+    variant: int,
+    nodes: Nodes,
+    j: int,
+    k: int,
+    t0: float,
+    chem: EngineSpec,
+    max_imp: float | None,
+) -> tuple[str, float]:
     """A ``direct`` leg's burns (after the phase wait, if any). Returns the strategy's name
     and the time it ends [s]."""
     aA, iA, eA = float(nodes.a[j]), float(nodes.i[j]), float(nodes.e[j])
@@ -204,23 +301,46 @@ def _direct(led: Ledger, phases: list[Phase], notes: list[str], d: DirectDetail,
         # turns on while the tug waits (as legs.expand books it)
         w = d.wait_s
         notes.append(f"waits {w / 3600:.2f} h in the initial orbit to arrive on the slot")
-        tr = replace(tr, tb1=tr.tb1 + w, tb2=tr.tb2 + w,
-                     u_b1=float(np.mod(tr.u_b1 + nodes.u_rate[j] * w, TWO_PI)),
-                     raan_b1=float(tr.raan_b1 + nodes.raan_rate[j] * w))
+        tr = replace(
+            tr,
+            tb1=tr.tb1 + w,
+            tb2=tr.tb2 + w,
+            u_b1=float(np.mod(tr.u_b1 + nodes.u_rate[j] * w, TWO_PI)),
+            raan_b1=float(tr.raan_b1 + nodes.raan_rate[j] * w),
+        )
     if tr.tb1 > t0:
         phases.append(Phase("wait", t0, tr.tb1, aA, iA, eA))
     _transfer_burns(led, tr, iA, iB, chem, "transfer", max_imp)
     if tr.tb2 > tr.tb1:
-        phases.append(Phase("transfer", tr.tb1, tr.tb2, tr.a_t, iB,
-                            abs(tr.r_arr - tr.r_dep) / (tr.r_arr + tr.r_dep)))
-    notes.append(f"plane change {math.degrees(tr.theta):.3f} deg split "
-                 f"{math.degrees(abs(tr.th1)):.3f} + {math.degrees(abs(tr.th2)):.3f} deg")
+        phases.append(
+            Phase(
+                "transfer",
+                tr.tb1,
+                tr.tb2,
+                tr.a_t,
+                iB,
+                abs(tr.r_arr - tr.r_dep) / (tr.r_arr + tr.r_dep),
+            )
+        )
+    notes.append(
+        f"plane change {math.degrees(tr.theta):.3f} deg split "
+        f"{math.degrees(abs(tr.th1)):.3f} + {math.degrees(abs(tr.th2)):.3f} deg"
+    )
     return "direct", tr.tb2
 
 
-def _drift(led: Ledger, phases: list[Phase], notes: list[str], d: DriftDetail, nodes: Nodes,
-           j: int, k: int, t0: float, chem: EngineSpec,
-           max_imp: float | None) -> tuple[str, float]:
+def _drift(
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    d: DriftDetail,
+    nodes: Nodes,
+    j: int,
+    k: int,
+    t0: float,
+    chem: EngineSpec,
+    max_imp: float | None,
+) -> tuple[str, float]:
     """A ``drift`` leg's burns: to the drift orbit, the drift, into the target plane."""
     aA, iA, eA = float(nodes.a[j]), float(nodes.i[j]), float(nodes.e[j])
     aB, iB = float(nodes.a[k]), float(nodes.i[k])
@@ -237,29 +357,58 @@ def _drift(led: Ledger, phases: list[Phase], notes: list[str], d: DriftDetail, n
     _transfer_burns(led, d2, i_d, iB, chem, "from drift orbit", max_imp)
     if d2.tb2 > d2.tb1:
         phases.append(Phase("transfer", d2.tb1, d2.tb2, 0.5 * (a_d + aB), iB))
-    notes.append(f"J2 drift at {a_d - R_EARTH_KM:.1f} km, {math.degrees(i_d):.3f} deg for "
-                 f"{(d.t_d1 - d.t_d0) / SECONDS_PER_DAY:.2f} d")
+    notes.append(
+        f"J2 drift at {a_d - R_EARTH_KM:.1f} km, {math.degrees(i_d):.3f} deg for "
+        f"{(d.t_d1 - d.t_d0) / SECONDS_PER_DAY:.2f} d"
+    )
     return "drift", d2.tb2
 
 
-def _spiral(led: Ledger, phases: list[Phase], notes: list[str], d: SpiralDetail, nodes: Nodes,
-            j: int, k: int, t0: float, u0: float, arrival: tuple[float, float, float],
-            elec: EngineSpec) -> tuple[str, float]:
+def _spiral(
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    d: SpiralDetail,
+    nodes: Nodes,
+    j: int,
+    k: int,
+    t0: float,
+    u0: float,
+    arrival: tuple[float, float, float],
+    elec: EngineSpec,
+) -> tuple[str, float]:
     """A ``spiral`` leg: one thrust arc."""
     aA = float(nodes.a[j])
     aB, iB, eB = float(nodes.a[k]), float(nodes.i[k]), float(nodes.e[k])
     _, raan_arr, u_arr = arrival
-    led.burn(t0, low_thrust_vector(d.dv, aA, aB), elec, u0, "spiral", low_thrust=True,
-             duration=d.T, orbit_after=circular_state(t0 + d.T, aB, eB, iB, raan_arr, 0.0,
-                                                      u_arr))
+    led.burn(
+        t0,
+        low_thrust_vector(d.dv, aA, aB),
+        elec,
+        u0,
+        "spiral",
+        low_thrust=True,
+        duration=d.T,
+        orbit_after=circular_state(t0 + d.T, aB, eB, iB, raan_arr, 0.0, u_arr),
+    )
     phases.append(Phase("spiral", t0, t0 + d.T, 0.5 * (aA + aB), iB))
     notes.append(f"Edelbaum spiral, plane change {math.degrees(d.theta):.3f} deg")
     return "spiral", t0 + d.T
 
 
-def _spiral_drift(led: Ledger, phases: list[Phase], notes: list[str], d: SpiralDriftDetail,
-                  nodes: Nodes, j: int, k: int, t0: float, u0: float,
-                  arrival: tuple[float, float, float], elec: EngineSpec) -> tuple[str, float]:
+def _spiral_drift(
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    d: SpiralDriftDetail,
+    nodes: Nodes,
+    j: int,
+    k: int,
+    t0: float,
+    u0: float,
+    arrival: tuple[float, float, float],
+    elec: EngineSpec,
+) -> tuple[str, float]:
     """A ``spiral-drift`` leg: spiral to the drift orbit, drift, spiral to the target."""
     aA = float(nodes.a[j])
     aB, iB, eB = float(nodes.a[k]), float(nodes.i[k]), float(nodes.e[k])
@@ -267,24 +416,51 @@ def _spiral_drift(led: Ledger, phases: list[Phase], notes: list[str], d: SpiralD
     T1, Td, T2 = d.T1, d.Td, d.T2
     a_d, i_d = d.a_d, d.i_d
     udot_d = float(argument_of_latitude_rate(a_d, 0.0, i_d))
-    led.burn(t0, low_thrust_vector(d.dv1, aA, a_d), elec, u0, "spiral to drift",
-             low_thrust=True, duration=T1,
-             orbit_after=circular_state(t0 + T1, a_d, 0.0, i_d, d.raan_d, 0.0, d.u_d))
+    led.burn(
+        t0,
+        low_thrust_vector(d.dv1, aA, a_d),
+        elec,
+        u0,
+        "spiral to drift",
+        low_thrust=True,
+        duration=T1,
+        orbit_after=circular_state(t0 + T1, a_d, 0.0, i_d, d.raan_d, 0.0, d.u_d),
+    )
     phases.append(Phase("spiral", t0, t0 + T1, 0.5 * (aA + a_d), i_d))
     phases.append(Phase("drift", t0 + T1, t0 + T1 + Td, a_d, i_d))
-    led.burn(t0 + T1 + Td, low_thrust_vector(d.dv2, a_d, aB), elec, d.u_d + udot_d * Td,
-             "spiral from drift", low_thrust=True, duration=T2,
-             orbit_after=circular_state(t0 + T1 + Td + T2, aB, eB, iB, raan_arr, 0.0, u_arr))
+    led.burn(
+        t0 + T1 + Td,
+        low_thrust_vector(d.dv2, a_d, aB),
+        elec,
+        d.u_d + udot_d * Td,
+        "spiral from drift",
+        low_thrust=True,
+        duration=T2,
+        orbit_after=circular_state(t0 + T1 + Td + T2, aB, eB, iB, raan_arr, 0.0, u_arr),
+    )
     phases.append(Phase("spiral", t0 + T1 + Td, t0 + T1 + Td + T2, 0.5 * (a_d + aB), iB))
-    notes.append(f"low-thrust to a J2 drift orbit at {a_d - R_EARTH_KM:.1f} km, "
-                 f"{math.degrees(i_d):.3f} deg for {Td / SECONDS_PER_DAY:.2f} d")
+    notes.append(
+        f"low-thrust to a J2 drift orbit at {a_d - R_EARTH_KM:.1f} km, "
+        f"{math.degrees(i_d):.3f} deg for {Td / SECONDS_PER_DAY:.2f} d"
+    )
     return "spiral-drift", t0 + T1 + Td + T2
 
 
-def _phasing(led: Ledger, phases: list[Phase], notes: list[str], ph: PhasingDetail,
-             variant: int, krev: int, arrival: tuple[float, float, float], nodes: Nodes, k: int,
-             t_cursor: float, eng: EngineSpec, low_thrust: bool,
-             max_imp: float | None) -> tuple[str, float]:
+def _phasing(
+    led: Ledger,
+    phases: list[Phase],
+    notes: list[str],
+    ph: PhasingDetail,
+    variant: int,
+    krev: int,
+    arrival: tuple[float, float, float],
+    nodes: Nodes,
+    k: int,
+    t_cursor: float,
+    eng: EngineSpec,
+    low_thrust: bool,
+    max_imp: float | None,
+) -> tuple[str, float]:
     """The phasing orbit's two burns after the base leg (arrival: its time [s], RAAN and
     argument of latitude [rad]; ``low_thrust`` for an electric engine). Returns the strategy
     name's suffix and the end time [s]."""
@@ -303,9 +479,16 @@ def _phasing(led: Ledger, phases: list[Phase], notes: list[str], ph: PhasingDeta
     h_b = plane_normal(iB, raan_1)
     h_ph = tilt_to(h_b, r_hat, i_ph)
     after1 = state_after(t1, aB * r_hat, v_ph * np.cross(h_ph, r_hat))
-    led.burn(t1, np.array(burn_tnw(r_hat, h_b, v_c, h_ph, v_ph)), eng, u_start,
-             "phasing burn 1", max_impulsive=max_imp, low_thrust=low_thrust,
-             orbit_after=after1)
+    led.burn(
+        t1,
+        np.array(burn_tnw(r_hat, h_b, v_c, h_ph, v_ph)),
+        eng,
+        u_start,
+        "phasing burn 1",
+        max_impulsive=max_imp,
+        low_thrust=low_thrust,
+        orbit_after=after1,
+    )
     phases.append(Phase("phasing", t1, t1 + tof, a_ph, i_ph, e_ph))
     # k anomalistic revolutions later the tug is back at its apsis, which the J2 apsidal
     # motion has carried forward, in a plane that turned at the phasing orbit's rate
@@ -320,13 +503,22 @@ def _phasing(led: Ledger, phases: list[Phase], notes: list[str], ph: PhasingDeta
     raan_b2, _ = tilt_at_point(i_ph, raan_2, u_end, iB)
     h_b2 = plane_normal(iB, float(raan_b2))
     after2 = state_after(t1 + tof, aB * r_hat2, v_c * np.cross(h_b2, r_hat2))
-    led.burn(t1 + tof, np.array(burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)), eng, u_end,
-             "phasing burn 2", max_impulsive=max_imp, low_thrust=low_thrust,
-             orbit_after=after2)
+    led.burn(
+        t1 + tof,
+        np.array(burn_tnw(r_hat2, h_ph2, v_ph, h_b2, v_c)),
+        eng,
+        u_end,
+        "phasing burn 2",
+        max_impulsive=max_imp,
+        low_thrust=low_thrust,
+        orbit_after=after2,
+    )
     kind = "matched-node " if variant in (lg.PHASE_LOW_M, lg.PHASE_HIGH_M) else ""
-    notes.append(f"{kind}phasing {a_ph - R_EARTH_KM:.1f} km mean altitude"
-                 f"{', ' + format(math.degrees(i_ph), '.3f') + ' deg' if kind else ''}, "
-                 f"{krev} rev, {tof / SECONDS_PER_DAY:.2f} d")
+    notes.append(
+        f"{kind}phasing {a_ph - R_EARTH_KM:.1f} km mean altitude"
+        f"{', ' + format(math.degrees(i_ph), '.3f') + ' deg' if kind else ''}, "
+        f"{krev} rev, {tof / SECONDS_PER_DAY:.2f} d"
+    )
     return f"+{kind}phasing({krev} rev)", t1 + tof
 
 
@@ -350,8 +542,9 @@ def _transfer_burns(led: Ledger, d: Transfer, iA, iB, eng, label, max_imp):
     if theta > COPLANAR_RAD:
         plus = rotate(h_a, r_hat, theta)
         minus = rotate(h_a, r_hat, -theta)
-        sense = 1.0 if np.linalg.norm(plus - h_b_target) <= np.linalg.norm(
-            minus - h_b_target) else -1.0
+        sense = (
+            1.0 if np.linalg.norm(plus - h_b_target) <= np.linalg.norm(minus - h_b_target) else -1.0
+        )
     h_t = rotate(h_a, r_hat, sense * th1)
     v1, vt1, vt2, v2 = d.v1, d.vt1, d.vt2, d.v2
     same = d.same
@@ -361,22 +554,42 @@ def _transfer_burns(led: Ledger, d: Transfer, iA, iB, eng, label, max_imp):
         h_f = rotate(h_t, r_hat, sense * th2)
         dv = np.array(burn_tnw(r_hat, h_a, v1, h_f, v2))
         if np.linalg.norm(dv) > 0:
-            led.burn(tb1, dv, eng, u_b, label, max_impulsive=max_imp,
-                     orbit_after=state_after(tb1, r_dep * r_hat, v2 * np.cross(h_f, r_hat)))
+            led.burn(
+                tb1,
+                dv,
+                eng,
+                u_b,
+                label,
+                max_impulsive=max_imp,
+                orbit_after=state_after(tb1, r_dep * r_hat, v2 * np.cross(h_f, r_hat)),
+            )
         return
     dv1 = np.array(burn_tnw(r_hat, h_a, v1, h_t, vt1))
     if np.linalg.norm(dv1) > 0:
-        led.burn(tb1, dv1, eng, u_b, label + " burn 1", max_impulsive=max_imp,
-                 orbit_after=state_after(tb1, r_dep * r_hat, vt1 * np.cross(h_t, r_hat)))
+        led.burn(
+            tb1,
+            dv1,
+            eng,
+            u_b,
+            label + " burn 1",
+            max_impulsive=max_imp,
+            orbit_after=state_after(tb1, r_dep * r_hat, vt1 * np.cross(h_t, r_hat)),
+        )
     r2 = -r_hat
     h_f = rotate(h_t, r_hat, sense * th2)
     dv2 = np.array(burn_tnw(r2, h_t, vt2, h_f, v2))
     if np.linalg.norm(dv2) > 0:
         # the transfer orbit's node regressed during the coast: carry that into the state
         after = state_after(tb2, r_arr * r2, v2 * np.cross(h_f, r2))
-        after = replace(after, raan_rad=float(np.mod(
-            after.raan_rad + d.rate_t * (tb2 - tb1), TWO_PI)))
-        led.burn(tb2, dv2, eng, u_b + math.pi, label + " burn 2", max_impulsive=max_imp,
-                 orbit_after=after)
-
-
+        after = replace(
+            after, raan_rad=float(np.mod(after.raan_rad + d.rate_t * (tb2 - tb1), TWO_PI))
+        )
+        led.burn(
+            tb2,
+            dv2,
+            eng,
+            u_b + math.pi,
+            label + " burn 2",
+            max_impulsive=max_imp,
+            orbit_after=after,
+        )

@@ -66,8 +66,9 @@ def disposal_table(scenario: Scenario, nodes: Nodes, mu=MU_EARTH_KM3_S2) -> Disp
         if missing:
             if len(_REENTRY_PERIGEE) + len(missing) > REENTRY_KEPT:
                 _REENTRY_PERIGEE.clear()
-            found = np.atleast_1d(np.asarray(perigees_for_lifetime(
-                unique[missing], life_s, ballistic), float))
+            found = np.atleast_1d(
+                np.asarray(perigees_for_lifetime(unique[missing], life_s, ballistic), float)
+            )
             for n, value in zip(missing, found):
                 _REENTRY_PERIGEE[keys[n]] = float(value)
         rp = np.array([_REENTRY_PERIGEE[key] for key in keys])[inverse.reshape(-1)]
@@ -83,9 +84,20 @@ def disposal_table(scenario: Scenario, nodes: Nodes, mu=MU_EARTH_KM3_S2) -> Disp
     return DisposalTable(rp, dv_chem, dv_elec)
 
 
-def disposal_leg(scenario: Scenario, nodes: Nodes, disp: DisposalTable, j: int, t0: float,
-                 m0: float, raan: float, u: float, eng: EngineSpec, electric: bool,
-                 origin: str, index: int) -> Leg:
+def disposal_leg(
+    scenario: Scenario,
+    nodes: Nodes,
+    disp: DisposalTable,
+    j: int,
+    t0: float,
+    m0: float,
+    raan: float,
+    u: float,
+    eng: EngineSpec,
+    electric: bool,
+    origin: str,
+    index: int,
+) -> Leg:
     """The disposal leg from node ``j``'s orbit at ``t0`` [s] with mass ``m0`` [kg], the tug's
     RAAN and argument of latitude [rad]: one retrograde burn lowering the perigee (chemical),
     a Hohmann transfer up to a graveyard orbit, or a spiral (``electric``)."""
@@ -101,35 +113,70 @@ def disposal_leg(scenario: Scenario, nodes: Nodes, disp: DisposalTable, j: int, 
         if electric:
             T = float(thrust_arc_time(dv, m0, eng.ve_kms, eng.thrust_n))
             sign = 1.0 if rp > a else -1.0
-            led.burn(t0, np.array([sign * dv, 0.0, 0.0]), eng, u, "disposal spiral",
-                     low_thrust=True, duration=T,
-                     orbit_after=circular_state(t0 + T, rp, 0.0, inc, raan, 0.0, u))
+            led.burn(
+                t0,
+                np.array([sign * dv, 0.0, 0.0]),
+                eng,
+                u,
+                "disposal spiral",
+                low_thrust=True,
+                duration=T,
+                orbit_after=circular_state(t0 + T, rp, 0.0, inc, raan, 0.0, u),
+            )
             t_end = t0 + T
             phases.append(Phase("spiral", t0, t_end, 0.5 * (a + rp), inc))
         elif rp <= a:
-            led.burn(t0, np.array([-dv, 0.0, 0.0]), eng, u, "disposal burn",
-                     max_impulsive=max_imp,
-                     orbit_after=circular_state(t0, 0.5 * (a + rp), (a - rp) / (a + rp),
-                                                inc, raan, u + math.pi, u))
+            led.burn(
+                t0,
+                np.array([-dv, 0.0, 0.0]),
+                eng,
+                u,
+                "disposal burn",
+                max_impulsive=max_imp,
+                orbit_after=circular_state(
+                    t0, 0.5 * (a + rp), (a - rp) / (a + rp), inc, raan, u + math.pi, u
+                ),
+            )
         else:  # graveyard above: Hohmann to a circular orbit at rp
             h = mnv.hohmann(a, rp)
             a_t = 0.5 * (a + rp)
             e_t = (rp - a) / (rp + a)
-            led.burn(t0, np.array([float(h.dv1), 0.0, 0.0]), eng, u, "disposal burn 1",
-                     max_impulsive=max_imp,
-                     orbit_after=circular_state(t0, a_t, e_t, inc, raan, u, u))
+            led.burn(
+                t0,
+                np.array([float(h.dv1), 0.0, 0.0]),
+                eng,
+                u,
+                "disposal burn 1",
+                max_impulsive=max_imp,
+                orbit_after=circular_state(t0, a_t, e_t, inc, raan, u, u),
+            )
             t_end = t0 + float(h.tof)
             phases.append(Phase("transfer", t0, t_end, a_t, inc, e_t))
             raan2 = raan + float(raan_rate(a_t, e_t, inc)) * float(h.tof)
-            led.burn(t_end, np.array([float(h.dv2), 0.0, 0.0]), eng, u + math.pi,
-                     "disposal burn 2", max_impulsive=max_imp,
-                     orbit_after=circular_state(t_end, rp, 0.0, inc, raan2, 0.0, u + math.pi))
+            led.burn(
+                t_end,
+                np.array([float(h.dv2), 0.0, 0.0]),
+                eng,
+                u + math.pi,
+                "disposal burn 2",
+                max_impulsive=max_imp,
+                orbit_after=circular_state(t_end, rp, 0.0, inc, raan2, 0.0, u + math.pi),
+            )
     return Leg(
-        index=index, origin=origin, destination=f"disposal (perigee {rp - R_EARTH_KM:.0f} km)",
-        strategy="disposal", t_start_s=t0, t_end_s=t_end,
-        dv_kms=float(sum(b.dv_kms for b in led.burns)), propellant_kg=m0 - led.m,
-        mass_before_kg=m0, mass_after_kg=led.m, burns=tuple(led.burns), phases=tuple(phases),
-        notes=(disposal_note(scenario, a, rp, dv),))
+        index=index,
+        origin=origin,
+        destination=f"disposal (perigee {rp - R_EARTH_KM:.0f} km)",
+        strategy="disposal",
+        t_start_s=t0,
+        t_end_s=t_end,
+        dv_kms=float(sum(b.dv_kms for b in led.burns)),
+        propellant_kg=m0 - led.m,
+        mass_before_kg=m0,
+        mass_after_kg=led.m,
+        burns=tuple(led.burns),
+        phases=tuple(phases),
+        notes=(disposal_note(scenario, a, rp, dv),),
+    )
 
 
 def disposal_note(scenario, a_km, rp_km, dv_kms) -> str:
@@ -141,6 +188,8 @@ def disposal_note(scenario, a_km, rp_km, dv_kms) -> str:
     if rp_km > a_km:
         return f"raised to a {alt:.0f} km graveyard orbit"
     if d.kind == "reentry":
-        return (f"perigee lowered to {alt:.0f} km: the orbit decays within "
-                f"{float(d.reentry_years):g} yr (lifetime model)")
+        return (
+            f"perigee lowered to {alt:.0f} km: the orbit decays within "
+            f"{float(d.reentry_years):g} yr (lifetime model)"
+        )
     return f"perigee lowered to {alt:.0f} km"

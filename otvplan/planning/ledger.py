@@ -17,8 +17,14 @@ from otvplan.planning.legs import CIRCULAR_E, EngineSpec
 
 def unit_r(i, raan, u):
     """Unit position vector at argument of latitude u in plane (i, raan)."""
-    cO, sO, ci, si, cu, su = (math.cos(raan), math.sin(raan), math.cos(i), math.sin(i),
-                              math.cos(u), math.sin(u))
+    cO, sO, ci, si, cu, su = (
+        math.cos(raan),
+        math.sin(raan),
+        math.cos(i),
+        math.sin(i),
+        math.cos(u),
+        math.sin(u),
+    )
     return np.array([cO * cu - sO * su * ci, sO * cu + cO * su * ci, su * si])
 
 
@@ -57,8 +63,18 @@ class Ledger:
         self.m = m0
         self.burns: list[Burn] = []
 
-    def burn(self, t, dv_tnw, eng: EngineSpec, u, label, low_thrust=False, duration=None,
-             max_impulsive=None, orbit_after=None):
+    def burn(
+        self,
+        t,
+        dv_tnw,
+        eng: EngineSpec,
+        u,
+        label,
+        low_thrust=False,
+        duration=None,
+        max_impulsive=None,
+        orbit_after=None,
+    ):
         dv = float(np.linalg.norm(dv_tnw))
         m_before = self.m
         m_after = float(mass_after(m_before, dv, eng.ve_kms))
@@ -66,12 +82,23 @@ class Ledger:
         if duration is None:
             duration = prop * eng.ve_kms * 1000.0 / eng.thrust_n
         ok = True if low_thrust or max_impulsive is None else duration <= max_impulsive
-        self.burns.append(Burn(
-            t_s=float(t), dv_kms=dv, dv_tnw_kms=tuple(float(x) for x in dv_tnw),
-            engine=eng.name, propellant_kg=float(prop), mass_before_kg=float(m_before),
-            mass_after_kg=float(m_after), duration_s=float(duration), u_rad=float(np.mod(u,
-                                                                                      TWO_PI)),
-            label=label, low_thrust=low_thrust, impulsive_ok=ok, orbit_after=orbit_after))
+        self.burns.append(
+            Burn(
+                t_s=float(t),
+                dv_kms=dv,
+                dv_tnw_kms=tuple(float(x) for x in dv_tnw),
+                engine=eng.name,
+                propellant_kg=float(prop),
+                mass_before_kg=float(m_before),
+                mass_after_kg=float(m_after),
+                duration_s=float(duration),
+                u_rad=float(np.mod(u, TWO_PI)),
+                label=label,
+                low_thrust=low_thrust,
+                impulsive_ok=ok,
+                orbit_after=orbit_after,
+            )
+        )
         self.m = m_after
 
 
@@ -80,18 +107,28 @@ def state_after(t, r_vec, v_vec) -> OrbitState:
     el = rv_to_coe(r_vec, v_vec)
     e = float(el.e)
     argp = float(el.argp) if e >= CIRCULAR_E else 0.0
-    return OrbitState(t_s=float(t), a_km=float(el.a), e=e if e >= 1e-9 else 0.0,
-                      inc_rad=float(el.i), raan_rad=float(el.raan), argp_rad=argp,
-                      u_rad=float(el.u))
+    return OrbitState(
+        t_s=float(t),
+        a_km=float(el.a),
+        e=e if e >= 1e-9 else 0.0,
+        inc_rad=float(el.i),
+        raan_rad=float(el.raan),
+        argp_rad=argp,
+        u_rad=float(el.u),
+    )
 
 
 def circular_state(t, a, e, i, raan, argp, u) -> OrbitState:
     """The mean orbit (a, e, i, RAAN, argp, u) at time t as an :class:`OrbitState`."""
-    return OrbitState(t_s=float(t), a_km=float(a), e=float(e), inc_rad=float(i),
-                      raan_rad=float(np.mod(raan, TWO_PI)), argp_rad=float(argp),
-                      u_rad=float(np.mod(u, TWO_PI)))
-
-
+    return OrbitState(
+        t_s=float(t),
+        a_km=float(a),
+        e=float(e),
+        inc_rad=float(i),
+        raan_rad=float(np.mod(raan, TWO_PI)),
+        argp_rad=float(argp),
+        u_rad=float(np.mod(u, TWO_PI)),
+    )
 
 
 def low_thrust_vector(dv, a_from, a_to):

@@ -69,8 +69,15 @@ EXACT_GAP = 1e-3
 #: Two samples closer than this ratio are not bisected further.
 MIN_SAMPLE_RATIO = 1.0 + 1e-5
 
-__all__ = ["EXACT_GAP", "MAX_LABELS", "Limits", "Schedule", "is_time_invariant", "optimise",
-           "root_bound"]
+__all__ = [
+    "EXACT_GAP",
+    "MAX_LABELS",
+    "Limits",
+    "Schedule",
+    "is_time_invariant",
+    "optimise",
+    "root_bound",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,30 +126,54 @@ BEAM_SAMPLES = 8
 BEAM_SAMPLES_ABOVE = 40
 
 
-def root_bound(nodes: lg.Nodes, tab: LegTables, m0: float, lim: Limits,
-               disposal_dv: np.ndarray) -> float:
+def root_bound(
+    nodes: lg.Nodes, tab: LegTables, m0: float, lim: Limits, disposal_dv: np.ndarray
+) -> float:
     """An upper bound on the final mass of every plan, from the start alone: the spanning
     tree and per-target bounds of :func:`otvplan.planning.sequencing.final_mass_upper_bound` and the
     time-priced bound of :class:`_TimeBound`, on the relaxed options."""
     W = (nodes.n + 63) // 64
-    root = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),
-                      u=np.zeros(1), uw=np.zeros(1), m=np.array([m0], float),
-                      parent=np.array([-1]), option=np.array([-1]),
-                      remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]))
-    bound = Bound(leg_lb=tab.leg_lower_bounds(), disposal_dv=disposal_dv, ve_kms=lim.ve_kms,
-                  incumbent=-math.inf)
+    root = TableLayer(
+        mask=np.zeros((1, W), np.uint64),
+        j=np.zeros(1, int),
+        t=np.zeros(1),
+        u=np.zeros(1),
+        uw=np.zeros(1),
+        m=np.array([m0], float),
+        parent=np.array([-1]),
+        option=np.array([-1]),
+        remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]),
+    )
+    bound = Bound(
+        leg_lb=tab.leg_lower_bounds(),
+        disposal_dv=disposal_dv,
+        ve_kms=lim.ve_kms,
+        incumbent=-math.inf,
+    )
     ub = float(final_mass_upper_bound(nodes, root, bound)[0])
     if math.isfinite(lim.horizon_s):
         arr = tab.arrays("lb")
-        ub = min(ub, float(_TimeBound(arr["dur"], arr["dv"], lim, disposal_dv)
-                           .final_mass(nodes, root)[0]))
+        ub = min(
+            ub,
+            float(_TimeBound(arr["dur"], arr["dv"], lim, disposal_dv).final_mass(nodes, root)[0]),
+        )
     return ub
 
 
-def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
-             disposal_dv: np.ndarray, gap: float = EXACT_GAP, deadline_s: float = math.inf,
-             samples: int = INITIAL_SAMPLES, max_iterations: int = 40,
-             progress=None, exact: bool = True, beam_labels: int = 2000) -> Schedule | None:
+def optimise(
+    nodes: lg.Nodes,
+    ctx: lg.LegContext,
+    m0: float,
+    lim: Limits,
+    disposal_dv: np.ndarray,
+    gap: float = EXACT_GAP,
+    deadline_s: float = math.inf,
+    samples: int = INITIAL_SAMPLES,
+    max_iterations: int = 40,
+    progress=None,
+    exact: bool = True,
+    beam_labels: int = 2000,
+) -> Schedule | None:
     """Best order and drift durations with a certified bound, refining the tables until the
     relative propellant gap is at most ``gap`` or ``deadline_s`` (a ``time.perf_counter``
     value) passes. None when no complete plan fits the limits in the tables.
@@ -169,27 +200,53 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
 
     # a quick beam over the first tables gives the branch-and-bound its first incumbent
     arr_u = tab.arrays("ub")
-    best = _better(best, search_tables(nodes, arr_u, m0, lim, disposal_dv,
-                                       tab.leg_lower_bounds(),
-                                       max_labels=BEAM_LABELS if exact else beam_labels,
-                                       deadline_s=deadline_s), tab, arr_u)
+    best = _better(
+        best,
+        search_tables(
+            nodes,
+            arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            tab.leg_lower_bounds(),
+            max_labels=BEAM_LABELS if exact else beam_labels,
+            deadline_s=deadline_s,
+        ),
+        tab,
+        arr_u,
+    )
     if not exact:
-        return _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
-                              progress, beam_labels, t_start, max_iterations)
+        return _optimise_beam(
+            nodes,
+            ctx,
+            m0,
+            lim,
+            disposal_dv,
+            tab,
+            best,
+            gap,
+            deadline_s,
+            progress,
+            beam_labels,
+            t_start,
+            max_iterations,
+        )
     while True:
         it += 1
         leg_lb = tab.leg_lower_bounds()
         arr_u = tab.arrays("ub")
         incumbent = best[0] if best else -math.inf
-        res_u = search_tables(nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent,
-                              deadline_s=deadline_s)
+        res_u = search_tables(
+            nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent, deadline_s=deadline_s
+        )
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
         if best is None:
             return None
         arr_l = tab.arrays("lb")
-        res_l = search_tables(nodes, arr_l, m0, lim, disposal_dv, leg_lb,
-                              incumbent=best[0], deadline_s=deadline_s)
+        res_l = search_tables(
+            nodes, arr_l, m0, lim, disposal_dv, leg_lb, incumbent=best[0], deadline_s=deadline_s
+        )
         labels += res_l.labels
         bound_valid = not res_l.truncated and not res_u.truncated
         bound_mass = max(res_l.best_mass, best[0])
@@ -231,19 +288,32 @@ def optimise(nodes: lg.Nodes, ctx: lg.LegContext, m0: float, lim: Limits,
                 elif c.x[i] / c.x[i - 1] > MIN_SAMPLE_RATIO:
                     for f in SPLIT_FRACTIONS:
                         wanted.setdefault(pair, set()).add(
-                            float(c.x[i - 1]) * (float(c.x[i]) / float(c.x[i - 1])) ** f)
+                            float(c.x[i - 1]) * (float(c.x[i]) / float(c.x[i - 1])) ** f
+                        )
         if add_samples(tab, nodes, ctx, wanted) == 0:
             break
-    stats = {"table_evaluations": tab.evaluations, "refinements": it,
-             "optimality_gap": rel_gap}
-    return Schedule(legs=best[1], final_mass_kg=best[0], bound_final_mass_kg=bound_mass,
-                    bound_valid=bound_valid, iterations=it, evaluations=tab.evaluations,
-                    labels=labels, timed_out=timed_out, stats=stats)
+    stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
+    return Schedule(
+        legs=best[1],
+        final_mass_kg=best[0],
+        bound_final_mass_kg=bound_mass,
+        bound_valid=bound_valid,
+        iterations=it,
+        evaluations=tab.evaluations,
+        labels=labels,
+        timed_out=timed_out,
+        stats=stats,
+    )
 
 
-
-def _round_done(progress, it: int, propellant_and_final_kg: float, best_mass: float,
-                bound_mass: float, t_start: float) -> float:
+def _round_done(
+    progress,
+    it: int,
+    propellant_and_final_kg: float,
+    best_mass: float,
+    bound_mass: float,
+    t_start: float,
+) -> float:
     """The relative gap after a refinement round, reported to ``progress`` if given.
 
     ``propellant_and_final_kg`` is the initial mass less the payloads: less a final mass it
@@ -252,8 +322,15 @@ def _round_done(progress, it: int, propellant_and_final_kg: float, best_mass: fl
     prop_lb = propellant_and_final_kg - bound_mass
     rel_gap = (prop_best - prop_lb) / max(prop_best, 1e-12)
     if progress is not None:
-        progress({"iteration": it, "propellant_kg": prop_best, "bound_kg": prop_lb,
-                  "gap": rel_gap, "elapsed_s": time.perf_counter() - t_start})
+        progress(
+            {
+                "iteration": it,
+                "propellant_kg": prop_best,
+                "bound_kg": prop_lb,
+                "gap": rel_gap,
+                "elapsed_s": time.perf_counter() - t_start,
+            }
+        )
     return rel_gap
 
 
@@ -268,13 +345,25 @@ def _better(best, res: TableSearch, tab: LegTables, arrays: dict[str, np.ndarray
         else:
             c = tab.curves[(int(j), int(k))]
             q = int(arrays["sample"][j, k, o])
-            legs_.append((int(j), int(k), 1, float(c.x[q]), float(c.a_d[q]),
-                          float(c.direction[q])))
+            legs_.append((int(j), int(k), 1, float(c.x[q]), float(c.a_d[q]), float(c.direction[q])))
     return (res.best_mass, legs_)
 
 
-def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s, progress,
-                   beam_labels, t_start, max_iterations) -> Schedule | None:
+def _optimise_beam(
+    nodes,
+    ctx,
+    m0,
+    lim,
+    disposal_dv,
+    tab,
+    best,
+    gap,
+    deadline_s,
+    progress,
+    beam_labels,
+    t_start,
+    max_iterations,
+) -> Schedule | None:
     """The large-manifest rounds of :func:`optimise`: beam searches over tables refined
     around the incumbent's drift durations, until a round no longer improves it; the bound
     is :func:`root_bound`."""
@@ -302,17 +391,31 @@ def _optimise_beam(nodes, ctx, m0, lim, disposal_dv, tab, best, gap, deadline_s,
         if add_samples(tab, nodes, ctx, wanted) == 0:
             break
         arr_u = tab.arrays("ub")
-        res = search_tables(nodes, arr_u, m0, lim, disposal_dv,
-                            tab.leg_lower_bounds(), max_labels=beam_labels,
-                            deadline_s=deadline_s)
+        res = search_tables(
+            nodes,
+            arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            tab.leg_lower_bounds(),
+            max_labels=beam_labels,
+            deadline_s=deadline_s,
+        )
         labels += res.labels
         new = _better(best, res, tab, arr_u)
         if new is best or new[0] <= best[0] * (1.0 + 1e-6):
             best = new
             break
         best = new
-    stats = {"table_evaluations": tab.evaluations, "refinements": it,
-             "optimality_gap": rel_gap}
-    return Schedule(legs=best[1], final_mass_kg=best[0], bound_final_mass_kg=bound_mass,
-                    bound_valid=True, iterations=it, evaluations=tab.evaluations,
-                    labels=labels, timed_out=timed_out, stats=stats)
+    stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
+    return Schedule(
+        legs=best[1],
+        final_mass_kg=best[0],
+        bound_final_mass_kg=bound_mass,
+        bound_valid=True,
+        iterations=it,
+        evaluations=tab.evaluations,
+        labels=labels,
+        timed_out=timed_out,
+        stats=stats,
+    )

@@ -198,10 +198,22 @@ def initial_layer(nodes: Nodes, m0: float, t0: float = 0.0) -> Layer:
     z = np.zeros(1)
     zi = np.zeros(1, int)
     return Layer(
-        mask=np.zeros((1, W), dtype=np.uint64), j=zi.copy(), t=one * t0, m=one * m0,
-        raan=one * np.mod(raan, TWO_PI), u=one * np.mod(u, TWO_PI), parent=zi - 1,
-        base=zi - 1, tidx=zi - 1, variant=zi, krev=z, t_dep=one * t0, m_dep=one * m0,
-        raan_dep=z, u_dep=z, remaining_payload_mass=one * total_payload,
+        mask=np.zeros((1, W), dtype=np.uint64),
+        j=zi.copy(),
+        t=one * t0,
+        m=one * m0,
+        raan=one * np.mod(raan, TWO_PI),
+        u=one * np.mod(u, TWO_PI),
+        parent=zi - 1,
+        base=zi - 1,
+        tidx=zi - 1,
+        variant=zi,
+        krev=z,
+        t_dep=one * t0,
+        m_dep=one * m0,
+        raan_dep=z,
+        u_dep=z,
+        remaining_payload_mass=one * total_payload,
     )
 
 
@@ -227,8 +239,9 @@ def _dominance_keep(layer_key_cols, t, m, cap, exact_mass):
             order2 = np.lexsort((-m[keep], kg))
             kg2 = kg[order2]
             start = np.r_[True, kg2[1:] != kg2[:-1]]
-            pos = np.arange(kg2.size) - np.maximum.accumulate(np.where(start, np.arange(kg2.size),
-                                                                       0))
+            pos = np.arange(kg2.size) - np.maximum.accumulate(
+                np.where(start, np.arange(kg2.size), 0)
+            )
             capped = bool(np.any(pos >= cap))
             keep = keep[order2[pos < cap]]
         return np.sort(keep), capped
@@ -248,8 +261,14 @@ def _dominance_keep(layer_key_cols, t, m, cap, exact_mass):
     return np.sort(order[keep_sorted]), False
 
 
-def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
-           cache: DriftCache | None = None, bound: Bound | None = None) -> SearchResult:
+def search(
+    nodes: Nodes,
+    ctx: LegContext,
+    m0: float,
+    s: SearchSettings,
+    cache: DriftCache | None = None,
+    bound: Bound | None = None,
+) -> SearchResult:
     """Run the label-setting search; return every layer (for partial plans and rebuilding).
 
     With ``bound`` (propellant objective), labels whose best possible final mass is below the
@@ -288,8 +307,9 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
                 truncated = True  # out of time: the rest of this layer is not expanded
                 break
             sl = slice(c0, c0 + PAIRS_PER_BLOCK)
-            part, was_capped, lost = _children(nodes, ctx, cur, lab[sl], kk[sl], s, cache, W,
-                                               electric)
+            part, was_capped, lost = _children(
+                nodes, ctx, cur, lab[sl], kk[sl], s, cache, W, electric
+            )
             parts.append(part)
             capped |= was_capped
             massless += lost
@@ -321,10 +341,18 @@ def search(nodes: Nodes, ctx: LegContext, m0: float, s: SearchSettings,
             new = _take_layer(new, np.sort(order))
             truncated = True
         layers.append(new)
-    return SearchResult(layers, truncated, capped,
-                        {"pairs_expanded": expanded, "drift_cache_misses": cache.misses,
-                         "labels_bounded": bounded,
-                         "labels": sum(layer.size for layer in layers)}, massless)
+    return SearchResult(
+        layers,
+        truncated,
+        capped,
+        {
+            "pairs_expanded": expanded,
+            "drift_cache_misses": cache.misses,
+            "labels_bounded": bounded,
+            "labels": sum(layer.size for layer in layers),
+        },
+        massless,
+    )
 
 
 #: (label, payload) pairs expanded at once by :func:`search` (bounds the memory of a layer).
@@ -334,8 +362,9 @@ PAIRS_PER_BLOCK = 4096
 def _children(nodes, ctx, cur, lab, kk, s, cache, W, electric):
     """The non-dominated children of labels ``lab`` by payloads ``kk``: (layer, capped,
     labels dropped only for a non-positive mass)."""
-    opts = expand(nodes, ctx, cur.j[lab], kk, cur.t[lab], cur.m[lab], cur.raan[lab],
-                  cur.u[lab], cache)
+    opts = expand(
+        nodes, ctx, cur.j[lab], kk, cur.t[lab], cur.m[lab], cur.raan[lab], cur.u[lab], cache
+    )
     p = opts.pair
     parent = lab[p]
     k_new = kk[p]
@@ -359,13 +388,23 @@ def _children(nodes, ctx, cur, lab, kk, s, cache, W, electric):
     kn = k_new[idx]
     for word in range(W):
         sel = (kn // 64) == word
-        masks[sel, word] |= (np.uint64(1) << (kn[sel] % 64).astype(np.uint64))
+        masks[sel, word] |= np.uint64(1) << (kn[sel] % 64).astype(np.uint64)
     new = Layer(
-        mask=masks, j=kn, t=t_del[idx], m=m_after[idx], raan=np.mod(raan_del[idx], TWO_PI),
-        u=np.mod(u_del[idx], TWO_PI), parent=parent[idx], base=opts.base[idx],
-        tidx=opts.tidx[idx], variant=opts.variant[idx], krev=opts.krev[idx],
-        t_dep=cur.t[parent[idx]], m_dep=cur.m[parent[idx]],
-        raan_dep=cur.raan[parent[idx]], u_dep=cur.u[parent[idx]],
+        mask=masks,
+        j=kn,
+        t=t_del[idx],
+        m=m_after[idx],
+        raan=np.mod(raan_del[idx], TWO_PI),
+        u=np.mod(u_del[idx], TWO_PI),
+        parent=parent[idx],
+        base=opts.base[idx],
+        tidx=opts.tidx[idx],
+        variant=opts.variant[idx],
+        krev=opts.krev[idx],
+        t_dep=cur.t[parent[idx]],
+        m_dep=cur.m[parent[idx]],
+        raan_dep=cur.raan[parent[idx]],
+        u_dep=cur.u[parent[idx]],
         remaining_payload_mass=rem[idx],
     )
     new, capped = _dominated_out(nodes, new, s, electric)
@@ -378,22 +417,31 @@ def _dominated_out(nodes, new, s, electric):
     # orbit leaves them free (they then depend on the history)
     free_raan = np.isnan(nodes.raan0[new.j])
     free_u = np.isnan(nodes.slot0[new.j])
-    key = np.column_stack([
-        new.mask.view(np.int64), new.j,
-        np.where(free_raan, np.round(new.raan * 1e6), 0).astype(np.int64),
-        np.where(free_u & _any_slot_left(nodes, new.mask), np.round(new.u * 1e3),
-                 0).astype(np.int64),
-    ])
-    keep, capped = _dominance_keep(key, new.t, new.m, s.group_cap if electric else 0,
-                                   exact_mass=electric)
+    key = np.column_stack(
+        [
+            new.mask.view(np.int64),
+            new.j,
+            np.where(free_raan, np.round(new.raan * 1e6), 0).astype(np.int64),
+            np.where(free_u & _any_slot_left(nodes, new.mask), np.round(new.u * 1e3), 0).astype(
+                np.int64
+            ),
+        ]
+    )
+    keep, capped = _dominance_keep(
+        key, new.t, new.m, s.group_cap if electric else 0, exact_mass=electric
+    )
     return _take_layer(new, keep), capped
 
 
 def _concat_layers(parts):
     if len(parts) == 1:
         return parts[0]
-    return Layer(**{name: np.concatenate([getattr(p, name) for p in parts])
-                    for name in Layer.__dataclass_fields__})
+    return Layer(
+        **{
+            name: np.concatenate([getattr(p, name) for p in parts])
+            for name in Layer.__dataclass_fields__
+        }
+    )
 
 
 def _any_slot_left(nodes: Nodes, mask):

@@ -74,8 +74,14 @@ class Limits:
     enforce_time: bool = True
 
 
-def _dominance(group: np.ndarray, u: np.ndarray, uw: np.ndarray, t: np.ndarray,
-               m: np.ndarray, half_period: np.ndarray) -> np.ndarray:
+def _dominance(
+    group: np.ndarray,
+    u: np.ndarray,
+    uw: np.ndarray,
+    t: np.ndarray,
+    m: np.ndarray,
+    half_period: np.ndarray,
+) -> np.ndarray:
     """Indices of the labels no other label of their group dominates.
 
     Label A dominates B (same delivered set and orbit) when it is no lighter and can be where
@@ -181,8 +187,24 @@ LATE_BEAM = 32
 CHUNK = 1_000_000
 
 
-def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_width,
-                  deadline, lim, n, disposal_dv, incumbent):
+def _expand_chunk(
+    nodes,
+    cur,
+    rows,
+    ks,
+    bits,
+    dur,
+    dv,
+    decay,
+    phase,
+    u_end,
+    u_width,
+    deadline,
+    lim,
+    n,
+    disposal_dv,
+    incumbent,
+):
     """Every (label, next payload, option) of labels ``rows`` that meets the limits (and, for
     the last delivery, ends no lighter than ``incumbent``), as flat arrays."""
     lab = np.repeat(rows, n)
@@ -202,9 +224,11 @@ def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_wi
     u_par, w_par = cur.u[parent], cur.uw[parent]
     # wait for the first burn point: the least over the label's range of phases
     ahead = np.mod(np.nan_to_num(ph) - np.nan_to_num(u_par), np.pi)
-    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0,
-                    np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0))
-                    / nodes.u_rate[j_par])
+    wait = np.where(
+        np.isnan(ph) | np.isnan(u_par),
+        0.0,
+        np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0)) / nodes.u_rate[j_par],
+    )
     wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0, wait)
     t_end = cur.t[parent] + wait + dur[j_par, k_new, oi]
     coplanar = np.isnan(ph)
@@ -225,14 +249,29 @@ def _expand_chunk(nodes, cur, rows, ks, bits, dur, dv, decay, phase, u_end, u_wi
             keep &= fin >= incumbent * (1.0 - 1e-12) - 1e-9
     idx = np.nonzero(keep)[0]
     u_del = np.mod(u_arr[idx] + nodes.u_rate[k_new[idx]] * (t_del[idx] - t_end[idx]), TWO_PI)
-    return {"parent": parent[idx], "k": k_new[idx], "t": t_del[idx], "u": u_del,
-            "uw": w_arr[idx],
-            "m": m_after[idx], "option": oi[idx], "rem": rem[idx]}
+    return {
+        "parent": parent[idx],
+        "k": k_new[idx],
+        "t": t_del[idx],
+        "u": u_del,
+        "uw": w_arr[idx],
+        "m": m_after[idx],
+        "option": oi[idx],
+        "rem": rem[idx],
+    }
 
 
-def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim: Limits,
-                  disposal_dv: np.ndarray, leg_lb: np.ndarray, incumbent: float = -math.inf,
-                  max_labels: int = MAX_LABELS, deadline_s: float = math.inf) -> TableSearch:
+def search_tables(
+    nodes: lg.Nodes,
+    arrays: dict[str, np.ndarray],
+    m0: float,
+    lim: Limits,
+    disposal_dv: np.ndarray,
+    leg_lb: np.ndarray,
+    incumbent: float = -math.inf,
+    max_labels: int = MAX_LABELS,
+    deadline_s: float = math.inf,
+) -> TableSearch:
     """Label-setting search over every order and every tabulated option.
 
     ``arrays`` (:meth:`LegTables.arrays`): option o of the leg from orbit j to target k
@@ -250,20 +289,26 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
     n1 = nodes.n
     n = n1 - 1
     W = (n1 + 63) // 64
-    bound = Bound(leg_lb=leg_lb, disposal_dv=disposal_dv, ve_kms=lim.ve_kms,
-                  incumbent=incumbent)
-    first = TableLayer(mask=np.zeros((1, W), np.uint64), j=np.zeros(1, int), t=np.zeros(1),
-                       u=np.array([float(nodes.slot0[0])]), uw=np.zeros(1),
-                       m=np.array([m0], float),
-                       parent=np.array([-1]), option=np.array([-1]),
-                       remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]))
+    bound = Bound(leg_lb=leg_lb, disposal_dv=disposal_dv, ve_kms=lim.ve_kms, incumbent=incumbent)
+    first = TableLayer(
+        mask=np.zeros((1, W), np.uint64),
+        j=np.zeros(1, int),
+        t=np.zeros(1),
+        u=np.array([float(nodes.slot0[0])]),
+        uw=np.zeros(1),
+        m=np.array([m0], float),
+        parent=np.array([-1]),
+        option=np.array([-1]),
+        remaining_payload_mass=np.array([float(nodes.mass[1:].sum())]),
+    )
     layers = [first]
     truncated = False
     labels = 1
     ks = np.arange(1, n1)
     bits = [((k // 64), np.uint64(1) << np.uint64(k % 64)) for k in range(n1)]
-    deadline = np.minimum(nodes.deadline, lim.horizon_s) if lim.enforce_time else np.full(
-        n1, np.inf)
+    deadline = (
+        np.minimum(nodes.deadline, lim.horizon_s) if lim.enforce_time else np.full(n1, np.inf)
+    )
     decay = mass_after(1.0, dv, lim.ve_kms)  # the mass ratio of each option
     half_period = np.pi / nodes.u_rate
     time_bound = _TimeBound(dur, dv, lim, disposal_dv) if math.isfinite(lim.horizon_s) else None
@@ -278,32 +323,56 @@ def search_tables(nodes: lg.Nodes, arrays: dict[str, np.ndarray], m0: float, lim
         per_label = max(1, (n - depth) * dur.shape[2])
         step = max(1, CHUNK // per_label)
         for c0 in range(0, L, step):
-            parts.append(_expand_chunk(nodes, cur, np.arange(c0, min(L, c0 + step)), ks, bits,
-                                       dur, dv, decay, phase, u_end, u_width, deadline,
-                                       lim, n,
-                                       disposal_dv if last else None, incumbent))
+            parts.append(
+                _expand_chunk(
+                    nodes,
+                    cur,
+                    np.arange(c0, min(L, c0 + step)),
+                    ks,
+                    bits,
+                    dur,
+                    dv,
+                    decay,
+                    phase,
+                    u_end,
+                    u_width,
+                    deadline,
+                    lim,
+                    n,
+                    disposal_dv if last else None,
+                    incumbent,
+                )
+            )
         cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
         masks = cur.mask[cat["parent"]].copy()
         kn = cat["k"]
         for k in np.unique(kn):
             word, bit = bits[int(k)]
             masks[kn == k, word] |= bit
-        new = TableLayer(mask=masks, j=kn, t=cat["t"], u=cat["u"], uw=cat["uw"], m=cat["m"],
-                         parent=cat["parent"], option=cat["option"],
-                         remaining_payload_mass=cat["rem"])
+        new = TableLayer(
+            mask=masks,
+            j=kn,
+            t=cat["t"],
+            u=cat["u"],
+            uw=cat["uw"],
+            m=cat["m"],
+            parent=cat["parent"],
+            option=cat["option"],
+            remaining_payload_mass=cat["rem"],
+        )
         if last:  # complete plans: no dominance needed, keep the best for refinement
             fin = mass_after(new.m, disposal_dv[new.j], lim.ve_kms)
-            order = np.argsort(-fin, kind="stable")[:max(REFINE_PATHS, 1)]
+            order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
             new = new.take(np.sort(order))
         elif new.size:
             if W == 1:
                 group = new.mask[:, 0].view(np.int64) * n1 + new.j
             else:
-                _, group = np.unique(np.column_stack([new.mask.view(np.int64), new.j]),
-                                     axis=0, return_inverse=True)
+                _, group = np.unique(
+                    np.column_stack([new.mask.view(np.int64), new.j]), axis=0, return_inverse=True
+                )
                 group = group.reshape(-1)
-            new = new.take(_dominance(group, new.u, new.uw, new.t, new.m,
-                                      half_period[new.j]))
+            new = new.take(_dominance(group, new.u, new.uw, new.t, new.m, half_period[new.j]))
             if new.size and math.isfinite(incumbent):
                 ub = final_mass_upper_bound(nodes, new, bound)
                 if time_bound is not None:
@@ -347,5 +416,3 @@ def path_options(res: TableSearch, index) -> np.ndarray:
         out[:, d - 1, 2] = lay.option[idx]
         idx = p
     return out[0] if np.ndim(index) == 0 else out
-
-

@@ -81,8 +81,12 @@ class PairCurve:
     def merged(self, other: PairCurve) -> PairCurve:
         x = np.concatenate([self.x, other.x])
         order = np.argsort(x, kind="stable")
-        return PairCurve(*(np.concatenate([getattr(self, f), getattr(other, f)])[order]
-                           for f in PairCurve.__dataclass_fields__))
+        return PairCurve(
+            *(
+                np.concatenate([getattr(self, f), getattr(other, f)])[order]
+                for f in PairCurve.__dataclass_fields__
+            )
+        )
 
 
 @dataclass
@@ -113,13 +117,23 @@ class LegTables:
         time, is the range ``u_end`` to ``u_end + u_width`` of the pair's samples (widened by a
         tenth), and the next first burn is charged the least wait over that range.
         """
-        width = 1 + max(((c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
-                         for c in self.curves.values()), default=0)
+        width = 1 + max(
+            (
+                (c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
+                for c in self.curves.values()
+            ),
+            default=0,
+        )
         shape = (self.n1, self.n1, width)
-        out = {"dur": np.full(shape, np.inf), "dv": np.full(shape, np.inf),
-               "phase": np.full(shape, np.nan), "u_end": np.zeros(shape),
-               "u_width": np.zeros(shape), "x": np.full(shape, np.nan),
-               "sample": np.full(shape, -1, int)}
+        out = {
+            "dur": np.full(shape, np.inf),
+            "dv": np.full(shape, np.inf),
+            "phase": np.full(shape, np.nan),
+            "u_end": np.zeros(shape),
+            "u_width": np.zeros(shape),
+            "x": np.full(shape, np.nan),
+            "sample": np.full(shape, -1, int),
+        }
         out["dur"][:, :, 0] = self.direct["rest_s"]
         out["dv"][:, :, 0] = self.direct["dv"]
         out["phase"][:, :, 0] = self.direct["phase"]
@@ -140,8 +154,9 @@ class LegTables:
                 sl = slice(1, 1 + keep.size)
                 out["dur"][j, k, sl] = t_lo[keep]
                 out["dv"][j, k, sl] = dv_lo[keep]
-                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]),
-                                               RELAXED_PER_INTERVAL)[keep]
+                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), RELAXED_PER_INTERVAL)[
+                    keep
+                ]
                 out["sample"][j, k, sl] = keep // RELAXED_PER_INTERVAL  # the interval
                 # the first burn's point and the arrival point (mod pi) are the planes' node
                 # crossings whatever the drift time: charged where all samples agree
@@ -212,10 +227,12 @@ def _relaxation(c: PairCurve) -> tuple[np.ndarray, np.ndarray]:
         a = np.arange(0, m - 1)
         i = a + 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(finite[a] & finite[a + 1], (f[a + 1] - f[a]) / (c.x[a + 1] - c.x[a]),
-                             0.0)
-        near = np.maximum(np.minimum(env[a], f[a]) - 2.0 * np.abs(slope) * (c.w2_s[a] + 1.0),
-                          ends[a + 1])
+            slope = np.where(
+                finite[a] & finite[a + 1], (f[a + 1] - f[a]) / (c.x[a + 1] - c.x[a]), 0.0
+            )
+        near = np.maximum(
+            np.minimum(env[a], f[a]) - 2.0 * np.abs(slope) * (c.w2_s[a] + 1.0), ends[a + 1]
+        )
         t0[i] = np.where(finite[a], c.rest_s[a], np.inf)
         f0[i] = np.where(finite[a], near, np.inf)
         h = 0.95 * np.fmin(c.half_s[a], c.half_s[a + 1])
@@ -234,9 +251,20 @@ def _relaxation(c: PairCurve) -> tuple[np.ndarray, np.ndarray]:
             a = np.arange(1, m - 2)  # intervals [a, a + 1] with a neighbour on each side
             sl, sm, sr = sec[a - 1], sec[a], sec[a + 1]
             ta, tb, fa, fb = t_core[a], t_core[a + 1], f[a], f[a + 1]
-            ok = (np.isfinite(sl) & np.isfinite(sr) & (sl <= sm) & (sm <= sr) & (sl < sr)
-                  & (width[a] > 0) & finite[a] & finite[a + 1] & finite[a - 1]
-                  & finite[a + 2] & (t_from[a] >= ta) & (env[a + 1] >= fb))
+            ok = (
+                np.isfinite(sl)
+                & np.isfinite(sr)
+                & (sl <= sm)
+                & (sm <= sr)
+                & (sl < sr)
+                & (width[a] > 0)
+                & finite[a]
+                & finite[a + 1]
+                & finite[a - 1]
+                & finite[a + 2]
+                & (t_from[a] >= ta)
+                & (env[a + 1] >= fb)
+            )
             ts = (fb - fa + sl * ta - sr * tb) / (sl - sr)
             ts = np.clip(np.where(ok, ts, ta), ta, tb)
             fs = np.maximum(fa + sl * (ts - ta), fb)
@@ -269,8 +297,16 @@ def _common_phase(values: np.ndarray) -> float:
     return float(v[0]) if float(np.max(d)) <= 1e-9 else math.nan
 
 
-def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=None,
-              bracket=None, orbits=None, snap: bool = True):
+def _evaluate(
+    nodes: lg.Nodes,
+    ctx: lg.LegContext,
+    rows_j,
+    rows_k,
+    durations=None,
+    bracket=None,
+    orbits=None,
+    snap: bool = True,
+):
     """Evaluate legs at a reference state (t = 0, u = 0, unit mass): the direct transfer of
     each row (``durations`` None) or the drift leg of each row at its own drift duration
     (``bracket``/``orbits``: see :func:`otvplan.planning.legs.expand`).
@@ -289,13 +325,32 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
     drift = durations is not None
     c = replace(ctx, drift_durations_s=np.zeros(0))
     raan = np.mod(nodes.raan0[j], TWO_PI)
-    opts = lg.expand(nodes, c, j, k, np.zeros(P), np.ones(P), raan, np.zeros(P),
-                     lg.DriftCache(), prune=False, durations=durations,
-                     drift_bracket=bracket, drift_orbits=orbits)
-    out = {"x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),
-           "rest_s": np.full(P, np.inf), "w2_s": np.zeros(P), "dv": np.full(P, np.inf),
-           "phase": np.full(P, np.nan), "u_end": np.zeros(P), "a_d": np.full(P, np.nan),
-           "direction": np.zeros(P), "half_s": np.full(P, np.nan)}
+    opts = lg.expand(
+        nodes,
+        c,
+        j,
+        k,
+        np.zeros(P),
+        np.ones(P),
+        raan,
+        np.zeros(P),
+        lg.DriftCache(),
+        prune=False,
+        durations=durations,
+        drift_bracket=bracket,
+        drift_orbits=orbits,
+    )
+    out = {
+        "x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),
+        "rest_s": np.full(P, np.inf),
+        "w2_s": np.zeros(P),
+        "dv": np.full(P, np.inf),
+        "phase": np.full(P, np.nan),
+        "u_end": np.zeros(P),
+        "a_d": np.full(P, np.nan),
+        "direction": np.zeros(P),
+        "half_s": np.full(P, np.nan),
+    }
     want = lg.DRIFT if drift else lg.DIRECT
     sel = np.nonzero((opts.base == want) & (opts.variant == lg.NO_PHASING))[0]
     which = opts.which
@@ -311,8 +366,9 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
             out["w2_s"][p] = d.second.tb1[p] - d.t_d1[p]
             out["a_d"][p] = d.a_d[p]
             out["direction"][p] = d.direction[p]
-            out["half_s"][p] = np.pi / np.asarray(argument_of_latitude_rate(
-                d.a_d[p], 0.0, d.i_d[p]), float)
+            out["half_s"][p] = np.pi / np.asarray(
+                argument_of_latitude_rate(d.a_d[p], 0.0, d.i_d[p]), float
+            )
         out["rest_s"][p] = opts.t_end[o] - w1
         out["dv"][p] = opts.dv[o]
         out["phase"][p] = np.where(plane, np.mod(udot_j[p] * w1, np.pi), np.nan)
@@ -323,9 +379,15 @@ def _evaluate(nodes: lg.Nodes, ctx: lg.LegContext, rows_j, rows_k, durations=Non
         if not np.any(ok):
             break
         x2 = out["x"] + np.where(ok, out["w2_s"] - 1.0, 0.0)
-        second = _evaluate(nodes, ctx, j, k, x2, orbits=(np.where(ok, out["a_d"], ctx.a_drift_min),
-                                                         np.where(ok, out["direction"], 1.0)),
-                           snap=False)
+        second = _evaluate(
+            nodes,
+            ctx,
+            j,
+            k,
+            x2,
+            orbits=(np.where(ok, out["a_d"], ctx.a_drift_min), np.where(ok, out["direction"], 1.0)),
+            snap=False,
+        )
         better = ok & (second["dv"] <= out["dv"]) & (second["rest_s"] <= out["rest_s"] + 1e-3)
         out = {key: np.where(better, second[key], out[key]) for key in out}
     return out
@@ -342,27 +404,38 @@ PAIRS_KEPT = 20_000
 _PAIRS: dict[bytes, tuple[tuple[float, float, float, float], PairCurve | None]] = {}
 
 
-def _pair_keys(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarray,
-               samples: int, horizon: float) -> list[bytes]:
+def _pair_keys(
+    nodes: lg.Nodes,
+    ctx: lg.LegContext,
+    jj: np.ndarray,
+    kk: np.ndarray,
+    samples: int,
+    horizon: float,
+) -> list[bytes]:
     """Cache keys of the ordered pairs (jj, kk): both orbits' elements, RAANs and slots, and
     everything else a leg's table depends on (the leg model's constants, the drift band, the
     horizon and the number of first samples)."""
     orbit = np.stack([nodes.a, nodes.e, nodes.i, nodes.argp, nodes.raan0, nodes.slot0], axis=1)
-    common = np.array([ctx.a_drift_min, ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2,
-                       float(samples), horizon])
-    rows = np.concatenate([orbit[jj], orbit[kk], np.broadcast_to(common, (jj.size, 7))],
-                          axis=1)
+    common = np.array(
+        [ctx.a_drift_min, ctx.a_drift_max, ctx.mu, ctx.r_eq, ctx.j2, float(samples), horizon]
+    )
+    rows = np.concatenate([orbit[jj], orbit[kk], np.broadcast_to(common, (jj.size, 7))], axis=1)
     return [row.tobytes() for row in np.ascontiguousarray(rows)]
 
 
-def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAMPLES,
-                 horizon_s: float | None = None) -> LegTables:
+def build_tables(
+    nodes: lg.Nodes,
+    ctx: lg.LegContext,
+    samples: int = INITIAL_SAMPLES,
+    horizon_s: float | None = None,
+) -> LegTables:
     """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
     (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation of the
     pairs not tabulated earlier in this process (the delta-v and times of a leg depend on
     neither the tug's mass nor its engine nor the other orbits of the manifest)."""
-    horizon = float(horizon_s if horizon_s is not None and math.isfinite(horizon_s)
-                    else ctx.horizon_s)
+    horizon = float(
+        horizon_s if horizon_s is not None and math.isfinite(horizon_s) else ctx.horizon_s
+    )
     n1 = nodes.n
     jj, kk = np.meshgrid(np.arange(n1), np.arange(1, n1), indexing="ij")
     jj, kk = jj.ravel(), kk.ravel()
@@ -375,12 +448,25 @@ def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAM
         if len(_PAIRS) + int(missing.sum()) > PAIRS_KEPT:
             _PAIRS.clear()
             missing[:] = True
-        evaluations = _tabulate(nodes, ctx, jj[missing], kk[missing],
-                                [key for key, m in zip(keys, missing) if m], samples, horizon)
-    tab = LegTables(n1=n1, direct={
-        "rest_s": np.full((n1, n1), np.inf), "dv": np.full((n1, n1), np.inf),
-        "phase": np.full((n1, n1), np.nan), "u_end": np.zeros((n1, n1))},
-        evaluations=evaluations)
+        evaluations = _tabulate(
+            nodes,
+            ctx,
+            jj[missing],
+            kk[missing],
+            [key for key, m in zip(keys, missing) if m],
+            samples,
+            horizon,
+        )
+    tab = LegTables(
+        n1=n1,
+        direct={
+            "rest_s": np.full((n1, n1), np.inf),
+            "dv": np.full((n1, n1), np.inf),
+            "phase": np.full((n1, n1), np.nan),
+            "u_end": np.zeros((n1, n1)),
+        },
+        evaluations=evaluations,
+    )
     for j, k, key in zip(jj, kk, keys):
         direct, curve = _PAIRS[key]
         for name, value in zip(("rest_s", "dv", "phase", "u_end"), direct):
@@ -391,8 +477,15 @@ def build_tables(nodes: lg.Nodes, ctx: lg.LegContext, samples: int = INITIAL_SAM
     return tab
 
 
-def _tabulate(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarray,
-              keys: list[bytes], samples: int, horizon: float) -> int:
+def _tabulate(
+    nodes: lg.Nodes,
+    ctx: lg.LegContext,
+    jj: np.ndarray,
+    kk: np.ndarray,
+    keys: list[bytes],
+    samples: int,
+    horizon: float,
+) -> int:
     """Evaluate the pairs (jj, kk) and store them in the pair cache under ``keys``. Returns
     the number of drift legs evaluated."""
     x = np.geomspace(MIN_DRIFT_S, max(horizon, 2.0 * MIN_DRIFT_S), max(2, samples))
@@ -407,8 +500,12 @@ def _tabulate(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarra
         rk = np.repeat(kk[pairs], x.size)
         rx = np.tile(x, pairs.size)
         # in blocks of rows: the drift-orbit search holds ~100 candidates per row
-        parts = [_evaluate(nodes, ctx, rj[b:b + EVAL_BLOCK], rk[b:b + EVAL_BLOCK],
-                           rx[b:b + EVAL_BLOCK]) for b in range(0, rj.size, EVAL_BLOCK)]
+        parts = [
+            _evaluate(
+                nodes, ctx, rj[b : b + EVAL_BLOCK], rk[b : b + EVAL_BLOCK], rx[b : b + EVAL_BLOCK]
+            )
+            for b in range(0, rj.size, EVAL_BLOCK)
+        ]
         ev = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         ev = {key: val.reshape(pairs.size, x.size) for key, val in ev.items()}
         evaluations = rj.size
@@ -416,13 +513,21 @@ def _tabulate(nodes: lg.Nodes, ctx: lg.LegContext, jj: np.ndarray, kk: np.ndarra
             if np.any(np.isfinite(ev["dv"][n])):
                 curves[int(p)] = PairCurve(*(ev[f][n] for f in PairCurve.__dataclass_fields__))
     for p, key in enumerate(keys):
-        _PAIRS[key] = ((float(direct["rest_s"][p]), float(direct["dv"][p]),
-                        float(direct["phase"][p]), float(direct["u_end"][p])), curves.get(p))
+        _PAIRS[key] = (
+            (
+                float(direct["rest_s"][p]),
+                float(direct["dv"][p]),
+                float(direct["phase"][p]),
+                float(direct["u_end"][p]),
+            ),
+            curves.get(p),
+        )
     return evaluations
 
 
-def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
-                wanted: dict[tuple[int, int], set[float]]) -> int:
+def add_samples(
+    tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext, wanted: dict[tuple[int, int], set[float]]
+) -> int:
     """Evaluate the drift legs of the pairs in ``wanted`` at the new durations and merge them
     into the tables, in one vectorised evaluation. Each new drift orbit is searched between
     the orbits of the neighbouring samples (widened by 2 % of the altitude band)."""
@@ -445,7 +550,7 @@ def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
     for n, (j, k, x) in enumerate(rows):
         c = tab.curves[(j, k)]
         i = int(np.searchsorted(c.x, x))
-        near = c.a_d[max(i - 1, 0):i + 1]
+        near = c.a_d[max(i - 1, 0) : i + 1]
         near = near[np.isfinite(near)]
         if near.size:
             lo[n], hi[n] = float(near.min()) - widen, float(near.max()) + widen
@@ -461,5 +566,3 @@ def add_samples(tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext,
         if key is not None and key in _PAIRS:  # refinements are shared too
             _PAIRS[key] = (_PAIRS[key][0], tab.curves[pair])
     return len(rows)
-
-

@@ -123,19 +123,41 @@ def _place_labels(fig, ax, labels) -> None:
     for text, candidates in labels:
         chosen = None
         for xy, offset, ha, va in candidates:
-            ann = ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=7,
-                              ha=ha, va=va, linespacing=1.25, bbox=_LABEL_BOX)
+            ann = ax.annotate(
+                text,
+                xy,
+                xytext=offset,
+                textcoords="offset points",
+                fontsize=7,
+                ha=ha,
+                va=va,
+                linespacing=1.25,
+                bbox=_LABEL_BOX,
+            )
             box = ann.get_window_extent(renderer)
-            fits = (inside.x0 - 1 <= box.x0 and box.x1 <= inside.x1 + 1
-                    and inside.y0 - 1 <= box.y0 and box.y1 <= inside.y1 + 1)
+            fits = (
+                inside.x0 - 1 <= box.x0
+                and box.x1 <= inside.x1 + 1
+                and inside.y0 - 1 <= box.y0
+                and box.y1 <= inside.y1 + 1
+            )
             if fits and not any(box.overlaps(other) for other in placed):
                 chosen = (ann, box)
                 break
             ann.remove()
         if chosen is None:
             xy, offset, ha, va = candidates[0]
-            ann = ax.annotate(text, xy, xytext=offset, textcoords="offset points", fontsize=7,
-                              ha=ha, va=va, linespacing=1.25, bbox=_LABEL_BOX)
+            ann = ax.annotate(
+                text,
+                xy,
+                xytext=offset,
+                textcoords="offset points",
+                fontsize=7,
+                ha=ha,
+                va=va,
+                linespacing=1.25,
+                bbox=_LABEL_BOX,
+            )
             chosen = (ann, ann.get_window_extent(renderer))
         placed.append(chosen[1])
 

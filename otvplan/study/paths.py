@@ -58,8 +58,7 @@ class PathError(ValueError):
     """An axis path that does not parse or does not lead to a scenario field."""
 
 
-_PATH_TOKEN = re.compile(
-    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<sel>[^\[\]]*)\]|(?P<dot>\.)")
+_PATH_TOKEN = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<sel>[^\[\]]*)\]|(?P<dot>\.)")
 
 
 def parse_path(text: str) -> tuple:
@@ -96,8 +95,9 @@ def parse_path(text: str) -> tuple:
             elif selector.isdigit():
                 parts.append(int(selector))
             elif selector.startswith("-") and selector[1:].isdigit():
-                raise PathError(f"[{selector}]: list indices count from 0; negative indices "
-                                "are not supported")
+                raise PathError(
+                    f"[{selector}]: list indices count from 0; negative indices are not supported"
+                )
             elif selector:
                 parts.append(Named(selector))
             else:
@@ -146,24 +146,30 @@ def resolve_path(parts: tuple, base: dict | None) -> tuple[tuple, ...]:
                 if model is None:
                     _, annotation = field_at(loc)
                     if _is_list(annotation):
-                        raise PathError(f"{where} is a list; select its items with [0], [*] or "
-                                        f"[name], e.g. {where}[0].{part}")
-                    raise PathError(f"{where} is a value, not a mapping; it has no key "
-                                    f'"{part}"')
+                        raise PathError(
+                            f"{where} is a list; select its items with [0], [*] or "
+                            f"[name], e.g. {where}[0].{part}"
+                        )
+                    raise PathError(f'{where} is a value, not a mapping; it has no key "{part}"')
                 allowed = list(model.model_fields)
                 if part not in allowed:
                     close = difflib.get_close_matches(part, allowed, n=1, cutoff=0.6)
                     place = f"in {where}" if where else "at the top of a scenario"
-                    hint = (f'did you mean "{close[0]}"?' if close
-                            else f"allowed here: {', '.join(allowed)}")
+                    hint = (
+                        f'did you mean "{close[0]}"?'
+                        if close
+                        else f"allowed here: {', '.join(allowed)}"
+                    )
                     raise PathError(f'unknown key "{part}" {place}; {hint}')
                 child = node.get(part) if isinstance(node, dict) else None
                 new.append((loc + (part,), child))
                 continue
             _, annotation = field_at(loc)
             if not loc or not _is_list(annotation):
-                raise PathError(f"{where or 'the scenario'} is not a list; [...] selects list "
-                                "items, as in payloads[2] or tug.engines[0]")
+                raise PathError(
+                    f"{where or 'the scenario'} is not a list; [...] selects list "
+                    "items, as in payloads[2] or tug.engines[0]"
+                )
             if base is None:
                 new.append((loc + (0,), None))
                 continue
@@ -174,21 +180,25 @@ def resolve_path(parts: tuple, base: dict | None) -> tuple[tuple, ...]:
                     raise PathError(f"{where} has no items in the base scenario")
                 new += [(loc + (i,), item) for i, item in enumerate(node)]
             elif isinstance(part, Named):
-                found = [i for i, item in enumerate(node)
-                         if isinstance(item, dict) and str(item.get("name")) == part.name]
+                found = [
+                    i
+                    for i, item in enumerate(node)
+                    if isinstance(item, dict) and str(item.get("name")) == part.name
+                ]
                 if not found:
                     names = [str(item.get("name")) for item in node if isinstance(item, dict)]
                     close = difflib.get_close_matches(part.name, names, n=1, cutoff=0.6)
-                    hint = (f'did you mean "{close[0]}"?' if close
-                            else f"names: {', '.join(names)}")
+                    hint = f'did you mean "{close[0]}"?' if close else f"names: {', '.join(names)}"
                     raise PathError(f'no item named "{part.name}" in {where}; {hint}')
                 new.append((loc + (found[0],), node[found[0]]))
             else:
                 if part >= len(node):
                     count = len(node)
-                    raise PathError(f"{where} has {count} item{'s' if count != 1 else ''} in "
-                                    f"the base scenario (0 to {count - 1}); [{part}] is out of "
-                                    "range")
+                    raise PathError(
+                        f"{where} has {count} item{'s' if count != 1 else ''} in "
+                        f"the base scenario (0 to {count - 1}); [{part}] is out of "
+                        "range"
+                    )
                 new.append((loc + (part,), node[part]))
         states = new
     return tuple(loc for loc, _ in states)
@@ -222,10 +232,11 @@ def _field_adapter(schema_key: tuple) -> tuple[TypeAdapter[Any], bool]:
     if holder is None:  # resolve_path lets through only locations of the schema
         raise PathError(f"{format_location(schema_key)} is not a field of a scenario")
     info = holder.model_fields[schema_key[-1]]
-    tp = (typing.Annotated[(info.annotation, *info.metadata)] if info.metadata
-          else info.annotation)
-    integer = any(isinstance(m, WithJsonSchema) and (m.json_schema or {}).get("type") == "integer"
-                  for m in info.metadata)
+    tp = typing.Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    integer = any(
+        isinstance(m, WithJsonSchema) and (m.json_schema or {}).get("type") == "integer"
+        for m in info.metadata
+    )
     adapter: TypeAdapter[Any]
     try:  # the scenario models read numbers as text where text is expected (names)
         adapter = TypeAdapter(tp, config=ConfigDict(coerce_numbers_to_str=True))
@@ -271,4 +282,3 @@ def field_problem(loc: tuple, value: Any) -> str | None:
 def integer_field(loc: tuple) -> bool:
     """Whether the scenario field at ``loc`` takes whole numbers (``solver.beam_width``)."""
     return _field_adapter(_schema_key(loc))[1]
-

@@ -19,8 +19,7 @@ from otvplan.io.atomicio import ensure_dir, write_bytes
 from otvplan.study.paths import AllItems, Named, PathError, parse_path
 from otvplan.study.spec import Axis, Study
 
-__all__ = ["METRIC_NAMES", "axis_label", "figures", "metric_label", "pareto_front",
-           "write_figures"]
+__all__ = ["METRIC_NAMES", "axis_label", "figures", "metric_label", "pareto_front", "write_figures"]
 
 #: Figures earlier versions wrote into ``plots/`` (``pareto``: now ``cases``), removed when a
 #: sweep writes its figures.
@@ -70,9 +69,14 @@ def pareto_front(table) -> list[int]:
     ok = (table["status"] == "ok").to_numpy(dtype=bool, na_value=False)
     duration = table["duration_d"].to_numpy(dtype=float, na_value=math.nan)
     propellant = table["propellant_used_kg"].to_numpy(dtype=float, na_value=math.nan)
-    order = sorted((i for i in range(len(table))
-                    if ok[i] and math.isfinite(duration[i]) and math.isfinite(propellant[i])),
-                   key=lambda i: (duration[i], propellant[i]))
+    order = sorted(
+        (
+            i
+            for i in range(len(table))
+            if ok[i] and math.isfinite(duration[i]) and math.isfinite(propellant[i])
+        ),
+        key=lambda i: (duration[i], propellant[i]),
+    )
     front: list[int] = []
     best = math.inf
     for i in order:
@@ -130,9 +134,14 @@ METRIC_NAMES = {
 
 #: Names of scenario keys in axis labels (other keys: underscores read as spaces).
 _KEY_NAMES = {
-    "isp": "Isp", "ltan": "LTAN", "raan": "RAAN", "dropoff": "drop-off",
-    "propellant": "propellant loaded", "max_duration": "duration limit",
-    "argp": "argument of perigee", "e": "eccentricity",
+    "isp": "Isp",
+    "ltan": "LTAN",
+    "raan": "RAAN",
+    "dropoff": "drop-off",
+    "propellant": "propellant loaded",
+    "max_duration": "duration limit",
+    "argp": "argument of perigee",
+    "e": "eccentricity",
 }
 
 #: Containers left out of axis labels (they add words, not meaning).
@@ -178,9 +187,14 @@ def axis_label(study: Study, axis: Axis) -> str:
             continue
         if isinstance(part, Named):
             which.append(f"{item_name} {part.name}")
-            node = next((x for x in node if isinstance(x, dict)
-                         and str(x.get("name")) == part.name), None) \
-                if isinstance(node, list) else None
+            node = (
+                next(
+                    (x for x in node if isinstance(x, dict) and str(x.get("name")) == part.name),
+                    None,
+                )
+                if isinstance(node, list)
+                else None
+            )
             continue
         item = node[part] if isinstance(node, list) and part < len(node) else None
         name = item.get("name") if isinstance(item, dict) else None
@@ -217,9 +231,16 @@ def _cases_figure(study: Study, table):
         if len(rows):
             if status == "infeasible":
                 label = "infeasible (the partial plan)"
-            ax.scatter(rows["duration_d"], rows["propellant_used_kg"], s=22, c=color,
-                       marker=marker, alpha=0.75, label=f"{label} ({len(rows)})",
-                       linewidths=1.2)
+            ax.scatter(
+                rows["duration_d"],
+                rows["propellant_used_kg"],
+                s=22,
+                c=color,
+                marker=marker,
+                alpha=0.75,
+                label=f"{label} ({len(rows)})",
+                linewidths=1.2,
+            )
             shown += len(rows)
     numeric = [a for a in study.axes if a.numeric]
     if 0 < shown <= 12 and numeric:
@@ -228,17 +249,23 @@ def _cases_figure(study: Study, table):
             x, y = row["duration_d"], row["propellant_used_kg"]
             if x is None or y is None or not (np.isfinite(x) and np.isfinite(y)):
                 continue
-            text = ", ".join(f"{_value_text(float(row[a.column]))} {a.unit}".strip()
-                             for a in numeric if np.isfinite(float(row[a.column])))
-            ax.annotate(text, (x, y), xytext=(5, 3), textcoords="offset points", fontsize=7,
-                        color="#333333")
+            text = ", ".join(
+                f"{_value_text(float(row[a.column]))} {a.unit}".strip()
+                for a in numeric
+                if np.isfinite(float(row[a.column]))
+            )
+            ax.annotate(
+                text, (x, y), xytext=(5, 3), textcoords="offset points", fontsize=7, color="#333333"
+            )
         ax.margins(x=0.25, y=0.12)
     ax.set_xlabel(metric_label("duration_d", "d"))
     ax.set_ylabel(metric_label("propellant_used_kg", "kg"))
     ax.ticklabel_format(useOffset=False, axis="both")
-    ax.set_title(f"{study.name}: propellant used and duration of each case ({len(table)} "
-                 "cases)\neach point is one design case (not a trade-off front of one mission)",
-                 fontsize=9)
+    ax.set_title(
+        f"{study.name}: propellant used and duration of each case ({len(table)} "
+        "cases)\neach point is one design case (not a trade-off front of one mission)",
+        fontsize=9,
+    )
     ax.grid(True, alpha=0.35)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="best", fontsize=8)
@@ -268,8 +295,9 @@ def _heatmap(study: Study, table, column: str):
     bad = np.zeros_like(z, dtype=bool)
     xi = {x: i for i, x in enumerate(xs)}
     yi = {y: i for i, y in enumerate(ys)}
-    for x, y, value, status in zip(table[ax_x.column], table[ax_y.column], table[column],
-                                   table["status"]):
+    for x, y, value, status in zip(
+        table[ax_x.column], table[ax_y.column], table[column], table["status"]
+    ):
         if x in xi and y in yi:
             z[yi[y], xi[x]] = math.nan if pd.isna(value) else float(value)
             bad[yi[y], xi[x]] = status != "ok"
@@ -297,19 +325,33 @@ def _heatmap(study: Study, table, column: str):
             if bad[r, c]:
                 continue
             if not np.isfinite(value):
-                ax.text(c, r, "no value", ha="center", va="center", fontsize=7,
-                        color="#555555")
+                ax.text(c, r, "no value", ha="center", va="center", fontsize=7, color="#555555")
                 continue
             light = hi > lo and (value - lo) / (hi - lo) > 0.6
-            ax.text(c, r, _value_text(float(value)), ha="center", va="center",
-                    fontsize=8 if z.size <= 36 else 7, color="black" if light else "white")
+            ax.text(
+                c,
+                r,
+                _value_text(float(value)),
+                ha="center",
+                va="center",
+                fontsize=8 if z.size <= 36 else 7,
+                color="black" if light else "white",
+            )
     elif masked.count() >= 4 and float(masked.max() - masked.min()) > 0.0:
         lines = ax.contour(ix, iy, masked, levels=8, colors="white", linewidths=0.7)
         ax.clabel(lines, fontsize=7, fmt="%.4g")
     if bad.any():
         gy, gx = np.nonzero(bad)
-        ax.scatter(gx, gy, marker="x", c="#e15759", s=50, linewidths=1.5,
-                   label="not feasible (no value drawn)", zorder=3)
+        ax.scatter(
+            gx,
+            gy,
+            marker="x",
+            c="#e15759",
+            s=50,
+            linewidths=1.5,
+            label="not feasible (no value drawn)",
+            zorder=3,
+        )
         ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), fontsize=8, frameon=False)
     ax.set_xlabel(axis_label(study, ax_x))
     ax.set_ylabel(axis_label(study, ax_y))
@@ -338,15 +380,25 @@ def _scatter_matrix(study: Study, table):
                 continue
             if i == j:
                 values = table[cx].astype(float)
-                ax.hist(values[np.isfinite(values)], bins=min(20, max(5, len(values) // 10)),
-                        color="#9c9c9c")
+                ax.hist(
+                    values[np.isfinite(values)],
+                    bins=min(20, max(5, len(values) // 10)),
+                    color="#9c9c9c",
+                )
             else:
                 for status, (color, marker, label) in _STATUS_STYLE.items():
                     rows = table[table["status"] == status]
                     if len(rows):
-                        ax.scatter(rows[cx].astype(float), rows[cy].astype(float), s=6,
-                                   c=color, marker=marker, alpha=0.6, linewidths=0.6,
-                                   label=label)
+                        ax.scatter(
+                            rows[cx].astype(float),
+                            rows[cy].astype(float),
+                            s=6,
+                            c=color,
+                            marker=marker,
+                            alpha=0.6,
+                            linewidths=0.6,
+                            label=label,
+                        )
             if i == n - 1:
                 ax.set_xlabel(_label(study, table, cx), fontsize=7)
             else:

@@ -58,8 +58,7 @@ from otvplan.study.spec import (
     quantity_parts,
 )
 
-__all__ = ["DESIGN_KEYS", "MAX_FILE_BYTES", "RANGE_KEYS", "TOP_KEYS", "base_roots", "load",
-           "loads"]
+__all__ = ["DESIGN_KEYS", "MAX_FILE_BYTES", "RANGE_KEYS", "TOP_KEYS", "base_roots", "load", "loads"]
 
 #: Largest study file accepted [bytes].
 MAX_FILE_BYTES = yamldoc.MAX_FILE_BYTES
@@ -70,8 +69,11 @@ DESIGN_KEYS = ("type", "size", "seed")
 RANGE_KEYS = ("from", "to", "steps", "scale")
 
 #: How messages name a study file and where to find a good one.
-FILE_KIND = FileKind(noun="study", directory_hint="give the path of a study .yaml file",
-                     missing_hint="examples are in studies/")
+FILE_KIND = FileKind(
+    noun="study",
+    directory_hint="give the path of a study .yaml file",
+    missing_hint="examples are in studies/",
+)
 
 
 def _study_error(problems: list[Problem]) -> StudyError:
@@ -84,7 +86,8 @@ def _path_text(loc: tuple) -> str:
     """A study location as text; axis keys are quoted: axes["tug.engines[0].isp"][1]."""
     if len(loc) >= 2 and loc[0] == "axes":
         return f'axes["{loc[1]}"]' + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:])
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[2:]
+        )
     return format_location(loc)
 
 
@@ -148,9 +151,13 @@ def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def loads(text: str, filename: str = "<string>",
-          base_dir: str | os.PathLike | None = None, *,
-          allow_outside_base: bool = False) -> Study:
+def loads(
+    text: str,
+    filename: str = "<string>",
+    base_dir: str | os.PathLike | None = None,
+    *,
+    allow_outside_base: bool = False,
+) -> Study:
     """Parse and validate study YAML text; return the :class:`Study`.
 
     ``base_dir`` is where a relative ``base`` path starts (default: the directory of
@@ -165,18 +172,29 @@ def loads(text: str, filename: str = "<string>",
         base_dir = Path(filename).parent if filename != "<string>" else Path.cwd()
     try:
         if len(text) > MAX_FILE_BYTES:
-            raise Rejected([Problem(filename, "", f"text is larger than {MAX_FILE_BYTES:,} "
-                                                  "characters; a study is a few kB of YAML")])
-        marks = parse(text, filename, empty_message="the file is empty; see studies/ for "
-                                                    "examples")
+            raise Rejected(
+                [
+                    Problem(
+                        filename,
+                        "",
+                        f"text is larger than {MAX_FILE_BYTES:,} "
+                        "characters; a study is a few kB of YAML",
+                    )
+                ]
+            )
+        marks = parse(text, filename, empty_message="the file is empty; see studies/ for examples")
     except Rejected as reject:
         raise _study_error(reject.problems) from None
     check = _Checker(filename, marks)
     check.problems += marks.problems
     data = marks.data
     if not isinstance(data, dict):
-        check.add((), "a study file is a mapping with the keys " + ", ".join(TOP_KEYS)
-                  + "; see docs/trade-studies.md")
+        check.add(
+            (),
+            "a study file is a mapping with the keys "
+            + ", ".join(TOP_KEYS)
+            + "; see docs/trade-studies.md",
+        )
         raise _study_error(check.problems)
     check.unknown_keys((), data, TOP_KEYS)
     name = _check_name(check, data, filename)
@@ -184,8 +202,9 @@ def loads(text: str, filename: str = "<string>",
     if description is not None and not isinstance(description, str):
         check.add(("description",), f"expected text, got {describe_value(description)}")
         description = None
-    base_data, base_source, base_problems = _check_base(check, data, Path(base_dir), filename,
-                                                        allow_outside_base)
+    base_data, base_source, base_problems = _check_base(
+        check, data, Path(base_dir), filename, allow_outside_base
+    )
     design, kind = _check_design(check, data)
     axes = _check_axes(check, data, base_data, kind)
     objective = _check_objective(check, data)
@@ -196,9 +215,14 @@ def loads(text: str, filename: str = "<string>",
     if problems or axes is None or design is None:  # each None comes with its problem
         raise _study_error(problems)
     return Study(
-        name=name, base_json=json.dumps(base_data, sort_keys=False, ensure_ascii=False),
-        axes=tuple(axes), design=design, objective=objective, metrics=metrics,
-        description=description or "", source=None if filename == "<string>" else filename,
+        name=name,
+        base_json=json.dumps(base_data, sort_keys=False, ensure_ascii=False),
+        axes=tuple(axes),
+        design=design,
+        objective=objective,
+        metrics=metrics,
+        description=description or "",
+        source=None if filename == "<string>" else filename,
         base_source=base_source,
     )
 
@@ -218,25 +242,35 @@ def _check_name(check: _Checker, data: dict, filename: str) -> str:
 _SCENARIO_KEYS = ("name", "epoch", "dropoff", "tug", "payloads", "constraints", "solver")
 
 
-def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
-                allow_outside: bool = False):
+def _check_base(
+    check: _Checker, data: dict, base_dir: Path, filename: str, allow_outside: bool = False
+):
     """Validate the base scenario; return (plain data or None, its source, its problems)."""
     if "base" not in data:
-        check.add(("base",), "required, but missing; add e.g. `base: "
-                             "../scenarios/sso_rideshare.yaml` (a path relative to this file) "
-                             "or the scenario inline")
+        check.add(
+            ("base",),
+            "required, but missing; add e.g. `base: "
+            "../scenarios/sso_rideshare.yaml` (a path relative to this file) "
+            "or the scenario inline",
+        )
         return None, None, []
     base = data["base"]
     if isinstance(base, dict):
         return _check_inline_base(check, base), None, []
     if not isinstance(base, str) or not base.strip():
-        check.add(("base",), "expected the path of a scenario file (relative to this study "
-                             "file) or an inline scenario mapping, got "
-                             f"{describe_value(base)}")
+        check.add(
+            ("base",),
+            "expected the path of a scenario file (relative to this study "
+            "file) or an inline scenario mapping, got "
+            f"{describe_value(base)}",
+        )
         return None, None, []
     path = base_dir / base
-    shown = os.path.normpath(os.path.join(os.path.dirname(filename), base)) \
-        if filename != "<string>" else os.path.normpath(str(path))
+    shown = (
+        os.path.normpath(os.path.join(os.path.dirname(filename), base))
+        if filename != "<string>"
+        else os.path.normpath(str(path))
+    )
     try:
         is_file, is_dir = path.is_file(), path.is_dir()
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
@@ -250,16 +284,20 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
             check.add(("base",), f"cannot use this path: {getattr(exc, 'strerror', None) or exc}")
             return None, None, []
         if not _inside(real, roots):
-            check.add(("base",), f"{shown} is outside the study file's directory, the one "
-                                 "above it and the working directory (symbolic links "
-                                 "followed); a study reads its base scenario from there only: "
-                                 "copy the scenario there, or pass --allow-outside-base "
-                                 "(library: allow_outside_base=True)")
+            check.add(
+                ("base",),
+                f"{shown} is outside the study file's directory, the one "
+                "above it and the working directory (symbolic links "
+                "followed); a study reads its base scenario from there only: "
+                "copy the scenario there, or pass --allow-outside-base "
+                "(library: allow_outside_base=True)",
+            )
             return None, None, []
     if not is_file:
         what = "is a directory, not a scenario file" if is_dir else "no such file"
-        check.add(("base",), f"{what}: {shown} (a relative path starts at the study file's "
-                             "directory)")
+        check.add(
+            ("base",), f"{what}: {shown} (a relative path starts at the study file's directory)"
+        )
         return None, None, []
     try:
         text = decode(read_bytes(path, shown, SCENARIO_FILE), shown, SCENARIO_FILE)
@@ -271,23 +309,33 @@ def _check_base(check: _Checker, data: dict, base_dir: Path, filename: str,
         except Rejected as reject:
             line = next((p.line for p in reject.problems if p.line), None)
             where = f" (at line {line})" if line else ""
-            check.add(("base",), f"{shown} is not a YAML scenario file: it does not parse"
-                                 f"{where}; its content is not shown")
+            check.add(
+                ("base",),
+                f"{shown} is not a YAML scenario file: it does not parse"
+                f"{where}; its content is not shown",
+            )
             return None, shown, []
         if not isinstance(top, dict) or not any(k in top for k in _SCENARIO_KEYS):
-            what = "not a YAML mapping" if not isinstance(top, dict) else \
-                "none of the keys " + ", ".join(_SCENARIO_KEYS)
-            check.add(("base",), f"{shown} is not a scenario file ({what}); its content is "
-                                 "not shown")
+            what = (
+                "not a YAML mapping"
+                if not isinstance(top, dict)
+                else "none of the keys " + ", ".join(_SCENARIO_KEYS)
+            )
+            check.add(
+                ("base",), f"{shown} is not a scenario file ({what}); its content is not shown"
+            )
             return None, shown, []
         load_scenario_text(text, filename=shown)
         plain = top
     except Rejected as reject:
         return None, shown, list(reject.problems)
     except ScenarioError as exc:
-        check.add(("base",), f"the base scenario {shown} has "
-                             f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}"
-                             " (listed below)")
+        check.add(
+            ("base",),
+            f"the base scenario {shown} has "
+            f"{len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}"
+            " (listed below)",
+        )
         return None, shown, list(exc.problems)
     return plain, shown, []
 
@@ -316,8 +364,11 @@ def _check_design(check: _Checker, data: dict) -> tuple[Design | None, str | Non
         loc_type = ("design", "type")
         check.unknown_keys(("design",), spec, DESIGN_KEYS)
     else:
-        check.add(("design",), "expected grid, lhs or sobol, or a mapping like {type: lhs, "
-                               f"size: 200, seed: 1}}; got {describe_value(spec)}")
+        check.add(
+            ("design",),
+            "expected grid, lhs or sobol, or a mapping like {type: lhs, "
+            f"size: 200, seed: 1}}; got {describe_value(spec)}",
+        )
         return None, None
     kind = spec.get("type")
     ok = True
@@ -327,36 +378,46 @@ def _check_design(check: _Checker, data: dict) -> tuple[Design | None, str | Non
     if kind not in DESIGNS:
         close = difflib.get_close_matches(str(kind), DESIGNS, n=1, cutoff=0.5)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
-        check.add(loc_type, f"expected one of grid, lhs, sobol; got "
-                            f"{describe_value(kind)}{hint}")
+        check.add(loc_type, f"expected one of grid, lhs, sobol; got {describe_value(kind)}{hint}")
         return None, None
     size = spec.get("size")
     seed = spec.get("seed", 0)
     if kind == "grid":
         if size is not None:
-            check.add(("design", "size"), "size applies to lhs and sobol designs; a grid runs "
-                                          "every combination of the axes' values")
+            check.add(
+                ("design", "size"),
+                "size applies to lhs and sobol designs; a grid runs "
+                "every combination of the axes' values",
+            )
             ok = False
     elif size is None:
-        check.add(("design",), f"a {kind} design needs its number of cases: add `size: "
-                               f"{256 if kind == 'sobol' else 200}`")
+        check.add(
+            ("design",),
+            f"a {kind} design needs its number of cases: add `size: "
+            f"{256 if kind == 'sobol' else 200}`",
+        )
         ok = False
     elif isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        check.add(("design", "size"), "expected a whole number of cases, 1 or more; got "
-                                      f"{describe_value(size)}")
+        check.add(
+            ("design", "size"),
+            f"expected a whole number of cases, 1 or more; got {describe_value(size)}",
+        )
         ok = False
     elif size > MAX_CASES:
-        check.add(("design", "size"), f"{size:,} cases is more than the limit of "
-                                      f"{MAX_CASES:,}")
+        check.add(("design", "size"), f"{size:,} cases is more than the limit of {MAX_CASES:,}")
         ok = False
     elif kind == "sobol" and size & (size - 1):
         lower = 1 << (size.bit_length() - 1)
-        check.add(("design", "size"), f"a Sobol' sequence is balanced only for a power of two "
-                                      f"of points; use {lower} or {lower * 2}, not {size}")
+        check.add(
+            ("design", "size"),
+            f"a Sobol' sequence is balanced only for a power of two "
+            f"of points; use {lower} or {lower * 2}, not {size}",
+        )
         ok = False
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        check.add(("design", "seed"), "expected a whole number, 0 or more; got "
-                                      f"{describe_value(seed)}")
+        check.add(
+            ("design", "seed"), f"expected a whole number, 0 or more; got {describe_value(seed)}"
+        )
         ok = False
     return (Design(kind=kind, size=size, seed=seed) if ok else None), kind
 
@@ -367,8 +428,10 @@ def _check_objective(check: _Checker, data: dict) -> str | None:
         return objective
     close = difflib.get_close_matches(str(objective), OBJECTIVES, n=1, cutoff=0.5)
     hint = f' (did you mean "{close[0]}"?)' if close else ""
-    check.add(("objective",), f"expected one of {', '.join(OBJECTIVES)}; got "
-                              f"{describe_value(objective)}{hint}")
+    check.add(
+        ("objective",),
+        f"expected one of {', '.join(OBJECTIVES)}; got {describe_value(objective)}{hint}",
+    )
     return None
 
 
@@ -377,9 +440,12 @@ def _check_metrics(check: _Checker, data: dict) -> tuple[str, ...]:
     if metrics is None:
         return tuple(METRICS)
     if not isinstance(metrics, list) or not metrics:
-        check.add(("metrics",), "expected a list of metric names like [total_dv, "
-                                "propellant_used, duration]; got "
-                                f"{describe_value(metrics)}")
+        check.add(
+            ("metrics",),
+            "expected a list of metric names like [total_dv, "
+            "propellant_used, duration]; got "
+            f"{describe_value(metrics)}",
+        )
         return tuple(METRICS)
     out: list[str] = []
     for i, name in enumerate(metrics):
@@ -390,26 +456,32 @@ def _check_metrics(check: _Checker, data: dict) -> tuple[str, ...]:
                 out.append(name)
             continue
         close = difflib.get_close_matches(str(name), list(METRICS), n=1, cutoff=0.6)
-        hint = (f'did you mean "{close[0]}"?' if close
-                else f"metrics are: {', '.join(METRICS)}")
+        hint = f'did you mean "{close[0]}"?' if close else f"metrics are: {', '.join(METRICS)}"
         check.add(("metrics", i), f"unknown metric {describe_value(name)}; {hint}")
     return tuple(out)
 
 
-def _check_axes(check: _Checker, data: dict, base: dict | None,
-                kind: str | None) -> list[Axis] | None:
+def _check_axes(
+    check: _Checker, data: dict, base: dict | None, kind: str | None
+) -> list[Axis] | None:
     axes = data.get("axes")
     if axes is None:
         if "axes" not in data:
-            check.add(("axes",), "required, but missing; add e.g. `axes: "
-                                 "{tug.engines[0].isp: [220 s, 260 s, 300 s]}`")
+            check.add(
+                ("axes",),
+                "required, but missing; add e.g. `axes: "
+                "{tug.engines[0].isp: [220 s, 260 s, 300 s]}`",
+            )
         else:
             check.add(("axes",), "expected a mapping of scenario paths to values; got nothing")
         return None
     if not isinstance(axes, dict) or not axes:
-        check.add(("axes",), "expected a mapping of scenario paths to values, like "
-                             "`tug.engines[0].isp: [220 s, 260 s, 300 s]`; got "
-                             f"{describe_value(axes)}")
+        check.add(
+            ("axes",),
+            "expected a mapping of scenario paths to values, like "
+            "`tug.engines[0].isp: [220 s, 260 s, 300 s]`; got "
+            f"{describe_value(axes)}",
+        )
         return None
     out: list[Axis] = []
     owners: dict[tuple, str] = {}
@@ -419,8 +491,12 @@ def _check_axes(check: _Checker, data: dict, base: dict | None,
         try:
             parts = parse_path(str(key))
         except PathError as exc:
-            check.add(loc, f"not a scenario path: {exc}; write it like tug.engines[0].isp or "
-                           "payloads[*].target.altitude", key=True)
+            check.add(
+                loc,
+                f"not a scenario path: {exc}; write it like tug.engines[0].isp or "
+                "payloads[*].target.altitude",
+                key=True,
+            )
             ok = False
             continue
         path = format_path(parts)
@@ -433,8 +509,12 @@ def _check_axes(check: _Checker, data: dict, base: dict | None,
         for place in locations if base is not None else ():
             other = owners.get(place)
             if other is not None:
-                check.add(loc, f"{format_location(place)} is also set by the axis {other}; "
-                               "each value may be varied by one axis only", key=True)
+                check.add(
+                    loc,
+                    f"{format_location(place)} is also set by the axis {other}; "
+                    "each value may be varied by one axis only",
+                    key=True,
+                )
                 ok = False
                 break
             owners[place] = path
@@ -446,8 +526,14 @@ def _check_axes(check: _Checker, data: dict, base: dict | None,
     return out if ok else None
 
 
-def _check_axis_values(check: _Checker, loc: tuple, spec: Any, path: str,
-                       locations: tuple[tuple, ...], kind: str | None) -> Axis | None:
+def _check_axis_values(
+    check: _Checker,
+    loc: tuple,
+    spec: Any,
+    path: str,
+    locations: tuple[tuple, ...],
+    kind: str | None,
+) -> Axis | None:
     field_loc = locations[0]
     integer = integer_field(field_loc)
     if isinstance(spec, list):
@@ -464,8 +550,11 @@ def _check_axis_values(check: _Checker, loc: tuple, spec: Any, path: str,
             return None
         return _list_axis(path, locations, tuple(spec))
     if not isinstance(spec, dict):
-        check.add(loc, "expected a list of values like [220 s, 260 s, 300 s] or a range like "
-                       f"{{from: 450 km, to: 600 km, steps: 7}}; got {describe_value(spec)}")
+        check.add(
+            loc,
+            "expected a list of values like [220 s, 260 s, 300 s] or a range like "
+            f"{{from: 450 km, to: 600 km, steps: 7}}; got {describe_value(spec)}",
+        )
         return None
     check.unknown_keys(loc, spec, RANGE_KEYS)
     ok = all(k in RANGE_KEYS for k in spec)
@@ -479,14 +568,18 @@ def _check_axis_values(check: _Checker, loc: tuple, spec: Any, path: str,
                 check.add(loc + (end,), message)
                 ok = False
     steps = spec.get("steps")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)
-                              or steps < 2):
-        check.add(loc + ("steps",), "expected a whole number of values, 2 or more; got "
-                                    f"{describe_value(steps)}")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 2):
+        check.add(
+            loc + ("steps",),
+            f"expected a whole number of values, 2 or more; got {describe_value(steps)}",
+        )
         ok = False
     elif steps is None and kind == "grid":
-        check.add(loc, "a grid needs the number of values of a range: add `steps: 7` (or give "
-                       "a list of values)")
+        check.add(
+            loc,
+            "a grid needs the number of values of a range: add `steps: 7` (or give "
+            "a list of values)",
+        )
         ok = False
     scale = spec.get("scale", "linear")
     if scale not in ("linear", "log"):
@@ -498,14 +591,20 @@ def _check_axis_values(check: _Checker, loc: tuple, spec: Any, path: str,
     stop = quantity_parts(spec["to"])
     if start is None or stop is None:
         bad = "from" if start is None else "to"
-        check.add(loc + (bad,), "a range runs between two numbers or two quantities with "
-                                'units, like "450 km"; use a list for other values')
+        check.add(
+            loc + (bad,),
+            "a range runs between two numbers or two quantities with "
+            'units, like "450 km"; use a list for other values',
+        )
         return None
     unit = start[1]
     stop_number = convert_units(stop[0], stop[1], unit) if (unit or stop[1]) else stop[0]
     if stop_number is None or bool(unit) != bool(stop[1]):
-        check.add(loc + ("to",), f"{describe_value(spec['to'])} is not in the same kind "
-                                 f"of unit as from ({describe_value(spec['from'])})")
+        check.add(
+            loc + ("to",),
+            f"{describe_value(spec['to'])} is not in the same kind "
+            f"of unit as from ({describe_value(spec['from'])})",
+        )
         return None
     if scale == "log" and (start[0] <= 0.0 or stop_number <= 0.0):
         check.add(loc + ("scale",), "a log scale needs from and to above zero")
@@ -513,18 +612,29 @@ def _check_axis_values(check: _Checker, loc: tuple, spec: Any, path: str,
     if integer and not unit and not all(isinstance(spec[e], int) for e in ("from", "to")):
         check.add(loc, "this value is a whole number: give from and to as whole numbers")
         return None
-    return Axis(path=path, locations=locations, start=start[0], stop=stop_number, unit=unit,
-                steps=steps, scale=scale, integer=integer)
+    return Axis(
+        path=path,
+        locations=locations,
+        start=start[0],
+        stop=stop_number,
+        unit=unit,
+        steps=steps,
+        scale=scale,
+        integer=integer,
+    )
 
 
 def _list_axis(path: str, locations: tuple, values: tuple) -> Axis:
     """A list axis; numeric (in the first value's unit) when every value converts to it."""
     parts = [quantity_parts(v) for v in values]
     unit = parts[0][1] if parts[0] is not None else ""
-    numeric = all(p is not None and convert_units(p[0], p[1], unit) is not None
-                  and bool(p[1]) == bool(unit) for p in parts)
-    return Axis(path=path, locations=locations, values=values, unit=unit if numeric else "",
-                numeric=numeric)
+    numeric = all(
+        p is not None and convert_units(p[0], p[1], unit) is not None and bool(p[1]) == bool(unit)
+        for p in parts
+    )
+    return Axis(
+        path=path, locations=locations, values=values, unit=unit if numeric else "", numeric=numeric
+    )
 
 
 def _check_count(check: _Checker, axes: list[Axis], design: Design) -> None:
@@ -535,5 +645,8 @@ def _check_count(check: _Checker, axes: list[Axis], design: Design) -> None:
         count *= axis.size
     if count > MAX_CASES:
         sizes = " x ".join(str(a.size) for a in axes)
-        check.add(("axes",), f"the grid has {count:,} cases ({sizes}), more than the limit of "
-                             f"{MAX_CASES:,}; use fewer values or an lhs design")
+        check.add(
+            ("axes",),
+            f"the grid has {count:,} cases ({sizes}), more than the limit of "
+            f"{MAX_CASES:,}; use fewer values or an lhs design",
+        )

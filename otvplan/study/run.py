@@ -49,8 +49,17 @@ from otvplan.study.reader import load
 from otvplan.study.spec import METRICS, STATUS_NAMES, Study
 from otvplan.study.table import build_table, write_outputs
 
-__all__ = ["HEALTH_CHECK_S", "MAX_CHUNK", "SCHEDULER_LOST_AFTER_S", "STATUS_NAMES", "CaseOutcome",
-           "CaseResult", "run_case", "run_chunk", "sweep"]
+__all__ = [
+    "HEALTH_CHECK_S",
+    "MAX_CHUNK",
+    "SCHEDULER_LOST_AFTER_S",
+    "STATUS_NAMES",
+    "CaseOutcome",
+    "CaseResult",
+    "run_case",
+    "run_chunk",
+    "sweep",
+]
 
 
 class _Task(NamedTuple):
@@ -96,11 +105,14 @@ class CaseOutcome:
         :func:`otvplan.study.store.row_problem` accepts: ``message``, ``metrics``, the times
         and ``worker`` may be missing or null)."""
         elapsed, cpu = row.get("elapsed_s"), row.get("cpu_s")
-        return cls(status=int(row["status"]), message=row.get("message") or "",
-                   metrics=dict(row.get("metrics") or {}),
-                   elapsed_s=math.nan if elapsed is None else float(elapsed),
-                   cpu_s=math.nan if cpu is None else float(cpu),
-                   worker=row.get("worker") or "")
+        return cls(
+            status=int(row["status"]),
+            message=row.get("message") or "",
+            metrics=dict(row.get("metrics") or {}),
+            elapsed_s=math.nan if elapsed is None else float(elapsed),
+            cpu_s=math.nan if cpu is None else float(cpu),
+            worker=row.get("worker") or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -118,9 +130,17 @@ class CaseResult:
         written: ``case``, ``index``, ``values``, ``status``, ``message``, ``metrics``,
         ``elapsed_s``, ``cpu_s``, ``worker``)."""
         o = self.outcome
-        return {"case": self.case_id, "index": self.index, "values": list(self.values),
-                "status": o.status, "message": o.message, "metrics": dict(o.metrics),
-                "elapsed_s": o.elapsed_s, "cpu_s": o.cpu_s, "worker": o.worker}
+        return {
+            "case": self.case_id,
+            "index": self.index,
+            "values": list(self.values),
+            "status": o.status,
+            "message": o.message,
+            "metrics": dict(o.metrics),
+            "elapsed_s": o.elapsed_s,
+            "cpu_s": o.cpu_s,
+            "worker": o.worker,
+        }
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -145,8 +165,9 @@ def _error_text(exc: BaseException) -> str:
     return text
 
 
-def run_case(base_json: str, objective: str | None, assignments: tuple,
-             label: str = "<case>") -> CaseOutcome:
+def run_case(
+    base_json: str, objective: str | None, assignments: tuple, label: str = "<case>"
+) -> CaseOutcome:
     """Build one case's scenario and plan it; return its :class:`CaseOutcome` (never raises
     an Exception).
 
@@ -163,35 +184,60 @@ def run_case(base_json: str, objective: str | None, assignments: tuple,
         data = json.loads(base_json)
         for loc, value in assignments:
             assign(data, tuple(loc), value)
-        text = yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True,
-                         default_flow_style=False, width=1000)
+        text = yaml.dump(
+            data,
+            Dumper=_DUMPER,
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=1000,
+        )
         try:
             scenario = load_scenario_text(text, filename=label)
         except ScenarioError as exc:
             status = STATUS_BAD_INPUT
-            message = "; ".join(f"{p.path}: {p.message}" if p.path else p.message
-                                for p in exc.problems)
+            message = "; ".join(
+                f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems
+            )
         else:
             plan = solver.plan(scenario, objective=objective)
             metrics = {name: metric.read(plan) for name, metric in METRICS.items()}
             status = STATUS_OK if plan.feasible else STATUS_INFEASIBLE
-            message = "" if plan.feasible else (
-                "; ".join(plan.infeasible_reasons) or "not every payload can be delivered")
+            message = (
+                ""
+                if plan.feasible
+                else ("; ".join(plan.infeasible_reasons) or "not every payload can be delivered")
+            )
     except Exception as exc:  # noqa: BLE001 - errors as data: one case never stops the study
         status = STATUS_ERROR
         message = _error_text(exc)
         metrics = {}
-    return CaseOutcome(status=status, message=message, metrics=metrics,
-                       elapsed_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0,
-                       worker=_worker_id())
+    return CaseOutcome(
+        status=status,
+        message=message,
+        metrics=metrics,
+        elapsed_s=time.perf_counter() - t0,
+        cpu_s=time.process_time() - c0,
+        worker=_worker_id(),
+    )
 
 
 def run_chunk(chunk: _Chunk) -> list[CaseResult]:
     """Run the cases of a chunk (the function sent to workers)."""
-    return [CaseResult(task.case_id, task.position, tuple(task.values),
-                       run_case(chunk.base_json, chunk.objective, task.assignments,
-                                f"{chunk.label} case {task.position}"))
-            for task in chunk.tasks]
+    return [
+        CaseResult(
+            task.case_id,
+            task.position,
+            tuple(task.values),
+            run_case(
+                chunk.base_json,
+                chunk.objective,
+                task.assignments,
+                f"{chunk.label} case {task.position}",
+            ),
+        )
+        for task in chunk.tasks
+    ]
 
 
 def _watch_parent(parent: int) -> None:
@@ -207,8 +253,9 @@ def _worker_init() -> None:
     from otvplan.io import scenario  # noqa: F401 - imported for their import-time cost
     from otvplan.planning import solver  # noqa: F401
 
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
-                     name="otvplan-parent-watch").start()
+    threading.Thread(
+        target=_watch_parent, args=(os.getppid(),), daemon=True, name="otvplan-parent-watch"
+    ).start()
 
 
 # ============================================================================================
@@ -227,9 +274,11 @@ def _local_executor(workers: int) -> Executor:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+    )
 
 
 class _InlineExecutor(Executor):
@@ -268,11 +317,20 @@ def _auto_chunk(pending: int, slots: int) -> int:
 
 def _lost_result(task: _Task, attempts: int, exc: BaseException) -> CaseResult:
     """The error result of a case whose worker was lost ``attempts`` times."""
-    return CaseResult(task.case_id, task.position, tuple(task.values), CaseOutcome(
-        status=STATUS_ERROR,
-        message=f"the worker running this case was lost {attempts} times "
-                f"({type(exc).__name__}: {exc}); not stored: a rerun tries it again",
-        metrics={}, elapsed_s=math.nan, cpu_s=math.nan, worker=""))
+    return CaseResult(
+        task.case_id,
+        task.position,
+        tuple(task.values),
+        CaseOutcome(
+            status=STATUS_ERROR,
+            message=f"the worker running this case was lost {attempts} times "
+            f"({type(exc).__name__}: {exc}); not stored: a rerun tries it again",
+            metrics={},
+            elapsed_s=math.nan,
+            cpu_s=math.nan,
+            worker="",
+        ),
+    )
 
 
 #: Seconds between two looks at the executor's health while waiting for results.
@@ -301,15 +359,22 @@ def _executor_lost(executor: Executor, since: list[float | None]) -> str | None:
         if since[0] is None:
             since[0] = time.monotonic()
         elif time.monotonic() - since[0] > SCHEDULER_LOST_AFTER_S:
-            return (f"the Dask client has been {status} for more than "
-                    f"{SCHEDULER_LOST_AFTER_S:.0f} s: its scheduler is unreachable")
+            return (
+                f"the Dask client has been {status} for more than "
+                f"{SCHEDULER_LOST_AFTER_S:.0f} s: its scheduler is unreachable"
+            )
     else:
         since[0] = None
     return None
 
 
-def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
-             retries: int, on_results: Callable[[list[CaseResult], bool], None]) -> None:
+def _execute(
+    chunks: list[_Chunk],
+    executor: Executor | None,
+    workers: int,
+    retries: int,
+    on_results: Callable[[list[CaseResult], bool], None],
+) -> None:
     """Run chunks on the executor (or our own pool), retrying chunks whose worker was lost.
 
     Waiting is a loop with a timeout: every :data:`HEALTH_CHECK_S` it checks that the executor
@@ -367,8 +432,11 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
                 chunk = suspects.popleft()
                 inflight[submit(chunk)] = (chunk, True)
             elif not suspects and not isolating:
-                if (not own and time.monotonic() - window_at > 5.0  # workers come and go
-                        and _executor_lost(pool, disconnected) is None):
+                if (
+                    not own
+                    and time.monotonic() - window_at > 5.0  # workers come and go
+                    and _executor_lost(pool, disconnected) is None
+                ):
                     window, window_at = 2 * _external_slots(pool), time.monotonic()
                 while queue and len(inflight) < window:
                     chunk = queue[0]
@@ -413,10 +481,18 @@ def _execute(chunks: list[_Chunk], executor: Executor | None, workers: int,
                     pass
 
 
-def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
-          out_dir: str | os.PathLike | None = None, workers: int | None = None,
-          progress: Callable[[int, int], None] | None = None, *, chunk_size: int | None = None,
-          retries: int = 2, plots: bool = True, notify: Callable[[str], None] | None = None):
+def sweep(
+    study: Study | str | os.PathLike,
+    executor: Executor | None = None,
+    out_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    chunk_size: int | None = None,
+    retries: int = 2,
+    plots: bool = True,
+    notify: Callable[[str], None] | None = None,
+):
     """Run every case of a study; return the table (a :class:`pandas.DataFrame`).
 
     Parameters
@@ -478,17 +554,27 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
     if store is not None and store.quarantined:
         lines = ", ".join(f"line {n} ({why})" for n, why in store.quarantine_reasons[:5])
         more = "" if store.quarantined <= 5 else f" and {store.quarantined - 5} more"
-        _notify(notify, f"{store.path}: {store.quarantined} damaged "
-                        f"line{'s' if store.quarantined != 1 else ''} moved to "
-                        f"{store.quarantine_path}: {lines}{more}; their cases are computed "
-                        "again")
+        _notify(
+            notify,
+            f"{store.path}: {store.quarantined} damaged "
+            f"line{'s' if store.quarantined != 1 else ''} moved to "
+            f"{store.quarantine_path}: {lines}{more}; their cases are computed "
+            "again",
+        )
     try:
         results: dict[str, CaseResult] = {}
         if store is not None:
             stored = store.read()
-            results = {case.case_id: CaseResult(case.case_id, case.index, case.values,
-                                                CaseOutcome.from_row(stored[case.case_id]))
-                       for case in cases if case.case_id in stored}
+            results = {
+                case.case_id: CaseResult(
+                    case.case_id,
+                    case.index,
+                    case.values,
+                    CaseOutcome.from_row(stored[case.case_id]),
+                )
+                for case in cases
+                if case.case_id in stored
+            }
         pending = [case for case in cases if case.case_id not in results]
         done = total - len(pending)
         if progress is not None:
@@ -512,17 +598,32 @@ def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
                 slots = workers if executor is None else _external_slots(executor)
                 chunk_size = _auto_chunk(len(pending), max(slots, 1))
             chunks = [
-                _Chunk(study.base_json, study.objective, label, tuple(
-                    _Task(c.case_id, c.index, c.values, study.assignments(c))
-                    for c in pending[i:i + chunk_size]))
+                _Chunk(
+                    study.base_json,
+                    study.objective,
+                    label,
+                    tuple(
+                        _Task(c.case_id, c.index, c.values, study.assignments(c))
+                        for c in pending[i : i + chunk_size]
+                    ),
+                )
                 for i in range(0, len(pending), chunk_size)
             ]
             try:
-                _execute(chunks, executor, min(workers, len(chunks)) if workers else 0,
-                         retries, on_results)
+                _execute(
+                    chunks,
+                    executor,
+                    min(workers, len(chunks)) if workers else 0,
+                    retries,
+                    on_results,
+                )
             except ClusterError as exc:
-                where = (f"; {done} of {total} cases are stored in {store.path}: rerun the "
-                         "same command to resume" if store is not None else "")
+                where = (
+                    f"; {done} of {total} cases are stored in {store.path}: rerun the "
+                    "same command to resume"
+                    if store is not None
+                    else ""
+                )
                 raise ClusterError(f"{exc}{where}") from None
     finally:
         if store is not None:

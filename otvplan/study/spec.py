@@ -81,40 +81,81 @@ def _solve_time(plan) -> float:
 
 #: Every metric a study can record, by the name used in the study file.
 METRICS: dict[str, Metric] = {
-    "total_dv": Metric("total_dv_m_s", "m/s", "float", "delta-v of every burn",
-                       lambda p: p.total_dv_kms * 1000.0),
-    "propellant_used": Metric("propellant_used_kg", "kg", "float", "propellant burnt",
-                              lambda p: p.propellant_used_kg),
-    "propellant_remaining": Metric("propellant_remaining_kg", "kg", "float",
-                                   "propellant left at the end, reserve included",
-                                   lambda p: p.propellant_remaining_kg),
-    "propellant_margin": Metric("propellant_margin_kg", "kg", "float",
-                                "propellant left above the reserve",
-                                lambda p: p.propellant_margin_kg),
-    "duration": Metric("duration_d", "d", "float", "mission duration, disposal included",
-                       lambda p: p.duration_s / _DAY_S),
-    "initial_mass": Metric("initial_mass_kg", "kg", "float", "tug, propellant and payloads",
-                           lambda p: p.scenario.initial_mass_kg),
-    "final_mass": Metric("final_mass_kg", "kg", "float", "tug mass at the end",
-                         lambda p: p.final_mass_kg),
-    "feasible": Metric("feasible", "", "bool", "every payload delivered within every limit",
-                       lambda p: bool(p.feasible)),
-    "delivered": Metric("delivered", "", "int", "number of payloads delivered",
-                        lambda p: len(p.delivered)),
-    "undelivered": Metric("undelivered", "", "text", "names of the payloads not delivered",
-                          lambda p: ";".join(p.undelivered)),
-    "shortfall_propellant": Metric("shortfall_propellant_kg", "kg", "float",
-                                   "more propellant needed for the whole manifest",
-                                   lambda p: p.shortfall_propellant_kg),
-    "shortfall_time": Metric("shortfall_time_d", "d", "float",
-                             "more time needed for the whole manifest",
-                             lambda p: p.shortfall_time_s / _DAY_S),
-    "legs": Metric("legs", "", "int", "number of legs, disposal included",
-                   lambda p: len(p.legs)),
-    "exact": Metric("exact", "", "bool", "sequence proven optimal within the leg model",
-                    lambda p: bool(p.exact)),
-    "solve_time": Metric("solve_time_s", "s", "float", "the solver's own time",
-                         lambda p: _solve_time(p)),
+    "total_dv": Metric(
+        "total_dv_m_s", "m/s", "float", "delta-v of every burn", lambda p: p.total_dv_kms * 1000.0
+    ),
+    "propellant_used": Metric(
+        "propellant_used_kg", "kg", "float", "propellant burnt", lambda p: p.propellant_used_kg
+    ),
+    "propellant_remaining": Metric(
+        "propellant_remaining_kg",
+        "kg",
+        "float",
+        "propellant left at the end, reserve included",
+        lambda p: p.propellant_remaining_kg,
+    ),
+    "propellant_margin": Metric(
+        "propellant_margin_kg",
+        "kg",
+        "float",
+        "propellant left above the reserve",
+        lambda p: p.propellant_margin_kg,
+    ),
+    "duration": Metric(
+        "duration_d",
+        "d",
+        "float",
+        "mission duration, disposal included",
+        lambda p: p.duration_s / _DAY_S,
+    ),
+    "initial_mass": Metric(
+        "initial_mass_kg",
+        "kg",
+        "float",
+        "tug, propellant and payloads",
+        lambda p: p.scenario.initial_mass_kg,
+    ),
+    "final_mass": Metric(
+        "final_mass_kg", "kg", "float", "tug mass at the end", lambda p: p.final_mass_kg
+    ),
+    "feasible": Metric(
+        "feasible",
+        "",
+        "bool",
+        "every payload delivered within every limit",
+        lambda p: bool(p.feasible),
+    ),
+    "delivered": Metric(
+        "delivered", "", "int", "number of payloads delivered", lambda p: len(p.delivered)
+    ),
+    "undelivered": Metric(
+        "undelivered",
+        "",
+        "text",
+        "names of the payloads not delivered",
+        lambda p: ";".join(p.undelivered),
+    ),
+    "shortfall_propellant": Metric(
+        "shortfall_propellant_kg",
+        "kg",
+        "float",
+        "more propellant needed for the whole manifest",
+        lambda p: p.shortfall_propellant_kg,
+    ),
+    "shortfall_time": Metric(
+        "shortfall_time_d",
+        "d",
+        "float",
+        "more time needed for the whole manifest",
+        lambda p: p.shortfall_time_s / _DAY_S,
+    ),
+    "legs": Metric("legs", "", "int", "number of legs, disposal included", lambda p: len(p.legs)),
+    "exact": Metric(
+        "exact", "", "bool", "sequence proven optimal within the leg model", lambda p: bool(p.exact)
+    ),
+    "solve_time": Metric(
+        "solve_time_s", "s", "float", "the solver's own time", lambda p: _solve_time(p)
+    ),
 }
 
 
@@ -284,14 +325,25 @@ class Study:
         Case ids include it, so results stored for another base scenario or objective are
         never taken for this study's.
         """
-        ident = json.dumps({"base": json.loads(self.base_json), "objective": self.objective,
-                            "otvplan": __version__}, sort_keys=True, separators=(",", ":"))
+        ident = json.dumps(
+            {
+                "base": json.loads(self.base_json),
+                "objective": self.objective,
+                "otvplan": __version__,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
         return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
 
     def case_id(self, values: tuple) -> str:
         """The stable id of the case with these axis values (hash of values + study key)."""
-        ident = json.dumps([self.key, [[a.path, v] for a, v in zip(self.axes, values)]],
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        ident = json.dumps(
+            [self.key, [[a.path, v] for a, v in zip(self.axes, values)]],
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         return hashlib.sha256(ident.encode("utf-8")).hexdigest()[:16]
 
     def cases(self) -> tuple[Case, ...]:
@@ -303,8 +355,10 @@ class Study:
         if self.design.kind == "grid":
             combos: typing.Iterable[tuple] = itertools.product(*(a.levels() for a in self.axes))
         else:
-            combos = (tuple(axis.sample(float(u)) for axis, u in zip(self.axes, point))
-                      for point in self._unit_points())
+            combos = (
+                tuple(axis.sample(float(u)) for axis, u in zip(self.axes, point))
+                for point in self._unit_points()
+            )
         out: list[Case] = []
         seen: set[str] = set()
         for values in combos:
@@ -328,5 +382,6 @@ class Study:
 
     def assignments(self, case: Case) -> tuple[tuple[tuple, Any], ...]:
         """(location, value) pairs that turn the base scenario into the case's."""
-        return tuple((loc, value) for axis, value in zip(self.axes, case.values)
-                     for loc in axis.locations)
+        return tuple(
+            (loc, value) for axis, value in zip(self.axes, case.values) for loc in axis.locations
+        )

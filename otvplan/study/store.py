@@ -65,8 +65,9 @@ def _clean(value):
 
 def encode_row(row: dict) -> bytes:
     """One store line: compact JSON, no NaN, ending with a newline."""
-    return (json.dumps(_clean(row), separators=(",", ":"), allow_nan=False,
-                       ensure_ascii=False) + "\n").encode("utf-8")
+    return (
+        json.dumps(_clean(row), separators=(",", ":"), allow_nan=False, ensure_ascii=False) + "\n"
+    ).encode("utf-8")
 
 
 def _is_number(value) -> bool:
@@ -181,8 +182,10 @@ class ResultStore:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise OtvplanError(f"{self.directory}: another sweep is writing to this directory; "
-                               "wait for it to finish or give another output directory") from None
+            raise OtvplanError(
+                f"{self.directory}: another sweep is writing to this directory; "
+                "wait for it to finish or give another output directory"
+            ) from None
         self._lock_fd = fd
 
     # -- reading and writing ------------------------------------------------------------------
@@ -263,7 +266,7 @@ class ResultStore:
             payload = b"".join(line + b"\n" for line in bad)
             view = memoryview(payload)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -27,8 +27,12 @@ if TYPE_CHECKING:
 __all__ = ["build_table", "write_outputs"]
 
 
-def build_table(study: Study, cases: tuple[Case, ...], results: dict[str, CaseResult],
-                metric_names: tuple[str, ...]):
+def build_table(
+    study: Study,
+    cases: tuple[Case, ...],
+    results: dict[str, CaseResult],
+    metric_names: tuple[str, ...],
+):
     """The table of ``results`` (by case id, one for each of ``cases``): a
     :class:`pandas.DataFrame` with one row per case in design order and the columns that
     :func:`otvplan.study.sweep` documents (metrics limited to ``metric_names``)."""
@@ -84,17 +88,34 @@ def _study_json(study: Study, table) -> str:
     """``study.json``: what the study was (design, axes, metrics, versions) and its counts."""
     counts = table["status"].value_counts().to_dict()
     doc = {
-        "name": study.name, "key": study.key, "source": study.source,
-        "base": study.base_source or "inline", "otvplan": __version__,
-        "design": dataclasses.asdict(study.design), "objective": study.objective,
+        "name": study.name,
+        "key": study.key,
+        "source": study.source,
+        "base": study.base_source or "inline",
+        "otvplan": __version__,
+        "design": dataclasses.asdict(study.design),
+        "objective": study.objective,
         "cases": len(table),
         "status": {name: int(counts.get(name, 0)) for name in STATUS_NAMES.values()},
-        "axes": [{"path": a.path, "column": a.column, "unit": a.unit,
-                  "kind": "range" if a.is_range else "list",
-                  "locations": [format_location(loc) for loc in a.locations]}
-                 for a in study.axes],
-        "metrics": [{"name": n, "column": METRICS[n].column, "unit": METRICS[n].unit,
-                     "description": METRICS[n].description} for n in study.metrics],
+        "axes": [
+            {
+                "path": a.path,
+                "column": a.column,
+                "unit": a.unit,
+                "kind": "range" if a.is_range else "list",
+                "locations": [format_location(loc) for loc in a.locations],
+            }
+            for a in study.axes
+        ],
+        "metrics": [
+            {
+                "name": n,
+                "column": METRICS[n].column,
+                "unit": METRICS[n].unit,
+                "description": METRICS[n].description,
+            }
+            for n in study.metrics
+        ],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

@@ -23,9 +23,11 @@ def make_plans() -> None:
     from otvplan.planning.solver import plan
     from otvplan.reporting.report import plan_to_json
 
-    for name, path in (("minimal", REPO / "otvplan" / "examples" / "minimal.yaml"),
-                       ("electric", REPO / "scenarios" / "electric_tug.yaml"),
-                       ("sso", REPO / "scenarios" / "sso_rideshare.yaml")):
+    for name, path in (
+        ("minimal", REPO / "otvplan" / "examples" / "minimal.yaml"),
+        ("electric", REPO / "scenarios" / "electric_tug.yaml"),
+        ("sso", REPO / "scenarios" / "sso_rideshare.yaml"),
+    ):
         p = plan(load(path))
         (HERE / f"{name}_plan.json").write_text(plan_to_json(p), encoding="utf-8")
 

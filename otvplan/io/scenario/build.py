@@ -68,8 +68,11 @@ def build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitSp
     a, e = shape
     # order=2: the planner's nodal-rate model (J2 to second order), so that every
     # sun-synchronous orbit of a scenario turns at exactly the Sun's rate under it
-    inc = (doc.inclination if doc.inclination is not None
-           else float(orbits.sso_inclination(a, e, order=2)))
+    inc = (
+        doc.inclination
+        if doc.inclination is not None
+        else float(orbits.sso_inclination(a, e, order=2))
+    )
     reference = doc.ltan_reference or "mean"
     raan: float | None
     if doc.ltan is not None:
@@ -78,13 +81,18 @@ def build_orbit(doc: OrbitDoc, epoch: _dt.datetime, *, dropoff: bool) -> OrbitSp
         raan = _angle(doc.raan, None)
     default_tol = Tolerances()
     tol = doc.tolerances
-    tolerances = default_tol if tol is None else Tolerances(
-        sma_km=default_tol.sma_km if tol.sma is None else tol.sma,
-        eccentricity=default_tol.eccentricity if tol.eccentricity is None else tol.eccentricity,
-        inclination_rad=default_tol.inclination_rad if tol.inclination is None
-        else tol.inclination,
-        raan_rad=default_tol.raan_rad if tol.raan is None else tol.raan,
-        slot_rad=default_tol.slot_rad if tol.slot is None else tol.slot,
+    tolerances = (
+        default_tol
+        if tol is None
+        else Tolerances(
+            sma_km=default_tol.sma_km if tol.sma is None else tol.sma,
+            eccentricity=default_tol.eccentricity if tol.eccentricity is None else tol.eccentricity,
+            inclination_rad=default_tol.inclination_rad
+            if tol.inclination is None
+            else tol.inclination,
+            raan_rad=default_tol.raan_rad if tol.raan is None else tol.raan,
+            slot_rad=default_tol.slot_rad if tol.slot is None else tol.slot,
+        )
     )
     return OrbitSpec(
         a_km=a,
@@ -118,14 +126,25 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         propellant_kg=t.propellant,
         tank_capacity_kg=t.propellant if t.tank_capacity is None else t.tank_capacity,
         reserve_kg=reserve_kg,
-        engines=tuple(Engine(name=e.name, kind=e.type, isp_s=e.isp,
-                             thrust_n=math.inf if e.thrust is None else e.thrust,
-                             power_w=e.power) for e in t.engines),
+        engines=tuple(
+            Engine(
+                name=e.name,
+                kind=e.type,
+                isp_s=e.isp,
+                thrust_n=math.inf if e.thrust is None else e.thrust,
+                power_w=e.power,
+            )
+            for e in t.engines
+        ),
     )
     for engine in tug.engines:
         if math.isinf(engine.thrust_n):
-            logger.info("%s: engine %s has no thrust: its burns are impulsive (no duration, no "
-                        "finite-burn check)", source or "scenario", engine.name)
+            logger.info(
+                "%s: engine %s has no thrust: its burns are impulsive (no duration, no "
+                "finite-burn check)",
+                source or "scenario",
+                engine.name,
+            )
     payloads = []
     for p in doc.payloads:
         deadline = p.deliver_by
@@ -135,10 +154,15 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
             deliver_by_s = deadline.after_s
         else:
             deliver_by_s = (deadline.at - epoch).total_seconds()
-        payloads.append(Payload(
-            name=p.name, mass_kg=p.mass, target=build_orbit(p.target, epoch, dropoff=False),
-            deliver_by_s=deliver_by_s, priority=1 if p.priority is None else p.priority,
-        ))
+        payloads.append(
+            Payload(
+                name=p.name,
+                mass_kg=p.mass,
+                target=build_orbit(p.target, epoch, dropoff=False),
+                deliver_by_s=deliver_by_s,
+                priority=1 if p.priority is None else p.priority,
+            )
+        )
     c = doc.constraints or ConstraintsDoc()
     dc = Constraints()
     d = c.disposal

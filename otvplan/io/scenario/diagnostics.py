@@ -39,10 +39,16 @@ def document_checks(data: Any, file: str, marks: Document) -> list[Problem]:
 
     payloads = data.get("payloads")
     if isinstance(payloads, list) and len(payloads) > MAX_PAYLOADS:
-        out.append(Problem(file, "payloads", f"{len(payloads):,} payloads; a scenario takes at "
-                                             f"most {MAX_PAYLOADS} (scenario.MAX_PAYLOADS): "
-                                             "split the manifest into several scenarios",
-                           *marks.position(("payloads",), key=True)))
+        out.append(
+            Problem(
+                file,
+                "payloads",
+                f"{len(payloads):,} payloads; a scenario takes at "
+                f"most {MAX_PAYLOADS} (scenario.MAX_PAYLOADS): "
+                "split the manifest into several scenarios",
+                *marks.position(("payloads",), key=True),
+            )
+        )
     for section, what in (("payloads", "payload"), (("tug", "engines"), "engine")):
         loc = section if isinstance(section, tuple) else (section,)
         items: Any = data
@@ -59,10 +65,15 @@ def document_checks(data: Any, file: str, marks: Document) -> list[Problem]:
             if name in seen:
                 first = loc + (seen[name], "name")
                 line = marks.position(first, key=False)[0]
-                out.append(at(loc + (i, "name"),
-                              f'duplicate {what} name "{printable(name)}" (also '
-                              f"{format_location(first)}"
-                              + (f", line {line}" if line else "") + "); names must be unique"))
+                out.append(
+                    at(
+                        loc + (i, "name"),
+                        f'duplicate {what} name "{printable(name)}" (also '
+                        f"{format_location(first)}"
+                        + (f", line {line}" if line else "")
+                        + "); names must be unique",
+                    )
+                )
             else:
                 seen[name] = i
     if data.get("epoch") is None:
@@ -78,10 +89,14 @@ def document_checks(data: Any, file: str, marks: Document) -> list[Problem]:
             for part in loc:
                 orbit = orbit[part]
             if orbit.get("ltan") is not None:
-                out.append(at(loc + ("ltan",),
-                              "an LTAN needs the scenario epoch to place the Sun; add "
-                              "`epoch: 2027-03-01T10:00:00Z` at the top of the file, or give "
-                              "raan instead"))
+                out.append(
+                    at(
+                        loc + ("ltan",),
+                        "an LTAN needs the scenario epoch to place the Sun; add "
+                        "`epoch: 2027-03-01T10:00:00Z` at the top of the file, or give "
+                        "raan instead",
+                    )
+                )
     return out
 
 
@@ -134,8 +149,11 @@ def translate(error: ValidationError, file: str, marks: Document) -> list[Proble
         if kind == "otvplan_multi":
             for sub in err["ctx"]["problems"]:
                 full = loc + tuple(sub.at)
-                problems.append(Problem(file, format_location(full), sub.message,
-                                        *marks.position(full, key=False)))
+                problems.append(
+                    Problem(
+                        file, format_location(full), sub.message, *marks.position(full, key=False)
+                    )
+                )
             continue
         if kind == "extra_forbidden":
             model = model_at(loc[:-1])
@@ -145,20 +163,24 @@ def translate(error: ValidationError, file: str, marks: Document) -> list[Proble
             if close:
                 message = f'unknown key "{printable(unknown)}"; did you mean "{close[0]}"?'
             else:
-                message = (f'unknown key "{printable(unknown)}"; allowed here: '
-                           f'{", ".join(allowed)}')
-            problems.append(Problem(file, format_location(loc), message,
-                                    *marks.position(loc, key=True)))
+                message = f'unknown key "{printable(unknown)}"; allowed here: {", ".join(allowed)}'
+            problems.append(
+                Problem(file, format_location(loc), message, *marks.position(loc, key=True))
+            )
             continue
         if kind == "missing":
             siblings = [x[-1] for x in extra if x[:-1] == loc[:-1]]
-            if difflib.get_close_matches(str(loc[-1]), [str(s) for s in siblings], n=1,
-                                         cutoff=0.6):
+            if difflib.get_close_matches(str(loc[-1]), [str(s) for s in siblings], n=1, cutoff=0.6):
                 continue  # reported as the misspelt key's "did you mean"
             parent = loc[:-1]
-            problems.append(Problem(file, format_location(loc),
-                                    "required, but missing" + _example_line(loc),
-                                    *marks.position(parent, key=parent in marks.key_marks)))
+            problems.append(
+                Problem(
+                    file,
+                    format_location(loc),
+                    "required, but missing" + _example_line(loc),
+                    *marks.position(parent, key=parent in marks.key_marks),
+                )
+            )
             continue
         if kind == "literal_error":
             _, annotation = field_at(loc)
@@ -168,14 +190,15 @@ def translate(error: ValidationError, file: str, marks: Document) -> list[Proble
             close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.5)
             if close and isinstance(given, str):
                 message += f' (did you mean "{close[0]}"?)'
-            problems.append(Problem(file, format_location(loc), message,
-                                    *marks.position(loc, key=False)))
+            problems.append(
+                Problem(file, format_location(loc), message, *marks.position(loc, key=False))
+            )
             continue
         if kind == "value_error":  # a ValueError from inside a validator (e.g. PhysicsError)
             message = str(err["ctx"]["error"])
         else:
             message = err["ctx"]["message"] if kind == "otvplan" else type_message(err)
-        problems.append(Problem(file, format_location(loc), message,
-                                *marks.position(loc, key=False)))
+        problems.append(
+            Problem(file, format_location(loc), message, *marks.position(loc, key=False))
+        )
     return problems
-

@@ -69,8 +69,16 @@ def load_data(data: Any, source: str = "<dict>") -> Scenario:
     try:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     except yaml.YAMLError as exc:
-        raise _error([Problem(source, "", f"cannot read the data as a scenario: {exc}; give "
-                                          "dicts, lists, strings, numbers and booleans")]) from None
+        raise _error(
+            [
+                Problem(
+                    source,
+                    "",
+                    f"cannot read the data as a scenario: {exc}; give "
+                    "dicts, lists, strings, numbers and booleans",
+                )
+            ]
+        ) from None
     return _loads(text, source, located=False)
 
 
@@ -99,18 +107,36 @@ def _loads_located(text: str | bytes, filename: str) -> Scenario:
     try:
         if isinstance(text, (bytes, bytearray)):
             if len(text) > MAX_FILE_BYTES:
-                raise Rejected([problem_at(filename, f"text is larger than {MAX_FILE_BYTES:,} "
-                                                     "bytes; a scenario is a few kB of YAML")])
+                raise Rejected(
+                    [
+                        problem_at(
+                            filename,
+                            f"text is larger than {MAX_FILE_BYTES:,} "
+                            "bytes; a scenario is a few kB of YAML",
+                        )
+                    ]
+                )
             text = decode(bytes(text), filename, FILE_KIND)
         elif len(text) > MAX_FILE_BYTES:
-            raise Rejected([problem_at(filename, f"text is larger than {MAX_FILE_BYTES:,} "
-                                                 "characters; a scenario is a few kB of YAML")])
+            raise Rejected(
+                [
+                    problem_at(
+                        filename,
+                        f"text is larger than {MAX_FILE_BYTES:,} "
+                        "characters; a scenario is a few kB of YAML",
+                    )
+                ]
+            )
         elif "\x00" in text:
-            raise Rejected([problem_at(filename, "is binary data (it contains NUL characters), not "
-                                                 "YAML text")])
-        marks = parse(text, filename, fast=True,
-                      empty_message="the file is empty; `otvplan example` writes a starter "
-                                    "scenario")
+            raise Rejected(
+                [problem_at(filename, "is binary data (it contains NUL characters), not YAML text")]
+            )
+        marks = parse(
+            text,
+            filename,
+            fast=True,
+            empty_message="the file is empty; `otvplan example` writes a starter scenario",
+        )
     except Rejected as reject:
         raise _error(reject.problems) from None
     problems = list(marks.problems)
@@ -155,7 +181,8 @@ def json_schema() -> dict:
     """Return the JSON Schema (draft 2020-12) of the scenario file format."""
     schema = ScenarioDoc.model_json_schema()
     schema = {"$schema": schema.pop("$schema"), **schema}
-    schema["description"] = ("otvplan scenario file. Quantities are strings with units, like "
-                             '"525 km"; see docs/scenario-format.md.')
+    schema["description"] = (
+        "otvplan scenario file. Quantities are strings with units, like "
+        '"525 km"; see docs/scenario-format.md.'
+    )
     return schema
-

@@ -74,18 +74,24 @@ def _orbit_candidates(orbit: OrbitSpec, *, dropoff: bool) -> list[dict]:
         tail["tolerances"] = exact_tail["tolerances"] = tolerances
     sizes: list[dict] = []
     if orbit.e == 0.0:
-        sizes += [{"altitude": f"{text} km"} for text in _decimals(orbit.a_km - R_EARTH_KM)
-                  if R_EARTH_KM + float(text) == orbit.a_km][:1]
+        sizes += [
+            {"altitude": f"{text} km"}
+            for text in _decimals(orbit.a_km - R_EARTH_KM)
+            if R_EARTH_KM + float(text) == orbit.a_km
+        ][:1]
     else:
         apsides = _apsis_texts(orbit.a_km, orbit.e)
         if apsides is not None:
-            sizes.append({"perigee_altitude": f"{apsides[0]} km",
-                          "apogee_altitude": f"{apsides[1]} km"})
+            sizes.append(
+                {"perigee_altitude": f"{apsides[0]} km", "apogee_altitude": f"{apsides[1]} km"}
+            )
     exact_size: dict[str, Any] = {"sma": format_quantity(orbit.a_km, "length")}
     if orbit.e != 0.0:
         exact_size["eccentricity"] = orbit.e
-    return ([{**size, **plane, **tail} for size in sizes]
-            + [{**exact_size, **plane, **tail}, {**exact_size, **exact_plane, **exact_tail}])
+    return [{**size, **plane, **tail} for size in sizes] + [
+        {**exact_size, **plane, **tail},
+        {**exact_size, **exact_plane, **exact_tail},
+    ]
 
 
 def _decimals(x: float) -> list[str]:
@@ -101,8 +107,9 @@ def _apsis_texts(a: float, e: float) -> tuple[str, str] | None:
     """
     perigees = _decimals(a * (1.0 - e) - R_EARTH_KM)
     apogees = _decimals(a * (1.0 + e) - R_EARTH_KM)
-    pairs = sorted(((p, q) for p in perigees for q in apogees),
-                   key=lambda pq: len(pq[0]) + len(pq[1]))
+    pairs = sorted(
+        ((p, q) for p in perigees for q in apogees), key=lambda pq: len(pq[0]) + len(pq[1])
+    )
     for p, q in pairs:
         hp, ha = float(p), float(q)
         a2 = R_EARTH_KM + 0.5 * (hp + ha)
@@ -158,7 +165,8 @@ def _scenario_doc(s: Scenario) -> dict:
     engines = []
     for e in tug.engines:
         engine: dict[str, Any] = {
-            "name": e.name, "type": e.kind,
+            "name": e.name,
+            "type": e.kind,
             "isp": format_quantity(e.isp_s, "time", ("s",)),
         }
         if not math.isinf(e.thrust_n):  # no thrust: an impulsive engine
@@ -170,7 +178,8 @@ def _scenario_doc(s: Scenario) -> dict:
     payloads = []
     for p in s.payloads:
         payload: dict[str, Any] = {
-            "name": p.name, "mass": format_quantity(p.mass_kg, "mass", ("kg",)),
+            "name": p.name,
+            "mass": format_quantity(p.mass_kg, "mass", ("kg",)),
             "target": _orbit_doc(p.target, s.epoch, dropoff=False),
         }
         if p.deliver_by_s is not None:
@@ -179,13 +188,17 @@ def _scenario_doc(s: Scenario) -> dict:
             payload["priority"] = p.priority
         payloads.append(payload)
     doc["payloads"] = payloads
-    constraints = _changed(s.constraints, Constraints(), {
-        "max_duration_s": ("max_duration", "time", ("d", "h")),
-        "min_deploy_separation_s": ("min_deploy_separation", "time", ("h", "min")),
-        "min_drift_altitude_km": ("min_drift_altitude", "length", ("km",)),
-        "max_drift_altitude_km": ("max_drift_altitude", "length", ("km",)),
-        "max_impulsive_burn_s": ("max_impulsive_burn", "time", ("min",)),
-    })
+    constraints = _changed(
+        s.constraints,
+        Constraints(),
+        {
+            "max_duration_s": ("max_duration", "time", ("d", "h")),
+            "min_deploy_separation_s": ("min_deploy_separation", "time", ("h", "min")),
+            "min_drift_altitude_km": ("min_drift_altitude", "length", ("km",)),
+            "max_drift_altitude_km": ("max_drift_altitude", "length", ("km",)),
+            "max_impulsive_burn_s": ("max_impulsive_burn", "time", ("min",)),
+        },
+    )
     if s.constraints.disposal != Disposal():
         d = s.constraints.disposal
         disposal: dict[str, Any] = {"type": d.kind}
@@ -200,14 +213,18 @@ def _scenario_doc(s: Scenario) -> dict:
         constraints["disposal"] = disposal
     if constraints:
         doc["constraints"] = constraints
-    solver = _changed(s.solver, SolverSettings(), {
-        "objective": ("objective", None, ()),
-        "exact_max_payloads": ("exact_max_payloads", None, ()),
-        "beam_width": ("beam_width", None, ()),
-        "drift_grid": ("drift_grid", None, ()),
-        "max_phasing_revs": ("max_phasing_revs", None, ()),
-        "time_limit_s": ("time_limit", "time", ("s",)),
-    })
+    solver = _changed(
+        s.solver,
+        SolverSettings(),
+        {
+            "objective": ("objective", None, ()),
+            "exact_max_payloads": ("exact_max_payloads", None, ()),
+            "beam_width": ("beam_width", None, ()),
+            "drift_grid": ("drift_grid", None, ()),
+            "max_phasing_revs": ("max_phasing_revs", None, ()),
+            "time_limit_s": ("time_limit", "time", ("s",)),
+        },
+    )
     if solver:
         doc["solver"] = solver
     return doc
@@ -215,12 +232,18 @@ def _scenario_doc(s: Scenario) -> dict:
 
 def _years_text(duration_yr: float) -> str:
     """Text for a duration in years that converts back to exactly ``duration_yr``."""
+
     def same(text: str) -> bool:
         return years(parse_quantity(text, "time")) == duration_yr
 
     for unit in ("yr", "d"):
-        text = format_number(duration_yr * YEAR_S / UNIT_TABLE[unit][1],
-                             check=lambda t, unit=unit: same(f"{t} {unit}")) + f" {unit}"
+        text = (
+            format_number(
+                duration_yr * YEAR_S / UNIT_TABLE[unit][1],
+                check=lambda t, unit=unit: same(f"{t} {unit}"),
+            )
+            + f" {unit}"
+        )
         if same(text):
             return text
     return format_quantity(duration_yr * YEAR_S, "time")
@@ -248,6 +271,11 @@ def dumps(scenario: Scenario) -> str:
     as given. ``Scenario.source`` is not written (it records where a scenario was read from).
     """
     header = f"# otvplan scenario: {printable(scenario.name)}\n"
-    return header + yaml.dump(_scenario_doc(scenario), Dumper=_Dumper, sort_keys=False,
-                              default_flow_style=False, allow_unicode=True, width=100)
-
+    return header + yaml.dump(
+        _scenario_doc(scenario),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+    )

@@ -31,8 +31,13 @@ MIN_PHASING_PERIGEE_ALT_KM = 200.0
 
 # Base strategy codes
 DIRECT, DRIFT, SPIRAL, SPIRAL_DRIFT, STAY = 0, 1, 2, 3, 4
-STRATEGY_NAMES = {DIRECT: "direct", DRIFT: "drift", SPIRAL: "spiral",
-                  SPIRAL_DRIFT: "spiral-drift", STAY: "stay"}
+STRATEGY_NAMES = {
+    DIRECT: "direct",
+    DRIFT: "drift",
+    SPIRAL: "spiral",
+    SPIRAL_DRIFT: "spiral-drift",
+    STAY: "stay",
+}
 # Phasing variant codes
 NO_PHASING, WAIT_PHASE, PHASE_LOW, PHASE_HIGH, PHASE_LOW_M, PHASE_HIGH_M = 0, 1, 2, 3, 4, 5
 PHASING_VARIANTS = (PHASE_LOW, PHASE_HIGH, PHASE_LOW_M, PHASE_HIGH_M)
@@ -77,9 +82,12 @@ def nodes_from_scenario(sc: Scenario, mu=MU_EARTH_KM3_S2, r_eq=R_EARTH_KM, j2=J2
         raan0[0] = 0.0
     return Nodes(
         names=tuple(["drop-off"] + [p.name for p in sc.payloads]),
-        a=a, e=e, i=i,
+        a=a,
+        e=e,
+        i=i,
         argp=np.array([s.argp_rad for s in specs]),
-        raan0=raan0, slot0=slot0,
+        raan0=raan0,
+        slot0=slot0,
         raan_rate=np.asarray(raan_rate(a, e, i, mu, r_eq, j2), float),
         u_rate=np.asarray(argument_of_latitude_rate(a, e, i, mu, r_eq, j2), float),
         mass=np.array([0.0] + [p.mass_kg for p in sc.payloads]),
@@ -135,8 +143,8 @@ def context_from_scenario(sc: Scenario) -> LegContext:
     horizon = min(float(horizon), 3.0 * 365.0 * SECONDS_PER_DAY)
     n_grid = min(max(1, sc.solver.drift_grid), MAX_DRIFT_GRID)
     lo = min(2.0 * SECONDS_PER_DAY, 0.5 * horizon)
-    durations = np.geomspace(lo, max(horizon, lo * 1.0001), n_grid) if n_grid > 1 else np.array(
-        [horizon]
+    durations = (
+        np.geomspace(lo, max(horizon, lo * 1.0001), n_grid) if n_grid > 1 else np.array([horizon])
     )
     k_max = sc.solver.max_phasing_revs
     if k_max <= 0:  # automatic: phasing may take up to the whole horizon
@@ -145,10 +153,12 @@ def context_from_scenario(sc: Scenario) -> LegContext:
         k_max = int(min(5000, max(1, horizon * fastest / TWO_PI)))
     revs = np.unique(np.round(np.geomspace(1, max(1, k_max), 12)).astype(int))
     return LegContext(
-        chemical=None if best_chem is None else EngineSpec(
-            best_chem.name, best_chem.isp_s, best_chem.thrust_n),
-        electric=None if best_elec is None else EngineSpec(
-            best_elec.name, best_elec.isp_s, best_elec.thrust_n),
+        chemical=None
+        if best_chem is None
+        else EngineSpec(best_chem.name, best_chem.isp_s, best_chem.thrust_n),
+        electric=None
+        if best_elec is None
+        else EngineSpec(best_elec.name, best_elec.isp_s, best_elec.thrust_n),
         drift_durations_s=durations,
         phasing_revs=revs.astype(float),
         a_drift_min=R_EARTH_KM + sc.constraints.min_drift_altitude_km,
@@ -160,4 +170,3 @@ def context_from_scenario(sc: Scenario) -> LegContext:
 # --------------------------------------------------------------------------------------------
 # Building blocks (vectorised over pairs)
 # --------------------------------------------------------------------------------------------
-

@@ -67,8 +67,10 @@ class DriftCache:
     def lookup(self, nodes: Nodes, ctx: LegContext, j, k, gap):
         if ctx.fixed_drift is not None:
             shape = (len(j), ctx.drift_durations_s.size)
-            return (np.full(shape, float(ctx.fixed_drift[0])),
-                    np.full(shape, float(ctx.fixed_drift[1])))
+            return (
+                np.full(shape, float(ctx.fixed_drift[0])),
+                np.full(shape, float(ctx.fixed_drift[1])),
+            )
         keys = [_drift_orbit_cache_key(a, b, g) for a, b, g in zip(j, k, gap)]
         missing = sorted({key for key in keys if key not in self._store})
         if missing:
@@ -78,9 +80,16 @@ class DriftCache:
             gg = np.array([m[2] for m in missing]) * 1e-4
             T = ctx.drift_durations_s[None, :]
             sol = mnv.cheapest_drift(
-                gg[:, None], T, nodes.a[jj][:, None], nodes.i[jj][:, None],
-                nodes.a[kk][:, None], nodes.i[kk][:, None],
-                a_min=ctx.a_drift_min, a_max=ctx.a_drift_max, mu=ctx.mu, r_eq=ctx.r_eq,
+                gg[:, None],
+                T,
+                nodes.a[jj][:, None],
+                nodes.i[jj][:, None],
+                nodes.a[kk][:, None],
+                nodes.i[kk][:, None],
+                a_min=ctx.a_drift_min,
+                a_max=ctx.a_drift_max,
+                mu=ctx.mu,
+                r_eq=ctx.r_eq,
                 j2=ctx.j2,
             )
             a_d = np.asarray(sol.a, float)
@@ -93,8 +102,7 @@ class DriftCache:
         d = np.array([self._store[key][1] for key in keys]).reshape(len(keys), -1)
         return a, d
 
-    def solve(self, nodes: Nodes, ctx: LegContext, j, k, gap, durations, bracket=None,
-              refine=24):
+    def solve(self, nodes: Nodes, ctx: LegContext, j, k, gap, durations, bracket=None, refine=24):
         """Drift orbits for one duration per row, for the gap rounded as in :meth:`lookup`
         (so a row equals the :meth:`lookup` of a grid holding only its duration). With
         ``bracket`` (lo, hi radii per row) the search is confined to it
@@ -104,19 +112,40 @@ class DriftCache:
         gq = np.round(np.asarray(gap, float) / 1e-4) * 1e-4
         self.misses += j.size
         sol = mnv.cheapest_drift(
-            gq, np.asarray(durations, float), nodes.a[j], nodes.i[j], nodes.a[k], nodes.i[k],
-            a_min=ctx.a_drift_min, a_max=ctx.a_drift_max, mu=ctx.mu, r_eq=ctx.r_eq, j2=ctx.j2,
-            bracket=bracket, refine=refine)
+            gq,
+            np.asarray(durations, float),
+            nodes.a[j],
+            nodes.i[j],
+            nodes.a[k],
+            nodes.i[k],
+            a_min=ctx.a_drift_min,
+            a_max=ctx.a_drift_max,
+            mu=ctx.mu,
+            r_eq=ctx.r_eq,
+            j2=ctx.j2,
+            bracket=bracket,
+            refine=refine,
+        )
         a_d = np.asarray(sol.a, float)
         direction = np.asarray(sol.direction, float)
         ok = np.isfinite(np.asarray(sol.dv, float)) & (direction != 0)
         return np.where(ok, a_d, np.nan)[:, None], direction[:, None]
 
 
-
-def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, k, m0,
-                 cache: DriftCache, durations=None, drift_bracket=None, drift_orbits=None,
-                 lower_bound: bool = False) -> list[BaseBlock]:
+def drift_blocks(
+    nodes: Nodes,
+    ctx: LegContext,
+    dep: Departure,
+    tgt: Target,
+    j,
+    k,
+    m0,
+    cache: DriftCache,
+    durations=None,
+    drift_bracket=None,
+    drift_orbits=None,
+    lower_bound: bool = False,
+) -> list[BaseBlock]:
     """Chemical ``drift`` options, one block per drift duration of the context's grid (or one
     block with each pair's own duration in ``durations``; see
     :func:`otvplan.planning.legs.expand`), only for pairs whose target RAAN matters and
@@ -128,8 +157,11 @@ def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, 
     aB, eB, iB, raanB0z, rateB, raan_free = tgt
     out: list[BaseBlock] = []
     gap_now = raan_gap(dep, tgt)
-    need = (~raan_free) & (np.abs(np.asarray(plane_angle(iA, raan0, iB, raanB0z + rateB * t0)))
-                            > COPLANAR_RAD) & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
+    need = (
+        (~raan_free)
+        & (np.abs(np.asarray(plane_angle(iA, raan0, iB, raanB0z + rateB * t0))) > COPLANAR_RAD)
+        & (np.minimum(gap_now, TWO_PI - gap_now) > 1e-6)
+    )
     if not (np.any(need) and (ctx.drift_durations_s.size or durations is not None)):
         return out
     idx = np.nonzero(need)[0]
@@ -149,12 +181,24 @@ def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, 
             a_d_all = np.asarray(drift_orbits[0], float)[idx][:, None]
             dir_all = np.asarray(drift_orbits[1], float)[idx][:, None]
         else:
-            bracket = None if drift_bracket is None else (
-                np.asarray(drift_bracket[0], float)[idx],
-                np.asarray(drift_bracket[1], float)[idx])
-            a_d_all, dir_all = cache.solve(nodes, ctx, j[idx], k[idx], gap_now[idx],
-                                           T, bracket=bracket,
-                                           refine=24 if bracket is None else 16)
+            bracket = (
+                None
+                if drift_bracket is None
+                else (
+                    np.asarray(drift_bracket[0], float)[idx],
+                    np.asarray(drift_bracket[1], float)[idx],
+                )
+            )
+            a_d_all, dir_all = cache.solve(
+                nodes,
+                ctx,
+                j[idx],
+                k[idx],
+                gap_now[idx],
+                T,
+                bracket=bracket,
+                refine=24 if bracket is None else 16,
+            )
     a_d = a_d_all.ravel()
     direc = dir_all.ravel()
     ok = np.isfinite(a_d)
@@ -162,20 +206,21 @@ def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, 
     # Inclination of the drift orbit: closes the gap (seen from the drift start) in T.
     # Account for the first transfer's wait and flight with rate A.
     tof1 = np.pi * np.sqrt((0.5 * (aA[r] + a_dz)) ** 3 / mu)
-    g_start = wrap_pos(gap_now[r] + (rateB[r] - rateA[r]) * (
-        tof1 + 0.5 * np.pi / udotA[r]))
+    g_start = wrap_pos(gap_now[r] + (rateB[r] - rateA[r]) * (tof1 + 0.5 * np.pi / udotA[r]))
     rel = np.where(direc > 0, g_start, g_start - TWO_PI) / T
     kk = 1.5 * ctx.j2 * (ctx.r_eq / a_dz) ** 2 * np.sqrt(mu / a_dz**3)
     cos_i = -(rateB[r] + rel) / kk
     ok &= np.abs(cos_i) <= 1.0
     i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
     rate_d = np.asarray(raan_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
-    udot_d = np.asarray(
-        argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+    udot_d = np.asarray(argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
     n_r = r.size
     zeros = np.zeros(n_r)
-    d1 = direct_transfer(Departure(*(x[r] for x in dep)),
-                         Target(a_dz, zeros, i_d, zeros, rate_d, np.ones(n_r, bool)), mu)
+    d1 = direct_transfer(
+        Departure(*(x[r] for x in dep)),
+        Target(a_dz, zeros, i_d, zeros, rate_d, np.ones(n_r, bool)),
+        mu,
+    )
     # Drift: gap at arrival in the drift orbit, closed at the differential rate.
     t_d0 = d1.tb2
     raan_d0 = d1.raan_arr
@@ -189,17 +234,28 @@ def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, 
     u_end_drift = d1.u_arr + udot_d * (t_end_drift - t_d0)
     raan_end_drift = raan_d0 + rate_d * (t_end_drift - t_d0)
     d2 = direct_transfer(
-        Departure(t_end_drift, a_dz, zeros, i_d, zeros, raan_end_drift, u_end_drift, rate_d,
-                  udot_d),
-        Target(*(x[r] for x in tgt)), mu)
+        Departure(
+            t_end_drift, a_dz, zeros, i_d, zeros, raan_end_drift, u_end_drift, rate_d, udot_d
+        ),
+        Target(*(x[r] for x in tgt)),
+        mu,
+    )
     dv = d1.dv1 + d1.dv2 + d2.dv1 + d2.dv2
     dv_lb = None
     if lower_bound:
         # the way out of the drift orbit costs at least the inclination-only transfer
         # (any RAAN residual left at the node crossing only adds to it)
         dv_lb = d1.dv1 + d1.dv2 + np.asarray(mnv.transfer_dv(a_dz, i_d, aB[r], iB[r], mu), float)
-    block = DriftDetail(first=d1, second=d2, a_d=a_dz, i_d=i_d, t_d0=t_d0, t_d1=t_end_drift,
-                        rate_d=rate_d, direction=direc)
+    block = DriftDetail(
+        first=d1,
+        second=d2,
+        a_d=a_dz,
+        i_d=i_d,
+        t_d0=t_d0,
+        t_d1=t_end_drift,
+        rate_d=rate_d,
+        direction=direc,
+    )
     for ti in range(nT):
         sel = np.nonzero((tflat == ti) & ok)[0]
         if sel.size == 0:
@@ -210,14 +266,26 @@ def drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, 
         valid[rows] = True
         dv_p = scatter_1d(dv, sel, rows, P, np.inf)
         m_arr = mass_after(m0, np.where(valid, dv_p, 0.0), chem.ve_kms)
-        out.append(BaseBlock(
-            DRIFT, ti, dd, dv_p, dd.second.tb2, dd.second.raan_arr, dd.second.u_arr, m_arr,
-            valid, None if dv_lb is None else scatter_1d(dv_lb, sel, rows, P, np.inf)))
+        out.append(
+            BaseBlock(
+                DRIFT,
+                ti,
+                dd,
+                dv_p,
+                dd.second.tb2,
+                dd.second.raan_arr,
+                dd.second.u_arr,
+                m_arr,
+                valid,
+                None if dv_lb is None else scatter_1d(dv_lb, sel, rows, P, np.inf),
+            )
+        )
     return out
 
 
-def spiral_drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, k, m0,
-                        cache: DriftCache) -> list[BaseBlock]:
+def spiral_drift_blocks(
+    nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target, j, k, m0, cache: DriftCache
+) -> list[BaseBlock]:
     """Electric ``spiral-drift`` options, one block per drift duration of the context's grid:
     spiral to the drift orbit, drift, spiral into the target plane."""
     elec: EngineSpec = ctx.electric
@@ -268,11 +336,30 @@ def spiral_drift_blocks(nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Targ
         dv = dv1 + dv2
         m_arr = mass_after(m1, dv2, elec.ve_kms)
         t_arr = t0 + T1 + Td + T2
-        udot_d = np.asarray(
-            argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
+        udot_d = np.asarray(argument_of_latitude_rate(a_dz, 0.0, i_d, mu, ctx.r_eq, ctx.j2), float)
         u_arr = np.mod(u0 + du1 + udot_d * Td + du2, TWO_PI)
-        dd = SpiralDriftDetail(dv1=dv1, dv2=dv2, T1=T1, Td=Td, T2=T2, a_d=a_dz, i_d=i_d,
-                               raan_d=raan0 + dO1, u_d=u0 + du1)
-        out.append(BaseBlock(SPIRAL_DRIFT, ti, dd, np.where(ok, dv, np.inf), t_arr,
-                             raanB0z + rateB * t_arr, u_arr, m_arr, ok))
+        dd = SpiralDriftDetail(
+            dv1=dv1,
+            dv2=dv2,
+            T1=T1,
+            Td=Td,
+            T2=T2,
+            a_d=a_dz,
+            i_d=i_d,
+            raan_d=raan0 + dO1,
+            u_d=u0 + du1,
+        )
+        out.append(
+            BaseBlock(
+                SPIRAL_DRIFT,
+                ti,
+                dd,
+                np.where(ok, dv, np.inf),
+                t_arr,
+                raanB0z + rateB * t_arr,
+                u_arr,
+                m_arr,
+                ok,
+            )
+        )
     return out

@@ -20,9 +20,22 @@ from otvplan.planning.legs.spiral import spiral_block
 from otvplan.planning.legs.transfer import Departure, Target, direct_transfer
 
 
-def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftCache,
-           prune: bool = True, base_min_dv: bool = False, durations=None,
-           drift_bracket=None, drift_orbits=None):
+def expand(
+    nodes: Nodes,
+    ctx: LegContext,
+    j,
+    k,
+    t0,
+    m0,
+    raan0,
+    u0,
+    cache: DriftCache,
+    prune: bool = True,
+    base_min_dv: bool = False,
+    durations=None,
+    drift_bracket=None,
+    drift_orbits=None,
+):
     """Every leg option from the tug states (in node ``j``'s orbit) to node ``k``'s orbit.
 
     ``j, k, t0, m0, raan0, u0`` are arrays of P pairs: the tug's orbit, the target, the start
@@ -39,22 +52,59 @@ def expand(nodes: Nodes, ctx: LegContext, j, k, t0, m0, raan0, u0, cache: DriftC
     j = np.asarray(j, int)
     k = np.asarray(k, int)
     m0 = np.asarray(m0, float)
-    dep = Departure(np.asarray(t0, float), nodes.a[j], nodes.e[j], nodes.i[j], nodes.argp[j],
-                    np.asarray(raan0, float), np.asarray(u0, float), nodes.raan_rate[j],
-                    nodes.u_rate[j])
+    dep = Departure(
+        np.asarray(t0, float),
+        nodes.a[j],
+        nodes.e[j],
+        nodes.i[j],
+        nodes.argp[j],
+        np.asarray(raan0, float),
+        np.asarray(u0, float),
+        nodes.raan_rate[j],
+        nodes.u_rate[j],
+    )
     raan_free = np.isnan(nodes.raan0[k])
-    tgt = Target(nodes.a[k], nodes.e[k], nodes.i[k], np.where(raan_free, 0.0, nodes.raan0[k]),
-                 nodes.raan_rate[k], raan_free)
+    tgt = Target(
+        nodes.a[k],
+        nodes.e[k],
+        nodes.i[k],
+        np.where(raan_free, 0.0, nodes.raan0[k]),
+        nodes.raan_rate[k],
+        raan_free,
+    )
     P = j.size
     bases: list[BaseBlock] = []
     chem, elec = ctx.chemical, ctx.electric
     if chem is not None:
         d = direct_transfer(dep, tgt, ctx.mu)
         dv = d.dv1 + d.dv2
-        bases.append(BaseBlock(DIRECT, -1, DirectDetail(d), dv, d.tb2, d.raan_arr, d.u_arr,
-                               mass_after(m0, dv, chem.ve_kms), np.ones(P, bool)))
-        bases += drift_blocks(nodes, ctx, dep, tgt, j, k, m0, cache, durations, drift_bracket,
-                              drift_orbits, lower_bound=base_min_dv)
+        bases.append(
+            BaseBlock(
+                DIRECT,
+                -1,
+                DirectDetail(d),
+                dv,
+                d.tb2,
+                d.raan_arr,
+                d.u_arr,
+                mass_after(m0, dv, chem.ve_kms),
+                np.ones(P, bool),
+            )
+        )
+        bases += drift_blocks(
+            nodes,
+            ctx,
+            dep,
+            tgt,
+            j,
+            k,
+            m0,
+            cache,
+            durations,
+            drift_bracket,
+            drift_orbits,
+            lower_bound=base_min_dv,
+        )
     if elec is not None:
         bases.append(spiral_block(ctx, dep, tgt, m0))
         bases += spiral_drift_blocks(nodes, ctx, dep, tgt, j, k, m0, cache)

@@ -177,8 +177,12 @@ class Options:
 
     def find(self, option: OptionId) -> int:
         """The first row that is ``option`` (raises LookupError if there is none)."""
-        sel = np.nonzero((self.base == option.base) & (self.tidx == option.tidx)
-                         & (self.variant == option.variant) & (self.krev == option.krev))[0]
+        sel = np.nonzero(
+            (self.base == option.base)
+            & (self.tidx == option.tidx)
+            & (self.variant == option.variant)
+            & (self.krev == option.krev)
+        )[0]
         if sel.size == 0:
             raise LookupError(f"no leg option {option}")
         return int(sel[0])
@@ -223,9 +227,22 @@ def scatter_1d(values, sel, rows, P: int, fill) -> np.ndarray:
 
 def concat(blocks: list[OptionBlock], P: int) -> Options:
     """The valid rows of ``blocks`` (``ok`` and finite) as one :class:`Options`."""
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "pair", "base", "tidx", "variant", "krev", "dv", "m_end", "t_end", "raan_end", "u_end",
-        "which")}
+    parts: dict[str, list[np.ndarray]] = {
+        name: []
+        for name in (
+            "pair",
+            "base",
+            "tidx",
+            "variant",
+            "krev",
+            "dv",
+            "m_end",
+            "t_end",
+            "raan_end",
+            "u_end",
+            "which",
+        )
+    }
     for r_i, b in enumerate(blocks):
         ok = np.asarray(b.ok, bool) & np.isfinite(b.dv) & np.isfinite(b.t_end)
         idx = np.nonzero(ok)[0]
@@ -247,9 +264,20 @@ def concat(blocks: list[OptionBlock], P: int) -> Options:
         ei = np.zeros(0, int)
         return Options(ei, ei, ei, ei, e, e, e, e, e, e, tuple(blocks), ei)
     cat = {name: np.concatenate(arrays) for name, arrays in parts.items()}
-    return Options(cat["pair"], cat["base"], cat["tidx"], cat["variant"], cat["krev"],
-                   cat["dv"], cat["m_end"], cat["t_end"], np.mod(cat["raan_end"], TWO_PI),
-                   np.mod(cat["u_end"], TWO_PI), tuple(blocks), cat["which"])
+    return Options(
+        cat["pair"],
+        cat["base"],
+        cat["tidx"],
+        cat["variant"],
+        cat["krev"],
+        cat["dv"],
+        cat["m_end"],
+        cat["t_end"],
+        np.mod(cat["raan_end"], TWO_PI),
+        np.mod(cat["u_end"], TWO_PI),
+        tuple(blocks),
+        cat["which"],
+    )
 
 
 def prune(o: Options) -> Options:
@@ -271,6 +299,17 @@ def prune(o: Options) -> Options:
 
 def take(o: Options, idx) -> Options:
     """Rows ``idx`` of ``o`` (the blocks are shared)."""
-    return Options(o.pair[idx], o.base[idx], o.tidx[idx], o.variant[idx], o.krev[idx],
-                   o.dv[idx], o.m_end[idx], o.t_end[idx], o.raan_end[idx], o.u_end[idx],
-                   o.blocks, o.which[idx])
+    return Options(
+        o.pair[idx],
+        o.base[idx],
+        o.tidx[idx],
+        o.variant[idx],
+        o.krev[idx],
+        o.dv[idx],
+        o.m_end[idx],
+        o.t_end[idx],
+        o.raan_end[idx],
+        o.u_end[idx],
+        o.blocks,
+        o.which[idx],
+    )

@@ -53,8 +53,15 @@ def wrap_pos(x):
     return np.mod(x, TWO_PI)
 
 
-def phased_options(b: BaseBlock, nodes: Nodes, ctx: LegContext, dep: Departure, tgt: Target,
-                   k, eng: EngineSpec | None) -> list[OptionBlock]:
+def phased_options(
+    b: BaseBlock,
+    nodes: Nodes,
+    ctx: LegContext,
+    dep: Departure,
+    tgt: Target,
+    k,
+    eng: EngineSpec | None,
+) -> list[OptionBlock]:
     """Every phasing variant of base block ``b`` (whose engine is ``eng``), in a fixed order:
     no phasing, the wait (direct legs), then each number of revolutions x each phasing
     orbit variant."""
@@ -76,13 +83,13 @@ def phased_options(b: BaseBlock, nodes: Nodes, ctx: LegContext, dep: Departure, 
             out.append(wait)
     if eng is None:
         return out
-    out.extend(_phasing_orbits(b, nodes, ctx, tgt, k, eng, valid, has_slot, on_slot, slotB0z,
-                               dphi))
+    out.extend(_phasing_orbits(b, nodes, ctx, tgt, k, eng, valid, has_slot, on_slot, slotB0z, dphi))
     return out
 
 
-def _wait_phase(b: BaseBlock, nodes: Nodes, dep: Departure, tgt: Target, k, valid, has_slot,
-                slotB0z) -> OptionBlock | None:
+def _wait_phase(
+    b: BaseBlock, nodes: Nodes, dep: Departure, tgt: Target, k, valid, has_slot, slotB0z
+) -> OptionBlock | None:
     """Wait before a coplanar direct transfer so that it arrives on the slot (None when no
     pair qualifies)."""
     t0, _aA, eA, _iA, _argpA, raan0, u0, rateA, udotA = dep
@@ -105,8 +112,9 @@ def _wait_phase(b: BaseBlock, nodes: Nodes, dep: Departure, tgt: Target, k, vali
     s_eq = np.where(np.abs(np.sin(iB)) < 1e-12, np.sign(np.cos(iB)), 0.0)
     ph0 = wrap_pos(ph0 + s_eq * (raanB0z + rateB * (t0 + tof) - (raan0 + d.rate_t * tof)))
     rel = rel + s_eq * (rateA - rateB)
-    w = np.where(rel > 0, ph0 / np.where(rel > 0, rel, 1.0),
-                 (ph0 - TWO_PI) / np.where(rel < 0, rel, -1.0))
+    w = np.where(
+        rel > 0, ph0 / np.where(rel > 0, rel, 1.0), (ph0 - TWO_PI) / np.where(rel < 0, rel, -1.0)
+    )
     w = np.where(ok1, w, 0.0)
     t_arr = t0 + w + tof
     u_arr = wrap_pos(slotB0z + udotB * t_arr)
@@ -147,8 +155,15 @@ def _phase_error(pb: _PhaseProblem, a_try, sel=slice(None), final=False):
     e_try = np.minimum(np.abs(aBs - a_try) / a_try, 0.99)
     if pb.matched:  # the inclination whose node turns with the target's
         i_try = _inclination_for_node_rate(
-            a_try, e_try, pb.rateB[sel], pb.mu, pb.r_eq, pb.j2,
-            guess=np.arccos(pb.c_last[sel]), iterations=8 if final else 2)
+            a_try,
+            e_try,
+            pb.rateB[sel],
+            pb.mu,
+            pb.r_eq,
+            pb.j2,
+            guess=np.arccos(pb.c_last[sel]),
+            iterations=8 if final else 2,
+        )
         i_try = np.where(np.isfinite(i_try), i_try, pb.iB[sel])
         c_try = np.cos(i_try)
         pb.c_last[sel] = c_try
@@ -183,9 +198,19 @@ def _solve_phasing_orbits(pb: _PhaseProblem, a_guess: np.ndarray):
     return _phase_error(pb, ac, final=True), ac
 
 
-def _phasing_orbits(b: BaseBlock, nodes: Nodes, ctx: LegContext, tgt: Target, k,
-                    eng: EngineSpec, valid, has_slot, on_slot, slotB0z,
-                    dphi) -> list[OptionBlock]:
+def _phasing_orbits(
+    b: BaseBlock,
+    nodes: Nodes,
+    ctx: LegContext,
+    tgt: Target,
+    k,
+    eng: EngineSpec,
+    valid,
+    has_slot,
+    on_slot,
+    slotB0z,
+    dphi,
+) -> list[OptionBlock]:
     """Phasing orbit variants below / above, plain / matched-node, for every revolution count
     of the context's grid (arrays of shape (R, P) at once)."""
     mu = ctx.mu
@@ -200,8 +225,12 @@ def _phasing_orbits(b: BaseBlock, nodes: Nodes, ctx: LegContext, tgt: Target, k,
     electric = eng is ctx.electric
     K = revs[:, None]
     variants = {}
-    for var, lead in ((PHASE_LOW, -dphi), (PHASE_HIGH, TWO_PI - dphi),
-                      (PHASE_LOW_M, -dphi), (PHASE_HIGH_M, TWO_PI - dphi)):
+    for var, lead in (
+        (PHASE_LOW, -dphi),
+        (PHASE_HIGH, TWO_PI - dphi),
+        (PHASE_LOW_M, -dphi),
+        (PHASE_HIGH_M, TWO_PI - dphi),
+    ):
         matched = var in (PHASE_LOW_M, PHASE_HIGH_M)
         if matched and electric:
             continue
@@ -218,10 +247,18 @@ def _phasing_orbits(b: BaseBlock, nodes: Nodes, ctx: LegContext, tgt: Target, k,
         rr, pp = np.nonzero(okv)
         iBc = np.broadcast_to(iB, (P,))[pp]
         pb = _PhaseProblem(
-            aB=np.broadcast_to(aB, (P,))[pp], iB=iBc, rateB=np.broadcast_to(rateB, (P,))[pp],
-            udotB=np.broadcast_to(udotB, (P,))[pp], K=revs[rr],
-            gain=np.broadcast_to(gain, (P,))[pp], c_last=np.cos(iBc), matched=matched,
-            mu=mu, r_eq=ctx.r_eq, j2=ctx.j2)
+            aB=np.broadcast_to(aB, (P,))[pp],
+            iB=iBc,
+            rateB=np.broadcast_to(rateB, (P,))[pp],
+            udotB=np.broadcast_to(udotB, (P,))[pp],
+            K=revs[rr],
+            gain=np.broadcast_to(gain, (P,))[pp],
+            c_last=np.cos(iBc),
+            matched=matched,
+            mu=mu,
+            r_eq=ctx.r_eq,
+            j2=ctx.j2,
+        )
         (err, tofc, ec, ic), ac = _solve_phasing_orbits(pb, a_ph[rr, pp])
         a_ph = np.array(np.broadcast_to(aB, a_ph.shape), float)
         tof = np.array(np.broadcast_to(tof0, a_ph.shape), float)
@@ -260,8 +297,7 @@ def _phasing_orbits(b: BaseBlock, nodes: Nodes, ctx: LegContext, tgt: Target, k,
             # argp_dot * tof past the node; tilting the plane back to the target's
             # inclination there moves the node and the argument of latitude a little
             # (spherical trigonometry on the fixed burn point).
-            raan_dot, argp_dot, _ = _brouwer_secular(a_ph, e_ph, np.cos(i_ph), mu,
-                                                     ctx.r_eq, ctx.j2)
+            raan_dot, argp_dot, _ = _brouwer_secular(a_ph, e_ph, np.cos(i_ph), mu, ctx.r_eq, ctx.j2)
             u_start = b.u_arr + udotB * wait
             u_ret = u_start + argp_dot * tof
             raan_ret = b.raan_arr + rateB * (t_arr - tof - b.t_arr) + raan_dot * tof
@@ -272,24 +308,57 @@ def _phasing_orbits(b: BaseBlock, nodes: Nodes, ctx: LegContext, tgt: Target, k,
             dvp = dburn + np.asarray(mnv.combined_burn(v_ph, v_c, th2), float)
             dv = b.dv + dvp
             m_arr = mass_after(b.m_arr, dvp, eng.ve_kms)
-            d_raan = np.mod(raan_end - (b.raan_arr + rateB * (t_arr - b.t_arr))
-                            + np.pi, TWO_PI) - np.pi
+            d_raan = (
+                np.mod(raan_end - (b.raan_arr + rateB * (t_arr - b.t_arr)) + np.pi, TWO_PI) - np.pi
+            )
             d_u = np.mod(u_end - u_arr + np.pi, TWO_PI) - np.pi
             okv &= raan_free | (np.abs(d_raan) <= 0.5 * raan_tolB)
             okv &= np.abs(d_u) <= 0.5 * nodes.slot_tol[k]
             u_arr = u_end
-        variants[var] = dict(okv=okv, dv=dv, m_arr=m_arr, t_arr=t_arr, raan_end=raan_end,
-                             u_arr=u_arr, detail=PhasingDetail(
-                                 a_ph=a_ph, dvp=dvp, tof=tof, v_ph=v_ph,
-                                 v_c=np.broadcast_to(v_c, a_ph.shape), i_ph=i_ph,
-                                 wait=np.broadcast_to(wait, a_ph.shape), e_ph=e_ph))
+        variants[var] = dict(
+            okv=okv,
+            dv=dv,
+            m_arr=m_arr,
+            t_arr=t_arr,
+            raan_end=raan_end,
+            u_arr=u_arr,
+            detail=PhasingDetail(
+                a_ph=a_ph,
+                dvp=dvp,
+                tof=tof,
+                v_ph=v_ph,
+                v_c=np.broadcast_to(v_c, a_ph.shape),
+                i_ph=i_ph,
+                wait=np.broadcast_to(wait, a_ph.shape),
+                e_ph=e_ph,
+            ),
+        )
     out = []
     for r, kr in enumerate(revs):
         for var, x in variants.items():
             det = x["detail"]
-            ph = PhasingDetail(a_ph=det.a_ph[r], dvp=det.dvp[r], tof=det.tof[r],
-                               v_ph=det.v_ph[r], v_c=det.v_c[r], i_ph=det.i_ph[r],
-                               wait=det.wait[r], e_ph=det.e_ph[r])
-            out.append(OptionBlock(b, var, kr, x["okv"][r], x["dv"][r], x["m_arr"][r],
-                                   x["t_arr"][r], x["raan_end"][r], x["u_arr"][r], ph))
+            ph = PhasingDetail(
+                a_ph=det.a_ph[r],
+                dvp=det.dvp[r],
+                tof=det.tof[r],
+                v_ph=det.v_ph[r],
+                v_c=det.v_c[r],
+                i_ph=det.i_ph[r],
+                wait=det.wait[r],
+                e_ph=det.e_ph[r],
+            )
+            out.append(
+                OptionBlock(
+                    b,
+                    var,
+                    kr,
+                    x["okv"][r],
+                    x["dv"][r],
+                    x["m_arr"][r],
+                    x["t_arr"][r],
+                    x["raan_end"][r],
+                    x["u_arr"][r],
+                    ph,
+                )
+            )
     return out

@@ -39,11 +39,14 @@ def spiral_motion(a0, i0, a1, i1, theta, dv, m0, eng: EngineSpec, ctx: LegContex
     v = np.sqrt(np.maximum(v0e**2 - 2.0 * v0e * s * np.cos(b0e) + s * s, 1e-12))
     sb = np.sin(b0e)
     with np.errstate(divide="ignore", invalid="ignore"):
-        phi = np.where(sb > 1e-12, (2.0 / np.pi) * (np.arctan((s - v0e * np.cos(b0e))
-                                                              / (v0e * sb)) + 0.5 * np.pi
-                                                    - b0e), 0.0)
-        frac = np.where(np.asarray(theta)[..., None] > 1e-12,
-                        phi / np.asarray(theta, float)[..., None], _GL_X)
+        phi = np.where(
+            sb > 1e-12,
+            (2.0 / np.pi) * (np.arctan((s - v0e * np.cos(b0e)) / (v0e * sb)) + 0.5 * np.pi - b0e),
+            0.0,
+        )
+        frac = np.where(
+            np.asarray(theta)[..., None] > 1e-12, phi / np.asarray(theta, float)[..., None], _GL_X
+        )
     inc = np.asarray(i0)[..., None] + (np.asarray(i1) - np.asarray(i0))[..., None] * frac
     a = mu / (v * v)
     rates = secular_rates(a, 0.0, inc, mu, ctx.r_eq, ctx.j2)

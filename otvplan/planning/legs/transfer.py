@@ -85,8 +85,12 @@ class Transfer:
 
 def _choose(better: np.ndarray, alt: Transfer, best: Transfer) -> Transfer:
     """Row by row, ``alt`` where ``better`` else ``best``."""
-    return Transfer(**{f.name: np.where(better, getattr(alt, f.name), getattr(best, f.name))
-                       for f in fields(Transfer)})
+    return Transfer(
+        **{
+            f.name: np.where(better, getattr(alt, f.name), getattr(best, f.name))
+            for f in fields(Transfer)
+        }
+    )
 
 
 def direct_transfer(dep: Departure, tgt: Target, mu: float) -> Transfer:
@@ -107,8 +111,8 @@ def direct_transfer(dep: Departure, tgt: Target, mu: float) -> Transfer:
     if not (flips_dep or flips_arr):
         return best
     total = best.dv1 + best.dv2
-    for dep_apo in ((guess_dep, ~guess_dep) if flips_dep else (guess_dep,)):
-        for arr_apo in ((True, False) if flips_arr else (None,)):
+    for dep_apo in (guess_dep, ~guess_dep) if flips_dep else (guess_dep,):
+        for arr_apo in (True, False) if flips_arr else (None,):
             alt = _direct_via(dep, tgt, mu, dep_apo, arr_apo)
             alt_total = alt.dv1 + alt.dv2
             better = alt_total < total * (1.0 - 1e-9)
@@ -141,10 +145,10 @@ def _direct_via(dep: Departure, tgt: Target, mu: float, dep_apo, arr_apo) -> Tra
     r_arr_est = arrival_radius(r_dep_est)
     a_t_est = 0.5 * (r_dep_est + r_arr_est)
     e_t_est = np.abs(r_arr_est - r_dep_est) / (r_arr_est + r_dep_est)
-    tof_est = np.where(np.abs(r_arr_est - r_dep_est) < 1e-9, 0.0,
-                       np.pi * np.sqrt(a_t_est**3 / mu))
+    tof_est = np.where(np.abs(r_arr_est - r_dep_est) < 1e-9, 0.0, np.pi * np.sqrt(a_t_est**3 / mu))
     rate_t = np.asarray(raan_rate(a_t_est, e_t_est, 0.5 * (iA + iB), mu), float)
     lead = (rateB - rate_t) * tof_est
+
     # First guess of the burn time: now; refine as the planes drift during the wait.
     def raan_gap(tb):
         r_a = raanA + rateA * (tb - t0)
@@ -208,10 +212,28 @@ def _direct_via(dep: Departure, tgt: Target, mu: float, dep_apo, arr_apo) -> Tra
     vt2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / a_t))
     v2 = np.sqrt(mu * (2.0 / r_arr - 1.0 / aB))
     vt2 = np.where(same, vt1, vt2)
-    return Transfer(tb1=tb, tb2=tb2, dv1=dv1, dv2=dv2, th1=th1, th2=th2, u_b1=u_b,
-                    u_arr=np.mod(u_arr, TWO_PI), raan_arr=raan_arr, theta=theta, v1=v1,
-                    vt1=vt1, vt2=vt2, v2=v2, r_dep=r_dep, r_arr=r_arr, a_t=a_t, raan_b1=rA,
-                    same=same, rate_t=rate_t)
+    return Transfer(
+        tb1=tb,
+        tb2=tb2,
+        dv1=dv1,
+        dv2=dv2,
+        th1=th1,
+        th2=th2,
+        u_b1=u_b,
+        u_arr=np.mod(u_arr, TWO_PI),
+        raan_arr=raan_arr,
+        theta=theta,
+        v1=v1,
+        vt1=vt1,
+        vt2=vt2,
+        v2=v2,
+        r_dep=r_dep,
+        r_arr=r_arr,
+        a_t=a_t,
+        raan_b1=rA,
+        same=same,
+        rate_t=rate_t,
+    )
 
 
 def tilt_at_point(i1, raan1, u1, i2):
@@ -264,16 +286,22 @@ def _geometry(iA, iB, d_raan):
     plane's own node), so they are computed once per distinct (iA, iB, dRAAN) row; dRAAN is
     quantised to 2^-40 rad (~1e-12 rad) so that rows equal up to rounding share the work.
     """
-    iA, iB, d = np.broadcast_arrays(np.asarray(iA, float), np.asarray(iB, float),
-                                    np.round(np.mod(d_raan, TWO_PI) * 2.0**40) / 2.0**40)
+    iA, iB, d = np.broadcast_arrays(
+        np.asarray(iA, float),
+        np.asarray(iB, float),
+        np.round(np.mod(d_raan, TWO_PI) * 2.0**40) / 2.0**40,
+    )
     index, inverse = _unique_rows(iA.ravel(), iB.ravel(), d.ravel())
     uniq = np.stack([iA.ravel()[index], iB.ravel()[index], d.ravel()[index]], axis=-1)
     zero = np.zeros(uniq.shape[0])
     theta = np.asarray(plane_angle(uniq[:, 0], zero, uniq[:, 1], uniq[:, 2]), float)
     u1, u2 = node_crossing(uniq[:, 0], zero, uniq[:, 1], uniq[:, 2])
     shape = iA.shape
-    return (theta[inverse].reshape(shape), np.asarray(u1, float)[inverse].reshape(shape),
-            np.asarray(u2, float)[inverse].reshape(shape))
+    return (
+        theta[inverse].reshape(shape),
+        np.asarray(u1, float)[inverse].reshape(shape),
+        np.asarray(u2, float)[inverse].reshape(shape),
+    )
 
 
 def _split_unique(r1, r2, theta, a1, a2, mu):
@@ -290,7 +318,8 @@ def _split_unique(r1, r2, theta, a1, a2, mu):
     cols = [np.ravel(c) for c in np.broadcast_arrays(r1, r2, theta_q, a1, a2)]
     index, inverse = _unique_rows(*cols)
     uniq = np.stack([c[index] for c in cols], axis=-1)
-    s = mnv.hohmann_plane_change(uniq[:, 0], uniq[:, 1], uniq[:, 2], mu, a1=uniq[:, 3],
-                                 a2=uniq[:, 4])
+    s = mnv.hohmann_plane_change(
+        uniq[:, 0], uniq[:, 1], uniq[:, 2], mu, a1=uniq[:, 3], a2=uniq[:, 4]
+    )
     shape = np.shape(r1) if np.ndim(r1) else np.broadcast(r1, r2, theta).shape
     return mnv.SplitTransfer(*(np.asarray(x, float)[inverse].reshape(shape) for x in s))
