@@ -45,7 +45,9 @@ warnings.
 The numbers carry the planner's own error: each v(S) is within its plan's optimality gap of
 the best plan of the leg model (at most 0.1 % for an ``exact`` time-invariant plan), so a
 marginal cost or a share is known to about the sum of the gaps of the plans it differences
-(``Attribution.max_gap``).
+(``Attribution.max_gap``). The planner's time limit is wall-clock time: a sub-plan that
+reaches it returns its best plan uncertified, so on a loaded machine such values (and the
+shares) can differ from run to run; ``time_limit_s`` makes the cap explicit.
 """
 
 from __future__ import annotations
