@@ -49,6 +49,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,8 +100,7 @@ class BurnRefinement:
 
     @property
     def correction_tnw_kms(self) -> tuple[float, float, float]:
-        return tuple(float(r - p) for r, p in zip(self.refined_dv_tnw_kms,
-                                                  self.planned_dv_tnw_kms))  # type: ignore[return-value]
+        return _tnw(r - p for r, p in zip(self.refined_dv_tnw_kms, self.planned_dv_tnw_kms))
 
     @property
     def correction_kms(self) -> float:
@@ -152,11 +152,17 @@ class Refinement:
         return max((b.correction_kms for b in self.burns), default=0.0)
 
 
-def _shifted(o: OrbitState | None, t_s: float) -> OrbitState | None:
+def _tnw(values: Iterable[float]) -> tuple[float, float, float]:
+    """A T/N/W triple of plain floats."""
+    t, n, w = (float(c) for c in values)
+    return (t, n, w)
+
+
+def _shifted(o: OrbitState, t_s: float) -> OrbitState:
     """A planned mean orbit re-timed to ``t_s``: the place in the orbit (u) kept, the node
     carried at its secular rate (an equatorial orbit's node, a convention, is kept so that its
     true longitude RAAN + u, the place guided execution seeks, stays the same)."""
-    if o is None or t_s == o.t_s:
+    if t_s == o.t_s:
         return o
     raan = o.raan_rad
     if o.inc_rad >= EQUATORIAL_RAD:
@@ -184,7 +190,7 @@ def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
             t_new = float(x.fired_t_s) if x is not None else float(b.t_s)
             if b.low_thrust:
                 # Thrust and duration fix the propellant; the delta-v follows from the mass.
-                dv_tnw = tuple(float(c) for c in b.dv_tnw_kms)
+                dv_tnw = _tnw(b.dv_tnw_kms)
                 prop = float(b.propellant_kg)
                 if m == b.mass_before_kg:
                     dv, m_after = float(b.dv_kms), float(b.mass_after_kg)
@@ -193,9 +199,9 @@ def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
                     dv = ve * math.log(m / m_after)
             else:
                 trim = x.trim_tnw_kms if x is not None else (0.0, 0.0, 0.0)
-                dv_tnw = tuple(float(p + c) for p, c in zip(b.dv_tnw_kms, trim))
+                dv_tnw = _tnw(p + c for p, c in zip(b.dv_tnw_kms, trim))
                 dv = float(np.linalg.norm(dv_tnw))
-                if dv_tnw == tuple(b.dv_tnw_kms) and m == b.mass_before_kg:
+                if dv_tnw == _tnw(b.dv_tnw_kms) and m == b.mass_before_kg:
                     m_after, prop = float(b.mass_after_kg), float(b.propellant_kg)
                     dv = float(b.dv_kms)
                 else:
@@ -209,7 +215,7 @@ def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
                 if b.orbit_after is not None else None))
             rows.append(BurnRefinement(
                 leg=leg.index, label=b.label, low_thrust=b.low_thrust, planned_t_s=float(b.t_s),
-                refined_t_s=t_new, planned_dv_tnw_kms=tuple(float(c) for c in b.dv_tnw_kms),
+                refined_t_s=t_new, planned_dv_tnw_kms=_tnw(b.dv_tnw_kms),
                 refined_dv_tnw_kms=dv_tnw, planned_dv_kms=float(b.dv_kms), refined_dv_kms=dv,
                 planned_propellant_kg=float(b.propellant_kg), refined_propellant_kg=prop,
                 trimmed=x.trimmed if x is not None else "",
