@@ -103,8 +103,8 @@ def test_oem_reads_back_with_the_oem_package(tmp_path, minimal):
         np.testing.assert_allclose(t, t_exp, atol=1e-6)
         pos = np.array([s.position for s in states])
         vel = np.array([s.velocity for s in states])
-        r0, v0 = tr.states(minimal, t_exp[:-1], side="right")
-        r1, v1 = tr.states(minimal, t_exp[-1:], side="left")
+        r0, v0 = tr.ephemeris_states(minimal, t_exp[:-1], side="right")
+        r1, v1 = tr.ephemeris_states(minimal, t_exp[-1:], side="left")
         np.testing.assert_allclose(pos, np.concatenate([r0, r1]) @ m.T, atol=2e-6)
         np.testing.assert_allclose(vel, np.concatenate([v0, v1]) @ m.T, atol=2e-9)
 
@@ -128,7 +128,7 @@ def test_oem_reads_back_with_ccsds_ndm(electric):
     first = lines[0]
     t0 = seconds_after_epoch(electric, dt.datetime.fromisoformat(first.epoch))
     assert t0 == pytest.approx(t_exp[0], abs=1e-6)
-    r, v = tr.states(electric, np.array([t_exp[0]]))
+    r, v = tr.ephemeris_states(electric, np.array([t_exp[0]]))
     got_r = np.array([first.x.value, first.y.value, first.z.value])
     got_v = np.array([first.x_dot.value, first.y_dot.value, first.z_dot.value])
     np.testing.assert_allclose(got_r, (r @ m.T)[0], atol=2e-6)

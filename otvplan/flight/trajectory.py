@@ -325,6 +325,59 @@ def states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
     return coe_to_rv(el.a, el.e, el.i, el.raan, el.argp, nu, mu=mu)
 
 
+def ephemeris_states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
+    """Position [km] and velocity [km/s] of the planned mean orbit at ``t``, the velocity being
+    the time derivative of the position history (what an ephemeris needs: a reader that
+    interpolates with positions *and* velocities, e.g. Hermite, then follows the same curve).
+
+    :func:`states` gives the Keplerian velocity of the mean elements, which differs from the
+    derivative of the positions by the secular J2 rates (~1e-3 of the orbital speed: 10 m/s in
+    LEO) and, on a low-thrust arc, by the elements' linear interpolation. Here, on a coast,
+    dr/dt = v_kep (dM/dt) / n + (dargp/dt) h x r + (dRAAN/dt) z x r (elliptic), or
+    v_kep (du/dt) / (dnu/dt)_kep + (dRAAN/dt) z x r (near-circular, u advancing), with the
+    rates of :func:`otvplan.core.orbits.secular_rates`; on an arc, a central difference of the
+    interpolated positions within the arc (1 s, or a quarter of a shorter arc).
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    t_in = np.asarray(t, dtype=float)
+    shape = t_in.shape
+    tt = t_in.ravel()
+    el = elements_at(plan, tt, side=side)
+    r, v_kep = coe_to_rv(el.a, el.e, el.i, el.raan, el.argp, el.u - el.argp, mu=mu)
+    r, v_kep = np.asarray(r, float).reshape(-1, 3), np.asarray(v_kep, float).reshape(-1, 3)
+    rates = secular_rates(el.a, el.e, el.i)
+    raan_dot = np.asarray(rates.raan, float)[:, None]
+    argp_dot = np.asarray(rates.argp, float)[:, None]
+    m_dot = np.asarray(rates.mean_anomaly, float)[:, None]
+    a, e = el.a[:, None], el.e[:, None]
+    h = np.cross(r, v_kep)
+    h_hat = h / np.linalg.norm(h, axis=-1, keepdims=True)
+    z_cross_r = np.stack([-r[:, 1], r[:, 0], np.zeros(len(r))], axis=-1)
+    n = np.sqrt(mu / a**3)
+    nu_dot_kep = np.linalg.norm(h, axis=-1, keepdims=True) / np.sum(r * r, -1, keepdims=True)
+    circ = e < NEAR_CIRCULAR_E
+    v = np.where(
+        circ,
+        v_kep * ((argp_dot + m_dot) / nu_dot_kep) + raan_dot * z_cross_r,
+        v_kep * (m_dot / n) + argp_dot * np.cross(h_hat, r) + raan_dot * z_cross_r,
+    )
+    t0, t1, arc, _start, _end = _table(plan)
+    idx = np.clip(np.searchsorted(t0, tt, side=side) - 1, 0, t0.size - 1)
+    on_arc = arc[idx] & (t1[idx] > t0[idx])
+    if np.any(on_arc):
+        j = idx[on_arc]
+        lo, hi = t0[j], t1[j]
+        step = np.minimum(1.0, 0.25 * (hi - lo))
+        ta = np.clip(tt[on_arc] - step, lo, hi)
+        tb = np.clip(tt[on_arc] + step, lo, hi)
+        # evaluate inside the arc: the left side at its end, the right side at its start
+        ra = states(plan, ta, side="right", mu=mu)[0]
+        rb = states(plan, tb, side="left", mu=mu)[0]
+        v[on_arc] = (rb - ra) / (tb - ta)[:, None]
+    return r.reshape(shape + (3,)), v.reshape(shape + (3,))
+
+
 class TargetAt(NamedTuple):
     """Where a target orbit's free-moving angles are at a time: RAAN and slot (argument of
     latitude) [rad, 0..2pi), each None when the scenario leaves it free. Floats for a scalar

@@ -264,7 +264,9 @@ def oem_text(plan, step_s: float | None = None, *, created: _dt.datetime | None 
     """A CCSDS OEM (KVN, version 3.0) of the tug's planned mean orbit, in EME2000, UTC.
 
     ``step_s`` defaults to :func:`default_step_s`. Positions in km with 6 decimals, velocities in
-    km/s with 9 decimals. ``created`` fixes CREATION_DATE (default now).
+    km/s with 9 decimals; each velocity is the time derivative of the positions
+    (:func:`otvplan.flight.trajectory.ephemeris_states`). ``created`` fixes CREATION_DATE
+    (default now).
     """
     name = _object_name(plan)
     oid = kvn_name(object_id) if object_id else name
@@ -281,8 +283,8 @@ def oem_text(plan, step_s: float | None = None, *, created: _dt.datetime | None 
         "",
     ]
     for t, label in oem_segments(plan, step_s, t_end_s):
-        r0, v0 = tr.states(plan, t[:-1], side="right")
-        r1, v1 = tr.states(plan, t[-1:], side="left")
+        r0, v0 = tr.ephemeris_states(plan, t[:-1], side="right")
+        r1, v1 = tr.ephemeris_states(plan, t[-1:], side="left")
         r = np.concatenate([r0, r1]) @ m.T
         v = np.concatenate([v0, v1]) @ m.T
         stamps = epoch_strings(plan, t)
