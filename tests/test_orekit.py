@@ -356,12 +356,11 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
             assert 0 < tail[1] - tail[0] <= steps[0] + 1e-6
             assert (n - 2) * steps[0] == pytest.approx(tail[0] - head[0], abs=1e-3)
         orbit = after.get(round(t0, 6), (None, None))[0]
-        if orbit is not None:  # the first state is the orbit right after the event
+        if orbit is not None:  # the first state is on the orbit right after the event
             c = coords.get(0)
-            got = ref.elements(seg.getFrame().getTransformTo(frame, c.getDate())
-                               .transformPVCoordinates(c), frame, c.getDate())
-            _assert_elements(got, orbit, a_km=1e-4, ang_rad=2e-9, e_tol=1e-8,
-                             what=f"{stem}: state after the event at t = {t0} s")
+            want = _position(orbit, frame, c.getDate(), seg.getFrame())
+            assert c.getPosition().distance(want) < 0.1, (  # metres
+                f"{stem}: state after the event at t = {t0} s")
     assert n_states == sum(seg.getCoordinates().size() for seg in segments) > 2 * len(segments)
 
     # the planned orbit at each release: the first state of the segment that starts with the
@@ -382,12 +381,10 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
         what = f"{stem}: {d.payload} at t = {d.t_s} s"
         if starting:
             c = starting[0].getCoordinates().get(0)
-            date = c.getDate()
-            pv = starting[0].getFrame().getTransformTo(frame, date).transformPVCoordinates(c)
-            # 2e-5 rad: mid_inclination's eo-micro-3 is planned 1.3e-5 rad of u (90 m) ahead of
+            want = _position(d.orbit, frame, c.getDate(), starting[0].getFrame())
+            # 150 m: mid_inclination's eo-micro-3 is planned 1.3e-5 rad of u (90 m) ahead of
             # its leg's last burn's orbit_after, at the same epoch (the plan's own rounding)
-            _assert_elements(ref.elements(pv, frame, date), d.orbit, a_km=1e-4, ang_rad=2e-5,
-                             e_tol=1e-8, what=what)
+            assert c.getPosition().distance(want) < 150.0, what  # metres
         elif inside:
             seg = inside[0]
             date = epoch.shiftedBy(float(d.t_s))
@@ -465,40 +462,22 @@ def _velocity_mismatch(seg, probes: int = 24) -> float:
     return worst
 
 
-#: The OEM's velocities are not the derivative of its positions: the positions follow the
-#: planned mean elements, whose argument of latitude and node move at the secular J2 rates,
-#: while each velocity is the Keplerian velocity of those elements at that instant, so on a
-#: coast the two differ by O(J2) of the orbital speed; on a low-thrust arc the elements are
-#: interpolated linearly in time, so u advances at the arc's average rate while the velocity
-#: is that of the local semi-major axis. Measured (Orekit: degree-7 derivative of the
-#: positions against the file's velocities, 24 states probed per segment, largest per file).
-#: A reader that interpolates with the velocities, as Orekit's OEM ephemeris does (Hermite on
-#: positions and velocities), is then 211-250 m off between 280 s samples in LEO (0.4-0.6 m
-#: from the positions alone) and its velocity 10-17 m/s off: tens of km of semi-major axis.
-OEM_VELOCITY_MISMATCH = {
-    "constellation_slotting": "OEM velocities differ from d/dt of its positions by up to "
-                              "13.8 m/s (coasts in LEO: secular J2 rates vs Keplerian speed)",
-    "electric_tug": "OEM velocities differ from d/dt of its positions by up to 484 m/s on the "
-                    "low-thrust arcs (elements interpolated linearly) and 5.3 m/s on coasts",
-    "gto_to_geo": "OEM velocities differ from d/dt of its positions by up to 0.23 m/s (GEO)",
-    "mid_inclination": "OEM velocities differ from d/dt of its positions by up to 7.2 m/s",
-    "sso_rideshare": "OEM velocities differ from d/dt of its positions by up to 10.4 m/s",
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", _scenario_params(marks={
-    stem: pytest.mark.xfail(strict=True, reason=why)
-    for stem, why in OEM_VELOCITY_MISMATCH.items()}))
+@pytest.mark.parametrize("stem", _scenario_params())
 def test_oem_velocities_are_the_derivative_of_its_positions(stem, orekit, exports):
     """Within each OEM segment the velocity at a state is the time derivative of the positions
-    around it (degree-7 Lagrange, as the file's INTERPOLATION says) to 0.01 m/s: what a
-    reader that interpolates with the velocities (Orekit: Hermite) needs. Measured: not so
-    (:data:`OEM_VELOCITY_MISMATCH`), a finding for otvplan's OEM writer."""
+    around it (degree-7 Lagrange, as the file's INTERPOLATION says) to 0.1 m/s: what a
+    reader that interpolates with the velocities (Orekit: Hermite) needs. (Measured 0.02-0.04
+    m/s in LEO, 0.000 in GEO: the degree-7 derivative's own error over 280 s steps; otvplan's
+    test_exports checks the same at 0.01 s to 1e-5 km/s.) This test found the
+    writer giving the Keplerian velocity of the mean elements instead (up to 13.8 m/s off on
+    LEO coasts, 484 m/s on electric_tug's arcs; Orekit's Hermite interpolation was then
+    211-250 m off between 280 s samples); the writer now uses
+    ``otvplan.flight.trajectory.ephemeris_states``."""
     oem = ref.parse_oem(exports(stem) / "plan.oem")
     worst = max(_velocity_mismatch(seg) for seg in oem.getSegments())
     print(f"\n{stem}: OEM velocity - d/dt(position) up to {worst:.3f} m/s")
-    assert worst < 0.01
+    assert worst < 0.1
 
 
 @pytest.mark.slow
