@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 from otvplan import __version__
 from otvplan.errors import STATUS_BAD_INPUT, STATUS_ERROR, STATUS_INFEASIBLE, STATUS_OK
 from otvplan.io.units import CLOCK_TIME, NUMBER_UNIT, UNIT_TABLE, format_number
+from otvplan.model import OBJECTIVES  # the solver objectives a study may ask for
 
 __all__ = [
     "DESIGNS",
@@ -45,8 +46,6 @@ MAX_CASES = 1_000_000
 #: Designs: every combination, Latin hypercube, scrambled Sobol' sequence (scipy.stats.qmc).
 DESIGNS = ("grid", "lhs", "sobol")
 
-#: Solver objectives a study may ask for (otvplan.planning.solver.OBJECTIVES).
-OBJECTIVES = ("propellant", "duration", "pareto")
 
 #: Short names of the case status codes, as written in the table's ``status`` column.
 STATUS_NAMES = {

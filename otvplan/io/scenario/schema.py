@@ -45,7 +45,7 @@ from otvplan.io.units import (
     format_quantity,
     parse_quantity,
 )
-from otvplan.model import Constraints
+from otvplan.model import Constraints, Objective
 
 __all__ = [
     "EPOCH_RANGE",
@@ -663,7 +663,7 @@ class ConstraintsDoc(_Doc):
 class SolverDoc(_Doc):
     """How the solver searches (all optional)."""
 
-    objective: Literal["propellant", "duration", "pareto"] | None = None
+    objective: Objective | None = None
     exact_max_payloads: _integer(0, "Manifests up to this size are sequenced exactly.") = None
     beam_width: _integer(1, "Beam of the heuristic for larger manifests.") = None
     drift_grid: _integer(1, "Drift durations offered per leg.") = None
