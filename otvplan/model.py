@@ -196,11 +196,7 @@ class Scenario:
     @property
     def initial_mass_kg(self) -> float:
         """Tug dry mass + propellant loaded + every payload [kg]."""
-        return (
-            self.tug.dry_mass_kg
-            + self.tug.propellant_kg
-            + sum(p.mass_kg for p in self.payloads)
-        )
+        return self.tug.dry_mass_kg + self.tug.propellant_kg + sum(p.mass_kg for p in self.payloads)
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,17 +368,38 @@ class Plan:
         rows = []
         for leg in self.legs:
             d = leg.delivery
-            rows.append({
-                "leg": leg.index, "from": leg.origin, "to": leg.destination,
-                "strategy": leg.strategy, "start_utc": self._utc(leg.t_start_s),
-                "end_utc": self._utc(leg.t_end_s), "duration_d": leg.duration_s / 86400.0,
-                "dv_m_s": leg.dv_kms * 1000.0, "propellant_kg": leg.propellant_kg,
-                "mass_before_kg": leg.mass_before_kg, "mass_after_kg": leg.mass_after_kg,
-                "payload": d.payload if d else "", "payload_mass_kg": d.mass_kg if d else 0.0,
-            })
-        columns = ["leg", "from", "to", "strategy", "start_utc", "end_utc", "duration_d",
-                   "dv_m_s", "propellant_kg", "mass_before_kg", "mass_after_kg", "payload",
-                   "payload_mass_kg"]
+            rows.append(
+                {
+                    "leg": leg.index,
+                    "from": leg.origin,
+                    "to": leg.destination,
+                    "strategy": leg.strategy,
+                    "start_utc": self._utc(leg.t_start_s),
+                    "end_utc": self._utc(leg.t_end_s),
+                    "duration_d": leg.duration_s / 86400.0,
+                    "dv_m_s": leg.dv_kms * 1000.0,
+                    "propellant_kg": leg.propellant_kg,
+                    "mass_before_kg": leg.mass_before_kg,
+                    "mass_after_kg": leg.mass_after_kg,
+                    "payload": d.payload if d else "",
+                    "payload_mass_kg": d.mass_kg if d else 0.0,
+                }
+            )
+        columns = [
+            "leg",
+            "from",
+            "to",
+            "strategy",
+            "start_utc",
+            "end_utc",
+            "duration_d",
+            "dv_m_s",
+            "propellant_kg",
+            "mass_before_kg",
+            "mass_after_kg",
+            "payload",
+            "payload_mass_kg",
+        ]
         frame = pd.DataFrame(rows, columns=columns)
         for column in ("start_utc", "end_utc"):
             frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -398,24 +415,56 @@ class Plan:
         for leg in self.legs:
             for k, b in enumerate(leg.burns, start=1):
                 oa = b.orbit_after
-                rows.append({
-                    "leg": leg.index, "burn": k, "label": b.label, "engine": b.engine,
-                    "epoch_utc": self._utc(b.t_s), "t_s": b.t_s, "low_thrust": b.low_thrust,
-                    "duration_s": b.duration_s, "dv_m_s": b.dv_kms * 1000.0,
-                    "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0, "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
-                    "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0, "propellant_kg": b.propellant_kg,
-                    "mass_before_kg": b.mass_before_kg, "mass_after_kg": b.mass_after_kg,
-                    "u_deg": math.degrees(b.u_rad),
-                    "after_a_km": oa.a_km if oa else None, "after_e": oa.e if oa else None,
-                    "after_i_deg": math.degrees(oa.inc_rad) if oa else None,
-                    "after_raan_deg": math.degrees(oa.raan_rad) % 360.0 if oa else None,
-                    "after_u_deg": math.degrees(oa.u_rad) % 360.0 if oa else None,
-                    "impulsive_ok": b.impulsive_ok,
-                })
-        columns = ["leg", "burn", "label", "engine", "epoch_utc", "t_s", "low_thrust",
-                   "duration_s", "dv_m_s", "dv_t_m_s", "dv_n_m_s", "dv_w_m_s", "propellant_kg",
-                   "mass_before_kg", "mass_after_kg", "u_deg", "after_a_km", "after_e",
-                   "after_i_deg", "after_raan_deg", "after_u_deg", "impulsive_ok"]
+                rows.append(
+                    {
+                        "leg": leg.index,
+                        "burn": k,
+                        "label": b.label,
+                        "engine": b.engine,
+                        "epoch_utc": self._utc(b.t_s),
+                        "t_s": b.t_s,
+                        "low_thrust": b.low_thrust,
+                        "duration_s": b.duration_s,
+                        "dv_m_s": b.dv_kms * 1000.0,
+                        "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0,
+                        "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
+                        "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0,
+                        "propellant_kg": b.propellant_kg,
+                        "mass_before_kg": b.mass_before_kg,
+                        "mass_after_kg": b.mass_after_kg,
+                        "u_deg": math.degrees(b.u_rad),
+                        "after_a_km": oa.a_km if oa else None,
+                        "after_e": oa.e if oa else None,
+                        "after_i_deg": math.degrees(oa.inc_rad) if oa else None,
+                        "after_raan_deg": math.degrees(oa.raan_rad) % 360.0 if oa else None,
+                        "after_u_deg": math.degrees(oa.u_rad) % 360.0 if oa else None,
+                        "impulsive_ok": b.impulsive_ok,
+                    }
+                )
+        columns = [
+            "leg",
+            "burn",
+            "label",
+            "engine",
+            "epoch_utc",
+            "t_s",
+            "low_thrust",
+            "duration_s",
+            "dv_m_s",
+            "dv_t_m_s",
+            "dv_n_m_s",
+            "dv_w_m_s",
+            "propellant_kg",
+            "mass_before_kg",
+            "mass_after_kg",
+            "u_deg",
+            "after_a_km",
+            "after_e",
+            "after_i_deg",
+            "after_raan_deg",
+            "after_u_deg",
+            "impulsive_ok",
+        ]
         frame = pd.DataFrame(rows, columns=columns)
         frame["epoch_utc"] = pd.to_datetime(frame["epoch_utc"], utc=True)
         return frame
@@ -433,28 +482,55 @@ class Plan:
             f"{self.duration_s / 86400.0:.2f} d; total delta-v "
             f"{self.total_dv_kms * 1000.0:,.1f} m/s; propellant used "
             f"{self.propellant_used_kg:,.2f} kg of {usable:,.2f} kg usable (margin "
-            f"{self.propellant_margin_kg:,.2f} kg above the reserve)</p>"]
+            f"{self.propellant_margin_kg:,.2f} kg above the reserve)</p>"
+        ]
         if not self.feasible:
-            lines.append("<p>undelivered: " + escape(", ".join(self.undelivered) or "-")
-                         + f"; shortfall {self.shortfall_propellant_kg:,.2f} kg of propellant, "
-                         f"{self.shortfall_time_s / 86400.0:,.2f} d of time</p>")
-        head = ("#", "from", "to", "strategy", "start (UTC)", "duration d", "delta-v m/s",
-                "propellant kg", "mass after kg")
-        lines.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                     + "</tr></thead><tbody>")
+            lines.append(
+                "<p>undelivered: "
+                + escape(", ".join(self.undelivered) or "-")
+                + f"; shortfall {self.shortfall_propellant_kg:,.2f} kg of propellant, "
+                f"{self.shortfall_time_s / 86400.0:,.2f} d of time</p>"
+            )
+        head = (
+            "#",
+            "from",
+            "to",
+            "strategy",
+            "start (UTC)",
+            "duration d",
+            "delta-v m/s",
+            "propellant kg",
+            "mass after kg",
+        )
+        lines.append(
+            "<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
+        )
         for leg in self.legs:
             start = self._utc(leg.t_start_s)
-            cells = (str(leg.index), escape(leg.origin), escape(leg.destination),
-                     escape(leg.strategy), start.strftime("%Y-%m-%d %H:%M") if start else "-",
-                     f"{leg.duration_s / 86400.0:.2f}", f"{leg.dv_kms * 1000.0:,.1f}",
-                     f"{leg.propellant_kg:,.2f}", f"{leg.mass_after_kg:,.1f}")
-            lines.append("<tr>" + "".join(
-                f'<td style="text-align:{"left" if k < 5 else "right"}">{c}</td>'
-                for k, c in enumerate(cells)) + "</tr>")
+            cells = (
+                str(leg.index),
+                escape(leg.origin),
+                escape(leg.destination),
+                escape(leg.strategy),
+                start.strftime("%Y-%m-%d %H:%M") if start else "-",
+                f"{leg.duration_s / 86400.0:.2f}",
+                f"{leg.dv_kms * 1000.0:,.1f}",
+                f"{leg.propellant_kg:,.2f}",
+                f"{leg.mass_after_kg:,.1f}",
+            )
+            lines.append(
+                "<tr>"
+                + "".join(
+                    f'<td style="text-align:{"left" if k < 5 else "right"}">{c}</td>'
+                    for k, c in enumerate(cells)
+                )
+                + "</tr>"
+            )
         lines.append("</tbody></table>")
         if self.warnings:
-            lines.append("<ul>" + "".join(f"<li>warning: {escape(w)}</li>"
-                                          for w in self.warnings) + "</ul>")
+            lines.append(
+                "<ul>" + "".join(f"<li>warning: {escape(w)}</li>" for w in self.warnings) + "</ul>"
+            )
         return "\n".join(lines)
 
 
@@ -468,8 +544,11 @@ def to_data(obj):
     import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.metadata.get("transient")}
+        return {
+            f.name: to_data(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.metadata.get("transient")
+        }
     if isinstance(obj, (list, tuple)):
         return [to_data(x) for x in obj]
     if isinstance(obj, _dt.datetime):

@@ -77,16 +77,50 @@ RELATIVE_TOL = 1e-13
 #: second will be introduced at the end of December 2025", TAI - UTC = 37 s) and the USNO table
 #: tai-utc.dat (maia.usno.navy.mil/ser7/tai-utc.dat), whose 1972-2017 lines these are.
 LEAP_SECONDS = (
-    (1972, 1, 10), (1972, 7, 11), (1973, 1, 12), (1974, 1, 13), (1975, 1, 14),
-    (1976, 1, 15), (1977, 1, 16), (1978, 1, 17), (1979, 1, 18), (1980, 1, 19),
-    (1981, 7, 20), (1982, 7, 21), (1983, 7, 22), (1985, 7, 23), (1988, 1, 24),
-    (1990, 1, 25), (1991, 1, 26), (1992, 7, 27), (1993, 7, 28), (1994, 7, 29),
-    (1996, 1, 30), (1997, 7, 31), (1999, 1, 32), (2006, 1, 33), (2009, 1, 34),
-    (2012, 7, 35), (2015, 7, 36), (2017, 1, 37),
+    (1972, 1, 10),
+    (1972, 7, 11),
+    (1973, 1, 12),
+    (1974, 1, 13),
+    (1975, 1, 14),
+    (1976, 1, 15),
+    (1977, 1, 16),
+    (1978, 1, 17),
+    (1979, 1, 18),
+    (1980, 1, 19),
+    (1981, 7, 20),
+    (1982, 7, 21),
+    (1983, 7, 22),
+    (1985, 7, 23),
+    (1988, 1, 24),
+    (1990, 1, 25),
+    (1991, 1, 26),
+    (1992, 7, 27),
+    (1993, 7, 28),
+    (1994, 7, 29),
+    (1996, 1, 30),
+    (1997, 7, 31),
+    (1999, 1, 32),
+    (2006, 1, 33),
+    (2009, 1, 34),
+    (2012, 7, 35),
+    (2015, 7, 36),
+    (2017, 1, 37),
 )
 
-_MONTHS = ("Jan.", "Feb.", "Mar.", "Apr.", "May ", "Jun.", "Jul.", "Aug.", "Sep.", "Oct.",
-           "Nov.", "Dec.")
+_MONTHS = (
+    "Jan.",
+    "Feb.",
+    "Mar.",
+    "Apr.",
+    "May ",
+    "Jun.",
+    "Jul.",
+    "Aug.",
+    "Sep.",
+    "Oct.",
+    "Nov.",
+    "Dec.",
+)
 
 
 def utc_tai_history_text() -> str:
@@ -167,8 +201,7 @@ def start() -> str:
             fh.write(utc_tai_history_text())
         manager = DataContext.getDefault().getDataProvidersManager()
         manager.addProvider(DirectoryCrawler(File(data_dir)))
-        CelestialBodyFactory.addCelestialBodyLoader(CelestialBodyFactory.EARTH,
-                                                    _earth_loader())
+        CelestialBodyFactory.addCelestialBodyLoader(CelestialBodyFactory.EARTH, _earth_loader())
         _STARTED["data_dir"] = data_dir
         return data_dir
 
@@ -239,8 +272,15 @@ def absolute_date(epoch: dt.datetime, t_s: float = 0.0):
     from org.orekit.time import AbsoluteDate, TimeScalesFactory
 
     e = epoch.astimezone(dt.UTC)
-    base = AbsoluteDate(e.year, e.month, e.day, e.hour, e.minute,
-                        e.second + e.microsecond * 1e-6, TimeScalesFactory.getUTC())
+    base = AbsoluteDate(
+        e.year,
+        e.month,
+        e.day,
+        e.hour,
+        e.minute,
+        e.second + e.microsecond * 1e-6,
+        TimeScalesFactory.getUTC(),
+    )
     return base.shiftedBy(float(t_s)) if t_s else base
 
 
@@ -264,8 +304,10 @@ def otvplan_frame(epoch: dt.datetime):
 def pv_km(pv) -> tuple[np.ndarray, np.ndarray]:
     """Position [km] and velocity [km/s] of Orekit PV coordinates (SI)."""
     p, v = pv.getPosition(), pv.getVelocity()
-    return (np.array([p.getX(), p.getY(), p.getZ()]) / 1000.0,
-            np.array([v.getX(), v.getY(), v.getZ()]) / 1000.0)
+    return (
+        np.array([p.getX(), p.getY(), p.getZ()]) / 1000.0,
+        np.array([v.getX(), v.getY(), v.getZ()]) / 1000.0,
+    )
 
 
 def pv_si(r_km, v_kms):
@@ -297,9 +339,13 @@ def elements(pv, frame, date) -> Elements:
 
     kep = KeplerianOrbit(pv, frame, date, MU_KM3_S2 * 1e9)
     circ = CircularOrbit(kep)
-    return Elements(a_km=kep.getA() / 1000.0, e=kep.getE(), inc_rad=kep.getI(),
-                    raan_rad=kep.getRightAscensionOfAscendingNode() % (2 * math.pi),
-                    u_rad=circ.getAlpha(PositionAngleType.TRUE) % (2 * math.pi))
+    return Elements(
+        a_km=kep.getA() / 1000.0,
+        e=kep.getE(),
+        inc_rad=kep.getI(),
+        raan_rad=kep.getRightAscensionOfAscendingNode() % (2 * math.pi),
+        u_rad=circ.getAlpha(PositionAngleType.TRUE) % (2 * math.pi),
+    )
 
 
 def wrap(angle: float) -> float:
@@ -421,8 +467,9 @@ def initial_state(plan, samples: int = 64):
     verify_mod = _otvplan_module("verify")
     sc = plan.scenario
     start = verify_mod.dropoff_state(sc.dropoff)
-    r0, v0, _ = prop_mod.osculating_from_mean(start, prop_mod.ForceModel(), samples=samples,
-                                              mass_kg=sc.initial_mass_kg)
+    r0, v0, _ = prop_mod.osculating_from_mean(
+        start, prop_mod.ForceModel(), samples=samples, mass_kg=sc.initial_mass_kg
+    )
     return np.asarray(r0, float), np.asarray(v0, float)
 
 
@@ -434,8 +481,7 @@ def plan_events(plan) -> list:
         for b in leg.burns:
             events.append((float(b.t_s), len(events), "burn", leg, b))
         if leg.delivery is not None:
-            events.append((float(leg.delivery.t_s), len(events), "delivery", leg,
-                           leg.delivery))
+            events.append((float(leg.delivery.t_s), len(events), "delivery", leg, leg.delivery))
     return sorted(events, key=lambda ev: (ev[0], ev[1]))
 
 
@@ -451,8 +497,11 @@ def delivery_targets(plan, payload: str, t_s: float) -> list[tuple[str, float, f
     in km, -, rad; ``angle``: compare wrapped to +-pi. Free elements are left out."""
     spec = next(p.target for p in plan.scenario.payloads if p.name == payload)
     tol = spec.tolerances
-    out = [("a", spec.a_km, tol.sma_km, False), ("e", spec.e, tol.eccentricity, False),
-           ("i", spec.inc_rad, tol.inclination_rad, False)]
+    out = [
+        ("a", spec.a_km, tol.sma_km, False),
+        ("e", spec.e, tol.eccentricity, False),
+        ("i", spec.inc_rad, tol.inclination_rad, False),
+    ]
     raan_t, slot_t = _otvplan_module("trajectory").target_at(spec, t_s)
     if spec.inc_rad < EQUATORIAL_RAD:
         if slot_t is not None:
@@ -513,9 +562,16 @@ def replay_open_loop(plan, samples: int = 64) -> Replay:
             out.burns_flown += 1
         else:
             mean = mean_orbit(frame, date, t, r, v, samples)
-            out.deliveries.append(DeliveryState(
-                payload=obj.payload, t_s=t, r_km=r.copy(), v_kms=v.copy(),
-                osculating=elements(pv_si(r, v), frame, date), mean=mean))
+            out.deliveries.append(
+                DeliveryState(
+                    payload=obj.payload,
+                    t_s=t,
+                    r_km=r.copy(),
+                    v_kms=v.copy(),
+                    osculating=elements(pv_si(r, v), frame, date),
+                    mean=mean,
+                )
+            )
             mass -= payloads[obj.payload].mass_kg
         prop.resetInitialState(_state(frame, date, r, v, mass))
     out.final_mass_kg = mass

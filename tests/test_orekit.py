@@ -54,7 +54,7 @@ DEG = math.degrees(1.0)
 #: a few times those, and far inside every target tolerance (2 km, 0.002, 0.05 deg, 0.1 deg,
 #: 1 deg; GEO longitude 0.05 deg): the propagators agree to well within what a plan is
 #: judged by.
-CROSS_A_KM = 1e-3          # 1 m
+CROSS_A_KM = 1e-3  # 1 m
 CROSS_E = 1e-7
 CROSS_I_DEG = 1e-3
 CROSS_RAAN_DEG = 1e-3
@@ -68,7 +68,7 @@ OPEN_LOOP_MISSES = {
     "constellation_slotting/plane1-sat2": "slot +1.062 deg (tol 1 deg) after 39.3 d",
     "gto_to_geo/microgeo-a": "a -7.585 km (tol 2 km): GTO apogee burn sized from mean elements",
     "gto_to_geo/microgeo-b": "a -7.583 km (tol 2 km), longitude +3.443 deg (tol 0.05 deg) "
-                             "after 35.6 d",
+    "after 35.6 d",
     "mid_inclination/science-6": "i +1.350 deg (tol 0.05), RAAN +2.433 deg (tol 0.1)",
     "mid_inclination/comms-5": "i +1.350 deg (tol 0.05)",
     "mid_inclination/iot-12u-2": "i -4.555 deg (tol 0.05), RAAN -12.931 deg (tol 0.1)",
@@ -83,8 +83,9 @@ OPEN_LOOP_MISSES = {
 #: Plans with low-thrust arcs are not replayed: flying them needs otvplan's Edelbaum steering
 #: law as an Orekit force model (a Java ForceModel implemented from Python would be called at
 #: every integrator stage of a 400-day spiral).
-LOW_THRUST_SKIP = ("low-thrust arcs (Edelbaum steering) are not replayed in Orekit: only "
-                   "impulsive burns are")
+LOW_THRUST_SKIP = (
+    "low-thrust arcs (Edelbaum steering) are not replayed in Orekit: only impulsive burns are"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,8 +232,7 @@ def test_referee_propagator_conserves_energy_and_polar_momentum(orekit):
     def invariants(r, v):
         rn = float(np.linalg.norm(r))
         sin_phi = r[2] / rn
-        u = ref.MU_KM3_S2 / rn * (1 - ref.J2 * (ref.R_EQ_KM / rn) ** 2
-                                  * 0.5 * (3 * sin_phi**2 - 1))
+        u = ref.MU_KM3_S2 / rn * (1 - ref.J2 * (ref.R_EQ_KM / rn) ** 2 * 0.5 * (3 * sin_phi**2 - 1))
         return 0.5 * float(v @ v) - u, float(np.cross(r, v)[2])
 
     e0, hz0 = invariants(r0, v0)
@@ -282,8 +282,10 @@ def _orbit_after_by_epoch(plan) -> dict:
         arc = b.low_thrust and b.duration_s > 0 and b.orbit_after.t_s > b.t_s + 1e-6
         if arc:
             out[round(float(b.t_s), 6)] = (None, f"leg {leg.index} {b.label} (low-thrust arc)")
-            out[round(float(b.orbit_after.t_s), 6)] = (b.orbit_after,
-                                                       f"leg {leg.index} after {b.label}")
+            out[round(float(b.orbit_after.t_s), 6)] = (
+                b.orbit_after,
+                f"leg {leg.index} after {b.label}",
+            )
         else:
             out[round(float(b.t_s), 6)] = (b.orbit_after, f"leg {leg.index} after {b.label}")
     return out
@@ -360,7 +362,8 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
             c = coords.get(0)
             want = _position(orbit, frame, c.getDate(), seg.getFrame())
             assert c.getPosition().distance(want) < 0.1, (  # metres
-                f"{stem}: state after the event at t = {t0} s")
+                f"{stem}: state after the event at t = {t0} s"
+            )
     assert n_states == sum(seg.getCoordinates().size() for seg in segments) > 2 * len(segments)
 
     # the planned orbit at each release: the first state of the segment that starts with the
@@ -368,15 +371,25 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
     # the position interpolated inside its segment from positions only (degree 7, as the file's
     # INTERPOLATION says; see test_oem_velocities_are_the_derivative_of_its_positions for why
     # not with the velocities) against the position of the delivery's planned orbit
-    spans = [(_seconds(seg.getMetadata().getStartTime(), epoch),
-              _seconds(seg.getMetadata().getStopTime(), epoch), seg) for seg in segments]
+    spans = [
+        (
+            _seconds(seg.getMetadata().getStartTime(), epoch),
+            _seconds(seg.getMetadata().getStopTime(), epoch),
+            seg,
+        )
+        for seg in segments
+    ]
     checked = skipped = 0
     for leg in plan.legs:
         d = leg.delivery
         if d is None:
             continue
-        starting = [seg for t0, _, seg in spans if abs(t0 - d.t_s) < 1e-3 and
-                    seg.getData().getComments().get(0).startswith(f"leg {leg.index} after")]
+        starting = [
+            seg
+            for t0, _, seg in spans
+            if abs(t0 - d.t_s) < 1e-3
+            and seg.getData().getComments().get(0).startswith(f"leg {leg.index} after")
+        ]
         inside = [seg for t0, t1, seg in spans if t0 + 1e-3 < d.t_s < t1 - 1e-3]
         what = f"{stem}: {d.payload} at t = {d.t_s} s"
         if starting:
@@ -395,8 +408,10 @@ def test_orekit_reads_the_oem(stem, orekit, exports):
             skipped += 1
             continue
         checked += 1
-    print(f"\n{stem}: OEM {len(segments)} segments, {n_states} states; releases checked "
-          f"{checked}, released at another leg's burn {skipped}")
+    print(
+        f"\n{stem}: OEM {len(segments)} segments, {n_states} states; releases checked "
+        f"{checked}, released at another leg's burn {skipped}"
+    )
     assert checked + skipped == len(plan.delivered)
 
 
@@ -422,8 +437,9 @@ def _interpolate_positions(seg, date, samples: int = 8):
     chosen = ArrayList()
     for k in range(first, min(first + samples, n)):
         chosen.add(coords.get(k))
-    interp = TimeStampedPVCoordinatesHermiteInterpolator(min(samples, n),
-                                                         CartesianDerivativesFilter.USE_P)
+    interp = TimeStampedPVCoordinatesHermiteInterpolator(
+        min(samples, n), CartesianDerivativesFilter.USE_P
+    )
     return interp.interpolate(date, chosen).getPosition()
 
 
@@ -432,9 +448,18 @@ def _position(orbit, frame, date, out_frame):
     elements in otvplan's frame (as the exports take them)."""
     from org.orekit.orbits import KeplerianOrbit, PositionAngleType
 
-    kep = KeplerianOrbit(orbit.a_km * 1000.0, orbit.e, orbit.inc_rad, orbit.argp_rad,
-                         orbit.raan_rad, orbit.u_rad - orbit.argp_rad, PositionAngleType.TRUE,
-                         frame, date, ref.MU_KM3_S2 * 1e9)
+    kep = KeplerianOrbit(
+        orbit.a_km * 1000.0,
+        orbit.e,
+        orbit.inc_rad,
+        orbit.argp_rad,
+        orbit.raan_rad,
+        orbit.u_rad - orbit.argp_rad,
+        PositionAngleType.TRUE,
+        frame,
+        date,
+        ref.MU_KM3_S2 * 1e9,
+    )
     return kep.getPosition(out_frame)
 
 
@@ -452,10 +477,11 @@ def _velocity_mismatch(seg, probes: int = 24) -> float:
         return 0.0
     interp = TimeStampedPVCoordinatesHermiteInterpolator(8, CartesianDerivativesFilter.USE_P)
     worst = 0.0
-    for k in sorted({int(x) for x in
-                     [3 + j * (len(coords) - 9) / max(probes - 1, 1) for j in range(probes)]}):
+    for k in sorted(
+        {int(x) for x in [3 + j * (len(coords) - 9) / max(probes - 1, 1) for j in range(probes)]}
+    ):
         chosen = ArrayList()
-        for c in coords[k - 3:k + 5]:
+        for c in coords[k - 3 : k + 5]:
             chosen.add(c)
         v = interp.interpolate(coords[k].getDate(), chosen).getVelocity()
         worst = max(worst, v.distance(coords[k].getVelocity()))
@@ -523,15 +549,18 @@ def test_orekit_reads_the_opm(stem, orekit, exports):
 
     # the drop-off orbit, in otvplan's frame
     d = sc.dropoff
-    want = ref.Elements(a_km=d.a_km, e=d.e, inc_rad=d.inc_rad, raan_rad=d.raan_rad or 0.0,
-                        u_rad=d.slot_rad or 0.0)
-    got = ref.elements(meta.getFrame().getTransformTo(frame, epoch).transformPVCoordinates(pv),
-                       frame, epoch)
+    want = ref.Elements(
+        a_km=d.a_km, e=d.e, inc_rad=d.inc_rad, raan_rad=d.raan_rad or 0.0, u_rad=d.slot_rad or 0.0
+    )
+    got = ref.elements(
+        meta.getFrame().getTransformTo(frame, epoch).transformPVCoordinates(pv), frame, epoch
+    )
     _assert_elements(got, want, a_km=1e-4, ang_rad=2e-9, e_tol=1e-8, what=f"{stem} drop-off")
 
     # the maneuvers: every burn with delta-v, in time order
-    burns = sorted((b for leg in plan.legs for b in leg.burns if b.dv_kms > 0.0),
-                   key=lambda b: b.t_s)
+    burns = sorted(
+        (b for leg in plan.legs for b in leg.burns if b.dv_kms > 0.0), key=lambda b: b.t_s
+    )
     maneuvers = list(opm.getManeuvers())
     assert len(maneuvers) == len(burns)
     for m, b in zip(maneuvers, burns):
@@ -558,17 +587,27 @@ def _residuals(stem: str):
     rows = []
     for got, ver in zip(_replay(stem).deliveries, _open_loop(stem).deliveries):
         m, a = got.mean, ver.achieved
-        rows.append((got.payload, got.t_s / 86400.0, (m.a_km - a.a_km) * 1000.0, m.e - a.e,
-                     ref.wrap(m.inc_rad - a.inc_rad) * DEG,
-                     ref.wrap(m.raan_rad - a.raan_rad) * DEG,
-                     ref.wrap(m.raan_rad + m.u_rad - a.raan_rad - a.u_rad) * DEG))
+        rows.append(
+            (
+                got.payload,
+                got.t_s / 86400.0,
+                (m.a_km - a.a_km) * 1000.0,
+                m.e - a.e,
+                ref.wrap(m.inc_rad - a.inc_rad) * DEG,
+                ref.wrap(m.raan_rad - a.raan_rad) * DEG,
+                ref.wrap(m.raan_rad + m.u_rad - a.raan_rad - a.u_rad) * DEG,
+            )
+        )
     return rows
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", _scenario_params(
-    marks={s: pytest.mark.skip(reason=LOW_THRUST_SKIP) for s in STEMS
-           if not _impulsive_only(s)}))
+@pytest.mark.parametrize(
+    "stem",
+    _scenario_params(
+        marks={s: pytest.mark.skip(reason=LOW_THRUST_SKIP) for s in STEMS if not _impulsive_only(s)}
+    ),
+)
 def test_orekit_replay_agrees_with_otvplan_open_loop(stem, orekit):
     """The same burns at the same epochs from the same osculating start, flown by Orekit
     (J2OnlyPerturbation, DOP853 rtol 1e-13) and by ``otvplan.verify(execution="open-loop")``
@@ -586,11 +625,14 @@ def test_orekit_replay_agrees_with_otvplan_open_loop(stem, orekit):
     assert replay.final_mass_kg == pytest.approx(plan.final_mass_kg, rel=1e-9)
     rows = _residuals(stem)
     print(f"\n{stem}: Orekit - otvplan at each delivery (replay {replay.wall_s:.1f} s)")
-    print(f"  {'payload':16s} {'t [d]':>7s} {'a [m]':>8s} {'e':>9s} {'i [deg]':>9s} "
-          f"{'RAAN [deg]':>10s} {'RAAN+u [deg]':>12s}")
+    print(
+        f"  {'payload':16s} {'t [d]':>7s} {'a [m]':>8s} {'e':>9s} {'i [deg]':>9s} "
+        f"{'RAAN [deg]':>10s} {'RAAN+u [deg]':>12s}"
+    )
     for name, t_d, da, de, di, draan, du in rows:
-        print(f"  {name:16s} {t_d:7.2f} {da:+8.3f} {de:+9.1e} {di:+9.1e} {draan:+10.1e} "
-              f"{du:+12.1e}")
+        print(
+            f"  {name:16s} {t_d:7.2f} {da:+8.3f} {de:+9.1e} {di:+9.1e} {draan:+10.1e} {du:+12.1e}"
+        )
     for name, _t_d, da, de, di, draan, du in rows:
         assert abs(da) <= CROSS_A_KM * 1000.0, (name, da)
         assert abs(de) <= CROSS_E, (name, de)
@@ -600,8 +642,14 @@ def test_orekit_replay_agrees_with_otvplan_open_loop(stem, orekit):
 
 
 def _value(mean, element: str) -> float:
-    return {"a": mean.a_km, "e": mean.e, "i": mean.inc_rad, "raan": mean.raan_rad,
-            "slot": mean.u_rad, "longitude": mean.raan_rad + mean.u_rad}[element]
+    return {
+        "a": mean.a_km,
+        "e": mean.e,
+        "i": mean.inc_rad,
+        "raan": mean.raan_rad,
+        "slot": mean.u_rad,
+        "longitude": mean.raan_rad + mean.u_rad,
+    }[element]
 
 
 @pytest.mark.slow
@@ -622,8 +670,10 @@ def test_orekit_open_loop_delivery_within_target(stem, payload, orekit):
         if c.unit == "rad":
             error, scale = ref.wrap(error), DEG
         if abs(error) > c.tolerance:
-            misses.append(f"{c.element} {error * scale:+.4f} (tol {c.tolerance * scale:g}, "
-                          f"otvplan {c.error * scale:+.4f})")
+            misses.append(
+                f"{c.element} {error * scale:+.4f} (tol {c.tolerance * scale:g}, "
+                f"otvplan {c.error * scale:+.4f})"
+            )
     assert not misses, f"{stem}/{payload} open loop in Orekit: " + "; ".join(misses)
 
 
@@ -648,10 +698,8 @@ def _refined_delivery_params():
     params = []
     for path in SCENARIOS:
         for p in otvplan.load_scenario(path).payloads:
-            marks = ([] if _impulsive_only(path.stem)
-                     else [pytest.mark.skip(reason=LOW_THRUST_SKIP)])
-            params.append(pytest.param(path.stem, p.name, id=f"{path.stem}/{p.name}",
-                                       marks=marks))
+            marks = [] if _impulsive_only(path.stem) else [pytest.mark.skip(reason=LOW_THRUST_SKIP)]
+            params.append(pytest.param(path.stem, p.name, id=f"{path.stem}/{p.name}", marks=marks))
     return params
 
 
@@ -705,25 +753,30 @@ def test_gmat_script_lints_clean(stem, exports):
     knows."""
     gmat_script = pytest.importorskip("gmat_script")
     text = (exports(stem) / "plan.script").read_text(encoding="utf-8")
-    findings = [f"{stem}/plan.script:{d.start.line}:{d.start.column}: {d.severity.value} "
-                f"{d.rule}: {d.message}" for d in gmat_script.lint(text)]
+    findings = [
+        f"{stem}/plan.script:{d.start.line}:{d.start.column}: {d.severity.value} "
+        f"{d.rule}: {d.message}"
+        for d in gmat_script.lint(text)
+    ]
     assert findings == []
 
 
 def test_gmat_lint_catches_a_broken_script():
     """The linter is not vacuous: a misspelt field and a wrong burn axis are findings."""
     gmat_script = pytest.importorskip("gmat_script")
-    text = "\n".join([
-        "Create Spacecraft Tug;",
-        "GMAT Tug.SMA = 7000;",
-        "Create ImpulsiveBurn Burn1;",
-        "GMAT Burn1.CoordinateSystem = Local;",
-        "GMAT Burn1.Origin = Earth;",
-        "GMAT Burn1.Axes = VNC;",
-        "Create Propagator Prop;",
-        "GMAT Prop.Typo = RungeKutta89;",
-        "BeginMissionSequence;",
-        "Maneuver Burn1(Tug);",
-    ])
+    text = "\n".join(
+        [
+            "Create Spacecraft Tug;",
+            "GMAT Tug.SMA = 7000;",
+            "Create ImpulsiveBurn Burn1;",
+            "GMAT Burn1.CoordinateSystem = Local;",
+            "GMAT Burn1.Origin = Earth;",
+            "GMAT Burn1.Axes = VNC;",
+            "Create Propagator Prop;",
+            "GMAT Prop.Typo = RungeKutta89;",
+            "BeginMissionSequence;",
+            "Maneuver Burn1(Tug);",
+        ]
+    )
     rules = {d.rule for d in gmat_script.lint(text)}
     assert {"enum-violation", "unknown-field"} <= rules

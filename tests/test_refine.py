@@ -74,8 +74,10 @@ def _misses(v) -> str:
     lines = []
     for c in v.failures:
         scale, unit = (math.degrees(1.0), "deg") if c.unit == "rad" else (1.0, c.unit)
-        lines.append(f"{c.payload} {c.element}: error {c.error * scale:+.5f} {unit}, "
-                     f"tolerance {c.tolerance * scale:.5f}")
+        lines.append(
+            f"{c.payload} {c.element}: error {c.error * scale:+.5f} {unit}, "
+            f"tolerance {c.tolerance * scale:.5f}"
+        )
     return "\n".join(lines + list(v.mass.notes) + list(v.warnings))
 
 
@@ -123,7 +125,8 @@ def test_refined_delta_v_is_close_to_planned(path):
     assert p.total_dv_kms == pytest.approx(sum(b.dv_kms for b in burns), abs=1e-9)
     assert p.propellant_used_kg == pytest.approx(sum(b.propellant_kg for b in burns), abs=1e-9)
     assert r.propellant_added_kg == pytest.approx(
-        p.propellant_used_kg - r.planned.propellant_used_kg)
+        p.propellant_used_kg - r.planned.propellant_used_kg
+    )
     assert refined_stats(p)[STAT_REFINED] == 1.0
     assert refined_stats(p)[STAT_DV_ADDED] == pytest.approx(r.dv_added_kms * 1000.0, abs=1e-9)
     assert p.feasible == r.planned.feasible
@@ -142,7 +145,8 @@ def test_refining_twice_is_a_fixed_point(path):
         assert b.correction_kms < FIXED_POINT_KMS, (b.leg, b.label, b.correction_kms)
     # the cost is still counted against the first, unrefined plan
     assert refined_stats(second.plan)[STAT_DV_ADDED] == pytest.approx(
-        first.dv_added_kms * 1000.0, abs=1e-6)
+        first.dv_added_kms * 1000.0, abs=1e-6
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,18 +157,28 @@ def test_refining_twice_is_a_fixed_point(path):
 def _small_scenario() -> Scenario:
     """Two payloads, a plane change and a raise from a 500 km, 53 deg drop-off (as in
     tests/test_verify.py's small plan, with a second payload): a few seconds to fly."""
+
     def target(alt_km, inc_deg):
-        return OrbitSpec(a_km=R_EARTH_KM + alt_km, inc_rad=math.radians(inc_deg),
-                         raan_rad=math.radians(40.0))
+        return OrbitSpec(
+            a_km=R_EARTH_KM + alt_km, inc_rad=math.radians(inc_deg), raan_rad=math.radians(40.0)
+        )
 
     return Scenario(
-        name="small-refine", epoch=dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
-        dropoff=OrbitSpec(a_km=R_EARTH_KM + 500.0, inc_rad=math.radians(53.0),
-                          raan_rad=math.radians(40.0), slot_rad=0.0),
+        name="small-refine",
+        epoch=dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
+        dropoff=OrbitSpec(
+            a_km=R_EARTH_KM + 500.0,
+            inc_rad=math.radians(53.0),
+            raan_rad=math.radians(40.0),
+            slot_rad=0.0,
+        ),
         tug=Tug("tug", 150.0, 60.0, 80.0, 1.0, (Engine("main", "chemical", 300.0, 220.0),)),
-        payloads=(Payload("p1", 50.0, target(600.0, 53.2)),
-                  Payload("p2", 20.0, target(700.0, 53.2))),
-        constraints=Constraints(max_duration_s=10 * 86400.0))
+        payloads=(
+            Payload("p1", 50.0, target(600.0, 53.2)),
+            Payload("p2", 20.0, target(700.0, 53.2)),
+        ),
+        constraints=Constraints(max_duration_s=10 * 86400.0),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +219,8 @@ def test_refined_burns_are_the_corrected_planned_ones(small_refinement):
             assert new.engine == old.engine and new.u_rad == old.u_rad
             assert new.t_s == row.refined_t_s and old.t_s == row.planned_t_s
             assert new.dv_tnw_kms == pytest.approx(
-                [p + c for p, c in zip(old.dv_tnw_kms, row.correction_tnw_kms)], abs=1e-15)
+                [p + c for p, c in zip(old.dv_tnw_kms, row.correction_tnw_kms)], abs=1e-15
+            )
             assert new.dv_kms == pytest.approx(math.hypot(*new.dv_tnw_kms), rel=1e-12)
             assert new.mass_before_kg == pytest.approx(m, abs=1e-9)
             ve = isp[new.engine] * G0_KM_S2
@@ -238,9 +253,15 @@ def test_refinement_of_a_broken_burn_is_not_converged(small_plan):
     leg = small_plan.legs[0]
     b = leg.burns[0]
     dv = (b.dv_tnw_kms[0] * 1.1,) + tuple(b.dv_tnw_kms[1:])
-    broken = dataclasses.replace(small_plan, legs=(dataclasses.replace(
-        leg, burns=(dataclasses.replace(b, dv_tnw_kms=dv),) + leg.burns[1:]),)
-        + small_plan.legs[1:])
+    broken = dataclasses.replace(
+        small_plan,
+        legs=(
+            dataclasses.replace(
+                leg, burns=(dataclasses.replace(b, dv_tnw_kms=dv),) + leg.burns[1:]
+            ),
+        )
+        + small_plan.legs[1:],
+    )
     r = refinement(broken)
     assert not r.converged
     assert any(b.label in note and "exceeds the limit" in note for note in r.notes)

@@ -62,8 +62,9 @@ def test_plan_json_round_trip(name):
 def test_plan_from_json_rejects_other_files():
     with pytest.raises(ValueError, match="not an otvplan plan"):
         report.plan_from_json('{"name": "x"}')
-    newer = json.dumps({"format": report.PLAN_FORMAT,
-                        "format_version": report.PLAN_FORMAT_VERSION + 1, "plan": {}})
+    newer = json.dumps(
+        {"format": report.PLAN_FORMAT, "format_version": report.PLAN_FORMAT_VERSION + 1, "plan": {}}
+    )
     with pytest.raises(ValueError, match="upgrade otvplan"):
         report.plan_from_json(newer)
 
@@ -76,8 +77,13 @@ def test_live_solver_plan_round_trips_and_reports(tmp_path):
     p = plan(load(REPO / "otvplan" / "examples" / "minimal.yaml"))
     assert report.plan_from_json(report.plan_to_json(p)) == p
     paths = report.write_report(p, tmp_path, figures=False)
-    assert {x.name for x in paths} == {"plan.json", "legs.csv", "burns.csv", "report.md",
-                                       "report.html"}
+    assert {x.name for x in paths} == {
+        "plan.json",
+        "legs.csv",
+        "burns.csv",
+        "report.md",
+        "report.html",
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,7 +122,8 @@ def test_burns_csv_columns_and_values(sso):
         assert float(row["t_s"]) == b.t_s
         assert row["low_thrust"] in ("true", "false")
         assert float(row["mass_before_kg"]) - float(row["mass_after_kg"]) == pytest.approx(
-            float(row["propellant_kg"]))
+            float(row["propellant_kg"])
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,8 +187,14 @@ def test_numbers_in_markdown_equal_plan_json(sso):
 
 def test_markdown_has_units_and_utc_times(sso):
     md = report.render_markdown(sso)
-    for text in ("Delta-v (m/s)", "Propellant (kg)", "Duration (d)", "Start (UTC)",
-                 "RAAN (deg)", "LTAN (mean sun) (hh:mm:ss)"):
+    for text in (
+        "Delta-v (m/s)",
+        "Propellant (kg)",
+        "Duration (d)",
+        "Start (UTC)",
+        "RAAN (deg)",
+        "LTAN (mean sun) (hh:mm:ss)",
+    ):
         assert text in md
     assert "| 1 | drop-off |" in md
     assert "2027-03-01 10:00:00" in md  # scenario epoch + 0 s
@@ -190,6 +203,7 @@ def test_markdown_has_units_and_utc_times(sso):
 def test_golden_markdown(minimal):
     """report.md of a fixed plan, byte for byte. After an intended layout change run
     ``python tests/golden/make_fixtures.py --golden`` and review the diff."""
+
     def unversioned(text):  # a version bump alone does not change the layout
         return re.sub(r"otvplan \d+\.\d+\.\d+\S*", "otvplan VERSION", text)
 
@@ -200,9 +214,14 @@ def test_golden_markdown(minimal):
 
 def test_infeasible_plan_says_what_is_missing(minimal):
     bad = dataclasses.replace(
-        minimal, feasible=False, undelivered=("sat-1",), delivered=("sat-2",),
-        shortfall_propellant_kg=12.5, shortfall_time_s=3 * 86400.0,
-        infeasible_reasons=("propellant: needs 12.5 kg more",))
+        minimal,
+        feasible=False,
+        undelivered=("sat-1",),
+        delivered=("sat-2",),
+        shortfall_propellant_kg=12.5,
+        shortfall_time_s=3 * 86400.0,
+        infeasible_reasons=("propellant: needs 12.5 kg more",),
+    )
     md = report.render_markdown(bad)
     assert "NOT FEASIBLE" in md
     assert "## Infeasibility" in md
@@ -219,21 +238,49 @@ def test_verification_table_is_optional_and_typed(minimal):
     from otvplan.model import OrbitState
 
     assert "## Verification" not in report.render_markdown(minimal)
-    check = ElementCheck(payload="sat-1", element="a", unit="km", target=6928.137,
-                         planned=6928.137, achieved=6928.9, error=0.763, tolerance=2.0,
-                         checked=True, passed=True, note="")
-    raan = ElementCheck(payload="sat-1", element="raan", unit="rad", target=0.1,
-                        planned=0.1, achieved=0.1 + math.radians(0.5),
-                        error=math.radians(0.5), tolerance=math.radians(0.1), checked=True,
-                        passed=False, note="drifted")
+    check = ElementCheck(
+        payload="sat-1",
+        element="a",
+        unit="km",
+        target=6928.137,
+        planned=6928.137,
+        achieved=6928.9,
+        error=0.763,
+        tolerance=2.0,
+        checked=True,
+        passed=True,
+        note="",
+    )
+    raan = ElementCheck(
+        payload="sat-1",
+        element="raan",
+        unit="rad",
+        target=0.1,
+        planned=0.1,
+        achieved=0.1 + math.radians(0.5),
+        error=math.radians(0.5),
+        tolerance=math.radians(0.1),
+        checked=True,
+        passed=False,
+        note="drifted",
+    )
     orbit = OrbitState(0.0, 6928.137, 0.0, 1.0, 0.1, 0.0, 0.0)
     ver = Verification(
-        scenario="minimal", force_model="two-body + J2", passed=False,
+        scenario="minimal",
+        force_model="two-body + J2",
+        passed=False,
         deliveries=(DeliveryCheck("sat-1", 1, 0.0, orbit, orbit, (check, raan), False),),
-        mass=MassCheck(burns_propellant_kg=27.8, plan_propellant_kg=27.8,
-                       propagated_propellant_kg=27.8, final_mass_plan_kg=300.0,
-                       final_mass_propagated_kg=300.0, max_chain_error_kg=0.0, passed=True),
-        warnings=("integration tolerance 1e-10",))
+        mass=MassCheck(
+            burns_propellant_kg=27.8,
+            plan_propellant_kg=27.8,
+            propagated_propellant_kg=27.8,
+            final_mass_plan_kg=300.0,
+            final_mass_propagated_kg=300.0,
+            max_chain_error_kg=0.0,
+            passed=True,
+        ),
+        warnings=("integration tolerance 1e-10",),
+    )
     md = report.render_markdown(minimal, ver)
     assert "## Verification" in md
     assert "two-body + J2" in md and "some checks FAILED" in md
@@ -274,8 +321,12 @@ def test_verification_report_shows_every_value(minimal, minimal_verification):
         payload, element, target, planned, achieved, error, tolerance, ok, note = row
         assert (payload, element.split(" (")[0]) == (c.payload, c.element)
         assert (target == "free") == (c.target is None)
-        for cell, value in ((planned, c.planned), (achieved, c.achieved),
-                            (error, c.error), (tolerance, c.tolerance)):
+        for cell, value in (
+            (planned, c.planned),
+            (achieved, c.achieved),
+            (error, c.error),
+            (tolerance, c.tolerance),
+        ):
             assert (cell == "-") == (value is None), (c, cell)
         if c.checked:
             assert ok == ("yes" if c.passed else "**NO**")
@@ -283,11 +334,13 @@ def test_verification_report_shows_every_value(minimal, minimal_verification):
             assert ok == "-"
         assert note == c.note
     m = ver.mass
-    for label, value in (("propellant (plan)", m.plan_propellant_kg),
-                         ("propellant (propagated)", m.propagated_propellant_kg),
-                         ("final mass (plan)", m.final_mass_plan_kg),
-                         ("final mass (propagated)", m.final_mass_propagated_kg),
-                         ("largest mass-chain error", m.max_chain_error_kg)):
+    for label, value in (
+        ("propellant (plan)", m.plan_propellant_kg),
+        ("propellant (propagated)", m.propagated_propellant_kg),
+        ("final mass (plan)", m.final_mass_plan_kg),
+        ("final mass (propagated)", m.final_mass_propagated_kg),
+        ("largest mass-chain error", m.max_chain_error_kg),
+    ):
         shown = re.search(rf"^- {re.escape(label)}: (\S+) kg$", md, re.M)
         assert shown is not None, label
         assert float(shown[1]) == pytest.approx(value, abs=5e-4)
@@ -406,7 +459,8 @@ def test_reports_show_the_planes_map_not_3d_orbits(sso, minimal):
     # the SSO plan has target planes with a node: a node map, with an LTAN axis
     assert report.figure_captions(sso)["planes"] == (
         "Node of the tug and of each target relative to the drop-off plane against altitude "
-        "(LTAN for SSO); drift runs, releases marked.")
+        "(LTAN for SSO); drift runs, releases marked."
+    )
 
 
 def test_the_planes_caption_follows_the_map_drawn():
@@ -416,10 +470,12 @@ def test_the_planes_caption_follows_the_map_drawn():
 
     geo = otvplan.plan(REPO / "otvplan" / "examples" / "gto_to_geo.yaml")
     assert report.figure_captions(geo)["planes"] == (
-        "Inclination of the tug and of each target against altitude; releases marked.")
+        "Inclination of the tug and of each target against altitude; releases marked."
+    )
     assert report.figure_captions(load_fixture("electric"))["planes"] == (
         "Node of the tug and of each target relative to the drop-off plane against altitude; "
-        "drift runs, releases marked.")
+        "drift runs, releases marked."
+    )
 
 
 def test_a_report_over_an_older_one_removes_its_3d_orbit_figure(tmp_path, minimal):
@@ -451,6 +507,12 @@ def test_importing_report_does_not_load_matplotlib():
         import sys, otvplan.reporting.report, otvplan.flight.trajectory, otvplan.reporting.exports
         print(int('matplotlib' in sys.modules))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=REPO, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.strip() == "0"

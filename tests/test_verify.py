@@ -63,23 +63,27 @@ OPEN_LOOP_FAILURES = {
         "burns sized from mean-element speeds leave each phasing orbit 0.014-0.018 km below "
         "its planned mean a, so every phasing leg gains about +0.16 deg of slot: "
         "+0.16 ... +1.07 deg for the 8 deliveries, plane1-sat2 misses by +1.066 deg (tol 1 deg); "
-        "guided: every slot within tolerance"),
+        "guided: every slot within tolerance"
+    ),
     "gto_to_geo": (
         "the GTO apogee burn is sized from mean elements, but the osculating apogee radius is "
         "7.4 km below the mean one (J2 short-period terms of the 27 deg GTO), so the GEO mean "
         "a ends 7.58 km low (tol 2 km) and microgeo-b's longitude drifts 0.097 deg/day, "
-        "+3.46 deg after 35.6 d (tol 0.05 deg); guided: a 0.31 m/s trim (0.02 %) fixes it"),
+        "+3.46 deg after 35.6 d (tol 0.05 deg); guided: a 0.31 m/s trim (0.02 %) fixes it"
+    ),
     "sso_rideshare": (
         "burns sized from mean-element speeds leave the drift orbits' mean a +0.085 and +0.109 "
         "km off, so after the 73-day drifts the tug's argument of latitude is -7.1 and -18.2 "
         "deg from the plan and the fixed-epoch plane-change burns miss the node line: RAAN "
         "-0.130/-0.172/+0.158/+0.223 deg, i +0.168..+0.188 deg (tol 0.1/0.05); guided: "
-        "every delivery within 0.007 deg"),
+        "every delivery within 0.007 deg"
+    ),
     "mid_inclination": (
         "plane-change burns sized from mean elements leave the mean a +1.0 km off (the J2 "
         "short-period term 3/2 J2 R^2/a sin^2 i cos 2u changes with i), so after the 62-day "
         "drift the fixed-epoch burns fire 81 deg of argument of latitude from the node line: "
-        "i +1.35/-4.56 deg, RAAN +2.43/-12.93 deg; guided: within 0.001 deg and 1 m"),
+        "i +1.35/-4.56 deg, RAAN +2.43/-12.93 deg; guided: within 0.001 deg and 1 m"
+    ),
 }
 
 
@@ -117,8 +121,10 @@ def _describe(v: Verification) -> str:
     for c in v.failures:
         scale = math.degrees(1.0) if c.unit == "rad" else 1.0
         unit = "deg" if c.unit == "rad" else c.unit
-        lines.append(f"  {c.payload} {c.element}: error {c.error * scale:+.4f}, "
-                     f"tolerance {c.tolerance * scale:.4f} ({unit})")
+        lines.append(
+            f"  {c.payload} {c.element}: error {c.error * scale:+.4f}, "
+            f"tolerance {c.tolerance * scale:.4f} ({unit})"
+        )
     lines += [f"  mass: {n}" for n in v.mass.notes]
     lines += [f"  burn leg {x.leg} {x.label}: {x.note}" for x in v.failed_burns]
     return "\n".join(lines)
@@ -181,8 +187,9 @@ def test_scenario_verification_bookkeeping(path):
         else:
             assert abs(du) < 1e-6
         previous = x.fired_t_s
-        assert x.trim_limit_kms == pytest.approx(max(TRIM_FLOOR_KMS,
-                                                     TRIM_FRACTION * x.dv_planned_kms))
+        assert x.trim_limit_kms == pytest.approx(
+            max(TRIM_FLOOR_KMS, TRIM_FRACTION * x.dv_planned_kms)
+        )
         assert x.trim_fraction < 0.005 or x.trim_kms < 1e-4  # measured: <= 0.12 %
         assert abs(x.a_residual_km) <= 1e-3  # the trim reached the planned mean a
         if x.i_residual_rad is not None:
@@ -192,8 +199,11 @@ def test_scenario_verification_bookkeeping(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [str(p) for p in SCENARIOS if _has_impulsive_burns(p)],
-                         ids=[p.stem for p in SCENARIOS if _has_impulsive_burns(p)])
+@pytest.mark.parametrize(
+    "path",
+    [str(p) for p in SCENARIOS if _has_impulsive_burns(p)],
+    ids=[p.stem for p in SCENARIOS if _has_impulsive_burns(p)],
+)
 def test_open_loop_flies_the_plan_as_written(path):
     v = _verification_for(path, "open-loop")
     assert all(abs(b.shift_s) < 1e-3 for b in v.burns)
@@ -207,16 +217,21 @@ def test_open_loop_flies_the_plan_as_written(path):
 
 
 def _small_scenario(**payload_target) -> Scenario:
-    target = dict(a_km=R_EARTH_KM + 600.0, inc_rad=math.radians(53.2),
-                  raan_rad=math.radians(40.0))
+    target = dict(a_km=R_EARTH_KM + 600.0, inc_rad=math.radians(53.2), raan_rad=math.radians(40.0))
     target.update(payload_target)
     return Scenario(
-        name="small-direct", epoch=EPOCH,
-        dropoff=OrbitSpec(a_km=R_EARTH_KM + 500.0, inc_rad=math.radians(53.0),
-                          raan_rad=math.radians(40.0), slot_rad=0.0),
+        name="small-direct",
+        epoch=EPOCH,
+        dropoff=OrbitSpec(
+            a_km=R_EARTH_KM + 500.0,
+            inc_rad=math.radians(53.0),
+            raan_rad=math.radians(40.0),
+            slot_rad=0.0,
+        ),
         tug=Tug("tug", 150.0, 60.0, 80.0, 1.0, (Engine("main", "chemical", 300.0, 220.0),)),
         payloads=(Payload("p1", 50.0, OrbitSpec(**target)),),
-        constraints=Constraints(max_duration_s=10 * 86400.0))
+        constraints=Constraints(max_duration_s=10 * 86400.0),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +250,7 @@ def _with_burn(p: Plan, index: int, **changes) -> Plan:
     leg = p.legs[0]
     burns = list(leg.burns)
     burns[index] = dataclasses.replace(burns[index], **changes)
-    return dataclasses.replace(p, legs=(dataclasses.replace(leg, burns=tuple(burns)),)
-                               + p.legs[1:])
+    return dataclasses.replace(p, legs=(dataclasses.replace(leg, burns=tuple(burns)),) + p.legs[1:])
 
 
 def test_small_plan_verifies(small_verification):
@@ -262,9 +276,16 @@ def test_guided_burns_fire_at_their_place_with_small_trims(small_plan, small_ver
     for x, b in zip(v.executions, small_plan.legs[0].burns):
         assert x.passed and not x.mistimed, x.note
         assert x.planned_t_s == b.t_s and x.fired_t_s == pytest.approx(b.t_s, abs=10.0)
-        assert x.window_s == pytest.approx(WINDOW_PERIODS * 2 * math.pi * math.sqrt(
-            (R_EARTH_KM + 500.0 + (50.0 if b is small_plan.legs[0].burns[1] else 0.0)) ** 3
-            / 398600.4418), rel=2e-3)
+        assert x.window_s == pytest.approx(
+            WINDOW_PERIODS
+            * 2
+            * math.pi
+            * math.sqrt(
+                (R_EARTH_KM + 500.0 + (50.0 if b is small_plan.legs[0].burns[1] else 0.0)) ** 3
+                / 398600.4418
+            ),
+            rel=2e-3,
+        )
         assert abs(math.remainder(x.fired_u_rad - b.u_rad, 2 * math.pi)) < 1e-6
         assert x.trimmed == "a+i"  # a plane change at a node: a and i are trimmed
         assert 0.0 < x.trim_kms < 0.1 * x.trim_limit_kms
@@ -349,8 +370,7 @@ def test_untrimmed_guided_execution_is_a_diagnostic(small_plan):
 
 
 def test_mass_bookkeeping_error_fails(small_plan):
-    broken = dataclasses.replace(small_plan,
-                                 propellant_used_kg=small_plan.propellant_used_kg + 1.0)
+    broken = dataclasses.replace(small_plan, propellant_used_kg=small_plan.propellant_used_kg + 1.0)
     v = verify(broken, trace_burns=False)
     assert v.deliveries[0].passed
     assert not v.mass.passed and not v.passed
@@ -390,8 +410,18 @@ def test_rows_are_plain_data(small_verification):
     assert '"element": "raan"' in text
     assert len(small_verification.rows) == 5
     row = data["deliveries"][0]["checks"][0]
-    assert set(row) >= {"payload", "element", "unit", "target", "planned", "achieved", "error",
-                        "tolerance", "checked", "passed"}
+    assert set(row) >= {
+        "payload",
+        "element",
+        "unit",
+        "target",
+        "planned",
+        "achieved",
+        "error",
+        "tolerance",
+        "checked",
+        "passed",
+    }
 
 
 def test_higher_fidelity_force_models_run(small_plan):
@@ -410,17 +440,27 @@ def test_higher_fidelity_force_models_run(small_plan):
 def test_target_with_slot_and_equatorial_target_rows():
     """A slot target is checked as an argument of latitude; an equatorial one as a longitude
     with its RAAN reported but unchecked."""
-    p = solve(_small_scenario(a_km=R_EARTH_KM + 500.0, inc_rad=math.radians(53.0),
-                              slot_rad=math.radians(30.0)))
+    p = solve(
+        _small_scenario(
+            a_km=R_EARTH_KM + 500.0, inc_rad=math.radians(53.0), slot_rad=math.radians(30.0)
+        )
+    )
     v = verify(p, trace_burns=False)
     rows = {c.element: c for c in v.rows}
     assert rows["slot"].checked
     eq = Scenario(
-        name="equatorial", epoch=EPOCH,
+        name="equatorial",
+        epoch=EPOCH,
         dropoff=OrbitSpec(a_km=R_EARTH_KM + 700.0, inc_rad=0.0, raan_rad=0.0, slot_rad=0.0),
         tug=Tug("tug", 150.0, 60.0, 80.0, 1.0, (Engine("main", "chemical", 300.0, 220.0),)),
-        payloads=(Payload("p1", 50.0, OrbitSpec(a_km=R_EARTH_KM + 800.0, raan_rad=0.0,
-                                                  slot_rad=math.radians(10.0))),))
+        payloads=(
+            Payload(
+                "p1",
+                50.0,
+                OrbitSpec(a_km=R_EARTH_KM + 800.0, raan_rad=0.0, slot_rad=math.radians(10.0)),
+            ),
+        ),
+    )
     v = verify(solve(eq), trace_burns=False)
     rows = {c.element: c for c in v.rows}
     assert set(rows) == {"a", "e", "i", "raan", "longitude"}
@@ -435,8 +475,9 @@ def test_sso_target_raan_follows_the_mean_sun():
     inclination solved with the same second-order model) keeps its local time."""
     a = R_EARTH_KM + 550.0
     raan0 = float(ltan_to_raan(10.5, julian_date(EPOCH)))
-    spec = OrbitSpec(a_km=a, inc_rad=sso_inclination(a, order=2), raan_rad=raan0, sso=True,
-                     ltan_h=10.5)
+    spec = OrbitSpec(
+        a_km=a, inc_rad=sso_inclination(a, order=2), raan_rad=raan0, sso=True, ltan_h=10.5
+    )
     t = 30 * 86400.0
     raan, slot = target_at(spec, t)
     assert slot is None
@@ -462,13 +503,20 @@ def test_earth_is_the_body_the_kernels_read():
 @pytest.fixture(scope="module")
 def electric_verification():
     sc = Scenario(
-        name="small-electric", epoch=EPOCH,
-        dropoff=OrbitSpec(a_km=R_EARTH_KM + 500.0, inc_rad=math.radians(53.0),
-                          raan_rad=math.radians(40.0), slot_rad=0.0),
+        name="small-electric",
+        epoch=EPOCH,
+        dropoff=OrbitSpec(
+            a_km=R_EARTH_KM + 500.0,
+            inc_rad=math.radians(53.0),
+            raan_rad=math.radians(40.0),
+            slot_rad=0.0,
+        ),
         tug=Tug("tug", 150.0, 20.0, 30.0, 0.5, (Engine("hall", "electric", 1500.0, 0.2),)),
-        payloads=(Payload("p1", 50.0, OrbitSpec(a_km=R_EARTH_KM + 600.0,
-                                                  inc_rad=math.radians(53.3))),),
-        constraints=Constraints(max_duration_s=30 * 86400.0))
+        payloads=(
+            Payload("p1", 50.0, OrbitSpec(a_km=R_EARTH_KM + 600.0, inc_rad=math.radians(53.3))),
+        ),
+        constraints=Constraints(max_duration_s=30 * 86400.0),
+    )
     p = solve(sc)
     assert p.legs[0].burns[0].low_thrust
     return p, verify(p)

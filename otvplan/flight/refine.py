@@ -170,8 +170,9 @@ def _shifted(o: OrbitState, t_s: float) -> OrbitState:
     return dataclasses.replace(o, t_s=float(t_s), raan_rad=float(raan))
 
 
-def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
-            released: dict[int, float]) -> tuple[Plan, tuple[BurnRefinement, ...]]:
+def _rebook(
+    plan: Plan, fired: dict[tuple[int, int], BurnExecution], released: dict[int, float]
+) -> tuple[Plan, tuple[BurnRefinement, ...]]:
     """The plan with each burn as fired (epoch, T/N/W delta-v) and the rocket equation booked
     again burn by burn from the initial mass; deliveries at their release times."""
     sc = plan.scenario
@@ -208,55 +209,98 @@ def _rebook(plan: Plan, fired: dict[tuple[int, int], BurnExecution],
                     m_after = m * math.exp(-dv / ve)
                     prop = m - m_after
             max_shift = max(max_shift, abs(t_new - b.t_s))
-            burns.append(dataclasses.replace(
-                b, t_s=t_new, dv_kms=dv, dv_tnw_kms=dv_tnw, propellant_kg=prop,
-                mass_before_kg=m, mass_after_kg=m_after,
-                orbit_after=_shifted(b.orbit_after, b.orbit_after.t_s + (t_new - b.t_s))
-                if b.orbit_after is not None else None))
-            rows.append(BurnRefinement(
-                leg=leg.index, label=b.label, low_thrust=b.low_thrust, planned_t_s=float(b.t_s),
-                refined_t_s=t_new, planned_dv_tnw_kms=_tnw(b.dv_tnw_kms),
-                refined_dv_tnw_kms=dv_tnw, planned_dv_kms=float(b.dv_kms), refined_dv_kms=dv,
-                planned_propellant_kg=float(b.propellant_kg), refined_propellant_kg=prop,
-                trimmed=x.trimmed if x is not None else "",
-                a_residual_km=x.a_residual_km if x is not None else None,
-                i_residual_rad=x.i_residual_rad if x is not None else None))
+            burns.append(
+                dataclasses.replace(
+                    b,
+                    t_s=t_new,
+                    dv_kms=dv,
+                    dv_tnw_kms=dv_tnw,
+                    propellant_kg=prop,
+                    mass_before_kg=m,
+                    mass_after_kg=m_after,
+                    orbit_after=_shifted(b.orbit_after, b.orbit_after.t_s + (t_new - b.t_s))
+                    if b.orbit_after is not None
+                    else None,
+                )
+            )
+            rows.append(
+                BurnRefinement(
+                    leg=leg.index,
+                    label=b.label,
+                    low_thrust=b.low_thrust,
+                    planned_t_s=float(b.t_s),
+                    refined_t_s=t_new,
+                    planned_dv_tnw_kms=_tnw(b.dv_tnw_kms),
+                    refined_dv_tnw_kms=dv_tnw,
+                    planned_dv_kms=float(b.dv_kms),
+                    refined_dv_kms=dv,
+                    planned_propellant_kg=float(b.propellant_kg),
+                    refined_propellant_kg=prop,
+                    trimmed=x.trimmed if x is not None else "",
+                    a_residual_km=x.a_residual_km if x is not None else None,
+                    i_residual_rad=x.i_residual_rad if x is not None else None,
+                )
+            )
             m = m_after
         dlv: Delivery | None = leg.delivery
         if dlv is not None:
             t_rel = released.get(leg.index, dlv.t_s)
             dlv = dataclasses.replace(dlv, t_s=float(t_rel), orbit=_shifted(dlv.orbit, t_rel))
             m -= dlv.mass_kg
-        end = max([leg.t_end_s] + [b.t_s + (b.duration_s if b.low_thrust else 0.0)
-                                   for b in burns] + ([dlv.t_s] if dlv is not None else []))
-        legs.append(dataclasses.replace(
-            leg, burns=tuple(burns), delivery=dlv, t_end_s=float(end),
-            dv_kms=float(leg.dv_kms + sum(b.dv_kms for b in burns)
-                         - sum(b.dv_kms for b in leg.burns)),
-            propellant_kg=float(sum(b.propellant_kg for b in burns)),
-            mass_before_kg=float(m_leg), mass_after_kg=float(m)))
+        end = max(
+            [leg.t_end_s]
+            + [b.t_s + (b.duration_s if b.low_thrust else 0.0) for b in burns]
+            + ([dlv.t_s] if dlv is not None else [])
+        )
+        legs.append(
+            dataclasses.replace(
+                leg,
+                burns=tuple(burns),
+                delivery=dlv,
+                t_end_s=float(end),
+                dv_kms=float(
+                    leg.dv_kms + sum(b.dv_kms for b in burns) - sum(b.dv_kms for b in leg.burns)
+                ),
+                propellant_kg=float(sum(b.propellant_kg for b in burns)),
+                mass_before_kg=float(m_leg),
+                mass_after_kg=float(m),
+            )
+        )
     used = float(sum(b.propellant_kg for leg in legs for b in leg.burns))
     total_dv = float(sum(leg.dv_kms for leg in legs))
     remaining = float(sc.tug.propellant_kg - used)
-    stats = tuple(s for s in plan.solver_stats
-                  if s[0] not in (STAT_REFINED, STAT_DV_ADDED, STAT_MAX_SHIFT))
+    stats = tuple(
+        s for s in plan.solver_stats if s[0] not in (STAT_REFINED, STAT_DV_ADDED, STAT_MAX_SHIFT)
+    )
     planned_dv = plan.total_dv_kms
     for s in plan.solver_stats:  # refining a refined plan: the cost is against the first plan
         if s[0] == STAT_DV_ADDED:
             planned_dv -= s[1] / 1000.0
-    stats += ((STAT_REFINED, 1.0), (STAT_DV_ADDED, (total_dv - planned_dv) * 1000.0),
-              (STAT_MAX_SHIFT, max_shift))
+    stats += (
+        (STAT_REFINED, 1.0),
+        (STAT_DV_ADDED, (total_dv - planned_dv) * 1000.0),
+        (STAT_MAX_SHIFT, max_shift),
+    )
     feasible, reasons = plan.feasible, plan.infeasible_reasons
     margin = remaining - sc.tug.reserve_kg
     if feasible and margin < 0.0:
         feasible = False
-        reasons = reasons + (f"the refined burns need {-margin:.3f} kg of propellant more than "
-                             "the usable load",)
+        reasons = reasons + (
+            f"the refined burns need {-margin:.3f} kg of propellant more than the usable load",
+        )
     duration = max([plan.duration_s] + [leg.t_end_s for leg in legs])
     return dataclasses.replace(
-        plan, legs=tuple(legs), total_dv_kms=total_dv, propellant_used_kg=used,
-        propellant_remaining_kg=remaining, final_mass_kg=float(m), duration_s=float(duration),
-        feasible=feasible, infeasible_reasons=reasons, solver_stats=stats), tuple(rows)
+        plan,
+        legs=tuple(legs),
+        total_dv_kms=total_dv,
+        propellant_used_kg=used,
+        propellant_remaining_kg=remaining,
+        final_mass_kg=float(m),
+        duration_s=float(duration),
+        feasible=feasible,
+        infeasible_reasons=reasons,
+        solver_stats=stats,
+    ), tuple(rows)
 
 
 def _fired(plan: Plan, v: Verification) -> dict[tuple[int, int], BurnExecution]:
@@ -268,8 +312,9 @@ def _fired(plan: Plan, v: Verification) -> dict[tuple[int, int], BurnExecution]:
     return dict(zip(keys, v.executions))
 
 
-def refinement(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode",
-               samples: int = 64) -> Refinement:
+def refinement(
+    plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode", samples: int = 64
+) -> Refinement:
     """Refine a plan's burns against the numerical propagator (see the module's docstring) and
     return the refined plan with the record of every burn before and after.
 
@@ -290,31 +335,53 @@ def refinement(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backe
         # Only low-thrust arcs, which are flown as planned: nothing to correct, nothing to fly.
         refined, rows = _rebook(plan, {}, {})
         disp = plan.scenario.constraints.disposal
-        force = ForceModel(zonal=zonal, drag=drag, area_m2=disp.area_m2,
-                           drag_coefficient=disp.drag_coefficient)
-        return Refinement(planned=plan, plan=refined, burns=rows, force_model=force.describe(),
-                          converged=True, wall_time_s=time.perf_counter() - wall)
-    v = verify(plan, execution="guided", drag=drag, zonal=zonal, backend=backend,
-               samples=samples, trace_burns=False)
+        force = ForceModel(
+            zonal=zonal, drag=drag, area_m2=disp.area_m2, drag_coefficient=disp.drag_coefficient
+        )
+        return Refinement(
+            planned=plan,
+            plan=refined,
+            burns=rows,
+            force_model=force.describe(),
+            converged=True,
+            wall_time_s=time.perf_counter() - wall,
+        )
+    v = verify(
+        plan,
+        execution="guided",
+        drag=drag,
+        zonal=zonal,
+        backend=backend,
+        samples=samples,
+        trace_burns=False,
+    )
     fired = _fired(plan, v)
     released = {d.leg: d.t_s for d in v.deliveries}
     refined, rows = _rebook(plan, fired, released)
     notes = tuple(f"leg {x.leg} {x.label}: {x.note}" for x in v.executions if not x.passed)
-    return Refinement(planned=plan, plan=refined, burns=rows, force_model=v.force_model,
-                      converged=not notes, notes=notes,
-                      wall_time_s=time.perf_counter() - wall)
+    return Refinement(
+        planned=plan,
+        plan=refined,
+        burns=rows,
+        force_model=v.force_model,
+        converged=not notes,
+        notes=notes,
+        wall_time_s=time.perf_counter() - wall,
+    )
 
 
-def refine(plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode",
-           samples: int = 64) -> Plan:
+def refine(
+    plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode", samples: int = 64
+) -> Plan:
     """The plan with flight-ready burns: :func:`refinement`'s ``plan``."""
     return refinement(plan, drag=drag, zonal=zonal, backend=backend, samples=samples).plan
 
 
 def refined_stats(plan: Plan) -> dict[str, float]:
     """The refinement's entries of ``plan.solver_stats`` (empty for a plan never refined)."""
-    return {k: v for k, v in plan.solver_stats
-            if k in (STAT_REFINED, STAT_DV_ADDED, STAT_MAX_SHIFT)}
+    return {
+        k: v for k, v in plan.solver_stats if k in (STAT_REFINED, STAT_DV_ADDED, STAT_MAX_SHIFT)
+    }
 
 
 __all__ = [

@@ -162,8 +162,11 @@ def _escape_char(ch: str) -> str:
     if named:
         return named
     code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else (f"\\u{code:04x}" if code < 0x10000
-                                                   else f"\\U{code:08x}")
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    )
 
 
 def kvn_text(text: str, limit: int = MAX_EXPORT_TEXT) -> str:
@@ -175,7 +178,7 @@ def kvn_text(text: str, limit: int = MAX_EXPORT_TEXT) -> str:
     """
     out = "".join(ch if " " <= ch <= "~" else _escape_char(ch) for ch in str(text))
     out = " ".join(out.split())  # no leading, trailing or repeated blanks
-    return out if len(out) <= limit else out[:limit - 3] + "..."
+    return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
 def kvn_name(text: str) -> str:
@@ -229,8 +232,10 @@ def oem_segments(plan, step_s: float | None = None, t_end_s: float | None = None
     room = MAX_OEM_STATES - 2 * len(bounds)
     if float(t_end_s) / step > room:
         if step_s is not None:
-            raise ValueError(f"step_s {step_s!r} gives more than {MAX_OEM_STATES:,} states over "
-                             f"{float(t_end_s):.6g} s; use a longer step")
+            raise ValueError(
+                f"step_s {step_s!r} gives more than {MAX_OEM_STATES:,} states over "
+                f"{float(t_end_s):.6g} s; use a longer step"
+            )
         step = math.ceil(float(t_end_s) / max(room, 1) / 10.0) * 10.0
     labels = _segment_labels(plan)
     out = []
@@ -258,9 +263,15 @@ def _segment_labels(plan) -> dict:
     return labels
 
 
-def oem_text(plan, step_s: float | None = None, *, created: _dt.datetime | None = None,
-             object_id: str | None = None, interpolation_degree: int = 7,
-             t_end_s: float | None = None) -> str:
+def oem_text(
+    plan,
+    step_s: float | None = None,
+    *,
+    created: _dt.datetime | None = None,
+    object_id: str | None = None,
+    interpolation_degree: int = 7,
+    t_end_s: float | None = None,
+) -> str:
     """A CCSDS OEM (KVN, version 3.0) of the tug's planned mean orbit, in EME2000, UTC.
 
     ``step_s`` defaults to :func:`default_step_s`. Positions in km with 6 decimals, velocities in
@@ -396,8 +407,9 @@ def opm_text(plan, *, created: _dt.datetime | None = None, object_id: str | None
         "",
     ]
     for t, payload, mass in tr.mass_history(plan).releases:
-        lines.append(f"COMMENT Release of {kvn_text(payload)} ({mass:.3f} kg) at "
-                     f"{epoch_strings(plan, t)[0]}")
+        lines.append(
+            f"COMMENT Release of {kvn_text(payload)} ({mass:.3f} kg) at {epoch_strings(plan, t)[0]}"
+        )
     if plan.legs:
         lines.append("")
     for leg, k, b in exported_burns(plan):
@@ -537,8 +549,10 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
         ]
     rf = report_file or f"otvplan_{_gmat_name(sc.name)}.txt"
     if not rf or re.search(r"['%;\x00-\x1f\x7f]", rf):
-        raise ValueError(f"report_file {rf!r}: quotes, '%', ';' and control characters "
-                         "cannot be written in a GMAT string")
+        raise ValueError(
+            f"report_file {rf!r}: quotes, '%', ';' and control characters "
+            "cannot be written in a GMAT string"
+        )
     out += [
         "Create ReportFile OtvReport;",
         f"GMAT OtvReport.Filename = '{rf}';",
@@ -561,34 +575,52 @@ def gmat_script(plan, *, report_file: str | None = None) -> str:
                 events.append((t, order, "burn", bmap[id(b)], b, arc))
                 order += 1
         if leg.delivery is not None:
-            events.append((leg.delivery.t_s, order, "release", leg.delivery.payload,
-                           leg.delivery.mass_kg, False))
+            events.append(
+                (
+                    leg.delivery.t_s,
+                    order,
+                    "release",
+                    leg.delivery.payload,
+                    leg.delivery.mass_kg,
+                    False,
+                )
+            )
             order += 1
     events.sort(key=lambda e: (e[0], e[1]))
     t_now = 0.0
     dry = sc.tug.dry_mass_kg + payload_total
     for t, _o, kind, what, extra, arc in events:
         if t - t_now > 1e-6:
-            out.append(f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {t - t_now:.6f}}};"
-                       f"  % to {gmat_epoch(plan, t)} UTC")
+            out.append(
+                f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {t - t_now:.6f}}};"
+                f"  % to {gmat_epoch(plan, t)} UTC"
+            )
             t_now = t
         if kind == "burn":
             if arc:
-                out.append(f"% APPROXIMATION: low-thrust arc of {extra.duration_s / 86400.0:.3f} d"
-                           " flown as one impulse at its middle")
+                out.append(
+                    f"% APPROXIMATION: low-thrust arc of {extra.duration_s / 86400.0:.3f} d"
+                    " flown as one impulse at its middle"
+                )
             out.append(f"Maneuver {what}({name});")
         else:
             dry -= float(extra)
-            out.append(f"GMAT {name}.DryMass = {dry:.6f};  % release {gmat_comment(what)} "
-                       f"({float(extra):.3f} kg)")
+            out.append(
+                f"GMAT {name}.DryMass = {dry:.6f};  % release {gmat_comment(what)} "
+                f"({float(extra):.3f} kg)"
+            )
     end = tr.mission_end_s(plan)
     if end - t_now > 1e-6:
-        out.append(f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {end - t_now:.6f}}};"
-                   f"  % to {gmat_epoch(plan, end)} UTC (end of mission)")
+        out.append(
+            f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {end - t_now:.6f}}};"
+            f"  % to {gmat_epoch(plan, end)} UTC (end of mission)"
+        )
         t_now = end
     final = float(period(float(tr.elements_at(plan, t_now).a)))
-    out.append(f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {final:.6f}}};"
-               "  % one revolution in the final orbit")
+    out.append(
+        f"Propagate J2Prop({name}) {{{name}.ElapsedSecs = {final:.6f}}};"
+        "  % one revolution in the final orbit"
+    )
     return "\n".join(out) + "\n"
 
 

@@ -156,8 +156,7 @@ class _PlanChecker:
             return
         if origin is typing.Literal:
             if value not in args:
-                self.add(path, f"must be one of {', '.join(map(repr, args))}, got "
-                               f"{_short(value)}")
+                self.add(path, f"must be one of {', '.join(map(repr, args))}, got {_short(value)}")
             return
         if origin is tuple:
             if not isinstance(value, list):
@@ -209,8 +208,7 @@ class _PlanChecker:
             if not isinstance(value, str):
                 self.add(path, f"must be text, got {_short(value)}")
             elif len(value) > MAX_PLAN_TEXT:
-                self.add(path, f"text of {len(value):,} characters, more than "
-                               f"{MAX_PLAN_TEXT:,}")
+                self.add(path, f"text of {len(value):,} characters, more than {MAX_PLAN_TEXT:,}")
             return
 
     def check_float(self, value, path: str, name: str) -> None:
@@ -232,8 +230,13 @@ class _PlanChecker:
             return
         low, high = _field_bounds(name)
         if not low <= x <= high:
-            what = ("a mass" if name.endswith("_kg") else "a time" if name.endswith("_s")
-                    else "the value")
+            what = (
+                "a mass"
+                if name.endswith("_kg")
+                else "a time"
+                if name.endswith("_s")
+                else "the value"
+            )
             self.add(path, f"{what} of {x:.6g} is outside [{low:g}, {high:g}]")
 
     def check_object(self, cls, value, path: str) -> None:
@@ -250,36 +253,42 @@ class _PlanChecker:
                 simple = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,59}", key)
                 text = key if simple else _short(key, 60)
                 close = [k for k in fields if k.lower() == key.lower().strip()]
-                self.add(f"{path}.{text}" if path else text, "unknown key"
-                         + (f'; did you mean "{close[0]}"?' if close else ""))
+                self.add(
+                    f"{path}.{text}" if path else text,
+                    "unknown key" + (f'; did you mean "{close[0]}"?' if close else ""),
+                )
         for fname, f in fields.items():
             sub = f"{path}.{fname}" if path else fname
             if fname not in value:
-                if (f.default is dataclasses.MISSING
-                        and f.default_factory is dataclasses.MISSING):
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                     self.add(sub, "required key missing")
                 continue
             self.check(hints[fname], value[fname], sub, fname)
         a, e = value.get("a_km"), value.get("e", 0.0)
-        if (not self.problems and _is_real(a) and _is_real(e)
-                and a * (1.0 - e) < R_EARTH_KM - 1e-6):
-            self.add(f"{path}.e" if path else "e", f"the perigee (a(1 - e) = {a * (1.0 - e):.6g} "
-                                                   "km) is below the Earth's surface")
+        if not self.problems and _is_real(a) and _is_real(e) and a * (1.0 - e) < R_EARTH_KM - 1e-6:
+            self.add(
+                f"{path}.e" if path else "e",
+                f"the perigee (a(1 - e) = {a * (1.0 - e):.6g} km) is below the Earth's surface",
+            )
 
 
 def _is_real(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _json_type(value) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number")
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "text",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), "a number")
 
 
 def _short(value, limit: int = 40) -> str:
     text = json.dumps(value, ensure_ascii=True) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def validate_plan_data(doc, filename: str = "<plan>") -> list:
@@ -296,13 +305,19 @@ def validate_plan_data(doc, filename: str = "<plan>") -> list:
     from otvplan.errors import Problem
 
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
-        return [Problem(filename, "", "not an otvplan plan file (expected \"format\": "
-                                      f"\"{PLAN_FORMAT}\")")]
+        return [
+            Problem(filename, "", f'not an otvplan plan file (expected "format": "{PLAN_FORMAT}")')
+        ]
     version = doc.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version > PLAN_FORMAT_VERSION:
-        return [Problem(filename, "format_version",
-                        f"plan format version {_short(version)} is not supported by otvplan "
-                        f"{__version__} (reads up to {PLAN_FORMAT_VERSION}); upgrade otvplan")]
+        return [
+            Problem(
+                filename,
+                "format_version",
+                f"plan format version {_short(version)} is not supported by otvplan "
+                f"{__version__} (reads up to {PLAN_FORMAT_VERSION}); upgrade otvplan",
+            )
+        ]
     if "plan" not in doc:
         return [Problem(filename, "plan", "required key missing")]
     checker = _PlanChecker(filename)
@@ -312,12 +327,14 @@ def validate_plan_data(doc, filename: str = "<plan>") -> list:
     data = doc["plan"]
     legs = data.get("legs", [])
     if len(legs) > MAX_PLAN_LEGS:
-        checker.add("plan.legs", f"{len(legs):,} legs, more than the {MAX_PLAN_LEGS:,} a report "
-                                 "takes")
+        checker.add(
+            "plan.legs", f"{len(legs):,} legs, more than the {MAX_PLAN_LEGS:,} a report takes"
+        )
     burns = sum(len(leg.get("burns", ())) for leg in legs)
     if burns > MAX_PLAN_BURNS:
-        checker.add("plan.legs", f"{burns:,} burns, more than the {MAX_PLAN_BURNS:,} a report "
-                                 "takes")
+        checker.add(
+            "plan.legs", f"{burns:,} burns, more than the {MAX_PLAN_BURNS:,} a report takes"
+        )
     for k, leg in enumerate(legs):
         if leg["t_end_s"] < leg["t_start_s"]:
             checker.add(f"plan.legs[{k}].t_end_s", "the leg ends before it starts")
@@ -340,8 +357,10 @@ def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan:
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise fail(f"not UTF-8 text (byte {exc.start}: {exc.reason}); a plan file is "
-                       "UTF-8 JSON as otvplan writes it") from None
+            raise fail(
+                f"not UTF-8 text (byte {exc.start}: {exc.reason}); a plan file is "
+                "UTF-8 JSON as otvplan writes it"
+            ) from None
     text = text.removeprefix("\ufeff")
     if not _json_depth_ok(text, MAX_PLAN_DEPTH):
         raise fail(f"the document nests too deeply (more than {MAX_PLAN_DEPTH} levels)")
@@ -377,15 +396,18 @@ def read_plan_file(path: str | os.PathLike) -> Plan:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise fail("no such file; check the path (`otvplan plan FILE --out DIR` writes "
-                   "DIR/plan.json)") from None
+        raise fail(
+            "no such file; check the path (`otvplan plan FILE --out DIR` writes DIR/plan.json)"
+        ) from None
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or exc}") from None
     if path.is_dir():
         raise fail("is a directory, not a plan file; give the path of a plan.json")
     if size > MAX_PLAN_FILE_BYTES:
-        raise fail(f"file is larger than {MAX_PLAN_FILE_BYTES:,} bytes; a plan file is at most "
-                   "a few MB of JSON")
+        raise fail(
+            f"file is larger than {MAX_PLAN_FILE_BYTES:,} bytes; a plan file is at most "
+            "a few MB of JSON"
+        )
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_PLAN_FILE_BYTES + 1)
@@ -409,8 +431,13 @@ def check_report_bounds(plan: Plan) -> None:
         return not (math.isfinite(x) and 0.0 <= x <= MAX_PLAN_SECONDS)
 
     if bad_time(plan.duration_s):
-        problems.append(Problem(name, "plan.duration_s", f"{plan.duration_s:.6g} s is outside "
-                                f"[0, {MAX_PLAN_SECONDS:g}] s"))
+        problems.append(
+            Problem(
+                name,
+                "plan.duration_s",
+                f"{plan.duration_s:.6g} s is outside [0, {MAX_PLAN_SECONDS:g}] s",
+            )
+        )
     if len(plan.legs) > MAX_PLAN_LEGS:
         problems.append(Problem(name, "plan.legs", f"more than {MAX_PLAN_LEGS} legs"))
     if sum(len(leg.burns) for leg in plan.legs) > MAX_PLAN_BURNS:
@@ -418,11 +445,19 @@ def check_report_bounds(plan: Plan) -> None:
     for k, leg in enumerate(plan.legs):
         for field in ("t_start_s", "t_end_s"):
             if bad_time(getattr(leg, field)):
-                problems.append(Problem(name, f"plan.legs[{k}].{field}", "time outside "
-                                        f"[0, {MAX_PLAN_SECONDS:g}] s"))
+                problems.append(
+                    Problem(
+                        name, f"plan.legs[{k}].{field}", f"time outside [0, {MAX_PLAN_SECONDS:g}] s"
+                    )
+                )
         for j, b in enumerate(leg.burns):
             if bad_time(b.t_s) or bad_time(b.duration_s):
-                problems.append(Problem(name, f"plan.legs[{k}].burns[{j}]", "time outside "
-                                        f"[0, {MAX_PLAN_SECONDS:g}] s"))
+                problems.append(
+                    Problem(
+                        name,
+                        f"plan.legs[{k}].burns[{j}]",
+                        f"time outside [0, {MAX_PLAN_SECONDS:g}] s",
+                    )
+                )
     if problems:
         raise InputError(problems[:20], kind="plan")

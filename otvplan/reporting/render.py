@@ -76,8 +76,7 @@ def _verification_blocks(verification: Verification) -> list:
     error and pass of an element the scenario leaves free)."""
     v = verification
     blocks: list = [Heading(2, "Verification")]
-    text = (f"Numerical propagation of the planned burns ({v.force_model}, "
-            f"{v.execution} execution)")
+    text = f"Numerical propagation of the planned burns ({v.force_model}, {v.execution} execution)"
     text += ": **all checks passed**." if v.passed else ": **some checks FAILED**."
     blocks.append(Para(text))
     table = []
@@ -88,27 +87,48 @@ def _verification_blocks(verification: Verification) -> list:
             return None if x is None else float(x) * scale
 
         digits = 5 if shown in ("-", "") else (3 if shown == "km" else 4)
-        table.append((
-            c.payload, f"{c.element} ({shown})",
-            _num(shown_value(c.target), digits) if c.target is not None else "free",
-            _num(shown_value(c.planned), digits),
-            _num(shown_value(c.achieved), digits),
-            _num(shown_value(c.error), digits),
-            _num(shown_value(c.tolerance), digits),
-            _ok_text(c.passed) if c.checked else "-",
-            c.note,
-        ))
+        table.append(
+            (
+                c.payload,
+                f"{c.element} ({shown})",
+                _num(shown_value(c.target), digits) if c.target is not None else "free",
+                _num(shown_value(c.planned), digits),
+                _num(shown_value(c.achieved), digits),
+                _num(shown_value(c.error), digits),
+                _num(shown_value(c.tolerance), digits),
+                _ok_text(c.passed) if c.checked else "-",
+                c.note,
+            )
+        )
     if table:
-        blocks.append(Table(("Payload", "Element", "Target", "Planned", "Propagated", "Error",
-                             "Tolerance", "Pass", "Note"), tuple(table),
-                            (False, False, True, True, True, True, True, False, False)))
+        blocks.append(
+            Table(
+                (
+                    "Payload",
+                    "Element",
+                    "Target",
+                    "Planned",
+                    "Propagated",
+                    "Error",
+                    "Tolerance",
+                    "Pass",
+                    "Note",
+                ),
+                tuple(table),
+                (False, False, True, True, True, True, True, False, False),
+            )
+        )
     mass = v.mass
-    items = [f"{label}: {_num(value, 3)} kg" for label, value in (
-        ("propellant (plan)", mass.plan_propellant_kg),
-        ("propellant (propagated)", mass.propagated_propellant_kg),
-        ("final mass (plan)", mass.final_mass_plan_kg),
-        ("final mass (propagated)", mass.final_mass_propagated_kg),
-        ("largest mass-chain error", mass.max_chain_error_kg))]
+    items = [
+        f"{label}: {_num(value, 3)} kg"
+        for label, value in (
+            ("propellant (plan)", mass.plan_propellant_kg),
+            ("propellant (propagated)", mass.propagated_propellant_kg),
+            ("final mass (plan)", mass.final_mass_plan_kg),
+            ("final mass (propagated)", mass.final_mass_propagated_kg),
+            ("largest mass-chain error", mass.max_chain_error_kg),
+        )
+    ]
     items.append("mass bookkeeping: " + ("consistent" if mass.passed else "INCONSISTENT"))
     items.extend(mass.notes)
     blocks.append(Bullets(tuple(items)))
@@ -126,45 +146,91 @@ def _refinement_blocks(plan: Plan, refinement: Refinement | None) -> list:
         stats = dict(plan.solver_stats)
         if stats.get("refined") != 1.0:
             return []
-        return [Para("These burns are flight-ready: refined against the numerical propagator "
-                     "(otvplan.flight.refine) so that, flown as written, they deliver; the "
-                     "refinement changed the total delta-v by "
-                     f"{_num(stats.get('refine_dv_added_m_s'), 3)} m/s.")]
+        return [
+            Para(
+                "These burns are flight-ready: refined against the numerical propagator "
+                "(otvplan.flight.refine) so that, flown as written, they deliver; the "
+                "refinement changed the total delta-v by "
+                f"{_num(stats.get('refine_dv_added_m_s'), 3)} m/s."
+            )
+        ]
     r = refinement
     if r.plan != plan:
         raise ValueError("the refinement is of another plan: report refinement.plan with it")
     rows = []
     for x in r.burns:
-        rows.append((
-            f"{x.leg}", x.label, utc_text(plan, x.refined_t_s), _num(x.shift_s, 2),
-            _num(x.planned_dv_kms * 1000.0, 3), _num(x.refined_dv_kms * 1000.0, 3),
-            _num(x.dv_added_kms * 1000.0, 3), _num(x.correction_kms * 1000.0, 3),
-            "low-thrust arc, as planned" if x.low_thrust else (x.trimmed or "-")))
-    rows.append(("", "**Total**", "", _num(r.max_shift_s, 2) + " (largest)",
-                 _num(r.planned_dv_kms * 1000.0, 3), _num(r.refined_dv_kms * 1000.0, 3),
-                 _num(r.dv_added_kms * 1000.0, 3), _num(r.max_correction_kms * 1000.0, 3)
-                 + " (largest)", ""))
-    blocks: list = [Heading(2, "Refined burns"), Para(
-        f"The burns above are flight-ready: each impulsive burn was refined against the "
-        f"numerical propagator ({r.force_model}) so that, flown exactly as written, it fires at "
-        "its planned place in the orbit and leaves the tug on its planned mean orbit (mean a, "
-        "and i for plane changes near a node). Planned: the solver's burn, sized on mean "
-        "elements. Correction: |refined - planned| delta-v vector. The refinement changed the "
-        f"total delta-v by {_num(r.dv_added_kms * 1000.0, 3)} m/s and the propellant by "
-        f"{_num(r.propellant_added_kg, 3)} kg.")]
+        rows.append(
+            (
+                f"{x.leg}",
+                x.label,
+                utc_text(plan, x.refined_t_s),
+                _num(x.shift_s, 2),
+                _num(x.planned_dv_kms * 1000.0, 3),
+                _num(x.refined_dv_kms * 1000.0, 3),
+                _num(x.dv_added_kms * 1000.0, 3),
+                _num(x.correction_kms * 1000.0, 3),
+                "low-thrust arc, as planned" if x.low_thrust else (x.trimmed or "-"),
+            )
+        )
+    rows.append(
+        (
+            "",
+            "**Total**",
+            "",
+            _num(r.max_shift_s, 2) + " (largest)",
+            _num(r.planned_dv_kms * 1000.0, 3),
+            _num(r.refined_dv_kms * 1000.0, 3),
+            _num(r.dv_added_kms * 1000.0, 3),
+            _num(r.max_correction_kms * 1000.0, 3) + " (largest)",
+            "",
+        )
+    )
+    blocks: list = [
+        Heading(2, "Refined burns"),
+        Para(
+            f"The burns above are flight-ready: each impulsive burn was refined against the "
+            f"numerical propagator ({r.force_model}) so that, flown exactly as written, it fires "
+            "at its planned place in the orbit and leaves the tug on its planned mean orbit "
+            "(mean a, and i for plane changes near a node). Planned: the solver's burn, sized on "
+            "mean elements. Correction: |refined - planned| delta-v vector. The refinement "
+            f"changed the total delta-v by {_num(r.dv_added_kms * 1000.0, 3)} m/s and the "
+            f"propellant by {_num(r.propellant_added_kg, 3)} kg."
+        ),
+    ]
     if not r.converged:
-        blocks.append(Para("**Some burns could not be refined within the trim limits** (the "
-                           "plan is inconsistent there):"))
+        blocks.append(
+            Para(
+                "**Some burns could not be refined within the trim limits** (the "
+                "plan is inconsistent there):"
+            )
+        )
         blocks.append(Bullets(tuple(r.notes)))
-    blocks.append(Table(("Leg", "Burn", "Epoch (UTC)", "Shift (s)", "Planned dv (m/s)",
-                         "Refined dv (m/s)", "Added (m/s)", "Correction (m/s)", "Trimmed"),
-                        tuple(rows), (True, False, False) + (True,) * 5 + (False,)))
+    blocks.append(
+        Table(
+            (
+                "Leg",
+                "Burn",
+                "Epoch (UTC)",
+                "Shift (s)",
+                "Planned dv (m/s)",
+                "Refined dv (m/s)",
+                "Added (m/s)",
+                "Correction (m/s)",
+                "Trimmed",
+            ),
+            tuple(rows),
+            (True, False, False) + (True,) * 5 + (False,),
+        )
+    )
     return blocks
 
 
-def build_blocks(plan: Plan, verification: Verification | None = None,
-                 figures: Sequence[tuple[str, str]] = (),
-                 refinement: Refinement | None = None) -> list:
+def build_blocks(
+    plan: Plan,
+    verification: Verification | None = None,
+    figures: Sequence[tuple[str, str]] = (),
+    refinement: Refinement | None = None,
+) -> list:
     """The report as a list of blocks (headings, paragraphs, bullet lists, tables, figures).
 
     ``figures`` is a sequence of ``(name, caption)`` to place after the summary;
@@ -175,8 +241,12 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
     b: list = [Heading(1, f"Mission plan: {sc.name}")]
     if sc.description:
         b.append(Para(sc.description.strip()))
-    b.append(Para(f"Drop-off orbit: {_dropoff_text(plan)}. Generated by otvplan {__version__}. "
-                  "Elements are mean elements (otvplan's secular J2 model); times are UTC."))
+    b.append(
+        Para(
+            f"Drop-off orbit: {_dropoff_text(plan)}. Generated by otvplan {__version__}. "
+            "Elements are mean elements (otvplan's secular J2 model); times are UTC."
+        )
+    )
     b.append(Heading(2, "Summary"))
     b.append(Table(("Quantity", "Value"), tuple(summary_rows(plan))))
     if not plan.feasible:
@@ -188,8 +258,12 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
             items.append(f"time shortfall: {_num(plan.shortfall_time_s / SECONDS_PER_DAY, 2)} d")
         if plan.undelivered:
             items.append("not delivered by this partial plan: " + ", ".join(plan.undelivered))
-        b.append(Para("Not every payload can be delivered within the constraints. The legs below "
-                      "are the best partial plan."))
+        b.append(
+            Para(
+                "Not every payload can be delivered within the constraints. The legs below "
+                "are the best partial plan."
+            )
+        )
         b.append(Bullets(tuple(items) or ("no reason recorded",)))
     if plan.warnings:
         b.append(Heading(2, "Warnings"))
@@ -199,19 +273,56 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
     b.append(Heading(2, "Legs"))
     legs = []
     for leg, r in zip(plan.legs, leg_rows(plan)):
-        legs.append((
-            str(r["leg"]), r["from"], r["to"], r["strategy"], utc_text(plan, leg.t_start_s),
-            utc_text(plan, leg.t_end_s), _num(r["duration_d"], 3), _num(r["dv_m_s"], 1),
-            _num(r["propellant_kg"], 2), _num(r["mass_before_kg"], 2),
-            _num(r["mass_after_kg"], 2)))
+        legs.append(
+            (
+                str(r["leg"]),
+                r["from"],
+                r["to"],
+                r["strategy"],
+                utc_text(plan, leg.t_start_s),
+                utc_text(plan, leg.t_end_s),
+                _num(r["duration_d"], 3),
+                _num(r["dv_m_s"], 1),
+                _num(r["propellant_kg"], 2),
+                _num(r["mass_before_kg"], 2),
+                _num(r["mass_after_kg"], 2),
+            )
+        )
     if legs:
-        legs.append(("", "**Total**", "", "", "", "", _num(plan.duration_s / SECONDS_PER_DAY, 3),
-                     _num(plan.total_dv_kms * 1000.0, 1), _num(plan.propellant_used_kg, 2), "",
-                     _num(plan.final_mass_kg, 2)))
-        b.append(Table(("Leg", "From", "To", "Strategy", "Start (UTC)", "End (UTC)",
-                        "Duration (d)", "Delta-v (m/s)", "Propellant (kg)",
-                        "Mass before (kg)", "Mass after (kg)"), tuple(legs),
-                       (True,) + (False,) * 5 + (True,) * 5))
+        legs.append(
+            (
+                "",
+                "**Total**",
+                "",
+                "",
+                "",
+                "",
+                _num(plan.duration_s / SECONDS_PER_DAY, 3),
+                _num(plan.total_dv_kms * 1000.0, 1),
+                _num(plan.propellant_used_kg, 2),
+                "",
+                _num(plan.final_mass_kg, 2),
+            )
+        )
+        b.append(
+            Table(
+                (
+                    "Leg",
+                    "From",
+                    "To",
+                    "Strategy",
+                    "Start (UTC)",
+                    "End (UTC)",
+                    "Duration (d)",
+                    "Delta-v (m/s)",
+                    "Propellant (kg)",
+                    "Mass before (kg)",
+                    "Mass after (kg)",
+                ),
+                tuple(legs),
+                (True,) + (False,) * 5 + (True,) * 5,
+            )
+        )
     else:
         b.append(Para("The plan has no legs."))
     notes = [f"Leg {leg.index}: " + "; ".join(leg.notes) for leg in plan.legs if leg.notes]
@@ -219,26 +330,58 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
         b.append(Bullets(tuple(notes)))
     burns = []
     for r in burn_rows(plan):
-        burns.append((
-            f"{r['leg']}.{r['burn']}", r["label"], utc_text(plan, r["t_s"]),
-            _num(r["dv_m_s"], 2), _num(r["dv_t_m_s"], 2), _num(r["dv_n_m_s"], 2),
-            _num(r["dv_w_m_s"], 2),
-            _num(r["duration_s"], 0) + (" (low thrust)" if r["low_thrust"] else "")
-            + ("" if r["impulsive_ok"] else " (long)"),
-            _num(r["propellant_kg"], 3), _num(r["mass_after_kg"], 2),
-            _num(None if r["after_a_km"] is None else r["after_a_km"] - R_EARTH_KM, 2),
-            _num(r["after_e"], 5), _num(r["after_i_deg"], 4), _num(r["after_raan_deg"], 4)))
+        burns.append(
+            (
+                f"{r['leg']}.{r['burn']}",
+                r["label"],
+                utc_text(plan, r["t_s"]),
+                _num(r["dv_m_s"], 2),
+                _num(r["dv_t_m_s"], 2),
+                _num(r["dv_n_m_s"], 2),
+                _num(r["dv_w_m_s"], 2),
+                _num(r["duration_s"], 0)
+                + (" (low thrust)" if r["low_thrust"] else "")
+                + ("" if r["impulsive_ok"] else " (long)"),
+                _num(r["propellant_kg"], 3),
+                _num(r["mass_after_kg"], 2),
+                _num(None if r["after_a_km"] is None else r["after_a_km"] - R_EARTH_KM, 2),
+                _num(r["after_e"], 5),
+                _num(r["after_i_deg"], 4),
+                _num(r["after_raan_deg"], 4),
+            )
+        )
     if burns:
         b.append(Heading(2, "Burns"))
-        b.append(Para("Delta-v components in the frame of the orbit before the burn: T along the "
-                      "velocity, W along the angular momentum (orbit normal), N = W x T (towards "
-                      "the Earth for a circular orbit). Orbit after: planned mean orbit, altitude "
-                      "= a - R_E (R_E = 6378.137 km)."))
-        b.append(Table(("Burn", "Label", "Epoch (UTC)", "Delta-v (m/s)", "dv T (m/s)",
-                        "dv N (m/s)", "dv W (m/s)", "Duration (s)", "Propellant (kg)",
-                        "Mass after (kg)", "Alt. after (km)", "e after", "i after (deg)",
-                        "RAAN after (deg)"), tuple(burns),
-                       (False, False, False) + (True,) * 11))
+        b.append(
+            Para(
+                "Delta-v components in the frame of the orbit before the burn: T along the "
+                "velocity, W along the angular momentum (orbit normal), N = W x T (towards "
+                "the Earth for a circular orbit). Orbit after: planned mean orbit, altitude "
+                "= a - R_E (R_E = 6378.137 km)."
+            )
+        )
+        b.append(
+            Table(
+                (
+                    "Burn",
+                    "Label",
+                    "Epoch (UTC)",
+                    "Delta-v (m/s)",
+                    "dv T (m/s)",
+                    "dv N (m/s)",
+                    "dv W (m/s)",
+                    "Duration (s)",
+                    "Propellant (kg)",
+                    "Mass after (kg)",
+                    "Alt. after (km)",
+                    "e after",
+                    "i after (deg)",
+                    "RAAN after (deg)",
+                ),
+                tuple(burns),
+                (False, False, False) + (True,) * 11,
+            )
+        )
     b.extend(_refinement_blocks(plan, refinement))
     b.append(Heading(2, "Deliveries"))
     deliveries = delivery_rows(plan)
@@ -248,24 +391,46 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
     when = {leg.delivery.payload: leg.delivery.t_s for leg in plan.legs if leg.delivery}
     for payload, rows in deliveries:
         b.append(Heading(3, f"{payload}"))
-        b.append(Para(f"Released {utc_text(plan, when[payload])} UTC "
-                      f"(day {_num(when[payload] / SECONDS_PER_DAY, 3)}), "
-                      f"{_num(mass_of.get(payload, float('nan')), 2)} kg. Targets that drift "
-                      "(RAAN, slot) are given at the release time."))
+        b.append(
+            Para(
+                f"Released {utc_text(plan, when[payload])} UTC "
+                f"(day {_num(when[payload] / SECONDS_PER_DAY, 3)}), "
+                f"{_num(mass_of.get(payload, float('nan')), 2)} kg. Targets that drift "
+                "(RAAN, slot) are given at the release time."
+            )
+        )
         table = []
         for name, unit, target, got, err, tol, ok in rows:
             if unit == "h":
-                table.append((f"{name} (hh:mm:ss)", _fmt_element(unit, target),
-                              _fmt_element(unit, got), _num(err, 2) + " min" if err is not None
-                              else "-", _num(tol, 2) + " min", _ok_text(ok)))
+                table.append(
+                    (
+                        f"{name} (hh:mm:ss)",
+                        _fmt_element(unit, target),
+                        _fmt_element(unit, got),
+                        _num(err, 2) + " min" if err is not None else "-",
+                        _num(tol, 2) + " min",
+                        _ok_text(ok),
+                    )
+                )
             else:
                 u = "" if unit == "-" else f" ({unit})"
-                table.append((f"{name}{u}", _fmt_element(unit, target), _fmt_element(unit, got),
-                              _fmt_element(unit, err) if err is not None else "-",
-                              _fmt_element(unit, tol) if tol is not None else "-",
-                              _ok_text(ok)))
-        b.append(Table(("Element", "Target", "Achieved (plan)", "Error", "Tolerance", "Within"),
-                       tuple(table), (False, True, True, True, True, False)))
+                table.append(
+                    (
+                        f"{name}{u}",
+                        _fmt_element(unit, target),
+                        _fmt_element(unit, got),
+                        _fmt_element(unit, err) if err is not None else "-",
+                        _fmt_element(unit, tol) if tol is not None else "-",
+                        _ok_text(ok),
+                    )
+                )
+        b.append(
+            Table(
+                ("Element", "Target", "Achieved (plan)", "Error", "Tolerance", "Within"),
+                tuple(table),
+                (False, True, True, True, True, False),
+            )
+        )
     if plan.undelivered:
         b.append(Para("Not delivered: " + ", ".join(plan.undelivered) + "."))
     if verification is not None:
@@ -281,13 +446,22 @@ def build_blocks(plan: Plan, verification: Verification | None = None,
 #: Control characters, line and paragraph separators and bidirectional overrides: never
 #: written as they are into Markdown or HTML (a newline would start a new block, an escape
 #: sequence would drive a terminal showing the file).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
-                      "\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 #: Characters that carry Markdown or HTML meaning inside a line, and what they become. ``*``
 #: is kept: the blocks use ``**bold**`` on purpose, and emphasis cannot inject anything.
-_MD_ESCAPES = str.maketrans({"\\": "\\\\", "`": "\\`", "[": "\\[", "]": "\\]",
-                             "<": "&lt;", ">": "&gt;", "&": "&amp;", "|": "\\|"})
+_MD_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "<": "&lt;",
+        ">": "&gt;",
+        "&": "&amp;",
+        "|": "\\|",
+    }
+)
 
 #: A line start that Markdown reads as a block: heading, quote, list item, rule, setext line.
 _MD_BLOCK_START = re.compile(r"^(\s*)(>|[#+\-=_~*]+(?=\s|$)|\d+[.)](?=\s|$))")
@@ -322,8 +496,10 @@ def _blocks_to_markdown(blocks, figure_files: dict[str, str] | None = None) -> s
             out.append("\n".join(f"- {_md_text(i)}" for i in blk.items))
         elif isinstance(blk, Table):
             num = blk.numeric or (False,) * len(blk.headers)
-            lines = ["| " + " | ".join(_md_cell(h) for h in blk.headers) + " |",
-                     "|" + "|".join("---:" if n else "---" for n in num) + "|"]
+            lines = [
+                "| " + " | ".join(_md_cell(h) for h in blk.headers) + " |",
+                "|" + "|".join("---:" if n else "---" for n in num) + "|",
+            ]
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in blk.rows]
             out.append("\n".join(lines))
         elif isinstance(blk, Figure):
@@ -333,16 +509,18 @@ def _blocks_to_markdown(blocks, figure_files: dict[str, str] | None = None) -> s
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_markdown(plan: Plan, verification: Verification | None = None,
-                    figures: Sequence[str] = ()) -> str:
+def render_markdown(
+    plan: Plan, verification: Verification | None = None, figures: Sequence[str] = ()
+) -> str:
     """The report as Markdown text.
 
     ``figures`` names figures (see :data:`otvplan.reporting.report.FIGURES`) to link as
     ``fig_<name>.png`` next to the Markdown file; by default none are linked.
     """
     caps = figure_captions(plan)
-    return _blocks_to_markdown(build_blocks(plan, verification,
-                                            [(n, caps[n]) for n in figures if n in caps]))
+    return _blocks_to_markdown(
+        build_blocks(plan, verification, [(n, caps[n]) for n in figures if n in caps])
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,9 +549,16 @@ def _inline_md(text: str) -> str:
 def _blocks_to_html(blocks, title: str, figure_data: dict[str, tuple[str, bytes]]) -> str:
     import base64
 
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f"<title>{_html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>",
-           "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{_html.escape(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     for blk in blocks:
         if isinstance(blk, Heading):
             out.append(f"<h{blk.level}>{_inline_md(blk.text)}</h{blk.level}>")
@@ -385,15 +570,22 @@ def _blocks_to_html(blocks, title: str, figure_data: dict[str, tuple[str, bytes]
             num = blk.numeric or (False,) * len(blk.headers)
             rows = ["<tr>" + "".join(f"<th>{_inline_md(h)}</th>" for h in blk.headers) + "</tr>"]
             for row in blk.rows:
-                rows.append("<tr>" + "".join(
-                    f'<td class="n">{_inline_md(c)}</td>' if n else f"<td>{_inline_md(c)}</td>"
-                    for c, n in zip(row, num)) + "</tr>")
+                rows.append(
+                    "<tr>"
+                    + "".join(
+                        f'<td class="n">{_inline_md(c)}</td>' if n else f"<td>{_inline_md(c)}</td>"
+                        for c, n in zip(row, num)
+                    )
+                    + "</tr>"
+                )
             out.append("<table>" + "".join(rows) + "</table>")
         elif isinstance(blk, Figure) and blk.name in figure_data:
             mime, data = figure_data[blk.name]
             src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-            out.append(f'<figure><img src="{src}" alt="{_html.escape(blk.caption)}">'
-                       f"<figcaption>{_html.escape(blk.caption)}</figcaption></figure>")
+            out.append(
+                f'<figure><img src="{src}" alt="{_html.escape(blk.caption)}">'
+                f"<figcaption>{_html.escape(blk.caption)}</figcaption></figure>"
+            )
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
 
@@ -402,10 +594,9 @@ def figure_captions(plan: Plan) -> dict[str, str]:
     """Caption of each figure that applies to ``plan`` (the Pareto front only with
     alternatives to show)."""
     caps = {
-        "timeline": "Timeline of the legs and their phases; burns as ticks, releases as "
-                    "triangles.",
+        "timeline": "Timeline of the legs and their phases; burns as ticks, releases as triangles.",
         "elements": "Mean altitude, inclination and RAAN relative to each target plane versus "
-                    "time; releases marked.",
+        "time; releases marked.",
         "mass": "Tug mass and propellant on board versus time (steps at burns and releases).",
         "dv_waterfall": "Delta-v per leg against the delta-v available from the propellant.",
         "planes": _planes_caption(plan),
@@ -419,11 +610,15 @@ def figure_captions(plan: Plan) -> dict[str, str]:
 def _planes_caption(plan: Plan) -> str:
     """Caption of the planes map, which is a node map when some target has a node to reach
     and an inclination map otherwise (as :func:`otvplan.reporting.plotting.planes` draws it)."""
-    if any(p.target.raan_rad is not None and p.target.inc_rad >= math.radians(0.1)
-           for p in plan.scenario.payloads):
+    if any(
+        p.target.raan_rad is not None and p.target.inc_rad >= math.radians(0.1)
+        for p in plan.scenario.payloads
+    ):
         ltan = " (LTAN for SSO)" if plan.scenario.dropoff.sso else ""
-        return ("Node of the tug and of each target relative to the drop-off plane against "
-                f"altitude{ltan}; drift runs, releases marked.")
+        return (
+            "Node of the tug and of each target relative to the drop-off plane against "
+            f"altitude{ltan}; drift runs, releases marked."
+        )
     return "Inclination of the tug and of each target against altitude; releases marked."
 
 
@@ -437,8 +632,13 @@ def make_figures(plan: Plan) -> dict:
     return {name: plotting.FIGURE_FUNCTIONS[name](plan) for name in figure_captions(plan)}
 
 
-def render_html(plan: Plan, verification: Verification | None = None, figures: dict | None = None,
-                embed_figures: bool = True, image_format: str = "svg") -> str:
+def render_html(
+    plan: Plan,
+    verification: Verification | None = None,
+    figures: dict | None = None,
+    embed_figures: bool = True,
+    image_format: str = "svg",
+) -> str:
     """The report as one self-contained HTML page (no external files, scripts or fonts).
 
     Figures are embedded as ``data:`` URIs (``image_format`` ``"svg"`` or ``"png"``).
@@ -456,8 +656,7 @@ def render_html(plan: Plan, verification: Verification | None = None, figures: d
                 figure_data[name] = fig
             else:
                 figure_data[name] = _render_figure(fig, image_format)
-    blocks = build_blocks(plan, verification,
-                          [(n, caps[n]) for n in caps if n in figure_data])
+    blocks = build_blocks(plan, verification, [(n, caps[n]) for n in caps if n in figure_data])
     return _blocks_to_html(blocks, f"otvplan plan: {plan.scenario.name}", figure_data)
 
 

@@ -90,8 +90,16 @@ RETIRED_FIGURES = ("orbits3d",)
 
 
 #: Files of a report set other than the figures (``fig_<name>.png/.svg``).
-REPORT_FILES = ("plan.json", "legs.csv", "burns.csv", "report.md", "report.html", "plan.oem",
-                "plan.opm", "plan.script")
+REPORT_FILES = (
+    "plan.json",
+    "legs.csv",
+    "burns.csv",
+    "report.md",
+    "report.html",
+    "plan.oem",
+    "plan.opm",
+    "plan.script",
+)
 
 
 def is_report_file(name: str) -> bool:
@@ -100,8 +108,12 @@ def is_report_file(name: str) -> bool:
     if name in REPORT_FILES:
         return True
     stem, dot, ext = name.rpartition(".")
-    return (dot == "." and ext in ("png", "svg") and stem.startswith("fig_")
-            and stem[4:] in _figure_names())
+    return (
+        dot == "."
+        and ext in ("png", "svg")
+        and stem.startswith("fig_")
+        and stem[4:] in _figure_names()
+    )
 
 
 def _figure_names() -> set[str]:
@@ -117,10 +129,15 @@ def _figure_names() -> set[str]:
     return names
 
 
-def write_report(plan: Plan, out_dir: str | os.PathLike,
-                 verification: Verification | None = None, *,
-                 figures: bool = True, exports: bool = False,
-                 refinement: Refinement | None = None) -> list[Path]:
+def write_report(
+    plan: Plan,
+    out_dir: str | os.PathLike,
+    verification: Verification | None = None,
+    *,
+    figures: bool = True,
+    exports: bool = False,
+    refinement: Refinement | None = None,
+) -> list[Path]:
     """Write the full report of ``plan`` into ``out_dir`` (created if needed).
 
     Writes ``plan.json``, ``legs.csv``, ``burns.csv``, ``report.md``, ``report.html`` and, with
@@ -159,12 +176,22 @@ def write_report(plan: Plan, out_dir: str | os.PathLike,
                 fig_paths.append(stage.write_bytes(f"fig_{name}.svg", svg))
                 rendered[name] = ("image/svg+xml", svg)
         md_figs = [(n, caps[n]) for n in caps if n in rendered]
-        paths.append(stage.write_text("report.md", _blocks_to_markdown(
-            build_blocks(plan, verification, md_figs, refinement))))
-        paths.append(stage.write_text("report.html", _blocks_to_html(
-            build_blocks(plan, verification, md_figs, refinement),
-            f"otvplan plan: {plan.scenario.name}",
-            rendered)))
+        paths.append(
+            stage.write_text(
+                "report.md",
+                _blocks_to_markdown(build_blocks(plan, verification, md_figs, refinement)),
+            )
+        )
+        paths.append(
+            stage.write_text(
+                "report.html",
+                _blocks_to_html(
+                    build_blocks(plan, verification, md_figs, refinement),
+                    f"otvplan plan: {plan.scenario.name}",
+                    rendered,
+                ),
+            )
+        )
         paths.extend(fig_paths)
         if exports:
             from otvplan.reporting import exports as ex

@@ -20,14 +20,43 @@ from otvplan.flight.trajectory import target_at
 from otvplan.model import Plan
 
 LEG_COLUMNS = (
-    "leg", "from", "to", "strategy", "start_utc", "end_utc", "duration_d", "dv_m_s",
-    "propellant_kg", "mass_before_kg", "mass_after_kg", "payload", "payload_mass_kg",
+    "leg",
+    "from",
+    "to",
+    "strategy",
+    "start_utc",
+    "end_utc",
+    "duration_d",
+    "dv_m_s",
+    "propellant_kg",
+    "mass_before_kg",
+    "mass_after_kg",
+    "payload",
+    "payload_mass_kg",
 )
 BURN_COLUMNS = (
-    "leg", "burn", "label", "engine", "epoch_utc", "t_s", "low_thrust", "duration_s",
-    "dv_m_s", "dv_t_m_s", "dv_n_m_s", "dv_w_m_s", "propellant_kg", "mass_before_kg",
-    "mass_after_kg", "u_deg", "after_a_km", "after_e", "after_i_deg", "after_raan_deg",
-    "after_u_deg", "impulsive_ok",
+    "leg",
+    "burn",
+    "label",
+    "engine",
+    "epoch_utc",
+    "t_s",
+    "low_thrust",
+    "duration_s",
+    "dv_m_s",
+    "dv_t_m_s",
+    "dv_n_m_s",
+    "dv_w_m_s",
+    "propellant_kg",
+    "mass_before_kg",
+    "mass_after_kg",
+    "u_deg",
+    "after_a_km",
+    "after_e",
+    "after_i_deg",
+    "after_raan_deg",
+    "after_u_deg",
+    "impulsive_ok",
 )
 
 
@@ -103,15 +132,23 @@ def leg_rows(plan: Plan) -> list[dict]:
     rows = []
     for leg in plan.legs:
         d = leg.delivery
-        rows.append({
-            "leg": leg.index, "from": leg.origin, "to": leg.destination,
-            "strategy": leg.strategy, "start_utc": _iso(plan, leg.t_start_s),
-            "end_utc": _iso(plan, leg.t_end_s),
-            "duration_d": leg.duration_s / SECONDS_PER_DAY, "dv_m_s": leg.dv_kms * 1000.0,
-            "propellant_kg": leg.propellant_kg, "mass_before_kg": leg.mass_before_kg,
-            "mass_after_kg": leg.mass_after_kg, "payload": d.payload if d else "",
-            "payload_mass_kg": d.mass_kg if d else 0.0,
-        })
+        rows.append(
+            {
+                "leg": leg.index,
+                "from": leg.origin,
+                "to": leg.destination,
+                "strategy": leg.strategy,
+                "start_utc": _iso(plan, leg.t_start_s),
+                "end_utc": _iso(plan, leg.t_end_s),
+                "duration_d": leg.duration_s / SECONDS_PER_DAY,
+                "dv_m_s": leg.dv_kms * 1000.0,
+                "propellant_kg": leg.propellant_kg,
+                "mass_before_kg": leg.mass_before_kg,
+                "mass_after_kg": leg.mass_after_kg,
+                "payload": d.payload if d else "",
+                "payload_mass_kg": d.mass_kg if d else 0.0,
+            }
+        )
     return rows
 
 
@@ -121,20 +158,32 @@ def burn_rows(plan: Plan) -> list[dict]:
     for leg in plan.legs:
         for k, b in enumerate(leg.burns, start=1):
             oa = b.orbit_after
-            rows.append({
-                "leg": leg.index, "burn": k, "label": b.label, "engine": b.engine,
-                "epoch_utc": _iso(plan, b.t_s), "t_s": b.t_s, "low_thrust": b.low_thrust,
-                "duration_s": b.duration_s, "dv_m_s": b.dv_kms * 1000.0,
-                "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0, "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
-                "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0, "propellant_kg": b.propellant_kg,
-                "mass_before_kg": b.mass_before_kg, "mass_after_kg": b.mass_after_kg,
-                "u_deg": math.degrees(b.u_rad),
-                "after_a_km": oa.a_km if oa else None, "after_e": oa.e if oa else None,
-                "after_i_deg": _deg(oa.inc_rad) if oa else None,
-                "after_raan_deg": _deg(oa.raan_rad) if oa else None,
-                "after_u_deg": _deg(oa.u_rad) if oa else None,
-                "impulsive_ok": b.impulsive_ok,
-            })
+            rows.append(
+                {
+                    "leg": leg.index,
+                    "burn": k,
+                    "label": b.label,
+                    "engine": b.engine,
+                    "epoch_utc": _iso(plan, b.t_s),
+                    "t_s": b.t_s,
+                    "low_thrust": b.low_thrust,
+                    "duration_s": b.duration_s,
+                    "dv_m_s": b.dv_kms * 1000.0,
+                    "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0,
+                    "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
+                    "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0,
+                    "propellant_kg": b.propellant_kg,
+                    "mass_before_kg": b.mass_before_kg,
+                    "mass_after_kg": b.mass_after_kg,
+                    "u_deg": math.degrees(b.u_rad),
+                    "after_a_km": oa.a_km if oa else None,
+                    "after_e": oa.e if oa else None,
+                    "after_i_deg": _deg(oa.inc_rad) if oa else None,
+                    "after_raan_deg": _deg(oa.raan_rad) if oa else None,
+                    "after_u_deg": _deg(oa.u_rad) if oa else None,
+                    "impulsive_ok": b.impulsive_ok,
+                }
+            )
     return rows
 
 
@@ -209,22 +258,47 @@ def delivery_rows(plan: Plan) -> list[tuple[str, list[tuple]]]:
 
         add("altitude a - R_E", "km", spec.a_km - R_EARTH_KM, o.a_km - R_EARTH_KM, tol.sma_km)
         add("eccentricity", "-", spec.e, o.e, tol.eccentricity)
-        add("inclination", "deg", math.degrees(spec.inc_rad), math.degrees(o.inc_rad),
-            math.degrees(tol.inclination_rad))
+        add(
+            "inclination",
+            "deg",
+            math.degrees(spec.inc_rad),
+            math.degrees(o.inc_rad),
+            math.degrees(tol.inclination_rad),
+        )
         raan_t, slot_t = target_at(spec, t)
-        add("RAAN", "deg", None if raan_t is None else math.degrees(raan_t) % 360.0,
-            math.degrees(o.raan_rad) % 360.0, math.degrees(tol.raan_rad), angle=True)
+        add(
+            "RAAN",
+            "deg",
+            None if raan_t is None else math.degrees(raan_t) % 360.0,
+            math.degrees(o.raan_rad) % 360.0,
+            math.degrees(tol.raan_rad),
+            angle=True,
+        )
         if spec.ltan_h is not None:
             ref = spec.ltan_reference
             got_h = _ltan_of(o.raan_rad, t, plan, ref)
             tgt_h = _ltan_of(float(raan_t), t, plan, ref) if raan_t is not None else None
             err_min = None if tgt_h is None else ((got_h - tgt_h + 12.0) % 24.0 - 12.0) * 60.0
             tol_min = math.degrees(tol.raan_rad) / 15.0 * 60.0
-            rows.append((f"LTAN ({ref} sun)", "h", tgt_h, got_h, err_min, tol_min,
-                         None if err_min is None else abs(err_min) <= tol_min + 1e-9))
-        add("slot (argument of latitude)", "deg",
+            rows.append(
+                (
+                    f"LTAN ({ref} sun)",
+                    "h",
+                    tgt_h,
+                    got_h,
+                    err_min,
+                    tol_min,
+                    None if err_min is None else abs(err_min) <= tol_min + 1e-9,
+                )
+            )
+        add(
+            "slot (argument of latitude)",
+            "deg",
             None if slot_t is None else math.degrees(slot_t) % 360.0,
-            math.degrees(o.u_rad) % 360.0, math.degrees(tol.slot_rad), angle=True)
+            math.degrees(o.u_rad) % 360.0,
+            math.degrees(tol.slot_rad),
+            angle=True,
+        )
         out.append((d.payload, rows))
     return out
 
@@ -262,23 +336,40 @@ def summary_rows(plan: Plan) -> list[tuple[str, str]]:
         ("Duration", f"{_num(plan.duration_s / SECONDS_PER_DAY, 2)} d"),
         ("Payloads delivered", f"{len(plan.delivered)} of {len(sc.payloads)}"),
         ("Total delta-v", f"{_num(plan.total_dv_kms * 1000.0, 1)} m/s"),
-        ("Delta-v margin (usable propellant left, at final mass)",
-         f"{_num(budget.margin_kms * 1000.0, 1)} m/s"),
+        (
+            "Delta-v margin (usable propellant left, at final mass)",
+            f"{_num(budget.margin_kms * 1000.0, 1)} m/s",
+        ),
         ("Propellant loaded", f"{_num(tug.propellant_kg, 2)} kg"),
         ("Propellant reserve", f"{_num(tug.reserve_kg, 2)} kg"),
         ("Propellant used", f"{_num(plan.propellant_used_kg, 2)} kg"),
         ("Propellant remaining", f"{_num(plan.propellant_remaining_kg, 2)} kg"),
-        ("Propellant margin above reserve",
-         f"{_num(margin, 2)} kg ({_num(100.0 * margin / usable if usable > 0 else float('nan'), 1)}"
-         " % of usable)"),
+        (
+            "Propellant margin above reserve",
+            f"{_num(margin, 2)} kg "
+            f"({_num(100.0 * margin / usable if usable > 0 else float('nan'), 1)} % of usable)",
+        ),
         ("Initial mass", f"{_num(sc.initial_mass_kg, 2)} kg"),
         ("Final mass", f"{_num(plan.final_mass_kg, 2)} kg"),
-        ("Tug", f"{tug.name}: dry {_num(tug.dry_mass_kg, 1)} kg, engines "
-                + ", ".join(f"{e.name} ({e.kind}, Isp {_num(e.isp_s, 0)} s, "
-                            f"{_thrust_text(e.thrust_n)})" for e in tug.engines)),
-        ("Sequence optimality", "exact within the leg model" if plan.exact else
-         "heuristic" + (f"; propellant lower bound {_num(plan.lower_bound_propellant_kg, 2)} kg"
-                        if plan.lower_bound_propellant_kg is not None else "")),
+        (
+            "Tug",
+            f"{tug.name}: dry {_num(tug.dry_mass_kg, 1)} kg, engines "
+            + ", ".join(
+                f"{e.name} ({e.kind}, Isp {_num(e.isp_s, 0)} s, {_thrust_text(e.thrust_n)})"
+                for e in tug.engines
+            ),
+        ),
+        (
+            "Sequence optimality",
+            "exact within the leg model"
+            if plan.exact
+            else "heuristic"
+            + (
+                f"; propellant lower bound {_num(plan.lower_bound_propellant_kg, 2)} kg"
+                if plan.lower_bound_propellant_kg is not None
+                else ""
+            ),
+        ),
     ]
     return rows
 
@@ -288,8 +379,9 @@ def _dropoff_text(plan: Plan) -> str:
     parts = [f"altitude {_num(d.a_km - R_EARTH_KM, 1)} km"]
     if d.e:
         parts.append(f"e {_num(d.e, 5)}")
-    parts.append(f"inclination {_num(math.degrees(d.inc_rad), 4)} deg"
-                 + (" (SSO)" if d.sso else ""))
+    parts.append(
+        f"inclination {_num(math.degrees(d.inc_rad), 4)} deg" + (" (SSO)" if d.sso else "")
+    )
     if d.raan_rad is not None:
         parts.append(f"RAAN {_num(math.degrees(d.raan_rad), 4)} deg")
     if d.ltan_h is not None:
