@@ -309,6 +309,38 @@ def test_verification_from_verify_renders(minimal, minimal_verification):
     assert ("all checks passed" in md) == bool(ver.passed)
 
 
+def test_deliveries_table_shows_the_verified_errors(minimal, minimal_verification):
+    """Issue 15 item 1: with a verification, each delivery's table shows the error of the
+    orbit achieved in the propagator beside the planned one (a in km, e, angles in deg, as the
+    verification holds them), with its verdict; without one, only the planned columns."""
+    ver = minimal_verification
+    checks = {(d.payload, c.element): c for d in ver.deliveries for c in d.checks}
+    tables = md_tables(report.render_markdown(minimal, ver))
+    element_of = {
+        "altitude a - R_E (km)": "a",
+        "eccentricity": "e",
+        "inclination (deg)": "i",
+        "RAAN (deg)": "raan",
+    }
+    seen = 0
+    for payload in minimal.delivered:
+        header, *rows = tables[payload]
+        assert header[-2:] == ["Error (verified)", "Within (verified)"]
+        for row in rows:
+            c = checks.get((payload, element_of.get(row[0], "")))
+            if c is None or not c.checked:
+                continue
+            shown = float(row[-2])
+            value = c.error if c.unit in ("km", "-") else math.degrees(c.error)
+            decimals = len(row[-2].split(".")[1]) if "." in row[-2] else 0
+            assert shown == pytest.approx(value, abs=0.51 * 10.0**-decimals)
+            assert row[-1] == ("yes" if c.passed else "**NO**")
+            seen += 1
+    assert seen >= 3 * len(minimal.delivered)
+    plain = md_tables(report.render_markdown(minimal))
+    assert plain[minimal.delivered[0]][0][-1] == "Within"
+
+
 def test_verification_report_shows_every_value(minimal, minimal_verification):
     """Issue 13: every value a real verification holds reaches the report - a "-" only where
     the record has no value (a free element's error and verdict), "free" only where it has no

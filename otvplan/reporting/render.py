@@ -389,6 +389,15 @@ def build_blocks(
         b.append(Para("No payload is delivered."))
     mass_of = {p.name: p.mass_kg for p in sc.payloads}
     when = {leg.delivery.payload: leg.delivery.t_s for leg in plan.legs if leg.delivery}
+    verified = _verified_errors(verification)
+    if verified:
+        b.append(
+            Para(
+                "Verified: the error of the mean orbit achieved when the plan is flown through "
+                f"the numerical propagator ({verification.execution} execution), beside the "
+                "planned one; the verification section below has the details."
+            )
+        )
     for payload, rows in deliveries:
         b.append(Heading(3, f"{payload}"))
         b.append(
@@ -400,42 +409,77 @@ def build_blocks(
             )
         )
         table = []
+        checks = verified.get(payload, {})
         for name, unit, target, got, err, tol, ok in rows:
             if unit == "h":
-                table.append(
-                    (
-                        f"{name} (hh:mm:ss)",
-                        _fmt_element(unit, target),
-                        _fmt_element(unit, got),
-                        _num(err, 2) + " min" if err is not None else "-",
-                        _num(tol, 2) + " min",
-                        _ok_text(ok),
-                    )
+                row = (
+                    f"{name} (hh:mm:ss)",
+                    _fmt_element(unit, target),
+                    _fmt_element(unit, got),
+                    _num(err, 2) + " min" if err is not None else "-",
+                    _num(tol, 2) + " min",
+                    _ok_text(ok),
                 )
             else:
                 u = "" if unit == "-" else f" ({unit})"
-                table.append(
-                    (
-                        f"{name}{u}",
-                        _fmt_element(unit, target),
-                        _fmt_element(unit, got),
-                        _fmt_element(unit, err) if err is not None else "-",
-                        _fmt_element(unit, tol) if tol is not None else "-",
-                        _ok_text(ok),
-                    )
+                row = (
+                    f"{name}{u}",
+                    _fmt_element(unit, target),
+                    _fmt_element(unit, got),
+                    _fmt_element(unit, err) if err is not None else "-",
+                    _fmt_element(unit, tol) if tol is not None else "-",
+                    _ok_text(ok),
                 )
-        b.append(
-            Table(
-                ("Element", "Target", "Achieved (plan)", "Error", "Tolerance", "Within"),
-                tuple(table),
-                (False, True, True, True, True, False),
-            )
-        )
+            if verified:
+                key = "raan" if unit == "h" else _ROW_ELEMENT.get(name, "")
+                v_err, v_ok = checks.get(key, (None, None))
+                if v_err is not None and unit == "h":  # RAAN error [deg] as LTAN minutes
+                    text = _num(v_err / 15.0 * 60.0, 2) + " min"
+                else:
+                    text = _fmt_element(unit, v_err) if v_err is not None else "-"
+                row = (*row, text, _ok_text(v_ok))
+            table.append(row)
+        header = ("Element", "Target", "Achieved (plan)", "Error", "Tolerance", "Within")
+        align = (False, True, True, True, True, False)
+        if verified:
+            header += ("Error (verified)", "Within (verified)")
+            align += (True, False)
+        b.append(Table(header, tuple(table), align))
     if plan.undelivered:
         b.append(Para("Not delivered: " + ", ".join(plan.undelivered) + "."))
     if verification is not None:
         b.extend(_verification_blocks(verification))
     return b
+
+
+#: The verification's element of each Deliveries row (LTAN is the RAAN in hours).
+_ROW_ELEMENT = {
+    "altitude a - R_E": "a",
+    "eccentricity": "e",
+    "inclination": "i",
+    "RAAN": "raan",
+    "slot (argument of latitude)": "slot",
+}
+
+
+def _verified_errors(verification: Verification | None) -> dict[str, dict[str, tuple]]:
+    """Per payload and element (a, e, i, raan, slot): the verified error in display units
+    (km, -, deg) and whether it is within tolerance (an equatorial target's longitude stands
+    for its slot; LTAN rows show the RAAN's in minutes). Empty without a verification."""
+    if verification is None:
+        return {}
+    out: dict[str, dict[str, tuple]] = {}
+    for d in verification.deliveries:
+        per = out.setdefault(d.payload, {})
+        for c in d.checks:
+            if c.error is None or not c.checked:
+                per[c.element] = (None, None)
+                continue
+            err = c.error if c.unit in ("km", "-") else math.degrees(c.error)
+            per[c.element] = (err, c.passed)
+            if c.element == "longitude":
+                per["slot"] = (err, c.passed)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
