@@ -28,16 +28,27 @@ from otvplan.planning import attribution
 from otvplan.planning.attribution import AttributionError, Pricing, attribute
 
 #: (name, mass, altitude, LTAN) of the test payloads; all in the 10:30 plane but "d".
-PAYLOADS = [("a", "20 kg", "600 km", "10:30"), ("b", "35 kg", "450 km", "10:30"),
-            ("c", "10 kg", "700 km", "10:30"), ("d", "30 kg", "550 km", "10:30"),
-            ("e", "15 kg", "500 km", "10:30"), ("f", "25 kg", "650 km", "10:30")]
+PAYLOADS = [
+    ("a", "20 kg", "600 km", "10:30"),
+    ("b", "35 kg", "450 km", "10:30"),
+    ("c", "10 kg", "700 km", "10:30"),
+    ("d", "30 kg", "550 km", "10:30"),
+    ("e", "15 kg", "500 km", "10:30"),
+    ("f", "25 kg", "650 km", "10:30"),
+]
 
 
-def scenario_text(payloads, *, propellant: str = "200 kg", disposal: str = "{type: none}",
-                  name: str = "attribution-test") -> str:
+def scenario_text(
+    payloads,
+    *,
+    propellant: str = "200 kg",
+    disposal: str = "{type: none}",
+    name: str = "attribution-test",
+) -> str:
     lines = "\n".join(
         f'  - {{name: {n}, mass: {m}, target: {{altitude: {h}, sso: true, ltan: "{lt}"}}}}'
-        for n, m, h, lt in payloads)
+        for n, m, h, lt in payloads
+    )
     return f"""name: {name}
 epoch: 2027-03-01T10:00:00Z
 dropoff: {{altitude: 525 km, sso: true, ltan: "10:30"}}
@@ -109,7 +120,7 @@ def test_exact_shapley_is_efficient_and_matches_the_definition(memo_plans):
     sc = scenario(PAYLOADS[:5], disposal="{type: perigee, altitude: 300 km}")
     a = attribute(sc)
     names = [p.name for p in sc.payloads]
-    assert a.method == "exact" and a.plans == 2 ** 5 and a.samples == 0
+    assert a.method == "exact" and a.plans == 2**5 and a.samples == 0
     # the total is the plan of the whole manifest, the baseline the disposal alone
     whole = otvplan.plan(sc)
     assert a.total_propellant_kg == pytest.approx(whole.propellant_used_kg, rel=1e-12)
@@ -119,19 +130,23 @@ def test_exact_shapley_is_efficient_and_matches_the_definition(memo_plans):
     assert v[frozenset()] == a.baseline_propellant_kg
     # efficiency: the shares sum to v(N) - v(empty), the allocations to the total
     shares = [r.shapley_propellant_kg for r in a.payloads]
-    assert math.fsum(shares) == pytest.approx(a.total_propellant_kg - a.baseline_propellant_kg,
-                                              abs=1e-9)
+    assert math.fsum(shares) == pytest.approx(
+        a.total_propellant_kg - a.baseline_propellant_kg, abs=1e-9
+    )
     assert math.fsum(r.allocated_propellant_kg for r in a.payloads) == pytest.approx(
-        a.total_propellant_kg, abs=1e-9)
+        a.total_propellant_kg, abs=1e-9
+    )
     assert math.fsum(r.allocated_duration_s for r in a.payloads) == pytest.approx(
-        a.total_duration_s, abs=1e-6)
+        a.total_duration_s, abs=1e-6
+    )
     assert math.fsum(r.share for r in a.payloads) == pytest.approx(1.0, abs=1e-12)
     # the same numbers from the definition (all 120 orders)
     brute = shapley_from_the_definition(v, names)
     for r in a.payloads:
         assert r.shapley_propellant_kg == pytest.approx(brute[r.name], abs=1e-9)
         assert r.allocated_propellant_kg == pytest.approx(
-            brute[r.name] + a.baseline_propellant_kg / 5, abs=1e-9)
+            brute[r.name] + a.baseline_propellant_kg / 5, abs=1e-9
+        )
         assert r.shapley_propellant_se_kg == 0.0
     t = {frozenset(c.payloads): c.duration_s for c in a.coalitions}
     brute_t = shapley_from_the_definition(t, names)
@@ -140,27 +155,36 @@ def test_exact_shapley_is_efficient_and_matches_the_definition(memo_plans):
     # marginal costs: the whole plan less the plan without the payload, re-planned
     for r in a.payloads:
         without = frozenset(names) - {r.name}
-        assert r.marginal_propellant_kg == pytest.approx(v[frozenset(names)] - v[without],
-                                                         abs=1e-12)
+        assert r.marginal_propellant_kg == pytest.approx(
+            v[frozenset(names)] - v[without], abs=1e-12
+        )
     sub = otvplan.plan(replace(sc, payloads=sc.payloads[1:]))
     assert a.payloads[0].marginal_propellant_kg == pytest.approx(
-        whole.propellant_used_kg - sub.propellant_used_kg, abs=1e-9)
+        whole.propellant_used_kg - sub.propellant_used_kg, abs=1e-9
+    )
     # every plan of these manifests is within the continuous planner's gap
     assert a.max_gap is not None and a.max_gap <= 1e-3
     assert a.warnings == ()
 
 
 def test_equal_payloads_get_equal_shares(memo_plans):
-    twins = [("a", "20 kg", "600 km", "10:30"), ("twin-1", "30 kg", "480 km", "10:30"),
-             ("twin-2", "30 kg", "480 km", "10:30"), ("c", "10 kg", "700 km", "10:30")]
+    twins = [
+        ("a", "20 kg", "600 km", "10:30"),
+        ("twin-1", "30 kg", "480 km", "10:30"),
+        ("twin-2", "30 kg", "480 km", "10:30"),
+        ("c", "10 kg", "700 km", "10:30"),
+    ]
     a = attribute(scenario(twins))
     by = {r.name: r for r in a.payloads}
     assert by["twin-1"].shapley_propellant_kg == pytest.approx(
-        by["twin-2"].shapley_propellant_kg, abs=1e-9)
+        by["twin-2"].shapley_propellant_kg, abs=1e-9
+    )
     assert by["twin-1"].shapley_duration_s == pytest.approx(
-        by["twin-2"].shapley_duration_s, abs=1e-6)
+        by["twin-2"].shapley_duration_s, abs=1e-6
+    )
     assert by["twin-1"].marginal_propellant_kg == pytest.approx(
-        by["twin-2"].marginal_propellant_kg, abs=1e-9)
+        by["twin-2"].marginal_propellant_kg, abs=1e-9
+    )
 
 
 def test_a_payload_released_at_the_dropoff_costs_nothing(memo_plans):
@@ -192,17 +216,21 @@ def test_sampled_shares_agree_with_the_exact_ones_within_3_standard_errors(memo_
     assert sampled.total_propellant_kg == exact.total_propellant_kg
     # each permutation's contributions telescope to v(N) - v(empty): so does their mean
     assert math.fsum(r.shapley_propellant_kg for r in sampled.payloads) == pytest.approx(
-        sampled.total_propellant_kg - sampled.baseline_propellant_kg, abs=1e-9)
+        sampled.total_propellant_kg - sampled.baseline_propellant_kg, abs=1e-9
+    )
     assert math.fsum(r.allocated_propellant_kg for r in sampled.payloads) == pytest.approx(
-        sampled.total_propellant_kg, abs=1e-9)
+        sampled.total_propellant_kg, abs=1e-9
+    )
     for s, e in zip(sampled.payloads, exact.payloads):
         assert s.name == e.name
         assert s.marginal_propellant_kg == e.marginal_propellant_kg  # always exact
         assert s.shapley_propellant_se_kg > 0
         assert abs(s.shapley_propellant_kg - e.shapley_propellant_kg) <= max(
-            3.0 * s.shapley_propellant_se_kg, 1e-9), (s, e)
+            3.0 * s.shapley_propellant_se_kg, 1e-9
+        ), (s, e)
         assert abs(s.shapley_duration_s - e.shapley_duration_s) <= max(
-            3.0 * s.shapley_duration_se_s, 1e-6), (s, e)
+            3.0 * s.shapley_duration_se_s, 1e-6
+        ), (s, e)
 
 
 def test_sampling_is_reproducible_and_sums_exactly(memo_plans):
@@ -211,7 +239,8 @@ def test_sampling_is_reproducible_and_sums_exactly(memo_plans):
     two = attribute(sc, exact_max_payloads=2, samples=6, seed=7)
     assert one.payloads == two.payloads and one.method == "sampled" and one.samples == 6
     assert math.fsum(r.allocated_propellant_kg for r in one.payloads) == pytest.approx(
-        one.total_propellant_kg, abs=1e-9)
+        one.total_propellant_kg, abs=1e-9
+    )
     odd = attribute(sc, exact_max_payloads=2, samples=5, seed=7)
     assert odd.samples == 6  # antithetic pairs: rounded up to an even number
 
@@ -229,10 +258,10 @@ def test_an_infeasible_manifest_is_refused_with_its_shortfall():
     assert err.value.shortfall.propellant_kg > 0
 
 
-def test_an_infeasible_sub_manifest_takes_its_cheapest_feasible_superset(memo_plans,
-                                                                          monkeypatch):
+def test_an_infeasible_sub_manifest_takes_its_cheapest_feasible_superset(memo_plans, monkeypatch):
     """Whatever makes a sub-manifest infeasible on its own, the plan of a feasible superset
     delivers it too: its value is the cheapest such plan's, with a warning."""
+
     def plan(sc, objective=None):
         p = memo_plans(sc, objective)
         if [q.name for q in sc.payloads] == ["b"]:
@@ -249,7 +278,8 @@ def test_an_infeasible_sub_manifest_takes_its_cheapest_feasible_superset(memo_pl
     assert b.value_from == best.payloads
     assert len(a.warnings) == 1 and "[b] has no feasible plan" in a.warnings[0]
     assert math.fsum(r.allocated_propellant_kg for r in a.payloads) == pytest.approx(
-        a.total_propellant_kg, abs=1e-9)
+        a.total_propellant_kg, abs=1e-9
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,14 +289,14 @@ def test_an_infeasible_sub_manifest_takes_its_cheapest_feasible_superset(memo_pl
 
 def test_pricing_gives_costs_that_sum_to_the_total(memo_plans):
     sc = scenario(PAYLOADS[:3])
-    pricing = Pricing(propellant_per_kg=25.0, per_day=800.0, tug_launch_per_kg=40.0,
-                      currency="EUR")
+    pricing = Pricing(propellant_per_kg=25.0, per_day=800.0, tug_launch_per_kg=40.0, currency="EUR")
     a = attribute(sc, pricing=pricing)
     tug_kg = sc.tug.dry_mass_kg + sc.tug.propellant_kg
     assert a.tug_launch_kg == tug_kg
-    assert a.total_cost == pytest.approx(a.total_propellant_kg * 25.0
-                                         + a.total_duration_s / 86400.0 * 800.0
-                                         + tug_kg * 40.0, rel=1e-12)
+    assert a.total_cost == pytest.approx(
+        a.total_propellant_kg * 25.0 + a.total_duration_s / 86400.0 * 800.0 + tug_kg * 40.0,
+        rel=1e-12,
+    )
     assert math.fsum(r.cost for r in a.payloads) == pytest.approx(a.total_cost, rel=1e-12)
     mass = sum(p.mass_kg for p in sc.payloads)
     for r in a.payloads:
@@ -297,13 +327,31 @@ def test_cli_costs_table_and_json(memo_plans, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     path = tmp_path / "m.yaml"
     path.write_text(scenario_text(PAYLOADS[:3]), encoding="utf-8")
-    status = main(["costs", str(path), "--price-propellant", "20", "--price-day", "1000",
-                   "--price-tug-kg", "50"])
+    status = main(
+        [
+            "costs",
+            str(path),
+            "--price-propellant",
+            "20",
+            "--price-day",
+            "1000",
+            "--price-tug-kg",
+            "50",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == EXIT_OK
     head = next(line for line in out.splitlines() if "payload" in line)
-    for column in ("payload", "mass kg", "marginal kg", "marginal d", "Shapley kg", "share",
-                   "cost", "cost/kg"):
+    for column in (
+        "payload",
+        "mass kg",
+        "marginal kg",
+        "marginal d",
+        "Shapley kg",
+        "share",
+        "cost",
+        "cost/kg",
+    ):
         assert column in head
     assert "method: exact Shapley values over all 8 sub-manifests" in out
     assert "total cost" in out
@@ -314,7 +362,8 @@ def test_cli_costs_table_and_json(memo_plans, tmp_path, capsys, monkeypatch):
     assert data["method_text"].startswith("Shapley values sampled from 4 permutations")
     assert [r["name"] for r in data["payloads"]] == ["a", "b", "c"]
     assert math.fsum(r["allocated_propellant_kg"] for r in data["payloads"]) == pytest.approx(
-        data["total_propellant_kg"], abs=1e-9)
+        data["total_propellant_kg"], abs=1e-9
+    )
     assert data["pricing"] is None
     status = main(["costs", str(path), "--format", "csv"])
     lines = capsys.readouterr().out.splitlines()
@@ -362,7 +411,8 @@ def test_window_plan_keeps_every_sub_manifest_within_the_mission(minimal_path, c
     for r in tight.payloads:
         assert r.marginal_duration_s >= -1e-6
     assert math.fsum(r.allocated_propellant_kg for r in tight.payloads) == pytest.approx(
-        tight.total_propellant_kg, abs=1e-9)
+        tight.total_propellant_kg, abs=1e-9
+    )
     with pytest.raises(ValueError, match="window"):
         attribute(sc, window="mission")
     assert main(["costs", str(minimal_path), "--window", "mission"]) == 2

@@ -175,16 +175,20 @@ class Attribution:
         """One line saying how the shares were computed."""
         n = len(self.payloads)
         if self.method == "exact":
-            head = f"exact Shapley values over all {2 ** n} sub-manifests"
+            head = f"exact Shapley values over all {2**n} sub-manifests"
         else:
             se = max((p.shapley_propellant_se_kg for p in self.payloads), default=0.0)
-            head = (f"Shapley values sampled from {self.samples} permutations (antithetic "
-                    f"pairs, seed {self.seed}); standard error up to {se:,.2f} kg")
+            head = (
+                f"Shapley values sampled from {self.samples} permutations (antithetic "
+                f"pairs, seed {self.seed}); standard error up to {se:,.2f} kg"
+            )
         gap = "" if self.max_gap is None else f"; plans within {self.max_gap:.2%} of optimal"
         if self.window == "plan":
             gap += f"; sub-manifests within the plan's {self.total_duration_s / 86400.0:,.2f} d"
-        return (f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}; disposal "
-                f"{self.baseline_propellant_kg:,.2f} kg split equally")
+        return (
+            f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}; disposal "
+            f"{self.baseline_propellant_kg:,.2f} kg split equally"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,18 +198,25 @@ class Attribution:
 
 def _subset(scenario: Scenario, mask: int) -> Scenario:
     """The scenario with its manifest cut to the payloads of ``mask`` (bit k: payload k)."""
-    return replace(scenario, payloads=tuple(
-        p for k, p in enumerate(scenario.payloads) if mask >> k & 1))
+    return replace(
+        scenario, payloads=tuple(p for k, p in enumerate(scenario.payloads) if mask >> k & 1)
+    )
 
 
 def _value(p) -> tuple[float, float, bool, bool, float | None]:
     """(propellant kg, duration s, feasible, exact, gap) of a plan."""
-    return (float(p.propellant_used_kg), float(p.duration_s), bool(p.feasible), bool(p.exact),
-            p.optimality_gap)
+    return (
+        float(p.propellant_used_kg),
+        float(p.duration_s),
+        bool(p.feasible),
+        bool(p.exact),
+        p.optimality_gap,
+    )
 
 
-def _plan_subset(scenario: Scenario, objective: str,
-                 mask: int) -> tuple[float, float, bool, bool, float | None]:
+def _plan_subset(
+    scenario: Scenario, objective: str, mask: int
+) -> tuple[float, float, bool, bool, float | None]:
     """Plan one sub-manifest (on a worker process)."""
     return _value(_plan(_subset(scenario, mask), objective))
 
@@ -213,14 +224,23 @@ def _plan_subset(scenario: Scenario, objective: str,
 class _Values:
     """v(S) and T(S) per subset mask (bit k: payload k of the manifest), planned on demand."""
 
-    def __init__(self, scenario: Scenario, objective: str, time_limit_s: float | None,
-                 progress: Callable[[dict], None] | None, total: int | None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        objective: str,
+        time_limit_s: float | None,
+        progress: Callable[[dict], None] | None,
+        total: int | None,
+    ):
         self.scenario = scenario
         self.objective = objective
         self.n = len(scenario.payloads)
         self.full = (1 << self.n) - 1
-        solver = scenario.solver if time_limit_s is None else replace(
-            scenario.solver, time_limit_s=float(time_limit_s))
+        solver = (
+            scenario.solver
+            if time_limit_s is None
+            else replace(scenario.solver, time_limit_s=float(time_limit_s))
+        )
         self.base = replace(scenario, solver=solver)
         self.cache: dict[int, tuple[float, float, bool, bool, float | None]] = {}
         self.progress = progress
@@ -238,8 +258,10 @@ class _Values:
                 raise AttributionError(
                     "costs can be attributed only for a feasible plan of the whole manifest; "
                     "this one is not: " + "; ".join(p.infeasible_reasons),
-                    Shortfall(p.shortfall_propellant_kg, p.shortfall_time_s,
-                              list(p.infeasible_reasons)))
+                    Shortfall(
+                        p.shortfall_propellant_kg, p.shortfall_time_s, list(p.infeasible_reasons)
+                    ),
+                )
             got = self._store(mask, _value(p))
         return got
 
@@ -260,9 +282,14 @@ class _Values:
     def _store(self, mask: int, got: tuple[float, float, bool, bool, float | None]):
         self.cache[mask] = got
         if self.progress is not None:
-            self.progress({"plans": len(self.cache), "total": self.total,
-                           "payloads": bin(mask).count("1"),
-                           "elapsed_s": time.perf_counter() - self.t0})
+            self.progress(
+                {
+                    "plans": len(self.cache),
+                    "total": self.total,
+                    "payloads": bin(mask).count("1"),
+                    "elapsed_s": time.perf_counter() - self.t0,
+                }
+            )
         return got
 
     def resolve(self) -> tuple[dict[int, tuple[float, float]], dict[int, int]]:
@@ -275,8 +302,9 @@ class _Values:
             if v[2]:
                 values[m] = (v[0], v[1])
                 continue
-            best = min((t for t in feasible if t & m == m),
-                       key=lambda t: (feasible[t][0], feasible[t][1]))
+            best = min(
+                (t for t in feasible if t & m == m), key=lambda t: (feasible[t][0], feasible[t][1])
+            )
             values[m] = (feasible[best][0], feasible[best][1])
             filled[m] = best
         return values, filled
@@ -287,11 +315,19 @@ class _Values:
 # --------------------------------------------------------------------------------------------
 
 
-def attribute(scenario: Scenario, *, objective: str | None = "propellant",
-              exact_max_payloads: int = EXACT_MAX_PAYLOADS, samples: int = DEFAULT_SAMPLES,
-              seed: int = 0, time_limit_s: float | None = None, window: str = "scenario",
-              pricing: Pricing | None = None, workers: int | None = None,
-              progress: Callable[[dict], None] | None = None) -> Attribution:
+def attribute(
+    scenario: Scenario,
+    *,
+    objective: str | None = "propellant",
+    exact_max_payloads: int = EXACT_MAX_PAYLOADS,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    time_limit_s: float | None = None,
+    window: str = "scenario",
+    pricing: Pricing | None = None,
+    workers: int | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> Attribution:
     """Attribute the plan's propellant and days to its payloads (see the module docstring).
 
     ``objective``: the planner's objective for every sub-manifest (None: the scenario's).
@@ -334,8 +370,10 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
         span = values.cache[full][1]
         limit = scenario.constraints.max_duration_s
         if limit is None or span < limit:
-            values.base = replace(values.base, constraints=replace(
-                values.base.constraints, max_duration_s=max(span, 1.0)))
+            values.base = replace(
+                values.base,
+                constraints=replace(values.base.constraints, max_duration_s=max(span, 1.0)),
+            )
     needed = [full & ~(1 << i) for i in range(n)] + [0]
     pairs = 0
     orders: list[list[int]] = []
@@ -367,14 +405,21 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
     for m, src in sorted(filled.items()):
         warnings.append(
             f"sub-manifest [{', '.join(values.names(m)) or 'none'}] has no feasible plan of its "
-            f"own; valued by the plan of [{', '.join(values.names(src))}]")
+            f"own; valued by the plan of [{', '.join(values.names(src))}]"
+        )
     gaps = [c[4] for c in values.cache.values() if c[4] is not None]
     coalitions = tuple(
-        Coalition(payloads=values.names(m), propellant_kg=values.cache[m][0],
-                  duration_s=values.cache[m][1], feasible=values.cache[m][2],
-                  exact=values.cache[m][3], gap=values.cache[m][4],
-                  value_from=values.names(filled[m]) if m in filled else None)
-        for m in sorted(values.cache, key=lambda m: (bin(m).count("1"), m)))
+        Coalition(
+            payloads=values.names(m),
+            propellant_kg=values.cache[m][0],
+            duration_s=values.cache[m][1],
+            feasible=values.cache[m][2],
+            exact=values.cache[m][3],
+            gap=values.cache[m][4],
+            value_from=values.names(filled[m]) if m in filled else None,
+        )
+        for m in sorted(values.cache, key=lambda m: (bin(m).count("1"), m))
+    )
     total_p, total_t = prop[full], dur[full]
     base_p, base_t = prop[0], dur[0]
     tug_launch_kg = scenario.tug.dry_mass_kg + scenario.tug.propellant_kg
@@ -385,54 +430,80 @@ def attribute(scenario: Scenario, *, objective: str | None = "propellant",
         alloc_p = float(phi_p[i]) + base_p / n
         alloc_t = float(phi_t[i]) + base_t / n
         row = PayloadCost(
-            name=p.name, mass_kg=float(p.mass_kg),
+            name=p.name,
+            mass_kg=float(p.mass_kg),
             marginal_propellant_kg=total_p - prop[full & ~(1 << i)],
             marginal_duration_s=total_t - dur[full & ~(1 << i)],
-            shapley_propellant_kg=float(phi_p[i]), shapley_propellant_se_kg=float(se_p[i]),
-            shapley_duration_s=float(phi_t[i]), shapley_duration_se_s=float(se_t[i]),
-            allocated_propellant_kg=alloc_p, allocated_duration_s=alloc_t,
-            share=alloc_p / total_p if total_p > 0 else 1.0 / n)
+            shapley_propellant_kg=float(phi_p[i]),
+            shapley_propellant_se_kg=float(se_p[i]),
+            shapley_duration_s=float(phi_t[i]),
+            shapley_duration_se_s=float(se_t[i]),
+            allocated_propellant_kg=alloc_p,
+            allocated_duration_s=alloc_t,
+            share=alloc_p / total_p if total_p > 0 else 1.0 / n,
+        )
         if pricing is not None:
             weight = p.mass_kg / mass_total if mass_total > 0 else 1.0 / n
             prop_cost = alloc_p * pricing.propellant_per_kg
             ops_cost = alloc_t / SECONDS_PER_DAY * pricing.per_day
             tug_cost = weight * tug_launch_kg * pricing.tug_launch_per_kg
             cost = prop_cost + ops_cost + tug_cost
-            row = replace(row, propellant_cost=prop_cost, operations_cost=ops_cost,
-                          tug_cost=tug_cost, cost=cost,
-                          cost_per_kg=cost / p.mass_kg if p.mass_kg > 0 else None)
+            row = replace(
+                row,
+                propellant_cost=prop_cost,
+                operations_cost=ops_cost,
+                tug_cost=tug_cost,
+                cost=cost,
+                cost_per_kg=cost / p.mass_kg if p.mass_kg > 0 else None,
+            )
         rows.append(row)
     total_cost = None
     if pricing is not None:
-        total_cost = (total_p * pricing.propellant_per_kg
-                      + total_t / SECONDS_PER_DAY * pricing.per_day
-                      + tug_launch_kg * pricing.tug_launch_per_kg)
+        total_cost = (
+            total_p * pricing.propellant_per_kg
+            + total_t / SECONDS_PER_DAY * pricing.per_day
+            + tug_launch_kg * pricing.tug_launch_per_kg
+        )
     return Attribution(
-        scenario=scenario.name, objective=objective, method="exact" if exact else "sampled",
-        payloads=tuple(rows), total_propellant_kg=total_p, total_duration_s=total_t,
-        baseline_propellant_kg=base_p, baseline_duration_s=base_t,
-        samples=0 if exact else 2 * pairs, seed=seed, plans=len(values.cache),
-        elapsed_s=time.perf_counter() - values.t0, max_gap=max(gaps) if gaps else None,
-        coalitions=coalitions, pricing=pricing, total_cost=total_cost,
-        tug_launch_kg=tug_launch_kg, window=window, warnings=tuple(warnings))
+        scenario=scenario.name,
+        objective=objective,
+        method="exact" if exact else "sampled",
+        payloads=tuple(rows),
+        total_propellant_kg=total_p,
+        total_duration_s=total_t,
+        baseline_propellant_kg=base_p,
+        baseline_duration_s=base_t,
+        samples=0 if exact else 2 * pairs,
+        seed=seed,
+        plans=len(values.cache),
+        elapsed_s=time.perf_counter() - values.t0,
+        max_gap=max(gaps) if gaps else None,
+        coalitions=coalitions,
+        pricing=pricing,
+        total_cost=total_cost,
+        tug_launch_kg=tug_launch_kg,
+        window=window,
+        warnings=tuple(warnings),
+    )
 
 
 def _exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
     """phi_i = sum_{S not holding i} |S|! (n - |S| - 1)! / n! (v(S + i) - v(S)) (Shapley 1953),
     summed with :func:`math.fsum`."""
-    weight = [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n)
-              for s in range(n)]
+    weight = [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)]
     out = np.zeros(n)
     for i in range(n):
         bit = 1 << i
-        terms = [weight[bin(m).count("1")] * (v[m | bit] - v[m])
-                 for m in range(1 << n) if not m & bit]
+        terms = [
+            weight[bin(m).count("1")] * (v[m | bit] - v[m]) for m in range(1 << n) if not m & bit
+        ]
         out[i] = math.fsum(terms)
     return out
 
 
-def _sampled_shapley(v: dict[int, float], orders: list[list[int]],
-                     n: int) -> tuple[np.ndarray, np.ndarray]:
+def _sampled_shapley(
+    v: dict[int, float], orders: list[list[int]], n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean marginal contributions over ``orders`` (antithetic pairs, consecutive) and the
     standard error of each mean from the pair means (Castro, Gomez & Tejada 2009)."""
     contrib = np.zeros((len(orders), n))
@@ -446,4 +517,3 @@ def _sampled_shapley(v: dict[int, float], orders: list[list[int]],
     m = pair_means.shape[0]
     se = pair_means.std(axis=0, ddof=1) / math.sqrt(m) if m > 1 else np.full(n, math.inf)
     return phi, se
-
