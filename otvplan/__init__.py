@@ -23,8 +23,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 #: The public functions, all defined in :mod:`otvplan.api`.
-_FUNCTIONS = ("load_scenario", "plan", "verify", "report", "sweep", "summary", "leg_table",
-              "costs")
+_FUNCTIONS = ("load_scenario", "plan", "verify", "report", "sweep", "summary", "leg_table", "costs")
 #: Public classes re-exported from other modules.
 _CLASSES = {"OtvplanError": "otvplan.errors", "ScenarioError": "otvplan.errors"}
 

@@ -86,13 +86,14 @@ def load_scenario(source: Any, *, filename: str | None = None) -> Scenario:
         return _scenario.load_data(_plain_scenario(source, name), name)
     if isinstance(source, (bytes, bytearray)):
         return _scenario.loads(source, filename=filename or "<string>")
-    if isinstance(source, os.PathLike) or (isinstance(source, str)
-                                           and not _is_yaml_text(source)):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and not _is_yaml_text(source)):
         return _scenario.load(source)
     if isinstance(source, str):
         return _scenario.loads(source, filename=filename or "<string>")
-    raise TypeError(f"cannot load a scenario from {type(source).__name__}; give a path, YAML "
-                    "text, a dict or a Scenario")
+    raise TypeError(
+        f"cannot load a scenario from {type(source).__name__}; give a path, YAML "
+        "text, a dict or a Scenario"
+    )
 
 
 def _plain_scenario(data: Mapping, name: str) -> dict:
@@ -113,11 +114,15 @@ def _plain_scenario(data: Mapping, name: str) -> dict:
         if _is_boinor_orbit(value):
             orbit_jd = float(value.epoch.utc.jd1) + float(value.epoch.utc.jd2)
             if epoch_jd is not None and abs(orbit_jd - epoch_jd) * 86400.0 > 1e-3:
-                problems.append(Problem(
-                    name, _path_text(path),
-                    f"the boinor Orbit's epoch ({value.epoch.utc.isot}Z) is not the scenario "
-                    f"epoch ({epoch}); propagate it there first: "
-                    "orbit.propagate(Time(epoch) - orbit.epoch)"))
+                problems.append(
+                    Problem(
+                        name,
+                        _path_text(path),
+                        f"the boinor Orbit's epoch ({value.epoch.utc.isot}Z) is not the scenario "
+                        f"epoch ({epoch}); propagate it there first: "
+                        "orbit.propagate(Time(epoch) - orbit.epoch)",
+                    )
+                )
                 return None
             return orbit_spec_from_boinor(value, epoch_jd, where=_path_text(path))
         if isinstance(value, Mapping):
@@ -178,8 +183,7 @@ def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None, *, where: str =
 
     r = np.asarray(orbit.r.to_value("km"), float)
     v = np.asarray(orbit.v.to_value("km/s"), float)
-    jd = float(orbit.epoch.utc.jd1) + float(orbit.epoch.utc.jd2) if epoch_jd is None \
-        else epoch_jd
+    jd = float(orbit.epoch.utc.jd1) + float(orbit.epoch.utc.jd2) if epoch_jd is None else epoch_jd
     p = precession_matrix(jd)
     el = rv_to_coe(p @ r, p @ v)
     given = rv_to_coe(r, v)
@@ -198,8 +202,13 @@ def orbit_spec_from_boinor(orbit, epoch_jd: float | None = None, *, where: str =
     logger.info(
         "%sboinor Orbit in GCRS (inclination %s deg, RAAN %s deg) rotated to the mean equator "
         "and equinox of %s: inclination %s deg, RAAN %s deg (IAU-1976 precession)",
-        f"{where}: " if where else "", _deg(given.i), _deg(given.raan),
-        _jd_text(jd), _deg(el.i), _deg(el.raan))
+        f"{where}: " if where else "",
+        _deg(given.i),
+        _deg(given.raan),
+        _jd_text(jd),
+        _deg(el.i),
+        _deg(el.raan),
+    )
     return spec
 
 
@@ -215,8 +224,13 @@ def _jd_text(jd: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
-         progress: Callable[[dict], None] | None = None) -> Plan:
+def plan(
+    scenario: Any,
+    objective: str | None = None,
+    *,
+    strict: bool = False,
+    progress: Callable[[dict], None] | None = None,
+) -> Plan:
     """Plan a mission from a Scenario (or anything :func:`load_scenario` takes).
 
     ``objective``: ``"propellant"``, ``"duration"`` or ``"pareto"`` (default: the scenario's).
@@ -228,15 +242,22 @@ def plan(scenario: Any, objective: str | None = None, *, strict: bool = False,
     """
     from otvplan.planning.solver import plan as _plan
 
-    return _plan(load_scenario(scenario), objective=objective, strict=strict,
-                 progress=progress)
+    return _plan(load_scenario(scenario), objective=objective, strict=strict, progress=progress)
 
 
-def costs(scenario: Any, objective: str | None = "propellant", *,
-          exact_max_payloads: int | None = None, samples: int | None = None, seed: int = 0,
-          time_limit_s: float | None = None, pricing: Pricing | Mapping | None = None,
-          workers: int | None = None, window: str = "scenario",
-          progress: Callable[[dict], None] | None = None) -> Attribution:
+def costs(
+    scenario: Any,
+    objective: str | None = "propellant",
+    *,
+    exact_max_payloads: int | None = None,
+    samples: int | None = None,
+    seed: int = 0,
+    time_limit_s: float | None = None,
+    pricing: Pricing | Mapping | None = None,
+    workers: int | None = None,
+    window: str = "scenario",
+    progress: Callable[[dict], None] | None = None,
+) -> Attribution:
     """What each delivery of a scenario (anything :func:`load_scenario` takes) costs: its
     marginal propellant and days (the manifest re-planned without it) and its Shapley share
     of the plan's propellant and days, exact up to ``exact_max_payloads`` payloads (default
@@ -257,27 +278,56 @@ def costs(scenario: Any, objective: str | None = "propellant", *,
         kwargs["exact_max_payloads"] = exact_max_payloads
     if samples is not None:
         kwargs["samples"] = samples
-    return _attribution.attribute(load_scenario(scenario), objective=objective, seed=seed,
-                                  time_limit_s=time_limit_s, pricing=pricing,
-                                  workers=workers, window=window, progress=progress,
-                                  **kwargs)
+    return _attribution.attribute(
+        load_scenario(scenario),
+        objective=objective,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        pricing=pricing,
+        workers=workers,
+        window=window,
+        progress=progress,
+        **kwargs,
+    )
 
 
-def verify(plan_or_path: Any, *, execution: Execution = "guided", drag: bool = False,
-           zonal: int = 2, backend: Backend = "ode", samples: int = 64,
-           trace_burns: bool = True, trim: bool = True) -> Verification:
+def verify(
+    plan_or_path: Any,
+    *,
+    execution: Execution = "guided",
+    drag: bool = False,
+    zonal: int = 2,
+    backend: Backend = "ode",
+    samples: int = 64,
+    trace_burns: bool = True,
+    trim: bool = True,
+) -> Verification:
     """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
     :func:`plan` takes) through the numerical propagator; the options are those of
     :func:`otvplan.flight.verify.verify`. Returns a :class:`otvplan.flight.verify.Verification`."""
     from otvplan.flight.verify import verify as _verify
 
-    return _verify(_as_plan(plan_or_path), execution=execution, drag=drag, zonal=zonal,
-                   backend=backend, samples=samples, trace_burns=trace_burns, trim=trim)
+    return _verify(
+        _as_plan(plan_or_path),
+        execution=execution,
+        drag=drag,
+        zonal=zonal,
+        backend=backend,
+        samples=samples,
+        trace_burns=trace_burns,
+        trim=trim,
+    )
 
 
-def report(plan_or_path: Any, out_dir: str | os.PathLike,
-           verification: Verification | None = None, *, figures: bool = True,
-           exports: bool = False, refinement: Refinement | None = None) -> list[Path]:
+def report(
+    plan_or_path: Any,
+    out_dir: str | os.PathLike,
+    verification: Verification | None = None,
+    *,
+    figures: bool = True,
+    exports: bool = False,
+    refinement: Refinement | None = None,
+) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
     GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`.
     ``plan_or_path`` as for :func:`verify`. ``refinement``: the
@@ -286,22 +336,44 @@ def report(plan_or_path: Any, out_dir: str | os.PathLike,
     written."""
     from otvplan.reporting.report import write_report
 
-    return write_report(_as_plan(plan_or_path), Path(out_dir), verification,
-                        figures=figures, exports=exports, refinement=refinement)
+    return write_report(
+        _as_plan(plan_or_path),
+        Path(out_dir),
+        verification,
+        figures=figures,
+        exports=exports,
+        refinement=refinement,
+    )
 
 
-def sweep(study: Study | str | os.PathLike, executor: Executor | None = None,
-          out_dir: str | os.PathLike | None = None, workers: int | None = None,
-          progress: Callable[[int, int], None] | None = None, *, chunk_size: int | None = None,
-          retries: int = 2, plots: bool = True,
-          notify: Callable[[str], None] | None = None) -> pandas.DataFrame:
+def sweep(
+    study: Study | str | os.PathLike,
+    executor: Executor | None = None,
+    out_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    chunk_size: int | None = None,
+    retries: int = 2,
+    plots: bool = True,
+    notify: Callable[[str], None] | None = None,
+) -> pandas.DataFrame:
     """Run a trade study (a :class:`~otvplan.study.Study` or a study file) on local worker
     processes or a given ``concurrent.futures.Executor``; see :func:`otvplan.study.sweep`.
     Returns the table of cases (a :class:`pandas.DataFrame`)."""
     from otvplan.study.run import sweep as _sweep
 
-    return _sweep(study, executor, out_dir, workers, progress, chunk_size=chunk_size,
-                  retries=retries, plots=plots, notify=notify)
+    return _sweep(
+        study,
+        executor,
+        out_dir,
+        workers,
+        progress,
+        chunk_size=chunk_size,
+        retries=retries,
+        plots=plots,
+        notify=notify,
+    )
 
 
 def _as_plan(value: Any) -> Plan:
@@ -341,11 +413,18 @@ def leg_table(p: Plan) -> list[dict]:
 
     rows = []
     for leg in p.legs:
-        rows.append({
-            "leg": leg.index, "from": leg.origin, "to": leg.destination,
-            "strategy": leg.strategy,
-            "start": (leg.t_start_s * u.s).to(u.day), "duration": (leg.duration_s * u.s).to(u.day),
-            "dv": (leg.dv_kms * u.km / u.s).to(u.m / u.s), "propellant": leg.propellant_kg * u.kg,
-            "mass_before": leg.mass_before_kg * u.kg, "mass_after": leg.mass_after_kg * u.kg,
-        })
+        rows.append(
+            {
+                "leg": leg.index,
+                "from": leg.origin,
+                "to": leg.destination,
+                "strategy": leg.strategy,
+                "start": (leg.t_start_s * u.s).to(u.day),
+                "duration": (leg.duration_s * u.s).to(u.day),
+                "dv": (leg.dv_kms * u.km / u.s).to(u.m / u.s),
+                "propellant": leg.propellant_kg * u.kg,
+                "mass_before": leg.mass_before_kg * u.kg,
+                "mass_after": leg.mass_after_kg * u.kg,
+            }
+        )
     return rows

@@ -67,8 +67,9 @@ def output_width() -> int | None:
     return None
 
 
-def fit_columns(columns: list[tuple[str, str, list[str]]], drop_order: tuple[str, ...],
-                width: int | None) -> list[tuple[str, str, list[str]]]:
+def fit_columns(
+    columns: list[tuple[str, str, list[str]]], drop_order: tuple[str, ...], width: int | None
+) -> list[tuple[str, str, list[str]]]:
     """The columns ``(header, justify, cells)`` that fit in ``width`` characters.
 
     Columns named in ``drop_order`` are dropped in that order while the table's natural width
@@ -76,6 +77,7 @@ def fit_columns(columns: list[tuple[str, str, list[str]]], drop_order: tuple[str
     more than ``width``; what is still too wide is then folded by the table itself (long names
     wrap inside their cell). ``width`` None keeps every column.
     """
+
     def natural(cols) -> int:
         return 1 + sum(3 + max([len(h)] + [len(c) for c in cells]) for h, _, cells in cols)
 
@@ -89,8 +91,9 @@ def fit_columns(columns: list[tuple[str, str, list[str]]], drop_order: tuple[str
     return kept
 
 
-def print_table(title: str, columns: list[tuple[str, str, list[str]]],
-                drop_order: tuple[str, ...]) -> None:
+def print_table(
+    title: str, columns: list[tuple[str, str, list[str]]], drop_order: tuple[str, ...]
+) -> None:
     """Print a table fitted to :func:`output_width` (see :func:`fit_columns`)."""
     from rich.table import Table
 
@@ -106,8 +109,10 @@ def print_table(title: str, columns: list[tuple[str, str, list[str]]],
     console.print(table)
     dropped = [h for h, _, _ in columns if h not in {k[0] for k in kept}]
     if dropped:
-        console.print(f"(columns left out to fit {width} characters: {', '.join(dropped)}; "
-                      "widen the terminal, set COLUMNS, or use --format csv)")
+        console.print(
+            f"(columns left out to fit {width} characters: {', '.join(dropped)}; "
+            "widen the terminal, set COLUMNS, or use --format csv)"
+        )
 
 
 def csv_out(header: list[str], rows: list[list]) -> None:
@@ -134,8 +139,10 @@ def format_of(fmt: str | None, as_json: bool) -> str:
     return fmt
 
 
-FORMAT_HELP = ("Output: table (fitted to the terminal width or COLUMNS), json or csv. "
-               "--json is short for --format json.")
+FORMAT_HELP = (
+    "Output: table (fitted to the terminal width or COLUMNS), json or csv. "
+    "--json is short for --format json."
+)
 
 
 def fmt_number(x: float, digits: int = 1) -> str:
@@ -166,8 +173,11 @@ def print_plan(p) -> None:
         ("propellant kg", "right", [fmt_number(leg.propellant_kg, 2) for leg in legs]),
         ("mass after kg", "right", [fmt_number(leg.mass_after_kg, 1) for leg in legs]),
     ]
-    print_table(f"{one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan "
-                f"({p.objective})", columns, PLAN_DROP_ORDER)
+    print_table(
+        f"{one_line(sc.name)}: {'feasible' if p.feasible else 'INFEASIBLE'} plan ({p.objective})",
+        columns,
+        PLAN_DROP_ORDER,
+    )
     console = rich_console()
     usable = sc.tug.propellant_kg - sc.tug.reserve_kg
     lines = [
@@ -178,16 +188,26 @@ def print_plan(p) -> None:
         f"(reserve {sc.tug.reserve_kg:,.2f} kg); margin {p.propellant_margin_kg:,.2f} kg",
     ]
     if sc.constraints.max_duration_s:
-        lines.append(f"time margin {(sc.constraints.max_duration_s - p.duration_s) / 86400.0:.2f}"
-                     f" d of the {sc.constraints.max_duration_s / 86400.0:.1f} d limit")
+        lines.append(
+            f"time margin {(sc.constraints.max_duration_s - p.duration_s) / 86400.0:.2f}"
+            f" d of the {sc.constraints.max_duration_s / 86400.0:.1f} d limit"
+        )
     if p.lower_bound_propellant_kg is not None:
         gap = p.optimality_gap or 0.0
-        lines.append(f"optimality: {'exact' if p.exact else 'not proven'} - propellant lower "
-                     f"bound {p.lower_bound_propellant_kg:,.2f} kg, gap {gap:.2%}")
+        lines.append(
+            f"optimality: {'exact' if p.exact else 'not proven'} - propellant lower "
+            f"bound {p.lower_bound_propellant_kg:,.2f} kg, gap {gap:.2%}"
+        )
     elif p.feasible:
-        lines.append("optimality: " + ("exact" if p.exact else
-                                       "best on the search's grids of drift durations and "
-                                       "phasing revolutions (no lower bound)"))
+        lines.append(
+            "optimality: "
+            + (
+                "exact"
+                if p.exact
+                else "best on the search's grids of drift durations and "
+                "phasing revolutions (no lower bound)"
+            )
+        )
     if p.objective == "pareto" and p.alternatives:
         front = ", ".join(f"{t / 86400.0:.1f} d / {m:.1f} kg" for t, m in p.alternatives)
         lines.append(f"propellant-duration front: {front}")
@@ -210,11 +230,12 @@ def progress_printer():
         return None
 
     def show(info: dict) -> None:
-        text = (f"planning: round {info['iteration']}, propellant {info['propellant_kg']:,.2f} kg,"
-                f" bound {info['bound_kg']:,.2f} kg, gap {info['gap']:.2%},"
-                f" {info['elapsed_s']:.1f} s")
-        sys.stderr.write("\r" + text[:max(20, shutil.get_terminal_size().columns - 1)]
-                         + "\x1b[K")
+        text = (
+            f"planning: round {info['iteration']}, propellant {info['propellant_kg']:,.2f} kg,"
+            f" bound {info['bound_kg']:,.2f} kg, gap {info['gap']:.2%},"
+            f" {info['elapsed_s']:.1f} s"
+        )
+        sys.stderr.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         sys.stderr.flush()
 
     return show
@@ -246,15 +267,35 @@ def print_verification(p, v) -> None:
         def show(x, scale=scale, unit=unit):
             return fmt_check(None if x is None else x * scale, unit)
 
-        shown.append((one_line(row.payload), row.element, unit, show(row.target),
-                      show(row.achieved), show(row.error), show(row.tolerance),
-                      ("pass" if row.passed else "FAIL") if row.checked else "not checked"))
-    headers = (("payload", "left"), ("element", "left"), ("unit", "left"),
-               ("target", "right"), ("achieved", "right"), ("error", "right"),
-               ("tolerance", "right"), ("result", "left"))
+        shown.append(
+            (
+                one_line(row.payload),
+                row.element,
+                unit,
+                show(row.target),
+                show(row.achieved),
+                show(row.error),
+                show(row.tolerance),
+                ("pass" if row.passed else "FAIL") if row.checked else "not checked",
+            )
+        )
+    headers = (
+        ("payload", "left"),
+        ("element", "left"),
+        ("unit", "left"),
+        ("target", "right"),
+        ("achieved", "right"),
+        ("error", "right"),
+        ("tolerance", "right"),
+        ("result", "left"),
+    )
     columns = [(h, j, [r[k] for r in shown]) for k, (h, j) in enumerate(headers)]
-    print_table(f"{one_line(p.scenario.name)}: verification ({v.force_model}) "
-                f"{'PASSED' if v.passed else 'FAILED'}", columns, VERIFY_DROP_ORDER)
+    print_table(
+        f"{one_line(p.scenario.name)}: verification ({v.force_model}) "
+        f"{'PASSED' if v.passed else 'FAILED'}",
+        columns,
+        VERIFY_DROP_ORDER,
+    )
     console = rich_console()
     for w in v.warnings:
         console.print(one_line(f"warning: {w}"))
@@ -277,35 +318,53 @@ def costs_columns(a) -> list[tuple[str, str, list[str]]]:
         ("mass kg", "right", [fmt_number(r.mass_kg, 1) for r in rows]),
         ("marginal kg", "right", [fmt_number(r.marginal_propellant_kg, 2) for r in rows]),
         ("marginal d", "right", [fmt_number(r.marginal_duration_s / 86400.0, 2) for r in rows]),
-        ("Shapley kg", "right", [fmt_number(r.allocated_propellant_kg, 2)
-                                 + (f" ± {r.shapley_propellant_se_kg:,.2f}" if sampled else "")
-                                 for r in rows]),
+        (
+            "Shapley kg",
+            "right",
+            [
+                fmt_number(r.allocated_propellant_kg, 2)
+                + (f" ± {r.shapley_propellant_se_kg:,.2f}" if sampled else "")
+                for r in rows
+            ],
+        ),
         ("share", "right", [f"{r.share:.1%}" for r in rows]),
     ]
     if a.pricing is not None:
         cur = f" {one_line(a.pricing.currency)}" if a.pricing.currency else ""
         columns.append((f"cost{cur}", "right", [fmt_number(r.cost or 0.0, 0) for r in rows]))
-        columns.append(("cost/kg", "right", ["-" if r.cost_per_kg is None
-                                             else fmt_number(r.cost_per_kg, 0) for r in rows]))
+        columns.append(
+            (
+                "cost/kg",
+                "right",
+                ["-" if r.cost_per_kg is None else fmt_number(r.cost_per_kg, 0) for r in rows],
+            )
+        )
     return columns
 
 
 def print_costs(a) -> None:
     """What each delivery costs: the table of :func:`costs_columns`, then the totals, the
     method line and the warnings."""
-    print_table(f"{one_line(a.scenario)}: cost of each delivery ({a.objective})",
-                costs_columns(a), COSTS_DROP_ORDER)
+    print_table(
+        f"{one_line(a.scenario)}: cost of each delivery ({a.objective})",
+        costs_columns(a),
+        COSTS_DROP_ORDER,
+    )
     console = rich_console()
-    lines = [f"total {a.total_propellant_kg:,.2f} kg of propellant, "
-             f"{a.total_duration_s / 86400.0:,.2f} d; disposal alone "
-             f"{a.baseline_propellant_kg:,.2f} kg"]
+    lines = [
+        f"total {a.total_propellant_kg:,.2f} kg of propellant, "
+        f"{a.total_duration_s / 86400.0:,.2f} d; disposal alone "
+        f"{a.baseline_propellant_kg:,.2f} kg"
+    ]
     if a.pricing is not None and a.total_cost is not None:
         pr = a.pricing
         cur = f" {pr.currency}" if pr.currency else ""
-        lines.append(f"total cost {a.total_cost:,.0f}{cur}: propellant "
-                     f"{pr.propellant_per_kg:,.2f}/kg, operations {pr.per_day:,.2f}/d, tug "
-                     f"launch {pr.tug_launch_per_kg:,.2f}/kg x {a.tug_launch_kg:,.1f} kg "
-                     "(split by mass delivered)")
+        lines.append(
+            f"total cost {a.total_cost:,.0f}{cur}: propellant "
+            f"{pr.propellant_per_kg:,.2f}/kg, operations {pr.per_day:,.2f}/d, tug "
+            f"launch {pr.tug_launch_per_kg:,.2f}/kg x {a.tug_launch_kg:,.1f} kg "
+            "(split by mass delivered)"
+        )
     lines.append(f"method: {a.method_text}")
     for line in lines:
         console.print(one_line(line))
@@ -321,10 +380,8 @@ def costs_progress_printer():
 
     def show(info: dict) -> None:
         total = f" of {info['total']}" if info.get("total") else ""
-        text = (f"costs: {info['plans']}{total} sub-manifests planned, "
-                f"{info['elapsed_s']:.1f} s")
-        sys.stderr.write("\r" + text[:max(20, shutil.get_terminal_size().columns - 1)]
-                         + "\x1b[K")
+        text = f"costs: {info['plans']}{total} sub-manifests planned, {info['elapsed_s']:.1f} s"
+        sys.stderr.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         sys.stderr.flush()
 
     return show
@@ -333,12 +390,12 @@ def costs_progress_printer():
 #: Characters never printed as they are: control characters (a newline would split a problem
 #: line, an escape sequence would drive the terminal), line separators, bidirectional
 #: overrides and lone surrogates (stderr cannot encode them).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                          "\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:
     """``text`` with the characters of :data:`_UNPRINTABLE` escaped (``\\n``, ``\\x1b``)."""
+
     def escape(match: re.Match) -> str:
         ch = match[0]
         named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)

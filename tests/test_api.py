@@ -27,8 +27,14 @@ from paths import MINIMAL, REPO
 
 def run_python(code: str) -> dict:
     """Run ``code`` in a fresh interpreter; it must print one JSON object as its last line."""
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, cwd=REPO, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -72,8 +78,15 @@ def test_every_public_function_survives_the_import_of_every_submodule():
         print(json.dumps({"before": before, "after": after, "modules": names}))
     """)
     assert out["before"] == out["after"]
-    assert set(out["after"]) >= {"load_scenario", "plan", "verify", "report", "sweep",
-                                 "summary", "leg_table"}
+    assert set(out["after"]) >= {
+        "load_scenario",
+        "plan",
+        "verify",
+        "report",
+        "sweep",
+        "summary",
+        "leg_table",
+    }
     assert all(module in ("otvplan.api", "otvplan.errors") for module in out["after"].values())
     assert "otvplan.flight.verify" in out["modules"]  # the walk reached the layer packages
 
@@ -114,7 +127,8 @@ def test_a_missing_plan_file_is_an_input_error_naming_it(tmp_path):
     with pytest.raises(InputError) as info:
         otvplan.verify(missing)
     assert [(p.file, p.message.split(";")[0]) for p in info.value.problems] == [
-        (str(missing), "no such file")]
+        (str(missing), "no such file")
+    ]
     assert str(missing) in str(info.value)
 
 
@@ -231,8 +245,7 @@ def test_dict_error_for_a_missing_key_and_a_duplicate_name_has_no_line():
     text = str(info.value)
     assert all(p.line is None and p.file == "my-dict" for p in info.value.problems)
     assert "tug.propellant: required, but missing" in text
-    assert 'duplicate payload name "sat-1" (also payloads[0].name); names must be unique' \
-        in text
+    assert 'duplicate payload name "sat-1" (also payloads[0].name); names must be unique' in text
 
 
 def test_summary_and_leg_table_are_quantities():
@@ -247,7 +260,8 @@ def test_summary_and_leg_table_are_quantities():
     rows = otvplan.leg_table(p)
     assert [r["leg"] for r in rows] == [leg.index for leg in p.legs]
     assert sum(r["propellant"] for r in rows).to_value(u.kg) == pytest.approx(
-        p.propellant_used_kg, rel=1e-12)
+        p.propellant_used_kg, rel=1e-12
+    )
 
 
 def test_plan_objective_and_strict():
@@ -277,11 +291,24 @@ def _boinor_orbit(raan_deg=30.0, inc_deg=97.5, alt_km=525.0, ecc=None):
 
     epoch = Time("2027-03-01T10:00:00", scale="utc")
     if ecc is None:
-        return Orbit.circular(Earth, alt_km * u.km, inc=inc_deg * u.deg, raan=raan_deg * u.deg,
-                              arglat=40 * u.deg, epoch=epoch)
-    return Orbit.from_classical(Earth, (Earth.R.to_value(u.km) + alt_km) * u.km,
-                                ecc * u.one, inc_deg * u.deg, raan_deg * u.deg, 90 * u.deg,
-                                10 * u.deg, epoch=epoch)
+        return Orbit.circular(
+            Earth,
+            alt_km * u.km,
+            inc=inc_deg * u.deg,
+            raan=raan_deg * u.deg,
+            arglat=40 * u.deg,
+            epoch=epoch,
+        )
+    return Orbit.from_classical(
+        Earth,
+        (Earth.R.to_value(u.km) + alt_km) * u.km,
+        ecc * u.one,
+        inc_deg * u.deg,
+        raan_deg * u.deg,
+        90 * u.deg,
+        10 * u.deg,
+        epoch=epoch,
+    )
 
 
 def _mean_of_date(orbit):
@@ -323,7 +350,8 @@ def test_boinor_orbit_dropoff_is_rotated_to_the_mean_equator_of_the_epoch(caplog
     assert notes[0] == (
         "dropoff: boinor Orbit in GCRS (inclination 97.5 deg, RAAN 30 deg) rotated to the mean "
         "equator and equinox of 2027-03-01T10:00:00Z: inclination 97.424 deg, RAAN 30.365 deg "
-        "(IAU-1976 precession)")
+        "(IAU-1976 precession)"
+    )
 
 
 def test_boinor_orbit_target_and_eccentric_orbit():
@@ -365,11 +393,14 @@ def test_orbit_spec_from_boinor_epoch_override():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("public", "module", "name"), [
-    ("verify", "otvplan.flight.verify", "verify"),
-    ("report", "otvplan.reporting.report", "write_report"),
-    ("sweep", "otvplan.study.run", "sweep"),
-])
+@pytest.mark.parametrize(
+    ("public", "module", "name"),
+    [
+        ("verify", "otvplan.flight.verify", "verify"),
+        ("report", "otvplan.reporting.report", "write_report"),
+        ("sweep", "otvplan.study.run", "sweep"),
+    ],
+)
 def test_api_functions_show_the_options_of_what_they_call(public, module, name):
     """Each front-door function takes the options of the function it calls, by name, with
     the same defaults (only the first argument is wider: a plan, a plan file or a scenario)."""
@@ -381,16 +412,19 @@ def test_api_functions_show_the_options_of_what_they_call(public, module, name):
     assert not any(p.kind is p.VAR_KEYWORD for p in outer.parameters.values())
     outer_params = list(outer.parameters.values())[1:]
     inner_params = list(inner.parameters.values())[1:]
-    assert [(p.name, p.kind, p.default) for p in outer_params] == \
-        [(p.name, p.kind, p.default) for p in inner_params]
+    assert [(p.name, p.kind, p.default) for p in outer_params] == [
+        (p.name, p.kind, p.default) for p in inner_params
+    ]
 
 
 def test_dict_epoch_as_datetime_or_astropy_time():
     import datetime as dt
 
     ref = otvplan.load_scenario(MINIMAL)
-    for epoch in (dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC),
-                  dt.datetime(2027, 3, 1, 10, 0)):  # naive: UTC
+    for epoch in (
+        dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC),
+        dt.datetime(2027, 3, 1, 10, 0),
+    ):  # naive: UTC
         data = _minimal_dict()
         data["epoch"] = epoch
         assert otvplan.load_scenario(data).epoch == ref.epoch
@@ -411,5 +445,7 @@ def test_boinor_orbit_at_another_epoch_is_refused():
         otvplan.load_scenario(data)
     [problem] = info.value.problems
     assert (problem.path, problem.line) == ("payloads[1].target", None)
-    assert problem.message.startswith("the boinor Orbit's epoch (2027-03-01T10:00:00.000Z) is "
-                                      "not the scenario epoch (2027-03-02T10:00:00Z)")
+    assert problem.message.startswith(
+        "the boinor Orbit's epoch (2027-03-01T10:00:00.000Z) is "
+        "not the scenario epoch (2027-03-02T10:00:00Z)"
+    )

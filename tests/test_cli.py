@@ -39,8 +39,10 @@ def test_validate_good_files(capsys):
 
 
 def test_validate_reports_every_problem_of_every_file(capsys):
-    unknown_key, missing_unit = (REPO / "tests/data/bad/unknown_key.yaml",
-                                 REPO / "tests/data/bad/missing_unit.yaml")
+    unknown_key, missing_unit = (
+        REPO / "tests/data/bad/unknown_key.yaml",
+        REPO / "tests/data/bad/missing_unit.yaml",
+    )
     good = SCENARIOS[0]
     status, out, err = run(capsys, "validate", str(unknown_key), str(good), str(missing_unit))
     assert status == EXIT_BAD_INPUT
@@ -81,9 +83,18 @@ def test_validate_json(capsys):
     report = json.loads("\n".join(out))
     assert report == [
         {"file": str(SCENARIOS[0]), "ok": True, "problems": []},
-        {"file": str(bad), "ok": False, "problems": [
-            {"line": 20, "column": 11, "path": "payloads[1].mass",
-             "message": 'must be greater than zero, got "0 kg"'}]},
+        {
+            "file": str(bad),
+            "ok": False,
+            "problems": [
+                {
+                    "line": 20,
+                    "column": 11,
+                    "path": "payloads[1].mass",
+                    "message": 'must be greater than zero, got "0 kg"',
+                }
+            ],
+        },
     ]
 
 
@@ -109,8 +120,15 @@ def test_version_lists_otvplan_and_dependencies(capsys):
     listed = dict(line.split(" ", 1) for line in out[1:])
     for name in VERSION_PACKAGES:
         assert listed[name] == importlib.metadata.version(name)
-    assert set(VERSION_PACKAGES) == {"boinor", "astropy", "numpy", "scipy", "pydantic", "typer",
-                                     "matplotlib"}
+    assert set(VERSION_PACKAGES) == {
+        "boinor",
+        "astropy",
+        "numpy",
+        "scipy",
+        "pydantic",
+        "typer",
+        "matplotlib",
+    }
 
 
 def test_example_lists_the_packaged_starters(capsys):
@@ -134,8 +152,9 @@ def test_example_prints_a_valid_scenario(capsys, path):
 def test_example_out_refuses_to_overwrite_without_force(capsys, tmp_path):
     target = tmp_path / "mission.yaml"
     status, _, err = run(capsys, "example", "minimal", "--out", str(target))
-    assert status == EXIT_OK and err == [f"wrote {target} (check it with: otvplan validate "
-                                         f"{target})"]
+    assert status == EXIT_OK and err == [
+        f"wrote {target} (check it with: otvplan validate {target})"
+    ]
     assert scenario.validate_file(target) == []
     target.write_text("# mine\n", encoding="utf-8")
     status, _, err = run(capsys, "example", "minimal", "--out", str(target))
@@ -149,8 +168,10 @@ def test_example_out_refuses_to_overwrite_without_force(capsys, tmp_path):
 def test_example_unknown_name_suggests_the_closest(capsys):
     status, out, err = run(capsys, "example", "sso_rideshar")
     assert status == EXIT_BAD_INPUT and out == []
-    assert err == [f'otvplan: no example named "sso_rideshar"; did you mean "sso_rideshare"? '
-                   f"(available: {', '.join(p.stem for p in EXAMPLES)})"]
+    assert err == [
+        f'otvplan: no example named "sso_rideshar"; did you mean "sso_rideshare"? '
+        f"(available: {', '.join(p.stem for p in EXAMPLES)})"
+    ]
 
 
 def test_schema_prints_the_json_schema(capsys):
@@ -189,10 +210,12 @@ def test_help_exits_0(capsys):
 
 def test_otvplan_errors_become_one_line_per_problem(capsys, monkeypatch):
     def fail(path):
-        raise scenario.ScenarioError([
-            scenario.Problem("a.yaml", "tug.dry_mass", "first", 3, 5),
-            scenario.Problem("a.yaml", "", "second"),
-        ])
+        raise scenario.ScenarioError(
+            [
+                scenario.Problem("a.yaml", "tug.dry_mass", "first", 3, 5),
+                scenario.Problem("a.yaml", "", "second"),
+            ]
+        )
 
     monkeypatch.setattr(scenario, "validate_file", fail)
     status, out, err = run(capsys, "validate", "a.yaml")
@@ -201,8 +224,11 @@ def test_otvplan_errors_become_one_line_per_problem(capsys, monkeypatch):
 
 
 def test_plain_otvplan_error_is_one_line(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "example_text", lambda name: (_ for _ in ()).throw(
-        OtvplanError("something the user can fix")))
+    monkeypatch.setattr(
+        cli,
+        "example_text",
+        lambda name: (_ for _ in ()).throw(OtvplanError("something the user can fix")),
+    )
     status, _, err = run(capsys, "example", "minimal")
     assert status == EXIT_BAD_INPUT
     assert err == ["otvplan: something the user can fix"]
@@ -216,8 +242,10 @@ def test_unexpected_exception_is_one_line_unless_debugging(capsys, monkeypatch):
     monkeypatch.delenv("OTVPLAN_DEBUG", raising=False)
     status, _, err = run(capsys, "validate", "a.yaml")
     assert status == EXIT_INTERNAL_ERROR
-    assert err == ["otvplan: internal error: ZeroDivisionError: division by zero -- this is a "
-                   "bug in otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it"]
+    assert err == [
+        "otvplan: internal error: ZeroDivisionError: division by zero -- this is a "
+        "bug in otvplan; rerun with OTVPLAN_DEBUG=1 for the traceback and report it"
+    ]
     monkeypatch.setenv("OTVPLAN_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         main(["validate", "a.yaml"])
@@ -231,7 +259,11 @@ def test_unexpected_exception_is_one_line_unless_debugging(capsys, monkeypatch):
 def test_python_m_otvplan_on_every_bad_file_has_no_traceback():
     result = subprocess.run(
         [sys.executable, "-m", "otvplan", "validate", *map(str, BAD_FILES), str(REPO)],
-        capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == EXIT_BAD_INPUT
     assert "Traceback" not in result.stdout + result.stderr
@@ -243,8 +275,14 @@ def test_console_script_is_installed():
     script = Path(sys.executable).with_name("otvplan")
     if not script.exists():
         pytest.skip("the otvplan console script is not installed next to this Python")
-    result = subprocess.run([str(script), "validate", *map(str, SCENARIOS)],
-                            capture_output=True, text=True, cwd=REPO, timeout=120, check=False,
-                            env={**os.environ, "COLUMNS": "40"})
+    result = subprocess.run(
+        [str(script), "validate", *map(str, SCENARIOS)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "40"},
+    )
     assert result.returncode == EXIT_OK, result.stderr
     assert result.stdout.splitlines() == [f"{p}: ok" for p in SCENARIOS]

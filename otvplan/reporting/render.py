@@ -390,7 +390,7 @@ def build_blocks(
     mass_of = {p.name: p.mass_kg for p in sc.payloads}
     when = {leg.delivery.payload: leg.delivery.t_s for leg in plan.legs if leg.delivery}
     verified = _verified_errors(verification)
-    if verified:
+    if verified and verification is not None:
         b.append(
             Para(
                 "Verified: the error of the mean orbit achieved when the plan is flown through "
@@ -411,6 +411,7 @@ def build_blocks(
         table = []
         checks = verified.get(payload, {})
         for name, unit, target, got, err, tol, ok in rows:
+            row: tuple[str, ...]
             if unit == "h":
                 row = (
                     f"{name} (hh:mm:ss)",
@@ -439,8 +440,15 @@ def build_blocks(
                     text = _fmt_element(unit, v_err) if v_err is not None else "-"
                 row = (*row, text, _ok_text(v_ok))
             table.append(row)
-        header = ("Element", "Target", "Achieved (plan)", "Error", "Tolerance", "Within")
-        align = (False, True, True, True, True, False)
+        header: tuple[str, ...] = (
+            "Element",
+            "Target",
+            "Achieved (plan)",
+            "Error",
+            "Tolerance",
+            "Within",
+        )
+        align: tuple[bool, ...] = (False, True, True, True, True, False)
         if verified:
             header += ("Error (verified)", "Within (verified)")
             align += (True, False)
