@@ -16,7 +16,7 @@ import difflib
 import functools
 import re
 import typing
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from pydantic import ConfigDict, PydanticUserError, TypeAdapter, ValidationError, WithJsonSchema
 
@@ -239,9 +239,9 @@ def _field_adapter(schema_key: tuple) -> tuple[TypeAdapter[Any], bool]:
     )
     adapter: TypeAdapter[Any]
     try:  # the scenario models read numbers as text where text is expected (names)
-        adapter = TypeAdapter(tp, config=ConfigDict(coerce_numbers_to_str=True))
+        adapter = TypeAdapter(cast(Any, tp), config=ConfigDict(coerce_numbers_to_str=True))
     except PydanticUserError:  # a model type carries its own configuration
-        adapter = TypeAdapter(tp)
+        adapter = TypeAdapter(cast(Any, tp))
     return adapter, integer
 
 
