@@ -714,6 +714,7 @@ def test_payload_heavier_than_tug_infeasible_with_shortfall():
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hundred_payload_manifest():
     """100 small payloads in sun-synchronous orbits with any RAAN between 500 and 560 km:
     above exact_max_payloads, so a beam search; the plan reports a finite lower bound on the

@@ -124,6 +124,7 @@ def test_plan_status_precedence(files):
     assert plan_status(poor, _V(False)) == EXIT_VERIFICATION_FAILED
 
 
+@pytest.mark.slow
 def test_report_exit_codes(files, tmp_path, capsys):
     assert (
         run(capsys, "report", files["plan.json"], "--out", tmp_path / "a", "--no-exports")[0]

@@ -35,7 +35,11 @@ MU = Earth.k.to_value(u.km**3 / u.s**2)  # boinor's Earth: 398600.4418
 RE = Earth.R.to_value(u.km)  # 6378.1366
 
 # boinor's own noise: numba's contiguity hint inside Maneuver.hohmann, and astropy wrapping nu.
+# The module runs with the slow tests: boinor's numba code compiles in every process that
+# calls it (about 20 s per test worker), which alone would cost the default run a third of its
+# budget.
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.filterwarnings("ignore:.*contiguous arrays"),
     pytest.mark.filterwarnings("ignore:Wrapping true anomaly"),
 ]

@@ -378,6 +378,7 @@ def test_cheapest_drift_closes_the_gap(gap, h1, h2, di, inc_deg):
     assert np.all(s.dv[ok] == pytest.approx(s.dv_in[ok] + s.dv_out[ok], rel=1e-12))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.floats(0.01, 2 * math.pi - 0.01), sso_alt, st.floats(40.0, 100.0))
 def test_cheapest_drift_cost_falls_with_more_time(gap, h, inc_deg):
