@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from otvplan.constants import J2_EARTH, MU_EARTH_KM3_S2, R_EARTH_KM
 from otvplan.core.orbits import (
@@ -27,6 +28,7 @@ from otvplan.core.orbits import (
     ArrayLike,
     FloatArray,
     FloatOrArray,
+    _brouwer_secular,
     _out,
     check_positive,
     node_crossing,
@@ -301,9 +303,11 @@ def _split_burns(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, 
 
 def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArray,
                 p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
-                s_th: FloatArray, c_th: FloatArray, iterations: int) -> FloatArray:
+                s_th: FloatArray, c_th: FloatArray, iterations: int,
+                u0: FloatArray | None = None) -> FloatArray:
     """Safeguarded Halley iteration for f' = 0 in u = tan(x/4), bracket f'(lo) <= 0 <= f'(hi).
 
+    It starts from ``u0`` where that lies inside the bracket, else from the secant point.
     Halley's correction factor is clipped to [2/3, 2] (it stalls near stationary points of f');
     a step that leaves the bracket (or meets f'' <= 0) is replaced by bisection. An element
     stops after a step whose Newton part is below 1e-7 of its bracket's width (the error after a
@@ -313,6 +317,8 @@ def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArr
     with np.errstate(divide="ignore", invalid="ignore"):
         u = lo - f_lo * (hi - lo) / (f_hi - f_lo)  # start at the secant point
     u = np.where((u >= lo) & (u <= hi), u, 0.5 * (lo + hi))
+    if u0 is not None:
+        u = np.where((u0 > lo) & (u0 < hi), u0, u)
     u_out = u.copy()
     idx = None  # positions in u_out of the working set (None: all)
     fin = np.zeros(u.shape, dtype=bool)  # finished, waiting to leave the working set
@@ -392,7 +398,15 @@ def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArra
     hi = n1 + c1 * (dn + c2 * dt)
     f_lo = f0 + c1 * (f1 - f0 + c2 * (f2 - f1))
     f_hi = f1 + c1 * (f2 - f1 + c2 * (fth - f2))
-    u = _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations)
+    # First guess: the small-angle optimum. With sin(x/2) ~ x/2 and equal burn speeds
+    # (p1 = p2) stationarity p1 x / g1 = p2 (theta - x) / g2 gives x = theta d1 / (d1 + d2)
+    # exactly; for small rotations (g_k ~ d_k + p_k x^2 / (2 d_k)) x = theta w1 / (w1 + w2)
+    # with w_k = d_k / p_k, which is the same split when p1 = p2. From it Halley needs about
+    # two steps and a confirming one where the secant point needed five to seven.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w1, w2 = np.sqrt(e1) / p1, np.sqrt(e2) / p2
+        u0 = np.tan(th * (0.25 * w1 / (w1 + w2)))
+    u = _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations, u0)
     g1, g2 = _split_burns(u, p1, e1, p2, e2, s_th, c_th)
     two = np.flatnonzero((f1 > 0.0) & (f2 < 0.0))
     if two.size:
@@ -625,30 +639,72 @@ class DriftOrbit(NamedTuple):
     direction: FloatOrArray  #: +1 when the drift orbit's node moves east relative to the target's
 
 
-def _drift_candidates(gap: FloatArray, duration: FloatArray, a1: FloatArray, i1: FloatArray,
-                      a2: FloatArray, i2: FloatArray, a_d: FloatArray, mu: float, r_eq: float,
-                      j2: float, direction: FloatArray
+def _drift_inclination(want: FloatArray, a_d: FloatArray, mu: float, r_eq: float, j2: float
+                       ) -> FloatArray:
+    """cos i of circular orbits of radius a_d whose nodal rate is ``want`` (beyond +-1 where
+    none is).
+
+    The rate model is raan_rate's (Brouwer's secular terms, as in SGP4: Vallado eq. 9-41 plus
+    the J2^2 part), which for e = 0 is odd and cubic in c = cos i: rate = A c + B c^3, with A
+    and B read off the model at c = 1 and c = 1/2. Newton's method on that cubic from the
+    first-order solution c = -want / (3/2 n J2 (R/a)^2) converges quadratically (the J2^2
+    part is ~1e-3 of the rate): three steps reach rounding. The step is taken from c clipped
+    to [-1, 1], so an infeasible c stays beyond +-1.
+    """
+    zero = np.zeros(1)
+    r_one = _brouwer_secular(a_d, zero, np.ones(1), mu, r_eq, j2)[0]
+    r_half = _brouwer_secular(a_d, zero, np.full(1, 0.5), mu, r_eq, j2)[0]
+    b = (4.0 / 3.0) * (r_one - 2.0 * r_half)
+    a = r_one - b
+    cos_i = -want / (1.5 * j2 * (r_eq / a_d) ** 2 * np.sqrt(mu / a_d**3))  # first order
+    for _ in range(3):
+        c = np.clip(cos_i, -1.0, 1.0)
+        cc = c * c
+        cos_i = c - ((a + b * cc) * c - want) / (a + 3.0 * b * cc)
+    return cos_i
+
+
+def _drift_candidates(a1: FloatArray, i1: FloatArray, a2: FloatArray, i2: FloatArray,
+                      a_d: FloatArray, cos_i: FloatArray, mu: float,
+                      bound: FloatArray | None = None
                       ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Inclination and cost of drift orbits of radius a_d closing ``gap`` in ``duration``."""
-    target_rate = np.asarray(raan_rate(a2, 0.0, i2, mu, r_eq, j2))
-    g = np.mod(gap, TWO_PI)
-    rel = np.where(direction > 0, g, g - TWO_PI) / duration
-    want = target_rate + rel  # the drift orbit's own nodal rate
-    k = 1.5 * j2 * (r_eq / a_d) ** 2 * np.sqrt(mu / a_d**3)
-    cos_i = -want / k  # first order (Vallado eq. 9-41)
-    # Solve with the same rate model as raan_rate / drift_time (which may add higher-order
-    # terms): Newton on cos i with the first-order slope -k; the higher-order terms are ~1e-3
-    # of the rate, so each step gains about three digits.
-    for _ in range(5):
-        c = np.clip(cos_i, -1.0, 1.0)  # step from where the rate is evaluated: an infeasible
-        rate = np.asarray(raan_rate(a_d, 0.0, np.arccos(c), mu, r_eq, j2))  # c stays beyond +-1
-        cos_i = c + (rate - want) / k
-    ok = np.abs(cos_i) <= 1.0
+    """Cost, dv_in, dv_out and inclination of drift orbits (a_d, arccos cos_i) between
+    (a1, i1) and (a2, i2) (1-D arrays alike); inf where |cos_i| > 1 (no such orbit).
+
+    With ``bound`` (per element), an orbit whose cost provably exceeds it is not priced: its
+    cost is returned as that lower bound (dv_in, dv_out inf). Per transfer, by the triangle
+    inequality on the burn vectors (d_k, 2 sqrt(p_k) sin(x_k/2)) and sin(x/2) + sin(y/2) >=
+    sin((x + y)/2), the split's cost is at least sqrt((d1 + d2)^2 + 4 min(p1, p2) sin^2(theta/2)).
+    """
     i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
-    dv_in = transfer_dv(a1, i1, a_d, i_d, mu)
-    dv_out = transfer_dv(a_d, i_d, a2, i2, mu)
-    cost = np.where(ok, np.asarray(dv_in) + np.asarray(dv_out), np.inf)
-    return cost, np.asarray(dv_in), np.asarray(dv_out), i_d
+    cost = np.full(a_d.shape, np.inf)
+    dv_in, dv_out = cost.copy(), cost.copy()
+    ok = np.flatnonzero(np.abs(cos_i) <= 1.0)  # only these are priced (two splits each)
+    r1, r2, th = (np.concatenate([x[ok], y[ok]]) for x, y in
+                  ((a1, a_d), (a_d, a2), (i_d - i1, i2 - i_d)))  # transfers in, then out
+    if bound is not None and ok.size:
+        a_t = 0.5 * (r1 + r2)
+        v1, v2 = np.sqrt(mu / r1), np.sqrt(mu / r2)
+        vt1, vt2 = np.sqrt(mu * (2.0 / r1 - 1.0 / a_t)), np.sqrt(mu * (2.0 / r2 - 1.0 / a_t))
+        s = np.sin(0.5 * th)
+        lb = np.sqrt((np.abs(vt1 - v1) + np.abs(v2 - vt2)) ** 2
+                     + 4.0 * np.minimum(v1 * vt1, v2 * vt2) * s * s)
+        lb = lb[: ok.size] + lb[ok.size :]
+        cost[ok] = lb
+        # priced unless clearly above the bound (a margin far above the bound's rounding)
+        price = lb <= bound[ok] * (1.0 + 1e-12) + 1e-15
+        ok = ok[price]
+        twice = np.concatenate([price, price])
+        r1, r2, th = r1[twice], r2[twice], th[twice]
+    if ok.size:  # both transfers in one call: transfer_dv(a1, i1, a_d, i_d), (a_d, i_d, a2, i2)
+        both = np.asarray(hohmann_plane_change(r1, r2, th, mu).total)
+        dv_in[ok], dv_out[ok] = both[: ok.size], both[ok.size :]
+        cost[ok] = dv_in[ok] + dv_out[ok]
+    return cost, dv_in, dv_out, i_d
+
+
+_DRIFT_K = 5  # radii per row and round of the k-section search in cheapest_drift
+_DRIFT_TIGHTER = 16.0  # its final bracket against the golden-section search's it replaced
 
 
 def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: ArrayLike,
@@ -663,16 +719,31 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
     the differential J2 nodal rate (Vallado eq. 9-41) closes ``gap`` [rad] (target RAAN minus
     the tug's, [0, 2 pi)), then transfers to the target (a2, i2) the same way. For each drift
     radius the closing rate fixes the drift inclination (cos i = -rate / (3/2 n J2 (R/a)^2)), so
-    the search is one-dimensional: a grid of ``n_grid`` radii over [a_min, a_max], then
-    ``refine`` golden-section steps around the best. Both directions (closing the gap eastwards
-    or westwards) are evaluated together, as one array axis. Broadcasts over every argument;
-    ``dv = inf`` where no drift orbit in the altitude band can close the gap in the time given.
+    the search is one-dimensional: a grid of ``n_grid`` radii over [a_min, a_max], then a
+    k-section search around the best. Both directions (closing the gap eastwards or westwards)
+    are searched together, as rows of one array. Broadcasts over every argument; ``dv``,
+    ``dv_in`` and ``dv_out`` are inf where no drift orbit in the altitude band can close the
+    gap in the time given.
+
+    The k-section search (Kiefer, "Sequential minimax search for a maximum", Proc. AMS 4, 1953,
+    for its bracketing; Brent, *Algorithms for Minimization without Derivatives*, 1973, ch. 5,
+    for the parabolic step) prices, per row and round, 5 radii evenly spaced in the bracket
+    and the vertex of the parabola through the best radius so far and its two neighbours
+    (Press et al., *Numerical Recipes*, 3rd ed., eq. 10.3.1), and keeps the interval between
+    the best radius's neighbours: the bracket shrinks at least threefold per round, and about
+    sixfold where the cost is smooth and the vertex wins, in one NumPy pass per round. The
+    parabola does not decide the bracket, so a kink (where the drift inclination crosses an
+    end's) costs only the vertex's pass. A row stops once its bracket is no wider than
+    ``refine`` golden-section steps would leave it (0.618^refine of the first bracket); the
+    answer is the cheapest radius priced, so never worse than the golden-section search's on a
+    unimodal bracket. Rows that no radius of the grid can close stop after the grid; only
+    feasible radii are priced.
 
     The transfer arcs' own small nodal drift is not included: callers account for it in ``gap``.
 
     ``bracket``: ``(lo, hi)`` radii [km] known to hold the optimum (e.g. the optima at two
-    neighbouring durations): the grid is skipped and the golden-section search runs on that
-    interval (within the band), with ``refine`` steps.
+    neighbouring durations): the grid is skipped and the search runs on that interval (within
+    the band), its ends being candidates too.
     """
     gap, duration, a1, i1, a2, i2 = np.broadcast_arrays(
         *(np.asarray(x, dtype=float) for x in (gap, duration, a1, i1, a2, i2))
@@ -682,65 +753,120 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
         a_min = r_eq + 350.0
     if a_max is None:
         a_max = r_eq + 2000.0
-    a_min = np.broadcast_to(np.asarray(a_min, float), gap.shape)
-    a_max = np.broadcast_to(np.asarray(a_max, float), gap.shape)
-    # axes: (..., direction, radius)
-    e2 = (Ellipsis, None, None)
-    direction = np.array([1.0, -1.0])[:, None]
+    shape = gap.shape
+    a_lo = np.broadcast_to(np.asarray(a_min, float), shape)
+    a_hi = np.broadcast_to(np.asarray(a_max, float), shape)
 
-    def evaluate(a_d: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        return _drift_candidates(gap[e2], duration[e2], a1[e2], i1[e2], a2[e2], i2[e2], a_d,
-                                 mu, r_eq, j2, direction)
+    def rows(x: FloatArray) -> FloatArray:  # (..., ) -> (2 N,): each element, then direction
+        return np.repeat(np.ravel(x), 2)
+
+    g = np.mod(gap, TWO_PI)
+    sign = np.tile([1.0, -1.0], g.size)
+    # each row's own nodal rate: the target's plus the rate that closes the gap in time
+    want = np.asarray(raan_rate(rows(a2), 0.0, rows(i2), mu, r_eq, j2)) + np.where(
+        sign > 0, rows(g), rows(g) - TWO_PI) / rows(duration)
+    par = [want, *(rows(x) for x in (a1, i1, a2, i2))]
+    n_rows = want.size
+
+    def evaluate(r: NDArray[np.intp], x: FloatArray, bound: FloatArray | None = None,
+                 cos_i: FloatArray | None = None) -> tuple[FloatArray, ...]:
+        """Cost, dv_in, dv_out, inclination, cos i at radii x (len(r), m) for rows r."""
+        m = x.shape[1]
+        w, e1, e2, e3, e4 = (np.repeat(p[r], m) for p in par)
+        c = _drift_inclination(w, x.ravel(), mu, r_eq, j2) if cos_i is None else cos_i.ravel()
+        out = _drift_candidates(e1, e2, e3, e4, x.ravel(), c, mu,
+                                None if bound is None else np.broadcast_to(bound, x.shape).ravel())
+        return tuple(o.reshape(x.shape) for o in (*out, c))
 
     if bracket is None:
-        step = (a_max - a_min) / (n_grid - 1)
-        coarse = a_min[e2] + (a_max - a_min)[e2] * np.linspace(0.0, 1.0, n_grid)
-        cost = evaluate(coarse)[0]
-        centre = np.take_along_axis(coarse, np.argmin(cost, -1)[..., None], -1)
-        lo = np.maximum(centre - step[e2], a_min[e2])
-        hi = np.minimum(centre + step[e2], a_max[e2])
+        lo_b, hi_b = rows(a_lo), rows(a_hi)
+        xs = lo_b[:, None] + (hi_b - lo_b)[:, None] * np.linspace(0.0, 1.0, n_grid)
     else:
-        b_lo = np.broadcast_to(np.asarray(bracket[0], float), gap.shape)
-        b_hi = np.broadcast_to(np.asarray(bracket[1], float), gap.shape)
-        lo = np.broadcast_to(np.maximum(np.minimum(b_lo, b_hi), a_min)[e2], gap.shape + (2, 1))
-        hi = np.broadcast_to(np.minimum(np.maximum(b_lo, b_hi), a_max)[e2], gap.shape + (2, 1))
-        hi = np.maximum(hi, lo)
-        centre = np.concatenate([lo, hi], -1)  # the ends are candidates (a band edge)
-    # Golden-section search on [lo, hi] for both directions at once (the cost is unimodal near
-    # the grid minimum but may have a kink where the drift inclination crosses an end's, so no
-    # parabola fit).
-    gr = 0.5 * (np.sqrt(5.0) - 1.0)
-    x1, x2 = hi - gr * (hi - lo), lo + gr * (hi - lo)
-    f1, f2 = evaluate(x1)[0], evaluate(x2)[0]
-    for _ in range(refine):
-        left = f1 < f2
-        hi = np.where(left, x2, hi)
-        lo = np.where(left, lo, x1)
-        x1n = np.where(left, hi - gr * (hi - lo), x2)
-        x2n = np.where(left, x1, lo + gr * (hi - lo))
-        fnew = evaluate(np.where(left, x1n, x2n))[0]
-        f1, f2 = np.where(left, fnew, f2), np.where(left, f1, fnew)
-        x1, x2 = x1n, x2n
-    # the refined point, or the grid point where refinement did not improve (a band edge)
-    both = np.concatenate([centre, 0.5 * (lo + hi)], -1)
-    cost_b, dvi_b, dvo_b, inc_b = evaluate(both)
-    k = np.argmin(cost_b, -1)[..., None]
-    cand = [np.take_along_axis(np.broadcast_to(x, cost_b.shape), k, -1)[..., 0]
-            for x in (cost_b, dvi_b, dvo_b, both, inc_b)]
+        b_lo = np.broadcast_to(np.asarray(bracket[0], float), shape)
+        b_hi = np.broadcast_to(np.asarray(bracket[1], float), shape)
+        lo_b = rows(np.maximum(np.minimum(b_lo, b_hi), a_lo))
+        hi_b = np.maximum(rows(np.minimum(np.maximum(b_lo, b_hi), a_hi)), lo_b)
+        xs = np.stack([lo_b, hi_b], -1)  # the ends are candidates (a band edge)
+    act = np.arange(n_rows)
+    if xs.shape[1] > 2:
+        # grid: price first the radius of least lower bound, then only the radii whose lower
+        # bound does not exceed its cost (the argmin over the grid is unchanged)
+        lbs = evaluate(act, xs, np.zeros(1))
+        jl = np.argmin(lbs[0], -1)[:, None]
+        at_jl = evaluate(act, np.take_along_axis(xs, jl, -1),
+                         cos_i=np.take_along_axis(lbs[4], jl, -1))
+        bound = np.broadcast_to(np.where(np.isfinite(at_jl[0]), at_jl[0], -np.inf), xs.shape)
+        bound = bound.copy()
+        np.put_along_axis(bound, jl, -np.inf, -1)  # priced already
+        fs = evaluate(act, xs, bound, cos_i=lbs[4])
+        for v, w in zip(fs, at_jl):
+            np.put_along_axis(v, jl, w, -1)
+    else:
+        fs = evaluate(act, xs)
+    f = fs[0]
+    j = np.argmin(f, -1)[:, None]
+    best = [np.take_along_axis(v, j, -1)[:, 0] for v in (xs, *fs[:4])]  # a, dv, in, out, i
+    # a row stops once its bracket is 1/_DRIFT_TIGHTER of what `refine` golden-section steps
+    # leave (so its best radius is that much closer to the minimum)
+    tol = (0.5 * (np.sqrt(5.0) - 1.0)) ** refine / _DRIFT_TIGHTER * (
+        2.0 * (hi_b - lo_b) / (n_grid - 1) if bracket is None else hi_b - lo_b)
+    t = np.linspace(0.0, 1.0, _DRIFT_K + 2)[1:-1]
+    # the even radii alone shrink a bracket threefold per round: at most this many rounds
+    rounds = refine * np.log(2.0 / (np.sqrt(5.0) - 1.0)) + np.log(_DRIFT_TIGHTER)
+    for _ in range(int(np.ceil(rounds / np.log(3.0))) + 1):
+        # the radii priced last round next to the best bracket the minimum (unimodal near it)
+        xb = np.take_along_axis(xs, j, -1)
+        fb = np.take_along_axis(f, j, -1)
+        below, above = xs < xb, xs > xb
+        lo = np.where(below, xs, -np.inf).max(-1, keepdims=True)
+        hi = np.where(above, xs, np.inf).min(-1, keepdims=True)
+        f_lo = np.take_along_axis(f, np.argmax(np.where(below, xs, -np.inf), -1)[:, None], -1)
+        f_hi = np.take_along_axis(f, np.argmin(np.where(above, xs, np.inf), -1)[:, None], -1)
+        lo, f_lo = np.where(below.any(-1, keepdims=True), lo, xb), np.where(
+            below.any(-1, keepdims=True), f_lo, fb)
+        hi, f_hi = np.where(above.any(-1, keepdims=True), hi, xb), np.where(
+            above.any(-1, keepdims=True), f_hi, fb)
+        keep = np.flatnonzero(((hi - lo)[:, 0] > tol[act]) & np.isfinite(fb[:, 0]))
+        if not keep.size:
+            break
+        act = act[keep]
+        lo, hi, f_lo, f_hi, xb, fb = (v[keep] for v in (lo, hi, f_lo, f_hi, xb, fb))
+        # vertex of the parabola through (lo, xb, hi) where it opens upwards, else the midpoint
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            p = (xb - lo) * (fb - f_hi)
+            q = (xb - hi) * (fb - f_lo)
+            xv = xb - 0.5 * ((xb - lo) * p - (xb - hi) * q) / (p - q)
+        xv = np.where(np.isfinite(xv) & (xv > lo) & (xv < hi), xv, 0.5 * (lo + hi))
+        # and the two radii half a tolerance either side of it: once the vertex is that
+        # accurate they bracket the minimum to the tolerance and the row is done
+        h = 0.5 * tol[act][:, None]
+        probes = np.clip(np.concatenate([xv - h, xv + h], -1), lo, hi)
+        new = np.concatenate([lo + (hi - lo) * t, xv, probes], -1)
+        fs = evaluate(act, new)
+        xs = np.concatenate([lo, new, hi], -1)
+        f = np.concatenate([f_lo, fs[0], f_hi], -1)
+        j = np.argmin(f, -1)[:, None]
+        jn = np.argmin(fs[0], -1)[:, None]
+        won = np.flatnonzero(np.take_along_axis(fs[0], jn, -1)[:, 0] < best[1][act])
+        for b, v in zip(best, (new, *fs[:4])):
+            b[act[won]] = np.take_along_axis(v[won], jn[won], -1)[:, 0]
     # the better direction
-    d = np.argmin(cand[0], -1)[..., None]
-    dv, dv_in, dv_out, a_best, i_best = (np.take_along_axis(c, d, -1)[..., 0] for c in cand)
-    best = DriftOrbit(dv, dv_in, dv_out, a_best, i_best, np.where(d[..., 0] == 0, 1.0, -1.0))
-    zero = np.mod(gap, TWO_PI) == 0.0
+    a_best, dv, dv_in, dv_out, i_best = (v.reshape(shape + (2,)) for v in best)
+    d = np.argmin(dv, -1)[..., None]
+    dv, dv_in, dv_out, a_best, i_best = (
+        np.take_along_axis(c, d, -1)[..., 0] for c in (dv, dv_in, dv_out, a_best, i_best))
+    best_orbit = DriftOrbit(dv, dv_in, dv_out, a_best, i_best,
+                            np.where(d[..., 0] == 0, 1.0, -1.0))
+    zero = g == 0.0
     if np.any(zero):  # no gap: the plain transfer (no drift orbit needed) is the answer
         direct = np.asarray(transfer_dv(a1, i1, a2, i2, mu))
-        take = zero & (direct <= best.dv)
-        best = DriftOrbit(
-            np.where(take, direct, best.dv), np.where(take, direct, best.dv_in),
-            np.where(take, 0.0, best.dv_out), np.where(take, a1, best.a),
-            np.where(take, i1, best.i), np.where(take, 0.0, best.direction),
+        take = zero & (direct <= best_orbit.dv)
+        best_orbit = DriftOrbit(
+            np.where(take, direct, best_orbit.dv), np.where(take, direct, best_orbit.dv_in),
+            np.where(take, 0.0, best_orbit.dv_out), np.where(take, a1, best_orbit.a),
+            np.where(take, i1, best_orbit.i), np.where(take, 0.0, best_orbit.direction),
         )
-    return DriftOrbit(*(_out(x) for x in best))
+    return DriftOrbit(*(_out(x) for x in best_orbit))
 
 
 def drift_pareto(gap: ArrayLike, durations: ArrayLike, a1: ArrayLike, i1: ArrayLike,
