@@ -336,9 +336,15 @@ def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArr
             newton = fp / fu  # may overflow where f'' <= 0: such steps are rejected below
             corr = np.clip(0.5 * newton * (f3 - 0.5 * u * fpp) * xp * xp / fu, -0.5, 0.5)
             u_new = u - newton / (1.0 - corr)
-        ok = (u_new > lo) & (u_new < hi) & (fpp > 0.0)
+        # A converged step may land on the end the bracket update just moved to u (f' = 0
+        # exactly, or a step below rounding): accept it there rather than bisect towards it.
+        root = fp == 0.0  # (where f'' may have overflowed)
+        u_new = np.where(root, u, u_new)
+        small = (np.abs(newton) <= tol) | root
+        ok = (((u_new > lo) & (u_new < hi)) | (small & (u_new >= lo) & (u_new <= hi))) & (
+            fpp > 0.0) | root
         u = np.where(ok, u_new, 0.5 * (lo + hi))
-        done = ((ok & (np.abs(newton) <= tol)) | (hi - lo <= tol)) & ~fin
+        done = ((ok & small) | (hi - lo <= tol)) & ~fin
         if not done.any():
             continue
         pos = np.flatnonzero(done)
@@ -398,20 +404,35 @@ def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArra
     hi = n1 + c1 * (dn + c2 * dt)
     f_lo = f0 + c1 * (f1 - f0 + c2 * (f2 - f1))
     f_hi = f1 + c1 * (f2 - f1 + c2 * (fth - f2))
-    # First guess: the small-angle optimum. With sin(x/2) ~ x/2 and equal burn speeds
-    # (p1 = p2) stationarity p1 x / g1 = p2 (theta - x) / g2 gives x = theta d1 / (d1 + d2)
-    # exactly; for small rotations (g_k ~ d_k + p_k x^2 / (2 d_k)) x = theta w1 / (w1 + w2)
-    # with w_k = d_k / p_k, which is the same split when p1 = p2. From it Halley needs about
-    # two steps and a confirming one where the secant point needed five to seven.
+    # First guesses. Between the inflections (the whole range where f is convex): the
+    # small-angle optimum. With sin(x/2) ~ x/2 and equal burn speeds (p1 = p2) stationarity
+    # p1 x / g1 = p2 (theta - x) / g2 gives x = theta d1 / (d1 + d2) exactly; for small
+    # rotations (g_k ~ d_k + p_k x^2 / (2 d_k)) x = theta w1 / (w1 + w2) with w_k = d_k / p_k,
+    # the same split when p1 = p2. Near an end (a minimum inside [0, x1*] or [theta - x2*,
+    # theta]): the other burn's slope frozen at its value at that end, C = -f'(0) (or
+    # f'(theta)), and h_k(x) = C solved for S = sin^2(x/2): 4 p^2 S (1 - S) = C^2 (e + 4 p S),
+    # S = C^2 e / (2 p (q + sqrt(q^2 - C^2 e))), q = p - C^2; u = s / (1 + sqrt(1 - S)).
+    # From these Halley needs two or three steps and a confirming one.
+    def near_end(p: FloatArray, e: FloatArray, slope: FloatArray) -> FloatArray:
+        cc = slope * slope
+        q = p - cc
+        ss = cc * e / (2.0 * p * (q + np.sqrt(q * q - cc * e)))
+        return np.sqrt(ss) / (1.0 + np.sqrt(1.0 - ss))
+
     with np.errstate(divide="ignore", invalid="ignore"):
         w1, w2 = np.sqrt(e1) / p1, np.sqrt(e2) / p2
-        u0 = np.tan(th * (0.25 * w1 / (w1 + w2)))
+        u_mid = np.tan(th * (0.25 * w1 / (w1 + w2)))
+        u_left = near_end(p1, e1, f0)
+        u_y = near_end(p2, e2, fth)  # tan(y/4) of the second burn's rotation y = theta - x
+        u_right = (u_th - u_y) / (1.0 + u_th * u_y)
+    u0 = np.where(~c1, u_left, np.where(c2, u_right, u_mid))
     u = _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations, u0)
     g1, g2 = _split_burns(u, p1, e1, p2, e2, s_th, c_th)
     two = np.flatnonzero((f1 > 0.0) & (f2 < 0.0))
     if two.size:
         sub = (p1[two], e1[two], p2[two], e2[two], s_th[two], c_th[two])
-        u_r = _split_root(n2[two], u_th[two], f2[two], fth[two], *sub, iterations)
+        u_r = _split_root(n2[two], u_th[two], f2[two], fth[two], *sub, iterations,
+                          u_right[two])
         g1r, g2r = _split_burns(u_r, *sub)
         better = g1r + g2r < g1[two] + g2[two]
         pick = two[better]
