@@ -419,7 +419,7 @@ def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArra
         ss = cc * e / (2.0 * p * (q + np.sqrt(q * q - cc * e)))
         return np.sqrt(ss) / (1.0 + np.sqrt(1.0 - ss))
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         w1, w2 = np.sqrt(e1) / p1, np.sqrt(e2) / p2
         u_mid = np.tan(th * (0.25 * w1 / (w1 + w2)))
         u_left = near_end(p1, e1, f0)
