@@ -459,6 +459,7 @@ def test_cheapest_drift_matches_brute_force():
     h1, h2 = rng.uniform(350.0, 1500.0, n), rng.uniform(350.0, 1500.0, n)
     h2[:6] = h1[:6]  # a RAAN change of one orbit's altitude
     i1 = np.radians(rng.uniform(40.0, 110.0, n))
+    i1[n // 2 :] = np.radians(rng.uniform(97.0, 99.0, n - n // 2))  # sun-synchronous-like
     i2 = i1 + np.radians(rng.normal(0.0, 1.0, n)) * (np.arange(n) % 3 != 0)
     a1, a2 = R_EARTH_KM + h1, R_EARTH_KM + h2
     a_min, a_max = R_EARTH_KM + 350.0, R_EARTH_KM + 2000.0
