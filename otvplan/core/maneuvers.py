@@ -832,9 +832,9 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
     tol = (0.5 * (np.sqrt(5.0) - 1.0)) ** refine / _DRIFT_TIGHTER * (
         2.0 * (hi_b - lo_b) / (n_grid - 1) if bracket is None else hi_b - lo_b)
     t = np.linspace(0.0, 1.0, _DRIFT_K + 2)[1:-1]
-    # the even radii alone shrink a bracket threefold per round: at most this many rounds
+    # the even radii alone shrink a bracket (K + 1)/2-fold per round: at most this many rounds
     rounds = refine * np.log(2.0 / (np.sqrt(5.0) - 1.0)) + np.log(_DRIFT_TIGHTER)
-    for _ in range(int(np.ceil(rounds / np.log(3.0))) + 1):
+    for _ in range(int(np.ceil(rounds / np.log(0.5 * (_DRIFT_K + 1)))) + 1):
         # the radii priced last round next to the best bracket the minimum (unimodal near it)
         xb = np.take_along_axis(xs, j, -1)
         fb = np.take_along_axis(f, j, -1)
@@ -859,9 +859,12 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
             xv = xb - 0.5 * ((xb - lo) * p - (xb - hi) * q) / (p - q)
         xv = np.where(np.isfinite(xv) & (xv > lo) & (xv < hi), xv, 0.5 * (lo + hi))
         # and the two radii half a tolerance either side of it: once the vertex is that
-        # accurate they bracket the minimum to the tolerance and the row is done
+        # accurate they bracket the minimum to the tolerance and the row is done. Where the
+        # best radius is an end of the bracket (the band's edge) one of them goes 0.9
+        # tolerance inside that end instead, which ends the search there if the cost rises.
         h = 0.5 * tol[act][:, None]
-        probes = np.clip(np.concatenate([xv - h, xv + h], -1), lo, hi)
+        probes = np.clip(np.concatenate([np.where(xb > lo, xv - h, lo + 1.8 * h),
+                                         np.where(xb < hi, xv + h, hi - 1.8 * h)], -1), lo, hi)
         new = np.concatenate([lo + (hi - lo) * t, xv, probes], -1)
         fs = evaluate(act, new)
         xs = np.concatenate([lo, new, hi], -1)
