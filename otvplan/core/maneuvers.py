@@ -822,6 +822,12 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
         fs = evaluate(act, xs, bound, cos_i=lbs[4])
         for v, w in zip(fs, at_jl):
             np.put_along_axis(v, jl, w, -1)
+        # the best radius's neighbours priced too (they bracket the search that follows)
+        j = np.argmin(fs[0], -1)[:, None]
+        nb = np.concatenate([np.maximum(j - 1, 0), np.minimum(j + 1, n_grid - 1)], -1)
+        for v, w in zip(fs, evaluate(act, np.take_along_axis(xs, nb, -1),
+                                     cos_i=np.take_along_axis(lbs[4], nb, -1))):
+            np.put_along_axis(v, nb, w, -1)
     else:
         fs = evaluate(act, xs)
     f = fs[0]
