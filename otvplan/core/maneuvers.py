@@ -308,6 +308,9 @@ def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArr
     """Safeguarded Halley iteration for f' = 0 in u = tan(x/4), bracket f'(lo) <= 0 <= f'(hi).
 
     It starts from ``u0`` where that lies inside the bracket, else from the secant point.
+    A converged step (Newton part within the tolerance, or f' = 0) is accepted even on the
+    bracket's end: the bracket update has just moved that end to the current point, and
+    bisecting towards it instead cost up to a dozen more iterations.
     Halley's correction factor is clipped to [2/3, 2] (it stalls near stationary points of f');
     a step that leaves the bracket (or meets f'' <= 0) is replaced by bisection. An element
     stops after a step whose Newton part is below 1e-7 of its bracket's width (the error after a
@@ -468,9 +471,10 @@ def optimal_split(v1: ArrayLike, vt1: ArrayLike, vt2: ArrayLike, v2: ArrayLike,
     inflection points ``x1*`` and ``theta - x2*`` f' is monotonic, so evaluating f' there
     brackets a "left" and a "right" minimum; each bracket holds one root of f' (checked
     against a dense grid on 10^6 random cases over the whole parameter space, see
-    tests/test_maneuvers.py) found by safeguarded Newton in u = tan(x/4), a parameter in which
-    every sine and cosine is rational, and the better of the two minima and the two ends is
-    returned.
+    tests/test_maneuvers.py) found by safeguarded Halley steps in u = tan(x/4), a parameter in
+    which every sine and cosine is rational, from closed-form first guesses (the small-angle
+    split between the inflections, the one-burn slope balance near an end; see _split_block),
+    and the better of the two minima and the two ends is returned.
 
     Parameters are broadcast; speeds [km/s], theta [rad] in [-pi, pi] (its sign is carried to
     the split). Returns ``(dv1, dv2, theta1, theta2)``: burn magnitudes [km/s] and the
@@ -746,19 +750,24 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
     ``dv_in`` and ``dv_out`` are inf where no drift orbit in the altitude band can close the
     gap in the time given.
 
-    The k-section search (Kiefer, "Sequential minimax search for a maximum", Proc. AMS 4, 1953,
-    for its bracketing; Brent, *Algorithms for Minimization without Derivatives*, 1973, ch. 5,
-    for the parabolic step) prices, per row and round, 5 radii evenly spaced in the bracket
-    and the vertex of the parabola through the best radius so far and its two neighbours
-    (Press et al., *Numerical Recipes*, 3rd ed., eq. 10.3.1), and keeps the interval between
-    the best radius's neighbours: the bracket shrinks at least threefold per round, and about
-    sixfold where the cost is smooth and the vertex wins, in one NumPy pass per round. The
-    parabola does not decide the bracket, so a kink (where the drift inclination crosses an
-    end's) costs only the vertex's pass. A row stops once its bracket is no wider than
-    ``refine`` golden-section steps would leave it (0.618^refine of the first bracket); the
-    answer is the cheapest radius priced, so never worse than the golden-section search's on a
-    unimodal bracket. Rows that no radius of the grid can close stop after the grid; only
-    feasible radii are priced.
+    The grid is priced exactly only where it can matter: a lower bound on each transfer
+    (see ``_drift_candidates``) is cheap, the radius of least bound is priced first, and then
+    only the radii whose bound does not exceed its cost, and the best radius's neighbours;
+    the grid's best radius is the one an exact grid would give. The k-section search that
+    follows (Kiefer, "Sequential minimax search for a maximum", Proc. AMS 4, 1953, for the
+    bracketing; Brent, *Algorithms for Minimization without Derivatives*, 1973, ch. 5, for
+    the parabolic step) prices per row and round, in one NumPy pass, 5 radii evenly spaced in
+    the bracket, the vertex of the parabola through the best radius and its two neighbours
+    (Press et al., *Numerical Recipes*, 3rd ed., eq. 10.3.1) and two probes half a tolerance
+    either side of the vertex (or just inside the bracket's end where the best radius is that
+    end, a band edge), and keeps the interval between the best radius's neighbours: the bracket
+    shrinks at least threefold per round, and to the tolerance as soon as the vertex is that
+    accurate. The parabola never decides the bracket, so a kink (where the drift inclination
+    crosses an end's) costs only the vertex's radius. A row stops once its bracket is 1/16 of
+    what ``refine`` golden-section steps would leave (0.618^refine of the first bracket, the
+    search this replaced); the answer is the cheapest radius priced. Only feasible radii are
+    priced, both transfers of a radius in one call; rows that no grid radius can close stop
+    after the grid.
 
     The transfer arcs' own small nodal drift is not included: callers account for it in ``gap``.
 
