@@ -313,7 +313,12 @@ def _fired(plan: Plan, v: Verification) -> dict[tuple[int, int], BurnExecution]:
 
 
 def refinement(
-    plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode", samples: int = 64
+    plan: Plan,
+    *,
+    drag: bool = False,
+    zonal: int = 2,
+    backend: Backend = "compiled",
+    samples: int = 64,
 ) -> Refinement:
     """Refine a plan's burns against the numerical propagator (see the module's docstring) and
     return the refined plan with the record of every burn before and after.
@@ -371,7 +376,12 @@ def refinement(
 
 
 def refine(
-    plan: Plan, *, drag: bool = False, zonal: int = 2, backend: Backend = "ode", samples: int = 64
+    plan: Plan,
+    *,
+    drag: bool = False,
+    zonal: int = 2,
+    backend: Backend = "compiled",
+    samples: int = 64,
 ) -> Plan:
     """The plan with flight-ready burns: :func:`refinement`'s ``plan``."""
     return refinement(plan, drag=drag, zonal=zonal, backend=backend, samples=samples).plan

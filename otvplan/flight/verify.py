@@ -351,7 +351,7 @@ def _trim_mode(b: Burn, before: OrbitState, u_fire: float, equatorial: bool
 
 
 def _fly_trimmed(t: float, y, b: Burn, cols: tuple[int, ...], force: ForceModel,
-                 samples: int):
+                 samples: int, backend: Backend = "compiled"):
     """Fire the planned T/N/W delta-v at (t, y) and trim it so that the mean orbit after the
     burn has the planned mean a (and i when ``cols`` includes W).
 
@@ -371,7 +371,7 @@ def _fly_trimmed(t: float, y, b: Burn, cols: tuple[int, ...], force: ForceModel,
 
     def fly(x):
         v1 = v + frame.T @ (dv0 + x)
-        mean = mean_orbit(t, np.r_[r, v1, y[6]], force, samples)
+        mean = mean_orbit(t, np.r_[r, v1, y[6]], force, samples, backend)
         res = [mean.a_km - target.a_km]
         if len(cols) > 1:
             res.append(mean.inc_rad - target.inc_rad)
@@ -421,7 +421,7 @@ class _Flight:
         self.executions: list[BurnExecution] = []
         self.shift = 0.0
         self.start = dropoff_state(sc.dropoff)
-        r0, v0, resid = osculating_from_mean(self.start, force, samples=samples,
+        r0, v0, resid = osculating_from_mean(self.start, force, samples=samples, backend=backend,
                                              mass_kg=sc.initial_mass_kg)
         if resid[0] > 1e-3:
             self.warnings.append(f"drop-off mean elements matched only to "
@@ -452,7 +452,8 @@ class _Flight:
             mean_after = self._impulse(leg, b, eng)
         if self.trace_burns:
             if mean_after is None:
-                mean_after = mean_orbit(self.t, self.y, self.force, self.samples)
+                mean_after = mean_orbit(self.t, self.y, self.force, self.samples,
+                                        self.backend)
             self.burn_checks.append(_burn_check(leg.index, b, self.t, mean_after))
         if b.orbit_after is not None:
             self.planned_prev = b.orbit_after
@@ -521,7 +522,7 @@ class _Flight:
         if guided and self.trim and b.orbit_after is not None:
             cols = _trim_mode(b, self.planned_prev, phi, equatorial)
             x, v_new, mean_after, res, _, converged = _fly_trimmed(
-                t, y, b, cols, force, self.samples)
+                t, y, b, cols, force, self.samples, self.backend)
             a_res = float(res[0])
             i_res = float(res[1]) if len(cols) > 1 else None
             if not converged:
@@ -561,7 +562,7 @@ class _Flight:
     def release(self, leg, dlv) -> None:
         """Release a payload now: check its mean orbit against its target carried to now
         (:func:`_checks`) and take its mass off the tug."""
-        achieved = mean_orbit(self.t, self.y, self.force, self.samples)
+        achieved = mean_orbit(self.t, self.y, self.force, self.samples, self.backend)
         payload = self.payloads.get(dlv.payload)
         if payload is None:
             raise ValueError(f"leg {leg.index}: payload {dlv.payload!r} is not in the "
@@ -595,7 +596,7 @@ def _events(plan: Plan, guided: bool, warnings: list[str]) -> list[tuple]:
 
 
 def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, zonal: int = 2,
-           backend: Backend = "ode", samples: int = 64, trace_burns: bool = True,
+           backend: Backend = "compiled", samples: int = 64, trace_burns: bool = True,
            trim: bool = True) -> Verification:
     """Propagate the tug through the whole plan and check each delivery against its target.
 
@@ -620,10 +621,12 @@ def verify(plan: Plan, *, execution: Execution = "guided", drag: bool = False, z
     ``zonal``: highest zonal harmonic of the force model (0, 2, 3 or 4); ``drag``: add an
     exponential atmosphere with the tug's area and drag coefficient from the scenario's
     disposal settings. ``backend``: the DOP853 implementation
-    (:func:`otvplan.flight.propagation.propagate`). ``samples``: points per orbit for the mean
-    elements. ``trace_burns``: also average the orbit after every burn and compare it with
-    the burn's planned ``orbit_after`` (:class:`BurnCheck`; one orbit of propagation each,
-    free for trimmed burns, whose last trim iteration is that average).
+    (:func:`otvplan.flight.propagation.propagate`); the default, ``"compiled"``, takes the
+    steps of ``"ode"`` (Hairer's DOP853 through SciPy) with a compiled right-hand side and
+    stepper, and averages the mean elements on its own dense output. ``samples``: points per
+    orbit for the mean elements. ``trace_burns``: also average the orbit after every burn and
+    compare it with the burn's planned ``orbit_after`` (:class:`BurnCheck`; one orbit of
+    propagation each, free for trimmed burns, whose last trim iteration is that average).
     """
     if execution not in ("guided", "open-loop"):
         raise ValueError(f"execution must be 'guided' or 'open-loop', got {execution!r}")
@@ -660,7 +663,7 @@ def _result(plan: Plan, fl: _Flight, flown: bool, execution: Execution,
     final = None
     planned_final = None
     if flown:
-        final = mean_orbit(fl.t, fl.y, fl.force, fl.samples)
+        final = mean_orbit(fl.t, fl.y, fl.force, fl.samples, fl.backend)
         planned_final = fl.planned_prev
     if fl.guided:
         trim_kg = fl.m_planned - float(fl.y[6])
