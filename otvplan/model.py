@@ -24,6 +24,9 @@ Objective = Literal["propellant", "duration", "pareto"]
 #: The solver's objectives, in the order the docs list them (the one home of this list).
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
 DisposalKind = Literal["none", "perigee", "reentry"]
+FleetObjective = Literal["propellant", "tugs", "makespan"]
+#: What a fleet's assignment minimises, in the order the docs list them.
+FLEET_OBJECTIVES: tuple[str, ...] = get_args(FleetObjective)
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,8 +183,45 @@ class SolverSettings:
 
 
 @dataclass(frozen=True)
+class FleetTug:
+    """One tug of a fleet and what sets it apart from the scenario's shared settings.
+
+    ``dropoff``: its own drop-off orbit (None: the scenario's). ``available_s``: the earliest
+    time it may start [s after the epoch]; it waits in its drop-off orbit until then.
+    ``max_payloads`` / ``max_payload_mass_kg``: dispenser limits (None: no limit).
+    """
+
+    tug: Tug
+    dropoff: OrbitSpec | None = None
+    available_s: float = 0.0
+    max_payloads: int | None = None
+    max_payload_mass_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Several tugs on one launch, and the rules of assigning payloads to them.
+
+    ``objective``: ``propellant`` (total over the tugs), ``tugs`` (fewest tugs flown, then
+    propellant) or ``makespan`` (earliest last delivery, then propellant). ``assign``: pairs
+    (payload, tug) that must fly together; ``apart``: groups of payloads no two of which may
+    share a tug.
+    """
+
+    tugs: tuple[FleetTug, ...]
+    objective: FleetObjective = "propellant"
+    assign: tuple[tuple[str, str], ...] = ()
+    apart: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """A validated mission scenario in core units."""
+    """A validated mission scenario in core units.
+
+    With ``fleet`` the launch carries several tugs (``tug`` is then the fleet's first): the
+    fleet solver (:mod:`otvplan.planning.fleet`) assigns the payloads and plans each tug as a
+    scenario of its own.
+    """
 
     name: str
     epoch: _dt.datetime
@@ -192,6 +232,8 @@ class Scenario:
     solver: SolverSettings = field(default_factory=SolverSettings)
     description: str = ""
     source: str | None = None
+    #: several tugs (None: the single ``tug``); not written to a plan file when None
+    fleet: Fleet | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def initial_mass_kg(self) -> float:
@@ -534,6 +576,95 @@ class Plan:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class TugPlan:
+    """One tug's part of a fleet plan: ``plan`` is the single-tug plan of its own scenario (the
+    tug, the payloads assigned to it, its drop-off, and as epoch the time it starts,
+    ``start_s`` after the fleet scenario's epoch)."""
+
+    tug: str
+    start_s: float
+    plan: Plan
+
+    @property
+    def end_s(self) -> float:
+        """When its mission ends [s after the fleet scenario's epoch]."""
+        return self.start_s + self.plan.duration_s
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """The fleet solver's answer: which payloads fly on which tug, and each tug's plan.
+
+    ``tugs`` holds the tugs that fly (a tug given no payload stays on the ground and is not
+    listed). ``feasible`` when every payload is assigned and every tug's plan is feasible;
+    otherwise ``unassigned`` names the payloads no tug can take in the best partial
+    assignment found, and ``infeasible_reasons`` says what each would need.
+    ``exact``: the assignment was proven best over every assignment (every subset of the
+    manifest planned for every tug) and every tug's plan is exact; ``lower_bound_propellant_kg``
+    then bounds the total propellant of any assignment from below (the same partition over
+    the tug plans' own lower bounds). ``tugs_needed``: for each tug, how many copies of it
+    alone would close the manifest (None when no number of them does, or when it was not
+    computed: only the exact method computes it).
+    """
+
+    scenario: Scenario
+    objective: str
+    feasible: bool
+    tugs: tuple[TugPlan, ...]
+    unassigned: tuple[str, ...]
+    exact: bool
+    method: str
+    lower_bound_propellant_kg: float | None = None
+    tugs_needed: tuple[tuple[str, int | None], ...] = ()
+    infeasible_reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    solver_stats: tuple[tuple[str, float], ...] = ()
+    #: wall-clock time the solver took [s]; not written to plan files
+    solve_time_s: float = field(default=0.0, compare=False, metadata={"transient": True})
+
+    @property
+    def propellant_used_kg(self) -> float:
+        """Propellant burnt by every tug [kg]."""
+        return sum(t.plan.propellant_used_kg for t in self.tugs)
+
+    @property
+    def total_dv_kms(self) -> float:
+        """Delta-v of every tug [km/s]."""
+        return sum(t.plan.total_dv_kms for t in self.tugs)
+
+    @property
+    def makespan_s(self) -> float:
+        """When the last tug's mission ends [s after the epoch] (0 when no tug flies)."""
+        return max((t.end_s for t in self.tugs), default=0.0)
+
+    @property
+    def delivered(self) -> tuple[str, ...]:
+        """Payloads delivered, in the manifest's order."""
+        got = {name for t in self.tugs for name in t.plan.delivered}
+        return tuple(p.name for p in self.scenario.payloads if p.name in got)
+
+    @property
+    def undelivered(self) -> tuple[str, ...]:
+        """Payloads not delivered, in the manifest's order."""
+        got = set(self.delivered)
+        return tuple(p.name for p in self.scenario.payloads if p.name not in got)
+
+    @property
+    def assignment(self) -> dict[str, str]:
+        """Payload name -> the tug it flies on."""
+        return {p.name: t.tug for t in self.tugs for p in t.plan.scenario.payloads}
+
+    @property
+    def optimality_gap(self) -> float | None:
+        """(used - lower bound) / used over the fleet, or None without a bound."""
+        lb = self.lower_bound_propellant_kg
+        if lb is None:
+            return None
+        used = self.propellant_used_kg
+        return max(used - lb, 0.0) / used if used > 0 else 0.0
+
+
 # --------------------------------------------------------------------------------------------
 # Plain-data round trip (JSON-ready dicts) for every dataclass above
 # --------------------------------------------------------------------------------------------
@@ -548,6 +679,7 @@ def to_data(obj):
             f.name: to_data(getattr(obj, f.name))
             for f in dataclasses.fields(obj)
             if not f.metadata.get("transient")
+            and not (f.metadata.get("omit_none") and getattr(obj, f.name) is None)
         }
     if isinstance(obj, (list, tuple)):
         return [to_data(x) for x in obj]

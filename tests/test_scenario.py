@@ -878,13 +878,17 @@ def test_json_schema_describes_the_format():
     schema = json_schema()
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"name", "epoch", "dropoff", "tug", "payloads"}
+    assert set(schema["required"]) == {"name", "epoch", "dropoff", "payloads"}
+    # one tug, or a fleet of them: exactly one of the two keys
+    assert schema["oneOf"] == [{"required": ["tug"]}, {"required": ["tugs"]}]
     assert set(schema["properties"]) == {
         "name",
         "description",
         "epoch",
         "dropoff",
         "tug",
+        "tugs",
+        "fleet",
         "payloads",
         "constraints",
         "solver",
@@ -1113,8 +1117,10 @@ def test_docs_yaml_examples_are_valid_and_the_annotated_one_is_shipped():
 
 
 def test_annotated_example_uses_every_key_of_the_format():
-    """Walk the JSON Schema: every property of every object appears in the annotated example."""
+    """Walk the JSON Schema: every property of every object appears in the annotated example
+    (or, for the keys of a fleet, in the fleet example)."""
     text = (EXAMPLES_DIR / "annotated.yaml").read_text(encoding="utf-8")
+    text += (EXAMPLES_DIR / "transporter_fleet.yaml").read_text(encoding="utf-8")
     used = set(re.findall(r"([a-z_]+):", text))
     schema = json_schema()
     keys = set(schema["properties"])

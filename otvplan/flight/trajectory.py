@@ -37,15 +37,14 @@ import numpy as np
 from otvplan.constants import MU_EARTH_KM3_S2
 from otvplan.core.orbits import (
     TWO_PI,
-    argument_of_latitude_rate,
     coe_to_rv,
     mean_to_true_anomaly,
     period,
-    raan_rate,
     secular_rates,
     true_to_mean_anomaly,
 )
-from otvplan.model import OrbitSpec, OrbitState
+from otvplan.model import OrbitState
+from otvplan.planning.targets import TargetAt, target_at
 
 #: Eccentricity below which an orbit is treated as circular: its argument of perigee is
 #: undefined (the solver stores 0) and the argument of latitude advances at the mean rate.
@@ -376,38 +375,6 @@ def ephemeris_states(plan, t, side: str = "right", mu=MU_EARTH_KM3_S2):
         rb = states(plan, tb, side="left", mu=mu)[0]
         v[on_arc] = (rb - ra) / (tb - ta)[:, None]
     return r.reshape(shape + (3,)), v.reshape(shape + (3,))
-
-
-class TargetAt(NamedTuple):
-    """Where a target orbit's free-moving angles are at a time: RAAN and slot (argument of
-    latitude) [rad, 0..2pi), each None when the scenario leaves it free. Floats for a scalar
-    time, arrays of its shape for an array of times."""
-
-    raan_rad: float | np.ndarray | None
-    slot_rad: float | np.ndarray | None
-
-
-def target_at(spec: OrbitSpec, t_s) -> TargetAt:
-    """A target's RAAN and slot carried from the epoch to ``t_s`` [s] (scalar or array).
-
-    Both advance at the planning model's secular J2 rates: the RAAN at
-    :func:`otvplan.core.orbits.raan_rate`, the slot at
-    :func:`otvplan.core.orbits.argument_of_latitude_rate` (both :func:`secular_rates`).
-    The one definition of "the target at the release time" that the verification checks
-    against, the report tabulates and the planes figure draws.
-    """
-    t = np.asarray(t_s, dtype=float)
-
-    def carried(angle0, rate):
-        if angle0 is None:
-            return None
-        x = np.mod(angle0 + rate * t, TWO_PI)
-        return float(x) if x.ndim == 0 else x
-
-    return TargetAt(
-        carried(spec.raan_rad, raan_rate(spec.a_km, spec.e, spec.inc_rad)),
-        carried(spec.slot_rad, argument_of_latitude_rate(spec.a_km, spec.e, spec.inc_rad)),
-    )
 
 
 def wrap_pi(x):

@@ -241,13 +241,36 @@ def optimise(
         )
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
-        if best is None:
-            return None
         arr_l = tab.arrays("lb")
         res_l = search_tables(
-            nodes, arr_l, m0, lim, disposal_dv, leg_lb, incumbent=best[0], deadline_s=deadline_s
+            nodes,
+            arr_l,
+            m0,
+            lim,
+            disposal_dv,
+            leg_lb,
+            incumbent=best[0] if best is not None else -math.inf,
+            deadline_s=deadline_s,
         )
         labels += res_l.labels
+        if best is None:
+            # No complete plan in the tables yet. Only the relaxation proves that none
+            # exists (its legs cost no more than any duration in their intervals); while it
+            # finds plans, refine the intervals they use and search again.
+            if (
+                res_l.best_index < 0
+                or res_l.truncated
+                or res_u.truncated
+                or it >= max_iterations
+                or time.perf_counter() >= deadline_s
+            ):
+                return None
+            cand = np.argsort(-res_l.finals_m, kind="stable")[:REFINE_PATHS]
+            cand = cand[np.isfinite(res_l.finals_m[cand])]
+            used = _intervals_used(res_l, arr_l, cand)
+            if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
+                return None
+            continue
         bound_valid = not res_l.truncated and not res_u.truncated
         bound_mass = max(res_l.best_mass, best[0])
         if not bound_valid:  # a search was cut short (time limit, label cap): the start's
@@ -262,35 +285,15 @@ def optimise(
             break
         # the drift intervals in use: by relaxed plans that beat the incumbent by more than a
         # tenth of the gap, and next to the incumbent's drift durations
-        used: dict[tuple[int, int], list[int]] = {}
         cand = np.nonzero(res_l.finals_m > best[0] + 0.1 * (bound_mass - best[0]))[0]
         cand = cand[np.argsort(-res_l.finals_m[cand], kind="stable")][:REFINE_PATHS]
-        if cand.size:
-            paths = path_options(res_l, cand).reshape(-1, 3)
-            paths = np.unique(paths[paths[:, 2] > 0], axis=0)
-            for j, k, o in paths:
-                used.setdefault((int(j), int(k)), []).append(int(arr_l["sample"][j, k, o]))
+        used = _intervals_used(res_l, arr_l, cand)
         for j, k, code, x, _a, _d in best[1]:
             if code == 1:
                 c = tab.curves[(j, k)]
                 i = int(np.argmin(np.abs(c.x - x)))
                 used.setdefault((j, k), []).extend([i, i + 1])
-        # bisect every interval of each such pair between the first and last in use, and
-        # one more on each side: the region where the optimum's drift times lie
-        wanted: dict[tuple[int, int], set[float]] = {}
-        for pair, intervals in used.items():
-            c = tab.curves[pair]
-            lo = max(min(intervals) - 1, 0)
-            hi = min(max(intervals) + 1, c.x.size - 1)
-            for i in range(lo, hi + 1):
-                if i == 0:
-                    wanted.setdefault(pair, set()).add(0.5 * float(c.x[0]))
-                elif c.x[i] / c.x[i - 1] > MIN_SAMPLE_RATIO:
-                    for f in SPLIT_FRACTIONS:
-                        wanted.setdefault(pair, set()).add(
-                            float(c.x[i - 1]) * (float(c.x[i]) / float(c.x[i - 1])) ** f
-                        )
-        if add_samples(tab, nodes, ctx, wanted) == 0:
+        if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
             break
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
     return Schedule(
@@ -304,6 +307,36 @@ def optimise(
         timed_out=timed_out,
         stats=stats,
     )
+
+
+def _intervals_used(res, arrays, cand) -> dict[tuple[int, int], list[int]]:
+    """The table intervals (per pair of nodes) on the search's plans ``cand``."""
+    used: dict[tuple[int, int], list[int]] = {}
+    if cand.size:
+        paths = path_options(res, cand).reshape(-1, 3)
+        paths = np.unique(paths[paths[:, 2] > 0], axis=0)
+        for j, k, o in paths:
+            used.setdefault((int(j), int(k)), []).append(int(arrays["sample"][j, k, o]))
+    return used
+
+
+def _bisections(tab, used: dict[tuple[int, int], list[int]]) -> dict[tuple[int, int], set[float]]:
+    """Drift durations to add: every interval of each pair between the first and last in use,
+    and one more on each side (the region where the optimum's drift times lie), bisected."""
+    wanted: dict[tuple[int, int], set[float]] = {}
+    for pair, intervals in used.items():
+        c = tab.curves[pair]
+        lo = max(min(intervals) - 1, 0)
+        hi = min(max(intervals) + 1, c.x.size - 1)
+        for i in range(lo, hi + 1):
+            if i == 0:
+                wanted.setdefault(pair, set()).add(0.5 * float(c.x[0]))
+            elif c.x[i] / c.x[i - 1] > MIN_SAMPLE_RATIO:
+                for f in SPLIT_FRACTIONS:
+                    wanted.setdefault(pair, set()).add(
+                        float(c.x[i - 1]) * (float(c.x[i]) / float(c.x[i - 1])) ** f
+                    )
+    return wanted
 
 
 def _round_done(

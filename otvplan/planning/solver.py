@@ -57,6 +57,9 @@ class SolverOptions:
     method: str = "auto"
     #: explain an infeasible plan payload by payload (what adding each one left out needs)
     explain: bool = True
+    #: False: a manifest found infeasible is returned at once, with no legs, no partial plan
+    #: and no shortfall (a caller that only needs to know whether it closes: the fleet solver)
+    analyse_infeasible: bool = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,6 +183,10 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                                     objective, t_start, progress, list(warnings))
         if fast is not None and objective == "propellant":
             return fast
+        if fast is None and not options.analyse_infeasible:
+            return _assemble(scenario, objective, [], False,
+                             Shortfall(reasons=["no plan closes (not analysed further)"]),
+                             False, None, (), warnings, {}, time.perf_counter() - t_start)
     bound = None
     leg_lb = None
     if ctx.electric is None and ctx.chemical is not None and (
@@ -201,7 +208,9 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
     feasible = chosen is not None
     shortfall = Shortfall()
-    if not feasible:
+    if not feasible and not options.analyse_infeasible:
+        shortfall = Shortfall(reasons=["no plan closes (not analysed further)"])
+    elif not feasible:
         extra = replace(settings, deadline_s=time.perf_counter() + SHORTFALL_SHARE * limit_s)
         shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
                                 electric_disposal, disp,

@@ -17,6 +17,7 @@ share them). Core units: km, km/s, s, rad, kg.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 
@@ -102,6 +103,8 @@ class LegTables:
     evaluations: int = 0
     #: each pair's key in the process-wide pair cache (refinements are written back there)
     keys: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    #: the key of the whole manifest's geometry (its refined tables are kept under it)
+    manifest: bytes = b""
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
         """Arrays of shape (n1, n1, X) for ``mode``:
@@ -400,8 +403,20 @@ EVAL_BLOCK = 8192
 #: subsets of a cost attribution and the explanation of an infeasible plan share them.
 PAIRS_KEPT = 20_000
 #: Per ordered pair of orbits (by geometry, drift band, horizon and first samples): the direct
-#: leg's (rest_s, dv, phase, u_end) and the drift curve (None: no RAAN gap to close).
+#: leg's (rest_s, dv, phase, u_end) and the drift curve at the first samples (None: no RAAN
+#: gap to close).
 _PAIRS: dict[bytes, tuple[tuple[float, float, float, float], PairCurve | None]] = {}
+#: Per pair: every drift duration evaluated so far in this process (the first samples and
+#: every refinement). A search starts from the first samples and refines where its own plans
+#: go, taking the durations evaluated before from here: so a plan does not depend on what was
+#: planned before it in the process, and a table is not slowed by refinements other
+#: manifests needed.
+_REFINED: dict[bytes, PairCurve] = {}
+#: Per manifest geometry (every pair's key): its tables as last refined. A manifest planned
+#: again (a sweep's cases that change masses or engines) starts from them.
+_MANIFESTS: dict[bytes, dict[tuple[int, int], PairCurve]] = {}
+#: Manifests kept in :data:`_MANIFESTS`.
+MANIFESTS_KEPT = 2_000
 
 
 def _pair_keys(
@@ -447,6 +462,8 @@ def build_tables(
     if np.any(missing):
         if len(_PAIRS) + int(missing.sum()) > PAIRS_KEPT:
             _PAIRS.clear()
+            _REFINED.clear()
+            _MANIFESTS.clear()
             missing[:] = True
         evaluations = _tabulate(
             nodes,
@@ -466,6 +483,7 @@ def build_tables(
             "u_end": np.zeros((n1, n1)),
         },
         evaluations=evaluations,
+        manifest=hashlib.blake2b(b"".join(keys), digest_size=20).digest(),
     )
     for j, k, key in zip(jj, kk, keys):
         direct, curve = _PAIRS[key]
@@ -474,6 +492,7 @@ def build_tables(
         if curve is not None:
             tab.curves[(int(j), int(k))] = curve
         tab.keys[(int(j), int(k))] = key
+    tab.curves.update(_MANIFESTS.get(tab.manifest, {}))
     return tab
 
 
@@ -529,18 +548,38 @@ def add_samples(
     tab: LegTables, nodes: lg.Nodes, ctx: lg.LegContext, wanted: dict[tuple[int, int], set[float]]
 ) -> int:
     """Evaluate the drift legs of the pairs in ``wanted`` at the new durations and merge them
-    into the tables, in one vectorised evaluation. Each new drift orbit is searched between
-    the orbits of the neighbouring samples (widened by 2 % of the altitude band)."""
+    into the tables, in one vectorised evaluation; durations evaluated before in this process
+    (:data:`_REFINED`) are taken from there. Each new drift orbit is searched between the
+    orbits of the neighbouring samples (widened by 2 % of the altitude band). Returns the
+    number of durations added to the tables."""
     rows = []
+    reused = 0
     for pair, xs in wanted.items():
         c = tab.curves.get(pair)
         if c is None:
             continue
+        known = _REFINED.get(tab.keys.get(pair, b""))
+        take = []
         for x in sorted(xs):
-            if not np.any(np.isclose(c.x, x, rtol=1e-9, atol=0.0)):
-                rows.append((pair[0], pair[1], x))
+            if np.any(np.isclose(c.x, x, rtol=1e-9, atol=0.0)):
+                continue
+            if known is not None:
+                hit = np.nonzero(np.isclose(known.x, x, rtol=1e-9, atol=0.0))[0]
+                if hit.size:
+                    take.append(int(hit[0]))
+                    continue
+            rows.append((pair[0], pair[1], x))
+        if take:
+            assert known is not None
+            idx = np.unique(np.array(take))
+            tab.curves[pair] = c.merged(
+                PairCurve(*(getattr(known, f)[idx] for f in PairCurve.__dataclass_fields__))
+            )
+            reused += idx.size
     if not rows:
-        return 0
+        if reused:
+            _keep_manifest(tab)
+        return reused
     rj = np.array([r[0] for r in rows], int)
     rk = np.array([r[1] for r in rows], int)
     rx = np.array([r[2] for r in rows], float)
@@ -564,5 +603,16 @@ def add_samples(
         tab.curves[pair] = tab.curves[pair].merged(new)
         key = tab.keys.get(pair)
         if key is not None and key in _PAIRS:  # refinements are shared too
-            _PAIRS[key] = (_PAIRS[key][0], tab.curves[pair])
-    return len(rows)
+            first = _PAIRS[key][1]
+            before = _REFINED.get(key, first)
+            if before is not None:
+                _REFINED[key] = before.merged(new)
+    _keep_manifest(tab)
+    return len(rows) + reused
+
+
+def _keep_manifest(tab: LegTables) -> None:
+    """Keep ``tab``'s refined curves for its manifest's next plan."""
+    if tab.manifest not in _MANIFESTS and len(_MANIFESTS) >= MANIFESTS_KEPT:
+        _MANIFESTS.clear()
+    _MANIFESTS[tab.manifest] = dict(tab.curves)

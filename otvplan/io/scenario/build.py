@@ -16,12 +16,22 @@ import math
 from typing import overload
 
 from otvplan.core.timeutil import julian_date
-from otvplan.io.scenario.schema import ConstraintsDoc, OrbitDoc, ScenarioDoc, SolverDoc
+from otvplan.io.scenario.schema import (
+    ConstraintsDoc,
+    Deadline,
+    FleetDoc,
+    OrbitDoc,
+    ScenarioDoc,
+    SolverDoc,
+    TugDoc,
+)
 from otvplan.io.units import UNIT_TABLE
 from otvplan.model import (
     Constraints,
     Disposal,
     Engine,
+    Fleet,
+    FleetTug,
     OrbitSpec,
     Payload,
     Scenario,
@@ -112,39 +122,30 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
     """The frozen :class:`~otvplan.model.Scenario` of a validated document; ``source`` is the
     file it was read from (``None`` for text)."""
     epoch = doc.epoch
-    t = doc.tug
-    reserve = t.propellant_reserve
-    if reserve is None:
-        reserve_kg = 0.0
-    elif reserve.kg is not None:
-        reserve_kg = reserve.kg
+    fleet = None
+    if doc.tugs is not None:
+        members = []
+        for t in doc.tugs:
+            avail = t.available
+            members.append(FleetTug(
+                tug=_build_tug(t, source),
+                dropoff=None if t.dropoff is None else build_orbit(t.dropoff, epoch,
+                                                                   dropoff=True),
+                available_s=_seconds_after(avail, epoch) if avail is not None else 0.0,
+                max_payloads=t.max_payloads,
+                max_payload_mass_kg=t.max_payload_mass,
+            ))
+        f = doc.fleet or FleetDoc()
+        fleet = Fleet(
+            tugs=tuple(members),
+            objective=f.objective or "propellant",
+            assign=tuple((f.assign or {}).items()),
+            apart=tuple(tuple(group) for group in (f.apart or [])),
+        )
+        tug = members[0].tug
     else:
-        reserve_kg = reserve.fraction * t.propellant
-    tug = Tug(
-        name=t.name,
-        dry_mass_kg=t.dry_mass,
-        propellant_kg=t.propellant,
-        tank_capacity_kg=t.propellant if t.tank_capacity is None else t.tank_capacity,
-        reserve_kg=reserve_kg,
-        engines=tuple(
-            Engine(
-                name=e.name,
-                kind=e.type,
-                isp_s=e.isp,
-                thrust_n=math.inf if e.thrust is None else e.thrust,
-                power_w=e.power,
-            )
-            for e in t.engines
-        ),
-    )
-    for engine in tug.engines:
-        if math.isinf(engine.thrust_n):
-            logger.info(
-                "%s: engine %s has no thrust: its burns are impulsive (no duration, no "
-                "finite-burn check)",
-                source or "scenario",
-                engine.name,
-            )
+        assert doc.tug is not None  # the document's check
+        tug = _build_tug(doc.tug, source)
     payloads = []
     for p in doc.payloads:
         deadline = p.deliver_by
@@ -153,7 +154,7 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         elif deadline.at is None:  # a duration after the epoch
             deliver_by_s = deadline.after_s
         else:
-            deliver_by_s = (deadline.at - epoch).total_seconds()
+            deliver_by_s = _seconds_after(deadline, epoch)
         payloads.append(
             Payload(
                 name=p.name,
@@ -205,7 +206,53 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         solver=solver,
         description=doc.description or "",
         source=source,
+        fleet=fleet,
     )
+
+
+def _seconds_after(moment: Deadline, epoch: _dt.datetime) -> float:
+    """A time given as a date or as a duration after the epoch, in seconds after it."""
+    if moment.at is None:
+        assert moment.after_s is not None
+        return moment.after_s
+    return (moment.at - epoch).total_seconds()
+
+
+def _build_tug(t: TugDoc, source: str | None) -> Tug:
+    """The tug of a validated tug document."""
+    reserve = t.propellant_reserve
+    if reserve is None:
+        reserve_kg = 0.0
+    elif reserve.kg is not None:
+        reserve_kg = reserve.kg
+    else:
+        reserve_kg = reserve.fraction * t.propellant
+    tug = Tug(
+        name=t.name,
+        dry_mass_kg=t.dry_mass,
+        propellant_kg=t.propellant,
+        tank_capacity_kg=t.propellant if t.tank_capacity is None else t.tank_capacity,
+        reserve_kg=reserve_kg,
+        engines=tuple(
+            Engine(
+                name=e.name,
+                kind=e.type,
+                isp_s=e.isp,
+                thrust_n=math.inf if e.thrust is None else e.thrust,
+                power_w=e.power,
+            )
+            for e in t.engines
+        ),
+    )
+    for engine in tug.engines:
+        if math.isinf(engine.thrust_n):
+            logger.info(
+                "%s: engine %s has no thrust: its burns are impulsive (no duration, no "
+                "finite-burn check)",
+                source or "scenario",
+                engine.name,
+            )
+    return tug
 
 
 #: The year of ``reentry`` disposal times [s]: the Julian year of the unit table.

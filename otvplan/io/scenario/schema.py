@@ -593,6 +593,36 @@ class TugDoc(_Doc):
         return self
 
 
+class FleetTugDoc(TugDoc):
+    """One tug of a fleet (``tugs:``): a tug, and optionally its own drop-off, when it is
+    available and its dispenser's limits."""
+
+    dropoff: DropoffDoc | None = None
+    available: Annotated[
+        Deadline | None,
+        BeforeValidator(_validate_deadline),
+        WithJsonSchema({"type": "string",
+                        "description": "Earliest start: UTC time, or duration after the epoch "
+                                       "(default: the epoch).",
+                        "examples": ["10 d", "2027-03-15T00:00:00Z"]}),
+    ] = None
+    max_payloads: _integer(1, "Most payloads this tug carries (dispenser ports).") = None
+    max_payload_mass: _quantity("mass", "400 kg", minimum=0.0,
+                                description="Most payload mass this tug carries.") = None
+
+
+class FleetDoc(_Doc):
+    """How payloads are assigned to the tugs of a fleet (all optional)."""
+
+    objective: Literal["propellant", "tugs", "makespan"] | None = None
+    assign: Annotated[dict[str, str] | None,
+                      Field(description="payload: tug - the payload flies on that tug.",
+                            examples=[{"sar-micro-1": "otv-a"}])] = None
+    apart: Annotated[list[list[str]] | None,
+                     Field(description="Groups of payloads no two of which share a tug.",
+                           examples=[[["eo-1", "eo-2"]]])] = None
+
+
 class PayloadDoc(_Doc):
     """A payload and where it must go."""
 
@@ -678,7 +708,8 @@ class ScenarioDoc(_Doc):
         extra="forbid", coerce_numbers_to_str=True, frozen=True,
         title="otvplan scenario",
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema",
-                           "patternProperties": {"^x-": {}}},
+                           "patternProperties": {"^x-": {}},
+                           "oneOf": [{"required": ["tug"]}, {"required": ["tugs"]}]},
     )
 
     name: Annotated[str, Field(min_length=1, examples=["sso-rideshare"]),
@@ -686,7 +717,10 @@ class ScenarioDoc(_Doc):
     description: Annotated[str | None, AfterValidator(_validate_description)] = None
     epoch: Epoch
     dropoff: DropoffDoc
-    tug: TugDoc
+    tug: TugDoc | None = None
+    tugs: Annotated[list[FleetTugDoc] | None,
+                    Field(description="Several tugs on one launch (instead of tug).")] = None
+    fleet: FleetDoc | None = None
     payloads: Annotated[list[PayloadDoc], Field(examples=[[{"name": "sat-1", "mass": "50 kg",
                                                             "target": {"altitude": "550 km",
                                                                        "sso": True}}]])]
@@ -699,6 +733,7 @@ class ScenarioDoc(_Doc):
         if not self.payloads:
             out.append(MultiProblem(("payloads",), "the payload list is empty; add at least one "
                                                    "payload"))
+        out += self._check_tugs()
         for i, payload in enumerate(self.payloads):
             if payload.deliver_by is not None and payload.deliver_by.at is not None:
                 if payload.deliver_by.at <= self.epoch:
@@ -707,6 +742,64 @@ class ScenarioDoc(_Doc):
                                             f"({self.epoch.isoformat().replace('+00:00', 'Z')})"))
         _raise_all(out)
         return self
+
+
+    def _check_tugs(self) -> list[MultiProblem]:
+        """One of tug / tugs; a fleet's names and rules refer to what the file defines."""
+        out: list[MultiProblem] = []
+        if self.tug is None and self.tugs is None:
+            return [MultiProblem(("tug",), "the scenario needs its tug (or a list of them "
+                                           "under tugs:)")]
+        if self.tug is not None and self.tugs is not None:
+            return [MultiProblem(("tugs",), "give either tug: (one tug) or tugs: (a fleet), "
+                                            "not both")]
+        if self.tugs is None:
+            if self.fleet is not None:
+                out.append(MultiProblem(("fleet",), "fleet: applies to several tugs; list "
+                                                    "them under tugs: instead of tug:"))
+            return out
+        if not self.tugs:
+            return [MultiProblem(("tugs",), "the tug list is empty; add at least one tug")]
+        seen: dict[str, int] = {}
+        for k, t in enumerate(self.tugs):
+            if t.name in seen:
+                out.append(MultiProblem(("tugs", k, "name"),
+                                        f"tug name {t.name!r} is used twice (also tugs"
+                                        f"[{seen[t.name]}]); tug names must be unique"))
+            seen.setdefault(t.name, k)
+            if t.available is not None and t.available.at is not None \
+                    and t.available.at < self.epoch:
+                out.append(MultiProblem(("tugs", k, "available"),
+                                        "must not be before the epoch "
+                                        f"({self.epoch.isoformat().replace('+00:00', 'Z')})"))
+        names = {p.name for p in self.payloads}
+        fleet = self.fleet or FleetDoc()
+        for payload, tug in (fleet.assign or {}).items():
+            if payload not in names:
+                out.append(MultiProblem(("fleet", "assign", payload),
+                                        f"no payload is named {payload!r}"
+                                        + _did_you_mean(payload, names)))
+            if tug not in seen:
+                out.append(MultiProblem(("fleet", "assign", payload),
+                                        f"no tug is named {tug!r}" + _did_you_mean(tug, seen)))
+        for g, group in enumerate(fleet.apart or []):
+            if len(group) < 2:
+                out.append(MultiProblem(("fleet", "apart", g),
+                                        "a group that must not share a tug needs two payloads "
+                                        "or more"))
+            for name in group:
+                if name not in names:
+                    out.append(MultiProblem(("fleet", "apart", g),
+                                            f"no payload is named {name!r}"
+                                            + _did_you_mean(name, names)))
+        return out
+
+
+def _did_you_mean(name: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _unwrap(annotation: Any) -> Any:

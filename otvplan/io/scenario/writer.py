@@ -23,7 +23,16 @@ from otvplan.io.messages import printable
 from otvplan.io.scenario.build import YEAR_S, build_orbit, years
 from otvplan.io.scenario.schema import DropoffDoc, OrbitDoc, validate_ltan
 from otvplan.io.units import UNIT_TABLE, format_number, format_quantity, parse_quantity
-from otvplan.model import Constraints, Disposal, OrbitSpec, Scenario, SolverSettings, Tolerances
+from otvplan.model import (
+    Constraints,
+    Disposal,
+    FleetTug,
+    OrbitSpec,
+    Scenario,
+    SolverSettings,
+    Tolerances,
+    Tug,
+)
 
 __all__ = ["dumps"]
 
@@ -153,28 +162,19 @@ def _scenario_doc(s: Scenario) -> dict:
         doc["description"] = s.description
     doc["epoch"] = _utc_text(s.epoch)
     doc["dropoff"] = _orbit_doc(s.dropoff, s.epoch, dropoff=True)
-    tug = s.tug
-    doc["tug"] = {
-        "name": tug.name,
-        "dry_mass": format_quantity(tug.dry_mass_kg, "mass", ("kg",)),
-        "propellant": format_quantity(tug.propellant_kg, "mass", ("kg",)),
-        "tank_capacity": format_quantity(tug.tank_capacity_kg, "mass", ("kg",)),
-    }
-    if tug.reserve_kg != 0.0:
-        doc["tug"]["propellant_reserve"] = format_quantity(tug.reserve_kg, "mass", ("kg",))
-    engines = []
-    for e in tug.engines:
-        engine: dict[str, Any] = {
-            "name": e.name,
-            "type": e.kind,
-            "isp": format_quantity(e.isp_s, "time", ("s",)),
-        }
-        if not math.isinf(e.thrust_n):  # no thrust: an impulsive engine
-            engine["thrust"] = format_quantity(e.thrust_n, "force", ("N", "mN"))
-        if e.power_w is not None:
-            engine["power"] = format_quantity(e.power_w, "power", ("W",))
-        engines.append(engine)
-    doc["tug"]["engines"] = engines
+    if s.fleet is None:
+        doc["tug"] = _tug_doc(s.tug)
+    else:
+        doc["tugs"] = [_fleet_tug_doc(t, s.epoch) for t in s.fleet.tugs]
+        fleet: dict[str, Any] = {}
+        if s.fleet.objective != "propellant":
+            fleet["objective"] = s.fleet.objective
+        if s.fleet.assign:
+            fleet["assign"] = dict(s.fleet.assign)
+        if s.fleet.apart:
+            fleet["apart"] = [list(group) for group in s.fleet.apart]
+        if fleet:
+            doc["fleet"] = fleet
     payloads = []
     for p in s.payloads:
         payload: dict[str, Any] = {
@@ -227,6 +227,44 @@ def _scenario_doc(s: Scenario) -> dict:
     )
     if solver:
         doc["solver"] = solver
+    return doc
+
+
+def _tug_doc(tug: Tug) -> dict:
+    doc: dict[str, Any] = {
+        "name": tug.name,
+        "dry_mass": format_quantity(tug.dry_mass_kg, "mass", ("kg",)),
+        "propellant": format_quantity(tug.propellant_kg, "mass", ("kg",)),
+        "tank_capacity": format_quantity(tug.tank_capacity_kg, "mass", ("kg",)),
+    }
+    if tug.reserve_kg != 0.0:
+        doc["propellant_reserve"] = format_quantity(tug.reserve_kg, "mass", ("kg",))
+    engines = []
+    for e in tug.engines:
+        engine: dict[str, Any] = {
+            "name": e.name,
+            "type": e.kind,
+            "isp": format_quantity(e.isp_s, "time", ("s",)),
+        }
+        if not math.isinf(e.thrust_n):  # no thrust: an impulsive engine
+            engine["thrust"] = format_quantity(e.thrust_n, "force", ("N", "mN"))
+        if e.power_w is not None:
+            engine["power"] = format_quantity(e.power_w, "power", ("W",))
+        engines.append(engine)
+    doc["engines"] = engines
+    return doc
+
+
+def _fleet_tug_doc(t: FleetTug, epoch: _dt.datetime) -> dict:
+    doc = _tug_doc(t.tug)
+    if t.dropoff is not None:
+        doc["dropoff"] = _orbit_doc(t.dropoff, epoch, dropoff=True)
+    if t.available_s:
+        doc["available"] = format_quantity(t.available_s, "time", ("d", "h", "min", "s"))
+    if t.max_payloads is not None:
+        doc["max_payloads"] = t.max_payloads
+    if t.max_payload_mass_kg is not None:
+        doc["max_payload_mass"] = format_quantity(t.max_payload_mass_kg, "mass", ("kg",))
     return doc
 
 

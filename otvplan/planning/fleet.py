@@ -1,0 +1,563 @@
+"""Several tugs on one launch: which payloads fly on which tug (no I/O).
+
+The model. A fleet scenario (:class:`otvplan.model.Fleet`) lists tugs that share the launch's
+manifest. Tug k given the payload set S flies the single-tug problem
+:func:`tug_scenario` (its tug, the payloads S, its drop-off, starting when it is available),
+planned by :func:`otvplan.planning.solver.plan`; its value V_k(S) is that plan's (feasible,
+propellant, end time). A tug given no payload stays on the ground (V = 0, it is not flown).
+An *assignment* gives each payload to at most one tug, within the rules: a payload pinned to a
+tug (``assign``) flies on no other, no two payloads of an ``apart`` group share a tug, a tug
+takes at most ``max_payloads`` payloads of at most ``max_payload_mass_kg`` in all, and a
+payload whose deadline comes before a tug is available cannot fly on it. Every tug's plan must
+be feasible; payloads that no tug can take are left out.
+
+Assignments are ordered lexicographically by (priority left out, mass left out, objective):
+``propellant`` = the sum of the tugs' propellant; ``tugs`` = (tugs flown, propellant);
+``makespan`` = (last end, propellant) with each tug planned for its earliest end (the
+single-tug ``duration`` objective).
+
+Exact method (:data:`EXACT_MAX_PLANS` subset plans or fewer): every allowed subset of the
+manifest is planned for every tug, then a dynamic programme over subsets finds the best
+partition: best_k(M) = min over S in M of best_(k-1)(M \\ S) + V_k(S), O(m 3^n) steps. Sums and
+lexicographic sums are additive, so the programme is exact for ``propellant`` and ``tugs``;
+the last end is not, so ``makespan`` runs it once per candidate makespan T (tugs ending after
+T excluded) and keeps the smallest T that leaves out no more than the best assignment without
+it (the candidates are the plans' end times; the search is a bisection, feasibility being
+monotone in T). The assignment is then optimal up to the tug plans' own optimality gaps, and
+the same programme over the plans' lower bounds bounds every assignment's propellant from
+below. It also answers "how many of this tug would close the manifest": the fewest feasible
+subsets covering it (a set-cover programme over the same plans).
+
+Heuristic (larger manifests, or when the exact enumeration runs out of time): payloads are
+inserted one by one (highest priority, then heaviest, first) on the tug where the assignment
+is best, then moves are tried until none improves or the time limit is reached: a payload
+relocated to another tug, two payloads swapped between tugs, a left-out payload inserted. Each
+move re-plans only the two tugs concerned, and every (tug, subset) plan is kept, so a move seen
+once costs nothing. The result is a local optimum with no bound (``exact`` false).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from otvplan.constants import SECONDS_PER_DAY
+from otvplan.model import FleetPlan, FleetTug, Plan, Scenario, TugPlan
+from otvplan.planning.solver import DEFAULT_TIME_LIMIT_S, SolverOptions
+from otvplan.planning.solver import plan as _plan
+from otvplan.planning.targets import spec_at
+
+#: The exact method plans at most this many (tug, subset) problems; beyond, the heuristic.
+EXACT_MAX_PLANS = 512
+
+#: Least time limit [s] given to one tug's plan, however little of the fleet's is left.
+MIN_TUG_TIME_LIMIT_S = 2.0
+
+
+def tug_scenario(scenario: Scenario, tug: FleetTug, payloads: Iterable) -> Scenario:
+    """The single-tug problem of ``tug`` carrying ``payloads`` (of ``scenario``'s manifest).
+
+    Its epoch is when the tug is available (``available_s`` after the scenario's); its
+    drop-off is its own or the scenario's, and every orbit is carried to the new epoch at the
+    secular J2 rates (:func:`otvplan.planning.targets.spec_at`); deadlines and the duration
+    limit keep their dates. With the scenario's drop-off and no delay this is the scenario
+    itself with the manifest cut to ``payloads``, so a fleet of one tug plans exactly as the
+    single tug.
+    """
+    shift = float(tug.available_s)
+    dropoff = tug.dropoff if tug.dropoff is not None else scenario.dropoff
+    chosen = tuple(payloads)
+    constraints = scenario.constraints
+    if shift > 0.0:
+        chosen = tuple(
+            replace(
+                p,
+                target=spec_at(p.target, shift),
+                deliver_by_s=None if p.deliver_by_s is None else p.deliver_by_s - shift,
+            )
+            for p in chosen
+        )
+        dropoff = spec_at(dropoff, shift)
+        if constraints.max_duration_s is not None:
+            constraints = replace(constraints, max_duration_s=constraints.max_duration_s - shift)
+    return replace(
+        scenario,
+        epoch=scenario.epoch + _dt.timedelta(seconds=shift),
+        dropoff=dropoff,
+        tug=tug.tug,
+        payloads=chosen,
+        constraints=constraints,
+        fleet=None,
+    )
+
+
+@dataclass(frozen=True)
+class _Value:
+    """One tug's plan of one subset, as the assignment search sees it."""
+
+    feasible: bool
+    propellant_kg: float
+    end_s: float  # after the fleet scenario's epoch
+    bound_kg: float  # the plan's lower bound (its propellant when it has none)
+    exact: bool
+    plan: Plan | None  # None for the empty subset (the tug is not flown)
+
+
+_GROUND = _Value(True, 0.0, 0.0, 0.0, True, None)
+
+#: The tug plans of the search only need to know whether a subset closes: an infeasible one
+#: is not analysed (its shortfall is worked out only for the payloads finally left out).
+_QUICK = SolverOptions(explain=False, analyse_infeasible=False)
+
+
+class _Problem:
+    """The fleet problem: rules as bit masks, and every (tug, subset) plan made so far."""
+
+    def __init__(self, scenario: Scenario, deadline: float, progress):
+        fleet = scenario.fleet
+        assert fleet is not None
+        self.scenario = scenario
+        self.fleet = fleet
+        self.tugs = fleet.tugs
+        self.n = len(scenario.payloads)
+        self.m = len(self.tugs)
+        self.full = (1 << self.n) - 1
+        self.deadline = deadline
+        self.progress = progress
+        self.t0 = time.perf_counter()
+        index = {p.name: k for k, p in enumerate(scenario.payloads)}
+        tug_index = {t.tug.name: k for k, t in enumerate(self.tugs)}
+        self.objective = fleet.objective
+        self.tug_objective = (
+            "duration" if fleet.objective == "makespan" else scenario.solver.objective
+        )
+        if self.tug_objective == "pareto":
+            self.tug_objective = "propellant"
+        # payloads each tug may carry (deadline after its start; pinned elsewhere: not here)
+        self.allowed = []
+        for ft in self.tugs:
+            mask = 0
+            for i, p in enumerate(scenario.payloads):
+                late = p.deliver_by_s is not None and p.deliver_by_s <= ft.available_s
+                if not late:
+                    mask |= 1 << i
+            self.allowed.append(mask)
+        self.pinned = [0] * self.m  # payloads that must fly on tug k
+        for payload, tug in fleet.assign:
+            self.pinned[tug_index[tug]] |= 1 << index[payload]
+        pinned_any = 0
+        for mask in self.pinned:
+            pinned_any |= mask
+        self.dp_allowed = [
+            (self.allowed[k] & ~pinned_any) | self.pinned[k] for k in range(self.m)
+        ]
+        self.apart = [sum(1 << index[name] for name in group) for group in fleet.apart]
+        self.mass = [p.mass_kg for p in scenario.payloads]
+        self.priority = [p.priority for p in scenario.payloads]
+        self.values: dict[tuple[int, int], _Value] = {}
+        self.plans_made = 0
+
+    # -- rules --------------------------------------------------------------------------------
+
+    def fits(self, k: int, mask: int, *, pins: bool = True) -> bool:
+        """Whether tug k may carry the subset ``mask`` (before planning it)."""
+        allowed = self.dp_allowed[k] if pins else self.allowed[k]
+        if mask & ~allowed:
+            return False
+        ft = self.tugs[k]
+        count = mask.bit_count()
+        if ft.max_payloads is not None and count > ft.max_payloads:
+            return False
+        if ft.max_payload_mass_kg is not None:
+            mass = sum(self.mass[i] for i in range(self.n) if mask >> i & 1)
+            if mass > ft.max_payload_mass_kg * (1.0 + 1e-12):
+                return False
+        return all((mask & group).bit_count() <= 1 for group in self.apart)
+
+    def names(self, mask: int) -> list[str]:
+        return [p.name for i, p in enumerate(self.scenario.payloads) if mask >> i & 1]
+
+    # -- values -------------------------------------------------------------------------------
+
+    def value(self, k: int, mask: int) -> _Value:
+        """V_k(mask), planned on first use."""
+        if mask == 0:
+            return _GROUND
+        got = self.values.get((k, mask))
+        if got is not None:
+            return got
+        ft = self.tugs[k]
+        sub = tug_scenario(
+            self.scenario, ft, (p for i, p in enumerate(self.scenario.payloads) if mask >> i & 1)
+        )
+        own = sub.solver.time_limit_s or DEFAULT_TIME_LIMIT_S
+        left = max(self.deadline - time.perf_counter(), MIN_TUG_TIME_LIMIT_S)
+        sub = replace(sub, solver=replace(sub.solver, time_limit_s=min(own, left)))
+        p = _plan(sub, self.tug_objective, options=_QUICK)
+        lb = p.lower_bound_propellant_kg
+        got = _Value(
+            p.feasible,
+            p.propellant_used_kg,
+            ft.available_s + p.duration_s,
+            p.propellant_used_kg if lb is None else min(lb, p.propellant_used_kg),
+            p.exact,
+            p,
+        )
+        self.values[(k, mask)] = got
+        self.plans_made += 1
+        if self.progress is not None:
+            self.progress(
+                {
+                    "plans": self.plans_made,
+                    "tug": ft.tug.name,
+                    "payloads": mask.bit_count(),
+                    "elapsed_s": time.perf_counter() - self.t0,
+                }
+            )
+        return got
+
+    def shortfall_plan(self, k: int, mask: int) -> Plan:
+        """Tug k's plan of ``mask`` with its shortfall analysed (for an explanation)."""
+        sub = tug_scenario(
+            self.scenario,
+            self.tugs[k],
+            (p for i, p in enumerate(self.scenario.payloads) if mask >> i & 1),
+        )
+        left = max(self.deadline - time.perf_counter(), MIN_TUG_TIME_LIMIT_S)
+        sub = replace(sub, solver=replace(sub.solver, time_limit_s=left))
+        return _plan(sub, self.tug_objective, options=SolverOptions(explain=False))
+
+    def out_of_time(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+    # -- ordering -----------------------------------------------------------------------------
+
+    def left_cost(self, left: int) -> tuple[float, float]:
+        """(priority, mass) of the payloads left out."""
+        bits = [i for i in range(self.n) if left >> i & 1]
+        return (float(sum(self.priority[i] for i in bits)), sum(self.mass[i] for i in bits))
+
+    def key(self, masks: list[int]) -> tuple:
+        """The order of assignments (smaller is better); infinite if a tug's plan fails."""
+        values = [self.value(k, mask) for k, mask in enumerate(masks)]
+        if not all(v.feasible for v in values):
+            return (math.inf,)
+        used = 0
+        for mask in masks:
+            used |= mask
+        propellant = sum(v.propellant_kg for v in values)
+        if self.objective == "tugs":
+            goal: tuple = (sum(1 for mask in masks if mask), propellant)
+        elif self.objective == "makespan":
+            goal = (max((v.end_s for v in values), default=0.0), propellant)
+        else:
+            goal = (propellant,)
+        return (*self.left_cost(self.full & ~used), *goal)
+
+
+def _submasks(mask: int):
+    """Every subset of ``mask``, itself first, the empty set last."""
+    sub = mask
+    while True:
+        yield sub
+        if sub == 0:
+            return
+        sub = (sub - 1) & mask
+
+
+def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool = False):
+    """Best assignment over every allowed subset value (the exact programme).
+
+    Returns (key, masks) for the objective's additive key, (priority left, mass left,
+    [tugs,] propellant); tugs ending after ``end_limit`` are excluded. ``use_bound`` sums the
+    plans' lower bounds instead of their propellant.
+    """
+    full = problem.full
+    count_tugs = problem.objective == "tugs"
+    # best[M]: (cost tuple, masks) for the tugs so far serving exactly M
+    zero = (0.0, 0.0) if count_tugs else (0.0,)
+    best: dict[int, tuple[tuple, list[int]]] = {0: (zero, [])}
+    for k in range(problem.m):
+        options: list[tuple[int, tuple]] = []
+        for mask in _submasks(problem.dp_allowed[k]):
+            if not problem.fits(k, mask):
+                continue
+            v = problem.values.get((k, mask)) if mask else _GROUND
+            if v is None or not v.feasible or v.end_s > end_limit:
+                continue
+            cost = v.bound_kg if use_bound else v.propellant_kg
+            options.append((mask, (1.0 if mask else 0.0, cost) if count_tugs else (cost,)))
+        nxt: dict[int, tuple[tuple, list[int]]] = {}
+        for served, (cost, masks) in best.items():
+            for mask, add in options:
+                if mask & served:
+                    continue
+                total = tuple(a + b for a, b in zip(cost, add))
+                union = served | mask
+                old = nxt.get(union)
+                if old is None or total < old[0]:
+                    nxt[union] = (total, [*masks, mask])
+        best = nxt
+    # every pinned payload must be served by its tug or left out; choose the left-out set
+    result = None
+    for served, (cost, masks) in best.items():
+        left = full & ~served
+        key = (*problem.left_cost(left), *cost)
+        if result is None or key < result[0]:
+            result = (key, masks)
+    assert result is not None  # the empty assignment is always there
+    return result
+
+
+def _tugs_needed(problem: _Problem, k: int) -> int | None:
+    """Fewest copies of tug k whose feasible plans cover the manifest (None: none do)."""
+    feasible = {
+        mask for (j, mask), v in problem.values.items() if j == k and v.feasible
+    }
+    full = problem.full
+    cover = [math.inf] * (full + 1)
+    cover[0] = 0
+    for mask in range(1, full + 1):
+        low = mask & -mask
+        best = math.inf
+        rest = mask & ~low
+        for extra in _submasks(rest):
+            sub = extra | low
+            if sub in feasible:
+                best = min(best, cover[mask & ~sub] + 1)
+        cover[mask] = best
+    return None if math.isinf(cover[full]) else int(cover[full])
+
+
+def _exact(problem: _Problem, until: float) -> tuple[list[int], bool, float | None] | None:
+    """The exact method: plan every allowed subset, then the partition programme. Returns
+    (masks, complete, lower bound) or None when the plans were not all made by ``until``
+    (a ``time.perf_counter`` reading)."""
+    subsets = []
+    for k in range(problem.m):
+        subsets += [
+            (mask.bit_count(), k, mask)
+            for mask in _submasks(problem.allowed[k])
+            if mask and problem.fits(k, mask, pins=False)
+        ]
+    for _, k, mask in sorted(subsets):
+        if time.perf_counter() > until:
+            return None
+        problem.value(k, mask)
+    if problem.objective == "makespan":
+        ref = _partition(problem)[0][:2]  # what the best assignment leaves out
+        ends = sorted({v.end_s for v in problem.values.values() if v.feasible})
+        lo, hi = 0, len(ends) - 1
+        while lo < hi:  # smallest end time that leaves out no more than ref
+            mid = (lo + hi) // 2
+            if _partition(problem, ends[mid])[0][:2] <= ref:
+                hi = mid
+            else:
+                lo = mid + 1
+        limit = ends[lo] if ends else math.inf
+        key, masks = _partition(problem, limit)
+    else:
+        key, masks = _partition(problem)
+    bound = None
+    if problem.objective == "propellant" and key[:2] == (0.0, 0.0):
+        bound = _partition(problem, use_bound=True)[0][-1]
+    return masks, True, bound
+
+
+def _heuristic(problem: _Problem) -> list[int]:
+    """Insertion, then relocation / swap / insertion moves until none improves or time is up."""
+    m, n = problem.m, problem.n
+    masks = [0] * m
+    for k in range(m):  # pinned payloads first, together
+        if problem.pinned[k] and problem.fits(k, problem.pinned[k]):
+            if problem.value(k, problem.pinned[k]).feasible:
+                masks[k] = problem.pinned[k]
+    order = sorted(range(n), key=lambda i: (-problem.priority[i], -problem.mass[i], i))
+
+    def try_insert(i: int) -> bool:
+        best = None
+        for k in range(m):
+            trial = masks[k] | 1 << i
+            if not problem.fits(k, trial):
+                continue
+            candidate = [*masks]
+            candidate[k] = trial
+            key = problem.key(candidate)
+            if key[0] != math.inf and (best is None or key < best[0]):
+                best = (key, k)
+                if problem.out_of_time():
+                    break  # out of time: the first tug that takes it
+        if best is None:
+            return False
+        masks[best[1]] |= 1 << i
+        return True
+
+    assigned = 0
+    for mask in masks:
+        assigned |= mask
+    for i in order:  # every payload is tried, past the time limit too (first fit then)
+        if not assigned >> i & 1:
+            if try_insert(i):
+                assigned |= 1 << i
+    current = problem.key(masks)
+    improved = True
+    while improved and not problem.out_of_time():
+        improved = False
+        owner = {i: k for k in range(m) for i in range(n) if masks[k] >> i & 1}
+        for i in order:  # left-out payloads first
+            if i not in owner and try_insert(i):
+                current = problem.key(masks)
+                improved = True
+        moves = []
+        for i, a in owner.items():
+            for b in range(m):
+                if b != a:
+                    moves.append(((i, a, b), None))
+        for i, a in owner.items():
+            for j, b in owner.items():
+                if i < j and a != b:
+                    moves.append(((i, a, b), j))
+        for (i, a, b), j in moves:
+            if problem.out_of_time():
+                break
+            if not (masks[a] >> i & 1) or (j is not None and not masks[b] >> j & 1):
+                continue  # an earlier move changed the owners
+            trial = [*masks]
+            trial[a] &= ~(1 << i)
+            trial[b] |= 1 << i
+            if j is not None:
+                trial[b] &= ~(1 << j)
+                trial[a] |= 1 << j
+            if not (problem.fits(a, trial[a]) and problem.fits(b, trial[b])):
+                continue
+            key = problem.key(trial)
+            if key < current:
+                masks, current, improved = trial, key, True
+    return masks
+
+
+def plan_fleet(
+    scenario: Scenario,
+    *,
+    exact_max_plans: int = EXACT_MAX_PLANS,
+    progress: Callable[[dict], None] | None = None,
+) -> FleetPlan:
+    """Assign the payloads of a fleet scenario to its tugs and plan each tug.
+
+    The exact method when the tugs' allowed subsets number at most ``exact_max_plans`` (and
+    their plans finish within ``solver.time_limit``, default 60 s), else the heuristic; see the
+    module's docstring. A fleet of one tug is the single-tug plan of the whole manifest.
+    ``progress`` receives a dict (``plans``, ``tug``, ``payloads``, ``elapsed_s``) after each
+    tug plan.
+    """
+    if scenario.fleet is None:
+        raise ValueError("plan_fleet needs a scenario with a fleet (tugs:)")
+    t0 = time.perf_counter()
+    limit = scenario.solver.time_limit_s or DEFAULT_TIME_LIMIT_S
+    problem = _Problem(scenario, t0 + limit, progress)
+    warnings: list[str] = []
+    exact = False
+    bound = None
+    needed: tuple[tuple[str, int | None], ...] = ()
+    if problem.m == 1 and problem.fits(0, problem.full):
+        masks = [problem.full]
+        v = problem.value(0, problem.full)
+        exact = v.exact
+        bound = v.bound_kg
+        method = "one tug: the single-tug plan of the whole manifest"
+    else:
+        count = sum(
+            1
+            for k in range(problem.m)
+            for mask in _submasks(problem.allowed[k])
+            if mask and problem.fits(k, mask, pins=False)
+        )
+        # the exact enumeration may take half the time; the heuristic then has the rest
+        got = _exact(problem, t0 + 0.5 * limit) if count <= exact_max_plans else None
+        if got is not None:
+            masks, exact, bound = got
+            method = (
+                f"exact: {count} tug-subset plans and a partition programme over them"
+            )
+            needed = tuple(
+                (ft.tug.name, _tugs_needed(problem, k)) for k, ft in enumerate(problem.tugs)
+            )
+        else:
+            masks = _heuristic(problem)
+            why = (
+                "the time limit ended the exact enumeration"
+                if count <= exact_max_plans
+                else f"{count} tug-subset plans exceed the exact method's {exact_max_plans}"
+            )
+            method = f"heuristic ({why}): insertion and local search, no bound"
+            if problem.out_of_time():
+                warnings.append(
+                    "solver.time_limit reached: the assignment is the best found, not proven"
+                )
+    tugs = []
+    for k, mask in enumerate(masks):
+        if mask:
+            v = problem.value(k, mask)
+            assert v.plan is not None
+            tugs.append(TugPlan(problem.tugs[k].tug.name, problem.tugs[k].available_s, v.plan))
+    used = 0
+    for mask in masks:
+        used |= mask
+    left = problem.full & ~used
+    feasible = left == 0 and all(t.plan.feasible for t in tugs)
+    exact = exact and feasible and all(t.plan.exact for t in tugs)
+    reasons = _left_out_reasons(problem, masks, left) if left else []
+    for t in tugs:
+        reasons += [f"tug {t.tug}: {r}" for r in t.plan.infeasible_reasons]
+        warnings += [f"tug {t.tug}: {w}" for w in t.plan.warnings]
+    result = FleetPlan(
+        scenario=scenario,
+        objective=problem.objective,
+        feasible=feasible,
+        tugs=tuple(tugs),
+        unassigned=tuple(problem.names(left)),
+        exact=exact,
+        method=method,
+        lower_bound_propellant_kg=bound if feasible else None,
+        tugs_needed=needed,
+        infeasible_reasons=tuple(reasons),
+        warnings=tuple(warnings),
+        solver_stats=(("tug_plans", float(problem.plans_made)),),
+    )
+    return replace(result, solve_time_s=time.perf_counter() - t0)
+
+
+def _left_out_reasons(problem: _Problem, masks: list[int], left: int) -> list[str]:
+    """Per payload left out: what adding it to each tug that may carry it would need."""
+    reasons = []
+    for i in range(problem.n):
+        if not left >> i & 1:
+            continue
+        name = problem.scenario.payloads[i].name
+        needs = []
+        for k, ft in enumerate(problem.tugs):
+            trial = masks[k] | 1 << i
+            if not problem.fits(k, trial):
+                needs.append(f"tug {ft.tug.name} may not carry it (its rules)")
+                continue
+            if problem.out_of_time():
+                continue
+            p = problem.shortfall_plan(k, trial)
+            parts = []
+            if p.shortfall_propellant_kg > 0:
+                parts.append(f"{p.shortfall_propellant_kg:,.1f} kg more propellant")
+            if p.shortfall_time_s > 0:
+                days = p.shortfall_time_s / SECONDS_PER_DAY
+                parts.append(f"{days:,.1f} d more" if math.isfinite(days) else "more time")
+            needs.append(
+                f"on tug {ft.tug.name} it needs " + (" or ".join(parts) if parts else
+                                                     "what its plan says")
+            )
+        reasons.append(f"payload {name} fits on no tug: " + "; ".join(needs))
+    return reasons
+
+
+__all__ = ["EXACT_MAX_PLANS", "plan_fleet", "tug_scenario"]
