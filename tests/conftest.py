@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from paths import BAD_DIR, GOLDEN, MINIMAL, REPO
+
+# The pure (SciPy) integrator is the suite's default: the optional numba backend of
+# otvplan.flight.propagation runs only in the tests that ask for it (fixture ``accelerated``).
+os.environ.setdefault("OTVPLAN_ACCELERATE", "0")
+
+
+@pytest.fixture
+def accelerated(monkeypatch):
+    """The compiled (numba) integrator allowed, and present."""
+    from otvplan.flight import propagation
+
+    monkeypatch.setenv("OTVPLAN_ACCELERATE", "1")
+    assert propagation._compiled_kernel() is not None, "numba is not installed"
 
 
 @pytest.fixture

@@ -559,7 +559,7 @@ def _leo_state(mass_kg: float = 500.0):
 @pytest.mark.parametrize(
     "case", ["j2", "j2-j4-drag", "backward", "short", "edelbaum-arc", "tangential-arc"]
 )
-def test_compiled_backend_takes_the_steps_of_ode(case):
+def test_compiled_backend_takes_the_steps_of_ode(case, accelerated):
     """``backend="compiled"`` is SciPy's ``ode("dop853")`` compiled: the same steps, the same
     right-hand side, so the same states to the last bit (and the same evaluation count) for
     coasts, every force model, backward, sub-millisecond intervals and both steering laws."""
@@ -586,7 +586,7 @@ def test_compiled_backend_takes_the_steps_of_ode(case):
     np.testing.assert_array_equal(b.y, a.y)
 
 
-def test_compiled_dense_output_and_mean_elements_agree_with_solve_ivp():
+def test_compiled_dense_output_and_mean_elements_agree_with_solve_ivp(accelerated):
     """The compiled dense output (DOP853's interpolant, solve_ivp's tolerances) agrees with
     solve_ivp's to a millimetre over an orbit; the mean elements averaged on it agree to
     10 micrometres in a (measured 2.3) and 1e-10 rad."""
@@ -607,11 +607,11 @@ def test_compiled_dense_output_and_mean_elements_agree_with_solve_ivp():
         assert abs(x - y) < 1e-10
 
 
-def test_verify_backends_agree(small_plan):
-    """The default (compiled) and SciPy's ``ode`` backend fly the small plan alike: the coasts
-    are the same steps, only the mean elements' averaging differs (below a millimetre)."""
+def test_verify_backends_agree(small_plan, accelerated):
+    """The compiled and SciPy's ``ode`` backend fly the small plan alike: the coasts are the
+    same steps, only the mean elements' averaging differs (below a millimetre)."""
     for execution in ("guided", "open-loop"):
-        c = verify(small_plan, execution=execution, trace_burns=False)
+        c = verify(small_plan, execution=execution, trace_burns=False, backend="compiled")
         o = verify(small_plan, execution=execution, trace_burns=False, backend="ode")
         assert c.passed == o.passed
         assert dict(c.stats)["rhs_evaluations"] > 0

@@ -930,9 +930,26 @@ def _dop853_kernel(t0, y0, t1, rtol, atol, p, bases, rhos, scales, dense, nmax):
 _KERNEL = None
 
 
+#: Environment variable that turns the compiled backend off (``0``, ``off``, ``no``,
+#: ``false``): ``backend="compiled"`` then runs SciPy's ``ode``, the pure path. The test
+#: suite sets it (tests/conftest.py), so the pure path is the one CI runs by default; the
+#: tests of the compiled backend turn it back on.
+ACCELERATE_ENV = "OTVPLAN_ACCELERATE"
+
+
+def accelerated() -> bool:
+    """Whether ``backend="compiled"`` may use numba (see :data:`ACCELERATE_ENV`)."""
+    import os
+
+    return os.environ.get(ACCELERATE_ENV, "1").strip().lower() not in ("0", "off", "no", "false")
+
+
 def _compiled_kernel():
-    """The compiled :func:`_dop853_kernel` (numba, cached on disk), or None without numba."""
+    """The compiled :func:`_dop853_kernel` (numba, cached on disk), or None without numba or
+    when :func:`accelerated` says no."""
     global _KERNEL, _rhs_kernel, _stage
+    if not accelerated():
+        return None
     if _KERNEL is None:
         try:
             from numba import njit
