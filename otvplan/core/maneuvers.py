@@ -691,7 +691,7 @@ def _drift_inclination(want: FloatArray, a_d: FloatArray, mu: float, r_eq: float
 
 def _drift_candidates(a1: FloatArray, i1: FloatArray, a2: FloatArray, i2: FloatArray,
                       a_d: FloatArray, cos_i: FloatArray, mu: float,
-                      bound: FloatArray | None = None
+                      bound: FloatArray | None = None, lower: FloatArray | None = None
                       ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Cost, dv_in, dv_out and inclination of drift orbits (a_d, arccos cos_i) between
     (a1, i1) and (a2, i2) (1-D arrays alike); inf where |cos_i| > 1 (no such orbit).
@@ -700,6 +700,7 @@ def _drift_candidates(a1: FloatArray, i1: FloatArray, a2: FloatArray, i2: FloatA
     cost is returned as that lower bound (dv_in, dv_out inf). Per transfer, by the triangle
     inequality on the burn vectors (d_k, 2 sqrt(p_k) sin(x_k/2)) and sin(x/2) + sin(y/2) >=
     sin((x + y)/2), the split's cost is at least sqrt((d1 + d2)^2 + 4 min(p1, p2) sin^2(theta/2)).
+    ``lower``: those bounds (or costs) from an earlier call on the same orbits.
     """
     i_d = np.arccos(np.clip(cos_i, -1.0, 1.0))
     cost = np.full(a_d.shape, np.inf)
@@ -707,7 +708,14 @@ def _drift_candidates(a1: FloatArray, i1: FloatArray, a2: FloatArray, i2: FloatA
     ok = np.flatnonzero(np.abs(cos_i) <= 1.0)  # only these are priced (two splits each)
     r1, r2, th = (np.concatenate([x[ok], y[ok]]) for x, y in
                   ((a1, a_d), (a_d, a2), (i_d - i1, i2 - i_d)))  # transfers in, then out
-    if bound is not None and ok.size:
+    if bound is not None and lower is not None:
+        lb = lower[ok]
+        cost[ok] = lb
+        price = lb <= bound[ok] * (1.0 + 1e-12) + 1e-15
+        ok = ok[price]
+        twice = np.concatenate([price, price])
+        r1, r2, th = r1[twice], r2[twice], th[twice]
+    elif bound is not None and ok.size:
         a_t = 0.5 * (r1 + r2)
         v1, v2 = np.sqrt(mu / r1), np.sqrt(mu / r2)
         vt1, vt2 = np.sqrt(mu * (2.0 / r1 - 1.0 / a_t)), np.sqrt(mu * (2.0 / r2 - 1.0 / a_t))
@@ -799,13 +807,15 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
     n_rows = want.size
 
     def evaluate(r: NDArray[np.intp], x: FloatArray, bound: FloatArray | None = None,
-                 cos_i: FloatArray | None = None) -> tuple[FloatArray, ...]:
+                 cos_i: FloatArray | None = None, lower: FloatArray | None = None
+                 ) -> tuple[FloatArray, ...]:
         """Cost, dv_in, dv_out, inclination, cos i at radii x (len(r), m) for rows r."""
         m = x.shape[1]
         w, e1, e2, e3, e4 = (np.repeat(p[r], m) for p in par)
         c = _drift_inclination(w, x.ravel(), mu, r_eq, j2) if cos_i is None else cos_i.ravel()
         out = _drift_candidates(e1, e2, e3, e4, x.ravel(), c, mu,
-                                None if bound is None else np.broadcast_to(bound, x.shape).ravel())
+                                None if bound is None else np.broadcast_to(bound, x.shape).ravel(),
+                                None if lower is None else lower.ravel())
         return tuple(o.reshape(x.shape) for o in (*out, c))
 
     if bracket is None:
@@ -828,7 +838,7 @@ def cheapest_drift(gap: ArrayLike, duration: ArrayLike, a1: ArrayLike, i1: Array
         bound = np.broadcast_to(np.where(np.isfinite(at_jl[0]), at_jl[0], -np.inf), xs.shape)
         bound = bound.copy()
         np.put_along_axis(bound, jl, -np.inf, -1)  # priced already
-        fs = evaluate(act, xs, bound, cos_i=lbs[4])
+        fs = evaluate(act, xs, bound, cos_i=lbs[4], lower=lbs[0])
         for v, w in zip(fs, at_jl):
             np.put_along_axis(v, jl, w, -1)
         # the best radius's neighbours priced too (they bracket the search that follows)
