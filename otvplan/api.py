@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otvplan.errors import Problem, ScenarioError
-from otvplan.model import Plan, Scenario
+from otvplan.model import FLEET_OBJECTIVES, FleetPlan, Plan, Scenario
 
 if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
     from concurrent.futures import Executor
@@ -230,19 +230,47 @@ def plan(
     *,
     strict: bool = False,
     progress: Callable[[dict], None] | None = None,
-) -> Plan:
+) -> Plan | FleetPlan:
     """Plan a mission from a Scenario (or anything :func:`load_scenario` takes).
 
     ``objective``: ``"propellant"``, ``"duration"`` or ``"pareto"`` (default: the scenario's).
     Returns a :class:`otvplan.model.Plan`; an infeasible mission gives ``feasible=False`` with
     the shortfall, or raises :class:`otvplan.errors.InfeasibleError` when ``strict``.
+    A scenario with several tugs (``tugs:``) gives a :class:`otvplan.model.FleetPlan`
+    (:func:`otvplan.planning.fleet.plan_fleet`); ``objective`` is then the fleet's:
+    ``"propellant"``, ``"tugs"`` or ``"makespan"``.
     ``progress``: called after each refinement round of a long solve with a dict of
     ``iteration``, ``propellant_kg`` (best plan so far), ``bound_kg`` (lower bound), ``gap``
     (relative) and ``elapsed_s``.
     """
     from otvplan.planning.solver import plan as _plan
 
-    return _plan(load_scenario(scenario), objective=objective, strict=strict, progress=progress)
+    sc = load_scenario(scenario)
+    if sc.fleet is not None:
+        return _plan_fleet(sc, objective, strict, progress)
+    return _plan(sc, objective=objective, strict=strict, progress=progress)
+
+
+def _plan_fleet(sc: Scenario, objective: str | None, strict: bool, progress) -> FleetPlan:
+    """:func:`plan` for a scenario with several tugs."""
+    from dataclasses import replace
+
+    from otvplan.errors import InfeasibleError, Shortfall
+    from otvplan.planning.fleet import plan_fleet
+
+    assert sc.fleet is not None
+    if objective is not None:
+        if objective not in FLEET_OBJECTIVES:
+            raise ValueError(f"a fleet's objective must be one of {', '.join(FLEET_OBJECTIVES)}"
+                             f", got {objective!r}")
+        sc = replace(sc, fleet=replace(sc.fleet, objective=objective))
+    fp = plan_fleet(sc, progress=progress)
+    if strict and not fp.feasible:
+        raise InfeasibleError(
+            "not every payload can be delivered: " + "; ".join(fp.infeasible_reasons),
+            Shortfall(reasons=list(fp.infeasible_reasons)),
+        )
+    return fp
 
 
 def costs(

@@ -36,9 +36,11 @@ from otvplan.console import (
     csv_out,
     echo,
     echo_err,
+    fleet_progress_printer,
     format_of,
     one_line,
     print_costs,
+    print_fleet,
     print_plan,
     print_verification,
     progress_printer,
@@ -52,6 +54,7 @@ from otvplan.console import PLAN_DROP_ORDER as PLAN_DROP_ORDER
 from otvplan.console import VERIFY_DROP_ORDER as VERIFY_DROP_ORDER
 from otvplan.console import output_width as output_width
 from otvplan.errors import ClusterError, OtvplanError, OutputError
+from otvplan.model import FLEET_OBJECTIVES, FleetPlan
 
 EXIT_OK = 0
 EXIT_VERIFICATION_FAILED = 1
@@ -280,14 +283,17 @@ def plan(
     from otvplan.planning.solver import OBJECTIVES
     from otvplan.planning.solver import plan as make_plan
 
-    if objective is not None and objective not in OBJECTIVES:
+    if objective is not None and objective not in (*OBJECTIVES, *FLEET_OBJECTIVES):
         close = difflib.get_close_matches(objective, OBJECTIVES, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise OtvplanError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
                            f"not {objective!r}{hint}")
     fmt = format_of(fmt, as_json)
+    scenario = load(file)
+    if scenario.fleet is not None:
+        return _plan_fleet(scenario, objective, fmt, out, report_dir)
     progress = progress_printer()
-    p = make_plan(load(file), objective=objective, progress=progress)
+    p = make_plan(scenario, objective=objective, progress=progress)
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
     if fmt == "json":
@@ -315,6 +321,50 @@ def plan(
         written = write_report(p, report_dir, exports=True)
         echo_err(f"wrote {len(written)} files to {report_dir}")
     return plan_status(p)
+
+
+def _plan_fleet(scenario, objective: str | None, fmt: str, out: Path | None,
+                report_dir: Path | None) -> int:
+    """`otvplan plan` for a scenario with several tugs (``tugs:``)."""
+    from otvplan.api import _plan_fleet as plan_fleet
+
+    if objective is not None and objective not in FLEET_OBJECTIVES:
+        raise OtvplanError(f"--objective of a fleet must be one of "
+                           f"{', '.join(FLEET_OBJECTIVES)}, not {objective!r}")
+    fp = plan_fleet(scenario, objective, False, fleet_progress_printer())
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\x1b[K")
+    from otvplan.reporting.planjson import fleet_to_json
+    from otvplan.reporting.tables import fleet_burns_csv, fleet_legs_csv
+
+    if fmt == "json":
+        sys.stdout.write(fleet_to_json(fp) + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(fleet_legs_csv(fp))
+    else:
+        print_fleet(fp)
+    if out is not None:
+        from otvplan.io.atomicio import StagedDirectory
+
+        names = ("fleet.json", "legs.csv", "burns.csv")
+        with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
+            for name, text in zip(names, (fleet_to_json(fp), fleet_legs_csv(fp),
+                                          fleet_burns_csv(fp))):
+                stage.write_text(name, text)
+        echo_err(f"wrote {out}/fleet.json, legs.csv, burns.csv")
+    if report_dir is not None:
+        from otvplan.reporting.fleet_report import write_fleet_report
+
+        written = write_fleet_report(fp, report_dir, exports=True)
+        echo_err(f"wrote {len(written)} files to {report_dir}")
+    return fleet_status(fp)
+
+
+def fleet_status(fp, verifications=None) -> int:
+    """Exit status of a fleet plan: as :func:`plan_status`, over every tug."""
+    if verifications and not all(v.passed for v in verifications.values()):
+        return EXIT_VERIFICATION_FAILED
+    return EXIT_OK if fp.feasible else EXIT_INFEASIBLE
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,7 +623,12 @@ def _load_plan(path: Path, objective: str | None = None):
     from otvplan.io.scenario import load
     from otvplan.planning.solver import plan as make_plan
 
-    return make_plan(load(path), objective=objective)
+    scenario = load(path)
+    if scenario.fleet is not None:
+        from otvplan.api import _plan_fleet as plan_fleet
+
+        return plan_fleet(scenario, None, False, fleet_progress_printer())
+    return make_plan(scenario, objective=objective)
 
 
 @app.command()
@@ -604,19 +659,46 @@ def verify(
 
     fmt = format_of(fmt, as_json)
     p = _load_plan(file)
-    v = run_verify(p, drag=drag, zonal=zonal,
-                   execution="open-loop" if open_loop else "guided")
+    execution = "open-loop" if open_loop else "guided"
+    if isinstance(p, FleetPlan):
+        return _verify_fleet(p, fmt, drag=drag, zonal=zonal, execution=execution)
+    v = run_verify(p, drag=drag, zonal=zonal, execution=execution)
     if fmt == "json":
         sys.stdout.write(json.dumps(to_data(v), indent=1) + "\n")
     elif fmt == "csv":
-        csv_out(["payload", "element", "unit", "target", "achieved", "error", "tolerance",
-                 "checked", "passed"],
-                 [[row.payload, row.element, row.unit, csv_number(row.target),
-                   csv_number(row.achieved), csv_number(row.error), csv_number(row.tolerance),
-                   str(row.checked).lower(), str(row.passed).lower()] for row in v.rows])
+        csv_out(_VERIFY_COLUMNS, _verify_rows(v))
     else:
         print_verification(p, v)
     return plan_status(p, v)
+
+
+_VERIFY_COLUMNS = ["payload", "element", "unit", "target", "achieved", "error", "tolerance",
+                   "checked", "passed"]
+
+
+def _verify_rows(v) -> list[list[str]]:
+    return [[row.payload, row.element, row.unit, csv_number(row.target),
+             csv_number(row.achieved), csv_number(row.error), csv_number(row.tolerance),
+             str(row.checked).lower(), str(row.passed).lower()] for row in v.rows]
+
+
+def _verify_fleet(fp, fmt: str, **options) -> int:
+    """`otvplan verify` of a fleet plan: every tug's plan flown on its own."""
+    from otvplan.flight.verify import verify as run_verify
+    from otvplan.model import to_data
+
+    results = {t.tug: run_verify(t.plan, **options) for t in fp.tugs}
+    if fmt == "json":
+        sys.stdout.write(json.dumps({tug: to_data(v) for tug, v in results.items()},
+                                    indent=1) + "\n")
+    elif fmt == "csv":
+        csv_out(["tug", *_VERIFY_COLUMNS],
+                [[tug, *row] for tug, v in results.items() for row in _verify_rows(v)])
+    else:
+        for t in fp.tugs:
+            rich_console().print(f"tug {one_line(t.tug)}:")
+            print_verification(t.plan, results[t.tug])
+    return fleet_status(fp, results)
 
 
 # --------------------------------------------------------------------------------------------
@@ -653,6 +735,8 @@ def report(
     from otvplan.reporting.report import write_report
 
     p = _load_plan(file)
+    if isinstance(p, FleetPlan):
+        return _report_fleet(p, out, with_verify, refine, exports)
     refined = None
     if refine:
         from otvplan.flight.refine import refinement
@@ -676,6 +760,38 @@ def report(
     if not p.feasible:
         echo_err("the plan is INFEASIBLE (see the Infeasibility section of the report)")
     return plan_status(p, verification)
+
+
+def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool) -> int:
+    """`otvplan report` of a fleet plan: one report per tug and the fleet's own pages."""
+    from dataclasses import replace
+
+    from otvplan.reporting.fleet_report import write_fleet_report
+
+    if refine:
+        from otvplan.flight.refine import refinement
+
+        tugs = []
+        for t in fp.tugs:
+            refined = refinement(t.plan)
+            echo_err(f"tug {one_line(t.tug)}: refined {len(refined.burns)} burns: delta-v "
+                     f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
+                     f"{refined.propellant_added_kg:+.3f} kg")
+            tugs.append(replace(t, plan=refined.plan))
+        fp = replace(fp, tugs=tuple(tugs))
+    verifications = None
+    if with_verify:
+        from otvplan.flight.verify import verify as run_verify
+
+        verifications = {t.tug: run_verify(t.plan, execution="open-loop" if refine
+                                           else "guided") for t in fp.tugs}
+    written = write_fleet_report(fp, out, verifications, exports=exports)
+    echo_err(f"wrote {len(written)} files to {out}")
+    if verifications is not None and not all(v.passed for v in verifications.values()):
+        echo_err("verification FAILED (see each tug's report)")
+    if not fp.feasible:
+        echo_err("the fleet plan is INFEASIBLE (see fleet.md)")
+    return fleet_status(fp, verifications)
 
 
 # --------------------------------------------------------------------------------------------

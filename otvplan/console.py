@@ -221,6 +221,59 @@ def print_plan(p) -> None:
             console.print(one_line(f"shortfall: {reason}"))
 
 
+def print_fleet(fp) -> None:
+    """A fleet plan: each tug's plan (as :func:`print_plan`), then every delivery in time
+    order across the tugs, then the fleet's totals, rules and shortfalls."""
+    from otvplan.reporting.report import utc_text
+
+    console = rich_console()
+    for t in fp.tugs:
+        console.print(f"tug {one_line(t.tug)}: {len(t.plan.delivered)} payloads, "
+                      f"starts {utc_text(t.plan, 0.0)[:16]} UTC")
+        print_plan(t.plan)
+        console.print("")
+    events = sorted(
+        (t.start_s + leg.t_end_s, t, leg) for t in fp.tugs for leg in t.plan.legs
+        if leg.delivery is not None
+    )
+    columns = [
+        ("delivered (UTC)", "left", [utc_text(t.plan, leg.t_end_s)[:16] for _, t, leg in events]),
+        ("tug", "left", [one_line(t.tug) for _, t, _ in events]),
+        ("payload", "left", [one_line(leg.delivery.payload) for _, _, leg in events]),
+        ("strategy", "left", [one_line(leg.strategy) for _, _, leg in events]),
+        ("propellant kg", "right", [fmt_number(leg.propellant_kg, 2) for _, _, leg in events]),
+    ]
+    sc = fp.scenario
+    state = "feasible" if fp.feasible else "INFEASIBLE"
+    print_table(f"{one_line(sc.name)}: {state} fleet plan ({fp.objective}), every delivery",
+                columns, ("strategy", "propellant kg"))
+    flown = len(fp.tugs)
+    available = len(sc.fleet.tugs) if sc.fleet is not None else flown
+    lines = [
+        f"{flown} of {available} tugs fly; delivered {len(fp.delivered)} of "
+        f"{len(sc.payloads)} payloads; last delivery or disposal "
+        f"{fp.makespan_s / 86400.0:.2f} d after the epoch",
+        f"total delta-v {fp.total_dv_kms * 1000.0:,.1f} m/s; propellant "
+        f"{fp.propellant_used_kg:,.2f} kg over the fleet",
+        f"assignment: {one_line(fp.method)}",
+    ]
+    if fp.lower_bound_propellant_kg is not None:
+        lines.append(f"optimality: {'exact' if fp.exact else 'not proven'} - propellant lower "
+                     f"bound {fp.lower_bound_propellant_kg:,.2f} kg, gap "
+                     f"{(fp.optimality_gap or 0.0):.2%}")
+    for name, count in fp.tugs_needed:
+        lines.append(f"tugs like {one_line(name)} needed alone: "
+                     + (str(count) if count is not None else "no number of them closes it"))
+    for line in lines:
+        console.print(line)
+    for w in fp.warnings:
+        console.print(one_line(f"warning: {w}"))
+    if fp.unassigned:
+        console.print(one_line(f"not assigned: {', '.join(fp.unassigned)}"))
+    for reason in fp.infeasible_reasons:
+        console.print(one_line(f"shortfall: {reason}"))
+
+
 def progress_printer():
     """A progress callback for long solves: one status line on standard error, rewritten in
     place, when standard error is a terminal (nothing otherwise, so pipes and logs stay clean).
@@ -235,6 +288,21 @@ def progress_printer():
             f" bound {info['bound_kg']:,.2f} kg, gap {info['gap']:.2%},"
             f" {info['elapsed_s']:.1f} s"
         )
+        sys.stderr.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
+        sys.stderr.flush()
+
+    return show
+
+
+def fleet_progress_printer():
+    """The fleet solver's progress on standard error (a terminal only): tug plans made, the
+    tug and subset size of the last, the time so far."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(info: dict) -> None:
+        text = (f"planning the fleet: {info['plans']} tug plans, last {info['tug']} with "
+                f"{info['payloads']} payloads, {info['elapsed_s']:.1f} s")
         sys.stderr.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         sys.stderr.flush()
 

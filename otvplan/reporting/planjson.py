@@ -18,11 +18,15 @@ from pathlib import Path
 
 from otvplan import __version__
 from otvplan.constants import R_EARTH_KM
-from otvplan.model import Plan, from_data, to_data
+from otvplan.model import FleetPlan, Plan, from_data, to_data
 
 #: Name and version of the plan.json format. Bump the version when a field changes meaning.
 PLAN_FORMAT = "otvplan-plan"
 PLAN_FORMAT_VERSION = 1
+#: Name and version of a fleet's plan file (``fleet.json``): a :class:`FleetPlan` whose tugs'
+#: plans are plan-format plans.
+FLEET_FORMAT = "otvplan-fleet-plan"
+FLEET_FORMAT_VERSION = 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -43,6 +47,20 @@ def plan_to_json(plan: Plan, indent: int | None = 1) -> str:
         "otvplan_version": __version__,
         "units": "km, km/s, s (from scenario.epoch, UTC), rad, kg",
         "plan": to_data(plan),
+    }
+    return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def fleet_to_json(fleet: FleetPlan, indent: int | None = 1) -> str:
+    """A fleet plan as JSON text: ``{"format", "format_version", "otvplan_version", "fleet"}``
+    with ``fleet`` = :func:`otvplan.model.to_data` of the :class:`FleetPlan` (each tug's plan
+    as in ``plan.json``). :func:`plan_from_json` reads it back."""
+    doc = {
+        "format": FLEET_FORMAT,
+        "format_version": FLEET_FORMAT_VERSION,
+        "otvplan_version": __version__,
+        "units": "km, km/s, s (from each scenario's epoch, UTC), rad, kg",
+        "fleet": to_data(fleet),
     }
     return json.dumps(doc, indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -304,45 +322,61 @@ def validate_plan_data(doc, filename: str = "<plan>") -> list:
     """
     from otvplan.errors import Problem
 
-    if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT:
+    fleet = isinstance(doc, dict) and doc.get("format") == FLEET_FORMAT
+    if not isinstance(doc, dict) or (doc.get("format") != PLAN_FORMAT and not fleet):
         return [
             Problem(filename, "", f'not an otvplan plan file (expected "format": "{PLAN_FORMAT}")')
         ]
+    newest = FLEET_FORMAT_VERSION if fleet else PLAN_FORMAT_VERSION
     version = doc.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version > PLAN_FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version > newest:
         return [
             Problem(
                 filename,
                 "format_version",
                 f"plan format version {_short(version)} is not supported by otvplan "
-                f"{__version__} (reads up to {PLAN_FORMAT_VERSION}); upgrade otvplan",
+                f"{__version__} (reads up to {newest}); upgrade otvplan",
             )
         ]
-    if "plan" not in doc:
-        return [Problem(filename, "plan", "required key missing")]
+    key = "fleet" if fleet else "plan"
+    if key not in doc:
+        return [Problem(filename, key, "required key missing")]
     checker = _PlanChecker(filename)
-    checker.check_object(Plan, doc["plan"], "plan")
+    checker.check_object(FleetPlan if fleet else Plan, doc[key], key)
     if checker.problems:
         return checker.problems
-    data = doc["plan"]
+    if fleet:
+        for k, tug in enumerate(doc["fleet"]["tugs"]):
+            checker.problems += _check_legs(checker, tug["plan"], f"fleet.tugs[{k}].plan")
+        return checker.problems
+    checker.problems += _check_legs(checker, doc["plan"], "plan")
+    return checker.problems
+
+
+def _check_legs(checker: _PlanChecker, data: dict, where: str) -> list:
+    """The report's limits on one plan's legs and burns (problems added to ``checker``)."""
+    before = len(checker.problems)
     legs = data.get("legs", [])
     if len(legs) > MAX_PLAN_LEGS:
         checker.add(
-            "plan.legs", f"{len(legs):,} legs, more than the {MAX_PLAN_LEGS:,} a report takes"
+            f"{where}.legs", f"{len(legs):,} legs, more than the {MAX_PLAN_LEGS:,} a report takes"
         )
     burns = sum(len(leg.get("burns", ())) for leg in legs)
     if burns > MAX_PLAN_BURNS:
         checker.add(
-            "plan.legs", f"{burns:,} burns, more than the {MAX_PLAN_BURNS:,} a report takes"
+            f"{where}.legs", f"{burns:,} burns, more than the {MAX_PLAN_BURNS:,} a report takes"
         )
     for k, leg in enumerate(legs):
         if leg["t_end_s"] < leg["t_start_s"]:
-            checker.add(f"plan.legs[{k}].t_end_s", "the leg ends before it starts")
-    return checker.problems
+            checker.add(f"{where}.legs[{k}].t_end_s", "the leg ends before it starts")
+    added = checker.problems[before:]
+    del checker.problems[before:]
+    return added
 
 
-def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan:
-    """Read a Plan from :func:`plan_to_json` text (a UTF-8 byte-order mark is accepted).
+def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan | FleetPlan:
+    """Read a Plan from :func:`plan_to_json` text, or a FleetPlan from :func:`fleet_to_json`
+    text (a UTF-8 byte-order mark is accepted).
 
     The text is validated first (:func:`validate_plan_data`); every problem found is raised at
     once as an :class:`~otvplan.errors.InputError` (a ``ValueError``) whose problems read
@@ -374,13 +408,16 @@ def plan_from_json(text: str | bytes, filename: str = "<plan>") -> Plan:
     if problems:
         raise InputError(problems, kind="plan")
     try:
+        if doc["format"] == FLEET_FORMAT:
+            return from_data(FleetPlan, doc["fleet"])
         return from_data(Plan, doc["plan"])
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise fail(f"not a valid otvplan plan: {exc}", "plan") from None
 
 
-def read_plan_file(path: str | os.PathLike) -> Plan:
-    """Read and validate a plan file (as written by ``otvplan plan --out``).
+def read_plan_file(path: str | os.PathLike) -> Plan | FleetPlan:
+    """Read and validate a plan file (as written by ``otvplan plan --out``: plan.json, or a
+    fleet's fleet.json).
 
     The size is checked before reading (at most :data:`MAX_PLAN_FILE_BYTES`); every problem is
     raised as an :class:`~otvplan.errors.InputError` naming the file.

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.core.timeutil import add_seconds, julian_date
 from otvplan.flight.trajectory import target_at
-from otvplan.model import Plan
+from otvplan.model import FleetPlan, Plan
 
 LEG_COLUMNS = (
     "leg",
@@ -219,6 +219,19 @@ def burns_csv(plan: Plan) -> str:
     along the angular momentum, N = W x T); ``after_*`` the planned mean orbit after the burn.
     """
     return _csv_text(BURN_COLUMNS, burn_rows(plan))
+
+
+def fleet_legs_csv(fleet: FleetPlan) -> str:
+    """CSV text of every tug's legs: the column ``tug``, then :data:`LEG_COLUMNS` (each tug's
+    times from its own start)."""
+    rows = [{"tug": t.tug, **row} for t in fleet.tugs for row in leg_rows(t.plan)]
+    return _csv_text(("tug", *LEG_COLUMNS), rows)
+
+
+def fleet_burns_csv(fleet: FleetPlan) -> str:
+    """CSV text of every tug's burns: the column ``tug``, then :data:`BURN_COLUMNS`."""
+    rows = [{"tug": t.tug, **row} for t in fleet.tugs for row in burn_rows(t.plan)]
+    return _csv_text(("tug", *BURN_COLUMNS), rows)
 
 
 # --------------------------------------------------------------------------------------------
