@@ -15,7 +15,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 #: The mission scenarios (scenarios/*.yaml, links to the packaged examples of the same name).
 SCENARIOS_DIR = REPO / "scenarios"
-SCENARIOS = sorted(SCENARIOS_DIR.glob("*.yaml"))
+ALL_SCENARIOS = sorted(SCENARIOS_DIR.glob("*.yaml"))
+
+
+def _is_fleet(path: Path) -> bool:
+    return any(line.startswith("tugs:") for line in path.read_text(encoding="utf-8").splitlines())
+
+
+#: The single-tug missions (each planned, flown and replayed by the tests as one plan).
+SCENARIOS = [p for p in ALL_SCENARIOS if not _is_fleet(p)]
+#: The missions with several tugs (``tugs:``): tests/test_fleet.py plans and flies them.
+FLEET_SCENARIOS = [p for p in ALL_SCENARIOS if _is_fleet(p)]
 #: The packaged examples (`otvplan example NAME`): the missions plus the minimal and annotated
 #: starters.
 EXAMPLES_DIR = REPO / "otvplan" / "examples"

@@ -25,7 +25,7 @@ depends on its language:
     in order, like the cells of a notebook.
 
 ``yaml``
-    Parsed (safe loader). A complete scenario (a mapping with ``tug`` and ``payloads``) is
+    Parsed (safe loader). A complete scenario (``payloads`` and ``tug`` or ``tugs``) is
     validated with ``otvplan.io.scenario.loads``; a complete study (a mapping with ``base`` and
     ``axes``) with ``otvplan.study.loads``. Anything else is a fragment: it must parse.
 
@@ -665,7 +665,7 @@ def check_yaml(block: Block, cwd: Path) -> None:
     name = block.directives.get("file")
     if not isinstance(data, dict):
         return
-    if {"tug", "payloads"} <= data.keys():
+    if "payloads" in data and ("tug" in data or "tugs" in data):
         from otvplan.errors import ScenarioError
         from otvplan.io import scenario
 

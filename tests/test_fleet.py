@@ -20,6 +20,7 @@ from otvplan.planning.fleet import plan_fleet, tug_scenario
 from otvplan.planning.solver import plan as single_plan
 from otvplan.planning.targets import target_at
 from otvplan.reporting.planjson import fleet_to_json, plan_from_json
+from paths import FLEET_SCENARIOS
 
 # Three payloads in two SSO planes and two tugs of different sizes: small enough that every
 # assignment can be planned in the test.
@@ -296,3 +297,16 @@ def test_cli_plans_a_fleet(tmp_path, capsys):
     assert len(legs) - 1 == sum(len(t.plan.legs) for t in back.tugs)
     assert main(["plan", str(path), "--objective", "duration"]) == 2
     assert "--objective of a fleet" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", FLEET_SCENARIOS, ids=lambda p: p.stem)
+def test_fleet_scenarios_close_and_every_tug_flies(path):
+    """Every fleet scenario of the repository closes, and each tug's plan, flown guided in the
+    propagator (two-body + J2), delivers every payload within its tolerances."""
+    fp = otvplan.plan(path)
+    assert isinstance(fp, FleetPlan) and fp.feasible
+    assert sorted(fp.delivered) == sorted(p.name for p in fp.scenario.payloads)
+    for t in fp.tugs:
+        v = otvplan.verify(t.plan)
+        assert v.passed, (t.tug, [r for r in v.rows if not r.passed])

@@ -210,6 +210,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     shortfall = Shortfall()
     if not feasible and not options.analyse_infeasible:
         shortfall = Shortfall(reasons=["no plan closes (not analysed further)"])
+        chosen = _best_partial(finals, nodes, settings.reserve_kg)
     elif not feasible:
         extra = replace(settings, deadline_s=time.perf_counter() + SHORTFALL_SHARE * limit_s)
         shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
