@@ -325,14 +325,16 @@ def verify(
     execution: Execution = "guided",
     drag: bool = False,
     zonal: int = 2,
-    backend: Backend = "ode",
+    backend: Backend = "compiled",
     samples: int = 64,
     trace_burns: bool = True,
     trim: bool = True,
 ) -> Verification:
     """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
-    :func:`plan` takes) through the numerical propagator; the options are those of
-    :func:`otvplan.flight.verify.verify`. Returns a :class:`otvplan.flight.verify.Verification`."""
+    :func:`plan` takes) through the numerical propagator; the options and their defaults are
+    those of :func:`otvplan.flight.verify.verify` (``backend="compiled"``: SciPy's ``ode``
+    without numba or with ``OTVPLAN_ACCELERATE=0``). Returns a
+    :class:`otvplan.flight.verify.Verification`."""
     from otvplan.flight.verify import verify as _verify
 
     return _verify(
