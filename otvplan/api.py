@@ -261,8 +261,10 @@ def _plan_fleet(sc: Scenario, objective: str | None, strict: bool, progress) -> 
     assert sc.fleet is not None
     if objective is not None:
         if objective not in FLEET_OBJECTIVES:
-            raise ValueError(f"a fleet's objective must be one of {', '.join(FLEET_OBJECTIVES)}"
-                             f", got {objective!r}")
+            raise ValueError(
+                f"a fleet's objective must be one of {', '.join(FLEET_OBJECTIVES)}"
+                f", got {objective!r}"
+            )
         sc = replace(sc, fleet=replace(sc.fleet, objective=objective))
     fp = plan_fleet(sc, progress=progress)
     if strict and not fp.feasible:

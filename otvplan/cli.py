@@ -24,7 +24,7 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -659,7 +659,7 @@ def verify(
 
     fmt = format_of(fmt, as_json)
     p = _load_plan(file)
-    execution = "open-loop" if open_loop else "guided"
+    execution: Literal["guided", "open-loop"] = "open-loop" if open_loop else "guided"
     if isinstance(p, FleetPlan):
         return _verify_fleet(p, fmt, drag=drag, zonal=zonal, execution=execution)
     v = run_verify(p, drag=drag, zonal=zonal, execution=execution)

@@ -228,12 +228,16 @@ def print_fleet(fp) -> None:
 
     console = rich_console()
     for t in fp.tugs:
-        console.print(f"tug {one_line(t.tug)}: {len(t.plan.delivered)} payloads, "
-                      f"starts {utc_text(t.plan, 0.0)[:16]} UTC")
+        console.print(
+            f"tug {one_line(t.tug)}: {len(t.plan.delivered)} payloads, "
+            f"starts {utc_text(t.plan, 0.0)[:16]} UTC"
+        )
         print_plan(t.plan)
         console.print("")
     events = sorted(
-        (t.start_s + leg.t_end_s, t, leg) for t in fp.tugs for leg in t.plan.legs
+        (t.start_s + leg.t_end_s, t, leg)
+        for t in fp.tugs
+        for leg in t.plan.legs
         if leg.delivery is not None
     )
     columns = [
@@ -245,8 +249,11 @@ def print_fleet(fp) -> None:
     ]
     sc = fp.scenario
     state = "feasible" if fp.feasible else "INFEASIBLE"
-    print_table(f"{one_line(sc.name)}: {state} fleet plan ({fp.objective}), every delivery",
-                columns, ("strategy", "propellant kg"))
+    print_table(
+        f"{one_line(sc.name)}: {state} fleet plan ({fp.objective}), every delivery",
+        columns,
+        ("strategy", "propellant kg"),
+    )
     flown = len(fp.tugs)
     available = len(sc.fleet.tugs) if sc.fleet is not None else flown
     lines = [
@@ -258,12 +265,16 @@ def print_fleet(fp) -> None:
         f"assignment: {one_line(fp.method)}",
     ]
     if fp.lower_bound_propellant_kg is not None:
-        lines.append(f"optimality: {'exact' if fp.exact else 'not proven'} - propellant lower "
-                     f"bound {fp.lower_bound_propellant_kg:,.2f} kg, gap "
-                     f"{(fp.optimality_gap or 0.0):.2%}")
+        lines.append(
+            f"optimality: {'exact' if fp.exact else 'not proven'} - propellant lower "
+            f"bound {fp.lower_bound_propellant_kg:,.2f} kg, gap "
+            f"{(fp.optimality_gap or 0.0):.2%}"
+        )
     for name, count in fp.tugs_needed:
-        lines.append(f"tugs like {one_line(name)} needed alone: "
-                     + (str(count) if count is not None else "no number of them closes it"))
+        lines.append(
+            f"tugs like {one_line(name)} needed alone: "
+            + (str(count) if count is not None else "no number of them closes it")
+        )
     for line in lines:
         console.print(line)
     for w in fp.warnings:
@@ -301,8 +312,10 @@ def fleet_progress_printer():
         return None
 
     def show(info: dict) -> None:
-        text = (f"planning the fleet: {info['plans']} tug plans, last {info['tug']} with "
-                f"{info['payloads']} payloads, {info['elapsed_s']:.1f} s")
+        text = (
+            f"planning the fleet: {info['plans']} tug plans, last {info['tug']} with "
+            f"{info['payloads']} payloads, {info['elapsed_s']:.1f} s"
+        )
         sys.stderr.write("\r" + text[: max(20, shutil.get_terminal_size().columns - 1)] + "\x1b[K")
         sys.stderr.flush()
 

@@ -151,9 +151,7 @@ class _Problem:
         pinned_any = 0
         for mask in self.pinned:
             pinned_any |= mask
-        self.dp_allowed = [
-            (self.allowed[k] & ~pinned_any) | self.pinned[k] for k in range(self.m)
-        ]
+        self.dp_allowed = [(self.allowed[k] & ~pinned_any) | self.pinned[k] for k in range(self.m)]
         self.apart = [sum(1 << index[name] for name in group) for group in fleet.apart]
         self.mass = [p.mass_kg for p in scenario.payloads]
         self.priority = [p.priority for p in scenario.payloads]
@@ -288,14 +286,14 @@ def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool =
             v = problem.values.get((k, mask)) if mask else _GROUND
             if v is None or not v.feasible or v.end_s > end_limit:
                 continue
-            cost = v.bound_kg if use_bound else v.propellant_kg
-            options.append((mask, (1.0 if mask else 0.0, cost) if count_tugs else (cost,)))
+            kg = v.bound_kg if use_bound else v.propellant_kg
+            options.append((mask, (1.0 if mask else 0.0, kg) if count_tugs else (kg,)))
         nxt: dict[int, tuple[tuple, list[int]]] = {}
-        for served, (cost, masks) in best.items():
+        for served, (sofar, masks) in best.items():
             for mask, add in options:
                 if mask & served:
                     continue
-                total = tuple(a + b for a, b in zip(cost, add))
+                total = tuple(a + b for a, b in zip(sofar, add))
                 union = served | mask
                 old = nxt.get(union)
                 if old is None or total < old[0]:
@@ -303,9 +301,9 @@ def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool =
         best = nxt
     # every pinned payload must be served by its tug or left out; choose the left-out set
     result = None
-    for served, (cost, masks) in best.items():
+    for served, (sofar, masks) in best.items():
         left = full & ~served
-        key = (*problem.left_cost(left), *cost)
+        key = (*problem.left_cost(left), *sofar)
         if result is None or key < result[0]:
             result = (key, masks)
     assert result is not None  # the empty assignment is always there
@@ -314,9 +312,7 @@ def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool =
 
 def _tugs_needed(problem: _Problem, k: int) -> int | None:
     """Fewest copies of tug k whose feasible plans cover the manifest (None: none do)."""
-    feasible = {
-        mask for (j, mask), v in problem.values.items() if j == k and v.feasible
-    }
+    feasible = {mask for (j, mask), v in problem.values.items() if j == k and v.feasible}
     full = problem.full
     cover = [math.inf] * (full + 1)
     cover[0] = 0
@@ -411,7 +407,7 @@ def _heuristic(problem: _Problem) -> list[int]:
             if i not in owner and try_insert(i):
                 current = problem.key(masks)
                 improved = True
-        moves = []
+        moves: list[tuple[tuple[int, int, int], int | None]] = []
         for i, a in owner.items():
             for b in range(m):
                 if b != a:
@@ -420,17 +416,17 @@ def _heuristic(problem: _Problem) -> list[int]:
             for j, b in owner.items():
                 if i < j and a != b:
                     moves.append(((i, a, b), j))
-        for (i, a, b), j in moves:
+        for (i, a, b), swap in moves:
             if problem.out_of_time():
                 break
-            if not (masks[a] >> i & 1) or (j is not None and not masks[b] >> j & 1):
+            if not (masks[a] >> i & 1) or (swap is not None and not masks[b] >> swap & 1):
                 continue  # an earlier move changed the owners
             trial = [*masks]
             trial[a] &= ~(1 << i)
             trial[b] |= 1 << i
-            if j is not None:
-                trial[b] &= ~(1 << j)
-                trial[a] |= 1 << j
+            if swap is not None:
+                trial[b] &= ~(1 << swap)
+                trial[a] |= 1 << swap
             if not (problem.fits(a, trial[a]) and problem.fits(b, trial[b])):
                 continue
             key = problem.key(trial)
@@ -479,9 +475,7 @@ def plan_fleet(
         got = _exact(problem, t0 + 0.5 * limit) if count <= exact_max_plans else None
         if got is not None:
             masks, exact, bound = got
-            method = (
-                f"exact: {count} tug-subset plans and a partition programme over them"
-            )
+            method = f"exact: {count} tug-subset plans and a partition programme over them"
             needed = tuple(
                 (ft.tug.name, _tugs_needed(problem, k)) for k, ft in enumerate(problem.tugs)
             )
@@ -553,8 +547,8 @@ def _left_out_reasons(problem: _Problem, masks: list[int], left: int) -> list[st
                 days = p.shortfall_time_s / SECONDS_PER_DAY
                 parts.append(f"{days:,.1f} d more" if math.isfinite(days) else "more time")
             needs.append(
-                f"on tug {ft.tug.name} it needs " + (" or ".join(parts) if parts else
-                                                     "what its plan says")
+                f"on tug {ft.tug.name} it needs "
+                + (" or ".join(parts) if parts else "what its plan says")
             )
         reasons.append(f"payload {name} fits on no tug: " + "; ".join(needs))
     return reasons

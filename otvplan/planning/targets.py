@@ -53,8 +53,10 @@ def spec_at(spec: OrbitSpec, t_s: float) -> OrbitSpec:
     sun-synchronous orbit in the mean-sun model, included) unchanged."""
     if t_s == 0.0:
         return spec
-    at = target_at(spec, float(t_s))
-    return replace(spec, raan_rad=at.raan_rad, slot_rad=at.slot_rad)
+    at = target_at(spec, float(t_s))  # a scalar time: floats (or None)
+    raan = None if at.raan_rad is None else float(at.raan_rad)
+    slot = None if at.slot_rad is None else float(at.slot_rad)
+    return replace(spec, raan_rad=raan, slot_rad=slot)
 
 
 __all__ = ["TargetAt", "spec_at", "target_at"]

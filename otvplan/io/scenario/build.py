@@ -127,14 +127,17 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         members = []
         for t in doc.tugs:
             avail = t.available
-            members.append(FleetTug(
-                tug=_build_tug(t, source),
-                dropoff=None if t.dropoff is None else build_orbit(t.dropoff, epoch,
-                                                                   dropoff=True),
-                available_s=_seconds_after(avail, epoch) if avail is not None else 0.0,
-                max_payloads=t.max_payloads,
-                max_payload_mass_kg=t.max_payload_mass,
-            ))
+            members.append(
+                FleetTug(
+                    tug=_build_tug(t, source),
+                    dropoff=None
+                    if t.dropoff is None
+                    else build_orbit(t.dropoff, epoch, dropoff=True),
+                    available_s=_seconds_after(avail, epoch) if avail is not None else 0.0,
+                    max_payloads=t.max_payloads,
+                    max_payload_mass_kg=t.max_payload_mass,
+                )
+            )
         f = doc.fleet or FleetDoc()
         fleet = Fleet(
             tugs=tuple(members),
