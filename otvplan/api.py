@@ -331,16 +331,19 @@ def verify(
     samples: int = 64,
     trace_burns: bool = True,
     trim: bool = True,
-) -> Verification:
+) -> Verification | dict[str, Verification]:
     """Fly a plan (a :class:`~otvplan.model.Plan`, a ``plan.json`` path, or anything
     :func:`plan` takes) through the numerical propagator; the options and their defaults are
     those of :func:`otvplan.flight.verify.verify` (``backend="compiled"``: SciPy's ``ode``
     without numba or with ``OTVPLAN_ACCELERATE=0``). Returns a
-    :class:`otvplan.flight.verify.Verification`."""
+    :class:`otvplan.flight.verify.Verification`; for a fleet plan (a
+    :class:`~otvplan.model.FleetPlan` or ``fleet.json``) one per tug flown, by tug name."""
+    from functools import partial
+
     from otvplan.flight.verify import verify as _verify
 
-    return _verify(
-        _as_plan(plan_or_path),
+    fly = partial(
+        _verify,
         execution=execution,
         drag=drag,
         zonal=zonal,
@@ -349,12 +352,16 @@ def verify(
         trace_burns=trace_burns,
         trim=trim,
     )
+    p = _as_plan(plan_or_path)
+    if isinstance(p, FleetPlan):
+        return {t.tug: fly(t.plan) for t in p.tugs}
+    return fly(p)
 
 
 def report(
     plan_or_path: Any,
     out_dir: str | os.PathLike,
-    verification: Verification | None = None,
+    verification: Verification | Mapping[str, Verification] | None = None,
     *,
     figures: bool = True,
     exports: bool = False,
@@ -365,11 +372,27 @@ def report(
     ``plan_or_path`` as for :func:`verify`. ``refinement``: the
     :func:`otvplan.flight.refine.refinement` whose ``plan`` is the plan given (flight-ready
     burns), to compare its burns with the planned ones in the report. Returns the paths
-    written."""
+    written. A fleet plan gets one report per tug and the fleet's pages
+    (:func:`otvplan.reporting.fleet_report.write_fleet_report`; ``verification`` then maps
+    tug names to verifications, as :func:`verify` returns them)."""
     from otvplan.reporting.report import write_report
 
+    p = _as_plan(plan_or_path)
+    if isinstance(p, FleetPlan):
+        from otvplan.reporting.fleet_report import write_fleet_report
+
+        if refinement is not None:
+            raise ValueError("refinement= applies to a single-tug plan; refine each tug's plan")
+        if verification is not None and not isinstance(verification, Mapping):
+            raise TypeError(
+                "a fleet plan's verification is a mapping of tug name to "
+                "Verification (what otvplan.verify returns for a fleet)"
+            )
+        return write_fleet_report(p, Path(out_dir), verification, figures=figures, exports=exports)
+    if isinstance(verification, Mapping):
+        raise TypeError("a single-tug plan takes one Verification, not a mapping")
     return write_report(
-        _as_plan(plan_or_path),
+        p,
         Path(out_dir),
         verification,
         figures=figures,
@@ -408,8 +431,8 @@ def sweep(
     )
 
 
-def _as_plan(value: Any) -> Plan:
-    if isinstance(value, Plan):
+def _as_plan(value: Any) -> Plan | FleetPlan:
+    if isinstance(value, (Plan, FleetPlan)):
         return value
     path = Path(value)
     if path.suffix.lower() == ".json":

@@ -310,3 +310,21 @@ def test_fleet_scenarios_close_and_every_tug_flies(path):
     for t in fp.tugs:
         v = otvplan.verify(t.plan)
         assert v.passed, (t.tug, [r for r in v.rows if not r.passed])
+
+
+def test_the_library_reports_a_fleet(fleet_plan, tmp_path):
+    written = otvplan.report(fleet_plan, tmp_path / "r", figures=False)
+    names = {p.name for p in written}
+    assert "fleet.md" in names and "fleet.html" in names
+    text = (tmp_path / "r" / "fleet.md").read_text(encoding="utf-8")
+    for payload in fleet_plan.delivered:
+        assert payload in text
+    with pytest.raises(TypeError, match="mapping of tug name"):
+        otvplan.report(fleet_plan, tmp_path / "x", object(), figures=False)
+
+
+@pytest.mark.slow
+def test_the_library_verifies_every_tug_of_a_fleet(fleet_plan):
+    got = otvplan.verify(fleet_plan)
+    assert set(got) == {t.tug for t in fleet_plan.tugs}
+    assert all(v.passed for v in got.values())
