@@ -237,8 +237,10 @@ class Scenario:
 
     @property
     def initial_mass_kg(self) -> float:
-        """Tug dry mass + propellant loaded + every payload [kg]."""
-        return self.tug.dry_mass_kg + self.tug.propellant_kg + sum(p.mass_kg for p in self.payloads)
+        """Tug dry mass + propellant loaded + every payload [kg] (with a fleet: every tug's)."""
+        tugs = [t.tug for t in self.fleet.tugs] if self.fleet is not None else [self.tug]
+        loaded = sum(t.dry_mass_kg + t.propellant_kg for t in tugs)
+        return loaded + sum(p.mass_kg for p in self.payloads)
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,6 +634,41 @@ class FleetPlan:
     def total_dv_kms(self) -> float:
         """Delta-v of every tug [km/s]."""
         return sum(t.plan.total_dv_kms for t in self.tugs)
+
+    @property
+    def propellant_remaining_kg(self) -> float:
+        """Propellant left in the tugs flown, reserves included [kg]."""
+        return sum(t.plan.propellant_remaining_kg for t in self.tugs)
+
+    @property
+    def propellant_margin_kg(self) -> float:
+        """Propellant left above the reserves of the tugs flown [kg]."""
+        return sum(t.plan.propellant_margin_kg for t in self.tugs)
+
+    @property
+    def final_mass_kg(self) -> float:
+        """Mass of the tugs flown at their ends [kg]."""
+        return sum(t.plan.final_mass_kg for t in self.tugs)
+
+    @property
+    def duration_s(self) -> float:
+        """The fleet's mission: from the epoch to the last tug's end [s] (``makespan_s``)."""
+        return self.makespan_s
+
+    @property
+    def legs(self) -> tuple[Leg, ...]:
+        """Every tug's legs, tug after tug (each tug's times from its own start)."""
+        return tuple(leg for t in self.tugs for leg in t.plan.legs)
+
+    @property
+    def shortfall_propellant_kg(self) -> float:
+        """Propellant the tugs flown lack for their own payloads [kg] (0 when feasible)."""
+        return sum(t.plan.shortfall_propellant_kg for t in self.tugs)
+
+    @property
+    def shortfall_time_s(self) -> float:
+        """The largest time shortfall of a tug flown [s]."""
+        return max((t.plan.shortfall_time_s for t in self.tugs), default=0.0)
 
     @property
     def makespan_s(self) -> float:

@@ -13,7 +13,7 @@ import pytest
 
 import otvplan
 from otvplan.cli import main
-from otvplan.errors import ScenarioError
+from otvplan.errors import InputError, ScenarioError
 from otvplan.io.scenario import dumps, loads
 from otvplan.model import Fleet, FleetPlan, FleetTug
 from otvplan.planning.fleet import plan_fleet, tug_scenario
@@ -328,3 +328,35 @@ def test_the_library_verifies_every_tug_of_a_fleet(fleet_plan):
     got = otvplan.verify(fleet_plan)
     assert set(got) == {t.tug for t in fleet_plan.tugs}
     assert all(v.passed for v in got.values())
+
+
+def test_single_tug_entry_points_refuse_a_fleet(scenario, tmp_path, capsys):
+    """The single-tug planner and the cost attribution say what to do with several tugs
+    instead of planning the first tug alone."""
+    from otvplan.planning.attribution import attribute
+
+    with pytest.raises(InputError, match="several tugs"):
+        single_plan(scenario)
+    with pytest.raises(InputError, match="fleet's are not computed"):
+        attribute(scenario)
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    assert main(["costs", str(path)]) == 2
+    assert "tugs: costs are attributed over one tug's plan" in capsys.readouterr().err
+
+
+def test_a_sweep_over_a_fleet_records_its_totals(scenario):
+    """A study case whose scenario has tugs: plans the fleet; the metrics are its totals and
+    its assignment."""
+    import yaml
+
+    from otvplan.study.run import STATUS_OK, run_case
+
+    data = yaml.safe_load(FLEET)
+    data["epoch"] = "2027-03-01T10:00:00Z"  # as the study's base document holds it: text
+    out = run_case(json.dumps(data), None, [(("constraints", "max_duration"), "110 d")], "c")
+    assert out.status == STATUS_OK, out.message
+    m = out.metrics
+    assert m["tugs_flown"] >= 1 and m["delivered"] == 3
+    assert set(x.split("=")[0] for x in m["assignment"].split(";")) == {"eo-a", "sar-1", "rf-5"}
+    assert m["initial_mass"] == pytest.approx(240 + 200 + 120 + 60 + 22 + 145 + 12)

@@ -60,7 +60,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from otvplan.constants import SECONDS_PER_DAY
-from otvplan.errors import InfeasibleError, Shortfall
+from otvplan.errors import InfeasibleError, InputError, Problem, Shortfall
 from otvplan.model import OBJECTIVES, Scenario
 from otvplan.planning.solver import plan as _plan
 
@@ -348,6 +348,17 @@ def attribute(
     Raises :class:`AttributionError` (an :class:`otvplan.errors.InfeasibleError`) when the
     whole manifest is infeasible, ``ValueError`` for bad arguments.
     """
+    if scenario.fleet is not None and len(scenario.fleet.tugs) > 1:
+        raise InputError(
+            [
+                Problem(
+                    scenario.source or scenario.name,
+                    "tugs",
+                    "costs are attributed over one tug's plan; a fleet's are not computed "
+                    "yet (plan the fleet, then price each tug's part)",
+                )
+            ]
+        )
     objective = objective or scenario.solver.objective
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")

@@ -26,7 +26,7 @@ from otvplan.core.orbits import (
     TWO_PI,
 )
 from otvplan.core.propulsion import mass_after, thrust_arc_time
-from otvplan.errors import InfeasibleError, Shortfall
+from otvplan.errors import InfeasibleError, InputError, Problem, Shortfall
 from otvplan.model import (
     OBJECTIVES,
     Plan,
@@ -80,6 +80,11 @@ def plan(scenario: Scenario, objective: str | None = None, *, strict: bool = Fal
     A plan that the physics cannot fly (a burn longer than the mission, a disposal the
     lifetime model cannot meet) is returned infeasible with the reason.
     """
+    if scenario.fleet is not None and len(scenario.fleet.tugs) > 1:
+        raise InputError([Problem(
+            scenario.source or scenario.name, "tugs",
+            "the scenario has several tugs: otvplan.plan (otvplan.planning.fleet.plan_fleet) "
+            "assigns the payloads and plans each tug")])
     p = _plan(scenario, objective, options, progress)
     p = _physical_checks(p)
     if strict and not p.feasible:

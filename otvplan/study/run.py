@@ -200,7 +200,12 @@ def run_case(
                 f"{p.path}: {p.message}" if p.path else p.message for p in exc.problems
             )
         else:
-            plan = solver.plan(scenario, objective=objective)
+            if scenario.fleet is not None:  # several tugs: the fleet's own objective
+                from otvplan.planning.fleet import plan_fleet
+
+                plan = plan_fleet(scenario)
+            else:
+                plan = solver.plan(scenario, objective=objective)
             metrics = {name: metric.read(plan) for name, metric in METRICS.items()}
             status = STATUS_OK if plan.feasible else STATUS_INFEASIBLE
             message = (

@@ -152,10 +152,26 @@ METRICS: dict[str, Metric] = {
     "exact": Metric(
         "exact", "", "bool", "sequence proven optimal within the leg model", lambda p: bool(p.exact)
     ),
+    "tugs_flown": Metric(
+        "tugs_flown", "", "int", "tugs that fly (1 without a fleet)", lambda p: _tugs_flown(p)
+    ),
+    "assignment": Metric(
+        "assignment",
+        "",
+        "text",
+        "payload=tug for each payload of a fleet (empty without one)",
+        lambda p: ";".join(f"{k}={v}" for k, v in getattr(p, "assignment", {}).items()),
+    ),
     "solve_time": Metric(
         "solve_time_s", "s", "float", "the solver's own time", lambda p: _solve_time(p)
     ),
 }
+
+
+def _tugs_flown(p: Any) -> int:
+    """Tugs a plan flies: a fleet plan's tugs, else one."""
+    tugs = getattr(p, "tugs", None)
+    return 1 if tugs is None else len(tugs)
 
 
 def quantity_parts(value: Any) -> tuple[float, str] | None:
