@@ -124,7 +124,8 @@ def test_validator_reports_every_problem_at_once_with_its_place(tmp_path, tiny):
         '(did you mean "propellant"?)',
         f'{f}:15:21: metrics[1]: unknown metric "dv"; metrics are: total_dv, propellant_used, '
         "propellant_remaining, propellant_margin, duration, initial_mass, final_mass, feasible, "
-        "delivered, undelivered, shortfall_propellant, shortfall_time, legs, exact, tugs_flown, assignment, solve_time",
+        "delivered, undelivered, shortfall_propellant, shortfall_time, legs, exact, tugs_flown, "
+        "assignment, solve_time",
     ]
 
 
