@@ -24,8 +24,11 @@ the last end is not, so ``makespan`` runs it once per candidate makespan T (tugs
 T excluded) and keeps the smallest T that leaves out no more than the best assignment without
 it (the candidates are the plans' end times; the search is a bisection, feasibility being
 monotone in T). The assignment is then optimal up to the tug plans' own optimality gaps, and
-the same programme over the plans' lower bounds bounds every assignment's propellant from
-below. It also answers "how many of this tug would close the manifest": the fewest feasible
+the same programme over the plans' lower bounds (a plan's own bound; its propellant when it
+is proven optimal without one; else 0) bounds every assignment's propellant from below. The
+bound takes each subset the planner finds infeasible as infeasible: proven for time-invariant
+manifests (the continuous planner's relaxation has no plan), on its grids for the general
+search. It also answers "how many of this tug would close the manifest": the fewest feasible
 subsets covering it (a set-cover programme over the same plans).
 
 Heuristic (larger manifests, or when the exact enumeration runs out of time): payloads are
@@ -101,7 +104,7 @@ class _Value:
     feasible: bool
     propellant_kg: float
     end_s: float  # after the fleet scenario's epoch
-    bound_kg: float  # the plan's lower bound (its propellant when it has none)
+    bound_kg: float  # a lower bound on the subset's propellant (0 when the plan has none)
     exact: bool
     plan: Plan | None  # None for the empty subset (the tug is not flown)
 
@@ -200,7 +203,11 @@ class _Problem:
             p.feasible,
             p.propellant_used_kg,
             ft.available_s + p.duration_s,
-            p.propellant_used_kg if lb is None else min(lb, p.propellant_used_kg),
+            # a lower bound: the plan's own, or its propellant when it is proven optimal
+            # without one, else none (0)
+            min(lb, p.propellant_used_kg)
+            if lb is not None
+            else (p.propellant_used_kg if p.exact else 0.0),
             p.exact,
             p,
         )
