@@ -565,3 +565,50 @@ def test_a_plan_does_not_depend_on_what_was_planned_before():
     assert cold.propellant_used_kg == pytest.approx(warm.propellant_used_kg, rel=1e-9)
     assert cold.legs == warm.legs
     assert cold.exact and cold.propellant_used_kg <= 242.5
+
+
+# An electric tug changing LTAN by an hour (15 deg of RAAN, planes 14.9 deg apart): the
+# spiral's plane angle at arrival was a fixed point that did not converge - a long spiral lets
+# J2 close the gap, a short one does not - and the plan offered a 0.33 deg, 71 m/s spiral.
+_HALL_LTAN = """\
+name: hall-ltan
+epoch: 2027-03-01T10:00:00Z
+dropoff: {altitude: 550 km, sso: true, ltan: "10:30"}
+tug:
+  name: otv-hall
+  dry_mass: 200 kg
+  propellant: 40 kg
+  engines: [{name: hall, type: electric, isp: 1500 s, thrust: 50 mN, power: 900 W}]
+payloads:
+  - {name: wx, mass: 24 kg, target: {altitude: 520 km, sso: true, ltan: "09:30"}}
+constraints: {max_duration: 180 d}
+"""
+
+
+def test_an_electric_ltan_change_is_not_planned_as_a_small_spiral():
+    import math
+
+    from otvplan.core.maneuvers import edelbaum
+    from otvplan.core.orbits import plane_angle
+    from otvplan.io.scenario import loads
+
+    sc = loads(_HALL_LTAN)
+    p = plan(sc)
+    assert p.feasible
+    leg = p.legs[0]
+    target = sc.payloads[0].target
+    angle = plane_angle(sc.dropoff.inc_rad, sc.dropoff.raan_rad, target.inc_rad, target.raan_rad)
+    assert math.degrees(angle) == pytest.approx(14.87, abs=0.01)
+    if leg.strategy == "spiral":  # a spiral must pay for the plane it turns
+        assert leg.dv_kms >= 0.99 * edelbaum(sc.dropoff.a_km, target.a_km, angle)
+    else:  # or J2 turns the plane during a drift
+        assert leg.strategy == "spiral-drift"
+        assert leg.dv_kms > 0.3
+
+
+@pytest.mark.slow
+def test_an_electric_ltan_change_flies_as_planned():
+    from otvplan.flight.verify import verify
+    from otvplan.io.scenario import loads
+
+    assert verify(plan(loads(_HALL_LTAN))).passed
