@@ -307,14 +307,10 @@ def plan(
     else:
         print_plan(p)
     if out is not None:
-        from otvplan.io.atomicio import StagedDirectory
         from otvplan.reporting.report import burns_csv, legs_csv, plan_to_json
 
-        names = ("plan.json", "legs.csv", "burns.csv")
-        with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
-            for name, text in zip(names, (plan_to_json(p), legs_csv(p), burns_csv(p))):
-                stage.write_text(name, text)
-        echo_err(f"wrote {out}/plan.json, legs.csv, burns.csv")
+        _write_plan_files(out, {"plan.json": plan_to_json(p), "legs.csv": legs_csv(p),
+                                "burns.csv": burns_csv(p)})
     if report_dir is not None:
         from otvplan.reporting.report import write_report
 
@@ -344,20 +340,24 @@ def _plan_fleet(scenario, objective: str | None, fmt: str, out: Path | None,
     else:
         print_fleet(fp)
     if out is not None:
-        from otvplan.io.atomicio import StagedDirectory
-
-        names = ("fleet.json", "legs.csv", "burns.csv")
-        with StagedDirectory(out, managed=names) as stage:  # the three files, all or none
-            for name, text in zip(names, (fleet_to_json(fp), fleet_legs_csv(fp),
-                                          fleet_burns_csv(fp))):
-                stage.write_text(name, text)
-        echo_err(f"wrote {out}/fleet.json, legs.csv, burns.csv")
+        _write_plan_files(out, {"fleet.json": fleet_to_json(fp), "legs.csv": fleet_legs_csv(fp),
+                                "burns.csv": fleet_burns_csv(fp)})
     if report_dir is not None:
         from otvplan.reporting.fleet_report import write_fleet_report
 
         written = write_fleet_report(fp, report_dir, exports=True)
         echo_err(f"wrote {len(written)} files to {report_dir}")
     return fleet_status(fp)
+
+
+def _write_plan_files(out: Path, files: dict[str, str]) -> None:
+    """Write `otvplan plan --out`'s files into ``out``: all of them or none."""
+    from otvplan.io.atomicio import StagedDirectory
+
+    with StagedDirectory(out, managed=tuple(files)) as stage:
+        for name, text in files.items():
+            stage.write_text(name, text)
+    echo_err(f"wrote {out}/{', '.join(files)}")
 
 
 def fleet_status(fp, verifications=None) -> int:
