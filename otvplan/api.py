@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otvplan.errors import Problem, ScenarioError
-from otvplan.model import FLEET_OBJECTIVES, FleetPlan, Plan, Scenario
+from otvplan.model import FLEET_OBJECTIVES, FleetPlan, Plan, Pricing, Scenario
 
 if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
     from concurrent.futures import Executor
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # annotations only: the modules are imported by the calls
     from otvplan.flight.refine import Refinement
     from otvplan.flight.results import Verification
     from otvplan.flight.verify import Execution
-    from otvplan.planning.attribution import Attribution, Pricing
+    from otvplan.planning.attribution import Attribution
     from otvplan.study.run import Study
 
 logger = logging.getLogger(__name__)
@@ -287,29 +287,58 @@ def costs(
     workers: int | None = None,
     window: str = "scenario",
     progress: Callable[[dict], None] | None = None,
+    method: str | None = None,
 ) -> Attribution:
     """What each delivery of a scenario (anything :func:`load_scenario` takes) costs: its
     marginal propellant and days (the manifest re-planned without it) and its Shapley share
     of the plan's propellant and days, exact up to ``exact_max_payloads`` payloads (default
     6), else sampled from ``samples`` permutations (default 64) with a standard error.
-    ``pricing``: a :class:`otvplan.planning.attribution.Pricing` or a dict of its fields
+    ``pricing``: a :class:`otvplan.model.Pricing` or a dict of its fields
     (``propellant_per_kg``, ``per_day``, ``tug_launch_per_kg``, ``currency``) adds a cost per
     payload and per kg delivered. ``workers``: plan the sub-manifests on this many
     processes. ``window="plan"``: plan every sub-manifest within the whole plan's duration
     rather than the scenario's limit. See :func:`otvplan.planning.attribution.attribute` and
-    docs/pricing.md. Raises :class:`otvplan.errors.InfeasibleError` when the whole manifest
-    is infeasible."""
+    docs/pricing.md. ``pricing=None`` takes the scenario's ``pricing:`` section, if any.
+
+    A scenario with ``tugs:`` is attributed over its fleet
+    (:func:`otvplan.planning.fleet_costs.attribute_fleet`; ``objective`` must then be None or
+    ``"propellant"`` - the tugs are planned with the fleet's objective): ``method="fleet"``
+    (exact: every sub-manifest re-assigned over the tugs) or ``"per-tug"`` (the fleet plan's
+    assignment kept); None chooses ``fleet`` when the fleet is small enough.
+
+    Raises :class:`otvplan.errors.InfeasibleError` when the whole manifest is infeasible."""
     from otvplan.planning import attribution as _attribution
+    from otvplan.planning import fleet_costs as _fleet_costs
 
     if isinstance(pricing, Mapping):
-        pricing = _attribution.Pricing(**pricing)
+        pricing = Pricing(**pricing)
     kwargs: dict[str, Any] = {}
     if exact_max_payloads is not None:
         kwargs["exact_max_payloads"] = exact_max_payloads
     if samples is not None:
         kwargs["samples"] = samples
+    loaded = load_scenario(scenario)
+    if loaded.fleet is not None:
+        if objective not in (None, "propellant"):
+            raise ValueError(
+                "objective applies to one tug; a fleet's tugs are planned with its "
+                f"fleet.objective ({loaded.fleet.objective}), got {objective!r}"
+            )
+        return _fleet_costs.attribute_fleet(
+            loaded,
+            method=method,
+            seed=seed,
+            time_limit_s=time_limit_s,
+            pricing=pricing,
+            workers=workers,
+            window=window,
+            progress=progress,
+            **kwargs,
+        )
+    if method is not None:
+        raise ValueError("method applies to a fleet (a scenario with tugs:)")
     return _attribution.attribute(
-        load_scenario(scenario),
+        loaded,
         objective=objective,
         seed=seed,
         time_limit_s=time_limit_s,

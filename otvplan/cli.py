@@ -17,6 +17,7 @@ prints with) write to the terminal. Library modules are imported inside the comm
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.metadata
 import json
@@ -408,18 +409,25 @@ def costs(
     price_tug_kg: Annotated[float | None, typer.Option(
         "--price-tug-kg", help="Price per kg of tug launched (dry + propellant loaded), split "
         "by mass delivered.", metavar="PRICE", min=0.0)] = None,
+    method: Annotated[str | None, typer.Option(
+        "--method", help="A fleet's method: fleet (exact, every sub-manifest re-assigned) or "
+        "per-tug (the assignment kept); default: fleet when the fleet is small enough.",
+        metavar="fleet|per-tug")] = None,
 ) -> int:
     """What each delivery costs: marginal propellant and days (re-planned without it) and a
     Shapley share of the plan's propellant and days, with a cost per payload and per kg
-    delivered when prices are given (see docs/pricing.md).
+    delivered when prices are given - the scenario's pricing: section, each --price option
+    replacing its price (see docs/pricing.md). A scenario with tugs: is attributed over its
+    fleet.
 
     Exit status 0 with the table, 3 when the whole manifest is infeasible (no costs), 2 on
     bad input.
     """
     from otvplan.errors import InfeasibleError
     from otvplan.io.scenario import load
-    from otvplan.model import OBJECTIVES, to_data
-    from otvplan.planning.attribution import Pricing, attribute
+    from otvplan.model import OBJECTIVES, Pricing, to_data
+    from otvplan.planning.attribution import attribute
+    from otvplan.planning.fleet_costs import METHODS, attribute_fleet
 
     if objective is not None and objective not in OBJECTIVES:
         close = difflib.get_close_matches(objective, OBJECTIVES, n=1)
@@ -428,21 +436,37 @@ def costs(
                            f"not {objective!r}{hint}")
     if window not in ("scenario", "plan"):
         raise OtvplanError(f"--window must be scenario or plan, not {window!r}")
+    if method is not None and method not in METHODS:
+        raise OtvplanError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
     fmt = format_of(fmt, as_json)
-    prices = (price_propellant, price_day, price_tug_kg)
-    pricing = None if all(x is None for x in prices) else Pricing(
-        price_propellant or 0.0, price_day or 0.0, price_tug_kg or 0.0)
     kwargs: dict = {}
     if samples is not None:
         kwargs["samples"] = samples
     if exact_max is not None:
         kwargs["exact_max_payloads"] = exact_max
-    progress = costs_progress_printer()
     scenario = load(file)
+    if method is not None and scenario.fleet is None:
+        raise OtvplanError("--method applies to a fleet (a scenario with tugs:); this one "
+                           "has one tug")
+    prices = {"propellant_per_kg": price_propellant, "per_day": price_day,
+              "tug_launch_per_kg": price_tug_kg}
+    given: dict[str, float] = {k: v for k, v in prices.items() if v is not None}
+    pricing = scenario.pricing
+    if given:
+        pricing = dataclasses.replace(pricing or Pricing(), **given)  # type: ignore[arg-type]
+    if scenario.fleet is not None and objective is not None:
+        raise OtvplanError("--objective applies to one tug; a fleet's tugs are planned with "
+                           "its fleet.objective")
+    progress = costs_progress_printer()
     try:
-        a = attribute(scenario, objective=objective or "propellant", seed=seed,
-                      time_limit_s=time_limit, pricing=pricing, workers=workers,
-                      window=window, progress=progress, **kwargs)
+        if scenario.fleet is not None:
+            a = attribute_fleet(scenario, method=method, seed=seed, time_limit_s=time_limit,
+                                pricing=pricing, workers=workers, window=window,
+                                progress=progress, **kwargs)
+        else:
+            a = attribute(scenario, objective=objective or "propellant", seed=seed,
+                          time_limit_s=time_limit, pricing=pricing, workers=workers,
+                          window=window, progress=progress, **kwargs)
     except InfeasibleError as exc:
         report_error(exc)
         return EXIT_INFEASIBLE
@@ -454,10 +478,13 @@ def costs(
         data["method_text"] = a.method_text
         sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        csv_out(["payload", "mass_kg", "marginal_propellant_kg", "marginal_duration_d",
-                 "shapley_propellant_kg", "shapley_propellant_se_kg", "allocated_propellant_kg",
-                 "allocated_duration_d", "share", "cost", "cost_per_kg"],
-                [[r.name, csv_number(r.mass_kg), csv_number(r.marginal_propellant_kg),
+        fleet = scenario.fleet is not None
+        csv_out(["payload", *(["tug"] if fleet else []), "mass_kg", "marginal_propellant_kg",
+                 "marginal_duration_d", "shapley_propellant_kg", "shapley_propellant_se_kg",
+                 "allocated_propellant_kg", "allocated_duration_d", "share", "cost",
+                 "cost_per_kg"],
+                [[r.name, *([r.tug or ""] if fleet else []), csv_number(r.mass_kg),
+                  csv_number(r.marginal_propellant_kg),
                   csv_number(r.marginal_duration_s / 86400.0),
                   csv_number(r.shapley_propellant_kg), csv_number(r.shapley_propellant_se_kg),
                   csv_number(r.allocated_propellant_kg),

@@ -385,7 +385,7 @@ def print_verification(p, v) -> None:
 
 
 #: Columns of the costs table left out first when the terminal is too narrow.
-COSTS_DROP_ORDER = ("cost/kg", "marginal d", "mass kg", "share", "marginal kg")
+COSTS_DROP_ORDER = ("cost/kg", "marginal d", "mass kg", "share", "tug", "marginal kg")
 
 
 def costs_columns(a) -> list[tuple[str, str, list[str]]]:
@@ -393,9 +393,11 @@ def costs_columns(a) -> list[tuple[str, str, list[str]]]:
     payload, mass, marginal propellant and days, Shapley propellant (with its standard error
     when sampled), share of the total, and with pricing the cost and cost per kg delivered."""
     rows = a.payloads
-    sampled = a.method == "sampled"
-    columns = [
-        ("payload", "left", [one_line(r.name) for r in rows]),
+    sampled = any(r.shapley_propellant_se_kg > 0 for r in rows)
+    columns = [("payload", "left", [one_line(r.name) for r in rows])]
+    if any(r.tug is not None for r in rows):  # a fleet: the tug each payload flies on
+        columns.append(("tug", "left", [one_line(r.tug or "-") for r in rows]))
+    columns += [
         ("mass kg", "right", [fmt_number(r.mass_kg, 1) for r in rows]),
         ("marginal kg", "right", [fmt_number(r.marginal_propellant_kg, 2) for r in rows]),
         ("marginal d", "right", [fmt_number(r.marginal_duration_s / 86400.0, 2) for r in rows]),
@@ -432,10 +434,15 @@ def print_costs(a) -> None:
         COSTS_DROP_ORDER,
     )
     console = rich_console()
+    fleet = a.method in ("fleet", "per-tug")
     lines = [
         f"total {a.total_propellant_kg:,.2f} kg of propellant, "
-        f"{a.total_duration_s / 86400.0:,.2f} d; disposal alone "
-        f"{a.baseline_propellant_kg:,.2f} kg"
+        + (
+            f"{a.total_duration_s / 86400.0:,.2f} tug-days"
+            if fleet
+            else f"{a.total_duration_s / 86400.0:,.2f} d; disposal alone "
+            f"{a.baseline_propellant_kg:,.2f} kg"
+        )
     ]
     if a.pricing is not None and a.total_cost is not None:
         pr = a.pricing

@@ -215,6 +215,24 @@ class Fleet:
 
 
 @dataclass(frozen=True)
+class Pricing:
+    """A money model for what each delivery costs (:mod:`otvplan.planning.attribution`):
+    prices per kg of propellant burnt, per day of operations (per tug flown) and per kg of tug
+    launched (dry mass + propellant loaded). ``currency`` is a label only."""
+
+    propellant_per_kg: float = 0.0
+    per_day: float = 0.0
+    tug_launch_per_kg: float = 0.0
+    currency: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("propellant_per_kg", "per_day", "tug_launch_per_kg"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"Pricing.{name} must be a finite number >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated mission scenario in core units.
 
@@ -234,6 +252,8 @@ class Scenario:
     source: str | None = None
     #: several tugs (None: the single ``tug``); not written to a plan file when None
     fleet: Fleet | None = field(default=None, metadata={"omit_none": True})
+    #: the scenario's money model (``pricing:``), used by cost attribution; omitted when None
+    pricing: Pricing | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def initial_mass_kg(self) -> float:

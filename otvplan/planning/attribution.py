@@ -54,14 +54,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from otvplan.constants import SECONDS_PER_DAY
 from otvplan.errors import InfeasibleError, InputError, Problem, Shortfall
-from otvplan.model import OBJECTIVES, Scenario
+from otvplan.model import OBJECTIVES, Pricing, Scenario
 from otvplan.planning.solver import plan as _plan
 
 #: Manifests up to this many payloads are attributed exactly (2^n plans).
@@ -75,23 +75,6 @@ DEFAULT_SAMPLES = 64
 
 class AttributionError(InfeasibleError):
     """Costs cannot be attributed: the whole manifest has no feasible plan."""
-
-
-@dataclass(frozen=True)
-class Pricing:
-    """A money model: prices per kg of propellant burnt, per day of operations and per kg of
-    tug launched (dry mass + propellant loaded). ``currency`` is a label only."""
-
-    propellant_per_kg: float = 0.0
-    per_day: float = 0.0
-    tug_launch_per_kg: float = 0.0
-    currency: str = ""
-
-    def __post_init__(self) -> None:
-        for name in ("propellant_per_kg", "per_day", "tug_launch_per_kg"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"Pricing.{name} must be a finite number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -137,13 +120,18 @@ class PayloadCost:
     tug_cost: float | None = None
     cost: float | None = None
     cost_per_kg: float | None = None
+    #: the tug it flies on (a fleet's attribution; None for one tug)
+    tug: str | None = None
 
 
 @dataclass(frozen=True)
 class Attribution:
     """The costs of a plan's deliveries (:func:`attribute`).
 
-    ``method``: ``"exact"`` or ``"sampled"`` (``samples`` permutations, seed ``seed``).
+    ``method``: ``"exact"`` or ``"sampled"`` (``samples`` permutations, seed ``seed``); for a
+    fleet (:mod:`otvplan.planning.fleet_costs`) ``"fleet"`` (exact, every sub-manifest
+    re-assigned over the tugs) or ``"per-tug"`` (the assignment fixed, each tug's plan
+    attributed to its payloads); a fleet's durations are tug-time, summed over the tugs flown.
     ``total_*``: v(N), T(N); ``baseline_*``: v(empty), T(empty) (the disposal alone).
     ``plans``: sub-manifests planned; ``elapsed_s``: wall-clock time. ``max_gap``: the largest
     optimality gap of the plans used (None if none has a bound). ``total_cost``: the priced
@@ -174,10 +162,21 @@ class Attribution:
     def method_text(self) -> str:
         """One line saying how the shares were computed."""
         n = len(self.payloads)
+        se = max((p.shapley_propellant_se_kg for p in self.payloads), default=0.0)
         if self.method == "exact":
             head = f"exact Shapley values over all {2**n} sub-manifests"
+        elif self.method == "fleet":
+            head = (
+                f"exact Shapley values of the fleet: all {2**n} sub-manifests, each "
+                "re-assigned over the tugs"
+            )
+        elif self.method == "per-tug":
+            head = (
+                "the fleet plan's assignment kept; each tug's propellant and days shared by "
+                "its payloads (Shapley values within each tug"
+                + (f", sampled: standard error up to {se:,.2f} kg)" if self.samples else ", exact)")
+            )
         else:
-            se = max((p.shapley_propellant_se_kg for p in self.payloads), default=0.0)
             head = (
                 f"Shapley values sampled from {self.samples} permutations (antithetic "
                 f"pairs, seed {self.seed}); standard error up to {se:,.2f} kg"
@@ -185,6 +184,9 @@ class Attribution:
         gap = "" if self.max_gap is None else f"; plans within {self.max_gap:.2%} of optimal"
         if self.window == "plan":
             gap += f"; sub-manifests within the plan's {self.total_duration_s / 86400.0:,.2f} d"
+        if self.method in ("fleet", "per-tug"):
+            tail = "" if self.method == "fleet" else "; each tug's disposal split equally"
+            return f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}{tail}"
         return (
             f"{head}; {self.plans} plans in {self.elapsed_s:,.1f} s{gap}; disposal "
             f"{self.baseline_propellant_kg:,.2f} kg split equally"
@@ -293,21 +295,27 @@ class _Values:
         return got
 
     def resolve(self) -> tuple[dict[int, tuple[float, float]], dict[int, int]]:
-        """Values of every planned subset; an infeasible one takes the cheapest feasible
-        planned superset's (the whole manifest is one). Returns (values, filled-from)."""
-        feasible = {m: v for m, v in self.cache.items() if v[2]}
-        values: dict[int, tuple[float, float]] = {}
-        filled: dict[int, int] = {}
-        for m, v in self.cache.items():
-            if v[2]:
-                values[m] = (v[0], v[1])
-                continue
-            best = min(
-                (t for t in feasible if t & m == m), key=lambda t: (feasible[t][0], feasible[t][1])
-            )
-            values[m] = (feasible[best][0], feasible[best][1])
-            filled[m] = best
-        return values, filled
+        """Values of every planned subset (see :func:`fill_from_supersets`)."""
+        feasible = {m: (v[0], v[1]) for m, v in self.cache.items() if v[2]}
+        return fill_from_supersets(feasible, self.cache)
+
+
+def fill_from_supersets(
+    feasible: dict[int, tuple[float, float]], masks: Iterable[int]
+) -> tuple[dict[int, tuple[float, float]], dict[int, int]]:
+    """(propellant, duration) of every subset in ``masks``: its own when it has a feasible plan
+    (``feasible``), else the cheapest feasible superset's (a plan that delivers it and more).
+    Returns (values, filled-from: subset -> the superset whose value it took)."""
+    values: dict[int, tuple[float, float]] = {}
+    filled: dict[int, int] = {}
+    for m in masks:
+        if m in feasible:
+            values[m] = feasible[m]
+            continue
+        best = min((t for t in feasible if t & m == m), key=lambda t: feasible[t])
+        values[m] = feasible[best]
+        filled[m] = best
+    return values, filled
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,7 +346,8 @@ def attribute(
     manifest takes longer than the mission it is cut from (under the propellant objective a
     smaller manifest otherwise spends all the time allowed drifting, and a payload's marginal
     days can be negative). ``time_limit_s``: the planner's time limit for each sub-plan (None: the
-    scenario's ``solver.time_limit``). ``pricing``: adds the money columns. ``workers``:
+    scenario's ``solver.time_limit``). ``pricing``: adds the money columns (None: the
+    scenario's ``pricing:``, if any). ``workers``:
     plan the sub-manifests on this many processes (None or 1: in this process; each plan
     is the same either way). ``progress``:
     called after each new sub-plan with a dict of ``plans`` (planned so far), ``total``
@@ -348,17 +357,19 @@ def attribute(
     Raises :class:`AttributionError` (an :class:`otvplan.errors.InfeasibleError`) when the
     whole manifest is infeasible, ``ValueError`` for bad arguments.
     """
-    if scenario.fleet is not None and len(scenario.fleet.tugs) > 1:
+    if scenario.fleet is not None:
         raise InputError(
             [
                 Problem(
                     scenario.source or scenario.name,
                     "tugs",
-                    "costs are attributed over one tug's plan; a fleet's are not computed "
-                    "yet (plan the fleet, then price each tug's part)",
+                    "attribute() prices one tug's plan; a fleet's costs come from "
+                    "otvplan.planning.fleet_costs.attribute_fleet (otvplan.costs and "
+                    "`otvplan costs` choose it for a scenario with tugs:)",
                 )
             ]
         )
+    pricing = scenario.pricing if pricing is None else pricing
     objective = objective or scenario.solver.objective
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -407,11 +418,11 @@ def attribute(
     prop = {m: x[0] for m, x in v.items()}
     dur = {m: x[1] for m, x in v.items()}
     if exact:
-        phi_p, phi_t = _exact_shapley(prop, n), _exact_shapley(dur, n)
+        phi_p, phi_t = exact_shapley(prop, n), exact_shapley(dur, n)
         se_p, se_t = np.zeros(n), np.zeros(n)
     else:
-        phi_p, se_p = _sampled_shapley(prop, orders, n)
-        phi_t, se_t = _sampled_shapley(dur, orders, n)
+        phi_p, se_p = sampled_shapley(prop, orders, n)
+        phi_t, se_t = sampled_shapley(dur, orders, n)
     warnings = []
     for m, src in sorted(filled.items()):
         warnings.append(
@@ -453,28 +464,9 @@ def attribute(
             allocated_duration_s=alloc_t,
             share=alloc_p / total_p if total_p > 0 else 1.0 / n,
         )
-        if pricing is not None:
-            weight = p.mass_kg / mass_total if mass_total > 0 else 1.0 / n
-            prop_cost = alloc_p * pricing.propellant_per_kg
-            ops_cost = alloc_t / SECONDS_PER_DAY * pricing.per_day
-            tug_cost = weight * tug_launch_kg * pricing.tug_launch_per_kg
-            cost = prop_cost + ops_cost + tug_cost
-            row = replace(
-                row,
-                propellant_cost=prop_cost,
-                operations_cost=ops_cost,
-                tug_cost=tug_cost,
-                cost=cost,
-                cost_per_kg=cost / p.mass_kg if p.mass_kg > 0 else None,
-            )
-        rows.append(row)
-    total_cost = None
-    if pricing is not None:
-        total_cost = (
-            total_p * pricing.propellant_per_kg
-            + total_t / SECONDS_PER_DAY * pricing.per_day
-            + tug_launch_kg * pricing.tug_launch_per_kg
-        )
+        weight = p.mass_kg / mass_total if mass_total > 0 else 1.0 / n
+        rows.append(priced(row, pricing, weight * tug_launch_kg))
+    total_cost = priced_total(pricing, total_p, total_t, tug_launch_kg)
     return Attribution(
         scenario=scenario.name,
         objective=objective,
@@ -498,7 +490,39 @@ def attribute(
     )
 
 
-def _exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
+def priced(row: PayloadCost, pricing: Pricing | None, tug_launch_kg: float) -> PayloadCost:
+    """``row`` with its money columns: its allocated propellant and days at the prices, and
+    ``tug_launch_kg`` of tug launched (its part of its tug, split by mass delivered)."""
+    if pricing is None:
+        return row
+    prop_cost = row.allocated_propellant_kg * pricing.propellant_per_kg
+    ops_cost = row.allocated_duration_s / SECONDS_PER_DAY * pricing.per_day
+    tug_cost = tug_launch_kg * pricing.tug_launch_per_kg
+    cost = prop_cost + ops_cost + tug_cost
+    return replace(
+        row,
+        propellant_cost=prop_cost,
+        operations_cost=ops_cost,
+        tug_cost=tug_cost,
+        cost=cost,
+        cost_per_kg=cost / row.mass_kg if row.mass_kg > 0 else None,
+    )
+
+
+def priced_total(
+    pricing: Pricing | None, propellant_kg: float, duration_s: float, tug_launch_kg: float
+) -> float | None:
+    """The whole plan's price (None without pricing): what the rows' costs sum to."""
+    if pricing is None:
+        return None
+    return (
+        propellant_kg * pricing.propellant_per_kg
+        + duration_s / SECONDS_PER_DAY * pricing.per_day
+        + tug_launch_kg * pricing.tug_launch_per_kg
+    )
+
+
+def exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
     """phi_i = sum_{S not holding i} |S|! (n - |S| - 1)! / n! (v(S + i) - v(S)) (Shapley 1953),
     summed with :func:`math.fsum`."""
     weight = [math.factorial(s) * math.factorial(n - s - 1) / math.factorial(n) for s in range(n)]
@@ -512,7 +536,7 @@ def _exact_shapley(v: dict[int, float], n: int) -> np.ndarray:
     return out
 
 
-def _sampled_shapley(
+def sampled_shapley(
     v: dict[int, float], orders: list[list[int]], n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean marginal contributions over ``orders`` (antithetic pairs, consecutive) and the

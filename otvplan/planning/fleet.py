@@ -181,6 +181,15 @@ class _Problem:
     def names(self, mask: int) -> list[str]:
         return [p.name for i, p in enumerate(self.scenario.payloads) if mask >> i & 1]
 
+    def subsets(self) -> list[tuple[int, int, int]]:
+        """Every (size, tug, subset) the exact method plans, smallest subsets first."""
+        return sorted(
+            (mask.bit_count(), k, mask)
+            for k in range(self.m)
+            for mask in _submasks(self.allowed[k])
+            if mask and self.fits(k, mask, pins=False)
+        )
+
     # -- values -------------------------------------------------------------------------------
 
     def value(self, k: int, mask: int) -> _Value:
@@ -273,14 +282,16 @@ def _submasks(mask: int):
         sub = (sub - 1) & mask
 
 
-def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool = False):
-    """Best assignment over every allowed subset value (the exact programme).
+def _programme(
+    problem: _Problem, end_limit: float = math.inf, use_bound: bool = False
+) -> dict[int, tuple[tuple, list[int]]]:
+    """The partition programme over every subset value planned so far.
 
-    Returns (key, masks) for the objective's additive key, (priority left, mass left,
-    [tugs,] propellant); tugs ending after ``end_limit`` are excluded. ``use_bound`` sums the
-    plans' lower bounds instead of their propellant.
+    Returns, for every set M of payloads some assignment serves exactly, the best additive
+    cost of serving M - ([tugs,] propellant) - and its masks (one per tug); tugs ending after
+    ``end_limit`` are excluded. ``use_bound`` sums the plans' lower bounds instead of their
+    propellant.
     """
-    full = problem.full
     count_tugs = problem.objective == "tugs"
     # best[M]: (cost tuple, masks) for the tugs so far serving exactly M
     zero = (0.0, 0.0) if count_tugs else (0.0,)
@@ -306,9 +317,20 @@ def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool =
                 if old is None or total < old[0]:
                     nxt[union] = (total, [*masks, mask])
         best = nxt
+    return best
+
+
+def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool = False):
+    """Best assignment over every allowed subset value (the exact programme).
+
+    Returns (key, masks) for the objective's additive key, (priority left, mass left,
+    [tugs,] propellant); tugs ending after ``end_limit`` are excluded. ``use_bound`` sums the
+    plans' lower bounds instead of their propellant.
+    """
+    full = problem.full
     # every pinned payload must be served by its tug or left out; choose the left-out set
     result = None
-    for served, (sofar, masks) in best.items():
+    for served, (sofar, masks) in _programme(problem, end_limit, use_bound).items():
         left = full & ~served
         key = (*problem.left_cost(left), *sofar)
         if result is None or key < result[0]:
@@ -339,14 +361,7 @@ def _exact(problem: _Problem, until: float) -> tuple[list[int], bool, float | No
     """The exact method: plan every allowed subset, then the partition programme. Returns
     (masks, complete, lower bound) or None when the plans were not all made by ``until``
     (a ``time.perf_counter`` reading)."""
-    subsets = []
-    for k in range(problem.m):
-        subsets += [
-            (mask.bit_count(), k, mask)
-            for mask in _submasks(problem.allowed[k])
-            if mask and problem.fits(k, mask, pins=False)
-        ]
-    for _, k, mask in sorted(subsets):
+    for _, k, mask in problem.subsets():
         if time.perf_counter() > until:
             return None
         problem.value(k, mask)
@@ -472,12 +487,7 @@ def plan_fleet(
         bound = v.bound_kg
         method = "one tug: the single-tug plan of the whole manifest"
     else:
-        count = sum(
-            1
-            for k in range(problem.m)
-            for mask in _submasks(problem.allowed[k])
-            if mask and problem.fits(k, mask, pins=False)
-        )
+        count = len(problem.subsets())
         # the exact enumeration may take half the time; the heuristic then has the rest
         got = _exact(problem, t0 + 0.5 * limit) if count <= exact_max_plans else None
         if got is not None:
@@ -531,6 +541,71 @@ def plan_fleet(
     return replace(result, solve_time_s=time.perf_counter() - t0)
 
 
+@dataclass(frozen=True)
+class SubFleet:
+    """The best assignment of one sub-manifest over the fleet (the exact programme).
+
+    ``masks``: the payloads of each tug (bit i: payload i of the manifest; 0: not flown);
+    ``propellant_kg``: the tugs' propellant; ``tug_time_s``: the sum of the flown tugs' plan
+    durations (tug-time in operation); ``end_s``: the last tug's end after the epoch;
+    ``exact``: every tug plan proven optimal; ``gap``: their largest optimality gap (None when
+    none has a bound).
+    """
+
+    masks: tuple[int, ...]
+    propellant_kg: float
+    tug_time_s: float
+    end_s: float
+    exact: bool
+    gap: float | None
+
+
+def subset_plan_count(scenario: Scenario) -> int:
+    """How many (tug, subset) plans the exact method needs for ``scenario``'s fleet."""
+    return len(_Problem(scenario, math.inf, None).subsets())
+
+
+def sub_fleets(
+    scenario: Scenario, *, progress: Callable[[dict], None] | None = None
+) -> dict[int, SubFleet]:
+    """Every sub-manifest's best assignment over the fleet (for cost attribution).
+
+    Plans every allowed (tug, subset) once - each with the scenario's own time limit - then
+    runs the partition programme, whose table holds the best assignment of every set of
+    payloads that some assignment serves exactly: key M (bit i: payload i). A set missing
+    from the result has no feasible assignment. The objective is the fleet's (``propellant``
+    or ``tugs``; ``makespan`` is not additive and is refused). ``progress`` as for
+    :func:`plan_fleet`, with ``total`` (plans needed).
+    """
+    if scenario.fleet is None:
+        raise ValueError("sub_fleets needs a scenario with a fleet (tugs:)")
+    if scenario.fleet.objective == "makespan":
+        raise ValueError("the makespan objective is not additive over tugs: no sub-fleet table")
+    total = subset_plan_count(scenario)  # enumerated twice: cheap next to one plan
+
+    def counted(info: dict) -> None:
+        if progress is not None:
+            progress({**info, "total": total})
+
+    problem = _Problem(scenario, math.inf, counted)
+    for _, k, mask in problem.subsets():
+        problem.value(k, mask)
+    out = {}
+    for served, (_, masks) in _programme(problem).items():
+        values = [problem.value(k, mask) for k, mask in enumerate(masks)]
+        flown = [v.plan for v in values if v.plan is not None]
+        gaps = [p.optimality_gap for p in flown if p.optimality_gap is not None]
+        out[served] = SubFleet(
+            masks=tuple(masks) + (0,) * (problem.m - len(masks)),
+            propellant_kg=math.fsum(v.propellant_kg for v in values),
+            tug_time_s=math.fsum(p.duration_s for p in flown),
+            end_s=max((v.end_s for v in values if v.plan is not None), default=0.0),
+            exact=all(p.exact for p in flown),
+            gap=max(gaps) if gaps else None,
+        )
+    return out
+
+
 def _left_out_reasons(problem: _Problem, masks: list[int], left: int) -> list[str]:
     """Per payload left out: what adding it to each tug that may carry it would need."""
     reasons = []
@@ -561,4 +636,11 @@ def _left_out_reasons(problem: _Problem, masks: list[int], left: int) -> list[st
     return reasons
 
 
-__all__ = ["EXACT_MAX_PLANS", "plan_fleet", "tug_scenario"]
+__all__ = [
+    "EXACT_MAX_PLANS",
+    "SubFleet",
+    "plan_fleet",
+    "sub_fleets",
+    "subset_plan_count",
+    "tug_scenario",
+]

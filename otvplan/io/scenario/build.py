@@ -34,6 +34,7 @@ from otvplan.model import (
     FleetTug,
     OrbitSpec,
     Payload,
+    Pricing,
     Scenario,
     SolverSettings,
     Tolerances,
@@ -210,6 +211,14 @@ def build_scenario(doc: ScenarioDoc, source: str | None) -> Scenario:
         description=doc.description or "",
         source=source,
         fleet=fleet,
+        pricing=None
+        if doc.pricing is None
+        else Pricing(
+            propellant_per_kg=doc.pricing.propellant_per_kg or 0.0,
+            per_day=doc.pricing.per_day or 0.0,
+            tug_launch_per_kg=doc.pricing.tug_launch_per_kg or 0.0,
+            currency=doc.pricing.currency or "",
+        ),
     )
 
 

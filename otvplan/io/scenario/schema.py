@@ -701,6 +701,21 @@ class SolverDoc(_Doc):
     time_limit: _quantity("time", "60 s", minimum=0.0) = None
 
 
+class PricingDoc(_Doc):
+    """A money model for what each delivery costs (``otvplan costs``; all optional, 0 when
+    not given). Prices are plain numbers in ``currency``."""
+
+    propellant_per_kg: _number(minimum=0.0, example=25.0,
+                               description="Price per kg of propellant burnt.") = None
+    per_day: _number(minimum=0.0, example=4000.0,
+                     description="Price per day of operations of a tug flown.") = None
+    tug_launch_per_kg: _number(minimum=0.0, example=6000.0,
+                               description="Price per kg of tug launched (dry mass + "
+                                           "propellant loaded), split by mass delivered.") = None
+    currency: Annotated[str | None, Field(max_length=16, examples=["EUR"],
+                                          description="A label for the prices.")] = None
+
+
 class ScenarioDoc(_Doc):
     """A scenario file, as written (values with units)."""
 
@@ -726,6 +741,7 @@ class ScenarioDoc(_Doc):
                                                                        "sso": True}}]])]
     constraints: ConstraintsDoc | None = None
     solver: SolverDoc | None = None
+    pricing: PricingDoc | None = None
 
     @model_validator(mode="after")
     def _check(self):

@@ -227,6 +227,15 @@ def _scenario_doc(s: Scenario) -> dict:
     )
     if solver:
         doc["solver"] = solver
+    if s.pricing is not None:
+        pricing: dict[str, Any] = {
+            key: getattr(s.pricing, key)
+            for key in ("propellant_per_kg", "per_day", "tug_launch_per_kg")
+            if getattr(s.pricing, key)
+        }
+        if s.pricing.currency:
+            pricing["currency"] = s.pricing.currency
+        doc["pricing"] = pricing
     return doc
 
 
