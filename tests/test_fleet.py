@@ -330,19 +330,15 @@ def test_the_library_verifies_every_tug_of_a_fleet(fleet_plan):
     assert all(v.passed for v in got.values())
 
 
-def test_single_tug_entry_points_refuse_a_fleet(scenario, tmp_path, capsys):
-    """The single-tug planner and the cost attribution say what to do with several tugs
-    instead of planning the first tug alone."""
+def test_single_tug_entry_points_refuse_a_fleet(scenario):
+    """The single-tug planner and the single-tug cost attribution say what to do with several
+    tugs instead of planning the first tug alone."""
     from otvplan.planning.attribution import attribute
 
     with pytest.raises(InputError, match="several tugs"):
         single_plan(scenario)
-    with pytest.raises(InputError, match="fleet's are not computed"):
+    with pytest.raises(InputError, match="attribute_fleet"):
         attribute(scenario)
-    path = tmp_path / "fleet.yaml"
-    path.write_text(FLEET, encoding="utf-8")
-    assert main(["costs", str(path)]) == 2
-    assert "tugs: costs are attributed over one tug's plan" in capsys.readouterr().err
 
 
 def test_a_sweep_over_a_fleet_records_its_totals(scenario):
