@@ -395,9 +395,12 @@ def report(
     figures: bool = True,
     exports: bool = False,
     refinement: Refinement | None = None,
+    costs: Attribution | None = None,
 ) -> list[Path]:
     """Write plan.json, CSVs, report.md/html and figures (and with ``exports`` the CCSDS and
     GMAT files) into ``out_dir``; see :func:`otvplan.reporting.report.write_report`.
+    ``costs``: what each delivery costs (:func:`costs` of the plan's scenario), as a report
+    section and ``costs.csv``.
     ``plan_or_path`` as for :func:`verify`. ``refinement``: the
     :func:`otvplan.flight.refine.refinement` whose ``plan`` is the plan given (flight-ready
     burns), to compare its burns with the planned ones in the report. Returns the paths
@@ -417,7 +420,9 @@ def report(
                 "a fleet plan's verification is a mapping of tug name to "
                 "Verification (what otvplan.verify returns for a fleet)"
             )
-        return write_fleet_report(p, Path(out_dir), verification, figures=figures, exports=exports)
+        return write_fleet_report(
+            p, Path(out_dir), verification, figures=figures, exports=exports, costs=costs
+        )
     if isinstance(verification, Mapping):
         raise TypeError("a single-tug plan takes one Verification, not a mapping")
     return write_report(
@@ -427,6 +432,7 @@ def report(
         figures=figures,
         exports=exports,
         refinement=refinement,
+        costs=costs,
     )
 
 

@@ -478,18 +478,9 @@ def costs(
         data["method_text"] = a.method_text
         sys.stdout.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        fleet = scenario.fleet is not None
-        csv_out(["payload", *(["tug"] if fleet else []), "mass_kg", "marginal_propellant_kg",
-                 "marginal_duration_d", "shapley_propellant_kg", "shapley_propellant_se_kg",
-                 "allocated_propellant_kg", "allocated_duration_d", "share", "cost",
-                 "cost_per_kg"],
-                [[r.name, *([r.tug or ""] if fleet else []), csv_number(r.mass_kg),
-                  csv_number(r.marginal_propellant_kg),
-                  csv_number(r.marginal_duration_s / 86400.0),
-                  csv_number(r.shapley_propellant_kg), csv_number(r.shapley_propellant_se_kg),
-                  csv_number(r.allocated_propellant_kg),
-                  csv_number(r.allocated_duration_s / 86400.0), csv_number(r.share),
-                  csv_number(r.cost), csv_number(r.cost_per_kg)] for r in a.payloads])
+        from otvplan.reporting.costs import costs_csv
+
+        sys.stdout.write(costs_csv(a))
     else:
         print_costs(a)
     return EXIT_OK
@@ -747,6 +738,10 @@ def report(
     ] = False,
     exports: Annotated[bool, typer.Option(
         "--exports/--no-exports", help="Write the CCSDS OEM/OPM and GMAT script.")] = True,
+    with_costs: Annotated[bool, typer.Option(
+        "--costs", help="Also attribute what each delivery costs (as `otvplan costs` with "
+                        "its defaults and the scenario's pricing:): a report section and "
+                        "costs.csv.")] = False,
 ) -> int:
     """Write plan.json, legs.csv, burns.csv, report.md, a self-contained report.html, every
     figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script.
@@ -762,8 +757,9 @@ def report(
     from otvplan.reporting.report import write_report
 
     p = _load_plan(file)
+    costs = _costs_of(p.scenario) if with_costs else None
     if isinstance(p, FleetPlan):
-        return _report_fleet(p, out, with_verify, refine, exports)
+        return _report_fleet(p, out, with_verify, refine, exports, costs)
     refined = None
     if refine:
         from otvplan.flight.refine import refinement
@@ -780,7 +776,8 @@ def report(
         from otvplan.flight.verify import verify as run_verify
 
         verification = run_verify(p, execution="open-loop" if refine else "guided")
-    written = write_report(p, out, verification, exports=exports, refinement=refined)
+    written = write_report(p, out, verification, exports=exports, refinement=refined,
+                           costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
     if verification is not None and not verification.passed:
         echo_err("verification FAILED (see the Verification section of the report)")
@@ -789,7 +786,28 @@ def report(
     return plan_status(p, verification)
 
 
-def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool) -> int:
+def _costs_of(scenario):
+    """What each delivery of ``scenario`` costs (for `report --costs`), with a progress line;
+    None, after saying why, when the whole manifest has no feasible plan."""
+    from otvplan.errors import InfeasibleError
+    from otvplan.planning.attribution import attribute
+    from otvplan.planning.fleet_costs import attribute_fleet
+
+    progress = costs_progress_printer()
+    try:
+        if scenario.fleet is not None:
+            return attribute_fleet(scenario, progress=progress)
+        return attribute(scenario, progress=progress)
+    except InfeasibleError as exc:
+        echo_err(f"costs: not attributed: {one_line(str(exc).splitlines()[0])}")
+        return None
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\x1b[K")
+
+
+def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
+                  costs=None) -> int:
     """`otvplan report` of a fleet plan: one report per tug and the fleet's own pages."""
     from dataclasses import replace
 
@@ -812,7 +830,7 @@ def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool)
 
         verifications = {t.tug: run_verify(t.plan, execution="open-loop" if refine
                                            else "guided") for t in fp.tugs}
-    written = write_fleet_report(fp, out, verifications, exports=exports)
+    written = write_fleet_report(fp, out, verifications, exports=exports, costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
     if verifications is not None and not all(v.passed for v in verifications.values()):
         echo_err("verification FAILED (see each tug's report)")

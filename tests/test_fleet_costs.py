@@ -262,3 +262,37 @@ def test_cli_costs_of_a_fleet(tmp_path, capsys):
     assert "--method applies to a fleet" in capsys.readouterr().err
     assert main(["costs", str(path), "--objective", "duration"]) == 2
     assert "--objective applies to one tug" in capsys.readouterr().err
+
+
+def test_reports_carry_the_costs(scenario, fleet_costs, tmp_path, minimal_path, capsys):
+    """write_report / write_fleet_report with costs: the section in the pages and costs.csv,
+    whose rows are the attribution's; `otvplan report --costs` writes them, and a report
+    without costs removes an earlier costs.csv."""
+    import csv
+
+    from otvplan.reporting.fleet_report import write_fleet_report
+    from otvplan.reporting.report import write_report
+
+    fp = plan_fleet(scenario)
+    write_fleet_report(fp, tmp_path / "fleet", figures=False, exports=False, costs=fleet_costs)
+    md = (tmp_path / "fleet" / "fleet.md").read_text(encoding="utf-8")
+    assert "## What each delivery costs" in md and "Cost per kg (EUR)" in md
+    assert "What each delivery costs" in (tmp_path / "fleet" / "fleet.html").read_text("utf-8")
+    with open(tmp_path / "fleet" / "costs.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["payload"] for r in rows] == [p.name for p in fleet_costs.payloads]
+    for row, want in zip(rows, fleet_costs.payloads):
+        assert row["tug"] == want.tug
+        assert float(row["allocated_propellant_kg"]) == want.allocated_propellant_kg
+        assert float(row["cost"]) == want.cost
+    single = otvplan.load_scenario(minimal_path)
+    costs = attribute(single)
+    out = tmp_path / "single"
+    write_report(single_plan(single), out, figures=False, costs=costs)
+    assert "tug" not in (out / "costs.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "## What each delivery costs" in (out / "report.md").read_text(encoding="utf-8")
+    assert main(["report", str(minimal_path), "--out", str(out), "--no-exports"]) == EXIT_OK
+    assert not (out / "costs.csv").exists()
+    assert main(["report", str(minimal_path), "--out", str(out), "--costs"]) == EXIT_OK
+    assert (out / "costs.csv").exists()
+    capsys.readouterr()

@@ -14,6 +14,7 @@ Library use::
   that tug's full single-tug report (:func:`otvplan.reporting.report.write_report`: plan.json,
   CSV, report.md/html, figures and, by default here, its OEM/OPM/GMAT exports as a spacecraft
   of its own) with its verification when one is given;
+- ``costs.csv`` (with the fleet's cost attribution): one row per payload.
 - ``fleet.md`` and ``fleet.html`` (self-contained, figures embedded as SVG): the summary
   (objective, method, feasibility, exactness, total propellant, lower bound and gap, makespan,
   tugs flown, unassigned payloads, tugs needed, infeasibility, warnings), the assignment
@@ -44,11 +45,13 @@ import os
 import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otvplan import __version__
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.flight.results import Verification
 from otvplan.model import FleetPlan, OrbitSpec, TugPlan
+from otvplan.reporting.costs import costs_blocks, costs_csv
 from otvplan.reporting.exports import _gmat_name
 from otvplan.reporting.planjson import check_report_bounds
 from otvplan.reporting.render import (
@@ -63,8 +66,11 @@ from otvplan.reporting.render import (
 )
 from otvplan.reporting.tables import _hours_text, _num, utc_text
 
+if TYPE_CHECKING:  # annotations only: attribution imports the planner
+    from otvplan.planning.attribution import Attribution
+
 #: The fleet's own files (besides its figures, ``fig_<name>.png/.svg``).
-FLEET_FILES = ("fleet.md", "fleet.html")
+FLEET_FILES = ("fleet.md", "fleet.html", "costs.csv")
 
 #: The fleet figures in report order (see :mod:`otvplan.reporting.fleet_figures`).
 FLEET_FIGURES = ("fleet_timeline", "fleet_assignment")
@@ -347,8 +353,10 @@ def build_fleet_blocks(
     verifications: Mapping[str, Verification] | None = None,
     figures: Sequence[tuple[str, str]] = (),
     links: Mapping[str, str] | None = None,
+    costs: Attribution | None = None,
 ) -> list:
-    """The fleet report as blocks (see :mod:`otvplan.reporting.render`)."""
+    """The fleet report as blocks (see :mod:`otvplan.reporting.render`); ``costs`` adds what
+    each delivery costs (:func:`otvplan.planning.fleet_costs.attribute_fleet`)."""
     sc = fleet.scenario
     b: list = [Heading(1, f"Fleet plan: {sc.name}")]
     if sc.description:
@@ -409,6 +417,8 @@ def build_fleet_blocks(
         )
     else:
         b.append(Para("No tug flies."))
+    if costs is not None:
+        b += costs_blocks(costs)
     return b
 
 
@@ -423,13 +433,15 @@ def render_fleet_markdown(
     fleet: FleetPlan,
     verifications: Mapping[str, Verification] | None = None,
     figures: Sequence[str] = (),
+    costs: Attribution | None = None,
 ) -> str:
     """``fleet.md``: the fleet report as Markdown, each tug's report linked as
-    ``<directory>/report.md``; ``figures`` names fleet figures to link as ``fig_<name>.png``."""
+    ``<directory>/report.md``; ``figures`` names fleet figures to link as ``fig_<name>.png``;
+    ``costs`` adds what each delivery costs."""
     tokens = _link_tokens(fleet)
     dirs = tug_directories(fleet)
     figs = [(n, FLEET_CAPTIONS[n]) for n in figures if n in FLEET_CAPTIONS]
-    text = _blocks_to_markdown(build_fleet_blocks(fleet, verifications, figs, tokens))
+    text = _blocks_to_markdown(build_fleet_blocks(fleet, verifications, figs, tokens, costs))
     for tug, token in tokens.items():
         text = text.replace(token, f"[{_md_cell(dirs[tug])}/report.md]({dirs[tug]}/report.md)")
     return text
@@ -439,6 +451,7 @@ def render_fleet_html(
     fleet: FleetPlan,
     verifications: Mapping[str, Verification] | None = None,
     figure_data: Mapping[str, tuple[str, bytes]] | None = None,
+    costs: Attribution | None = None,
 ) -> str:
     """``fleet.html``: the fleet report as one self-contained page (figures given as
     ``{name: (mime type, bytes)}`` are embedded as ``data:`` URIs), each tug's report linked as
@@ -450,7 +463,7 @@ def render_fleet_html(
     data = dict(figure_data or {})
     figs = [(n, FLEET_CAPTIONS[n]) for n in FLEET_FIGURES if n in data]
     text = _blocks_to_html(
-        build_fleet_blocks(fleet, verifications, figs, tokens),
+        build_fleet_blocks(fleet, verifications, figs, tokens, costs),
         f"otvplan fleet plan: {fleet.scenario.name}",
         data,
     )
@@ -494,6 +507,7 @@ def write_fleet_report(
     *,
     figures: bool = True,
     exports: bool = True,
+    costs: Attribution | None = None,
 ) -> list[Path]:
     """Write the report of the fleet plan ``fp`` into ``out_dir`` (created if needed).
 
@@ -501,8 +515,9 @@ def write_fleet_report(
     with :func:`otvplan.reporting.report.write_report` (its verification from
     ``verifications``, keyed by tug name; ``figures`` and ``exports`` passed on), then
     ``fleet.md``, ``fleet.html`` and, with ``figures``, ``fig_fleet_timeline`` and
-    ``fig_fleet_assignment`` as PNG and SVG. Returns the paths written: the fleet's files
-    first, then each tug's in fleet order.
+    ``fig_fleet_assignment`` as PNG and SVG; with ``costs`` (the fleet's cost attribution)
+    its section in the fleet pages and ``costs.csv``. Returns the paths written: the fleet's
+    files first, then each tug's in fleet order.
 
     Raises ``ValueError`` for a verification of a tug that does not fly, and what
     ``write_report`` raises for a plan beyond the report bounds, before writing anything; a
@@ -527,9 +542,12 @@ def write_fleet_report(
                 plotting.figure_bytes(fig, "png"),
                 plotting.figure_bytes(fig, "svg"),
             )
-    md = render_fleet_markdown(fp, verifications, tuple(figure_files))
+    md = render_fleet_markdown(fp, verifications, tuple(figure_files), costs)
     page = render_fleet_html(
-        fp, verifications, {n: ("image/svg+xml", svg) for n, (_, svg) in figure_files.items()}
+        fp,
+        verifications,
+        {n: ("image/svg+xml", svg) for n, (_, svg) in figure_files.items()},
+        costs,
     )
 
     tug_paths: list[Path] = []
@@ -544,6 +562,8 @@ def write_fleet_report(
 
     with StagedDirectory(out, managed=is_fleet_file) as stage:
         paths = [stage.write_text("fleet.md", md), stage.write_text("fleet.html", page)]
+        if costs is not None:
+            paths.append(stage.write_text("costs.csv", costs_csv(costs)))
         for name, (png, svg) in figure_files.items():
             paths.append(stage.write_bytes(f"fig_{name}.png", png))
             paths.append(stage.write_bytes(f"fig_{name}.svg", svg))

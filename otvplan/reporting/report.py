@@ -12,6 +12,7 @@ Files written by :func:`write_report`:
 - ``plan.json`` - the whole plan (:func:`otvplan.model.to_data`) with a format version;
   :func:`plan_from_json` reads it back into an equal ``Plan``. Core units (km, km/s, s, rad, kg).
 - ``legs.csv`` and ``burns.csv`` - one row per leg / per burn, units in the column names.
+- ``costs.csv`` (with a cost attribution) - one row per payload, :mod:`otvplan.reporting.costs`.
 - ``report.md`` and ``report.html`` - the same content: summary, totals and margins, legs,
   burns, deliveries (achieved versus target elements), warnings, infeasibility, and the
   verification when one is given. Times are UTC (scenario epoch + seconds).
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from otvplan.flight.results import Verification
 from otvplan.model import Plan
+from otvplan.reporting.costs import costs_blocks, costs_csv
 from otvplan.reporting.planjson import (
     MAX_PLAN_BURNS,
     MAX_PLAN_DEPTH,
@@ -76,6 +78,7 @@ from otvplan.reporting.tables import (
 
 if TYPE_CHECKING:  # annotations only
     from otvplan.flight.refine import Refinement
+    from otvplan.planning.attribution import Attribution
 
 #: Figure names in report order (see :mod:`otvplan.reporting.plotting`).
 FIGURES = ("timeline", "elements", "mass", "dv_waterfall", "planes", "pareto")
@@ -99,6 +102,7 @@ REPORT_FILES = (
     "plan.oem",
     "plan.opm",
     "plan.script",
+    "costs.csv",
 )
 
 
@@ -137,6 +141,7 @@ def write_report(
     figures: bool = True,
     exports: bool = False,
     refinement: Refinement | None = None,
+    costs: Attribution | None = None,
 ) -> list[Path]:
     """Write the full report of ``plan`` into ``out_dir`` (created if needed).
 
@@ -146,6 +151,8 @@ def write_report(
     (``plan.script``) of :mod:`otvplan.reporting.exports`. Returns the paths written, in that order.
     ``refinement`` (:func:`otvplan.flight.refine.refinement` of the plan ``plan`` was refined
     from; ``plan`` is its ``plan``) adds the planned against refined burns to the report.
+    ``costs`` (:func:`otvplan.planning.attribution.attribute` of the plan's scenario) adds the
+    section "What each delivery costs" and ``costs.csv``.
 
     The set is all or nothing (:class:`otvplan.io.atomicio.StagedDirectory`): every file is first
     written into a hidden staging directory next to ``out_dir`` and the set is swapped in at the
@@ -176,20 +183,15 @@ def write_report(
                 fig_paths.append(stage.write_bytes(f"fig_{name}.svg", svg))
                 rendered[name] = ("image/svg+xml", svg)
         md_figs = [(n, caps[n]) for n in caps if n in rendered]
-        paths.append(
-            stage.write_text(
-                "report.md",
-                _blocks_to_markdown(build_blocks(plan, verification, md_figs, refinement)),
-            )
-        )
+        blocks = build_blocks(plan, verification, md_figs, refinement)
+        if costs is not None:
+            blocks += costs_blocks(costs)
+            paths.append(stage.write_text("costs.csv", costs_csv(costs)))
+        paths.append(stage.write_text("report.md", _blocks_to_markdown(blocks)))
         paths.append(
             stage.write_text(
                 "report.html",
-                _blocks_to_html(
-                    build_blocks(plan, verification, md_figs, refinement),
-                    f"otvplan plan: {plan.scenario.name}",
-                    rendered,
-                ),
+                _blocks_to_html(blocks, f"otvplan plan: {plan.scenario.name}", rendered),
             )
         )
         paths.extend(fig_paths)
