@@ -265,6 +265,8 @@ def _plan_fleet(sc: Scenario, objective: str | None, strict: bool, progress) -> 
                 f"a fleet's objective must be one of {', '.join(FLEET_OBJECTIVES)}"
                 f", got {objective!r}"
             )
+        if objective == "cost" and sc.pricing is None:
+            raise ValueError("the fleet objective cost needs the scenario's pricing: section")
         sc = replace(sc, fleet=replace(sc.fleet, objective=objective))
     fp = plan_fleet(sc, progress=progress)
     if strict and not fp.feasible:

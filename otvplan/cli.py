@@ -328,6 +328,9 @@ def _plan_fleet(scenario, objective: str | None, fmt: str, out: Path | None,
     if objective is not None and objective not in FLEET_OBJECTIVES:
         raise OtvplanError(f"--objective of a fleet must be one of "
                            f"{', '.join(FLEET_OBJECTIVES)}, not {objective!r}")
+    if objective == "cost" and scenario.pricing is None:
+        raise OtvplanError("--objective cost prices each tug's plan: the scenario needs a "
+                           "pricing: section")
     fp = plan_fleet(scenario, objective, False, fleet_progress_printer())
     if sys.stderr.isatty():
         sys.stderr.write("\r\x1b[K")

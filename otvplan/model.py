@@ -17,6 +17,7 @@ from otvplan.constants import (
     DEFAULT_MAX_DRIFT_ALTITUDE_KM,
     DEFAULT_MIN_DRIFT_ALTITUDE_KM,
     R_EARTH_KM,
+    SECONDS_PER_DAY,
 )
 
 EngineKind = Literal["chemical", "electric"]
@@ -24,7 +25,7 @@ Objective = Literal["propellant", "duration", "pareto"]
 #: The solver's objectives, in the order the docs list them (the one home of this list).
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
 DisposalKind = Literal["none", "perigee", "reentry"]
-FleetObjective = Literal["propellant", "tugs", "makespan"]
+FleetObjective = Literal["propellant", "tugs", "makespan", "cost"]
 #: What a fleet's assignment minimises, in the order the docs list them.
 FLEET_OBJECTIVES: tuple[str, ...] = get_args(FleetObjective)
 
@@ -203,7 +204,9 @@ class Fleet:
     """Several tugs on one launch, and the rules of assigning payloads to them.
 
     ``objective``: ``propellant`` (total over the tugs), ``tugs`` (fewest tugs flown, then
-    propellant) or ``makespan`` (earliest last delivery, then propellant). ``assign``: pairs
+    propellant), ``makespan`` (earliest last delivery, then propellant) or ``cost`` (least
+    priced total with the scenario's :class:`Pricing`: propellant, tug-days and the launch of
+    every tug flown, then propellant). ``assign``: pairs
     (payload, tug) that must fly together; ``apart``: groups of payloads no two of which may
     share a tug.
     """
@@ -224,6 +227,15 @@ class Pricing:
     per_day: float = 0.0
     tug_launch_per_kg: float = 0.0
     currency: str = ""
+
+    def total(self, propellant_kg: float, duration_s: float, tug_launch_kg: float) -> float:
+        """The price of ``propellant_kg`` burnt, ``duration_s`` of operations and
+        ``tug_launch_kg`` of tug launched."""
+        return (
+            propellant_kg * self.propellant_per_kg
+            + duration_s / SECONDS_PER_DAY * self.per_day
+            + tug_launch_kg * self.tug_launch_per_kg
+        )
 
     def __post_init__(self) -> None:
         for name in ("propellant_per_kg", "per_day", "tug_launch_per_kg"):

@@ -296,3 +296,64 @@ def test_reports_carry_the_costs(scenario, fleet_costs, tmp_path, minimal_path, 
     assert main(["report", str(minimal_path), "--out", str(out), "--costs"]) == EXIT_OK
     assert (out / "costs.csv").exists()
     capsys.readouterr()
+
+
+def test_the_cost_objective_is_the_cheapest_assignment(scenario):
+    """fleet: {objective: cost} against brute force: of every assignment (each tug planned on
+    its own), the plan's priced total - propellant, tug-days and each flown tug's launch - is
+    the least; with the launch priced high the fleet flies one tug, with it free two."""
+    def priced(sc, owners):
+        total = 0.0
+        for k, ft in enumerate(sc.fleet.tugs):
+            chosen = [p for p, o in zip(sc.payloads, owners) if o == k]
+            if not chosen:
+                continue
+            p = single_plan(tug_scenario(sc, ft, chosen))
+            if not p.feasible:
+                return None
+            total += sc.pricing.total(
+                p.propellant_used_kg, p.duration_s, ft.tug.dry_mass_kg + ft.tug.propellant_kg
+            )
+        return total
+
+    flown = {}
+    for launch in (6000.0, 0.0):
+        sc = replace(
+            scenario,
+            pricing=Pricing(propellant_per_kg=25.0, tug_launch_per_kg=launch),
+            fleet=replace(scenario.fleet, objective="cost"),
+        )
+        fp = plan_fleet(sc)
+        values = [
+            v
+            for owners in itertools.product(range(2), repeat=len(sc.payloads))
+            if (v := priced(sc, owners)) is not None
+        ]
+        got = sum(
+            sc.pricing.total(
+                t.plan.propellant_used_kg,
+                t.plan.duration_s,
+                t.plan.scenario.tug.dry_mass_kg + t.plan.scenario.tug.propellant_kg,
+            )
+            for t in fp.tugs
+        )
+        assert fp.feasible and fp.objective == "cost"
+        assert got == pytest.approx(min(values), rel=1e-3)
+        flown[launch] = len(fp.tugs)
+    assert flown == {6000.0: 1, 0.0: 2}
+
+
+def test_the_cost_objective_needs_prices(tmp_path, capsys):
+    """Without pricing: the file is refused at fleet.objective, the CLI option and the library
+    argument say what is missing."""
+    from otvplan.errors import ScenarioError
+
+    text = FLEET + "fleet: {objective: cost}\n"
+    with pytest.raises(ScenarioError, match=r"fleet\.objective: the cost objective prices"):
+        loads(text, filename="x.yaml")
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    assert main(["plan", str(path), "--objective", "cost"]) == 2
+    assert "needs a pricing: section" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="pricing"):
+        otvplan.plan(str(path), objective="cost")

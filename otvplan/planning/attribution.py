@@ -513,13 +513,7 @@ def priced_total(
     pricing: Pricing | None, propellant_kg: float, duration_s: float, tug_launch_kg: float
 ) -> float | None:
     """The whole plan's price (None without pricing): what the rows' costs sum to."""
-    if pricing is None:
-        return None
-    return (
-        propellant_kg * pricing.propellant_per_kg
-        + duration_s / SECONDS_PER_DAY * pricing.per_day
-        + tug_launch_kg * pricing.tug_launch_per_kg
-    )
+    return None if pricing is None else pricing.total(propellant_kg, duration_s, tug_launch_kg)
 
 
 def exact_shapley(v: dict[int, float], n: int) -> np.ndarray:

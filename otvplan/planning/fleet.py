@@ -14,22 +14,25 @@ be feasible; payloads that no tug can take are left out.
 Assignments are ordered lexicographically by (priority left out, mass left out, objective):
 ``propellant`` = the sum of the tugs' propellant; ``tugs`` = (tugs flown, propellant);
 ``makespan`` = (last end, propellant) with each tug planned for its earliest end (the
-single-tug ``duration`` objective).
+single-tug ``duration`` objective); ``cost`` = (the priced total, propellant) with the
+scenario's :class:`otvplan.model.Pricing`: each tug flown costs its propellant, its days of
+operations and its launch (dry mass + propellant loaded), so a tug is flown only when what it
+saves pays for it (each tug's plan is its least-propellant plan).
 
 Exact method (:data:`EXACT_MAX_PLANS` subset plans or fewer): every allowed subset of the
 manifest is planned for every tug, then a dynamic programme over subsets finds the best
 partition: best_k(M) = min over S in M of best_(k-1)(M \\ S) + V_k(S), O(m 3^n) steps. Sums and
-lexicographic sums are additive, so the programme is exact for ``propellant`` and ``tugs``;
-the last end is not, so ``makespan`` runs it once per candidate makespan T (tugs ending after
-T excluded) and keeps the smallest T that leaves out no more than the best assignment without
-it (the candidates are the plans' end times; the search is a bisection, feasibility being
-monotone in T). The assignment is then optimal up to the tug plans' own optimality gaps, and
-the same programme over the plans' lower bounds (a plan's own bound; its propellant when it
-is proven optimal without one; else 0) bounds every assignment's propellant from below. The
-bound takes each subset the planner finds infeasible as infeasible: proven for time-invariant
-manifests (the continuous planner's relaxation has no plan), on its grids for the general
-search. It also answers "how many of this tug would close the manifest": the fewest feasible
-subsets covering it (a set-cover programme over the same plans).
+lexicographic sums are additive, so the programme is exact for ``propellant``, ``tugs`` and
+``cost``; the last end is not, so ``makespan`` runs it once per candidate makespan T (tugs
+ending after T excluded) and keeps the smallest T that leaves out no more than the best
+assignment without it (the candidates are the plans' end times; the search is a bisection,
+feasibility being monotone in T). The assignment is then optimal up to the tug plans' own
+optimality gaps, and the same programme over the plans' lower bounds (a plan's own bound; its
+propellant when it is proven optimal without one; else 0) bounds every assignment's propellant
+from below. The bound takes each subset the planner finds infeasible as infeasible: proven for
+time-invariant manifests (the continuous planner's relaxation has no plan), on its grids for
+the general search. It also answers "how many of this tug would close the manifest": the fewest
+feasible subsets covering it (a set-cover programme over the same plans).
 
 Heuristic (larger manifests, or when the exact enumeration runs out of time): payloads are
 inserted one by one (highest priority, then heaviest, first) on the tug where the assignment
@@ -107,6 +110,7 @@ class _Value:
     bound_kg: float  # a lower bound on the subset's propellant (0 when the plan has none)
     exact: bool
     plan: Plan | None  # None for the empty subset (the tug is not flown)
+    cost: float = 0.0  # the priced total of the tug's plan (objective cost; else 0)
 
 
 _GROUND = _Value(True, 0.0, 0.0, 0.0, True, None)
@@ -134,6 +138,9 @@ class _Problem:
         index = {p.name: k for k, p in enumerate(scenario.payloads)}
         tug_index = {t.tug.name: k for k, t in enumerate(self.tugs)}
         self.objective = fleet.objective
+        self.pricing = scenario.pricing if fleet.objective == "cost" else None
+        if fleet.objective == "cost" and self.pricing is None:
+            raise ValueError("the fleet objective cost needs the scenario's pricing")
         self.tug_objective = (
             "duration" if fleet.objective == "makespan" else scenario.solver.objective
         )
@@ -219,6 +226,11 @@ class _Problem:
             else (p.propellant_used_kg if p.exact else 0.0),
             p.exact,
             p,
+            self.pricing.total(
+                p.propellant_used_kg, p.duration_s, ft.tug.dry_mass_kg + ft.tug.propellant_kg
+            )
+            if self.pricing is not None
+            else 0.0,
         )
         self.values[(k, mask)] = got
         self.plans_made += 1
@@ -265,6 +277,8 @@ class _Problem:
         propellant = sum(v.propellant_kg for v in values)
         if self.objective == "tugs":
             goal: tuple = (sum(1 for mask in masks if mask), propellant)
+        elif self.objective == "cost":
+            goal = (math.fsum(v.cost for v in values), propellant)
         elif self.objective == "makespan":
             goal = (max((v.end_s for v in values), default=0.0), propellant)
         else:
@@ -288,13 +302,13 @@ def _programme(
     """The partition programme over every subset value planned so far.
 
     Returns, for every set M of payloads some assignment serves exactly, the best additive
-    cost of serving M - ([tugs,] propellant) - and its masks (one per tug); tugs ending after
-    ``end_limit`` are excluded. ``use_bound`` sums the plans' lower bounds instead of their
-    propellant.
+    cost of serving M - ([tugs or priced total,] propellant) - and its masks (one per tug);
+    tugs ending after ``end_limit`` are excluded. ``use_bound`` sums the plans' lower bounds
+    instead of their propellant.
     """
-    count_tugs = problem.objective == "tugs"
+    first = problem.objective in ("tugs", "cost")  # a first term before the propellant
     # best[M]: (cost tuple, masks) for the tugs so far serving exactly M
-    zero = (0.0, 0.0) if count_tugs else (0.0,)
+    zero = (0.0, 0.0) if first else (0.0,)
     best: dict[int, tuple[tuple, list[int]]] = {0: (zero, [])}
     for k in range(problem.m):
         options: list[tuple[int, tuple]] = []
@@ -305,7 +319,12 @@ def _programme(
             if v is None or not v.feasible or v.end_s > end_limit:
                 continue
             kg = v.bound_kg if use_bound else v.propellant_kg
-            options.append((mask, (1.0 if mask else 0.0, kg) if count_tugs else (kg,)))
+            if problem.objective == "tugs":
+                options.append((mask, (1.0 if mask else 0.0, kg)))
+            elif problem.objective == "cost":
+                options.append((mask, (v.cost, kg)))
+            else:
+                options.append((mask, (kg,)))
         nxt: dict[int, tuple[tuple, list[int]]] = {}
         for served, (sofar, masks) in best.items():
             for mask, add in options:
@@ -324,8 +343,8 @@ def _partition(problem: _Problem, end_limit: float = math.inf, use_bound: bool =
     """Best assignment over every allowed subset value (the exact programme).
 
     Returns (key, masks) for the objective's additive key, (priority left, mass left,
-    [tugs,] propellant); tugs ending after ``end_limit`` are excluded. ``use_bound`` sums the
-    plans' lower bounds instead of their propellant.
+    [tugs or priced total,] propellant); tugs ending after ``end_limit`` are excluded.
+    ``use_bound`` sums the plans' lower bounds instead of their propellant.
     """
     full = problem.full
     # every pinned payload must be served by its tug or left out; choose the left-out set
@@ -573,8 +592,8 @@ def sub_fleets(
     Plans every allowed (tug, subset) once - each with the scenario's own time limit - then
     runs the partition programme, whose table holds the best assignment of every set of
     payloads that some assignment serves exactly: key M (bit i: payload i). A set missing
-    from the result has no feasible assignment. The objective is the fleet's (``propellant``
-    or ``tugs``; ``makespan`` is not additive and is refused). ``progress`` as for
+    from the result has no feasible assignment. The objective is the fleet's (``propellant``,
+    ``tugs`` or ``cost``; ``makespan`` is not additive and is refused). ``progress`` as for
     :func:`plan_fleet`, with ``total`` (plans needed).
     """
     if scenario.fleet is None:

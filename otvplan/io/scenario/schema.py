@@ -614,7 +614,7 @@ class FleetTugDoc(TugDoc):
 class FleetDoc(_Doc):
     """How payloads are assigned to the tugs of a fleet (all optional)."""
 
-    objective: Literal["propellant", "tugs", "makespan"] | None = None
+    objective: Literal["propellant", "tugs", "makespan", "cost"] | None = None
     assign: Annotated[dict[str, str] | None,
                       Field(description="payload: tug - the payload flies on that tug.",
                             examples=[{"sar-micro-1": "otv-a"}])] = None
@@ -750,6 +750,11 @@ class ScenarioDoc(_Doc):
             out.append(MultiProblem(("payloads",), "the payload list is empty; add at least one "
                                                    "payload"))
         out += self._check_tugs()
+        if self.fleet is not None and self.fleet.objective == "cost" and self.pricing is None:
+            out.append(MultiProblem(("fleet", "objective"),
+                                    "the cost objective prices each tug's plan: add a pricing: "
+                                    "section, e.g. `pricing: {propellant_per_kg: 25, "
+                                    "tug_launch_per_kg: 6000}`"))
         for i, payload in enumerate(self.payloads):
             if payload.deliver_by is not None and payload.deliver_by.at is not None:
                 if payload.deliver_by.at <= self.epoch:
