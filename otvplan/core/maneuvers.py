@@ -285,10 +285,11 @@ def _split_slopes(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray,
         h2 = ps2 * r2
         k1 = (p1 - 2.0 * p1 * ss - h1 * h1) * r1  # h1' (cos x = 1 - 2 s^2)
         k2 = (p2 - 2.0 * p2 * sys - h2 * h2) * r2
+        fp, fpp = h1 - h2, k1 + k2  # (their sum may overflow too: r1, r2 up to 1e300)
         if not third:
-            return h1 - h2, k1 + k2, g1, g2
+            return fp, fpp, g1, g2
         f3 = (ps2 + 3.0 * h2 * k2) * r2 - (ps1 + 3.0 * h1 * k1) * r1
-    return h1 - h2, k1 + k2, f3, g1, g2
+    return fp, fpp, f3, g1, g2
 
 
 def _split_burns(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
