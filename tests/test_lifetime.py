@@ -243,3 +243,58 @@ def test_lifetime_and_propagator_breathe_the_same_air():
         drag_km_s2 = rhs(0.0, y)[4] - gravity(0.0, y)[4]
         rho = -drag_km_s2 * mass_kg / (0.5 * 2.2 * 2.0 * 1e3 * v * v)
         assert rho == pytest.approx(lt.density(alt_km), rel=1e-9), alt_km
+
+
+# --------------------------------------------------------------------------------------------
+# The shipped re-entry table (lifetime.reentry_perigees)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ballistic", [3.0, 72.7, 640.0])
+def test_a_lifetime_scales_with_the_ballistic_coefficient(ballistic):
+    """The averaged decay equations are linear in 1/B, so a lifetime is B times the one at
+    B = 1 kg/m^2 - what lets one table at B = 1 serve every tug (to rounding: the step rule
+    scales with B too)."""
+    rp = RE + np.array([180.0, 320.0, 450.0, 600.0])
+    ra = RE + np.array([400.0, 320.0, 900.0, 650.0])
+    one = lt.lifetimes(rp, ra, 1.0, max_years=1e6)
+    assert lt.lifetimes(rp, ra, ballistic, max_years=1e6) == pytest.approx(
+        ballistic * one, rel=1e-9
+    )
+
+
+def test_the_shipped_table_is_current_and_reproducible():
+    """The table in the package was built for this atmosphere and these constants (else it
+    is not used, and this fails until tools/make_reentry_table.py is run again), and rows
+    recomputed here equal the stored ones."""
+    table = lt._reentry_table()
+    assert table is not None, "otvplan/core/reentry_lifetime.npz is missing or stale"
+    alt = lt.REENTRY_TABLE_ALT_KM
+    for i in (0, 37, alt.size - 1):
+        hp = np.minimum(alt, alt[i])
+        life = lt.lifetimes(RE + hp, np.full(alt.size, RE + alt[i]), 1.0)
+        want = np.log(np.clip(life, 1e-3, 1e30))
+        assert table[i] == pytest.approx(want, rel=1e-9, abs=1e-9)
+
+
+def test_the_table_gives_the_direct_perigee():
+    """On 30 random (apogee 150-2,400 km, 0.5-25 years, B 5-500 kg/m^2) the table's perigee is
+    within REENTRY_TABLE_TOLERANCE_KM of perigees_for_lifetime (measured: 0.21 km at most),
+    and within 4 km of the adaptive bisection perigee_for_lifetime (the direct method's own
+    error, measured up to 3.3 km); outside the table (a 3,000 km apogee) it is the direct
+    computation."""
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        ra = RE + rng.uniform(150.0, 2400.0)
+        years = math.exp(rng.uniform(math.log(0.5), math.log(25.0)))
+        ballistic = math.exp(rng.uniform(math.log(5.0), math.log(500.0)))
+        got = lt.reentry_perigees(ra, years * YEAR_S, ballistic)
+        direct = lt.perigees_for_lifetime(ra, years * YEAR_S, ballistic)
+        assert abs(got - direct) <= lt.REENTRY_TABLE_TOLERANCE_KM, (ra - RE, years, ballistic)
+        assert abs(got - lt.perigee_for_lifetime(ra, years * YEAR_S, ballistic)) < 4.0
+    far = RE + 3000.0
+    assert lt.reentry_perigees(far, 5 * YEAR_S, 80.0) == lt.perigees_for_lifetime(
+        far, 5 * YEAR_S, 80.0
+    )
+    many = lt.reentry_perigees(RE + np.array([400.0, 3000.0]), 5 * YEAR_S, 80.0)
+    assert many[1] == lt.perigees_for_lifetime(far, 5 * YEAR_S, 80.0)

@@ -15,19 +15,25 @@ integrated until the perigee falls below 100 km.
 Lifetimes depend strongly on solar activity (a factor of 2-3 between solar minimum and
 maximum at 500-700 km); the table is a mean-activity atmosphere. Treat the result as the
 planning estimate it is, and keep a margin on the years asked for.
+
+The equations are linear in 1/B (B = m / (Cd A)), so a lifetime scales as B, and the perigee
+that decays within T for B is the one that decays within T / B for B = 1 kg/m^2. The disposal
+planner reads it from a table over (apogee altitude, ln(T / B)) built once with
+:func:`perigees_for_lifetime` (``tools/make_reentry_table.py``, shipped as
+``reentry_perigee.npz``): :func:`reentry_perigees`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TypeAlias
 
 import numpy as np
 
 from otvplan.constants import MU_EARTH_KM3_S2, R_EARTH_KM, SECONDS_PER_DAY
-from otvplan.core.atmosphere import density
+from otvplan.core.atmosphere import EXPONENTIAL_ATMOSPHERE, density
 from otvplan.core.orbits import ArrayLike, FloatArray, FloatOrArray
 
 #: Perigee altitude [km] at which an orbit is taken as re-entered.
@@ -247,7 +253,8 @@ def perigees_for_lifetime(
     perigee radius whose orbit decays within ``lifetime_s`` (the apogee itself if the circular
     orbit does). A grid of perigees per apogee, refined once around the crossing, with
     ln(lifetime) interpolated linearly in perigee height (lifetime is close to exponential in
-    it); within about 2 km of the bisection of :func:`perigee_for_lifetime`."""
+    it); within about 3.5 km of the bisection of :func:`perigee_for_lifetime` (3.3 km the
+    largest difference measured on random orbits, tests/test_lifetime.py)."""
     ra = np.atleast_1d(np.asarray(apogee_km, float))
     lo = np.full(ra.shape, R_EARTH_KM + REENTRY_ALTITUDE_KM + 1.0)
     hi = ra.copy()
@@ -269,3 +276,113 @@ def perigees_for_lifetime(
     w = np.where(np.isfinite(w), w, 0.0)
     result = np.where(circular_ok, ra, lo + w * (hi - lo))
     return result.reshape(np.shape(apogee_km)) if np.ndim(apogee_km) else float(result[0])
+
+
+# --------------------------------------------------------------------------------------------
+# The re-entry perigee table
+# --------------------------------------------------------------------------------------------
+
+#: The table's file, next to this module (``tools/make_reentry_table.py`` writes it).
+REENTRY_TABLE_FILE = "reentry_lifetime.npz"
+#: Apogee and perigee altitudes [km] of the table: ln(lifetime) at B = 1 kg/m^2 for every
+#: perigee at or below the apogee (above it: the circular orbit's, so that each row rises
+#: monotonically to where the circular orbit is).
+REENTRY_TABLE_ALT_KM = np.arange(110.0, 2500.0 + 1e-9, 10.0)
+#: Largest difference [km] between the table and :func:`perigees_for_lifetime` that the tests
+#: allow (measured on random points: see tests/test_lifetime.py).
+REENTRY_TABLE_TOLERANCE_KM = 1.5
+
+
+def reentry_fingerprint() -> np.ndarray:
+    """What the table depends on besides B and T: the atmosphere, Earth's radius and mu, the
+    re-entry altitude and the quadrature. A table built with another one is not used."""
+    return np.concatenate(
+        [
+            np.ravel(EXPONENTIAL_ATMOSPHERE),
+            [R_EARTH_KM, MU_EARTH_KM3_S2, REENTRY_ALTITUDE_KM, float(_E_NODES.size)],
+        ]
+    )
+
+
+def reentry_table_values() -> np.ndarray:
+    """ln(lifetime [s]) at B = 1 kg/m^2 on :data:`REENTRY_TABLE_ALT_KM` x the same perigee
+    altitudes (row: apogee, column: perigee), by :func:`lifetimes`; a perigee above the apogee
+    takes the circular orbit's value, and an orbit that outlives 200 years 1e30 s. What
+    ``tools/make_reentry_table.py`` stores (minutes of computing)."""
+    alt = REENTRY_TABLE_ALT_KM
+    ha, hp = np.meshgrid(alt, alt, indexing="ij")
+    hp = np.minimum(hp, ha)
+    pairs = np.unique(np.stack([ha.ravel(), hp.ravel()], axis=1), axis=0)
+    life = lifetimes(R_EARTH_KM + pairs[:, 1], R_EARTH_KM + pairs[:, 0], 1.0)
+    value = {
+        (float(a), float(p)): math.log(min(max(x, 1e-3), 1e30)) for (a, p), x in zip(pairs, life)
+    }
+    return np.array(
+        [[value[(float(a), float(p))] for a, p in zip(ra, rp)] for ra, rp in zip(ha, hp)]
+    )
+
+
+@cache
+def _reentry_table() -> np.ndarray | None:
+    """ln(lifetime) of the shipped table (:func:`reentry_table_values`), or None when it is
+    missing or was built for another model (:func:`reentry_fingerprint`)."""
+    from pathlib import Path
+
+    path = Path(__file__).with_name(REENTRY_TABLE_FILE)
+    try:
+        with np.load(path) as data:
+            fingerprint = data["fingerprint"]
+            alt = data["alt_km"]
+            table = np.asarray(data["log_lifetime_s"], dtype=float)
+    except (OSError, KeyError, ValueError):
+        return None
+    current = reentry_fingerprint()
+    if fingerprint.shape != current.shape or not np.array_equal(fingerprint, current):
+        return None
+    if not np.array_equal(alt, REENTRY_TABLE_ALT_KM) or table.shape != (alt.size, alt.size):
+        return None
+    return table
+
+
+def reentry_perigees(
+    apogee_km: ArrayLike, lifetime_s: float, ballistic_kg_m2: float
+) -> FloatOrArray:
+    """:func:`perigees_for_lifetime` from the shipped lifetime table: for each apogee radius
+    [km], the highest perigee radius [km] whose orbit decays within ``lifetime_s`` with
+    ballistic coefficient ``ballistic_kg_m2`` (the apogee itself when the circular orbit
+    does).
+
+    ln(lifetime) at B = 1 is interpolated linearly in apogee altitude between the table's two
+    rows, and the perigee found where it crosses ln(T / B) (linear in perigee altitude, as
+    :func:`perigees_for_lifetime` does between its own samples): within
+    :data:`REENTRY_TABLE_TOLERANCE_KM` of the direct computation (tested), itself within about
+    3.5 km of the adaptive bisection. Apogees outside the table (or no usable table) are
+    computed directly.
+    """
+    ra = np.atleast_1d(np.asarray(apogee_km, float))
+    target = math.log(float(lifetime_s) / float(ballistic_kg_m2))
+    table = _reentry_table()
+    alt = REENTRY_TABLE_ALT_KM
+    h = ra - R_EARTH_KM
+    inside = np.zeros(ra.shape, dtype=bool) if table is None else (h >= alt[0]) & (h <= alt[-1])
+    out = np.empty(ra.shape)
+    if table is not None:
+        for k in np.flatnonzero(inside):
+            j = min(int(np.searchsorted(alt, h[k], side="right")) - 1, alt.size - 2)
+            w = (h[k] - alt[j]) / (alt[j + 1] - alt[j])
+            row = (1.0 - w) * table[j] + w * table[j + 1]
+            # the row rises with the perigee (flat beyond the apogee): first crossing
+            above = np.flatnonzero(row > target)
+            if above.size == 0 or alt[above[0]] >= h[k]:
+                out[k] = ra[k]  # the circular orbit decays in time
+                continue
+            i = int(above[0])
+            if i == 0:
+                out[k] = R_EARTH_KM + alt[0]
+                continue
+            f = (target - row[i - 1]) / (row[i] - row[i - 1])
+            out[k] = R_EARTH_KM + min(alt[i - 1] + f * (alt[i] - alt[i - 1]), h[k])
+    if (~inside).any():
+        direct = perigees_for_lifetime(ra[~inside], lifetime_s, ballistic_kg_m2)
+        out[~inside] = np.atleast_1d(np.asarray(direct, float))
+    return out.reshape(np.shape(apogee_km)) if np.ndim(apogee_km) else float(out[0])

@@ -20,12 +20,6 @@ from otvplan.model import Leg, Phase, Scenario
 from otvplan.planning.ledger import Ledger, circular_state
 from otvplan.planning.legs import EngineSpec, Nodes
 
-#: Re-entry perigee radius [km] per (apogee radius [km], lifetime [s], ballistic coefficient
-#: [kg/m^2]), kept per process: the lifetime integration is the costly part of a disposal,
-#: and the plans of a sweep or of a manifest's subsets ask for the same orbits again.
-_REENTRY_PERIGEE: dict[tuple[float, float, float], float] = {}
-REENTRY_KEPT = 10_000
-
 
 @dataclass(frozen=True)
 class DisposalTable:
@@ -43,10 +37,10 @@ def disposal_table(scenario: Scenario, nodes: Nodes, mu=MU_EARTH_KM3_S2) -> Disp
     apogee; or, above the orbit, a graveyard: a Hohmann transfer to a circular orbit there, as
     for GEO end of life, IADC-02-01 sec. 5.3.1). ``reentry``: lower it until the orbit
     decays within the years asked for, for the tug's dry mass, area and drag coefficient
-    (:func:`otvplan.core.lifetime.perigees_for_lifetime`). A chemical tug makes one retrograde burn
-    at apogee (Vallado Alg. 36 half-transfer); an electric tug spirals down to a circular orbit
-    at that perigee (Edelbaum coplanar, |dv| = difference of circular speeds), which decays at
-    least as fast as the ellipse.
+    (:func:`otvplan.core.lifetime.reentry_perigees`, the shipped lifetime table). A chemical
+    tug makes one retrograde burn at apogee (Vallado Alg. 36 half-transfer); an electric tug
+    spirals down to a circular orbit at that perigee (Edelbaum coplanar, |dv| = difference of
+    circular speeds), which decays at least as fast as the ellipse.
     """
     d = scenario.constraints.disposal
     apogee = nodes.a * (1.0 + nodes.e)
@@ -56,22 +50,13 @@ def disposal_table(scenario: Scenario, nodes: Nodes, mu=MU_EARTH_KM3_S2) -> Disp
     if d.kind == "perigee":
         rp = np.full(nodes.n, R_EARTH_KM + float(d.perigee_altitude_km))
     else:
-        from otvplan.core.lifetime import perigees_for_lifetime
+        from otvplan.core.lifetime import reentry_perigees
 
         ballistic = scenario.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
         life_s = float(d.reentry_years) * 365.25 * SECONDS_PER_DAY
         unique, inverse = np.unique(apogee, return_inverse=True)
-        keys = [(float(ra), life_s, float(ballistic)) for ra in unique]
-        missing = [n for n, key in enumerate(keys) if key not in _REENTRY_PERIGEE]
-        if missing:
-            if len(_REENTRY_PERIGEE) + len(missing) > REENTRY_KEPT:
-                _REENTRY_PERIGEE.clear()
-            found = np.atleast_1d(
-                np.asarray(perigees_for_lifetime(unique[missing], life_s, ballistic), float)
-            )
-            for n, value in zip(missing, found):
-                _REENTRY_PERIGEE[keys[n]] = float(value)
-        rp = np.array([_REENTRY_PERIGEE[key] for key in keys])[inverse.reshape(-1)]
+        found = np.atleast_1d(np.asarray(reentry_perigees(unique, life_s, ballistic), float))
+        rp = found[inverse.reshape(-1)]
     a = nodes.a
     raise_ = rp > apogee  # a graveyard orbit above (GEO): circularise there (Hohmann)
     rp_low = np.minimum(rp, apogee)
