@@ -59,12 +59,6 @@ KNOWN_FAILURES: dict[str, str] = {}
 #: Scenarios whose current plans miss their targets when flown open loop (burns at their
 #: planned epochs with their planned delta-v), with the measured cause.
 OPEN_LOOP_FAILURES = {
-    "constellation_slotting": (
-        "burns sized from mean-element speeds leave each phasing orbit 0.014-0.018 km below "
-        "its planned mean a, so every phasing leg gains about +0.16 deg of slot: "
-        "+0.16 ... +1.07 deg for the 8 deliveries, plane1-sat2 misses by +1.066 deg (tol 1 deg); "
-        "guided: every slot within tolerance"
-    ),
     "gto_to_geo": (
         "the GTO apogee burn is sized from mean elements, but the osculating apogee radius is "
         "7.4 km below the mean one (J2 short-period terms of the 27 deg GTO), so the GEO mean "
