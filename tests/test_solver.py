@@ -612,3 +612,27 @@ def test_an_electric_ltan_change_flies_as_planned():
     from otvplan.io.scenario import loads
 
     assert verify(plan(loads(_HALL_LTAN))).passed
+
+
+@pytest.mark.parametrize("within, feasible", [("20 min", False), ("2 h", True), ("5 yr", True)])
+def test_a_reentry_disposal_that_no_perigee_meets_is_infeasible(within, feasible):
+    """Re-entry within 20 minutes of a 600 km orbit: even the lowest perigee (101 km) takes
+    longer to decay (0.6 h in the lifetime model), so the plan is infeasible and says why; 2 h
+    is met by a perigee of about 105 km, 5 years by one near 494 km (the shipped table)."""
+    from otvplan.io.scenario import loads
+
+    text = (EXAMPLES_DIR / "minimal.yaml").read_text(encoding="utf-8")
+    assert "constraints:" in text
+    text = text.replace(
+        "constraints:", f"constraints:\n  disposal: {{type: reentry, within: {within}}}"
+    )
+    p = plan(loads(text, filename="reentry.yaml"))
+    assert p.feasible is feasible
+    last = p.legs[-1]
+    assert last.strategy == "disposal"
+    perigee = last.burns[-1].orbit_after.a_km * (1.0 - last.burns[-1].orbit_after.e) - R_EARTH_KM
+    if feasible:
+        assert perigee > 101.5
+    else:
+        assert any("cannot be met" in r and "re-entry" in r for r in p.infeasible_reasons)
+        assert perigee == pytest.approx(101.0, abs=0.5)

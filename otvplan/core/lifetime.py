@@ -377,8 +377,8 @@ def reentry_perigees(
                 out[k] = ra[k]  # the circular orbit decays in time
                 continue
             i = int(above[0])
-            if i == 0:
-                out[k] = R_EARTH_KM + alt[0]
+            if i == 0:  # even the table's lowest perigee lives too long: the direct search
+                inside[k] = False
                 continue
             f = (target - row[i - 1]) / (row[i] - row[i - 1])
             out[k] = R_EARTH_KM + min(alt[i - 1] + f * (alt[i] - alt[i - 1]), h[k])

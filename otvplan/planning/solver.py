@@ -111,11 +111,14 @@ def _physical_checks(p: Plan) -> Plan:
                 break
     d = sc.constraints.disposal
     if d.kind == "reentry" and p.legs and p.legs[-1].strategy == "disposal":
-        from otvplan.core.lifetime import lifetimes
+        from otvplan.core.lifetime import REENTRY_ALTITUDE_KM, lifetimes
 
         last = p.legs[-1]
         orbit = last.burns[-1].orbit_after if last.burns else None
-        if orbit is not None:
+        # the perigee search returns a perigee that decays in time, or its floor (1 km above
+        # the re-entry altitude) when none does: only then is the lifetime worth computing
+        floor = R_EARTH_KM + REENTRY_ALTITUDE_KM + 1.0
+        if orbit is not None and orbit.a_km * (1.0 - orbit.e) <= floor + 1.0:
             rp = orbit.a_km * (1.0 - orbit.e)
             ra = orbit.a_km * (1.0 + orbit.e)
             ballistic = sc.tug.dry_mass_kg / (d.drag_coefficient * d.area_m2)
