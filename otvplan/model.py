@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 from otvplan.constants import (
     DEFAULT_MAX_DRIFT_ALTITUDE_KM,
@@ -377,6 +377,64 @@ class Leg:
         return self.t_end_s - self.t_start_s
 
 
+class LegRow(NamedTuple):
+    """One leg as the tables show it (``legs.csv``, :meth:`Plan.legs_frame`, the report):
+    display units in the names, times as UTC moments (None if not finite); ``payload`` is ''
+    for a leg that releases nothing (the disposal). Columns: :data:`LEG_COLUMNS`."""
+
+    leg: int
+    origin: str
+    destination: str
+    strategy: str
+    start_utc: _dt.datetime | None
+    end_utc: _dt.datetime | None
+    duration_d: float
+    dv_m_s: float
+    propellant_kg: float
+    mass_before_kg: float
+    mass_after_kg: float
+    payload: str
+    payload_mass_kg: float
+
+
+#: The column names of :class:`LegRow`, in order (``from`` and ``to`` for origin and
+#: destination): the header of ``legs.csv`` and the columns of :meth:`Plan.legs_frame`.
+LEG_COLUMNS: tuple[str, ...] = ("leg", "from", "to", *LegRow._fields[3:])
+
+
+class BurnRow(NamedTuple):
+    """One burn as the tables show it (``burns.csv``, :meth:`Plan.burns_frame`, the report):
+    delta-v in m/s with its components in the pre-burn T/N/W frame, angles in degrees, the
+    planned mean orbit after the burn (None without one). Columns: :data:`BURN_COLUMNS`."""
+
+    leg: int
+    burn: int
+    label: str
+    engine: str
+    epoch_utc: _dt.datetime | None
+    t_s: float
+    low_thrust: bool
+    duration_s: float
+    dv_m_s: float
+    dv_t_m_s: float
+    dv_n_m_s: float
+    dv_w_m_s: float
+    propellant_kg: float
+    mass_before_kg: float
+    mass_after_kg: float
+    u_deg: float
+    after_a_km: float | None
+    after_e: float | None
+    after_i_deg: float | None
+    after_raan_deg: float | None
+    after_u_deg: float | None
+    impulsive_ok: bool
+
+
+#: The column names of :class:`BurnRow`: the header of ``burns.csv``.
+BURN_COLUMNS: tuple[str, ...] = BurnRow._fields
+
+
 @dataclass(frozen=True)
 class Plan:
     """The solver's answer for a scenario.
@@ -430,118 +488,88 @@ class Plan:
 
     # Notebook display and pandas tables (pandas is imported by these methods only).
 
-    def _utc(self, t_s: float):
+    def _utc(self, t_s: float) -> _dt.datetime | None:
         """The UTC time ``t_s`` seconds after the epoch (None when not finite)."""
         if not math.isfinite(t_s):
             return None
         return self.scenario.epoch + _dt.timedelta(seconds=float(t_s))
 
-    def legs_frame(self):
-        """One row per leg as a :class:`pandas.DataFrame`, with the columns of ``legs.csv``
-        (``start_utc``/``end_utc`` as UTC timestamps; delta-v in m/s, durations in days)."""
-        import pandas as pd
-
+    def leg_rows(self) -> list[LegRow]:
+        """One :class:`LegRow` per leg (the one home of the legs table's values)."""
         rows = []
         for leg in self.legs:
             d = leg.delivery
             rows.append(
-                {
-                    "leg": leg.index,
-                    "from": leg.origin,
-                    "to": leg.destination,
-                    "strategy": leg.strategy,
-                    "start_utc": self._utc(leg.t_start_s),
-                    "end_utc": self._utc(leg.t_end_s),
-                    "duration_d": leg.duration_s / 86400.0,
-                    "dv_m_s": leg.dv_kms * 1000.0,
-                    "propellant_kg": leg.propellant_kg,
-                    "mass_before_kg": leg.mass_before_kg,
-                    "mass_after_kg": leg.mass_after_kg,
-                    "payload": d.payload if d else "",
-                    "payload_mass_kg": d.mass_kg if d else 0.0,
-                }
+                LegRow(
+                    leg=leg.index,
+                    origin=leg.origin,
+                    destination=leg.destination,
+                    strategy=leg.strategy,
+                    start_utc=self._utc(leg.t_start_s),
+                    end_utc=self._utc(leg.t_end_s),
+                    duration_d=leg.duration_s / SECONDS_PER_DAY,
+                    dv_m_s=leg.dv_kms * 1000.0,
+                    propellant_kg=leg.propellant_kg,
+                    mass_before_kg=leg.mass_before_kg,
+                    mass_after_kg=leg.mass_after_kg,
+                    payload=d.payload if d else "",
+                    payload_mass_kg=d.mass_kg if d else 0.0,
+                )
             )
-        columns = [
-            "leg",
-            "from",
-            "to",
-            "strategy",
-            "start_utc",
-            "end_utc",
-            "duration_d",
-            "dv_m_s",
-            "propellant_kg",
-            "mass_before_kg",
-            "mass_after_kg",
-            "payload",
-            "payload_mass_kg",
-        ]
-        frame = pd.DataFrame(rows, columns=columns)
-        for column in ("start_utc", "end_utc"):
-            frame[column] = pd.to_datetime(frame[column], utc=True)
-        return frame
+        return rows
 
-    def burns_frame(self):
-        """One row per burn as a :class:`pandas.DataFrame`, with the columns of ``burns.csv``
-        (``epoch_utc`` as a UTC timestamp; delta-v in m/s with its T/N/W components, angles
-        in degrees, the mean orbit after the burn)."""
-        import pandas as pd
-
+    def burn_rows(self) -> list[BurnRow]:
+        """One :class:`BurnRow` per burn, legs in order (the one home of the burns table's
+        values)."""
         rows = []
         for leg in self.legs:
             for k, b in enumerate(leg.burns, start=1):
                 oa = b.orbit_after
                 rows.append(
-                    {
-                        "leg": leg.index,
-                        "burn": k,
-                        "label": b.label,
-                        "engine": b.engine,
-                        "epoch_utc": self._utc(b.t_s),
-                        "t_s": b.t_s,
-                        "low_thrust": b.low_thrust,
-                        "duration_s": b.duration_s,
-                        "dv_m_s": b.dv_kms * 1000.0,
-                        "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0,
-                        "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
-                        "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0,
-                        "propellant_kg": b.propellant_kg,
-                        "mass_before_kg": b.mass_before_kg,
-                        "mass_after_kg": b.mass_after_kg,
-                        "u_deg": math.degrees(b.u_rad),
-                        "after_a_km": oa.a_km if oa else None,
-                        "after_e": oa.e if oa else None,
-                        "after_i_deg": math.degrees(oa.inc_rad) if oa else None,
-                        "after_raan_deg": math.degrees(oa.raan_rad) % 360.0 if oa else None,
-                        "after_u_deg": math.degrees(oa.u_rad) % 360.0 if oa else None,
-                        "impulsive_ok": b.impulsive_ok,
-                    }
+                    BurnRow(
+                        leg=leg.index,
+                        burn=k,
+                        label=b.label,
+                        engine=b.engine,
+                        epoch_utc=self._utc(b.t_s),
+                        t_s=b.t_s,
+                        low_thrust=b.low_thrust,
+                        duration_s=b.duration_s,
+                        dv_m_s=b.dv_kms * 1000.0,
+                        dv_t_m_s=b.dv_tnw_kms[0] * 1000.0,
+                        dv_n_m_s=b.dv_tnw_kms[1] * 1000.0,
+                        dv_w_m_s=b.dv_tnw_kms[2] * 1000.0,
+                        propellant_kg=b.propellant_kg,
+                        mass_before_kg=b.mass_before_kg,
+                        mass_after_kg=b.mass_after_kg,
+                        u_deg=math.degrees(b.u_rad),
+                        after_a_km=oa.a_km if oa else None,
+                        after_e=oa.e if oa else None,
+                        after_i_deg=math.degrees(oa.inc_rad) if oa else None,
+                        after_raan_deg=math.degrees(oa.raan_rad) if oa else None,
+                        after_u_deg=math.degrees(oa.u_rad) if oa else None,
+                        impulsive_ok=b.impulsive_ok,
+                    )
                 )
-        columns = [
-            "leg",
-            "burn",
-            "label",
-            "engine",
-            "epoch_utc",
-            "t_s",
-            "low_thrust",
-            "duration_s",
-            "dv_m_s",
-            "dv_t_m_s",
-            "dv_n_m_s",
-            "dv_w_m_s",
-            "propellant_kg",
-            "mass_before_kg",
-            "mass_after_kg",
-            "u_deg",
-            "after_a_km",
-            "after_e",
-            "after_i_deg",
-            "after_raan_deg",
-            "after_u_deg",
-            "impulsive_ok",
-        ]
-        frame = pd.DataFrame(rows, columns=columns)
+        return rows
+
+    def legs_frame(self):
+        """One row per leg as a :class:`pandas.DataFrame`: :meth:`leg_rows` under the columns
+        of ``legs.csv`` (:data:`LEG_COLUMNS`; ``start_utc``/``end_utc`` as UTC timestamps)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.leg_rows(), columns=list(LegRow._fields))
+        frame.columns = list(LEG_COLUMNS)
+        for column in ("start_utc", "end_utc"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return frame
+
+    def burns_frame(self):
+        """One row per burn as a :class:`pandas.DataFrame`: :meth:`burn_rows` under the
+        columns of ``burns.csv`` (``epoch_utc`` as a UTC timestamp)."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.burn_rows(), columns=list(BURN_COLUMNS))
         frame["epoch_utc"] = pd.to_datetime(frame["epoch_utc"], utc=True)
         return frame
 

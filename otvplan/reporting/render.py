@@ -25,9 +25,7 @@ from otvplan.reporting.tables import (
     _fmt_element,
     _num,
     _ok_text,
-    burn_rows,
     delivery_rows,
-    leg_rows,
     summary_rows,
     utc_text,
 )
@@ -272,20 +270,20 @@ def build_blocks(
         b.append(Figure(name, caption))
     b.append(Heading(2, "Legs"))
     legs = []
-    for leg, r in zip(plan.legs, leg_rows(plan)):
+    for leg, r in zip(plan.legs, plan.leg_rows()):
         legs.append(
             (
-                str(r["leg"]),
-                r["from"],
-                r["to"],
-                r["strategy"],
+                str(r.leg),
+                r.origin,
+                r.destination,
+                r.strategy,
                 utc_text(plan, leg.t_start_s),
                 utc_text(plan, leg.t_end_s),
-                _num(r["duration_d"], 3),
-                _num(r["dv_m_s"], 1),
-                _num(r["propellant_kg"], 2),
-                _num(r["mass_before_kg"], 2),
-                _num(r["mass_after_kg"], 2),
+                _num(r.duration_d, 3),
+                _num(r.dv_m_s, 1),
+                _num(r.propellant_kg, 2),
+                _num(r.mass_before_kg, 2),
+                _num(r.mass_after_kg, 2),
             )
         )
     if legs:
@@ -329,25 +327,25 @@ def build_blocks(
     if notes:
         b.append(Bullets(tuple(notes)))
     burns = []
-    for r in burn_rows(plan):
+    for br in plan.burn_rows():
         burns.append(
             (
-                f"{r['leg']}.{r['burn']}",
-                r["label"],
-                utc_text(plan, r["t_s"]),
-                _num(r["dv_m_s"], 2),
-                _num(r["dv_t_m_s"], 2),
-                _num(r["dv_n_m_s"], 2),
-                _num(r["dv_w_m_s"], 2),
-                _num(r["duration_s"], 0)
-                + (" (low thrust)" if r["low_thrust"] else "")
-                + ("" if r["impulsive_ok"] else " (long)"),
-                _num(r["propellant_kg"], 3),
-                _num(r["mass_after_kg"], 2),
-                _num(None if r["after_a_km"] is None else r["after_a_km"] - R_EARTH_KM, 2),
-                _num(r["after_e"], 5),
-                _num(r["after_i_deg"], 4),
-                _num(r["after_raan_deg"], 4),
+                f"{br.leg}.{br.burn}",
+                br.label,
+                utc_text(plan, br.t_s),
+                _num(br.dv_m_s, 2),
+                _num(br.dv_t_m_s, 2),
+                _num(br.dv_n_m_s, 2),
+                _num(br.dv_w_m_s, 2),
+                _num(br.duration_s, 0)
+                + (" (low thrust)" if br.low_thrust else "")
+                + ("" if br.impulsive_ok else " (long)"),
+                _num(br.propellant_kg, 3),
+                _num(br.mass_after_kg, 2),
+                _num(None if br.after_a_km is None else br.after_a_km - R_EARTH_KM, 2),
+                _num(br.after_e, 5),
+                _num(br.after_i_deg, 4),
+                _num(br.after_raan_deg, 4),
             )
         )
     if burns:

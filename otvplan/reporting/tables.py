@@ -17,48 +17,7 @@ from collections.abc import Iterable, Sequence
 from otvplan.constants import R_EARTH_KM, SECONDS_PER_DAY
 from otvplan.core.timeutil import add_seconds, julian_date
 from otvplan.flight.trajectory import target_at
-from otvplan.model import FleetPlan, Plan
-
-LEG_COLUMNS = (
-    "leg",
-    "from",
-    "to",
-    "strategy",
-    "start_utc",
-    "end_utc",
-    "duration_d",
-    "dv_m_s",
-    "propellant_kg",
-    "mass_before_kg",
-    "mass_after_kg",
-    "payload",
-    "payload_mass_kg",
-)
-BURN_COLUMNS = (
-    "leg",
-    "burn",
-    "label",
-    "engine",
-    "epoch_utc",
-    "t_s",
-    "low_thrust",
-    "duration_s",
-    "dv_m_s",
-    "dv_t_m_s",
-    "dv_n_m_s",
-    "dv_w_m_s",
-    "propellant_kg",
-    "mass_before_kg",
-    "mass_after_kg",
-    "u_deg",
-    "after_a_km",
-    "after_e",
-    "after_i_deg",
-    "after_raan_deg",
-    "after_u_deg",
-    "impulsive_ok",
-)
-
+from otvplan.model import BURN_COLUMNS, LEG_COLUMNS, BurnRow, FleetPlan, LegRow, Plan
 
 # --------------------------------------------------------------------------------------------
 # Formatting helpers
@@ -99,12 +58,6 @@ def utc_text(plan: Plan, t_s: float) -> str:
     return moment.astimezone(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _iso(plan: Plan, t_s: float) -> str:
-    """ISO 8601 UTC with milliseconds, for CSV files."""
-    moment = utc_of(plan, float(t_s)).astimezone(_dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _hours_text(h: float | None) -> str:
     """Clock text ``hh:mm:ss`` of hours in [0, 24)."""
     if h is None or math.isnan(h):
@@ -127,89 +80,44 @@ def _wrap_deg(x: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def leg_rows(plan: Plan) -> list[dict]:
-    """One dict per leg with the :data:`LEG_COLUMNS` keys (numbers as floats)."""
-    rows = []
-    for leg in plan.legs:
-        d = leg.delivery
-        rows.append(
-            {
-                "leg": leg.index,
-                "from": leg.origin,
-                "to": leg.destination,
-                "strategy": leg.strategy,
-                "start_utc": _iso(plan, leg.t_start_s),
-                "end_utc": _iso(plan, leg.t_end_s),
-                "duration_d": leg.duration_s / SECONDS_PER_DAY,
-                "dv_m_s": leg.dv_kms * 1000.0,
-                "propellant_kg": leg.propellant_kg,
-                "mass_before_kg": leg.mass_before_kg,
-                "mass_after_kg": leg.mass_after_kg,
-                "payload": d.payload if d else "",
-                "payload_mass_kg": d.mass_kg if d else 0.0,
-            }
-        )
-    return rows
+def leg_rows(plan: Plan) -> list[LegRow]:
+    """The plan's :class:`otvplan.model.LegRow` rows (:meth:`otvplan.model.Plan.leg_rows`)."""
+    return plan.leg_rows()
 
 
-def burn_rows(plan: Plan) -> list[dict]:
-    """One dict per burn with the :data:`BURN_COLUMNS` keys (numbers as floats)."""
-    rows = []
-    for leg in plan.legs:
-        for k, b in enumerate(leg.burns, start=1):
-            oa = b.orbit_after
-            rows.append(
-                {
-                    "leg": leg.index,
-                    "burn": k,
-                    "label": b.label,
-                    "engine": b.engine,
-                    "epoch_utc": _iso(plan, b.t_s),
-                    "t_s": b.t_s,
-                    "low_thrust": b.low_thrust,
-                    "duration_s": b.duration_s,
-                    "dv_m_s": b.dv_kms * 1000.0,
-                    "dv_t_m_s": b.dv_tnw_kms[0] * 1000.0,
-                    "dv_n_m_s": b.dv_tnw_kms[1] * 1000.0,
-                    "dv_w_m_s": b.dv_tnw_kms[2] * 1000.0,
-                    "propellant_kg": b.propellant_kg,
-                    "mass_before_kg": b.mass_before_kg,
-                    "mass_after_kg": b.mass_after_kg,
-                    "u_deg": math.degrees(b.u_rad),
-                    "after_a_km": oa.a_km if oa else None,
-                    "after_e": oa.e if oa else None,
-                    "after_i_deg": _deg(oa.inc_rad) if oa else None,
-                    "after_raan_deg": _deg(oa.raan_rad) if oa else None,
-                    "after_u_deg": _deg(oa.u_rad) if oa else None,
-                    "impulsive_ok": b.impulsive_ok,
-                }
-            )
-    return rows
+def burn_rows(plan: Plan) -> list[BurnRow]:
+    """The plan's :class:`otvplan.model.BurnRow` rows (:meth:`otvplan.model.Plan.burn_rows`)."""
+    return plan.burn_rows()
 
 
-def _csv_text(columns: Sequence[str], rows: Iterable[dict]) -> str:
+def _csv_cell(value) -> str:
+    """A CSV cell: '' for None, true/false, a float in full (``repr``), a UTC moment as ISO 8601
+    with milliseconds (truncated), anything else as text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, _dt.datetime):
+        moment = value.astimezone(_dt.UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return str(value)
+
+
+def _csv_text(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """CSV text: the header ``columns``, then one line per row (its values in column order)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)
     for row in rows:
-        out = []
-        for c in columns:
-            v = row[c]
-            if v is None:
-                out.append("")
-            elif isinstance(v, bool):
-                out.append("true" if v else "false")
-            elif isinstance(v, float):
-                out.append(repr(v) if math.isfinite(v) else str(v))
-            else:
-                out.append(str(v))
-        w.writerow(out)
+        w.writerow([_csv_cell(v) for v in row])
     return buf.getvalue()
 
 
 def legs_csv(plan: Plan) -> str:
     """CSV text, one row per leg; columns :data:`LEG_COLUMNS` (units in the names)."""
-    return _csv_text(LEG_COLUMNS, leg_rows(plan))
+    return _csv_text(LEG_COLUMNS, plan.leg_rows())
 
 
 def burns_csv(plan: Plan) -> str:
@@ -218,19 +126,19 @@ def burns_csv(plan: Plan) -> str:
     ``dv_t/n/w_m_s`` are the components in the pre-burn T/N/W frame (T along the velocity, W
     along the angular momentum, N = W x T); ``after_*`` the planned mean orbit after the burn.
     """
-    return _csv_text(BURN_COLUMNS, burn_rows(plan))
+    return _csv_text(BURN_COLUMNS, plan.burn_rows())
 
 
 def fleet_legs_csv(fleet: FleetPlan) -> str:
     """CSV text of every tug's legs: the column ``tug``, then :data:`LEG_COLUMNS` (each tug's
     times from its own start)."""
-    rows = [{"tug": t.tug, **row} for t in fleet.tugs for row in leg_rows(t.plan)]
+    rows = [(t.tug, *row) for t in fleet.tugs for row in t.plan.leg_rows()]
     return _csv_text(("tug", *LEG_COLUMNS), rows)
 
 
 def fleet_burns_csv(fleet: FleetPlan) -> str:
     """CSV text of every tug's burns: the column ``tug``, then :data:`BURN_COLUMNS`."""
-    rows = [{"tug": t.tug, **row} for t in fleet.tugs for row in burn_rows(t.plan)]
+    rows = [(t.tug, *row) for t in fleet.tugs for row in t.plan.burn_rows()]
     return _csv_text(("tug", *BURN_COLUMNS), rows)
 
 
