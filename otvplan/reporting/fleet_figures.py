@@ -31,6 +31,7 @@ from otvplan.reporting.figstyle import (
     _payload_colors,
     _place_labels,
     _rc,
+    _release_groups,
     _texts_out_of_layout,
     _title,
 )
@@ -121,6 +122,7 @@ def _timeline(fleet):
     labels = []
     waits = False
     for row, t in enumerate(tugs):
+        releases: list[tuple[float, str, int]] = []
         t0 = t.start_s / SECONDS_PER_DAY
         if t0 > 0.0:
             waits = True
@@ -149,17 +151,23 @@ def _timeline(fleet):
                     markeredgecolor="black",
                     mew=0.5,
                 )
-                labels.append(
-                    (
-                        d.payload,
-                        [
-                            ((td, row - 0.42), (0, 7), "center", "bottom"),
-                            ((td, row - 0.42), (5, 5), "left", "bottom"),
-                            ((td, row - 0.42), (-5, 5), "right", "bottom"),
-                            ((td, row + 0.32), (0, -3), "center", "top"),
-                        ],
-                    )
+                releases.append((td * SECONDS_PER_DAY, d.payload, row))
+        # one label per group of releases the figure cannot tell apart (stacked names)
+        for group in _release_groups(releases, max(fleet.makespan_s, 1.0)):
+            td = sum(t_s for t_s, _, _ in group) / len(group) / SECONDS_PER_DAY
+            text = "\n".join(name for _, name, _ in group)
+            labels.append(
+                (
+                    text,
+                    [
+                        ((td, row - 0.42), (0, 7), "center", "bottom"),
+                        ((td, row - 0.42), (-5, 5), "right", "bottom"),
+                        ((td, row - 0.42), (5, 5), "left", "bottom"),
+                        ((td, row + 0.32), (0, -3), "center", "top"),
+                        ((td, row + 0.32), (-5, -3), "right", "top"),
+                    ],
                 )
+            )
     ax.set_yticks(
         range(len(tugs)),
         [
