@@ -357,3 +357,20 @@ def test_the_cost_objective_needs_prices(tmp_path, capsys):
     assert "needs a pricing: section" in capsys.readouterr().err
     with pytest.raises(ValueError, match="pricing"):
         otvplan.plan(str(path), objective="cost")
+
+
+def test_the_library_costs_a_fleet(tmp_path):
+    """otvplan.costs on a fleet file: the fleet method, the pricing dict, the tug of each row;
+    an objective other than propellant, or a method for one tug, is refused."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(FLEET, encoding="utf-8")
+    a = otvplan.costs(str(path), pricing={"propellant_per_kg": 10.0}, method="per-tug")
+    assert a.method == "per-tug" and a.pricing == Pricing(propellant_per_kg=10.0)
+    assert all(r.tug in ("big", "small") for r in a.payloads)
+    assert a.total_cost == pytest.approx(10.0 * a.total_propellant_kg)
+    with pytest.raises(ValueError, match="fleet.objective"):
+        otvplan.costs(str(path), objective="duration")
+    single = tmp_path / "single.yaml"
+    assert main(["example", "minimal", "--out", str(single)]) == EXIT_OK
+    with pytest.raises(ValueError, match="method applies to a fleet"):
+        otvplan.costs(str(single), method="fleet")
