@@ -5,17 +5,18 @@ Two methods, chosen by the size of the fleet problem:
 
 - ``"fleet"`` (exact; when the exact fleet method's (tug, subset) plans number at most
   :data:`otvplan.planning.fleet.EXACT_MAX_PLANS` and the fleet objective is additive -
-  ``propellant`` or ``tugs``): the game is v(S) = the propellant of the best assignment of the
-  sub-manifest S over the whole fleet, every tug free to take any of S within the fleet's
-  rules (:func:`otvplan.planning.fleet.sub_fleets`: every allowed (tug, subset) planned once,
-  then the partition programme, whose table holds the best assignment of every S at once, so
-  the 2^n values cost no more plans than the fleet plan itself). T(S) is the tug-time of that
-  assignment (the flown tugs' durations summed: what a price per day of operations is paid
-  on). v(empty) = 0 - with no payload no tug flies - so the Shapley shares sum to v(N) and
-  T(N), the fleet plan's totals, exactly, and a tug's disposal is shared by the payloads that
-  make it fly. A marginal cost is v(N) - v(N \\ {i}) with the rest re-assigned: a payload
-  whose removal lets a tug stay on the ground saves that tug's whole cost. An S that no
-  assignment serves takes the value of its cheapest feasible superset (as for one tug).
+  ``propellant``, ``tugs`` or ``cost``): the game is v(S) = the propellant of the best
+  assignment (by that objective) of the sub-manifest S over the whole fleet, every tug free to
+  take any of S within the fleet's rules (:func:`otvplan.planning.fleet.sub_fleets`: every
+  allowed (tug, subset) planned once, then the partition programme, whose table holds the best
+  assignment of every S at once, so the 2^n values cost no more plans than the fleet plan
+  itself). T(S) is the tug-time of that assignment (the flown tugs' durations summed: what a
+  price per day of operations is paid on). v(empty) = 0 - with no payload no tug flies - so the
+  Shapley shares sum to v(N) and T(N), the fleet plan's totals, exactly, and a tug's disposal
+  is shared by the payloads that make it fly. A marginal cost is v(N) - v(N \\ {i}) with the
+  rest re-assigned: a payload whose removal lets a tug stay on the ground saves that tug's
+  whole cost. An S that no assignment serves takes the value of its cheapest feasible superset
+  (as for one tug).
 - ``"per-tug"`` (larger fleets, or the ``makespan`` objective): the fleet plan's assignment
   is kept and each tug's plan is attributed to its own payloads with the single-tug method
   (:func:`otvplan.planning.attribution.attribute`: exact up to ``exact_max_payloads`` per
@@ -118,7 +119,7 @@ def attribute_fleet(
     if method == "fleet":
         if not additive:
             raise ValueError(
-                "the fleet method needs an additive fleet objective (propellant or tugs), "
+                "the fleet method needs an additive fleet objective (propellant, tugs or cost), "
                 "not makespan; use the per-tug method"
             )
         return _fleet_game(scenario, window, pricing, progress)
