@@ -116,11 +116,7 @@ def test_fleet_shares_sum_to_the_fleet_plan(scenario, fleet_costs):
         if ft.tug.name in {t.tug for t in fp.tugs}
     )
     assert a.tug_launch_kg == pytest.approx(launched)
-    want = (
-        a.total_propellant_kg * 25.0
-        + a.total_duration_s / 86400.0 * 4000.0
-        + launched * 6000.0
-    )
+    want = a.total_propellant_kg * 25.0 + a.total_duration_s / 86400.0 * 4000.0 + launched * 6000.0
     assert a.total_cost == pytest.approx(want, rel=1e-12)
     assert math.fsum(r.cost for r in a.payloads) == pytest.approx(want, rel=1e-12)
     assert sum(r.share for r in a.payloads) == pytest.approx(1.0)
@@ -129,9 +125,7 @@ def test_fleet_shares_sum_to_the_fleet_plan(scenario, fleet_costs):
     full = (1 << len(scenario.payloads)) - 1
     for i, row in enumerate(a.payloads):
         want_marginal = brute[full] - brute[full & ~(1 << i)]
-        assert row.marginal_propellant_kg == pytest.approx(
-            want_marginal, abs=2e-3 * brute[full]
-        )
+        assert row.marginal_propellant_kg == pytest.approx(want_marginal, abs=2e-3 * brute[full])
 
 
 def test_a_payload_released_at_the_dropoff_costs_the_fleet_nothing(scenario):
@@ -140,7 +134,7 @@ def test_a_payload_released_at_the_dropoff_costs_the_fleet_nothing(scenario):
     free = loads(
         FLEET.replace(
             "payloads:\n",
-            'payloads:\n  - {name: ride, mass: 0 kg, target: {altitude: 525 km, sso: true, '
+            "payloads:\n  - {name: ride, mass: 0 kg, target: {altitude: 525 km, sso: true, "
             'ltan: "10:30"}}\n',
         ).replace("mass: 0 kg", "mass: 0.001 kg"),
         filename="free.yaml",
@@ -302,6 +296,7 @@ def test_the_cost_objective_is_the_cheapest_assignment(scenario):
     """fleet: {objective: cost} against brute force: of every assignment (each tug planned on
     its own), the plan's priced total - propellant, tug-days and each flown tug's launch - is
     the least; with the launch priced high the fleet flies one tug, with it free two."""
+
     def priced(sc, owners):
         total = 0.0
         for k, ft in enumerate(sc.fleet.tugs):
@@ -368,7 +363,7 @@ def test_the_library_costs_a_fleet(tmp_path):
     assert a.method == "per-tug" and a.pricing == Pricing(propellant_per_kg=10.0)
     assert all(r.tug in ("big", "small") for r in a.payloads)
     assert a.total_cost == pytest.approx(10.0 * a.total_propellant_kg)
-    with pytest.raises(ValueError, match="fleet.objective"):
+    with pytest.raises(ValueError, match=r"fleet\.objective"):
         otvplan.costs(str(path), objective="duration")
     single = tmp_path / "single.yaml"
     assert main(["example", "minimal", "--out", str(single)]) == EXIT_OK

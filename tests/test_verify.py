@@ -560,7 +560,6 @@ def test_compiled_backend_takes_the_steps_of_ode(case, accelerated):
     import numpy as np
 
     from otvplan.flight import propagation as pr
-    from otvplan.model import OrbitState
 
     y0 = _leo_state()
     force, arc, t0, t1 = pr.ForceModel(), None, 0.0, 86400.0
@@ -588,7 +587,6 @@ def test_compiled_dense_output_and_mean_elements_agree_with_solve_ivp(accelerate
     import numpy as np
 
     from otvplan.flight import propagation as pr
-    from otvplan.model import OrbitState
 
     y0 = _leo_state()
     a = pr.propagate(0.0, y0, 6000.0, dense=True)
