@@ -58,9 +58,10 @@ def fleet_plan(scenario):
     return plan_fleet(scenario)
 
 
-def _assignment_value(scenario, owners):
-    """Total propellant of one assignment (owners[i]: tug index of payload i), every tug's
-    subset planned on its own; None when a tug's plan is infeasible."""
+def _assignment_value(scenario, owners, value=lambda ft, p: p.propellant_used_kg):
+    """Total of ``value(fleet tug, plan)`` over one assignment (owners[i]: tug index of payload
+    i; default the propellant), every tug's subset planned on its own; None when a tug's plan
+    is infeasible."""
     total = 0.0
     for k, ft in enumerate(scenario.fleet.tugs):
         chosen = [p for p, o in zip(scenario.payloads, owners) if o == k]
@@ -69,7 +70,7 @@ def _assignment_value(scenario, owners):
         p = single_plan(tug_scenario(scenario, ft, chosen))
         if not p.feasible:
             return None
-        total += p.propellant_used_kg
+        total += value(ft, p)
     return total
 
 

@@ -27,7 +27,7 @@ from otvplan.planning.attribution import attribute
 from otvplan.planning.fleet import plan_fleet, sub_fleets, tug_scenario
 from otvplan.planning.fleet_costs import attribute_fleet
 from otvplan.planning.solver import plan as single_plan
-from test_fleet import FLEET
+from test_fleet import FLEET, _assignment_value
 
 PRICING = Pricing(propellant_per_kg=25.0, per_day=4000.0, tug_launch_per_kg=6000.0, currency="EUR")
 
@@ -298,18 +298,13 @@ def test_the_cost_objective_is_the_cheapest_assignment(scenario):
     the least; with the launch priced high the fleet flies one tug, with it free two."""
 
     def priced(sc, owners):
-        total = 0.0
-        for k, ft in enumerate(sc.fleet.tugs):
-            chosen = [p for p, o in zip(sc.payloads, owners) if o == k]
-            if not chosen:
-                continue
-            p = single_plan(tug_scenario(sc, ft, chosen))
-            if not p.feasible:
-                return None
-            total += sc.pricing.total(
+        return _assignment_value(
+            sc,
+            owners,
+            lambda ft, p: sc.pricing.total(
                 p.propellant_used_kg, p.duration_s, ft.tug.dry_mass_kg + ft.tug.propellant_kg
-            )
-        return total
+            ),
+        )
 
     flown = {}
     for launch in (6000.0, 0.0):

@@ -373,16 +373,10 @@ def attribute(
     objective = objective or scenario.solver.objective
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    if window not in WINDOWS:
-        raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
     if samples < 2:
         raise ValueError(f"samples must be at least 2, got {samples}")
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
-    names = [p.name for p in scenario.payloads]
-    if len(set(names)) != len(names):
-        raise ValueError("payload names must be unique to attribute costs")
-    n = len(names)
+    check_arguments(scenario, window, time_limit_s)
+    n = len(scenario.payloads)
     exact = n <= exact_max_payloads
     values = _Values(scenario, objective, time_limit_s, progress, (1 << n) if exact else None)
     full = values.full
@@ -488,6 +482,18 @@ def attribute(
         window=window,
         warnings=tuple(warnings),
     )
+
+
+def check_arguments(scenario: Scenario, window: str, time_limit_s: float | None) -> None:
+    """``ValueError`` for an attribution's bad arguments (one tug or a fleet): an unknown
+    window, a time limit that is not positive, payload names that are not unique."""
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
+    names = [p.name for p in scenario.payloads]
+    if len(set(names)) != len(names):
+        raise ValueError("payload names must be unique to attribute costs")
 
 
 def priced(row: PayloadCost, pricing: Pricing | None, tug_launch_kg: float) -> PayloadCost:

@@ -43,12 +43,12 @@ from otvplan.model import FleetPlan, Pricing, Scenario
 from otvplan.planning.attribution import (
     DEFAULT_SAMPLES,
     EXACT_MAX_PAYLOADS,
-    WINDOWS,
     Attribution,
     AttributionError,
     Coalition,
     PayloadCost,
     attribute,
+    check_arguments,
     exact_shapley,
     fill_from_supersets,
     priced,
@@ -99,13 +99,7 @@ def attribute_fleet(
         raise ValueError("attribute_fleet needs a scenario with a fleet (tugs:)")
     if method is not None and method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if window not in WINDOWS:
-        raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
-    names = [p.name for p in scenario.payloads]
-    if len(set(names)) != len(names):
-        raise ValueError("payload names must be unique to attribute costs")
+    check_arguments(scenario, window, time_limit_s)
     fleet = scenario.fleet
     pricing = scenario.pricing if pricing is None else pricing
     if time_limit_s is not None:
