@@ -16,7 +16,9 @@ the required angle relative to the slot under the planning model's secular rates
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -150,7 +152,8 @@ class _PhaseProblem(NamedTuple):
 
 def _phase_error(pb: _PhaseProblem, a_try, sel=slice(None), final=False):
     """Phase error [rad] after K anomalistic revolutions on a phasing orbit of semi-major axis
-    ``a_try`` (apsis at the target radius), its time [s], eccentricity and inclination."""
+    ``a_try`` (apsis at the target radius), its time [s], eccentricity and inclination, and
+    its nodal and apsidal rates [rad/s]."""
     aBs = pb.aB[sel]
     e_try = np.minimum(np.abs(aBs - a_try) / a_try, 0.99)
     if pb.matched:  # the inclination whose node turns with the target's
@@ -170,32 +173,164 @@ def _phase_error(pb: _PhaseProblem, a_try, sel=slice(None), final=False):
     else:
         i_try = pb.iB[sel]
         c_try = np.cos(i_try)
-    _, argp_dot, m_dot = _brouwer_secular(a_try, e_try, c_try, pb.mu, pb.r_eq, pb.j2)
+    raan_dot, argp_dot, m_dot = _brouwer_secular(a_try, e_try, c_try, pb.mu, pb.r_eq, pb.j2)
     t_try = TWO_PI * pb.K[sel] / m_dot
     err = (argp_dot + m_dot - pb.udotB[sel]) * t_try - pb.gain[sel]
-    return err, t_try, e_try, i_try
+    return err, t_try, e_try, i_try, raan_dot, argp_dot
 
 
-def _solve_phasing_orbits(pb: _PhaseProblem, a_guess: np.ndarray):
-    """Secant iterations on the candidates not yet converged (most take three steps; 1e-7 km
-    in a is 1e-12 rad of phase per revolution, far below the slot check). Returns the final
-    ``_phase_error`` tuple at the solution and the solution."""
+def _phase_tolerance(K: np.ndarray) -> np.ndarray:
+    """Largest phase error [rad] at which a phasing orbit counts as solved: 1e-9 of a
+    revolution per revolution (1e-7 km or less in a)."""
+    return 1e-9 * TWO_PI * np.maximum(1.0, K)
+
+
+#: Semi-major axes per phase table (:func:`_phase_table`), evenly spaced.
+PHASE_TABLE_POINTS = 4097
+
+
+@lru_cache(maxsize=1024)
+def _phase_table(
+    aB: float,
+    iB: float,
+    rateB: float,
+    udotB: float,
+    matched: bool,
+    mu: float,
+    r_eq: float,
+    j2: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The phase a phasing orbit gains on the slot per anomalistic revolution, q(a) [rad],
+    over semi-major axes a from the lowest allowed perigee (apogee at the target radius
+    ``aB``) to 2 ``aB`` (perigee there), for one target orbit and variant: arrays (q, a,
+    cos i of the phasing orbit) in order of increasing q (decreasing a). The table stops
+    where q stops falling with a, and is None when that is at its start (candidates it
+    does not cover are solved from the Keplerian guess, as without a table).
+
+    q depends on a alone for a given target, so one table per target serves every label and
+    revolution count: a phasing orbit of K revolutions gaining ``gain`` solves
+    q(a) = gain / K."""
+    a_lo = 0.5 * (aB + r_eq + MIN_PHASING_PERIGEE_ALT_KM) - 1.0
+    a = np.linspace(min(a_lo, aB), 2.0 * aB, PHASE_TABLE_POINTS)
+    n = a.size
+    pb = _PhaseProblem(
+        aB=np.full(n, aB),
+        iB=np.full(n, iB),
+        rateB=np.full(n, rateB),
+        udotB=np.full(n, udotB),
+        K=np.ones(n),
+        gain=np.zeros(n),
+        c_last=np.full(n, math.cos(iB)),
+        matched=matched,
+        mu=mu,
+        r_eq=r_eq,
+        j2=j2,
+    )
+    q, _, _, i_a, _, _ = _phase_error(pb, a, final=True)
+    # q falls as a grows (a higher orbit is slower); keep the part from the lowest a on where
+    # it is finite and falling (a matched-node orbit's inclination may not exist far above
+    # the target: there q jumps), reversed so that q increases
+    bad = ~(np.isfinite(q[1:]) & (np.diff(q) < 0.0)) | ~np.isfinite(q[:1])
+    end = int(np.argmax(bad)) if bad.any() else q.size - 1
+    if end < 1:
+        return None
+    q, a, c = q[end::-1], a[end::-1], np.cos(i_a[end::-1])
+    for arr in (q, a, c):
+        arr.setflags(write=False)
+    return q, a, c
+
+
+def _table_guess(
+    pb: _PhaseProblem, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate (whose target node is ``target``): the semi-major axis where its phase
+    table gives q = gain / K (linear interpolation), the table's slope dq/da there and the
+    phasing orbit's cos i (NaN where no table covers the candidate), and whether the
+    candidate asks for more phase per revolution than the table's lowest orbit gains (its
+    orbit would dip under the perigee floor)."""
+    m = target.size
+    a_t = np.full(m, np.nan)
+    slope = np.full(m, np.nan)
+    c_t = np.full(m, np.nan)
+    too_low = np.zeros(m, bool)
+    q_want = pb.gain / pb.K
+    for node in np.unique(target):
+        sel = np.nonzero(target == node)[0]
+        s0 = sel[0]
+        table = _phase_table(
+            float(pb.aB[s0]),
+            float(pb.iB[s0]),
+            float(pb.rateB[s0]),
+            float(pb.udotB[s0]),
+            pb.matched,
+            pb.mu,
+            pb.r_eq,
+            pb.j2,
+        )
+        if table is None:
+            continue
+        q, a, c = table
+        qs = q_want[sel]
+        too_low[sel] = qs > q[-1]
+        cell = np.searchsorted(q, qs) - 1
+        inside = (cell >= 0) & (cell < q.size - 1)
+        sel, qs, cell = sel[inside], qs[inside], cell[inside]
+        frac = (qs - q[cell]) / (q[cell + 1] - q[cell])
+        a_t[sel] = a[cell] + frac * (a[cell + 1] - a[cell])
+        slope[sel] = (q[cell + 1] - q[cell]) / (a[cell + 1] - a[cell])
+        c_t[sel] = c[cell] + frac * (c[cell + 1] - c[cell])
+    return a_t, slope, c_t, too_low
+
+
+def _solve_phasing_orbits(pb: _PhaseProblem, a_guess: np.ndarray, target: np.ndarray):
+    """The semi-major axes that make every candidate gain its phase in K revolutions.
+
+    Where the target's phase table (:func:`_phase_table`) covers a candidate: one Newton
+    step from the table's interpolated a with its slope (the interpolation is good to
+    ~1e-4 km, the step to ~1e-8 km). A candidate that wants more phase per revolution than
+    the table's lowest orbit gains is left unsolved (its error infinite): its orbit would
+    dip under the perigee floor, where the caller rejects it anyway. Elsewhere, and where
+    the Newton step did not reach the tolerance of :func:`_phase_tolerance`: secant
+    iterations from ``a_guess`` (most take three steps; 1e-7 km in a is 1e-12 rad of phase
+    per revolution, far below the slot check). Returns the final ``_phase_error`` tuple at
+    the solution (with the rates there) and the solution."""
+    m = a_guess.size
     ac = a_guess.copy()
-    a_prev = ac * (1.0 + 1e-7)
-    err_prev = _phase_error(pb, a_prev)[0]
-    act = np.arange(ac.size)
-    for _ in range(6):
-        a_act = ac[act]
-        err = _phase_error(pb, a_act, act)[0]
-        slope = (err - err_prev) / np.where(a_act != a_prev, a_act - a_prev, 1e-9)
-        step = np.where(slope != 0.0, err / np.where(slope != 0.0, slope, 1.0), 0.0)
-        step = np.clip(step, -0.05 * a_act, 0.05 * a_act)  # stay near the guess
-        ac[act] = a_act - step
-        going = np.abs(step) >= 1e-7
-        act, a_prev, err_prev = act[going], a_act[going], err[going]
-        if act.size == 0:
-            break
-    return _phase_error(pb, ac, final=True), ac
+    a_t, slope_t, c_t, too_low = _table_guess(pb, target)
+    hit = np.nonzero(np.isfinite(a_t))[0]
+    out = [np.zeros(m) for _ in range(6)]
+    out[0][too_low] = np.inf  # not solved: no phasing orbit above the perigee floor
+    todo = np.nonzero(~too_low)[0]
+    if hit.size:
+        pb.c_last[hit] = c_t[hit]
+        err = _phase_error(pb, a_t[hit], hit)[0]
+        ac[hit] = a_t[hit] - err / (pb.K[hit] * slope_t[hit])
+        res = _phase_error(pb, ac[hit], hit, final=True)
+        for o, r in zip(out, res, strict=True):
+            o[hit] = r
+        done = too_low.copy()
+        done[hit] = np.abs(res[0]) < _phase_tolerance(pb.K[hit])
+        todo = np.nonzero(~done)[0]
+        ac[todo] = a_guess[todo]
+    if todo.size:
+        a_prev = ac[todo] * (1.0 + 1e-7)
+        err_prev = _phase_error(pb, a_prev, todo)[0]
+        act = todo
+        for _ in range(6):
+            a_act = ac[act]
+            err = _phase_error(pb, a_act, act)[0]
+            slope = (err - err_prev) / np.where(a_act != a_prev, a_act - a_prev, 1e-9)
+            step = np.where(slope != 0.0, err / np.where(slope != 0.0, slope, 1.0), 0.0)
+            step = np.clip(step, -0.05 * a_act, 0.05 * a_act)  # stay near the guess
+            ac[act] = a_act - step
+            going = np.abs(step) >= 1e-7
+            act, a_prev, err_prev = act[going], a_act[going], err[going]
+            if act.size == 0:
+                break
+        res = _phase_error(pb, ac[todo], todo, final=True)
+        for o, r in zip(out, res, strict=True):
+            o[todo] = r
+    return tuple(out), ac
 
 
 def _phasing_orbits(
@@ -259,14 +394,20 @@ def _phasing_orbits(
             r_eq=ctx.r_eq,
             j2=ctx.j2,
         )
-        (err, tofc, ec, ic), ac = _solve_phasing_orbits(pb, a_ph[rr, pp])
+        (err, tofc, ec, ic, raan_dot_c, argp_dot_c), ac = _solve_phasing_orbits(
+            pb, a_ph[rr, pp], np.broadcast_to(np.asarray(k), (P,))[pp]
+        )
         a_ph = np.array(np.broadcast_to(aB, a_ph.shape), float)
         tof = np.array(np.broadcast_to(tof0, a_ph.shape), float)
         e_ph = np.zeros(a_ph.shape)
         i_ph = np.array(np.broadcast_to(iB, a_ph.shape), float)
         a_ph[rr, pp], tof[rr, pp], e_ph[rr, pp], i_ph[rr, pp] = ac, tofc, ec, ic
+        # the phasing orbit's nodal and apsidal rates, from the solve (zero off the candidates)
+        raan_dot = np.zeros(a_ph.shape)
+        argp_dot = np.zeros(a_ph.shape)
+        raan_dot[rr, pp], argp_dot[rr, pp] = raan_dot_c, argp_dot_c
         conv = np.zeros(a_ph.shape, bool)
-        conv[rr, pp] = np.abs(err) < 1e-9 * TWO_PI * np.maximum(1.0, pb.K)
+        conv[rr, pp] = np.abs(err) < _phase_tolerance(pb.K)
         okv &= conv
         r_other = 2.0 * a_ph - aB
         okv &= (r_other >= ctx.r_eq + MIN_PHASING_PERIGEE_ALT_KM) & (r_other > 0)
@@ -282,8 +423,7 @@ def _phasing_orbits(
             wait = np.zeros_like(a_ph)
             # The node drifts at the phasing orbit's own J2 rate: the plane comes
             # back off by this much, which must stay within the RAAN tolerance.
-            rate_ph = _brouwer_secular(a_ph, e_ph, np.cos(iB), mu, ctx.r_eq, ctx.j2)[0]
-            resid = (rate_ph - rateB) * tof
+            resid = (raan_dot - rateB) * tof
             okv &= raan_free | (np.abs(resid) <= 0.5 * raan_tolB)
         dv = b.dv + dvp
         m_arr = mass_after(b.m_arr, dvp, eng.ve_kms)
@@ -297,7 +437,6 @@ def _phasing_orbits(
             # argp_dot * tof past the node; tilting the plane back to the target's
             # inclination there moves the node and the argument of latitude a little
             # (spherical trigonometry on the fixed burn point).
-            raan_dot, argp_dot, _ = _brouwer_secular(a_ph, e_ph, np.cos(i_ph), mu, ctx.r_eq, ctx.j2)
             u_start = b.u_arr + udotB * wait
             u_ret = u_start + argp_dot * tof
             raan_ret = b.raan_arr + rateB * (t_arr - tof - b.t_arr) + raan_dot * tof
