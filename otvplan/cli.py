@@ -745,14 +745,21 @@ def report(
         "--costs", help="Also attribute what each delivery costs (as `otvplan costs` with "
                         "its defaults and the scenario's pricing:): a report section and "
                         "costs.csv.")] = False,
+    drag: Annotated[bool, typer.Option(
+        "--drag", help="Add atmospheric drag to the force model of --refine and --verify.")
+    ] = False,
+    zonal: Annotated[int, typer.Option(
+        "--zonal", help="Highest zonal harmonic of --refine and --verify: 2, 3 or 4.",
+        min=2, max=4)] = 2,
 ) -> int:
     """Write plan.json, legs.csv, burns.csv, report.md, a self-contained report.html, every
     figure as PNG and SVG, and (by default) CCSDS OEM/OPM and a GMAT script.
 
     With --refine the burns are first refined against the numerical propagator (two-body +
-    J2) so that, flown exactly as written, they deliver every payload; the files carry the
-    refined burns and the report compares them with the planned ones. --verify then flies
-    the refined plan open loop.
+    J2, or up to J4 with --zonal and with drag with --drag) so that, flown exactly as
+    written in that force model, they deliver every payload; the files carry the refined
+    burns and the report compares them with the planned ones. --verify then flies the
+    refined plan open loop, in the same force model.
 
     Exit status 0 for a feasible plan (whose verification, with --verify, passed), 1 when the
     verification failed, 3 when the plan is infeasible (the report is written in every case).
@@ -761,13 +768,14 @@ def report(
 
     p = _load_plan(file)
     costs = _costs_of(p.scenario) if with_costs else None
+    force = {"drag": drag, "zonal": zonal}
     if isinstance(p, FleetPlan):
-        return _report_fleet(p, out, with_verify, refine, exports, costs)
+        return _report_fleet(p, out, with_verify, refine, exports, costs, force)
     refined = None
     if refine:
         from otvplan.flight.refine import refinement
 
-        refined = refinement(p)
+        refined = refinement(p, **force)
         p = refined.plan
         echo_err(f"refined {len(refined.burns)} burns: delta-v "
                  f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
@@ -778,7 +786,7 @@ def report(
     if with_verify:
         from otvplan.flight.verify import verify as run_verify
 
-        verification = run_verify(p, execution="open-loop" if refine else "guided")
+        verification = run_verify(p, execution="open-loop" if refine else "guided", **force)
     written = write_report(p, out, verification, exports=exports, refinement=refined,
                            costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
@@ -810,8 +818,10 @@ def _costs_of(scenario):
 
 
 def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
-                  costs=None) -> int:
-    """`otvplan report` of a fleet plan: one report per tug and the fleet's own pages."""
+                  costs=None, force=None) -> int:
+    """`otvplan report` of a fleet plan: one report per tug and the fleet's own pages
+    (``force``: the force model's keywords, ``drag`` and ``zonal``)."""
+    force = force or {}
     from dataclasses import replace
 
     from otvplan.reporting.fleet_report import write_fleet_report
@@ -821,7 +831,7 @@ def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
 
         tugs = []
         for t in fp.tugs:
-            refined = refinement(t.plan)
+            refined = refinement(t.plan, **force)
             echo_err(f"tug {one_line(t.tug)}: refined {len(refined.burns)} burns: delta-v "
                      f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
                      f"{refined.propellant_added_kg:+.3f} kg")
@@ -832,7 +842,7 @@ def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
         from otvplan.flight.verify import verify as run_verify
 
         verifications = {t.tug: run_verify(t.plan, execution="open-loop" if refine
-                                           else "guided") for t in fp.tugs}
+                                           else "guided", **force) for t in fp.tugs}
     written = write_fleet_report(fp, out, verifications, exports=exports, costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
     if verifications is not None and not all(v.passed for v in verifications.values()):

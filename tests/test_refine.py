@@ -324,6 +324,23 @@ def test_cli_report_refine_then_verify_open_loop(tmp_path, capsys):
     assert main(["verify", str(out / "plan.json"), "--open-loop", "--format", "csv"]) == 0
 
 
+def test_cli_report_refines_and_verifies_in_the_force_model_asked_for(small_plan, tmp_path):
+    """``otvplan report --refine --verify --zonal 4 --drag`` refines and flies open loop in
+    two-body + J2/J3/J4 + drag (the report says so), and the refined plan.json passes
+    ``otvplan verify --open-loop`` in that model."""
+    from otvplan.cli import main
+
+    plan_json = tmp_path / "plan.json"
+    plan_json.write_text(plan_to_json(small_plan), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["--zonal", "4", "--drag"]
+    assert main(["report", str(plan_json), "--out", str(out), "--refine", "--verify",
+                 "--no-exports", *args]) == 0
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert md.count("two-body + J2/J3/J4 + drag") >= 2  # the refinement and the verification
+    assert main(["verify", str(out / "plan.json"), "--open-loop", "--format", "csv", *args]) == 0
+
+
 def test_refinement_backends_agree(small_plan, accelerated):
     """Refined with SciPy's ``ode`` backend, the burns are the compiled refinement's to a
     millisecond and a micrometre per second: the two take the same integration steps."""
