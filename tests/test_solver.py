@@ -636,3 +636,17 @@ def test_a_reentry_disposal_that_no_perigee_meets_is_infeasible(within, feasible
     else:
         assert any("cannot be met" in r and "re-entry" in r for r in p.infeasible_reasons)
         assert perigee == pytest.approx(101.0, abs=0.5)
+
+
+def test_a_search_out_of_time_still_ends_with_a_complete_plan():
+    """A time limit that has passed before the search starts: every layer is finished as a
+    beam of at most LATE_BEAM labels, and the plan is complete (here feasible), not called
+    exact, with the time-limit warning."""
+    from otvplan.planning.sequencing import LATE_BEAM
+
+    sc = sc_mod.load(next(s for s in SCENARIOS if s.stem == "constellation_slotting"))
+    sc = replace(sc, solver=replace(sc.solver, time_limit_s=1e-3))
+    p = plan(sc)
+    assert p.feasible and not p.exact
+    assert any("solver.time_limit reached" in w for w in p.warnings)
+    assert dict(p.solver_stats)["labels"] <= LATE_BEAM * len(sc.payloads)

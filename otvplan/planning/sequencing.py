@@ -283,6 +283,7 @@ def search(
     expanded = 0
     bounded = 0
     massless = 0
+    per_pair = 0.0  # the slowest block's seconds per (label, payload) pair so far
     for _ in range(n):
         cur = layers[-1]
         if cur.size == 0:
@@ -302,18 +303,26 @@ def search(
         # the children of a layer, a block of (label, payload) pairs at a time (memory), each
         # block reduced to its non-dominated labels, then the blocks together again
         parts = []
-        for c0 in range(0, lab.size, PAIRS_PER_BLOCK):
-            if parts and time.perf_counter() > s.deadline_s:
+        c0 = 0
+        while c0 < lab.size:
+            now = time.perf_counter()
+            if parts and now > s.deadline_s:
                 truncated = True  # out of time: the rest of this layer is not expanded
                 break
-            sl = slice(c0, c0 + PAIRS_PER_BLOCK)
+            size = PAIRS_PER_BLOCK
+            if per_pair > 0.0 and now < s.deadline_s:  # cut to end before the deadline
+                size = int(min(size, max(MIN_PAIRS_PER_BLOCK, (s.deadline_s - now) / per_pair)))
+            sl = slice(c0, c0 + size)
             part, was_capped, lost = _children(
                 nodes, ctx, cur, lab[sl], kk[sl], s, cache, W, electric
             )
+            done = min(size, lab.size - c0)
+            per_pair = max(per_pair, (time.perf_counter() - now) / done, 1e-9)
+            c0 += done
             parts.append(part)
             capped |= was_capped
             massless += lost
-        expanded += lab.size
+        expanded += c0
         new = _concat_layers(parts)
         if len(parts) > 1:
             new, was_capped = _dominated_out(nodes, new, s, electric)
@@ -325,8 +334,12 @@ def search(
             bounded += int(new.size - keep_b.sum())
             new = _take_layer(new, np.nonzero(keep_b)[0])
             ub = ub[keep_b]
-        over = new.size > s.max_labels or time.perf_counter() > s.deadline_s
-        if (not s.exact or over) and new.size > s.beam_width:
+        late = time.perf_counter() > s.deadline_s
+        over = new.size > s.max_labels or late
+        # past the deadline the layers left are finished as a narrow beam, so that the search
+        # still ends with complete plans, soon
+        width = min(s.beam_width, LATE_BEAM) if late else s.beam_width
+        if (not s.exact or over) and new.size > width:
             left = new.m - new.remaining_payload_mass - s.dry_kg
             if s.beam_rank == "time":
                 keys = (-left, new.t)
@@ -337,7 +350,7 @@ def search(
                 keys = (new.t, -score)
             else:
                 keys = (new.t, -left)
-            order = np.lexsort(keys)[: s.beam_width]
+            order = np.lexsort(keys)[:width]
             new = _take_layer(new, np.sort(order))
             truncated = True
         layers.append(new)
@@ -357,6 +370,10 @@ def search(
 
 #: (label, payload) pairs expanded at once by :func:`search` (bounds the memory of a layer).
 PAIRS_PER_BLOCK = 4096
+#: Fewest (label, payload) pairs in a block cut short to end before the deadline.
+MIN_PAIRS_PER_BLOCK = 64
+#: Labels per layer once a search is past its deadline (this search's and the leg tables').
+LATE_BEAM = 32
 
 
 def _children(nodes, ctx, cur, lab, kk, s, cache, W, electric):

@@ -41,7 +41,9 @@ from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, i
 #: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
 #: search returns the best it has, marked as not proven optimal.
 DEFAULT_TIME_LIMIT_S = 60.0
-#: Share of the time limit that the shortfall analysis of an infeasible mission may add.
+#: Share of the time limit kept for the analysis of an infeasible mission (its shortfall, then
+#: what each payload left out needs): the searches stop before it, so the whole solve ends
+#: within the limit.
 SHORTFALL_SHARE = 0.25
 
 
@@ -172,11 +174,14 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     if limit_s is None:
         limit_s = DEFAULT_TIME_LIMIT_S
     deadline = t_start + limit_s
+    # the searches stop early enough to leave an infeasible mission's analysis its share
+    search_deadline = deadline - (SHORTFALL_SHARE * limit_s if options.analyse_infeasible
+                                  else 0.0)
     settings = SearchSettings(
         dry_kg=tug.dry_mass_kg, reserve_kg=tug.reserve_kg,
         horizon_s=math.inf if horizon is None else float(horizon),
         separation_s=scenario.constraints.min_deploy_separation_s,
-        exact=n <= exact_max, beam_width=beam, deadline_s=deadline,
+        exact=n <= exact_max, beam_width=beam, deadline_s=search_deadline,
     )
     cache = lg.DriftCache()
     electric_disposal = ctx.chemical is None
@@ -187,7 +192,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                  and schedule.is_time_invariant(nodes, ctx, settings.horizon_s))
     fast = None
     if objective in ("propellant", "pareto") and fast_path:
-        fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline,
+        fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, search_deadline,
                                     objective, t_start, progress, list(warnings))
         if fast is not None and objective == "propellant":
             return fast
@@ -206,7 +211,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
         result = search(nodes, ctx, m0, settings, cache, bound=bound)
     else:  # large manifest: the best of several beam searches
         _, result = _best_beam(nodes, ctx, m0, settings, cache, disp, leg_lb, settings.beam_width)
-    if time.perf_counter() > deadline:
+    if time.perf_counter() > search_deadline:
         warnings.append("solver.time_limit reached: the search finished as a beam search; the "
                         "plan is the best found, not proven optimal")
     if scenario.solver.drift_grid > lg.MAX_DRIFT_GRID:
@@ -220,7 +225,11 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
         shortfall = Shortfall(reasons=["no plan closes (not analysed further)"])
         chosen = _best_partial(finals, nodes, settings.reserve_kg)
     elif not feasible:
-        extra = replace(settings, deadline_s=time.perf_counter() + SHORTFALL_SHARE * limit_s)
+        # the shortfall: the analysis's share at most, and no later than half of it before
+        # the limit (the payloads left out have the rest; with explain off, the whole share)
+        keep = 0.5 * SHORTFALL_SHARE * limit_s if options.explain else 0.0
+        extra = replace(settings, deadline_s=min(time.perf_counter() + SHORTFALL_SHARE * limit_s,
+                                                 deadline - keep))
         shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
                                 electric_disposal, disp,
                                 left_fn=_left_fn(scenario, nodes, ctx, extra, disp)
@@ -251,8 +260,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
                        solve_time_s=time.perf_counter() - t_start)
     if not feasible and options.explain:
         delivered = {leg.delivery.payload for leg in built if leg.delivery is not None}
-        share = min(SHORTFALL_SHARE * limit_s, max(0.0, deadline + SHORTFALL_SHARE * limit_s
-                                                   - time.perf_counter()))
+        share = min(SHORTFALL_SHARE * limit_s, max(0.0, deadline - time.perf_counter()))
         shortfall.reasons = list(shortfall.reasons) + _payload_shortfalls(
             scenario, delivered, options, share, shortfall)
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,

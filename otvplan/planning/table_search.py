@@ -20,7 +20,7 @@ import numpy as np
 from otvplan.core.orbits import TWO_PI
 from otvplan.core.propulsion import mass_after
 from otvplan.planning import legs as lg
-from otvplan.planning.sequencing import Bound, final_mass_upper_bound
+from otvplan.planning.sequencing import LATE_BEAM, Bound, final_mass_upper_bound
 
 #: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
 MAX_LABELS = 400_000
@@ -181,8 +181,6 @@ class _TimeBound:
         return mass_after(layer.m - layer.remaining_payload_mass, d_min, self.ve)
 
 
-#: Labels per layer once a search is past its deadline.
-LATE_BEAM = 32
 #: Candidate options generated at once (memory: about 100 bytes each).
 CHUNK = 1_000_000
 
