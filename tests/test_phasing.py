@@ -61,6 +61,11 @@ def _problem(alt_km, inc, matched, n, seed):
     return pb, (MU_EARTH_KM3_S2 / n_ph**2) ** (1.0 / 3.0)
 
 
+def _orbits(pb):
+    """The one target orbit of a problem from :func:`_problem`, as the solve takes it."""
+    return ((float(pb.aB[0]), float(pb.iB[0]), float(pb.rateB[0]), float(pb.udotB[0])),)
+
+
 def _copy(pb):
     return pb._replace(c_last=pb.c_last.copy())
 
@@ -73,7 +78,7 @@ def test_phasing_orbit_gains_the_phase_asked_for(alt_km, inc, matched):
     target's."""
     pb, guess = _problem(alt_km, inc, matched, 3000, seed=int(alt_km) + matched)
     (err, t, e, i, raan_dot, _), a = ph._solve_phasing_orbits(
-        _copy(pb), guess, np.zeros(guess.size, int)
+        _copy(pb), guess, _orbits(pb), np.zeros(guess.size, int)
     )
     ok = np.abs(err) < ph._phase_tolerance(pb.K)
     assert ok.mean() > 0.5  # most are solved (the rest dip under the perigee floor)
@@ -101,14 +106,14 @@ def test_phase_table_finds_the_secant_iterations_orbit(alt_km, inc, matched, mon
     those against the definition."""
     pb, guess = _problem(alt_km, inc, matched, 3000, seed=7 + int(alt_km) + matched)
     target = np.zeros(guess.size, int)
-    (err_t, *_), a_t = ph._solve_phasing_orbits(_copy(pb), guess, target)
+    (err_t, *_), a_t = ph._solve_phasing_orbits(_copy(pb), guess, _orbits(pb), target)
 
-    def no_table(pb, target):
-        n = target.size
+    def no_table(pb, orbits, r):
+        n = r.size
         return np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.zeros(n, bool)
 
     monkeypatch.setattr(ph, "_table_guess", no_table)
-    (err_s, *_), a_s = ph._solve_phasing_orbits(_copy(pb), guess, target)
+    (err_s, *_), a_s = ph._solve_phasing_orbits(_copy(pb), guess, _orbits(pb), target)
     tol = ph._phase_tolerance(pb.K)
     ok_t, ok_s = np.abs(err_t) < tol, np.abs(err_s) < tol
     floor = R_EARTH_KM + MIN_PHASING_PERIGEE_ALT_KM
@@ -121,3 +126,28 @@ def test_phase_table_finds_the_secant_iterations_orbit(alt_km, inc, matched, mon
     assert above_s.sum() > 1000
     if not matched:  # plain orbits: exactly the same set
         np.testing.assert_array_equal(above_t, above_s)
+
+
+def test_stacked_tables_give_each_target_its_own_guess():
+    """Candidates of several target orbits at once (the tables searched end to end) get the
+    guesses each target's table gives them alone."""
+    problems = [
+        _problem(alt, inc, True, 500, seed=3 + n)[0] for n, (alt, inc) in enumerate(TARGETS)
+    ]
+    rng = np.random.default_rng(11)
+    r = rng.integers(0, len(problems), 2000)
+    row = rng.integers(0, 500, 2000)
+    mixed = problems[0]._replace(
+        **{
+            f: np.array([getattr(problems[q], f)[i] for q, i in zip(r, row)])
+            for f in ("aB", "iB", "rateB", "udotB", "K", "gain", "c_last")
+        }
+    )
+    orbits = tuple(_orbits(p)[0] for p in problems)
+    together = ph._table_guess(mixed, orbits, r)
+    for q, p in enumerate(problems):
+        alone = ph._table_guess(p, _orbits(p), np.zeros(500, int))
+        sel = np.nonzero(r == q)[0]
+        for got, want in zip(together, alone, strict=True):
+            np.testing.assert_allclose(got[sel], want[row[sel]], rtol=1e-12, atol=1e-12)
+    assert np.isfinite(together[0]).mean() > 0.5

@@ -240,49 +240,81 @@ def _phase_table(
     return q, a, c
 
 
-def _table_guess(
-    pb: _PhaseProblem, target: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per candidate (whose target node is ``target``): the semi-major axis where its phase
-    table gives q = gain / K (linear interpolation), the table's slope dq/da there and the
-    phasing orbit's cos i (NaN where no table covers the candidate), and whether the
-    candidate asks for more phase per revolution than the table's lowest orbit gains (its
-    orbit would dip under the perigee floor)."""
-    m = target.size
-    a_t = np.full(m, np.nan)
-    slope = np.full(m, np.nan)
-    c_t = np.full(m, np.nan)
-    too_low = np.zeros(m, bool)
-    q_want = pb.gain / pb.K
-    for node in np.unique(target):
-        sel = np.nonzero(target == node)[0]
-        s0 = sel[0]
-        table = _phase_table(
-            float(pb.aB[s0]),
-            float(pb.iB[s0]),
-            float(pb.rateB[s0]),
-            float(pb.udotB[s0]),
-            pb.matched,
-            pb.mu,
-            pb.r_eq,
-            pb.j2,
-        )
+@lru_cache(maxsize=256)
+def _stacked_tables(
+    targets: tuple[tuple[float, float, float, float], ...],
+    matched: bool,
+    mu: float,
+    r_eq: float,
+    j2: float,
+) -> tuple[np.ndarray, ...]:
+    """The phase tables (:func:`_phase_table`) of the target orbits ``targets`` (aB, iB,
+    rateB, udotB) end to end, for one search over all of them: (keys, a, cos i) with keys =
+    q + offset, increasing across the tables (each table's keys a unit above the last's), and
+    per target its offset (NaN without a table), its first and end index and its top q."""
+    n = len(targets)
+    keys, a_all, c_all = [], [], []
+    offset = np.full(n, np.nan)
+    first = np.zeros(n, int)
+    end = np.zeros(n, int)
+    q_top = np.full(n, np.inf)
+    pos, base = 0, 0.0
+    for r, (aB, iB, rateB, udotB) in enumerate(targets):
+        first[r] = end[r] = pos
+        table = _phase_table(aB, iB, rateB, udotB, matched, mu, r_eq, j2)
         if table is None:
             continue
         q, a, c = table
-        qs = q_want[sel]
-        too_low[sel] = qs > q[-1]
-        cell = np.searchsorted(q, qs) - 1
-        inside = (cell >= 0) & (cell < q.size - 1)
-        sel, qs, cell = sel[inside], qs[inside], cell[inside]
-        frac = (qs - q[cell]) / (q[cell + 1] - q[cell])
-        a_t[sel] = a[cell] + frac * (a[cell + 1] - a[cell])
-        slope[sel] = (q[cell + 1] - q[cell]) / (a[cell + 1] - a[cell])
-        c_t[sel] = c[cell] + frac * (c[cell + 1] - c[cell])
+        offset[r] = base - q[0]
+        keys.append(q + offset[r])
+        a_all.append(a)
+        c_all.append(c)
+        pos += q.size
+        end[r] = pos
+        q_top[r] = q[-1]
+        base += float(q[-1] - q[0]) + 1.0
+    stacked = [np.concatenate(x) if x else np.zeros(0) for x in (keys, a_all, c_all)]
+    out = (*stacked, offset, first, end, q_top)
+    for arr in out:
+        arr.setflags(write=False)
+    return out
+
+
+def _table_guess(
+    pb: _PhaseProblem, orbits: tuple[tuple[float, float, float, float], ...], r: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate, whose target orbit is ``orbits[r]`` ((aB, iB, rateB, udotB)): the
+    semi-major axis where its phase table gives q = gain / K (linear interpolation), the
+    table's slope dq/da there and the phasing orbit's cos i (NaN where no table covers the
+    candidate), and whether the candidate asks for more phase per revolution than the
+    table's lowest orbit gains (its orbit would dip under the perigee floor)."""
+    m = r.size
+    a_t = np.full(m, np.nan)
+    slope = np.full(m, np.nan)
+    c_t = np.full(m, np.nan)
+    keys, a, c, offset, first, end, q_top = _stacked_tables(
+        orbits, pb.matched, pb.mu, pb.r_eq, pb.j2
+    )
+    q_want = pb.gain / pb.K
+    has = np.isfinite(offset[r])
+    too_low = has & (q_want > q_top[r])
+    cell = np.searchsorted(keys, np.where(has, q_want + offset[r], -np.inf)) - 1
+    inside = np.nonzero(has & (cell >= first[r]) & (cell < end[r] - 1))[0]
+    cell = cell[inside]
+    k0, k1 = keys[cell], keys[cell + 1]
+    frac = (q_want[inside] + offset[r[inside]] - k0) / (k1 - k0)
+    a_t[inside] = a[cell] + frac * (a[cell + 1] - a[cell])
+    slope[inside] = (k1 - k0) / (a[cell + 1] - a[cell])
+    c_t[inside] = c[cell] + frac * (c[cell + 1] - c[cell])
     return a_t, slope, c_t, too_low
 
 
-def _solve_phasing_orbits(pb: _PhaseProblem, a_guess: np.ndarray, target: np.ndarray):
+def _solve_phasing_orbits(
+    pb: _PhaseProblem,
+    a_guess: np.ndarray,
+    orbits: tuple[tuple[float, float, float, float], ...],
+    r: np.ndarray,
+):
     """The semi-major axes that make every candidate gain its phase in K revolutions.
 
     Where the target's phase table (:func:`_phase_table`) covers a candidate: one Newton
@@ -296,7 +328,7 @@ def _solve_phasing_orbits(pb: _PhaseProblem, a_guess: np.ndarray, target: np.nda
     the solution (with the rates there) and the solution."""
     m = a_guess.size
     ac = a_guess.copy()
-    a_t, slope_t, c_t, too_low = _table_guess(pb, target)
+    a_t, slope_t, c_t, too_low = _table_guess(pb, orbits, r)
     hit = np.nonzero(np.isfinite(a_t))[0]
     out = [np.zeros(m) for _ in range(6)]
     out[0][too_low] = np.inf  # not solved: no phasing orbit above the perigee floor
@@ -359,6 +391,15 @@ def _phasing_orbits(
     v_c = np.sqrt(mu / aB)
     electric = eng is ctx.electric
     K = revs[:, None]
+    # the distinct target orbits (one phase table each) and each pair's
+    _, one, which = np.unique(
+        np.broadcast_to(np.asarray(k), (P,)), return_index=True, return_inverse=True
+    )
+    which = which.reshape(-1)
+    at = [np.broadcast_to(x, (P,)) for x in (aB, iB, rateB, udotB)]
+    orbits = tuple(
+        (float(at[0][i]), float(at[1][i]), float(at[2][i]), float(at[3][i])) for i in one
+    )
     variants = {}
     for var, lead in (
         (PHASE_LOW, -dphi),
@@ -395,7 +436,7 @@ def _phasing_orbits(
             j2=ctx.j2,
         )
         (err, tofc, ec, ic, raan_dot_c, argp_dot_c), ac = _solve_phasing_orbits(
-            pb, a_ph[rr, pp], np.broadcast_to(np.asarray(k), (P,))[pp]
+            pb, a_ph[rr, pp], orbits, which[pp]
         )
         a_ph = np.array(np.broadcast_to(aB, a_ph.shape), float)
         tof = np.array(np.broadcast_to(tof0, a_ph.shape), float)
