@@ -768,14 +768,13 @@ def report(
 
     p = _load_plan(file)
     costs = _costs_of(p.scenario) if with_costs else None
-    force = {"drag": drag, "zonal": zonal}
     if isinstance(p, FleetPlan):
-        return _report_fleet(p, out, with_verify, refine, exports, costs, force)
+        return _report_fleet(p, out, with_verify, refine, exports, costs, drag=drag, zonal=zonal)
     refined = None
     if refine:
         from otvplan.flight.refine import refinement
 
-        refined = refinement(p, **force)
+        refined = refinement(p, drag=drag, zonal=zonal)
         p = refined.plan
         echo_err(f"refined {len(refined.burns)} burns: delta-v "
                  f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
@@ -786,7 +785,8 @@ def report(
     if with_verify:
         from otvplan.flight.verify import verify as run_verify
 
-        verification = run_verify(p, execution="open-loop" if refine else "guided", **force)
+        verification = run_verify(p, execution="open-loop" if refine else "guided", drag=drag,
+                                  zonal=zonal)
     written = write_report(p, out, verification, exports=exports, refinement=refined,
                            costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
@@ -818,10 +818,9 @@ def _costs_of(scenario):
 
 
 def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
-                  costs=None, force=None) -> int:
+                  costs=None, *, drag: bool = False, zonal: int = 2) -> int:
     """`otvplan report` of a fleet plan: one report per tug and the fleet's own pages
-    (``force``: the force model's keywords, ``drag`` and ``zonal``)."""
-    force = force or {}
+    (``drag`` and ``zonal``: the force model of the refinement and the verification)."""
     from dataclasses import replace
 
     from otvplan.reporting.fleet_report import write_fleet_report
@@ -831,7 +830,7 @@ def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
 
         tugs = []
         for t in fp.tugs:
-            refined = refinement(t.plan, **force)
+            refined = refinement(t.plan, drag=drag, zonal=zonal)
             echo_err(f"tug {one_line(t.tug)}: refined {len(refined.burns)} burns: delta-v "
                      f"{refined.dv_added_kms * 1000.0:+.3f} m/s, propellant "
                      f"{refined.propellant_added_kg:+.3f} kg")
@@ -842,7 +841,8 @@ def _report_fleet(fp, out: Path, with_verify: bool, refine: bool, exports: bool,
         from otvplan.flight.verify import verify as run_verify
 
         verifications = {t.tug: run_verify(t.plan, execution="open-loop" if refine
-                                           else "guided", **force) for t in fp.tugs}
+                                           else "guided", drag=drag, zonal=zonal)
+                         for t in fp.tugs}
     written = write_fleet_report(fp, out, verifications, exports=exports, costs=costs)
     echo_err(f"wrote {len(written)} files to {out}")
     if verifications is not None and not all(v.passed for v in verifications.values()):
