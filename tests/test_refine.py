@@ -334,8 +334,21 @@ def test_cli_report_refines_and_verifies_in_the_force_model_asked_for(small_plan
     plan_json.write_text(plan_to_json(small_plan), encoding="utf-8")
     out = tmp_path / "out"
     args = ["--zonal", "4", "--drag"]
-    assert main(["report", str(plan_json), "--out", str(out), "--refine", "--verify",
-                 "--no-exports", *args]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(plan_json),
+                "--out",
+                str(out),
+                "--refine",
+                "--verify",
+                "--no-exports",
+                *args,
+            ]
+        )
+        == 0
+    )
     md = (out / "report.md").read_text(encoding="utf-8")
     assert md.count("two-body + J2/J3/J4 + drag") >= 2  # the refinement and the verification
     assert main(["verify", str(out / "plan.json"), "--open-loop", "--format", "csv", *args]) == 0

@@ -46,6 +46,7 @@ import numpy as np
 
 from otvplan.planning import legs as lg
 from otvplan.planning.sequencing import Bound, final_mass_upper_bound
+from otvplan.planning.sweep import sweep_orders
 from otvplan.planning.table_search import (
     MAX_LABELS,
     REFINE_PATHS,
@@ -198,23 +199,54 @@ def optimise(
     timed_out = False
     rel_gap = math.inf
 
-    # a quick beam over the first tables gives the branch-and-bound its first incumbent
-    arr_u = tab.arrays("ub")
-    best = _better(
-        best,
-        search_tables(
-            nodes,
+    if not exact:
+        # the hand-written plans, plane by plane: each searched once over the tables, then
+        # the most promising (by the relaxation) with their drift durations refined, within
+        # half the time left
+        now = time.perf_counter()
+        until = now + 0.5 * (deadline_s - now) if math.isfinite(deadline_s) else deadline_s
+        orders = sweep_orders(nodes)
+        promise = []
+        for order in orders:
+            best, relaxed = _optimise_sequence(
+                nodes, ctx, tab, m0, lim, disposal_dv, order, best, gap, until, beam_labels, 1
+            )
+            promise.append(relaxed)
+        for q in np.argsort(-np.array(promise), kind="stable")[:SEQUENCES_REFINED]:
+            if np.isfinite(promise[q]):
+                best, _ = _optimise_sequence(
+                    nodes,
+                    ctx,
+                    tab,
+                    m0,
+                    lim,
+                    disposal_dv,
+                    orders[q],
+                    best,
+                    gap,
+                    until,
+                    beam_labels,
+                    SEQUENCE_ROUNDS,
+                )
+    if exact or best is None:
+        # a quick beam over the first tables gives the branch-and-bound its first incumbent
+        # (a large manifest's beam rounds start from the plane-by-plane plan where it closes)
+        arr_u = tab.arrays("ub")
+        best = _better(
+            best,
+            search_tables(
+                nodes,
+                arr_u,
+                m0,
+                lim,
+                disposal_dv,
+                tab.leg_lower_bounds(),
+                max_labels=BEAM_LABELS if exact else beam_labels,
+                deadline_s=deadline_s,
+            ),
+            tab,
             arr_u,
-            m0,
-            lim,
-            disposal_dv,
-            tab.leg_lower_bounds(),
-            max_labels=BEAM_LABELS if exact else beam_labels,
-            deadline_s=deadline_s,
-        ),
-        tab,
-        arr_u,
-    )
+        )
     if not exact:
         return _optimise_beam(
             nodes,
@@ -307,6 +339,81 @@ def optimise(
         timed_out=timed_out,
         stats=stats,
     )
+
+
+#: Constructive orders whose drift durations are refined, and the rounds each is given
+#: (:func:`_optimise_sequence`).
+SEQUENCES_REFINED = 2
+SEQUENCE_ROUNDS = 12
+
+
+def _optimise_sequence(
+    nodes, ctx, tab, m0, lim, disposal_dv, order, best, gap, deadline_s, max_labels, rounds
+):
+    """The incumbent ``best`` improved by one delivery ``order``
+    (:func:`otvplan.planning.sweep.sweep_orders`), its drift durations refined as
+    :func:`optimise` refines them for every order: each round searches the order over the
+    real options and over the relaxation, and bisects the drift intervals the relaxation's
+    best plans and the order's best plan use, until the two agree within ``gap``, the
+    relaxation shows that the order cannot beat the incumbent, or ``rounds`` rounds. One
+    order's search is a chain of n layers of few labels, so a round costs little beyond the
+    new samples of the pairs on the order. Returns the incumbent and the order's relaxed
+    final mass (how far it could go; -inf when it cannot beat the incumbent)."""
+    payload_kg = float(nodes.mass[1:].sum())
+    own = None  # the order's own best plan
+    relaxed = -math.inf
+    for round_ in range(rounds):
+        if time.perf_counter() >= deadline_s:
+            break
+        leg_lb = tab.leg_lower_bounds()
+        arr_u = tab.arrays("ub")
+        res_u = search_tables(
+            nodes,
+            arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            leg_lb,
+            max_labels=max_labels,
+            deadline_s=deadline_s,
+            sequence=order,
+        )
+        own = _better(own, res_u, tab, arr_u)
+        arr_l = tab.arrays("lb")
+        res_l = search_tables(
+            nodes,
+            arr_l,
+            m0,
+            lim,
+            disposal_dv,
+            leg_lb,
+            incumbent=best[0] if best is not None else -math.inf,
+            max_labels=max_labels,
+            deadline_s=deadline_s,
+            sequence=order,
+        )
+        relaxed = res_l.best_mass
+        if res_l.best_index < 0:
+            break  # no plan of this order beats the incumbent, however its drifts are timed
+        if round_ == rounds - 1:
+            break
+        if own is not None:
+            used_kg = m0 - payload_kg - own[0]
+            if res_l.best_mass - own[0] <= gap * max(used_kg, 1e-12):
+                break
+        cand = np.argsort(-res_l.finals_m, kind="stable")[:REFINE_PATHS]
+        cand = cand[np.isfinite(res_l.finals_m[cand])]
+        used = _intervals_used(res_l, arr_l, cand)
+        for j, k, code, x, _a, _d in own[1] if own is not None else ():
+            if code == 1:
+                c = tab.curves[(j, k)]
+                i = int(np.argmin(np.abs(c.x - x)))
+                used.setdefault((j, k), []).extend([i, i + 1])
+        if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
+            break
+    if own is not None and (best is None or own[0] > best[0] + 1e-12):
+        return own, relaxed
+    return best, relaxed
 
 
 def _intervals_used(res, arrays, cand) -> dict[tuple[int, int], list[int]]:

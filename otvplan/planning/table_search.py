@@ -144,11 +144,18 @@ class _TimeBound:
     LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 31)])  # [km/s per s]
 
     def __init__(self, dur, dv, lim: Limits, disposal_dv):
+        # g[j, k, q]: least priced cost of a leg j -> k (inf without options), from the
+        # finite options only (the arrays are padded to the pair with the most samples)
+        n1, n2 = dur.shape[:2]
         ok = np.isfinite(dur) & np.isfinite(dv)
-        d = np.where(ok, dur, 0.0)
-        v = np.where(ok, dv, np.inf)
-        # g[j, k, q]: least priced cost of a leg j -> k
-        self.g = np.min(v[..., None] + d[..., None] * self.LAMBDAS, axis=2)
+        self.g = np.full((n1 * n2, self.LAMBDAS.size), np.inf)
+        jj, kk = np.nonzero(ok)[:2]
+        if jj.size:
+            pair = jj * n2 + kk
+            starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+            priced = dv[ok][:, None] + dur[ok][:, None] * self.LAMBDAS[None, :]
+            self.g[pair[starts]] = np.minimum.reduceat(priced, starts, axis=0)
+        self.g = self.g.reshape(n1, n2, self.LAMBDAS.size)
         self.horizon = lim.horizon_s
         self.ve = lim.ve_kms
         self.disposal = float(np.min(disposal_dv)) if np.size(disposal_dv) else 0.0
@@ -179,6 +186,25 @@ class _TimeBound:
         d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
         d_min = np.maximum(d_min, 0.0) + self.disposal
         return mass_after(layer.m - layer.remaining_payload_mass, d_min, self.ve)
+
+
+#: The time bounds of the last few option arrays (each with the arrays it was built on).
+_TIME_BOUNDS: dict[tuple, tuple[np.ndarray, np.ndarray, _TimeBound]] = {}
+
+
+def _time_bound(dur, dv, lim: Limits, disposal_dv) -> _TimeBound:
+    """:class:`_TimeBound` of the arrays, built once per (read-only) option arrays."""
+    key = (id(dur), id(dv), lim.horizon_s, lim.ve_kms, np.asarray(disposal_dv).tobytes())
+    got = _TIME_BOUNDS.get(key)
+    if got is not None and got[0] is dur and got[1] is dv:
+        return got[2]
+    tb = _TimeBound(dur, dv, lim, disposal_dv)
+    if dur.flags.writeable:  # arrays that may change are not kept
+        return tb
+    if len(_TIME_BOUNDS) >= 8:
+        _TIME_BOUNDS.clear()
+    _TIME_BOUNDS[key] = (dur, dv, tb)
+    return tb
 
 
 #: Candidate options generated at once (memory: about 100 bytes each).
@@ -269,8 +295,10 @@ def search_tables(
     incumbent: float = -math.inf,
     max_labels: int = MAX_LABELS,
     deadline_s: float = math.inf,
+    sequence: np.ndarray | None = None,
 ) -> TableSearch:
-    """Label-setting search over every order and every tabulated option.
+    """Label-setting search over every order and every tabulated option (with ``sequence``,
+    an order of the targets 1..n: that delivery order only, over every tabulated option).
 
     ``arrays`` (:meth:`LegTables.arrays`): option o of the leg from orbit j to target k
     takes ``dur[j, k, o]`` after its first burn, which waits for the tug to reach ``phase``
@@ -309,7 +337,11 @@ def search_tables(
     )
     decay = mass_after(1.0, dv, lim.ve_kms)  # the mass ratio of each option
     half_period = np.pi / nodes.u_rate
-    time_bound = _TimeBound(dur, dv, lim, disposal_dv) if math.isfinite(lim.horizon_s) else None
+    time_bound = (
+        _time_bound(dur, dv, lim, disposal_dv)
+        if math.isfinite(lim.horizon_s) and math.isfinite(incumbent) and sequence is None
+        else None  # (one order's layers are few labels: the spanning-tree bound will do)
+    )
     for depth in range(n):
         cur = layers[-1]
         L = cur.size
@@ -317,8 +349,9 @@ def search_tables(
             break
         last = depth == n - 1
         parts = []
+        ks_here = ks if sequence is None else np.asarray(sequence[depth : depth + 1], int)
         # candidates (label x payload x option) in chunks of labels, filtered as they come
-        per_label = max(1, (n - depth) * dur.shape[2])
+        per_label = max(1, (n - depth if sequence is None else 1) * dur.shape[2])
         step = max(1, CHUNK // per_label)
         for c0 in range(0, L, step):
             parts.append(
@@ -326,7 +359,7 @@ def search_tables(
                     nodes,
                     cur,
                     np.arange(c0, min(L, c0 + step)),
-                    ks,
+                    ks_here,
                     bits,
                     dur,
                     dv,
@@ -336,7 +369,7 @@ def search_tables(
                     u_width,
                     deadline,
                     lim,
-                    n,
+                    ks_here.size,
                     disposal_dv if last else None,
                     incumbent,
                 )

@@ -105,9 +105,15 @@ class LegTables:
     keys: dict[tuple[int, int], bytes] = field(default_factory=dict)
     #: the key of the whole manifest's geometry (its refined tables are kept under it)
     manifest: bytes = b""
+    #: per mode: the curves the arrays were built from (kept alive, so their ids identify
+    #: them) and the arrays, until a curve changes
+    _built: dict = field(default_factory=dict, repr=False, compare=False)
+    #: per pair: the curve and its relaxation (:func:`_relaxation`), until the curve changes
+    _relaxed: dict = field(default_factory=dict, repr=False, compare=False)
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
-        """Arrays of shape (n1, n1, X) for ``mode``:
+        """Arrays of shape (n1, n1, X) for ``mode`` (read-only; built again only after the
+        curves change):
 
         ``"ub"``: the real options - ``dur`` from the first burn to arrival [s], ``dv``,
         ``phase`` of the first burn (NaN: no plane change, the burn is made at once),
@@ -120,6 +126,18 @@ class LegTables:
         time, is the range ``u_end`` to ``u_end + u_width`` of the pair's samples (widened by a
         tenth), and the next first burn is charged the least wait over that range.
         """
+        key = tuple((pair, id(c)) for pair, c in self.curves.items())
+        got = self._built.get(mode)
+        if got is not None and got[0] == key:
+            return got[2]
+        out = self._build_arrays(mode)
+        for a in out.values():
+            a.setflags(write=False)
+        self._built[mode] = (key, tuple(self.curves.values()), out)
+        return out
+
+    def _build_arrays(self, mode: str) -> dict[str, np.ndarray]:
+        """:meth:`arrays`, built."""
         width = 1 + max(
             (
                 (c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
@@ -152,7 +170,11 @@ class LegTables:
                 out["x"][j, k, sl] = c.x[keep]
                 out["sample"][j, k, sl] = keep
             else:
-                t_lo, dv_lo = _relaxation(c)
+                got = self._relaxed.get((j, k))
+                if got is None or got[0] is not c:
+                    got = (c, *_relaxation(c))
+                    self._relaxed[(j, k)] = got
+                _, t_lo, dv_lo = got
                 keep = _front(t_lo, dv_lo)
                 sl = slice(1, 1 + keep.size)
                 out["dur"][j, k, sl] = t_lo[keep]
