@@ -17,6 +17,7 @@ Edelbaum, "Propulsion Requirements for Controllable Satellites", ARS Journal 31 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -251,153 +252,205 @@ class SplitTransfer(NamedTuple):
 
 _SPLIT_BLOCK = 32768  # elements per block: keeps the working arrays in the CPU cache
 
+# The split kernel keeps every per-element constant in one table ``q`` of shape (10, n), so that
+# one fancy index gathers or compacts them all: rows 0-1 p_k (burn k = 1, 2: the product of its
+# two speeds), 2-3 2 p_k, 4-5 4 p_k, 6-7 e_k = d_k^2 (d_k the speed change), 8 sin(theta/2),
+# 9 cos(theta/2). Stacking the two burns' rows lets one NumPy call serve both burns.
+_Q_P, _Q_P2, _Q_P4, _Q_E = slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 8)
+_Q_STH, _Q_CTH = 8, 9
 
-def _split_slopes(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
-                  s_th: FloatArray, c_th: FloatArray, third: bool = False
-                  ) -> tuple[FloatArray, ...]:
-    """Derivatives of the split cost at x = 4 atan(u), and the two burns, without trig calls.
 
-    s = sin(x/2), c = cos(x/2) from the half-angle parameter u = tan(x/4); the second burn's
-    half-angle y/2 = theta/2 - x/2 by the subtraction formulas. With g_k = sqrt(e_k + 4 p_k
-    sin^2), h_k = g_k' = p_k sin / g_k, h_k' = (p_k cos - h_k^2) / g_k and
-    h_k'' = -(p_k sin + 3 h_k h_k') / g_k, the cost's derivatives are f' = h1(x) - h2(y),
-    f'' = h1' + h2' and (``third``) f3 = h1'' - h2''. Returns (f', f'', [f3,] g1, g2).
+def _split_slopes(u: FloatArray, q: FloatArray, order: int = 1) -> tuple[FloatArray, ...]:
+    """Derivatives of the split cost at x = 4 atan(u), without trig calls.
+
+    ``q`` is the kernel's constant table (see ``_Q_P``); its last axis matches ``u``'s (pass
+    ``q[:, None]`` for a ``u`` of shape (k, n)). s = sin(x/2), c = cos(x/2) from the half-angle
+    parameter u = tan(x/4); the second burn's half-angle y/2 = theta/2 - x/2 by the subtraction
+    formulas. With g_k = sqrt(e_k + 4 p_k sin^2), h_k = g_k' = p_k sin / g_k,
+    h_k' = (p_k cos - h_k^2) / g_k and h_k'' = -(p_k sin + 3 h_k h_k') / g_k, the cost's
+    derivatives are f' = h1(x) - h2(y), f'' = h1' + h2' and f3 = h1'' - h2''. Returns f' for
+    ``order`` 1, (f', f'') for 2, and (f', f'', f3, 1 + u^2) for 3. Both burns' quantities are
+    computed as one (2, ...) array. At x = 0 or y = 0 with no speed change (g = 0) the guard
+    below keeps f' finite (its sign is what is used there; the ends are scored separately),
+    while f'' and f3 may overflow to inf: the safeguarded steps reject such points. The
+    caller silences the floating-point warnings.
     """
     uu = u * u
-    inv = 1.0 / (1.0 + uu)
-    s = 2.0 * u * inv
-    c = (1.0 - uu) * inv
-    sy = s_th * c - c_th * s  # sin(y/2), y = theta - x
-    cy = c_th * c + s_th * s  # cos(y/2)
-    ss, sys = s * s, sy * sy
-    g1 = np.sqrt(e1 + 4.0 * p1 * ss)
-    g2 = np.sqrt(e2 + 4.0 * p2 * sys)
-    # Guard 0/0 at x = 0 or y = 0 with no speed change (nodes there are used only through
-    # the sign of f', and the ends are scored separately).
-    # There the second and third derivatives may overflow to inf; the safeguarded steps
-    # reject such points.
-    with np.errstate(over="ignore", invalid="ignore"):
-        r1 = 1.0 / np.maximum(g1, 1e-300)
-        r2 = 1.0 / np.maximum(g2, 1e-300)
-        ps1 = 2.0 * p1 * s * c  # p1 sin x
-        ps2 = 2.0 * p2 * sy * cy
-        h1 = ps1 * r1
-        h2 = ps2 * r2
-        k1 = (p1 - 2.0 * p1 * ss - h1 * h1) * r1  # h1' (cos x = 1 - 2 s^2)
-        k2 = (p2 - 2.0 * p2 * sys - h2 * h2) * r2
-        fp, fpp = h1 - h2, k1 + k2  # (their sum may overflow too: r1, r2 up to 1e300)
-        if not third:
-            return fp, fpp, g1, g2
-        f3 = (ps2 + 3.0 * h2 * k2) * r2 - (ps1 + 3.0 * h1 * k1) * r1
-    return fp, fpp, f3, g1, g2
+    den = 1.0 + uu
+    inv = 1.0 / den
+    sc = np.empty((2, 2, *u.shape))  # [sin, cos] of [x/2, y/2]
+    s, c = sc[0], sc[1]
+    np.multiply(u, 2.0, out=s[0])
+    s[0] *= inv
+    np.subtract(1.0, uu, out=c[0])
+    c[0] *= inv
+    s_th, c_th = q[_Q_STH], q[_Q_CTH]
+    np.multiply(s_th, c[0], out=s[1])  # sin(y/2) = sin(theta/2) cos(x/2) - cos(theta/2) sin(x/2)
+    s[1] -= c_th * s[0]
+    np.multiply(c_th, c[0], out=c[1])  # cos(y/2) = cos(theta/2) cos(x/2) + sin(theta/2) sin(x/2)
+    c[1] += s_th * s[0]
+    ss = s * s
+    g = q[_Q_P4] * ss  # g = sqrt(e + 4 p sin^2)
+    g += q[_Q_E]
+    np.sqrt(g, out=g)
+    r = np.maximum(g, 1e-300)  # 1 / g
+    np.divide(1.0, r, out=r)
+    ps = q[_Q_P2] * s  # p sin = 2 p s c
+    ps *= c
+    h = ps * r
+    fp = h[0] - h[1]
+    if order == 1:
+        return (fp,)
+    k = q[_Q_P2] * ss  # h' = (p cos - h^2) / g, cos = 1 - 2 s^2
+    np.subtract(q[_Q_P], k, out=k)
+    k -= h * h
+    k *= r
+    fpp = k[0] + k[1]
+    if order == 2:
+        return fp, fpp
+    l3 = 3.0 * h  # -h'' = (p sin + 3 h h') / g
+    l3 *= k
+    l3 += ps
+    l3 *= r
+    return fp, fpp, l3[1] - l3[0], den
 
 
-def _split_burns(u: FloatArray, p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
-                 s_th: FloatArray, c_th: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The two burns g1(x), g2(theta - x) [km/s] at x = 4 atan(u) (see _split_slopes)."""
-    uu = u * u
-    inv = 1.0 / (1.0 + uu)
-    s = 2.0 * u * inv
-    sy = (s_th * (1.0 - uu) - c_th * 2.0 * u) * inv
-    return np.sqrt(e1 + 4.0 * p1 * s * s), np.sqrt(e2 + 4.0 * p2 * sy * sy)
+def _split_root(st: FloatArray, q: FloatArray, iterations: int) -> FloatArray:
+    """Safeguarded Halley iteration for f' = 0 in u = tan(x/4) on the brackets in ``st``.
 
-
-def _split_root(lo: FloatArray, hi: FloatArray, f_lo: FloatArray, f_hi: FloatArray,
-                p1: FloatArray, e1: FloatArray, p2: FloatArray, e2: FloatArray,
-                s_th: FloatArray, c_th: FloatArray, iterations: int,
-                u0: FloatArray | None = None) -> FloatArray:
-    """Safeguarded Halley iteration for f' = 0 in u = tan(x/4), bracket f'(lo) <= 0 <= f'(hi).
-
-    It starts from ``u0`` where that lies inside the bracket, else from the secant point.
+    ``st`` has rows (start, lo, hi, tol): f'(lo) <= 0 <= f'(hi), the start inside; ``q`` the
+    constant table of the same columns. Both are consumed (updated in place).
     A converged step (Newton part within the tolerance, or f' = 0) is accepted even on the
     bracket's end: the bracket update has just moved that end to the current point, and
     bisecting towards it instead cost up to a dozen more iterations.
     Halley's correction factor is clipped to [2/3, 2] (it stalls near stationary points of f');
     a step that leaves the bracket (or meets f'' <= 0) is replaced by bisection. An element
-    stops after a step whose Newton part is below 1e-7 of its bracket's width (the error after a
-    converging Halley step is of the order of its length cubed) and leaves the working set.
-    Finished elements are dropped from the working set once a quarter of it has finished.
+    stops after a step whose Newton part is within ``tol`` (1e-7 of its bracket's width: the
+    error after a converging Halley step is of the order of its length cubed). Finished
+    elements keep iterating (their answer is kept aside) until a quarter of a large working set
+    has finished, which is then compacted.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = lo - f_lo * (hi - lo) / (f_hi - f_lo)  # start at the secant point
-    u = np.where((u >= lo) & (u <= hi), u, 0.5 * (lo + hi))
-    if u0 is not None:
-        u = np.where((u0 > lo) & (u0 < hi), u0, u)
-    u_out = u.copy()
-    idx = None  # positions in u_out of the working set (None: all)
-    fin = np.zeros(u.shape, dtype=bool)  # finished, waiting to leave the working set
-    tol = np.maximum(1e-7 * (hi - lo), 4e-16 * hi)  # relative to the bracket, not to u
+    n = st.shape[1]
+    u_out = np.empty(n)
+    idx: NDArray[np.intp] | None = None  # positions in u_out of the working set (None: all)
+    fin = np.zeros(n, dtype=bool)  # finished (u frozen), waiting to leave the working set
+    u, lo, hi, tol = st
     for _ in range(iterations):
-        fp, fpp, f3, _, _ = _split_slopes(u, p1, e1, p2, e2, s_th, c_th, third=True)
+        fp, fpp, f3, den = _split_slopes(u, q, 3)
+        # The bracket's end moves to u: lo where f' < 0, hi elsewhere. As 0 <= lo <= u <= hi,
+        # lo = max(lo, u [f' < 0]) and hi = min(hi, u + hi [f' < 0]) (no select on a random mask).
         neg = fp < 0.0
-        lo = lo + neg * (u - lo)
-        hi = u + neg * (hi - u)
+        t = u * neg
+        np.maximum(lo, t, out=lo)
+        np.multiply(hi, neg, out=t)
+        t += u
+        np.minimum(hi, t, out=hi)
         # Halley on F(u) = f'(x(u)), x = 4 atan(u): F_u = f'' x', F_uu = f3 x'^2 + f'' x'',
-        # x' = 4 / (1 + u^2), x'' = -u x'^2 / 2; the correction is F F_uu / (2 F_u^2).
-        xp = 4.0 / (1.0 + u * u)
-        with np.errstate(over="ignore", invalid="ignore"):
-            fu = np.maximum(fpp * xp, 1e-250)
-            newton = fp / fu  # may overflow where f'' <= 0: such steps are rejected below
-            corr = np.clip(0.5 * newton * (f3 - 0.5 * u * fpp) * xp * xp / fu, -0.5, 0.5)
-            u_new = u - newton / (1.0 - corr)
+        # x' = 4 / (1 + u^2), x'' = -u x'^2 / 2. With a = f' / f'' (Newton's step in x) the
+        # Newton part is F / F_u = a (1 + u^2) / 4 and the correction F F_uu / (2 F_u^2) is
+        # a (f3 / f'' - u / 2) / 2. Where f'' <= 0 the step is rejected below.
+        newton = fp / fpp
+        corr = f3 / fpp
+        corr -= 0.5 * u
+        corr *= newton  # (a is newton until scaled)
+        corr *= 0.5
+        newton *= den
+        newton *= 0.25
+        np.maximum(corr, -0.5, out=corr)
+        np.minimum(corr, 0.5, out=corr)
+        np.subtract(1.0, corr, out=corr)
+        np.divide(newton, corr, out=corr)
+        u_new = u - corr
         # A converged step may land on the end the bracket update just moved to u (f' = 0
         # exactly, or a step below rounding): accept it there rather than bisect towards it.
+        # (A step moves away from that end, so only the far end can be crossed.)
         root = fp == 0.0  # (where f'' may have overflowed)
-        u_new = np.where(root, u, u_new)
-        small = (np.abs(newton) <= tol) | root
-        ok = (((u_new > lo) & (u_new < hi)) | (small & (u_new >= lo) & (u_new <= hi))) & (
-            fpp > 0.0) | root
-        u = np.where(ok, u_new, 0.5 * (lo + hi))
-        done = ((ok & small) | (hi - lo <= tol)) & ~fin
-        if not done.any():
-            continue
-        pos = np.flatnonzero(done)
-        u_out[pos if idx is None else idx[pos]] = u[pos]
+        np.copyto(u_new, u, where=root)
+        ok = u_new >= lo
+        ok &= u_new <= hi
+        ok &= fpp > 0.0
+        ok |= root
+        np.add(lo, hi, out=t)  # bisection where the step is rejected
+        t *= 0.5
+        np.copyto(u_new, t, where=~ok)
+        np.copyto(u_new, u, where=fin)
+        np.copyto(u, u_new)
+        done = np.abs(newton) <= tol
+        done |= root
+        done &= ok
+        np.subtract(hi, lo, out=t)
+        done |= t <= tol
         fin |= done
-        n_fin = np.count_nonzero(fin)
-        if n_fin == u.shape[0]:
+        if fin.all():
             break
-        if 4 * n_fin >= u.shape[0]:  # compact once a quarter has finished
-            keep = np.flatnonzero(~fin)
+        n_fin = np.count_nonzero(fin)
+        if 4 * n_fin >= fin.size and n_fin >= _SPLIT_COMPACT:
+            gone, keep = np.flatnonzero(fin), np.flatnonzero(~fin)
+            u_out[gone if idx is None else idx[gone]] = u[gone]
             idx = keep if idx is None else idx[keep]
-            u, lo, hi, tol, fin = u[keep], lo[keep], hi[keep], tol[keep], fin[keep]
-            p1, e1, p2, e2, s_th, c_th = (a[keep] for a in (p1, e1, p2, e2, s_th, c_th))
-    else:
-        left = np.flatnonzero(~fin)
-        u_out[left if idx is None else idx[left]] = u[left]
+            st, q = np.take(st, keep, axis=1), np.take(q, keep, axis=1)
+            u, lo, hi, tol = st
+            fin = np.zeros(keep.size, dtype=bool)
+    u_out[slice(None) if idx is None else idx] = u
     return u_out
 
 
-def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArray,
-                 th: FloatArray, iterations: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """optimal_split on 1-D arrays; returns dv1, dv2 and the first burn's rotation x."""
-    p1, p2 = v1 * vt1, vt2 * v2
-    e1, e2 = (v1 - vt1) ** 2, (v2 - vt2) ** 2
+_SPLIT_COMPACT = 1024  # least number of finished elements worth compacting the working set for
+
+
+def _split_block(v: FloatArray, th: FloatArray, iterations: int, work: FloatArray
+                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The optimal split on one block: speeds ``v`` (rows v1, v2, vt1, vt2), angles ``th``.
+
+    Returns dv1, dv2 and the first burn's rotation x. Work that only some elements need (the
+    slopes at the inflections, the guesses near the ends, the second minimum) is done on those
+    elements only. ``work``: room for the constant table of twice the block (10, >= 2 m), so
+    that the second minima's columns are appended without copying it.
+    """
+    m = th.shape[0]
+    q = work[:, :m]
+    p, p2, p4, e = q[_Q_P], q[_Q_P2], q[_Q_P4], q[_Q_E]
+    s_th, c_th = q[_Q_STH], q[_Q_CTH]
+    np.multiply(v[0:2], v[2:4], out=p)
+    dv = v[0:2] - v[2:4]
+    np.multiply(dv, dv, out=e)
+    np.multiply(p, 2.0, out=p2)
+    np.multiply(p, 4.0, out=p4)
     u_th = np.tan(0.25 * th)  # the only trigonometric call until the final angle
-    inv = 1.0 / (1.0 + u_th * u_th)
-    s_th, c_th = 2.0 * u_th * inv, (1.0 - u_th * u_th) * inv  # sin, cos of theta/2
+    uu_th = u_th * u_th
+    inv = 1.0 / (1.0 + uu_th)
+    np.multiply(2.0 * u_th, inv, out=s_th)  # sin, cos of theta/2
+    np.subtract(1.0, uu_th, out=c_th)
+    c_th *= inv
 
-    def inflection(p: FloatArray, e: FloatArray) -> FloatArray:
-        # Inflection of g (peak of g'): sin^2(x*/2) = e / (e + sqrt(e^2 + 4 p e)) <= 1/2, as
-        # u* = tan(x*/4) = s / (1 + c). No speed change (e = 0): g is concave from x = 0.
-        q = e / np.maximum(e + np.sqrt(e * e + 4.0 * p * e), 1e-300)
-        return np.sqrt(q) / (1.0 + np.sqrt(1.0 - q))
-
-    a = np.minimum(inflection(p1, e1), u_th)  # g1 convex for x < a
-    w = inflection(p2, e2)  # g2(theta - x) convex for x > theta - x2*
+    # Inflection of g (peak of g'): sin^2(x*/2) = e / (e + sqrt(e^2 + 4 p e)) <= 1/2, as
+    # u* = tan(x*/4) = s / (1 + c). No speed change (e = 0): g is concave from x = 0.
+    t = np.sqrt(e * e + p4 * e)
+    t += e
+    np.maximum(t, 1e-300, out=t)
+    qi = e / t
+    infl = np.sqrt(qi) / (1.0 + np.sqrt(1.0 - qi))
+    a = np.minimum(infl[0], u_th)  # g1 convex for x < a
+    w = infl[1]  # g2(theta - x) convex for x > theta - x2*
     b = np.maximum((u_th - w) / (1.0 + u_th * w), 0.0)
     n1, n2 = np.minimum(a, b), np.maximum(a, b)
-    g_end2 = np.sqrt(e2 + 4.0 * p2 * s_th * s_th)  # burn 2 at x = 0 (all rotation there)
-    g_end1 = np.sqrt(e1 + 4.0 * p1 * s_th * s_th)  # burn 1 at x = theta
-    f0 = -2.0 * p2 * s_th * c_th / np.maximum(g_end2, 1e-300)  # f'(0) <= 0
-    fth = 2.0 * p1 * s_th * c_th / np.maximum(g_end1, 1e-300)  # f'(theta) >= 0
-    # Where f is convex on the whole range (n1 = 0, n2 = theta) the nodes are the ends.
+    # each burn with all the rotation: row 0 burn 1 at x = theta, row 1 burn 2 at x = 0
+    g_end = p4 * s_th
+    g_end *= s_th
+    g_end += e
+    np.sqrt(g_end, out=g_end)
+    f_end = p2 * s_th  # f'(theta) >= 0 and -f'(0) >= 0
+    f_end *= c_th
+    f_end /= np.maximum(g_end, 1e-300)
+    f0, fth = -f_end[1], f_end[0]
+    # f' at the nodes; where f is convex on the whole range (n1 = 0, n2 = theta) they are the
+    # ends, and only the nodes inside (0, theta) are evaluated.
     f1, f2 = f0.copy(), fth.copy()
-    inner = np.flatnonzero((n1 > 0.0) | (n2 < u_th))
-    if inner.size:
-        sub = (p1[inner], e1[inner], p2[inner], e2[inner], s_th[inner], c_th[inner])
-        f1[inner] = _split_slopes(n1[inner], *sub)[0]
-        f2[inner] = _split_slopes(n2[inner], *sub)[0]
+    j1, j2 = np.flatnonzero(n1 > 0.0), np.flatnonzero(n2 < u_th)
+    if j1.size or j2.size:
+        fn = _split_slopes(np.concatenate((n1[j1], n2[j2])),
+                           np.take(q, np.concatenate((j1, j2)), axis=1))[0]
+        f1[j1], f2[j2] = fn[: j1.size], fn[j1.size :]
     # Between the inflections f' is monotonic, and each outer piece holds at most one rising
     # zero of f'. The first piece whose right end has f' > 0 holds the "left" minimum; when
     # f'(n1) > 0 > f'(n2) the last piece [n2, theta] holds a second ("right") one.
@@ -406,53 +459,144 @@ def _split_block(v1: FloatArray, vt1: FloatArray, vt2: FloatArray, v2: FloatArra
     dn, dt = n2 - n1, u_th - n2
     lo = c1 * (n1 + c2 * dn)
     hi = n1 + c1 * (dn + c2 * dt)
-    f_lo = f0 + c1 * (f1 - f0 + c2 * (f2 - f1))
-    f_hi = f1 + c1 * (f2 - f1 + c2 * (fth - f2))
     # First guesses. Between the inflections (the whole range where f is convex): the
     # small-angle optimum. With sin(x/2) ~ x/2 and equal burn speeds (p1 = p2) stationarity
     # p1 x / g1 = p2 (theta - x) / g2 gives x = theta d1 / (d1 + d2) exactly; for small
     # rotations (g_k ~ d_k + p_k x^2 / (2 d_k)) x = theta w1 / (w1 + w2) with w_k = d_k / p_k,
-    # the same split when p1 = p2. Near an end (a minimum inside [0, x1*] or [theta - x2*,
-    # theta]): the other burn's slope frozen at its value at that end, C = -f'(0) (or
-    # f'(theta)), and h_k(x) = C solved for S = sin^2(x/2): 4 p^2 S (1 - S) = C^2 (e + 4 p S),
-    # S = C^2 e / (2 p (q + sqrt(q^2 - C^2 e))), q = p - C^2; u = s / (1 + sqrt(1 - S)).
+    # the same split when p1 = p2; u = tan(x/4) by its Pade approximant z (15 - z^2) /
+    # (15 - 6 z^2) (2e-4 relative at x = pi, far below the guess's own error). Near an end (a
+    # minimum inside [0, x1*] or [theta - x2*, theta]): the other burn's slope frozen at its
+    # value at that end, C = -f'(0) (or f'(theta)), and h_k(x) = C solved for S = sin^2(x/2):
+    # 4 p^2 S (1 - S) = C^2 (e + 4 p S), S = C^2 e / (2 p (q + sqrt(q^2 - C^2 e))),
+    # q = p - C^2; u = s / (1 + sqrt(1 - S)).
     # From these Halley needs two or three steps and a confirming one.
-    def near_end(p: FloatArray, e: FloatArray, slope: FloatArray) -> FloatArray:
-        cc = slope * slope
-        q = p - cc
-        ss = cc * e / (2.0 * p * (q + np.sqrt(q * q - cc * e)))
-        return np.sqrt(ss) / (1.0 + np.sqrt(1.0 - ss))
+    d = np.sqrt(e)
+    wk = d / p
+    xy = np.empty((2, m))
+    np.multiply(wk[0] / (wk[0] + wk[1]), th, out=xy[0])
+    np.subtract(th, xy[0], out=xy[1])
+    # one Newton step on the hyperbola model g_k ~ sqrt(e_k + p_k x^2)
+    gm = xy * xy
+    gm *= p
+    gm += e
+    np.sqrt(gm, out=gm)
+    hm = p * xy
+    hm /= gm
+    fm = hm[0] - hm[1]
+    dm = p * e
+    gm3 = gm * gm
+    gm3 *= gm
+    dm /= gm3
+    fm /= dm[0] + dm[1]
+    z = xy[0] - fm
+    np.minimum(np.maximum(z, 0.0), th, out=z)
+    z *= 0.25
+    zz = z * z
+    u0 = 15.0 - zz
+    u0 *= z
+    zz *= -6.0
+    zz += 15.0
+    u0 /= zz
 
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        w1, w2 = np.sqrt(e1) / p1, np.sqrt(e2) / p2
-        u_mid = np.tan(th * (0.25 * w1 / (w1 + w2)))
-        u_left = near_end(p1, e1, f0)
-        u_y = near_end(p2, e2, fth)  # tan(y/4) of the second burn's rotation y = theta - x
-        u_right = (u_th - u_y) / (1.0 + u_th * u_y)
-    u0 = np.where(~c1, u_left, np.where(c2, u_right, u_mid))
-    u = _split_root(lo, hi, f_lo, f_hi, p1, e1, p2, e2, s_th, c_th, iterations, u0)
-    g1, g2 = _split_burns(u, p1, e1, p2, e2, s_th, c_th)
-    two = np.flatnonzero((f1 > 0.0) & (f2 < 0.0))
-    if two.size:
-        sub = (p1[two], e1[two], p2[two], e2[two], s_th[two], c_th[two])
-        u_r = _split_root(n2[two], u_th[two], f2[two], fth[two], *sub, iterations,
-                          u_right[two])
-        g1r, g2r = _split_burns(u_r, *sub)
-        better = g1r + g2r < g1[two] + g2[two]
+    def near_end(k: int, j: NDArray[np.intp]) -> FloatArray:  # burn k's guess, elements j
+        cc = f_end[1 - k, j] ** 2
+        pk, ek = p[k, j], e[k, j]
+        qq = pk - cc
+        cce = cc * ek
+        ss = cce / (2.0 * pk * (qq + np.sqrt(qq * qq - cce)))
+        u_k: FloatArray = np.sqrt(ss) / (1.0 + np.sqrt(1.0 - ss))
+        return u_k
+
+    jl = np.flatnonzero(~c1)
+    if jl.size:
+        u0[jl] = near_end(0, jl)
+    two_or_right = c2 & (c1 | (f1 > 0.0))  # f'(n2) < 0 < f'(n1) (two minima), or c1 & c2
+    jr = np.flatnonzero(two_or_right)
+    u_right = np.empty(0)
+    two = jr
+    if jr.size:
+        u_y = near_end(1, jr)  # tan(y/4) of the second burn's rotation y = theta - x
+        u_right = (u_th[jr] - u_y) / (1.0 + u_th[jr] * u_y)
+        right = c1[jr]
+        u0[jr[right]] = u_right[right]
+        two, u_right = jr[~right], u_right[~right]
+    # The working set: the left minima, then the right ones where there are two.
+    k = two.size
+    st = np.empty((4, m + k))
+    st[0, :m], st[1, :m], st[2, :m] = u0, lo, hi
+    if k:
+        st[0, m:], st[1, m:], st[2, m:] = u_right, n2[two], u_th[two]
+        work[:, m : m + k] = q[:, two]
+        q = work[:, : m + k]
+    u0, lo, hi = st[0], st[1], st[2]
+    # Start from the first guess where it lies inside the bracket, else from the secant point.
+    bad = np.flatnonzero(~((u0 > lo) & (u0 < hi)))
+    if bad.size:  # f' at the bracket's ends
+        j = np.concatenate((np.arange(m), two))[bad]
+        left, c1_, c2_ = bad < m, c1[j], c2[j]
+        f0_, f1_, f2_, fth_ = f0[j], f1[j], f2[j], fth[j]
+        f_lo = np.where(left, f0_ + c1_ * (f1_ - f0_ + c2_ * (f2_ - f1_)), f2_)
+        f_hi = np.where(left, f1_ + c1_ * (f2_ - f1_ + c2_ * (fth_ - f2_)), fth_)
+        lo_b, hi_b = lo[bad], hi[bad]
+        u = lo_b - f_lo * (hi_b - lo_b) / (f_hi - f_lo)
+        u0[bad] = np.where((u >= lo_b) & (u <= hi_b), u, 0.5 * (lo_b + hi_b))
+    np.maximum(1e-7 * (hi - lo), 4e-16 * hi, out=st[3])  # relative to the bracket, not to u
+    u = _split_root(st, q, iterations)
+    # the burns at the roots
+    uu = u * u
+    inv = 1.0 / (1.0 + uu)
+    s_x = np.empty((2, u.shape[0]))
+    np.multiply(2.0 * u, inv, out=s_x[0])
+    np.subtract(q[_Q_STH] * (1.0 - uu), q[_Q_CTH] * 2.0 * u, out=s_x[1])
+    s_x[1] *= inv
+    g = q[_Q_P4] * s_x
+    g *= s_x
+    g += q[_Q_E]
+    np.sqrt(g, out=g)
+    if k:  # the better of the two minima
+        tot = g[0] + g[1]
+        better = tot[m:] < tot[two]
         pick = two[better]
-        u[pick], g1[pick], g2[pick] = u_r[better], g1r[better], g2r[better]
+        u[pick], g[:, pick] = u[m:][better], g[:, m:][:, better]
+        u, g = u[:m], g[:, :m]
     x = 4.0 * np.arctan(u)
     # The ends are candidates too (they win when a burn has little or no speed change).
-    d1, d2 = np.sqrt(e1), np.sqrt(e2)
-    end0, end1 = d1 + g_end2, g_end1 + d2
-    ends = np.flatnonzero((end0 < g1 + g2) | (end1 < g1 + g2))
-    if ends.size:
-        use0 = (end0[ends] < g1[ends] + g2[ends]) & (end0[ends] <= end1[ends])
-        use1 = ~use0
-        k0, k1 = ends[use0], ends[use1]
-        x[k0], g1[k0], g2[k0] = 0.0, d1[k0], g_end2[k0]
-        x[k1], g1[k1], g2[k1] = th[k1], g_end1[k1], d2[k1]
+    tot = g[0] + g[1]
+    end = d + g_end[::-1]  # x = 0: d1 + g2(theta); x = theta: g1(theta) + d2
+    use0 = (end[0] < tot) & (end[0] <= end[1])
+    use1 = (end[1] < tot) & ~use0
+    np.copyto(x, 0.0, where=use0)
+    np.copyto(x, th, where=use1)
+    g1, g2 = g
+    np.copyto(g1, d[0], where=use0)
+    np.copyto(g1, g_end[0], where=use1)
+    np.copyto(g2, g_end[1], where=use0)
+    np.copyto(g2, d[1], where=use1)
     return g1, g2, x
+
+
+def _split_flat(speeds: Callable[[slice], FloatArray], theta: FloatArray, iterations: int
+                ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """optimal_split on 1-D ``theta`` (n,), block by block.
+
+    ``speeds(sl)`` gives the speeds of the elements ``sl`` as one (4, len) array, rows v1, v2,
+    vt1, vt2. Returns (dv1, dv2, theta1, theta2) of shape (n,). The floating-point warnings of
+    the kernel are silenced here: its guards and safeguarded steps handle inf and NaN
+    intermediates (see _split_slopes).
+    """
+    th = np.abs(theta)
+    if np.any(th > np.pi):
+        raise PhysicsError("a plane-change angle must be within [-pi, pi]")
+    n = th.shape[0]
+    dv1, dv2, x = np.empty(n), np.empty(n), np.empty(n)
+    work = np.empty((10, 2 * min(n, _SPLIT_BLOCK)))  # reused by every block
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for start in range(0, n, _SPLIT_BLOCK):
+            sl = slice(start, start + _SPLIT_BLOCK)
+            dv1[sl], dv2[sl], x[sl] = _split_block(speeds(sl), th[sl], iterations, work)
+    th1 = np.copysign(x, theta)  # x, th - x >= 0 carry the sign of theta
+    th2 = np.copysign(th - x, theta)
+    return dv1, dv2, th1, th2
 
 
 def optimal_split(v1: ArrayLike, vt1: ArrayLike, vt2: ArrayLike, v2: ArrayLike,
@@ -485,20 +629,10 @@ def optimal_split(v1: ArrayLike, vt1: ArrayLike, vt2: ArrayLike, v2: ArrayLike,
         *(np.asarray(x, dtype=float) for x in (v1, vt1, vt2, v2, theta))
     )
     shape = theta.shape
-    th = np.abs(theta)
-    if np.any(th > np.pi):
-        raise PhysicsError("a plane-change angle must be within [-pi, pi]")
-    flat = [np.ravel(x) for x in (v1, vt1, vt2, v2, th)]
-    n = flat[0].shape[0]
-    dv1, dv2, x = np.empty(n), np.empty(n), np.empty(n)
-    for start in range(0, n, _SPLIT_BLOCK):
-        sl = slice(start, start + _SPLIT_BLOCK)
-        v1_b, vt1_b, vt2_b, v2_b, th_b = (a[sl] for a in flat)
-        dv1[sl], dv2[sl], x[sl] = _split_block(v1_b, vt1_b, vt2_b, v2_b, th_b, iterations)
-    split = x.reshape(shape)
-    th1 = np.copysign(split, theta)  # x, th - x >= 0 carry the sign of theta
-    th2 = np.copysign(th - split, theta)
-    return _out(dv1.reshape(shape)), _out(dv2.reshape(shape)), _out(th1), _out(th2)
+    flat = [np.ravel(x) for x in (v1, v2, vt1, vt2)]
+    out = _split_flat(lambda sl: np.stack([x[sl] for x in flat]), theta.ravel(), iterations)
+    dv1, dv2, th1, th2 = (_out(x.reshape(shape)) for x in out)
+    return dv1, dv2, th1, th2
 
 
 def hohmann_plane_change(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
@@ -515,13 +649,26 @@ def hohmann_plane_change(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
     r2 = check_positive("final radius r2", r2)
     a1 = r1 if a1 is None else check_positive("semi-major axis a1", a1)
     a2 = r2 if a2 is None else check_positive("semi-major axis a2", a2)
+    r1, r2, a1, a2, theta = np.broadcast_arrays(r1, r2, a1, a2, np.asarray(theta, dtype=float))
+    shape = theta.shape
     a_t = 0.5 * (r1 + r2)
-    v1 = np.sqrt(mu * (2.0 / r1 - 1.0 / a1))
-    vt1 = np.sqrt(mu * (2.0 / r1 - 1.0 / a_t))
-    vt2 = np.sqrt(mu * (2.0 / r2 - 1.0 / a_t))
-    v2 = np.sqrt(mu * (2.0 / r2 - 1.0 / a2))
-    dv1, dv2, th1, th2 = optimal_split(v1, vt1, vt2, v2, theta)
-    same = np.asarray(r1) == np.asarray(r2)
+    # vis-viva for the four speeds at once: rows v1, v2 (the orbits), vt1, vt2 (the transfer)
+    flat = [np.ravel(x) for x in (r1, r2, a1, a2, a_t)]
+
+    def speeds(sl: slice) -> FloatArray:  # vis-viva: rows v1, v2 (the orbits), vt1, vt2
+        r1_, r2_, a1_, a2_, a_t_ = (x[sl] for x in flat)
+        two_r1, two_r2, inv_t = 2.0 / r1_, 2.0 / r2_, 1.0 / a_t_
+        v = np.empty((4, r1_.shape[0]))
+        np.subtract(two_r1, 1.0 / a1_, out=v[0])
+        np.subtract(two_r2, 1.0 / a2_, out=v[1])
+        np.subtract(two_r1, inv_t, out=v[2])
+        np.subtract(two_r2, inv_t, out=v[3])
+        v *= mu
+        return np.sqrt(v, out=v)
+
+    dv1, dv2, th1, th2 = (x.reshape(shape) for x in _split_flat(speeds, theta.ravel(), 60))
+    tof = np.pi * np.sqrt(a_t**3 / mu)
+    same = r1 == r2
     if np.any(same):
         # Equal radii: there is no transfer orbit, only one burn at that point from v1 to v2
         # turning the plane by theta (law of cosines), as in apse_transfer (dv2 = 0, tof 0).
@@ -529,14 +676,14 @@ def hohmann_plane_change(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
         # speed at r1 (a_t = r1): the same 2 v sin(theta/2) for circular orbits, but for
         # elliptic ones a detour of 2 |v_circ - v1| (2.46 km/s between two identical e = 0.9
         # orbits instead of 0).
-        one = np.asarray(combined_burn(v1, v2, theta), float)
-        dv1 = _out(np.where(same, one, dv1))
-        dv2 = _out(np.where(same, 0.0, dv2))
-        th1 = _out(np.where(same, np.asarray(theta, float), th1))
-        th2 = _out(np.where(same, 0.0, th2))
-    tof = np.pi * np.sqrt(a_t**3 / mu)
-    tof = np.where(same, 0.0, tof) * np.ones_like(np.asarray(dv1))
-    return SplitTransfer(dv1, dv2, _out(tof), th1, th2)
+        v1 = np.sqrt(mu * (2.0 / r1[same] - 1.0 / a1[same]))
+        v2 = np.sqrt(mu * (2.0 / r2[same] - 1.0 / a2[same]))
+        dv1[same] = combined_burn(v1, v2, theta[same])
+        dv2 = np.where(same, 0.0, dv2)
+        th1 = np.where(same, theta, th1)
+        th2 = np.where(same, 0.0, th2)
+        tof = np.where(same, 0.0, tof)
+    return SplitTransfer(_out(dv1), _out(dv2), _out(tof), _out(th1), _out(th2))
 
 
 def plane_change_separately(r1: ArrayLike, r2: ArrayLike, theta: ArrayLike,
