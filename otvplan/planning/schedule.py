@@ -363,8 +363,8 @@ def _optimise_sequence(
     own = None  # the order's own best plan
     relaxed = -math.inf
     for round_ in range(rounds):
-        if time.perf_counter() >= deadline_s:
-            break
+        if round_ and time.perf_counter() >= deadline_s:
+            break  # (the first round runs whatever the time: it is cheap and may close)
         leg_lb = tab.leg_lower_bounds()
         arr_u = tab.arrays("ub")
         res_u = search_tables(
