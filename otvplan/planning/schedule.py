@@ -174,10 +174,13 @@ def optimise(
     progress=None,
     exact: bool = True,
     beam_labels: int = 2000,
+    closed_deadline_s: float | None = None,
 ) -> Schedule | None:
     """Best order and drift durations with a certified bound, refining the tables until the
     relative propellant gap is at most ``gap`` or ``deadline_s`` (a ``time.perf_counter``
-    value) passes. None when no complete plan fits the limits in the tables.
+    value) passes - or, once a complete plan closes, ``closed_deadline_s`` when given (a
+    caller that keeps time for explaining an infeasible mission needs none then). None when
+    no complete plan fits the limits in the tables.
 
     Each round searches the real options (the incumbent) and the relaxation (the bound),
     then bisects every drift interval used by a relaxed plan that beats the incumbent by
@@ -187,6 +190,11 @@ def optimise(
     bound is :func:`root_bound`.
     """
     t_start = time.perf_counter()
+    closed = deadline_s if closed_deadline_s is None else max(deadline_s, closed_deadline_s)
+
+    def search_deadline() -> float:
+        return deadline_s if best is None else closed
+
     if not exact and nodes.n > BEAM_SAMPLES_ABOVE:  # very large manifests: fewer first
         samples = min(samples, BEAM_SAMPLES)  # samples, refined around the incumbent
     tab = build_tables(nodes, ctx, samples, lim.horizon_s)
@@ -257,7 +265,7 @@ def optimise(
             tab,
             best,
             gap,
-            deadline_s,
+            search_deadline(),
             progress,
             beam_labels,
             t_start,
@@ -269,7 +277,14 @@ def optimise(
         arr_u = tab.arrays("ub")
         incumbent = best[0] if best else -math.inf
         res_u = search_tables(
-            nodes, arr_u, m0, lim, disposal_dv, leg_lb, incumbent=incumbent, deadline_s=deadline_s
+            nodes,
+            arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            leg_lb,
+            incumbent=incumbent,
+            deadline_s=search_deadline(),
         )
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
@@ -282,7 +297,7 @@ def optimise(
             disposal_dv,
             leg_lb,
             incumbent=best[0] if best is not None else -math.inf,
-            deadline_s=deadline_s,
+            deadline_s=search_deadline(),
         )
         labels += res_l.labels
         if best is None:
@@ -312,7 +327,7 @@ def optimise(
         if rel_gap <= gap or it >= max_iterations or res_l.truncated or res_u.truncated:
             timed_out = res_l.truncated or res_u.truncated
             break
-        if time.perf_counter() >= deadline_s:
+        if time.perf_counter() >= search_deadline():
             timed_out = True
             break
         # the drift intervals in use: by relaxed plans that beat the incumbent by more than a

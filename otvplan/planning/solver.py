@@ -193,7 +193,9 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     fast = None
     if objective in ("propellant", "pareto") and fast_path:
         fast = _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, search_deadline,
-                                    objective, t_start, progress, list(warnings))
+                                    objective, t_start, progress, list(warnings),
+                                    closed_deadline=deadline if objective == "propellant"
+                                    else None)
         if fast is not None and objective == "propellant":
             return fast
         if fast is None and not options.analyse_infeasible:
@@ -409,16 +411,18 @@ def _left_fn(scenario, nodes, ctx, settings, disp):
 
 
 def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, objective,
-                         t_start, progress, warnings) -> Plan | None:
+                         t_start, progress, warnings, closed_deadline=None) -> Plan | None:
     """Plan a time-invariant manifest over leg tables with a certified gap
     (:mod:`otvplan.planning.schedule`); None when it finds no complete plan (the general search then
-    explains the shortfall)."""
+    explains the shortfall). Once a complete plan closes the search may go on until
+    ``closed_deadline`` (no shortfall to explain then)."""
     lim = schedule.Limits(dry_kg=settings.dry_kg, reserve_kg=settings.reserve_kg,
                           horizon_s=settings.horizon_s, separation_s=settings.separation_s,
                           ve_kms=ctx.chemical.ve_kms)
     sched = schedule.optimise(nodes, ctx, m0, lim, disp.dv_chemical, deadline_s=deadline,
                               progress=progress, exact=settings.exact,
-                              beam_labels=_beam_labels(settings, nodes.n - 1))
+                              beam_labels=_beam_labels(settings, nodes.n - 1),
+                              closed_deadline_s=closed_deadline)
     if sched is None:
         return None
     layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
