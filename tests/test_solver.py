@@ -650,3 +650,36 @@ def test_a_search_out_of_time_still_ends_with_a_complete_plan():
     assert p.feasible and not p.exact
     assert any("solver.time_limit reached" in w for w in p.warnings)
     assert dict(p.solver_stats)["labels"] <= LATE_BEAM * len(sc.payloads)
+
+
+def test_a_plan_that_closes_is_refined_until_the_whole_time_limit():
+    """The continuous planner's searches stop at ``deadline_s`` until a plan closes, then at
+    ``closed_deadline_s``: with the first already passed and the second far away the plan is
+    still proven (gap <= 0.1 %); without the second it stops at once, marked timed out."""
+    import time
+
+    from otvplan.planning import schedule
+    from otvplan.planning.disposal import disposal_table
+
+    scenario = sc_mod.loads(random_sso_manifest(3, 3, 6, max_days=90))
+    nodes = lg.nodes_from_scenario(scenario)
+    ctx = lg.context_from_scenario(scenario)
+    tug = scenario.tug
+    lim = schedule.Limits(
+        dry_kg=tug.dry_mass_kg,
+        reserve_kg=tug.reserve_kg,
+        horizon_s=scenario.constraints.max_duration_s,
+        separation_s=scenario.constraints.min_deploy_separation_s,
+        ve_kms=ctx.chemical.ve_kms,
+    )
+    disp = disposal_table(scenario, nodes).dv_chemical
+    m0 = scenario.initial_mass_kg
+    past = time.perf_counter() - 1.0
+    stopped = schedule.optimise(nodes, ctx, m0, lim, disp, deadline_s=past)
+    assert stopped is not None and stopped.timed_out
+    closed = schedule.optimise(
+        nodes, ctx, m0, lim, disp, deadline_s=past, closed_deadline_s=math.inf
+    )
+    assert closed is not None and not closed.timed_out
+    assert closed.stats["optimality_gap"] <= schedule.EXACT_GAP
+    assert closed.final_mass_kg >= stopped.final_mass_kg - 1e-9
