@@ -17,6 +17,7 @@ takes about 40 s of the default 60 s; the timings are in benchmarks/README.md).
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -142,3 +143,47 @@ def test_the_known_plan_is_priced_by_the_kernels():
     p = plan(sc)
     assert p.feasible and p.exact
     assert p.propellant_used_kg <= known_kg
+
+
+@pytest.mark.parametrize("dropoff_plane", [True, False])
+def test_sweep_orders_deliver_plane_by_plane(dropoff_plane):
+    """Every constructive order delivers every payload once, a plane's payloads together
+    (the drop-off's plane first), each plane's by altitude, one way or the other; the planes
+    come eastwards in one order and westwards in another."""
+    from otvplan.planning import legs as lg
+    from otvplan.planning.sweep import sweep_orders
+
+    ltans = ["10:30", "11:00", "10:00", "11:00", "10:00", "11:30"]
+    if not dropoff_plane:
+        ltans = [lt for lt in ltans if lt != "10:30"]
+    lines = [
+        "name: sweep",
+        "epoch: 2027-03-01T10:00:00Z",
+        "dropoff: {altitude: 525 km, sso: true, ltan: '10:30'}",
+        "tug: {name: t, dry_mass: 300 kg, propellant: 200 kg, engines: [{name: m, type: "
+        "chemical, isp: 300 s, thrust: 200 N}]}",
+        "payloads:",
+    ]
+    for k, ltan in enumerate(ltans):
+        lines.append(
+            f"  - {{name: p{k}, mass: 10 kg, target: {{altitude: {480 + 23 * ((5 * k) % 7)} "
+            f"km, sso: true, ltan: '{ltan}'}}}}"
+        )
+    lines.append("constraints: {max_duration: 100 d}")
+    nodes = lg.nodes_from_scenario(loads("\n".join(lines) + "\n", filename="sweep.yaml"))
+    plane_of = {k + 1: lt for k, lt in enumerate(ltans)}
+    orders = sweep_orders(nodes)
+    assert len(orders) >= 4
+    firsts = set()
+    for order in orders:
+        assert sorted(order.tolist()) == list(range(1, len(ltans) + 1))
+        seq = [plane_of[int(k)] for k in order]
+        blocks = [seq[0]] + [b for a, b in itertools.pairwise(seq) if a != b]
+        assert len(blocks) == len(set(ltans))  # each plane's payloads together
+        if dropoff_plane:
+            assert blocks[0] == "10:30"
+        firsts.add(blocks[1] if dropoff_plane else blocks[0])
+        for plane in set(ltans):
+            alts = [float(nodes.a[k]) for k in order if plane_of[int(k)] == plane]
+            assert alts == sorted(alts) or alts == sorted(alts, reverse=True)
+    assert firsts == {"11:00", "10:00"}  # east first in one order, west in another

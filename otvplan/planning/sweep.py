@@ -29,26 +29,25 @@ PLANE_TOL_RAD = 1e-6
 
 def planes(nodes: lg.Nodes) -> list[np.ndarray]:
     """The targets (node indices 1..n) grouped by plane: the drop-off's plane first (with the
-    free-RAAN targets), then the others by their RAAN east of the drop-off's, [0, 2 pi)."""
+    free-RAAN targets; possibly empty), then the others by their RAAN east of the drop-off's,
+    in (0, 2 pi)."""
     raan_drop = float(nodes.raan0[0])
     offset = np.mod(nodes.raan0[1:] - raan_drop, TWO_PI)
     offset = np.where(np.isnan(offset), 0.0, offset)
-    offset = np.where(np.minimum(offset, TWO_PI - offset) <= PLANE_TOL_RAD, 0.0, offset)
+    at_drop = np.minimum(offset, TWO_PI - offset) <= PLANE_TOL_RAD
     targets = np.arange(1, nodes.n)
-    groups: list[np.ndarray] = []
-    for value in np.unique(np.round(offset / PLANE_TOL_RAD)):
-        groups.append(targets[np.round(offset / PLANE_TOL_RAD) == value])
-    return groups  # np.unique sorts: offset 0 (the drop-off's plane) first
+    key = np.round(offset / PLANE_TOL_RAD)
+    groups = [targets[at_drop]]
+    for value in np.unique(key[~at_drop]):  # sorted: eastwards from the drop-off
+        groups.append(targets[~at_drop & (key == value)])
+    return groups
 
 
 def sweep_orders(nodes: lg.Nodes) -> list[np.ndarray]:
     """Delivery orders plane by plane: the drop-off's plane first, then the other planes
     eastwards or westwards; within each plane by altitude, climbing, descending, or
     alternating from plane to plane (starting either way). Duplicates removed."""
-    groups = planes(nodes)
-    if not groups:
-        return []
-    first, rest = groups[0], groups[1:]
+    first, *rest = planes(nodes)
     seen: set[tuple[int, ...]] = set()
     out = []
     for sequence in ([first, *rest], [first, *rest[::-1]]):
