@@ -335,11 +335,7 @@ def optimise(
         cand = np.nonzero(res_l.finals_m > best[0] + 0.1 * (bound_mass - best[0]))[0]
         cand = cand[np.argsort(-res_l.finals_m[cand], kind="stable")][:REFINE_PATHS]
         used = _intervals_used(res_l, arr_l, cand)
-        for j, k, code, x, _a, _d in best[1]:
-            if code == 1:
-                c = tab.curves[(j, k)]
-                i = int(np.argmin(np.abs(c.x - x)))
-                used.setdefault((j, k), []).extend([i, i + 1])
+        _next_to_drifts(tab, used, best[1])
         if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
             break
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
@@ -419,16 +415,22 @@ def _optimise_sequence(
         cand = np.argsort(-res_l.finals_m, kind="stable")[:REFINE_PATHS]
         cand = cand[np.isfinite(res_l.finals_m[cand])]
         used = _intervals_used(res_l, arr_l, cand)
-        for j, k, code, x, _a, _d in own[1] if own is not None else ():
-            if code == 1:
-                c = tab.curves[(j, k)]
-                i = int(np.argmin(np.abs(c.x - x)))
-                used.setdefault((j, k), []).extend([i, i + 1])
+        _next_to_drifts(tab, used, own[1] if own is not None else [])
         if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
             break
     if own is not None and (best is None or own[0] > best[0] + 1e-12):
         return own, relaxed
     return best, relaxed
+
+
+def _next_to_drifts(tab, used: dict[tuple[int, int], list[int]], legs) -> None:
+    """Add to ``used`` the table intervals on either side of each drift leg of ``legs`` (a
+    plan's legs, as :class:`Schedule` holds them)."""
+    for j, k, code, x, _a, _d in legs:
+        if code == 1:
+            c = tab.curves[(j, k)]
+            i = int(np.argmin(np.abs(c.x - x)))
+            used.setdefault((j, k), []).extend([i, i + 1])
 
 
 def _intervals_used(res, arrays, cand) -> dict[tuple[int, int], list[int]]:
