@@ -105,13 +105,23 @@ def final_mass_upper_bound(nodes: Nodes, layer: Layer, b: Bound) -> np.ndarray:
     drops gives m_final = e^(-D/ve) (m - sum m_k e^(D_k/ve)) <= e^(-D_min/ve) (m - sum m_k
     e^(LB_k/ve)).
     """
-    L = layer.size
+    d_min, carried = completion_bound(nodes, layer.mask, layer.j, b)
+    return mass_after(layer.m - carried, d_min, b.ve_kms)
+
+
+def completion_bound(
+    nodes: Nodes, mask: np.ndarray, j: np.ndarray, b: Bound
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two terms of :func:`final_mass_upper_bound` that depend only on a label's
+    delivered set ``mask`` and orbit ``j``: (D_min [km/s], sum m_k e^(LB_k/ve) [kg]). A
+    label of mass m then ends at most at e^(-D_min/ve) (m - that sum)."""
+    L = j.size
     n1 = nodes.n
     remaining = np.zeros((L, n1), bool)
     for k in range(1, n1):
-        remaining[:, k] = ~has_bit(layer.mask, k)
+        remaining[:, k] = ~has_bit(mask, k)
     origins = remaining.copy()
-    origins[np.arange(L), layer.j] = True
+    origins[np.arange(L), j] = True
     d_min = np.zeros(L)
     carried = np.zeros(L)
     for k in range(1, n1):
@@ -125,11 +135,11 @@ def final_mass_upper_bound(nodes: Nodes, layer: Layer, b: Bound) -> np.ndarray:
         d_min += np.where(rem_k, lb_k, 0.0)
         carried += np.where(rem_k, nodes.mass[k] * np.exp(lb_k / b.ve_kms), 0.0)
     if n1 <= MST_BOUND_MAX_NODES:
-        d_min = np.maximum(d_min, _spanning_tree_bound(b.leg_lb, origins, layer.j))
+        d_min = np.maximum(d_min, _spanning_tree_bound(b.leg_lb, origins, j))
     ends = np.where(remaining.any(axis=1)[:, None], remaining, origins)
     disp = np.where(ends, b.disposal_dv[None, :], np.inf).min(axis=1)
     d_min += np.where(np.isfinite(disp), disp, 0.0)
-    return mass_after(layer.m - carried, d_min, b.ve_kms)
+    return d_min, carried
 
 
 #: Up to this many orbits the bound also uses a minimum spanning tree per label (Prim's

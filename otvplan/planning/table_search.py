@@ -20,7 +20,12 @@ import numpy as np
 from otvplan.core.orbits import TWO_PI
 from otvplan.core.propulsion import mass_after
 from otvplan.planning import legs as lg
-from otvplan.planning.sequencing import LATE_BEAM, Bound, final_mass_upper_bound
+from otvplan.planning.sequencing import (
+    LATE_BEAM,
+    Bound,
+    completion_bound,
+    final_mass_upper_bound,
+)
 
 #: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
 MAX_LABELS = 400_000
@@ -170,13 +175,20 @@ class _TimeBound:
         origin = rem.copy()
         origin[np.arange(L), layer.j] = True
         total = np.zeros((L, self.LAMBDAS.size))
-        # per label, the origins' distinct patterns are few: group labels by origin set
-        keys, inverse = np.unique(np.packbits(origin, axis=1), axis=0, return_inverse=True)
+        # the labels' (payloads left, orbit) patterns are few: one sum per pattern (the
+        # origin set alone is not a key: {2, 3, 4} is both "at 2, 3 and 4 left" and "at 3,
+        # 2 and 4 left")
+        _, first, inverse = np.unique(
+            np.column_stack([np.packbits(rem, axis=1), layer.j]),
+            axis=0,
+            return_index=True,
+            return_inverse=True,
+        )
         inverse = inverse.reshape(-1)
-        for q in range(keys.shape[0]):
+        for q, f in enumerate(first):
             sel = inverse == q
-            o = origin[np.argmax(sel)]
-            r = rem[np.argmax(sel)]
+            o = origin[f]
+            r = rem[f]
             g = np.where(o[:, None, None], self.g, np.inf)  # (origin, target, lambda)
             g[np.arange(n1), np.arange(n1)] = np.inf  # no leg from a target to itself
             best = g.min(axis=0)  # (target, lambda)
@@ -211,6 +223,37 @@ def _time_bound(dur, dv, lim: Limits, disposal_dv) -> _TimeBound:
 CHUNK = 1_000_000
 
 
+def _group_ids(mask: np.ndarray, j: np.ndarray, n1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label, the index of its (delivered set, orbit) group; and one label of each group."""
+    if mask.shape[1] == 1 and n1 <= 58:  # the set's bits and 6 bits of orbit fit one word
+        key = (mask[:, 0] << np.uint64(6)) | j.astype(np.uint64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(
+            np.column_stack([mask.view(np.int64), j]),
+            axis=0,
+            return_index=True,
+            return_inverse=True,
+        )
+    return inverse.reshape(-1), first
+
+
+@dataclass(frozen=True)
+class _Prune:
+    """The branch-and-bound test applied to candidates as they are generated.
+
+    A candidate's best final mass is e^(-D/ve) (m - C) with D and C functions of its
+    (delivered set, orbit) group only (:func:`otvplan.planning.sequencing.completion_bound`):
+    computed once per group, it prunes a (label, next payload) pair with its lightest-decay
+    option before the options are expanded, then each option, before the dominance test sees
+    them. (A candidate this prunes could only dominate labels of its group that are lighter
+    and later, which the same test prunes: the labels kept are the same.)"""
+
+    bound: Bound
+    decay_max: np.ndarray  # (n1, n1) the largest mass ratio of any option of each pair
+    threshold_kg: float
+
+
 def _expand_chunk(
     nodes,
     cur,
@@ -228,9 +271,11 @@ def _expand_chunk(
     n,
     disposal_dv,
     incumbent,
+    prune: _Prune | None = None,
 ):
     """Every (label, next payload, option) of labels ``rows`` that meets the limits (and, for
-    the last delivery, ends no lighter than ``incumbent``), as flat arrays."""
+    the last delivery, ends no lighter than ``incumbent``; with ``prune``, can still end no
+    lighter than its threshold), as flat arrays."""
     lab = np.repeat(rows, n)
     kk = np.tile(ks, rows.size)
     free = np.ones(lab.size, bool)
@@ -240,6 +285,17 @@ def _expand_chunk(
         free[sel] = (cur.mask[lab[sel], word] & bit) == 0
     lab, kk = lab[free], kk[free]
     jj = cur.j[lab]
+    if prune is not None:
+        after = cur.mask[lab].copy()
+        for k in ks:
+            word, bit = bits[k]
+            after[kk == k, word] |= bit
+        gid, first = _group_ids(after, kk, nodes.n)
+        d_rest, carried = completion_bound(nodes, after[first], kk[first], prune.bound)
+        d_rest, carried = d_rest[gid], carried[gid]
+        m_best = cur.m[lab] * prune.decay_max[jj, kk] - nodes.mass[kk]
+        ok = mass_after(m_best - carried, d_rest, lim.ve_kms) >= prune.threshold_kg
+        lab, kk, jj, d_rest, carried = lab[ok], kk[ok], jj[ok], d_rest[ok], carried[ok]
     pi, oi = np.nonzero(np.isfinite(dv[jj, kk, :]))
     parent = lab[pi]
     j_par = jj[pi]
@@ -263,6 +319,8 @@ def _expand_chunk(
     m_after = cur.m[parent] * decay[j_par, k_new, oi] - nodes.mass[k_new]
     rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
     keep = (m_after > 0.0) & (t_del <= deadline[k_new] + 1e-6)
+    if prune is not None:
+        keep &= mass_after(m_after - carried[pi], d_rest[pi], lim.ve_kms) >= prune.threshold_kg
     if lim.enforce_propellant:
         keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
     if disposal_dv is not None:
@@ -342,6 +400,12 @@ def search_tables(
         if math.isfinite(lim.horizon_s) and math.isfinite(incumbent) and sequence is None
         else None  # (one order's layers are few labels: the spanning-tree bound will do)
     )
+    threshold = incumbent * (1.0 - 1e-12) - 1e-9
+    prune = (
+        _Prune(bound, np.max(decay, axis=2, initial=0.0), threshold)
+        if math.isfinite(incumbent)
+        else None
+    )
     for depth in range(n):
         cur = layers[-1]
         L = cur.size
@@ -372,6 +436,7 @@ def search_tables(
                     ks_here.size,
                     disposal_dv if last else None,
                     incumbent,
+                    None if last else prune,
                 )
             )
         cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -396,19 +461,11 @@ def search_tables(
             order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
             new = new.take(np.sort(order))
         elif new.size:
-            if W == 1:
-                group = new.mask[:, 0].view(np.int64) * n1 + new.j
-            else:
-                _, group = np.unique(
-                    np.column_stack([new.mask.view(np.int64), new.j]), axis=0, return_inverse=True
-                )
-                group = group.reshape(-1)
+            group, _ = _group_ids(new.mask, new.j, n1)
             new = new.take(_dominance(group, new.u, new.uw, new.t, new.m, half_period[new.j]))
-            if new.size and math.isfinite(incumbent):
-                ub = final_mass_upper_bound(nodes, new, bound)
-                if time_bound is not None:
-                    ub = np.minimum(ub, time_bound.final_mass(nodes, new))
-                new = new.take(np.nonzero(ub >= incumbent * (1.0 - 1e-12) - 1e-9)[0])
+            if new.size and time_bound is not None:  # (the mass bound pruned the candidates)
+                ub = time_bound.final_mass(nodes, new)
+                new = new.take(np.nonzero(ub >= threshold)[0])
             cap = max_labels if time.perf_counter() <= deadline_s else min(max_labels, LATE_BEAM)
             if new.size > cap:
                 ub = final_mass_upper_bound(nodes, new, replace(bound, incumbent=-math.inf))

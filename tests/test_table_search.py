@@ -1,0 +1,167 @@
+"""The label search over leg tables: its bounds and its pruning.
+
+The time-priced bound (:class:`otvplan.planning.table_search._TimeBound`) is checked against a
+direct evaluation of its definition (weak duality over a price on time, written out here
+with loops), label by label; and the branch-and-bound against the same search without an
+incumbent: pruning may drop labels, never the best plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from otvplan.core.propulsion import mass_after
+from otvplan.io import scenario as sc_mod
+from otvplan.planning import legs as lg
+from otvplan.planning import schedule
+from otvplan.planning.disposal import disposal_table
+from otvplan.planning.table_search import (
+    Limits,
+    TableLayer,
+    _TimeBound,
+    search_tables,
+)
+from otvplan.planning.tables import build_tables
+from test_solver import random_sso_manifest
+
+
+def _reference_time_bound(tb_dur, tb_dv, lim, disposal, nodes_mass, mask, j, t, m, rem_kg):
+    """The time-priced bound of one label, from its definition: for each price lambda,
+    every payload left is entered by one leg from the current orbit or another payload left,
+    costing at least min (dv + lambda tau); less lambda times the time left; the largest over
+    the prices, plus the cheapest disposal, through the rocket equation."""
+    n1 = tb_dur.shape[0]
+    left = [k for k in range(1, n1) if not (mask >> k) & 1]
+    origins = set(left) | {j}
+    best_d = 0.0
+    for lam in _TimeBound.LAMBDAS:
+        total = 0.0
+        for k in left:
+            g = math.inf
+            for o in origins:
+                if o == k:
+                    continue
+                for q in range(tb_dur.shape[2]):
+                    if math.isfinite(tb_dur[o, k, q]) and math.isfinite(tb_dv[o, k, q]):
+                        g = min(g, tb_dv[o, k, q] + lam * tb_dur[o, k, q])
+            total += g if math.isfinite(g) else 0.0
+        best_d = max(best_d, total - lam * max(lim.horizon_s - t, 0.0))
+    d = best_d + float(np.min(disposal))
+    return float(mass_after(m - rem_kg, d, lim.ve_kms))
+
+
+def test_time_bound_of_a_label_does_not_depend_on_the_other_labels():
+    """Two labels with the same orbits left to start from - "at 1 with 2 and 3 left" and "at
+    2 with 1 and 3 left" - have different payloads left. Each label's bound, computed in a
+    layer with the other and alone, equals its definition. (The bound once grouped labels
+    by that origin set alone and priced one label's payloads for the other.)"""
+    rng = np.random.default_rng(4)
+    n1, n_opt = 5, 3
+    dur = rng.uniform(1.0, 60.0, (n1, n1, n_opt)) * 86400.0
+    dv = rng.uniform(0.01, 0.4, (n1, n1, n_opt))
+    dv[0, 0] = np.inf
+    dur[2, 3, 2] = np.nan  # absent options
+    dv[2, 3, 2] = np.inf
+    lim = Limits(
+        dry_kg=100.0, reserve_kg=1.0, horizon_s=80 * 86400.0, separation_s=0.0, ve_kms=2.94
+    )
+    disposal = rng.uniform(0.0, 0.1, n1)
+    payload = np.array([0.0, 10.0, 20.0, 30.0, 40.0])
+    masks = np.array([0b00010, 0b00100, 0b01000, 0b00110, 0b01100, 0b10010], np.uint64)
+    js = np.array([1, 2, 3, 2, 3, 4])
+    t = np.array([5.0, 9.0, 2.0, 20.0, 30.0, 12.0]) * 86400.0
+    m = np.array([400.0, 390.0, 380.0, 350.0, 340.0, 345.0])
+    rem = np.array(
+        [payload[[k for k in range(1, n1) if not (int(mk) >> k) & 1]].sum() for mk in masks]
+    )
+    layer = TableLayer(
+        mask=masks[:, None],
+        j=js,
+        t=t,
+        u=np.zeros(6),
+        uw=np.zeros(6),
+        m=m,
+        parent=np.zeros(6, int),
+        option=np.zeros(6, int),
+        remaining_payload_mass=rem,
+    )
+    tb = _TimeBound(dur, dv, lim, disposal)
+    nodes = SimpleNamespace(n=n1)  # the bound reads the number of orbits only
+    together = tb.final_mass(nodes, layer)
+    for i in range(6):
+        alone = tb.final_mass(nodes, layer.take(np.array([i])))[0]
+        want = _reference_time_bound(
+            dur, dv, lim, disposal, payload, int(masks[i]), int(js[i]), t[i], m[i], rem[i]
+        )
+        assert together[i] == pytest.approx(want, rel=1e-12)
+        assert alone == pytest.approx(want, rel=1e-12)
+
+
+def _tables(seed: int, n: int):
+    scenario = sc_mod.loads(random_sso_manifest(seed, n, 6, max_days=90))
+    nodes = lg.nodes_from_scenario(scenario)
+    ctx = lg.context_from_scenario(scenario)
+    tug = scenario.tug
+    lim = schedule.Limits(
+        dry_kg=tug.dry_mass_kg,
+        reserve_kg=tug.reserve_kg,
+        horizon_s=scenario.constraints.max_duration_s,
+        separation_s=scenario.constraints.min_deploy_separation_s,
+        ve_kms=ctx.chemical.ve_kms,
+    )
+    disp = disposal_table(scenario, nodes).dv_chemical
+    tab = build_tables(nodes, ctx, 12, lim.horizon_s)
+    return nodes, tab, scenario.initial_mass_kg, lim, disp
+
+
+@pytest.mark.parametrize("seed", [1, 3, 8])  # manifests whose tables close
+@pytest.mark.parametrize("kind", ["ub", "lb"])
+def test_pruning_never_loses_the_best_plan(seed, kind):
+    """Branch-and-bound over the tables (real options and the relaxation): with an incumbent
+    just below the best final mass, the search still finds that best plan; with one just
+    above, it finds none. Without an incumbent nothing is pruned, so that search is the
+    reference."""
+    nodes, tab, m0, lim, disp = _tables(seed, 5)
+    arrays = tab.arrays(kind)
+    leg_lb = tab.leg_lower_bounds()
+    full = search_tables(nodes, arrays, m0, lim, disp, leg_lb)
+    assert not full.truncated and full.best_index >= 0
+    below = search_tables(nodes, arrays, m0, lim, disp, leg_lb, incumbent=full.best_mass - 1e-6)
+    assert below.best_mass == pytest.approx(full.best_mass, abs=1e-9)
+    assert below.labels < full.labels  # the bound prunes something
+    above = search_tables(nodes, arrays, m0, lim, disp, leg_lb, incumbent=full.best_mass + 1e-3)
+    assert above.best_index < 0
+
+
+def test_a_search_cut_short_keeps_the_bound_an_earlier_round_proved(monkeypatch):
+    """The refinement loop's bound is the least one any round proved: when a later round's
+    search is cut short (time limit, label cap), the plan keeps the earlier round's bound,
+    not the much weaker bound from the start alone (:func:`schedule.root_bound`)."""
+    nodes, tab, m0, lim, disp = _tables(1, 5)
+    ctx = lg.context_from_scenario(sc_mod.loads(random_sso_manifest(1, 5, 6, max_days=90)))
+    rounds = []
+    real = schedule.search_tables
+
+    def cut_third_round(*args, **kwargs):
+        res = real(*args, **kwargs)
+        if len(rounds) >= 2 and kwargs.get("max_labels") is None:
+            return replace(res, truncated=True, best_index=-1, best_mass=-math.inf)
+        return res
+
+    monkeypatch.setattr(schedule, "search_tables", cut_third_round)
+    got = schedule.optimise(
+        nodes, ctx, m0, lim, disp, gap=1e-9, progress=lambda r: rounds.append(r)
+    )
+    assert got is not None and got.timed_out and got.bound_valid
+    assert len(rounds) == 3
+    # the bound reported after the cut is the second round's (the least proved), far
+    # tighter than the start's
+    assert rounds[2]["bound_kg"] == pytest.approx(rounds[1]["bound_kg"], abs=1e-12)
+    root = schedule.root_bound(nodes, tab, m0, lim, disp)
+    payload = float(nodes.mass[1:].sum())
+    assert m0 - payload - got.bound_final_mass_kg > m0 - payload - root + 1.0
