@@ -204,6 +204,7 @@ def optimise(
     best: tuple[float, list] | None = None
     bound_mass = math.inf
     bound_valid = False
+    proven = math.inf  # the least upper bound on the final mass proven so far
     timed_out = False
     rel_gap = math.inf
 
@@ -288,6 +289,9 @@ def optimise(
         )
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
+        # the relaxation need only find plans that beat the incumbent by more than half the
+        # gap asked for: if none does, that is the bound, and the plan is within the gap
+        slack = 0.5 * gap * max(m0 - payload_kg - best[0], 0.0) if best is not None else 0.0
         arr_l = tab.arrays("lb")
         res_l = search_tables(
             nodes,
@@ -296,7 +300,7 @@ def optimise(
             lim,
             disposal_dv,
             leg_lb,
-            incumbent=best[0] if best is not None else -math.inf,
+            incumbent=best[0] + slack if best is not None else -math.inf,
             deadline_s=search_deadline(),
         )
         labels += res_l.labels
@@ -318,11 +322,14 @@ def optimise(
             if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
                 return None
             continue
-        bound_valid = not res_l.truncated and not res_u.truncated
-        bound_mass = max(res_l.best_mass, best[0])
-        if not bound_valid:  # a search was cut short (time limit, label cap): the start's
-            bound_mass = max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0])
-            bound_valid = True  # bounds stay valid, if weaker
+        if not res_l.truncated and not res_u.truncated:
+            proven = min(proven, max(res_l.best_mass, best[0] + slack))
+        elif not math.isfinite(proven):  # a search was cut short (time limit, label cap)
+            # before any round completed: the start's bound
+            proven = min(proven, max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0]))
+        # (a bound proven by an earlier round stays valid: the problem is the same, only
+        # its tables were refined)
+        bound_mass, bound_valid = max(proven, best[0]), True
         rel_gap = _round_done(progress, it, m0 - payload_kg, best[0], bound_mass, t_start)
         if rel_gap <= gap or it >= max_iterations or res_l.truncated or res_u.truncated:
             timed_out = res_l.truncated or res_u.truncated
