@@ -142,6 +142,46 @@ def completion_bound(
     return d_min, carried
 
 
+def group_ids(mask: np.ndarray, j: np.ndarray, n1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per label, the index of its (delivered set, orbit) group; and one label of each group."""
+    if mask.shape[1] == 1 and n1 <= 58:  # the set's bits and 6 bits of orbit fit one word
+        key = (mask[:, 0] << np.uint64(6)) | j.astype(np.uint64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(
+            np.column_stack([mask.view(np.int64), j]),
+            axis=0,
+            return_index=True,
+            return_inverse=True,
+        )
+    return inverse.reshape(-1), first
+
+
+def pairs_worth_expanding(
+    nodes: Nodes,
+    mask: np.ndarray,
+    k: np.ndarray,
+    m_best: np.ndarray,
+    b: Bound,
+    threshold_kg: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The branch-and-bound test of :func:`final_mass_upper_bound` applied to (label, next
+    payload) pairs before their legs are evaluated: labels of delivered set ``mask`` going to
+    payload ``k`` arrive at most at mass ``m_best`` (the cheapest leg, payload released). A
+    pair whose best final mass is below ``threshold_kg`` has no child the bound would keep.
+
+    Returns (keep, D_min, C) per pair, the terms of :func:`completion_bound` of the set after
+    the delivery (computed once per (set, orbit) group), for testing each child later."""
+    after = mask.copy()
+    for q in np.unique(k):
+        after[k == q, q // 64] |= np.uint64(1) << np.uint64(q % 64)
+    gid, first = group_ids(after, k, nodes.n)
+    d_rest, carried = completion_bound(nodes, after[first], k[first], b)
+    d_rest, carried = d_rest[gid], carried[gid]
+    keep = mass_after(m_best - carried, d_rest, b.ve_kms) >= threshold_kg
+    return keep, d_rest, carried
+
+
 #: Up to this many orbits the bound also uses a minimum spanning tree per label (Prim's
 #: algorithm vectorised over labels, O(n^2) per label).
 MST_BOUND_MAX_NODES = 32

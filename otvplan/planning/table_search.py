@@ -23,8 +23,9 @@ from otvplan.planning import legs as lg
 from otvplan.planning.sequencing import (
     LATE_BEAM,
     Bound,
-    completion_bound,
     final_mass_upper_bound,
+    group_ids,
+    pairs_worth_expanding,
 )
 
 #: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
@@ -223,21 +224,6 @@ def _time_bound(dur, dv, lim: Limits, disposal_dv) -> _TimeBound:
 CHUNK = 1_000_000
 
 
-def _group_ids(mask: np.ndarray, j: np.ndarray, n1: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per label, the index of its (delivered set, orbit) group; and one label of each group."""
-    if mask.shape[1] == 1 and n1 <= 58:  # the set's bits and 6 bits of orbit fit one word
-        key = (mask[:, 0] << np.uint64(6)) | j.astype(np.uint64)
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    else:
-        _, first, inverse = np.unique(
-            np.column_stack([mask.view(np.int64), j]),
-            axis=0,
-            return_index=True,
-            return_inverse=True,
-        )
-    return inverse.reshape(-1), first
-
-
 @dataclass(frozen=True)
 class _Prune:
     """The branch-and-bound test applied to candidates as they are generated.
@@ -245,9 +231,11 @@ class _Prune:
     A candidate's best final mass is e^(-D/ve) (m - C) with D and C functions of its
     (delivered set, orbit) group only (:func:`otvplan.planning.sequencing.completion_bound`):
     computed once per group, it prunes a (label, next payload) pair with its lightest-decay
-    option before the options are expanded, then each option, before the dominance test sees
-    them. (A candidate this prunes could only dominate labels of its group that are lighter
-    and later, which the same test prunes: the labels kept are the same.)"""
+    option before the options are expanded
+    (:func:`otvplan.planning.sequencing.pairs_worth_expanding`), then each option, before the
+    dominance test sees them. (A candidate this prunes could only dominate labels of its
+    group that are lighter and later, which the same test prunes: the labels kept are the
+    same.)"""
 
     bound: Bound
     decay_max: np.ndarray  # (n1, n1) the largest mass ratio of any option of each pair
@@ -286,15 +274,10 @@ def _expand_chunk(
     lab, kk = lab[free], kk[free]
     jj = cur.j[lab]
     if prune is not None:
-        after = cur.mask[lab].copy()
-        for k in ks:
-            word, bit = bits[k]
-            after[kk == k, word] |= bit
-        gid, first = _group_ids(after, kk, nodes.n)
-        d_rest, carried = completion_bound(nodes, after[first], kk[first], prune.bound)
-        d_rest, carried = d_rest[gid], carried[gid]
         m_best = cur.m[lab] * prune.decay_max[jj, kk] - nodes.mass[kk]
-        ok = mass_after(m_best - carried, d_rest, lim.ve_kms) >= prune.threshold_kg
+        ok, d_rest, carried = pairs_worth_expanding(
+            nodes, cur.mask[lab], kk, m_best, prune.bound, prune.threshold_kg
+        )
         lab, kk, jj, d_rest, carried = lab[ok], kk[ok], jj[ok], d_rest[ok], carried[ok]
     pi, oi = np.nonzero(np.isfinite(dv[jj, kk, :]))
     parent = lab[pi]
@@ -461,7 +444,7 @@ def search_tables(
             order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
             new = new.take(np.sort(order))
         elif new.size:
-            group, _ = _group_ids(new.mask, new.j, n1)
+            group, _ = group_ids(new.mask, new.j, n1)
             new = new.take(_dominance(group, new.u, new.uw, new.t, new.m, half_period[new.j]))
             if new.size and time_bound is not None:  # (the mass bound pruned the candidates)
                 ub = time_bound.final_mass(nodes, new)
