@@ -208,54 +208,29 @@ def optimise(
     timed_out = False
     rel_gap = math.inf
 
-    if not exact:
-        # the hand-written plans, plane by plane: each searched once over the tables, then
-        # the most promising (by the relaxation) with their drift durations refined, within
-        # half the time left
-        now = time.perf_counter()
-        until = now + 0.5 * (deadline_s - now) if math.isfinite(deadline_s) else deadline_s
-        orders = sweep_orders(nodes)
-        promise = []
-        for order in orders:
-            best, relaxed = _optimise_sequence(
-                nodes, ctx, tab, m0, lim, disposal_dv, order, best, gap, until, beam_labels, 1
-            )
-            promise.append(relaxed)
-        for q in np.argsort(-np.array(promise), kind="stable")[:SEQUENCES_REFINED]:
-            if np.isfinite(promise[q]):
-                best, _ = _optimise_sequence(
-                    nodes,
-                    ctx,
-                    tab,
-                    m0,
-                    lim,
-                    disposal_dv,
-                    orders[q],
-                    best,
-                    gap,
-                    until,
-                    beam_labels,
-                    SEQUENCE_ROUNDS,
-                )
-    if exact or best is None:
-        # a quick beam over the first tables gives the branch-and-bound its first incumbent
-        # (a large manifest's beam rounds start from the plane-by-plane plan where it closes)
+    def quick_beam(best, width):
         arr_u = tab.arrays("ub")
-        best = _better(
-            best,
-            search_tables(
-                nodes,
-                arr_u,
-                m0,
-                lim,
-                disposal_dv,
-                tab.leg_lower_bounds(),
-                max_labels=BEAM_LABELS if exact else beam_labels,
-                deadline_s=deadline_s,
-            ),
-            tab,
+        res = search_tables(
+            nodes,
             arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            tab.leg_lower_bounds(),
+            max_labels=width,
+            deadline_s=deadline_s,
         )
+        return _better(best, res, tab, arr_u)
+
+    # a first incumbent for the branch-and-bound (without one the search prunes nothing): a
+    # quick beam over the first tables; where it finds none, and always for large manifests,
+    # the plane-by-plane orders; where they find none, a wider beam
+    if exact:
+        best = quick_beam(best, BEAM_LABELS)
+    if not exact or best is None:
+        best = _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_labels)
+    if best is None:
+        best = quick_beam(best, beam_labels)
     if not exact:
         return _optimise_beam(
             nodes,
@@ -357,6 +332,39 @@ def optimise(
         timed_out=timed_out,
         stats=stats,
     )
+
+
+def _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_labels):
+    """The best of the plane-by-plane orders (:func:`otvplan.planning.sweep.sweep_orders`):
+    each searched once over the tables, then the most promising (by the relaxation) with
+    their drift durations refined, within half the time left. None if none closes."""
+    now = time.perf_counter()
+    until = now + 0.5 * (deadline_s - now) if math.isfinite(deadline_s) else deadline_s
+    orders = sweep_orders(nodes)
+    best = None
+    promise = []
+    for order in orders:
+        best, relaxed = _optimise_sequence(
+            nodes, ctx, tab, m0, lim, disposal_dv, order, best, gap, until, beam_labels, 1
+        )
+        promise.append(relaxed)
+    for q in np.argsort(-np.array(promise), kind="stable")[:SEQUENCES_REFINED]:
+        if np.isfinite(promise[q]):
+            best, _ = _optimise_sequence(
+                nodes,
+                ctx,
+                tab,
+                m0,
+                lim,
+                disposal_dv,
+                orders[q],
+                best,
+                gap,
+                until,
+                beam_labels,
+                SEQUENCE_ROUNDS,
+            )
+    return best
 
 
 #: Constructive orders whose drift durations are refined, and the rounds each is given

@@ -11,6 +11,7 @@ a beam. Core units: km, km/s, s, rad, kg.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, replace
@@ -162,6 +163,7 @@ class _TimeBound:
             priced = dv[ok][:, None] + dur[ok][:, None] * self.LAMBDAS[None, :]
             self.g[pair[starts]] = np.minimum.reduceat(priced, starts, axis=0)
         self.g = self.g.reshape(n1, n2, self.LAMBDAS.size)
+        self.g[np.arange(n1), np.arange(n1)] = np.inf  # no leg from a target to itself
         self.horizon = lim.horizon_s
         self.ve = lim.ve_kms
         self.disposal = float(np.min(disposal_dv)) if np.size(disposal_dv) else 0.0
@@ -175,26 +177,18 @@ class _TimeBound:
             rem[:, k] = (layer.mask[:, word] & bit) == 0
         origin = rem.copy()
         origin[np.arange(L), layer.j] = True
-        total = np.zeros((L, self.LAMBDAS.size))
-        # the labels' (payloads left, orbit) patterns are few: one sum per pattern (the
-        # origin set alone is not a key: {2, 3, 4} is both "at 2, 3 and 4 left" and "at 3,
-        # 2 and 4 left")
-        _, first, inverse = np.unique(
-            np.column_stack([np.packbits(rem, axis=1), layer.j]),
-            axis=0,
-            return_index=True,
-            return_inverse=True,
-        )
-        inverse = inverse.reshape(-1)
-        for q, f in enumerate(first):
-            sel = inverse == q
-            o = origin[f]
-            r = rem[f]
-            g = np.where(o[:, None, None], self.g, np.inf)  # (origin, target, lambda)
-            g[np.arange(n1), np.arange(n1)] = np.inf  # no leg from a target to itself
-            best = g.min(axis=0)  # (target, lambda)
-            best = np.where(r[:, None] & np.isfinite(best), best, 0.0)
-            total[sel] = best.sum(axis=0)[None, :]
+        # one sum per (delivered set, orbit) group, groups in batches (the origin set alone
+        # is not a key: {2, 3, 4} is both "at 2, 3 and 4 left" and "at 3, 2 and 4 left")
+        gid, first = group_ids(layer.mask, layer.j, n1)
+        totals = np.empty((first.size, self.LAMBDAS.size))
+        batch = max(1, 2_000_000 // self.g.size)
+        for b0 in range(0, first.size, batch):
+            f = first[b0 : b0 + batch]
+            g = np.where(origin[f][:, :, None, None], self.g[None], np.inf)
+            best = g.min(axis=1)  # (group, target, lambda): least over the origins
+            best = np.where(rem[f][:, :, None] & np.isfinite(best), best, 0.0)
+            totals[b0 : b0 + batch] = best.sum(axis=1)
+        total = totals[gid]
         left = np.maximum(self.horizon - layer.t, 0.0)
         d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
         d_min = np.maximum(d_min, 0.0) + self.disposal
@@ -225,29 +219,49 @@ CHUNK = 1_000_000
 
 
 @dataclass(frozen=True)
-class _Prune:
-    """The branch-and-bound test applied to candidates as they are generated.
+class _Options:
+    """The finite options of each pair, listed compactly: pair (j, k)'s are
+    ``index[start[j, k] : start[j, k] + count[j, k]]`` (the option arrays are padded to the
+    pair with the most samples; expanding only the finite ones keeps a label's cost to its
+    pairs' own options)."""
 
-    A candidate's best final mass is e^(-D/ve) (m - C) with D and C functions of its
-    (delivered set, orbit) group only (:func:`otvplan.planning.sequencing.completion_bound`):
-    computed once per group, it prunes a (label, next payload) pair with its lightest-decay
-    option before the options are expanded
-    (:func:`otvplan.planning.sequencing.pairs_worth_expanding`), then each option, before the
-    dominance test sees them. (A candidate this prunes could only dominate labels of its
-    group that are lighter and later, which the same test prunes: the labels kept are the
-    same.)"""
+    count: np.ndarray  # (n1, n1)
+    start: np.ndarray  # (n1, n1)
+    index: np.ndarray  # option indices, pair by pair
 
-    bound: Bound
-    decay_max: np.ndarray  # (n1, n1) the largest mass ratio of any option of each pair
-    threshold_kg: float
+    @classmethod
+    def of(cls, dv: np.ndarray) -> _Options:
+        finite = np.isfinite(dv)
+        count = finite.sum(axis=2)
+        start = np.cumsum(count).reshape(count.shape) - count
+        return cls(count, start, np.nonzero(finite)[2])
+
+    def expand(self, jj: np.ndarray, kk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pair position, option) of every finite option of the pairs (jj, kk)."""
+        cnt = self.count[jj, kk]
+        total = int(cnt.sum())
+        pi = np.repeat(np.arange(jj.size), cnt)
+        first = np.cumsum(cnt) - cnt
+        pos = np.arange(total) - np.repeat(first, cnt)
+        return pi, self.index[np.repeat(self.start[jj, kk], cnt) + pos]
 
 
-def _expand_chunk(
+def _pair_chunks(cost: np.ndarray, size: int) -> list[slice]:
+    """Consecutive slices of pairs whose ``cost`` (options each) sums to about ``size``."""
+    if cost.size == 0:
+        return []
+    ends = np.searchsorted(np.cumsum(cost), np.arange(size, int(cost.sum()) + size, size))
+    edges = np.unique(np.concatenate([[0], np.minimum(ends + 1, cost.size), [cost.size]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
+
+
+def _expand_pairs(
     nodes,
     cur,
-    rows,
-    ks,
-    bits,
+    lab,
+    kk,
+    rest,
+    options: _Options,
     dur,
     dv,
     decay,
@@ -256,30 +270,16 @@ def _expand_chunk(
     u_width,
     deadline,
     lim,
-    n,
     disposal_dv,
     incumbent,
-    prune: _Prune | None = None,
+    threshold_kg,
 ):
-    """Every (label, next payload, option) of labels ``rows`` that meets the limits (and, for
-    the last delivery, ends no lighter than ``incumbent``; with ``prune``, can still end no
-    lighter than its threshold), as flat arrays."""
-    lab = np.repeat(rows, n)
-    kk = np.tile(ks, rows.size)
-    free = np.ones(lab.size, bool)
-    for k in ks:
-        word, bit = bits[k]
-        sel = kk == k
-        free[sel] = (cur.mask[lab[sel], word] & bit) == 0
-    lab, kk = lab[free], kk[free]
+    """Every option of the (label, next payload) pairs ``lab``, ``kk`` that meets the limits
+    (and, for the last delivery, ends no lighter than ``incumbent``; with ``rest``, the
+    completion bound's (D_min, C) per pair, can still end no lighter than ``threshold_kg``),
+    as flat arrays."""
     jj = cur.j[lab]
-    if prune is not None:
-        m_best = cur.m[lab] * prune.decay_max[jj, kk] - nodes.mass[kk]
-        ok, d_rest, carried = pairs_worth_expanding(
-            nodes, cur.mask[lab], kk, m_best, prune.bound, prune.threshold_kg
-        )
-        lab, kk, jj, d_rest, carried = lab[ok], kk[ok], jj[ok], d_rest[ok], carried[ok]
-    pi, oi = np.nonzero(np.isfinite(dv[jj, kk, :]))
+    pi, oi = options.expand(jj, kk)
     parent = lab[pi]
     j_par = jj[pi]
     k_new = kk[pi]
@@ -302,8 +302,9 @@ def _expand_chunk(
     m_after = cur.m[parent] * decay[j_par, k_new, oi] - nodes.mass[k_new]
     rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
     keep = (m_after > 0.0) & (t_del <= deadline[k_new] + 1e-6)
-    if prune is not None:
-        keep &= mass_after(m_after - carried[pi], d_rest[pi], lim.ve_kms) >= prune.threshold_kg
+    if rest is not None:
+        d_rest, carried = rest
+        keep &= mass_after(m_after - carried[pi], d_rest[pi], lim.ve_kms) >= threshold_kg
     if lim.enforce_propellant:
         keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
     if disposal_dv is not None:
@@ -384,30 +385,50 @@ def search_tables(
         else None  # (one order's layers are few labels: the spanning-tree bound will do)
     )
     threshold = incumbent * (1.0 - 1e-12) - 1e-9
-    prune = (
-        _Prune(bound, np.max(decay, axis=2, initial=0.0), threshold)
-        if math.isfinite(incumbent)
-        else None
-    )
+    # the branch-and-bound test applied to candidates as they are generated: a candidate's
+    # best final mass is e^(-D/ve) (m - C), D and C functions of its (delivered set, orbit)
+    # group only (computed once per group); it prunes a (label, next payload) pair with its
+    # lightest-decay option before the options are expanded, then each option, before the
+    # dominance test sees them. (A candidate it prunes could only dominate labels of its
+    # group that are lighter and later, which the same test prunes: the labels kept are the
+    # same as testing after the dominance.)
+    prune = math.isfinite(incumbent)
+    prune_decay = np.max(decay, axis=2, initial=0.0)
+    options = _Options.of(dv)
     for depth in range(n):
         cur = layers[-1]
         L = cur.size
         if L == 0:
             break
         last = depth == n - 1
-        parts = []
         ks_here = ks if sequence is None else np.asarray(sequence[depth : depth + 1], int)
-        # candidates (label x payload x option) in chunks of labels, filtered as they come
-        per_label = max(1, (n - depth if sequence is None else 1) * dur.shape[2])
-        step = max(1, CHUNK // per_label)
-        for c0 in range(0, L, step):
+        # the (label, next payload) pairs, those the bound cannot rule out
+        lab = np.repeat(np.arange(L), ks_here.size)
+        kk = np.tile(ks_here, L)
+        free = np.ones(lab.size, bool)
+        for k in ks_here:
+            word, bit = bits[k]
+            sel = kk == k
+            free[sel] = (cur.mask[lab[sel], word] & bit) == 0
+        lab, kk = lab[free], kk[free]
+        rest = None
+        if prune and not last:
+            m_best = cur.m[lab] * prune_decay[cur.j[lab], kk] - nodes.mass[kk]
+            ok, d_rest, carried = pairs_worth_expanding(
+                nodes, cur.mask[lab], kk, m_best, bound, threshold
+            )
+            lab, kk, rest = lab[ok], kk[ok], (d_rest[ok], carried[ok])
+        # their options (label x payload x option), in chunks, filtered as they come
+        parts = []
+        for sl in _pair_chunks(options.count[cur.j[lab], kk], CHUNK):
             parts.append(
-                _expand_chunk(
+                _expand_pairs(
                     nodes,
                     cur,
-                    np.arange(c0, min(L, c0 + step)),
-                    ks_here,
-                    bits,
+                    lab[sl],
+                    kk[sl],
+                    None if rest is None else (rest[0][sl], rest[1][sl]),
+                    options,
                     dur,
                     dv,
                     decay,
@@ -416,12 +437,14 @@ def search_tables(
                     u_width,
                     deadline,
                     lim,
-                    ks_here.size,
                     disposal_dv if last else None,
                     incumbent,
-                    None if last else prune,
+                    threshold,
                 )
             )
+        if not parts:  # nothing to expand: an empty layer ends the search
+            layers.append(cur.take(np.zeros(0, int)))
+            continue
         cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
         masks = cur.mask[cat["parent"]].copy()
         kn = cat["k"]
