@@ -280,28 +280,12 @@ def _expand_pairs(
     as flat arrays."""
     jj = cur.j[lab]
     pi, oi = options.expand(jj, kk)
+    # the mass tests first (they need no times), on the arrays of every option
     parent = lab[pi]
-    j_par = jj[pi]
     k_new = kk[pi]
-    ph = phase[j_par, k_new, oi]
-    u_par, w_par = cur.u[parent], cur.uw[parent]
-    # wait for the first burn point: the least over the label's range of phases
-    ahead = np.mod(np.nan_to_num(ph) - np.nan_to_num(u_par), np.pi)
-    wait = np.where(
-        np.isnan(ph) | np.isnan(u_par),
-        0.0,
-        np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0)) / nodes.u_rate[j_par],
-    )
-    wait = np.where(np.isnan(ph) | np.isnan(u_par), 0.0, wait)
-    t_end = cur.t[parent] + wait + dur[j_par, k_new, oi]
-    coplanar = np.isnan(ph)
-    u_arr = np.where(coplanar, u_par, 0.0) + u_end[j_par, k_new, oi]
-    w_arr = np.where(coplanar, w_par, u_width[j_par, k_new, oi])
-    t_prev = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
-    t_del = np.maximum(t_end, t_prev + lim.separation_s)
-    m_after = cur.m[parent] * decay[j_par, k_new, oi] - nodes.mass[k_new]
+    m_after = cur.m[parent] * decay[jj[pi], k_new, oi] - nodes.mass[k_new]
     rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
-    keep = (m_after > 0.0) & (t_del <= deadline[k_new] + 1e-6)
+    keep = m_after > 0.0
     if rest is not None:
         d_rest, carried = rest
         keep &= mass_after(m_after - carried[pi], d_rest[pi], lim.ve_kms) >= threshold_kg
@@ -314,15 +298,43 @@ def _expand_pairs(
         if math.isfinite(incumbent):
             keep &= fin >= incumbent * (1.0 - 1e-12) - 1e-9
     idx = np.nonzero(keep)[0]
-    u_del = np.mod(u_arr[idx] + nodes.u_rate[k_new[idx]] * (t_del[idx] - t_end[idx]), TWO_PI)
+    pi, oi, parent, k_new, m_after, rem = (
+        pi[idx],
+        oi[idx],
+        parent[idx],
+        k_new[idx],
+        m_after[idx],
+        rem[idx],
+    )
+    j_par = jj[pi]
+    # then the times of the options left
+    ph = phase[j_par, k_new, oi]
+    u_par, w_par = cur.u[parent], cur.uw[parent]
+    # wait for the first burn point: the least over the label's range of phases
+    no_wait = np.isnan(ph) | np.isnan(u_par)
+    ahead = np.mod(np.nan_to_num(ph) - np.nan_to_num(u_par), np.pi)
+    wait = np.where(
+        no_wait,
+        0.0,
+        np.where(ahead > np.pi - w_par, 0.0, np.maximum(ahead - w_par, 0.0)) / nodes.u_rate[j_par],
+    )
+    t_end = cur.t[parent] + wait + dur[j_par, k_new, oi]
+    t_prev = np.where(cur.j[parent] == 0, -np.inf, cur.t[parent])
+    t_del = np.maximum(t_end, t_prev + lim.separation_s)
+    idx = np.nonzero(t_del <= deadline[k_new] + 1e-6)[0]
+    coplanar = np.isnan(ph[idx])
+    par, kn, o = parent[idx], k_new[idx], oi[idx]
+    u_arr = np.where(coplanar, u_par[idx], 0.0) + u_end[j_par[idx], kn, o]
+    w_arr = np.where(coplanar, w_par[idx], u_width[j_par[idx], kn, o])
+    u_del = np.mod(u_arr + nodes.u_rate[kn] * (t_del[idx] - t_end[idx]), TWO_PI)
     return {
-        "parent": parent[idx],
-        "k": k_new[idx],
+        "parent": par,
+        "k": kn,
         "t": t_del[idx],
         "u": u_del,
-        "uw": w_arr[idx],
+        "uw": w_arr,
         "m": m_after[idx],
-        "option": oi[idx],
+        "option": o,
         "rem": rem[idx],
     }
 
