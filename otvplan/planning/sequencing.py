@@ -160,26 +160,37 @@ def group_ids(mask: np.ndarray, j: np.ndarray, n1: int) -> tuple[np.ndarray, np.
 def pairs_worth_expanding(
     nodes: Nodes,
     mask: np.ndarray,
+    lab: np.ndarray,
     k: np.ndarray,
     m_best: np.ndarray,
     b: Bound,
     threshold_kg: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The branch-and-bound test of :func:`final_mass_upper_bound` applied to (label, next
-    payload) pairs before their legs are evaluated: labels of delivered set ``mask`` going to
-    payload ``k`` arrive at most at mass ``m_best`` (the cheapest leg, payload released). A
-    pair whose best final mass is below ``threshold_kg`` has no child the bound would keep.
+    payload) pairs before their legs are evaluated: label ``lab`` (delivered set
+    ``mask[lab]``) going to payload ``k`` arrives at most at mass ``m_best`` (the cheapest
+    leg, payload released). A pair whose best final mass is below ``threshold_kg`` has no
+    child the bound would keep.
 
-    Returns (keep, D_min, C) per pair, the terms of :func:`completion_bound` of the set after
-    the delivery (computed once per (set, orbit) group), for testing each child later."""
-    after = mask.copy()
-    for q in np.unique(k):
-        after[k == q, q // 64] |= np.uint64(1) << np.uint64(q % 64)
-    gid, first = group_ids(after, k, nodes.n)
-    d_rest, carried = completion_bound(nodes, after[first], k[first], b)
-    d_rest, carried = d_rest[gid], carried[gid]
-    keep = mass_after(m_best - carried, d_rest, b.ve_kms) >= threshold_kg
-    return keep, d_rest, carried
+    Returns (keep, e^(-D_min/ve), C) per pair, the terms of :func:`completion_bound` of the
+    set after the delivery, for testing each child later. They depend on the pair's
+    (delivered set, payload) only, so they are computed once per distinct one."""
+    sets, set_of = np.unique(mask, axis=0, return_inverse=True)
+    key = set_of.reshape(-1)[lab] * nodes.n + k
+    seen = np.zeros(sets.shape[0] * nodes.n, bool)
+    seen[key] = True
+    distinct = np.flatnonzero(seen)
+    after = sets[distinct // nodes.n].copy()
+    kd = distinct % nodes.n
+    for q in np.unique(kd):
+        after[kd == q, q // 64] |= np.uint64(1) << np.uint64(q % 64)
+    d_rest, carried = completion_bound(nodes, after, kd, b)
+    where = np.zeros(seen.size, int)
+    where[distinct] = np.arange(distinct.size)
+    scale = np.exp(-d_rest / b.ve_kms)[where[key]]
+    carried = carried[where[key]]
+    keep = (m_best - carried) * scale >= threshold_kg
+    return keep, scale, carried
 
 
 #: Up to this many orbits the bound also uses a minimum spanning tree per label (Prim's

@@ -276,7 +276,8 @@ def _expand_pairs(
 ):
     """Every option of the (label, next payload) pairs ``lab``, ``kk`` that meets the limits
     (and, for the last delivery, ends no lighter than ``incumbent``; with ``rest``, the
-    completion bound's (D_min, C) per pair, can still end no lighter than ``threshold_kg``),
+    completion bound's (e^(-D_min/ve), C) per pair, can still end no lighter than
+    ``threshold_kg``),
     as flat arrays."""
     jj = cur.j[lab]
     pi, oi = options.expand(jj, kk)
@@ -287,8 +288,8 @@ def _expand_pairs(
     rem = cur.remaining_payload_mass[parent] - nodes.mass[k_new]
     keep = m_after > 0.0
     if rest is not None:
-        d_rest, carried = rest
-        keep &= mass_after(m_after - carried[pi], d_rest[pi], lim.ve_kms) >= threshold_kg
+        scale, carried = rest
+        keep &= (m_after - carried[pi]) * scale[pi] >= threshold_kg
     if lim.enforce_propellant:
         keep &= m_after - rem - lim.dry_kg >= lim.reserve_kg - 1e-9
     if disposal_dv is not None:
@@ -426,10 +427,10 @@ def search_tables(
         rest = None
         if prune and not last:
             m_best = cur.m[lab] * prune_decay[cur.j[lab], kk] - nodes.mass[kk]
-            ok, d_rest, carried = pairs_worth_expanding(
-                nodes, cur.mask[lab], kk, m_best, bound, threshold
+            ok, scale, carried = pairs_worth_expanding(
+                nodes, cur.mask, lab, kk, m_best, bound, threshold
             )
-            lab, kk, rest = lab[ok], kk[ok], (d_rest[ok], carried[ok])
+            lab, kk, rest = lab[ok], kk[ok], (scale[ok], carried[ok])
         # their options (label x payload x option), in chunks, filtered as they come
         parts = []
         for sl in _pair_chunks(options.count[cur.j[lab], kk], CHUNK):
