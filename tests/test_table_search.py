@@ -165,3 +165,45 @@ def test_a_search_cut_short_keeps_the_bound_an_earlier_round_proved(monkeypatch)
     root = schedule.root_bound(nodes, tab, m0, lim, disp)
     payload = float(nodes.mass[1:].sum())
     assert m0 - payload - got.bound_final_mass_kg > m0 - payload - root + 1.0
+
+
+def test_children_reduced_as_they_come_are_the_same_labels(monkeypatch):
+    """A layer's children are reduced to the non-dominated ones whenever many are pending
+    (memory); reducing after every chunk of options keeps exactly the labels that reducing
+    once keeps."""
+    from otvplan.planning import table_search
+
+    nodes, tab, m0, lim, disp = _tables(3, 5)
+    arrays, leg_lb = tab.arrays("lb"), tab.leg_lower_bounds()
+    once = search_tables(nodes, arrays, m0, lim, disp, leg_lb)
+    monkeypatch.setattr(table_search, "CHUNK", 50)
+    monkeypatch.setattr(table_search, "REDUCE_AT", 60)
+    often = search_tables(nodes, arrays, m0, lim, disp, leg_lb)
+    assert often.best_mass == once.best_mass
+    for a, b in zip(once.layers, often.layers, strict=True):
+        key_a = sorted(zip(a.mask[:, 0].tolist(), a.j.tolist(), a.t.tolist(), a.m.tolist()))
+        key_b = sorted(zip(b.mask[:, 0].tolist(), b.j.tolist(), b.t.tolist(), b.m.tolist()))
+        assert key_a == key_b
+
+
+def test_a_search_past_its_deadline_ends_with_complete_plans(monkeypatch):
+    """A search begun past its deadline keeps at most LATE_BEAM labels a layer (a beam) and
+    expands all of each: it still ends with a complete plan, marked truncated."""
+    import time
+
+    from otvplan.planning import table_search
+    from otvplan.planning.sequencing import LATE_BEAM
+
+    nodes, tab, m0, lim, disp = _tables(3, 5)
+    monkeypatch.setattr(table_search, "CHUNK", 50)
+    res = search_tables(
+        nodes,
+        tab.arrays("ub"),
+        m0,
+        lim,
+        disp,
+        tab.leg_lower_bounds(),
+        deadline_s=time.perf_counter() - 1.0,
+    )
+    assert res.truncated and res.best_index >= 0
+    assert all(layer.size <= LATE_BEAM for layer in res.layers[:-1])

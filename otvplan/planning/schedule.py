@@ -222,13 +222,27 @@ def optimise(
         )
         return _better(best, res, tab, arr_u)
 
-    # a first incumbent for the branch-and-bound (without one the search prunes nothing): a
-    # quick beam over the first tables; where it finds none, and always for large manifests,
-    # the plane-by-plane orders; where they find none, a wider beam
+    # a first incumbent for the branch-and-bound (without one the search prunes nothing):
+    # the better of a quick beam over the first tables and the plane-by-plane orders (their
+    # drift durations refined only where the beam found nothing, or for large manifests:
+    # the refinements would otherwise slow the exact search); where both find none, a wider
+    # beam
     if exact:
         best = quick_beam(best, BEAM_LABELS)
-    if not exact or best is None:
-        best = _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_labels)
+    built = _constructive(
+        nodes,
+        ctx,
+        tab,
+        m0,
+        lim,
+        disposal_dv,
+        gap,
+        deadline_s,
+        beam_labels,
+        refine=not exact or best is None,
+    )
+    if built is not None and (best is None or built[0] > best[0]):
+        best = built
     if best is None:
         best = quick_beam(best, beam_labels)
     if not exact:
@@ -334,10 +348,11 @@ def optimise(
     )
 
 
-def _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_labels):
+def _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_labels, refine=True):
     """The best of the plane-by-plane orders (:func:`otvplan.planning.sweep.sweep_orders`):
-    each searched once over the tables, then the most promising (by the relaxation) with
-    their drift durations refined, within half the time left. None if none closes."""
+    each searched once over the tables, then (with ``refine``) the most promising (by the
+    relaxation) with their drift durations refined, within half the time left. None if none
+    closes."""
     now = time.perf_counter()
     until = now + 0.5 * (deadline_s - now) if math.isfinite(deadline_s) else deadline_s
     orders = sweep_orders(nodes)
@@ -348,7 +363,7 @@ def _constructive(nodes, ctx, tab, m0, lim, disposal_dv, gap, deadline_s, beam_l
             nodes, ctx, tab, m0, lim, disposal_dv, order, best, gap, until, beam_labels, 1
         )
         promise.append(relaxed)
-    for q in np.argsort(-np.array(promise), kind="stable")[:SEQUENCES_REFINED]:
+    for q in np.argsort(-np.array(promise), kind="stable")[: SEQUENCES_REFINED * refine]:
         if np.isfinite(promise[q]):
             best, _ = _optimise_sequence(
                 nodes,

@@ -340,6 +340,44 @@ def _expand_pairs(
     }
 
 
+#: Children of a layer held before they are reduced to the non-dominated ones (memory).
+REDUCE_AT = 4 * CHUNK
+
+
+def _children(cur: TableLayer, part: dict[str, np.ndarray], bits) -> TableLayer:
+    """The labels of :func:`_expand_pairs`' options (their delivered sets made)."""
+    masks = cur.mask[part["parent"]].copy()
+    kn = part["k"]
+    for k in np.unique(kn):
+        word, bit = bits[int(k)]
+        masks[kn == k, word] |= bit
+    return TableLayer(
+        mask=masks,
+        j=kn,
+        t=part["t"],
+        u=part["u"],
+        uw=part["uw"],
+        m=part["m"],
+        parent=part["parent"],
+        option=part["option"],
+        remaining_payload_mass=part["rem"],
+    )
+
+
+def _concat(parts: list[TableLayer]) -> TableLayer:
+    if len(parts) == 1:
+        return parts[0]
+    return TableLayer(
+        *(np.concatenate([getattr(q, f) for q in parts]) for f in TableLayer.__dataclass_fields__)
+    )
+
+
+def _non_dominated(layer: TableLayer, n1: int, half_period: np.ndarray) -> TableLayer:
+    """``layer``'s labels that no other label dominates (:func:`_dominance`)."""
+    group, _ = group_ids(layer.mask, layer.j, n1)
+    return layer.take(_dominance(group, layer.u, layer.uw, layer.t, layer.m, half_period[layer.j]))
+
+
 def search_tables(
     nodes: lg.Nodes,
     arrays: dict[str, np.ndarray],
@@ -431,57 +469,51 @@ def search_tables(
                 nodes, cur.mask, lab, kk, m_best, bound, threshold
             )
             lab, kk, rest = lab[ok], kk[ok], (scale[ok], carried[ok])
-        # their options (label x payload x option), in chunks, filtered as they come
-        parts = []
+        # their options (label x payload x option), in chunks, filtered as they come; the
+        # children kept so far are reduced to the non-dominated ones when they grow large
+        # (memory); when the deadline passes during the layer the pairs left are not
+        # expanded (a layer begun after it holds at most LATE_BEAM labels: it is finished)
+        parts: list[TableLayer] = []
+        pending = 0
+        begun_late = time.perf_counter() > deadline_s
         for sl in _pair_chunks(options.count[cur.j[lab], kk], CHUNK):
-            parts.append(
-                _expand_pairs(
-                    nodes,
-                    cur,
-                    lab[sl],
-                    kk[sl],
-                    None if rest is None else (rest[0][sl], rest[1][sl]),
-                    options,
-                    dur,
-                    dv,
-                    decay,
-                    phase,
-                    u_end,
-                    u_width,
-                    deadline,
-                    lim,
-                    disposal_dv if last else None,
-                    incumbent,
-                    threshold,
-                )
+            if parts and not begun_late and time.perf_counter() > deadline_s:
+                truncated = True
+                break
+            part = _expand_pairs(
+                nodes,
+                cur,
+                lab[sl],
+                kk[sl],
+                None if rest is None else (rest[0][sl], rest[1][sl]),
+                options,
+                dur,
+                dv,
+                decay,
+                phase,
+                u_end,
+                u_width,
+                deadline,
+                lim,
+                disposal_dv if last else None,
+                incumbent,
+                threshold,
             )
+            parts.append(_children(cur, part, bits))
+            pending += parts[-1].size
+            if not last and pending > REDUCE_AT:
+                parts = [_non_dominated(_concat(parts), n1, half_period)]
+                pending = parts[0].size
         if not parts:  # nothing to expand: an empty layer ends the search
             layers.append(cur.take(np.zeros(0, int)))
             continue
-        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-        masks = cur.mask[cat["parent"]].copy()
-        kn = cat["k"]
-        for k in np.unique(kn):
-            word, bit = bits[int(k)]
-            masks[kn == k, word] |= bit
-        new = TableLayer(
-            mask=masks,
-            j=kn,
-            t=cat["t"],
-            u=cat["u"],
-            uw=cat["uw"],
-            m=cat["m"],
-            parent=cat["parent"],
-            option=cat["option"],
-            remaining_payload_mass=cat["rem"],
-        )
+        new = _concat(parts)
         if last:  # complete plans: no dominance needed, keep the best for refinement
             fin = mass_after(new.m, disposal_dv[new.j], lim.ve_kms)
             order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
             new = new.take(np.sort(order))
         elif new.size:
-            group, _ = group_ids(new.mask, new.j, n1)
-            new = new.take(_dominance(group, new.u, new.uw, new.t, new.m, half_period[new.j]))
+            new = _non_dominated(new, n1, half_period)
             if new.size and time_bound is not None:  # (the mass bound pruned the candidates)
                 ub = time_bound.final_mass(nodes, new)
                 new = new.take(np.nonzero(ub >= threshold)[0])
