@@ -117,23 +117,24 @@ def completion_bound(
     label of mass m then ends at most at e^(-D_min/ve) (m - that sum)."""
     L = j.size
     n1 = nodes.n
-    remaining = np.zeros((L, n1), bool)
-    for k in range(1, n1):
-        remaining[:, k] = ~has_bit(mask, k)
+    delivered = np.unpackbits(
+        np.ascontiguousarray(mask, dtype="<u8").view(np.uint8), axis=1, bitorder="little"
+    )[:, :n1].astype(bool)  # (little-endian words: bit k of the set is column k)
+    remaining = ~delivered
+    remaining[:, 0] = False
     origins = remaining.copy()
     origins[np.arange(L), j] = True
-    d_min = np.zeros(L)
-    carried = np.zeros(L)
-    for k in range(1, n1):
-        rem_k = remaining[:, k]
-        if not np.any(rem_k):
-            continue
-        cand = np.where(origins, b.leg_lb[:, k][None, :], np.inf)
-        cand[:, k] = np.inf
-        lb_k = cand.min(axis=1)
-        lb_k = np.where(np.isfinite(lb_k), lb_k, 0.0)
-        d_min += np.where(rem_k, lb_k, 0.0)
-        carried += np.where(rem_k, nodes.mass[k] * np.exp(lb_k / b.ve_kms), 0.0)
+    # per payload left, its cheapest entering leg from an origin other than itself
+    leg_lb = np.array(b.leg_lb, float)
+    np.fill_diagonal(leg_lb, np.inf)
+    lb = np.empty((L, n1))
+    batch = max(1, 4_000_000 // (n1 * n1))
+    for r0 in range(0, L, batch):
+        o = origins[r0 : r0 + batch]
+        lb[r0 : r0 + batch] = np.where(o[:, :, None], leg_lb[None, :, :], np.inf).min(axis=1)
+    lb = np.where(remaining & np.isfinite(lb), lb, 0.0)
+    d_min = lb.sum(axis=1)
+    carried = np.where(remaining, nodes.mass[None, :] * np.exp(lb / b.ve_kms), 0.0).sum(axis=1)
     if n1 <= MST_BOUND_MAX_NODES:
         d_min = np.maximum(d_min, _spanning_tree_bound(b.leg_lb, origins, j))
     ends = np.where(remaining.any(axis=1)[:, None], remaining, origins)
