@@ -121,6 +121,10 @@ def _midpoints(x: np.ndarray, i: int) -> list[float]:
 BEAM_LABELS = 64
 #: Where an interval in use is split (fractions of its width, geometric).
 SPLIT_FRACTIONS = (0.5,)
+#: Above this many payloads the exact search's first incumbent is also sought among the
+#: plane-by-plane orders (below, the quick beam's is as good and they would cost more than
+#: the search they seed).
+SEED_ORDERS_ABOVE = 10
 #: Drift durations tabulated per pair at first for manifests of more than
 #: BEAM_SAMPLES_ABOVE orbits (the tables of 100 payloads would otherwise take most of a minute).
 BEAM_SAMPLES = 8
@@ -229,20 +233,21 @@ def optimise(
     # beam
     if exact:
         best = quick_beam(best, BEAM_LABELS)
-    built = _constructive(
-        nodes,
-        ctx,
-        tab,
-        m0,
-        lim,
-        disposal_dv,
-        gap,
-        deadline_s,
-        beam_labels,
-        refine=not exact or best is None,
-    )
-    if built is not None and (best is None or built[0] > best[0]):
-        best = built
+    if not exact or best is None or nodes.n - 1 > SEED_ORDERS_ABOVE:
+        built = _constructive(
+            nodes,
+            ctx,
+            tab,
+            m0,
+            lim,
+            disposal_dv,
+            gap,
+            deadline_s,
+            beam_labels,
+            refine=not exact or best is None,
+        )
+        if built is not None and (best is None or built[0] > best[0]):
+            best = built
     if best is None:
         best = quick_beam(best, beam_labels)
     if not exact:
