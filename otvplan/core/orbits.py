@@ -487,19 +487,36 @@ def plane_normal(i: ArrayLike, raan: ArrayLike) -> FloatArray:
     return np.stack(np.broadcast_arrays(si * np.sin(raan), -si * np.cos(raan), np.cos(i)), -1)
 
 
+def _line_of_nodes(i1, raan1, i2, raan2):
+    """Components of h1 x h2 (:func:`plane_normal`) in the frame of plane 1's node (x along
+    its ascending node, z north): the planes' line of nodes, of length sin(theta); and
+    sin i, cos i of both planes and sin, cos of the RAAN difference d.
+
+    With plane 1's RAAN taken as zero, h1 = (0, -sin i1, cos i1) and h2 = (sin i2 sin d,
+    -sin i2 cos d, cos i2), so h1 x h2 = (sin(i2 - i1) - 2 cos i1 sin i2 sin^2(d/2),
+    cos i1 sin i2 sin d, sin i1 sin i2 sin d); the first component written so that it keeps
+    its precision for nearly equal planes. (A rotation about z changes no angle measured in
+    the planes, so only d matters.)"""
+    i1, raan1, i2, raan2 = (np.asarray(x, dtype=float) for x in (i1, raan1, i2, raan2))
+    d = raan2 - raan1
+    si1, ci1, si2, ci2 = np.sin(i1), np.cos(i1), np.sin(i2), np.cos(i2)
+    sd, cd = np.sin(d), np.cos(d)
+    x = np.sin(i2 - i1) - 2.0 * ci1 * si2 * np.sin(0.5 * d) ** 2
+    y = ci1 * si2 * sd
+    z = si1 * si2 * sd
+    return x, y, z, si1, ci1, si2, ci2, sd, cd
+
+
 def plane_angle(i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike) -> FloatOrArray:
     """Angle [rad, 0..pi] between two orbit planes given inclinations and RAANs [rad].
 
     Spherical law of cosines (Vallado eq. 6-25 / Algorithm 41):
-    cos theta = cos i1 cos i2 + sin i1 sin i2 cos(RAAN2 - RAAN1).
+    cos theta = cos i1 cos i2 + sin i1 sin i2 cos(RAAN2 - RAAN1); the sine, |h1 x h2|, from
+    the line of nodes (:func:`_line_of_nodes`), keeps the precision of tiny angles.
     """
-    i1, raan1, i2, raan2 = (np.asarray(x, dtype=float) for x in (i1, raan1, i2, raan2))
-    c = np.cos(i1) * np.cos(i2) + np.sin(i1) * np.sin(i2) * np.cos(raan2 - raan1)
-    # Computing the angle from the cross and dot products keeps precision for tiny angles.
-    h1 = plane_normal(i1, raan1)
-    h2 = plane_normal(i2, raan2)
-    s = np.linalg.norm(np.cross(h1, h2), axis=-1)
-    return _out(np.arctan2(s, c))
+    x, y, z, si1, ci1, si2, ci2, _, cd = _line_of_nodes(i1, raan1, i2, raan2)
+    c = ci1 * ci2 + si1 * si2 * cd
+    return _out(np.arctan2(np.sqrt(x * x + y * y + z * z), c))
 
 
 def node_crossing(
@@ -513,27 +530,16 @@ def node_crossing(
     the argument of latitude of the point along +h1 x h2 measured in orbit 1 and in orbit 2.
     The other crossing is at ``u1 + pi`` / ``u2 + pi``. Where the planes coincide the line is
     undefined and ``u1 = u2 = 0`` is returned (no plane change is needed).
+
+    In plane 1's node frame (:func:`_line_of_nodes`) a plane's argument of latitude is the
+    angle from its node n to the line, toward h x n: n1 = (1, 0, 0), h1 x n1 = (0, cos i1,
+    sin i1); n2 = (cos d, sin d, 0), h2 x n2 = (-cos i2 sin d, cos i2 cos d, sin i2).
     """
-    h1 = plane_normal(i1, raan1)
-    h2 = plane_normal(i2, raan2)
-    line = np.cross(h1, h2)
-    norm = np.linalg.norm(line, axis=-1, keepdims=True)
-    coincident = norm[..., 0] < 1e-15
-    line = line / np.where(norm > 0.0, norm, 1.0)
-
-    def arglat(i: ArrayLike, raan: ArrayLike, h: FloatArray) -> FloatArray:
-        raan = np.asarray(raan, dtype=float)
-        node = np.stack(np.broadcast_arrays(np.cos(raan), np.sin(raan), np.zeros_like(raan)), -1)
-        node = np.broadcast_to(node, line.shape)
-        in_plane = np.cross(np.broadcast_to(h, line.shape), node)
-        u: FloatArray = np.mod(
-            np.arctan2(np.sum(line * in_plane, -1), np.sum(line * node, -1)), TWO_PI
-        )
-        return u
-
-    u1 = np.where(coincident, 0.0, arglat(i1, raan1, h1))
-    u2 = np.where(coincident, 0.0, arglat(i2, raan2, h2))
-    return _out(u1), _out(u2)
+    x, y, z, si1, ci1, si2, ci2, sd, cd = _line_of_nodes(i1, raan1, i2, raan2)
+    coincident = np.sqrt(x * x + y * y + z * z) < 1e-15
+    u1 = np.mod(np.arctan2(y * ci1 + z * si1, x), TWO_PI)
+    u2 = np.mod(np.arctan2(ci2 * (y * cd - x * sd) + z * si2, x * cd + y * sd), TWO_PI)
+    return _out(np.where(coincident, 0.0, u1)), _out(np.where(coincident, 0.0, u2))
 
 
 def wrap_angle(x: ArrayLike) -> FloatOrArray:
