@@ -1321,3 +1321,32 @@ def test_plural_units_in_a_scenario(minimal_text):
     s = loads(edit(minimal_text, "max_duration: 90 d", "max_duration: 30 days"))
     assert s.constraints.max_duration_s == 30 * DAY_S
     assert loads(dumps(s)) == s
+
+
+def test_a_very_deep_document_is_refused_with_a_small_stack():
+    """libyaml's composer recurses in C: 5,000 nested lists crash a process whose stack is
+    1 MB. Such a document goes to the pure-Python composer, which refuses it."""
+    import resource
+    import subprocess
+    import sys
+
+    def small_stack():
+        resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, 1 << 20))
+
+    code = (
+        "from otvplan.io import scenario\n"
+        "try:\n"
+        "    scenario.loads('a: ' + '[' * 5000 + ']' * 5000 + '\\n', filename='t.yaml')\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        preexec_fn=small_stack,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-500:]
+    assert "t.yaml:1:44: the document nests too deeply" in out.stdout

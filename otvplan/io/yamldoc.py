@@ -191,9 +191,28 @@ def _yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
 _FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
+#: Nesting characters (flow brackets, or leading spaces and dashes of one line) above which a
+#: document's depth is measured before libyaml composes it.
+_NESTING_SCREEN = 400
+
+
+def _may_be_too_deep(text: str) -> bool:
+    """Whether ``text`` may nest deeper than :data:`MAX_DEPTH`: libyaml's composer recurses in
+    C (5,000 levels need 1-2 MB of stack; a thread with less crashes the process), so such a
+    document goes to the pure-Python composer, which stops with a RecursionError. A node's
+    depth is at most the flow brackets before it plus twice its line's leading spaces and
+    dashes, plus one: below :data:`_NESTING_SCREEN` of either, nothing is parsed."""
+    if text.count("[") + text.count("{") <= _NESTING_SCREEN and all(
+        len(line) - len(line.lstrip(" -")) <= _NESTING_SCREEN for line in text.splitlines()
+    ):
+        return False
+    return _too_deep_mark(text, _FAST_LOADER) is not None
+
+
 def _compose_fast(text: str) -> yaml.Node | None:
-    """Compose with libyaml, or None when it is unavailable or the document is not clean."""
-    if _FAST_LOADER is None:
+    """Compose with libyaml, or None when it is unavailable, the document is not clean or
+    may nest too deeply for its recursive composer (:func:`_may_be_too_deep`)."""
+    if _FAST_LOADER is None or _may_be_too_deep(text):
         return None
     loader = None
     try:
@@ -230,13 +249,13 @@ def compose(text: str, file: str) -> yaml.Node | None:
             loader.dispose()
 
 
-def _too_deep_mark(text: str):
+def _too_deep_mark(text: str, loader=yaml.SafeLoader):
     """Where the first node deeper than :data:`MAX_DEPTH` starts (the mark
     :func:`check_size` gives), from the parser's events: the parser is not recursive, so it
     reads documents the recursive composer cannot. None if the text does not parse."""
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=loader):
             if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
                 if depth > MAX_DEPTH:
                     return event.start_mark
