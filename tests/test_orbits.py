@@ -271,3 +271,22 @@ def test_plane_angle_is_the_angle_between_normals(i1, r1, i2, r2):
             ]
         )
         assert abs(pos @ h2) < 1e-9
+
+
+@pytest.mark.parametrize("inc", [0.3, 1.2, math.radians(97.5), 2.5])
+@pytest.mark.parametrize("d_raan", [1e-3, 1e-6, 1e-9, 1e-12])
+def test_node_crossing_of_two_planes_of_equal_inclination(inc, d_raan):
+    """Planes of equal inclination i, RAANs 0 and d, are mirror images about the meridian
+    at RAAN d/2, so they cross there: at argument of latitude u1 = atan2(cos(d/2),
+    -cos i sin(d/2)) in the first (the north-most point is at pi/2, the crossing is d/2 of
+    longitude past it) and u2 = atan2(cos(d/2), cos i sin(d/2)) in the second. For nearly
+    coplanar planes this is the ill-conditioned case (a cross product of the normals loses
+    up to 5e-10 rad of it at d = 1e-9); the crossings hold it to 1e-14 rad."""
+    u1, u2 = o.node_crossing(inc, 0.0, inc, d_raan)
+    half = 0.5 * d_raan
+    assert u1 == pytest.approx(
+        math.atan2(math.cos(half), -math.cos(inc) * math.sin(half)), abs=1e-14
+    )
+    assert u2 == pytest.approx(
+        math.atan2(math.cos(half), math.cos(inc) * math.sin(half)), abs=1e-14
+    )
