@@ -372,6 +372,14 @@ def _concat(parts: list[TableLayer]) -> TableLayer:
     )
 
 
+def _best_complete(layer: TableLayer, disposal_dv: np.ndarray, ve_kms: float) -> TableLayer:
+    """The :data:`REFINE_PATHS` complete plans of ``layer`` that end heaviest (disposal
+    made), in their order in the layer."""
+    fin = mass_after(layer.m, disposal_dv[layer.j], ve_kms)
+    order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
+    return layer.take(np.sort(order))
+
+
 def _non_dominated(layer: TableLayer, n1: int, half_period: np.ndarray) -> TableLayer:
     """``layer``'s labels that no other label dominates (:func:`_dominance`)."""
     group, _ = group_ids(layer.mask, layer.j, n1)
@@ -501,17 +509,19 @@ def search_tables(
             )
             parts.append(_children(cur, part, bits))
             pending += parts[-1].size
-            if not last and pending > REDUCE_AT:
-                parts = [_non_dominated(_concat(parts), n1, half_period)]
+            if pending > REDUCE_AT:
+                parts = [
+                    _best_complete(_concat(parts), disposal_dv, lim.ve_kms)
+                    if last
+                    else _non_dominated(_concat(parts), n1, half_period)
+                ]
                 pending = parts[0].size
         if not parts:  # nothing to expand: an empty layer ends the search
             layers.append(cur.take(np.zeros(0, int)))
             continue
         new = _concat(parts)
         if last:  # complete plans: no dominance needed, keep the best for refinement
-            fin = mass_after(new.m, disposal_dv[new.j], lim.ve_kms)
-            order = np.argsort(-fin, kind="stable")[: max(REFINE_PATHS, 1)]
-            new = new.take(np.sort(order))
+            new = _best_complete(new, disposal_dv, lim.ve_kms)
         elif new.size:
             new = _non_dominated(new, n1, half_period)
             if new.size and time_bound is not None:  # (the mass bound pruned the candidates)
