@@ -207,3 +207,27 @@ def test_a_search_past_its_deadline_ends_with_complete_plans(monkeypatch):
     )
     assert res.truncated and res.best_index >= 0
     assert all(layer.size <= LATE_BEAM for layer in res.layers[:-1])
+
+
+@pytest.mark.parametrize("mode", ["ub", "lb"])
+def test_option_arrays_updated_after_a_refinement_equal_a_full_build(mode):
+    """After a refinement only the pairs whose curves changed are written again into a copy
+    of the option arrays; the result equals the arrays built from scratch."""
+    from otvplan.planning.tables import add_samples
+
+    nodes, tab, m0, lim, disp = _tables(3, 5)
+    del m0, lim, disp
+    ctx = lg.context_from_scenario(sc_mod.loads(random_sso_manifest(3, 5, 6, max_days=90)))
+    before = tab.arrays(mode)
+    pairs = [pair for pair, c in tab.curves.items() if c is not None and c.x.size > 2][:3]
+    assert pairs
+    wanted = {
+        pair: {float(np.sqrt(tab.curves[pair].x[0] * tab.curves[pair].x[1]))} for pair in pairs
+    }
+    assert add_samples(tab, nodes, ctx, wanted) > 0
+    updated = tab.arrays(mode)
+    assert updated["dur"] is not before["dur"]
+    assert updated["dur"].shape == before["dur"].shape  # (updated in place of a new build)
+    full = tab._build_arrays(mode, updated["dur"].shape[2])
+    for name, a in full.items():
+        np.testing.assert_array_equal(updated[name], a, err_msg=name)

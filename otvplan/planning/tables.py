@@ -110,6 +110,8 @@ class LegTables:
     _built: dict = field(default_factory=dict, repr=False, compare=False)
     #: per pair: the curve and its relaxation (:func:`_relaxation`), until the curve changes
     _relaxed: dict = field(default_factory=dict, repr=False, compare=False)
+    #: per (mode, pair): the curve and its options in the arrays (:func:`_pair_options`)
+    _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
         """Arrays of shape (n1, n1, X) for ``mode`` (read-only; built again only after the
@@ -130,21 +132,39 @@ class LegTables:
         got = self._built.get(mode)
         if got is not None and got[0] == key:
             return got[2]
-        out = self._build_arrays(mode)
+        width = self._width(mode)
+        if (
+            got is not None
+            and [q for q, _ in got[0]] == [q for q, _ in key]
+            and (got[2]["dur"].shape[2] >= width)
+        ):
+            # only some curves changed (a refinement): the arrays copied, those pairs
+            # written again (a large manifest's arrays took most of a second to build)
+            out = {name: a.copy() for name, a in got[2].items()}
+            before = dict(got[0])
+            for (pair, c_id), c in zip(key, self.curves.values(), strict=True):
+                if before[pair] != c_id:
+                    self._fill_pair(out, mode, pair, c)
+        else:  # room for refinements before the arrays must be built again
+            out = self._build_arrays(mode, 8 * math.ceil(2.0 * width / 8))
         for a in out.values():
             a.setflags(write=False)
         self._built[mode] = (key, tuple(self.curves.values()), out)
         return out
 
-    def _build_arrays(self, mode: str) -> dict[str, np.ndarray]:
-        """:meth:`arrays`, built."""
-        width = 1 + max(
+    def _width(self, mode: str) -> int:
+        """Options per pair the arrays of ``mode`` need: the direct leg and the drift
+        samples (or their relaxed options) of the pair with the most."""
+        return 1 + max(
             (
                 (c.x.size if mode == "ub" else RELAXED_PER_INTERVAL * (c.x.size + 1))
                 for c in self.curves.values()
             ),
             default=0,
         )
+
+    def _build_arrays(self, mode: str, width: int) -> dict[str, np.ndarray]:
+        """:meth:`arrays`, built."""
         shape = (self.n1, self.n1, width)
         out = {
             "dur": np.full(shape, np.inf),
@@ -159,37 +179,21 @@ class LegTables:
         out["dv"][:, :, 0] = self.direct["dv"]
         out["phase"][:, :, 0] = self.direct["phase"]
         out["u_end"][:, :, 0] = self.direct["u_end"]
-        for (j, k), c in self.curves.items():
-            if mode == "ub":
-                keep = _front(c.rest_s, c.dv)
-                sl = slice(1, 1 + keep.size)
-                out["dur"][j, k, sl] = c.rest_s[keep]
-                out["dv"][j, k, sl] = c.dv[keep]
-                out["phase"][j, k, sl] = c.phase[keep]
-                out["u_end"][j, k, sl] = c.u_end[keep]
-                out["x"][j, k, sl] = c.x[keep]
-                out["sample"][j, k, sl] = keep
-            else:
-                got = self._relaxed.get((j, k))
-                if got is None or got[0] is not c:
-                    got = (c, *_relaxation(c))
-                    self._relaxed[(j, k)] = got
-                _, t_lo, dv_lo = got
-                keep = _front(t_lo, dv_lo)
-                sl = slice(1, 1 + keep.size)
-                out["dur"][j, k, sl] = t_lo[keep]
-                out["dv"][j, k, sl] = dv_lo[keep]
-                out["x"][j, k, sl] = np.repeat(np.concatenate([[0.0], c.x]), RELAXED_PER_INTERVAL)[
-                    keep
-                ]
-                out["sample"][j, k, sl] = keep // RELAXED_PER_INTERVAL  # the interval
-                # the first burn's point and the arrival point (mod pi) are the planes' node
-                # crossings whatever the drift time: charged where all samples agree
-                out["phase"][j, k, sl] = _common_phase(c.phase[np.isfinite(c.dv)])
-                lo, width = _phase_range(c.u_end[np.isfinite(c.dv)])
-                out["u_end"][j, k, sl] = lo
-                out["u_width"][j, k, sl] = width
+        for pair, c in self.curves.items():
+            self._fill_pair(out, mode, pair, c)
         return out
+
+    def _fill_pair(self, out: dict[str, np.ndarray], mode: str, pair, c: PairCurve) -> None:
+        """Write pair (j, k)'s drift options (after its direct leg, option 0) into ``out``."""
+        j, k = pair
+        row = self._rows.get((mode, pair))
+        if row is None or row[0] is not c:
+            row = (c, _pair_options(mode, c, self._relaxed, pair))
+            self._rows[(mode, pair)] = row
+        for name, blank in _BLANK.items():
+            out[name][j, k, 1:] = blank
+        for name, values in row[1].items():
+            out[name][j, k, 1 : 1 + values.size] = values
 
     def leg_lower_bounds(self) -> np.ndarray:
         """Least delta-v of any leg j -> k at any time (for the branch-and-bound)."""
@@ -203,6 +207,51 @@ class LegTables:
 
 #: Relaxed options per interval between two drift samples (see :func:`_relaxation`).
 RELAXED_PER_INTERVAL = 3
+#: The option arrays' values where a pair has no option (:meth:`LegTables.arrays`).
+_BLANK = {
+    "dur": np.inf,
+    "dv": np.inf,
+    "phase": np.nan,
+    "u_end": 0.0,
+    "u_width": 0.0,
+    "x": np.nan,
+    "sample": -1,
+}
+
+
+def _pair_options(mode: str, c: PairCurve, relaxed: dict, pair) -> dict[str, np.ndarray]:
+    """A pair's drift options in :meth:`LegTables.arrays` of ``mode`` (after its direct leg):
+    the samples on the time / delta-v front (``"ub"``) or the relaxed options (``"lb"``; the
+    relaxation kept in ``relaxed`` per pair until the curve changes)."""
+    if mode == "ub":
+        keep = _front(c.rest_s, c.dv)
+        return {
+            "dur": c.rest_s[keep],
+            "dv": c.dv[keep],
+            "phase": c.phase[keep],
+            "u_end": c.u_end[keep],
+            "x": c.x[keep],
+            "sample": keep,
+        }
+    got = relaxed.get(pair)
+    if got is None or got[0] is not c:
+        got = (c, *_relaxation(c))
+        relaxed[pair] = got
+    _, t_lo, dv_lo = got
+    keep = _front(t_lo, dv_lo)
+    finite = np.isfinite(c.dv)
+    lo, width = _phase_range(c.u_end[finite])
+    return {
+        "dur": t_lo[keep],
+        "dv": dv_lo[keep],
+        "x": np.repeat(np.concatenate([[0.0], c.x]), RELAXED_PER_INTERVAL)[keep],
+        "sample": keep // RELAXED_PER_INTERVAL,  # the interval
+        # the first burn's point and the arrival point (mod pi) are the planes' node
+        # crossings whatever the drift time: charged where all samples agree
+        "phase": np.full(keep.size, _common_phase(c.phase[finite])),
+        "u_end": np.full(keep.size, lo),
+        "u_width": np.full(keep.size, width),
+    }
 
 
 def _front(dur: np.ndarray, dv: np.ndarray) -> np.ndarray:
