@@ -283,9 +283,6 @@ def optimise(
         )
         labels += res_u.labels
         best = _better(best, res_u, tab, arr_u)
-        # the relaxation need only find plans that beat the incumbent by more than half the
-        # gap asked for: if none does, that is the bound, and the plan is within the gap
-        slack = 0.5 * gap * max(m0 - payload_kg - best[0], 0.0) if best is not None else 0.0
         arr_l = tab.arrays("lb")
         res_l = search_tables(
             nodes,
@@ -294,7 +291,7 @@ def optimise(
             lim,
             disposal_dv,
             leg_lb,
-            incumbent=best[0] + slack if best is not None else -math.inf,
+            incumbent=best[0] if best is not None else -math.inf,
             deadline_s=search_deadline(),
         )
         labels += res_l.labels
@@ -317,7 +314,7 @@ def optimise(
                 return None
             continue
         if not res_l.truncated and not res_u.truncated:
-            proven = min(proven, max(res_l.best_mass, best[0] + slack))
+            proven = min(proven, max(res_l.best_mass, best[0]))
         elif not math.isfinite(proven):  # a search was cut short (time limit, label cap)
             # before any round completed: the start's bound
             proven = min(proven, max(root_bound(nodes, tab, m0, lim, disposal_dv), best[0]))
