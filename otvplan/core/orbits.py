@@ -487,7 +487,9 @@ def plane_normal(i: ArrayLike, raan: ArrayLike) -> FloatArray:
     return np.stack(np.broadcast_arrays(si * np.sin(raan), -si * np.cos(raan), np.cos(i)), -1)
 
 
-def _line_of_nodes(i1, raan1, i2, raan2):
+def _line_of_nodes(
+    i1: ArrayLike, raan1: ArrayLike, i2: ArrayLike, raan2: ArrayLike
+) -> tuple[FloatArray, ...]:
     """Components of h1 x h2 (:func:`plane_normal`) in the frame of plane 1's node (x along
     its ascending node, z north): the planes' line of nodes, of length sin(theta); and
     sin i, cos i of both planes and sin, cos of the RAAN difference d.
