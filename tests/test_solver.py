@@ -260,6 +260,27 @@ def brute_force_continuous(scenario, grid=14, zoom_rounds=3):
     return m0 - payload - best if np.isfinite(best) else math.inf
 
 
+def search_problem(seed: int, n: int):
+    """(nodes, leg context, initial mass, limits, disposal delta-v) of a random
+    sun-synchronous manifest, for the continuous planner's functions called directly."""
+    from otvplan.planning import schedule
+    from otvplan.planning.disposal import disposal_table
+
+    scenario = sc_mod.loads(random_sso_manifest(seed, n, 6, max_days=90))
+    nodes = lg.nodes_from_scenario(scenario)
+    ctx = lg.context_from_scenario(scenario)
+    tug = scenario.tug
+    lim = schedule.Limits(
+        dry_kg=tug.dry_mass_kg,
+        reserve_kg=tug.reserve_kg,
+        horizon_s=scenario.constraints.max_duration_s,
+        separation_s=scenario.constraints.min_deploy_separation_s,
+        ve_kms=ctx.chemical.ve_kms,
+    )
+    disp = disposal_table(scenario, nodes).dv_chemical
+    return nodes, ctx, scenario.initial_mass_kg, lim, disp
+
+
 CONTINUOUS_CASES = [(seed, 2) for seed in range(6)] + [
     pytest.param(50 + seed, 3, marks=pytest.mark.slow) for seed in range(2)
 ]
@@ -659,21 +680,8 @@ def test_a_plan_that_closes_is_refined_until_the_whole_time_limit():
     import time
 
     from otvplan.planning import schedule
-    from otvplan.planning.disposal import disposal_table
 
-    scenario = sc_mod.loads(random_sso_manifest(3, 3, 6, max_days=90))
-    nodes = lg.nodes_from_scenario(scenario)
-    ctx = lg.context_from_scenario(scenario)
-    tug = scenario.tug
-    lim = schedule.Limits(
-        dry_kg=tug.dry_mass_kg,
-        reserve_kg=tug.reserve_kg,
-        horizon_s=scenario.constraints.max_duration_s,
-        separation_s=scenario.constraints.min_deploy_separation_s,
-        ve_kms=ctx.chemical.ve_kms,
-    )
-    disp = disposal_table(scenario, nodes).dv_chemical
-    m0 = scenario.initial_mass_kg
+    nodes, ctx, m0, lim, disp = search_problem(3, 3)
     past = time.perf_counter() - 1.0
     stopped = schedule.optimise(nodes, ctx, m0, lim, disp, deadline_s=past)
     assert stopped is not None and stopped.timed_out

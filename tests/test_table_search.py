@@ -16,10 +16,7 @@ import numpy as np
 import pytest
 
 from otvplan.core.propulsion import mass_after
-from otvplan.io import scenario as sc_mod
-from otvplan.planning import legs as lg
 from otvplan.planning import schedule
-from otvplan.planning.disposal import disposal_table
 from otvplan.planning.table_search import (
     Limits,
     TableLayer,
@@ -27,7 +24,7 @@ from otvplan.planning.table_search import (
     search_tables,
 )
 from otvplan.planning.tables import build_tables
-from test_solver import random_sso_manifest
+from test_solver import search_problem
 
 
 def _reference_time_bound(tb_dur, tb_dv, lim, disposal, nodes_mass, mask, j, t, m, rem_kg):
@@ -103,20 +100,8 @@ def test_time_bound_of_a_label_does_not_depend_on_the_other_labels():
 
 
 def _tables(seed: int, n: int):
-    scenario = sc_mod.loads(random_sso_manifest(seed, n, 6, max_days=90))
-    nodes = lg.nodes_from_scenario(scenario)
-    ctx = lg.context_from_scenario(scenario)
-    tug = scenario.tug
-    lim = schedule.Limits(
-        dry_kg=tug.dry_mass_kg,
-        reserve_kg=tug.reserve_kg,
-        horizon_s=scenario.constraints.max_duration_s,
-        separation_s=scenario.constraints.min_deploy_separation_s,
-        ve_kms=ctx.chemical.ve_kms,
-    )
-    disp = disposal_table(scenario, nodes).dv_chemical
-    tab = build_tables(nodes, ctx, 12, lim.horizon_s)
-    return nodes, tab, scenario.initial_mass_kg, lim, disp
+    nodes, ctx, m0, lim, disp = search_problem(seed, n)
+    return nodes, build_tables(nodes, ctx, 12, lim.horizon_s), m0, lim, disp
 
 
 @pytest.mark.parametrize("seed", [1, 3, 8])  # manifests whose tables close
@@ -143,7 +128,7 @@ def test_a_search_cut_short_keeps_the_bound_an_earlier_round_proved(monkeypatch)
     search is cut short (time limit, label cap), the plan keeps the earlier round's bound,
     not the much weaker bound from the start alone (:func:`schedule.root_bound`)."""
     nodes, tab, m0, lim, disp = _tables(1, 5)
-    ctx = lg.context_from_scenario(sc_mod.loads(random_sso_manifest(1, 5, 6, max_days=90)))
+    ctx = search_problem(1, 5)[1]
     rounds = []
     real = schedule.search_tables
 
@@ -217,7 +202,7 @@ def test_option_arrays_updated_after_a_refinement_equal_a_full_build(mode):
 
     nodes, tab, m0, lim, disp = _tables(3, 5)
     del m0, lim, disp
-    ctx = lg.context_from_scenario(sc_mod.loads(random_sso_manifest(3, 5, 6, max_days=90)))
+    ctx = search_problem(3, 5)[1]
     before = tab.arrays(mode)
     pairs = [pair for pair, c in tab.curves.items() if c is not None and c.x.size > 2][:3]
     assert pairs
