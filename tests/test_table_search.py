@@ -216,3 +216,38 @@ def test_option_arrays_updated_after_a_refinement_equal_a_full_build(mode):
     full = tab._build_arrays(mode, updated["dur"].shape[2])
     for name, a in full.items():
         np.testing.assert_array_equal(updated[name], a, err_msg=name)
+
+
+def _reference_cheapest_entries(leg_lb, remaining, j):
+    """:func:`otvplan.planning.sequencing.cheapest_entries` from its definition, with loops."""
+    L, n1 = remaining.shape
+    out = np.zeros((L, n1))
+    for lab in range(L):
+        origins = {int(j[lab])} | {o for o in range(n1) if remaining[lab, o]}
+        for k in range(n1):
+            if remaining[lab, k]:
+                g = min((leg_lb[o, k] for o in origins if o != k), default=math.inf)
+                out[lab, k] = g if math.isfinite(g) else 0.0
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cheapest_entering_legs_equal_their_definition(seed):
+    # the search that tries each column's origins in ascending order, all pairs at once and
+    # then pair by pair, against the minimum written out: many payloads left (the whole-array
+    # phase), few left (pair by pair), ties and legs that do not exist (inf)
+    from otvplan.planning.sequencing import cheapest_entries
+
+    rng = np.random.default_rng(seed)
+    n1 = int(rng.integers(2, 30))
+    L = int(rng.integers(1, 80))
+    leg_lb = rng.random((n1, n1))
+    if seed % 2:
+        leg_lb = np.round(leg_lb, 1)
+    leg_lb[rng.random((n1, n1)) < 0.15] = np.inf
+    remaining = rng.random((L, n1)) < [0.95, 0.5, 0.1][seed % 3]
+    remaining[:, 0] = False
+    j = rng.integers(0, n1, L)
+    remaining[np.arange(L), j] = False
+    got = cheapest_entries(leg_lb, remaining, j)
+    assert np.array_equal(got, _reference_cheapest_entries(leg_lb, remaining, j))

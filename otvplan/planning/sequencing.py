@@ -124,15 +124,7 @@ def completion_bound(
     remaining[:, 0] = False
     origins = remaining.copy()
     origins[np.arange(L), j] = True
-    # per payload left, its cheapest entering leg from an origin other than itself
-    leg_lb = np.array(b.leg_lb, float)
-    np.fill_diagonal(leg_lb, np.inf)
-    lb = np.empty((L, n1))
-    batch = max(1, 4_000_000 // (n1 * n1))
-    for r0 in range(0, L, batch):
-        o = origins[r0 : r0 + batch]
-        lb[r0 : r0 + batch] = np.where(o[:, :, None], leg_lb[None, :, :], np.inf).min(axis=1)
-    lb = np.where(remaining & np.isfinite(lb), lb, 0.0)
+    lb = cheapest_entries(b.leg_lb, remaining, j)
     d_min = lb.sum(axis=1)
     carried = np.where(remaining, nodes.mass[None, :] * np.exp(lb / b.ve_kms), 0.0).sum(axis=1)
     if n1 <= MST_BOUND_MAX_NODES:
@@ -141,6 +133,57 @@ def completion_bound(
     disp = np.where(ends, b.disposal_dv[None, :], np.inf).min(axis=1)
     d_min += np.where(np.isfinite(disp), disp, 0.0)
     return d_min, carried
+
+
+def cheapest_entries(leg_lb: np.ndarray, remaining: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Per label and payload k left (``remaining[l, k]``): the least ``leg_lb[j', k]`` over
+    the orbits j' the leg into k can start from, the label's own orbit ``j[l]`` and the other
+    payloads left (0 where k is not left or no finite leg enters it).
+
+    Each column's origins are tried in ascending order of ``leg_lb``: the first one left is
+    the least. While many (label, k) pairs are unsettled a rank is tried for all of them at
+    once (whole-array operations); the few left then go on pair by pair, a growing number of
+    ranks at a time, so the work is about the number of pairs, not pairs times orbits."""
+    L, n1 = remaining.shape
+    w = np.array(leg_lb, float)
+    np.fill_diagonal(w, np.inf)
+    order = np.argsort(w, axis=0, kind="stable").T  # (k, rank) -> origin
+    ranked = np.take_along_axis(w, order.T, axis=0).T  # (k, rank) -> its leg_lb
+    best = w[j]  # (L, n1): from the label's own orbit
+    open_ = remaining.copy()
+    r = 0
+    while r < n1:
+        open_ &= ranked[None, :, r] < best
+        if np.count_nonzero(open_) * 16 < open_.size:
+            break
+        hit = open_ & remaining[:, order[:, r]]
+        best[hit] = np.broadcast_to(ranked[:, r], best.shape)[hit]
+        open_ &= ~hit
+        r += 1
+    lab, k = np.nonzero(open_)
+    todo = np.arange(lab.size)
+    pos = np.full(lab.size, r)
+    step = 2
+    flat_best = best[lab, k]
+    while todo.size and r < n1:
+        cols = np.minimum(pos[todo, None] + np.arange(step), n1 - 1)
+        kt = k[todo, None]
+        val = np.where(pos[todo, None] + np.arange(step) < n1, ranked[kt, cols], np.inf)
+        hit = remaining[lab[todo, None], order[kt, cols]] & (val < flat_best[todo, None])
+        found = hit.any(axis=1)
+        first = np.argmax(hit, axis=1)
+        sel = todo[found]
+        flat_best[sel] = val[found, first[found]]
+        # done: an origin found, the column exhausted, or its next values no lower than the
+        # best known (the label's own orbit)
+        nxt = pos[todo] + step
+        more = ~found & (nxt < n1)
+        more[more] &= ranked[k[todo[more]], nxt[more]] < flat_best[todo[more]]
+        pos[todo] = nxt
+        todo = todo[more]
+        step = min(2 * step, n1)
+    best[lab, k] = flat_best
+    return np.where(remaining & np.isfinite(best), best, 0.0)
 
 
 def group_ids(mask: np.ndarray, j: np.ndarray, n1: int) -> tuple[np.ndarray, np.ndarray]:
