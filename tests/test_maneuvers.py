@@ -589,3 +589,39 @@ def test_invalid_inputs_raise_physics_error(call):
     """Negative or zero radii, NaN, angles beyond pi and impossible geometry raise PhysicsError."""
     with pytest.raises(PhysicsError):
         call()
+
+
+# --------------------------------------------------------------------------------------------
+# The plane-change lower bound (payloads a tug cannot reach)
+# --------------------------------------------------------------------------------------------
+
+
+def test_plane_change_bound_at_one_radius_is_vallado_ex6_4_inc01():
+    """INC-01 (Vallado Example 6-4, valladopy): with every orbit at one radius the bound is
+    the single-impulse plane change 2 v sin(di / 2) (rel 1e-9)."""
+    c = case("INC-01")
+    i = c["inputs"]
+    mu = 398600.4418
+    r = mu / i["v_km_s"] ** 2
+    dv = m.plane_change_lower_bound(math.radians(i["delta_i_deg"]), r, r, mu)
+    assert dv == pytest.approx(c["expected"]["dv_km_s"], rel=c["tolerance"]["rel"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(leo_geo, leo_geo, leo_geo, angle, st.floats(0.0, 1.0))
+def test_plane_change_bound_is_below_every_transfer_of_the_leg_model(r1, r2, rd, theta, f):
+    """The bound with the radii flown lies below a Hohmann with the plane change split
+    optimally (r1 -> r2), a chain of two such transfers through an intermediate (drift)
+    radius rd that shares the plane change in any proportion f, and Edelbaum's spiral (within
+    its domain, plane changes up to 114.6 deg, Kechichian 1997)."""
+    lo, hi = min(r1, r2), max(r1, r2)
+    tol = 1e-12
+    bound = m.plane_change_lower_bound(theta, lo, hi)
+    assert bound <= m.hohmann_plane_change(r1, r2, theta).total + tol
+    if theta <= 2.0:
+        assert bound <= m.edelbaum(r1, r2, theta) + tol
+    chain = (
+        m.hohmann_plane_change(r1, rd, f * theta).total
+        + m.hohmann_plane_change(rd, r2, (1.0 - f) * theta).total
+    )
+    assert m.plane_change_lower_bound(theta, min(lo, rd), max(hi, rd)) <= chain + tol

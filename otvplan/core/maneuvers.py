@@ -1082,6 +1082,32 @@ def drift_pareto(gap: ArrayLike, durations: ArrayLike, a1: ArrayLike, i1: ArrayL
     return durations[keep], DriftOrbit(*(np.atleast_1d(np.asarray(x))[keep] for x in sol))
 
 
+def plane_change_lower_bound(theta: ArrayLike, r_lo: ArrayLike, r_hi: ArrayLike,
+                             mu: float = MU_EARTH_KM3_S2) -> FloatOrArray:
+    """A lower bound [km/s] on the delta-v of any sequence of burns, impulsive or continuous,
+    that turns an orbit's plane by ``theta`` [rad] while every orbit flown stays between
+    radii ``r_lo`` and ``r_hi`` [km] (perigees >= r_lo, apogees <= r_hi).
+
+    A burn made at radius r turns the plane by theta_b about r: the velocity components
+    normal to r before and after lie in the two planes, at the angle theta_b, so the burn
+    costs at least 2 v_h sin(theta_b / 2), with v_h the smaller of the two horizontal speeds
+    (|a - b|^2 >= 4 |a| |b| sin^2(theta_b / 2)). The horizontal speed h / r of an orbit with
+    perigee >= r_lo, at r <= apogee <= r_hi, is least at the apogee of the (r_lo, r_hi)
+    ellipse: v_min = sqrt(2 mu r_lo / (r_hi (r_lo + r_hi))). The planes' angles add up to at
+    least theta (the angle between planes is a metric) and sin(x / 2) is subadditive, so the
+    total is at least 2 v_min sin(min(theta, pi) / 2) - the textbook single-impulse plane
+    change 2 v sin(theta / 2) (Vallado, 4th ed., eq. 6-4) when r_lo = r_hi. It bounds the
+    leg model's every strategy - Hohmann with the plane change split, drift orbits, phasing
+    orbits, Edelbaum spirals (within their domain, up to 2 rad) - that keeps within the
+    radii.
+    """
+    th = np.minimum(np.abs(np.asarray(theta, dtype=float)), np.pi)
+    r_lo = np.asarray(r_lo, dtype=float)
+    r_hi = np.asarray(r_hi, dtype=float)
+    v_min = np.sqrt(2.0 * mu * r_lo / (r_hi * (r_lo + r_hi)))
+    return _out(2.0 * v_min * np.sin(0.5 * th))
+
+
 # --------------------------------------------------------------------------------------------
 # Low thrust
 # --------------------------------------------------------------------------------------------
@@ -1120,6 +1146,7 @@ __all__ = [
     "PhasingTransfer", "PlaneChange", "SplitTransfer", "apse_transfer", "bielliptic",
     "cheapest_drift", "combined_burn", "drift_pareto", "drift_time", "edelbaum", "edelbaum_dv",
     "hohmann", "hohmann_plane_change", "inclination_change", "one_tangent", "optimal_split",
-    "phasing", "phasing_transfer", "plane_change", "plane_change_separately", "raan_change",
+    "phasing", "phasing_transfer", "plane_change", "plane_change_lower_bound",
+    "plane_change_separately", "raan_change",
     "transfer_dv",
 ]

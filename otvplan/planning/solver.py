@@ -36,6 +36,7 @@ from otvplan.planning import legs as lg
 from otvplan.planning import schedule
 from otvplan.planning.build import build_legs
 from otvplan.planning.disposal import DisposalTable, disposal_table
+from otvplan.planning.reach import Unreachable, unreachable_payloads
 from otvplan.planning.sequencing import Bound, Layer, SearchSettings, has_bit, initial_layer, search
 
 #: Time limit of a solve [s] when the scenario sets none (``solver.time_limit``): past it every
@@ -223,6 +224,7 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     chosen, alternatives = _choose(finals, objective, n, settings, tug.propellant_kg)
     feasible = chosen is not None
     shortfall = Shortfall()
+    never: list[Unreachable] = []
     if not feasible and not options.analyse_infeasible:
         shortfall = Shortfall(reasons=["no plan closes (not analysed further)"])
         chosen = _best_partial(finals, nodes, settings.reserve_kg)
@@ -232,10 +234,17 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
         keep = 0.5 * SHORTFALL_SHARE * limit_s if options.explain else 0.0
         extra = replace(settings, deadline_s=min(time.perf_counter() + SHORTFALL_SHARE * limit_s,
                                                  deadline - keep))
-        shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
-                                electric_disposal, disp,
-                                left_fn=_left_fn(scenario, nodes, ctx, extra, disp)
-                                if fast_path else None)
+        short_of = unreachable_payloads(scenario, nodes, ctx)
+        never = [u for u in short_of if u.limit == "tank"]
+        if never:  # no load of propellant closes: the exact shortfall is not searched for
+            shortfall = _unreachable_shortfall(scenario, short_of)
+        else:
+            shortfall = _shortfalls(scenario, nodes, ctx, m0, extra, cache, eng,
+                                    electric_disposal, disp,
+                                    left_fn=_left_fn(scenario, nodes, ctx, extra, disp)
+                                    if fast_path else None)
+            shortfall.reasons = [u.reason(tug.propellant_kg, tug.tank_capacity_kg)
+                                 for u in short_of] + list(shortfall.reasons)
         chosen = _best_partial(finals, nodes, settings.reserve_kg)
     depth, index = chosen["depth"], chosen["index"]
     built = build_legs(scenario, nodes, ctx, result.layers, depth, index, cache, eng,
@@ -264,7 +273,8 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
         delivered = {leg.delivery.payload for leg in built if leg.delivery is not None}
         share = min(SHORTFALL_SHARE * limit_s, max(0.0, deadline - time.perf_counter()))
         shortfall.reasons = list(shortfall.reasons) + _payload_shortfalls(
-            scenario, delivered, options, share, shortfall)
+            scenario, delivered, options, share, shortfall,
+            never={u.payload for u in never})
     plan_ = _assemble(scenario, objective, built, feasible, shortfall, exact, lb, alternatives,
                       warnings, stats, time.perf_counter() - t_start)
     return plan_
@@ -274,8 +284,23 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
 EXPLAINED_MAX = 8
 
 
+def _unreachable_shortfall(scenario: Scenario, never: list[Unreachable]) -> Shortfall:
+    """The shortfall of a manifest with payloads that no propellant load the tank holds can
+    deliver (:func:`otvplan.planning.reach.unreachable_payloads`): each one's reason, and as
+    the propellant missing the largest of their lower bounds (the whole manifest needs at
+    least that; the exact figure is not searched for: it could not be loaded). No time is
+    missing: more time would not help."""
+    tug = scenario.tug
+    reasons = [u.reason(tug.propellant_kg, tug.tank_capacity_kg) for u in never]
+    short = max(u.propellant_min_kg for u in never) - tug.propellant_kg
+    reasons.append(f"propellant: the whole manifest needs at least {short:,.1f} kg more "
+                   "(a lower bound: the payloads above cannot be delivered)")
+    return Shortfall(propellant_kg=short, time_s=0.0, reasons=reasons)
+
+
 def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: SolverOptions,
-                        time_s: float, whole: Shortfall) -> list[str]:
+                        time_s: float, whole: Shortfall, never: set[str] = frozenset()
+                        ) -> list[str]:
     """What each payload left out of an infeasible plan needs, as lines for its reasons.
 
     The partial plan flies every payload (those it cannot deliver stay aboard). The question a
@@ -284,9 +309,10 @@ def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: Solver
     while some close, the best of them (by priority, mass delivered, propellant left) joins
     the set, which is reported, and the others are tried again. Each payload still left out
     then gets the propellant and time that adding it needs (for the last one, the whole
-    manifest's ``whole``), or a note that none was found within the time."""
+    manifest's ``whole``), or a note that none was found within the time. Payloads in
+    ``never`` (no plan can deliver them, already explained) are not tried."""
     t_end = time.perf_counter() + time_s
-    left = [p for p in scenario.payloads if p.name not in delivered]
+    left = [p for p in scenario.payloads if p.name not in delivered and p.name not in never]
     if not left or len(left) > EXPLAINED_MAX or time_s <= 0.0:
         return []
     sub_options = replace(options, explain=False, objective="propellant")
@@ -333,7 +359,7 @@ def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: Solver
         if sp is not None:
             short = Shortfall(sp.shortfall_propellant_kg, sp.shortfall_time_s,
                               list(sp.infeasible_reasons))
-        elif len(left) == 1 and (whole.propellant_kg > 0.0 or whole.time_s > 0.0):
+        elif len(left) == 1 and not never and (whole.propellant_kg > 0.0 or whole.time_s > 0.0):
             short = whole  # the delivered and this one are the whole manifest
         else:
             lines.append(f"payload {p.name}: no plan {with_others} was found within the time "
