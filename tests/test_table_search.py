@@ -251,3 +251,31 @@ def test_cheapest_entering_legs_equal_their_definition(seed):
     remaining[np.arange(L), j] = False
     got = cheapest_entries(leg_lb, remaining, j)
     assert np.array_equal(got, _reference_cheapest_entries(leg_lb, remaining, j))
+
+
+def test_only_a_finished_optimisation_keeps_its_tables_for_the_next_plan(monkeypatch):
+    # a plan stopped by its time limit has refined more than its manifest needs; the next
+    # plan of the manifest must not start from those tables (its first searches would be
+    # slow enough to run out of time in turn), but from those of a finished plan
+    import time
+
+    from otvplan.planning import tables
+
+    nodes, ctx, m0, lim, disp = search_problem(3, 5)
+    for cache in (tables._PAIRS, tables._REFINED, tables._MANIFESTS):
+        cache.clear()
+    key = build_tables(nodes, ctx, horizon_s=lim.horizon_s).manifest
+    # a clock that advances 0.1 s at every reading: the limit falls after a few rounds
+    clock = iter(np.arange(0.0, 1e6, 0.1))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    rounds = []
+    stopped = schedule.optimise(
+        nodes, ctx, m0, lim, disp, gap=1e-9, deadline_s=4.0, progress=rounds.append
+    )
+    monkeypatch.undo()
+    assert stopped is not None and stopped.timed_out
+    assert len(rounds) >= 2  # (it refined its tables before it stopped)
+    assert key not in tables._MANIFESTS
+    done = schedule.optimise(nodes, ctx, m0, lim, disp)
+    assert done is not None and not done.timed_out
+    assert key in tables._MANIFESTS

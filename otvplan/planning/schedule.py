@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -63,6 +63,7 @@ from otvplan.planning.tables import (
     add_samples,
     build_tables,
     is_time_invariant,
+    keep_manifest,
 )
 
 #: Relative optimality gap under which a plan counts as exact.
@@ -186,12 +187,15 @@ def optimise(
     caller that keeps time for explaining an infeasible mission needs none then). None when
     no complete plan fits the limits in the tables.
 
-    Each round searches the real options (the incumbent) and the relaxation (the bound),
-    then bisects every drift interval used by a relaxed plan that beats the incumbent by
-    more than a tenth of the current gap, and the intervals next to the incumbent's drift
-    durations. With ``exact`` False (large manifests) each round is a beam search of
-    ``beam_labels`` labels per layer refined around the incumbent's drift durations, and the
-    bound is :func:`root_bound`.
+    Each round searches the real options (the incumbent) and the relaxation (the bound) -
+    the real options over every order, or, once such a search has held more than
+    :data:`ORDERS_ABOVE_LABELS` labels, along the incumbent's order and the relaxation's best
+    orders of the round before (any real plan serves as the incumbent; the bound comes from
+    the relaxation alone) - then bisects every drift interval used by a relaxed plan that
+    beats the incumbent by more than a tenth of the current gap, and the intervals next to the
+    incumbent's drift durations. With ``exact`` False (large manifests) each round is a beam
+    search of ``beam_labels`` labels per layer refined around the incumbent's drift
+    durations, and the bound is :func:`root_bound`.
     """
     t_start = time.perf_counter()
     closed = deadline_s if closed_deadline_s is None else max(deadline_s, closed_deadline_s)
@@ -266,23 +270,38 @@ def optimise(
             t_start,
             max_iterations,
         )
+    orders: list[np.ndarray] = []  # the relaxation's best orders of the round before
+    full_labels = 0  # labels of the last search of the real options over every order
     while True:
         it += 1
         leg_lb = tab.leg_lower_bounds()
         arr_u = tab.arrays("ub")
         incumbent = best[0] if best else -math.inf
-        res_u = search_tables(
-            nodes,
-            arr_u,
-            m0,
-            lim,
-            disposal_dv,
-            leg_lb,
-            incumbent=incumbent,
-            deadline_s=search_deadline(),
-        )
-        labels += res_u.labels
-        best = _better(best, res_u, tab, arr_u)
+        if orders and best is not None and full_labels > ORDERS_ABOVE_LABELS:
+            # the real options searched along the orders the last relaxation found best
+            # (the bound comes from the relaxation alone: any real plan serves as the
+            # incumbent, and these are where it improves)
+            res_u = _search_orders(
+                nodes, arr_u, m0, lim, disposal_dv, leg_lb, orders, search_deadline()
+            )
+            for r in res_u:
+                labels += r.labels
+                best = _better(best, r, tab, arr_u)
+            res_u = replace(res_u[0], truncated=any(r.truncated for r in res_u))
+        else:
+            res_u = search_tables(
+                nodes,
+                arr_u,
+                m0,
+                lim,
+                disposal_dv,
+                leg_lb,
+                incumbent=incumbent,
+                deadline_s=search_deadline(),
+            )
+            labels += res_u.labels
+            full_labels = res_u.labels
+            best = _better(best, res_u, tab, arr_u)
         arr_l = tab.arrays("lb")
         res_l = search_tables(
             nodes,
@@ -332,10 +351,16 @@ def optimise(
         # tenth of the gap, and next to the incumbent's drift durations
         cand = np.nonzero(res_l.finals_m > best[0] + 0.1 * (bound_mass - best[0]))[0]
         cand = cand[np.argsort(-res_l.finals_m[cand], kind="stable")][:REFINE_PATHS]
+        own = np.array([k for _j, k, *_ in best[1]], int)  # the incumbent's order, first
+        orders = [own] + [
+            o for o in _distinct_orders(res_l, cand, ORDERS_SEARCHED) if not np.array_equal(o, own)
+        ]
         used = _intervals_used(res_l, arr_l, cand)
         _next_to_drifts(tab, used, best[1])
         if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
             break
+    if not timed_out:
+        keep_manifest(tab)
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
     return Schedule(
         legs=best[1],
@@ -453,6 +478,42 @@ def _optimise_sequence(
     if own is not None and (best is None or own[0] > best[0] + 1e-12):
         return own, relaxed
     return best, relaxed
+
+
+#: Orders of the relaxation's best plans whose real options are searched in the next round
+#: (with the incumbent's own), instead of every order, once a search of the real options over
+#: every order has held more than ORDERS_ABOVE_LABELS labels (below, it costs less than the
+#: order-by-order searches).
+ORDERS_SEARCHED = 16
+ORDERS_ABOVE_LABELS = 5_000
+
+
+def _distinct_orders(res, cand, most: int) -> list[np.ndarray]:
+    """The first ``most`` distinct delivery orders among the complete plans ``cand`` of a
+    search (in the order of ``cand``)."""
+    out: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    if cand.size:
+        paths = path_options(res, cand)
+        for q in range(cand.size):
+            order = paths[q, :, 1]
+            key = order.tobytes()
+            if key not in seen:
+                seen.add(key)
+                out.append(order.copy())
+                if len(out) >= most:
+                    break
+    return out
+
+
+def _search_orders(nodes, arrays, m0, lim, disposal_dv, leg_lb, orders, deadline_s):
+    """:func:`search_tables` along each delivery order of ``orders`` (their results)."""
+    return [
+        search_tables(
+            nodes, arrays, m0, lim, disposal_dv, leg_lb, deadline_s=deadline_s, sequence=order
+        )
+        for order in orders
+    ]
 
 
 def _next_to_drifts(tab, used: dict[tuple[int, int], list[int]], legs) -> None:
@@ -596,6 +657,8 @@ def _optimise_beam(
             best = new
             break
         best = new
+    if not timed_out:
+        keep_manifest(tab)
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
     return Schedule(
         legs=best[1],

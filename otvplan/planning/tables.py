@@ -483,8 +483,9 @@ _PAIRS: dict[bytes, tuple[tuple[float, float, float, float], PairCurve | None]] 
 #: planned before it in the process, and a table is not slowed by refinements other
 #: manifests needed.
 _REFINED: dict[bytes, PairCurve] = {}
-#: Per manifest geometry (every pair's key): its tables as last refined. A manifest planned
-#: again (a sweep's cases that change masses or engines) starts from them.
+#: Per manifest geometry (every pair's key): its tables as last refined by an optimisation
+#: that finished (:func:`keep_manifest`). A manifest planned again (a sweep's cases that
+#: change masses or engines) starts from them.
 _MANIFESTS: dict[bytes, dict[tuple[int, int], PairCurve]] = {}
 #: Manifests kept in :data:`_MANIFESTS`.
 MANIFESTS_KEPT = 2_000
@@ -648,8 +649,6 @@ def add_samples(
             )
             reused += idx.size
     if not rows:
-        if reused:
-            _keep_manifest(tab)
         return reused
     rj = np.array([r[0] for r in rows], int)
     rk = np.array([r[1] for r in rows], int)
@@ -678,12 +677,15 @@ def add_samples(
             before = _REFINED.get(key, first)
             if before is not None:
                 _REFINED[key] = before.merged(new)
-    _keep_manifest(tab)
     return len(rows) + reused
 
 
-def _keep_manifest(tab: LegTables) -> None:
-    """Keep ``tab``'s refined curves for its manifest's next plan."""
+def keep_manifest(tab: LegTables) -> None:
+    """Keep ``tab``'s refined curves for its manifest's next plan. Called by an optimisation
+    that finished (its gap met or its refinements exhausted), not one stopped by its time
+    limit: a plan that ran out of time has refined far more than the manifest needs, and the
+    next plan's first searches over those tables would be slow enough to run out of time in
+    turn (a re-plan of a hard 8-payload manifest ended infeasible that way)."""
     if tab.manifest not in _MANIFESTS and len(_MANIFESTS) >= MANIFESTS_KEPT:
         _MANIFESTS.clear()
     _MANIFESTS[tab.manifest] = dict(tab.curves)
