@@ -664,8 +664,9 @@ class FleetPlan:
     assignment found, and ``infeasible_reasons`` says what each would need.
     ``exact``: the assignment was proven best over every assignment (every subset of the
     manifest planned for every tug) and every tug's plan is exact; ``lower_bound_propellant_kg``
-    then bounds the total propellant of any assignment from below (the same partition over
-    the tug plans' own lower bounds). ``tugs_needed``: for each tug, how many copies of it
+    bounds the total propellant of any assignment from below (the same partition over the
+    tug plans' own lower bounds; for the heuristic, over bounds of every subset made without
+    planning, up to 14 payloads). ``tugs_needed``: for each tug, how many copies of it
     alone would close the manifest (None when no number of them does, or when it was not
     computed: only the exact method computes it).
     """

@@ -161,8 +161,32 @@ def test_the_heuristic_finds_a_feasible_assignment_no_better_than_the_exact(scen
     fp = plan_fleet(scenario, exact_max_plans=0)
     assert fp.feasible and not fp.exact
     assert "heuristic" in fp.method
-    assert fp.lower_bound_propellant_kg is None
     assert fp.propellant_used_kg >= fleet_plan.propellant_used_kg * (1 - 2e-3)
+    # its bound (every subset bounded without planning, then the partition programme) lies
+    # below the best assignment, so below both plans
+    lb = fp.lower_bound_propellant_kg
+    assert lb is not None and "completion bound" in fp.method
+    assert 0.0 < lb <= fleet_plan.propellant_used_kg * (1 + 1e-9)
+
+
+def test_every_subsets_bound_is_below_its_plan(scenario):
+    """The bound of every subset each tug may carry is below the propellant of that subset's
+    own plan (a plan spends at least its optimum), and says something for most of them."""
+    from otvplan.planning.subset_bounds import subset_propellant_bounds
+
+    n = len(scenario.payloads)
+    positive = 0
+    for ft in scenario.fleet.tugs:
+        whole = tug_scenario(scenario, ft, scenario.payloads)
+        subsets = list(range(1, 1 << n))
+        bounds = subset_propellant_bounds(whole, subsets)
+        for mask, lb in zip(subsets, bounds):
+            chosen = [p for i, p in enumerate(scenario.payloads) if mask >> i & 1]
+            p = single_plan(tug_scenario(scenario, ft, chosen))
+            if p.feasible:
+                assert lb <= p.propellant_used_kg * (1 + 1e-9) + 1e-9
+                positive += lb > 0.0
+    assert positive >= 4
 
 
 def test_makespan_objective_ends_no_later(scenario, fleet_plan):

@@ -39,7 +39,10 @@ inserted one by one (highest priority, then heaviest, first) on the tug where th
 is best, then moves are tried until none improves or the time limit is reached: a payload
 relocated to another tug, two payloads swapped between tugs, a left-out payload inserted. Each
 move re-plans only the two tugs concerned, and every (tug, subset) plan is kept, so a move seen
-once costs nothing. The result is a local optimum with no bound (``exact`` false).
+once costs nothing. The result is a local optimum (``exact`` false); for the ``propellant``
+objective and at most :data:`BOUND_MAX_PAYLOADS` payloads it carries a lower bound: the
+partition programme over bounds of every allowed subset made without planning
+(:func:`otvplan.planning.subset_bounds.subset_propellant_bounds`).
 """
 
 from __future__ import annotations
@@ -50,10 +53,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from otvplan.constants import SECONDS_PER_DAY
 from otvplan.model import FleetPlan, FleetTug, Plan, Scenario, TugPlan
 from otvplan.planning.solver import DEFAULT_TIME_LIMIT_S, SolverOptions
 from otvplan.planning.solver import plan as _plan
+from otvplan.planning.subset_bounds import subset_propellant_bounds
 from otvplan.planning.targets import spec_at
 
 #: The exact method plans at most this many (tug, subset) problems; beyond, the heuristic.
@@ -404,6 +410,43 @@ def _exact(problem: _Problem, until: float) -> tuple[list[int], bool, float | No
     return masks, True, bound
 
 
+#: Most payloads for which the heuristic's bound is computed (it prices every subset a tug
+#: may carry and runs the partition programme over them: 2^n subsets, 3^n steps per tug).
+BOUND_MAX_PAYLOADS = 14
+
+
+def _heuristic_bound(problem: _Problem) -> float | None:
+    """A lower bound on the propellant of any assignment that delivers every payload, for the
+    heuristic (``propellant`` objective, at most :data:`BOUND_MAX_PAYLOADS` payloads): every
+    subset a tug may carry is bounded without planning
+    (:func:`otvplan.planning.subset_bounds.subset_propellant_bounds`; a plan made has its own
+    bound too, and the larger counts), and the partition programme over those bounds gives
+    the least total any assignment could reach."""
+    if problem.objective != "propellant" or problem.n > BOUND_MAX_PAYLOADS:
+        return None
+    size = 1 << problem.n
+    best = np.full(size, np.inf)
+    best[0] = 0.0
+    index = np.arange(size)
+    for k, ft in enumerate(problem.tugs):
+        subsets = [
+            mask for mask in _submasks(problem.dp_allowed[k]) if mask and problem.fits(k, mask)
+        ]
+        whole = tug_scenario(problem.scenario, ft, problem.scenario.payloads)
+        lb = subset_propellant_bounds(whole, subsets)
+        nxt = best.copy()  # (the tug may stay on the ground)
+        for mask, kg in zip(subsets, lb):
+            v = problem.values.get((k, mask))
+            if v is not None and v.feasible:
+                kg = max(float(kg), v.bound_kg)
+            free = index[(index & mask) == 0]  # (free | mask is one-to-one on them)
+            to = free | mask
+            nxt[to] = np.minimum(nxt[to], best[free] + kg)
+        best = nxt
+    total = float(best[problem.full])
+    return total if math.isfinite(total) else None
+
+
 def _heuristic(problem: _Problem) -> list[int]:
     """Insertion, then relocation / swap / insertion moves until none improves or time is up."""
     m, n = problem.m, problem.n
@@ -522,7 +565,10 @@ def plan_fleet(
                 if count <= exact_max_plans
                 else f"{count} tug-subset plans exceed the exact method's {exact_max_plans}"
             )
-            method = f"heuristic ({why}): insertion and local search, no bound"
+            bound = _heuristic_bound(problem)
+            method = f"heuristic ({why}): insertion and local search, " + (
+                "bound from every subset's completion bound" if bound is not None else "no bound"
+            )
             if problem.out_of_time():
                 warnings.append(
                     "solver.time_limit reached: the assignment is the best found, not proven"
