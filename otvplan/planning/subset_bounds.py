@@ -62,6 +62,8 @@ def subset_propellant_bounds(scenario: Scenario, subsets: list[int]) -> np.ndarr
     # planned in continuous time may drift longer and for less: the leg tables' least
     # delta-v (at the horizon, where the cheapest drift is) bounds those, less a margin for
     # the drift-orbit searches' tolerance
+    if ctx.chemical is None:  # an electric tug: spirals, whose mass only sets their time
+        leg_lb = _spiral_leg_bounds(nodes, ctx)
     invariant = leg_lb > 0.0  # (the pairs whose cost is the same at every time)
     tab = None
     if np.any(invariant) and ctx.chemical is not None:
@@ -131,3 +133,17 @@ def subset_propellant_bounds(scenario: Scenario, subsets: list[int]) -> np.ndarr
     member = (bits[:, None] >> np.arange(n, dtype=np.uint64)[None, :]) & np.uint64(1)
     by_plane = np.max(np.where(member.astype(bool), plane_kg[None, :], 0.0), axis=1)
     return np.maximum(np.maximum(by_tree, by_plane), 0.0)
+
+
+def _spiral_leg_bounds(nodes: lg.Nodes, ctx: lg.LegContext) -> np.ndarray:
+    """``lb[j, k]``: a lower bound [km/s] on an electric tug's leg between circular orbits j
+    and k, whatever the time and the mass: |v_j - v_k|. Edelbaum's spiral costs
+    sqrt((v0 - v1)^2 + 4 v0 v1 sin^2(pi di / 4)) >= |v0 - v1|
+    (:func:`otvplan.core.maneuvers.edelbaum_dv`), a spiral through a drift orbit at least
+    |v_j - v_d| + |v_d - v_k| >= |v_j - v_k|, and phasing only adds (0 where an orbit is not
+    circular)."""
+    v = np.sqrt(ctx.mu / nodes.a)
+    lb = np.abs(v[:, None] - v[None, :])
+    circular = nodes.e < lg.CIRCULAR_E
+    lb[~(circular[:, None] & circular[None, :])] = 0.0
+    return lb
