@@ -142,9 +142,12 @@ class LegTables:
             # written again (a large manifest's arrays took most of a second to build)
             out = {name: a.copy() for name, a in got[2].items()}
             before = dict(got[0])
-            for (pair, c_id), c in zip(key, self.curves.values(), strict=True):
-                if before[pair] != c_id:
-                    self._fill_pair(out, mode, pair, c)
+            changed = [
+                (pair, c)
+                for (pair, c_id), c in zip(key, self.curves.values(), strict=True)
+                if before[pair] != c_id
+            ]
+            self._fill_pairs(out, mode, changed, blank=True)
         else:  # room for refinements before the arrays must be built again
             out = self._build_arrays(mode, 8 * math.ceil(2.0 * width / 8))
         for a in out.values():
@@ -179,21 +182,32 @@ class LegTables:
         out["dv"][:, :, 0] = self.direct["dv"]
         out["phase"][:, :, 0] = self.direct["phase"]
         out["u_end"][:, :, 0] = self.direct["u_end"]
-        for pair, c in self.curves.items():
-            self._fill_pair(out, mode, pair, c)
+        self._fill_pairs(out, mode, list(self.curves.items()), blank=False)
         return out
 
-    def _fill_pair(self, out: dict[str, np.ndarray], mode: str, pair, c: PairCurve) -> None:
-        """Write pair (j, k)'s drift options (after its direct leg, option 0) into ``out``."""
-        j, k = pair
-        row = self._rows.get((mode, pair))
-        if row is None or row[0] is not c:
-            row = (c, _pair_options(mode, c, self._relaxed, pair))
-            self._rows[(mode, pair)] = row
-        for name, blank in _BLANK.items():
-            out[name][j, k, 1:] = blank
-        for name, values in row[1].items():
-            out[name][j, k, 1 : 1 + values.size] = values
+    def _fill_pairs(self, out: dict[str, np.ndarray], mode: str, items, blank: bool) -> None:
+        """Write the drift options of the pairs ``items`` ((j, k), curve) into ``out`` after
+        each pair's direct leg (option 0), in one scatter per array (a large manifest has
+        ten thousand pairs); with ``blank`` their old options are cleared first."""
+        if not items:
+            return
+        rows = []
+        for pair, c in items:
+            row = self._rows.get((mode, pair))
+            if row is None or row[0] is not c:
+                row = (c, _pair_options(mode, c, self._relaxed, pair))
+                self._rows[(mode, pair)] = row
+            rows.append(row[1])
+        jj = np.array([pair[0] for pair, _ in items])
+        kk = np.array([pair[1] for pair, _ in items])
+        if blank:
+            for name, value in _BLANK.items():
+                out[name][jj, kk, 1:] = value
+        count = np.array([row["dur"].size for row in rows])
+        at_j, at_k = np.repeat(jj, count), np.repeat(kk, count)
+        at_o = 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        for name in rows[0]:
+            out[name][at_j, at_k, at_o] = np.concatenate([row[name] for row in rows])
 
     def leg_lower_bounds(self) -> np.ndarray:
         """Least delta-v of any leg j -> k at any time (for the branch-and-bound)."""
