@@ -280,6 +280,8 @@ def _plan(scenario: Scenario, objective: str | None, options: SolverOptions | No
     return plan_
 
 
+#: How a shortfall's reasons say that the analysis ran out of its time.
+NOT_FOUND = "was not found within the time limit"
 #: Most payloads left out of an infeasible plan that are explained one by one.
 EXPLAINED_MAX = 8
 
@@ -370,6 +372,10 @@ def _payload_shortfalls(scenario: Scenario, delivered: set[str], options: Solver
             need.append(f"{short.propellant_kg:.1f} kg more propellant")
         if short.time_s > 0.0:
             need.append(f"{short.time_s / SECONDS_PER_DAY:.1f} d more")
+        if not need and any(NOT_FOUND in r for r in short.reasons):
+            lines.append(f"payload {p.name}: it does not fit {with_others}; what adding it "
+                         f"needs {NOT_FOUND}")
+            continue
         what = " or ".join(need) if need else (
             "more than the limits allow (" + "; ".join(short.reasons[:1]) + ")")
         lines.append(f"payload {p.name}: adding it {with_others} needs {what}")
@@ -708,7 +714,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
     try:
         need_prop = _propellant_needed(left_for, massless, scenario, dry, payload_mass, reserve)
     except _OutOfTime:
-        reasons.append("propellant: the shortfall was not found within the time limit "
+        reasons.append(f"propellant: the shortfall {NOT_FOUND} "
                        "(solver.time_limit)")
     if need_prop is not None and need_prop > usable + 1e-9:
         sf.propellant_kg = need_prop - usable
@@ -726,7 +732,7 @@ def _shortfalls(scenario, nodes, ctx, m0, settings, cache, eng, electric_disposa
         finals_t = _finals(disp, nodes, res_t.layers, eng, electric_disposal, relaxed_t)
         full_t = [r for r in finals_t if r["depth"] == n]
     else:
-        reasons.append("time: the shortfall was not found within the time limit "
+        reasons.append(f"time: the shortfall {NOT_FOUND} "
                        "(solver.time_limit)")
     if full_t:
         r = full_t[0]
