@@ -279,3 +279,44 @@ def test_only_a_finished_optimisation_keeps_its_tables_for_the_next_plan(monkeyp
     done = schedule.optimise(nodes, ctx, m0, lim, disp)
     assert done is not None and not done.timed_out
     assert key in tables._MANIFESTS
+
+
+def test_a_replan_whose_beam_over_kept_tables_finds_nothing_starts_from_first_samples(
+    monkeypatch,
+):
+    # a manifest planned before starts from its kept, refined tables; where the narrow first
+    # beam over them finds no plan that closes (it happened on a hard 8-payload manifest,
+    # which then ran out of time and came back infeasible), the plan starts again from the
+    # first samples instead of searching on without an incumbent
+    from otvplan.planning import tables
+
+    nodes, ctx, m0, lim, disp = search_problem(3, 5)
+    for cache in (tables._PAIRS, tables._REFINED, tables._MANIFESTS):
+        cache.clear()
+    first = schedule.optimise(nodes, ctx, m0, lim, disp)
+    assert first is not None and not first.timed_out  # (its tables are kept)
+    calls = []
+    real_search = schedule.search_tables
+
+    def beam_finds_nothing_first(*args, **kwargs):
+        res = real_search(*args, **kwargs)
+        calls.append(kwargs.get("max_labels"))
+        if len(calls) == 1:  # the quick beam over the kept tables
+            return replace(res, best_index=-1, best_mass=-math.inf)
+        return res
+
+    built = []
+    real_build = schedule.build_tables
+
+    def spy_build(*args, **kwargs):
+        tab = real_build(*args, **kwargs)
+        built.append(tab.from_kept)
+        return tab
+
+    monkeypatch.setattr(schedule, "search_tables", beam_finds_nothing_first)
+    monkeypatch.setattr(schedule, "build_tables", spy_build)
+    again = schedule.optimise(nodes, ctx, m0, lim, disp)
+    assert built == [True, False]  # the kept tables, then the first samples
+    assert calls[:2] == [schedule.BEAM_LABELS, schedule.BEAM_LABELS]
+    assert again is not None
+    assert again.final_mass_kg == pytest.approx(first.final_mass_kg, rel=1e-3)

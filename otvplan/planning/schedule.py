@@ -237,6 +237,12 @@ def optimise(
     # beam
     if exact:
         best = quick_beam(best, BEAM_LABELS)
+        if best is None and tab.from_kept:
+            # a narrow beam over richly refined tables can crowd out every order that
+            # closes (a re-plan of a hard 8-payload manifest found none and ran out of time
+            # where its first plan had closed): start again from the first samples
+            tab = build_tables(nodes, ctx, samples, lim.horizon_s, kept=False)
+            best = quick_beam(best, BEAM_LABELS)
     if not exact or best is None or nodes.n - 1 > SEED_ORDERS_ABOVE:
         built = _constructive(
             nodes,

@@ -101,6 +101,8 @@ class LegTables:
     direct: dict[str, np.ndarray]  # rest_s, dv, phase, u_end: (n1, n1) arrays
     curves: dict[tuple[int, int], PairCurve] = field(default_factory=dict)
     evaluations: int = 0
+    #: started from a manifest's kept tables (:func:`keep_manifest`), not the first samples
+    from_kept: bool = False
     #: each pair's key in the process-wide pair cache (refinements are written back there)
     keys: dict[tuple[int, int], bytes] = field(default_factory=dict)
     #: the key of the whole manifest's geometry (its refined tables are kept under it)
@@ -529,11 +531,14 @@ def build_tables(
     ctx: lg.LegContext,
     samples: int = INITIAL_SAMPLES,
     horizon_s: float | None = None,
+    kept: bool = True,
 ) -> LegTables:
     """Tabulate every ordered pair's direct leg and its drift leg at ``samples`` durations
     (geometric from :data:`MIN_DRIFT_S` to the horizon), in one vectorised evaluation of the
     pairs not tabulated earlier in this process (the delta-v and times of a leg depend on
-    neither the tug's mass nor its engine nor the other orbits of the manifest)."""
+    neither the tug's mass nor its engine nor the other orbits of the manifest). With
+    ``kept``, a manifest planned before starts from its tables as then refined
+    (:func:`keep_manifest`; ``LegTables.from_kept`` says so)."""
     horizon = float(
         horizon_s if horizon_s is not None and math.isfinite(horizon_s) else ctx.horizon_s
     )
@@ -578,7 +583,9 @@ def build_tables(
         if curve is not None:
             tab.curves[(int(j), int(k))] = curve
         tab.keys[(int(j), int(k))] = key
-    tab.curves.update(_MANIFESTS.get(tab.manifest, {}))
+    if kept and tab.manifest in _MANIFESTS:
+        tab.curves.update(_MANIFESTS[tab.manifest])
+        tab.from_kept = True
     return tab
 
 
