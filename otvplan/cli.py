@@ -504,8 +504,11 @@ def _dask_executor(address: str):
     import logging
 
     # When the scheduler goes away, Dask's event loop logs the broken connections of pending
-    # gathers as tracebacks ("Exception in callback ..."); the sweep reports the loss itself.
+    # gathers as tracebacks ("Exception in callback ..."), and a batch being sent at that
+    # moment as "Batched Comm Closed" with its traceback (at INFO); the sweep reports the
+    # loss itself.
     logging.getLogger("tornado.application").setLevel(logging.CRITICAL)
+    logging.getLogger("distributed.batched").setLevel(logging.WARNING)
     try:
         client = Client(address, timeout="20s")
     except (OSError, TimeoutError, ValueError) as exc:
