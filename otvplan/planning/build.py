@@ -84,12 +84,14 @@ def build_legs(
     disp: DisposalTable,
     dispose: bool = True,
     leg_contexts: list[LegContext] | None = None,
+    leg_options: list[lg.Options] | None = None,
 ) -> list[Leg]:
     """The legs of the search's label ``index`` at ``depth`` (and the disposal leg when
     ``dispose``), each option evaluated again at the tug's state and booked burn by burn.
     ``leg_contexts``: each leg's own context (a plan rebuilt from leg tables flies each
-    leg's drift duration and drift orbit). Appends a warning per burn too long to be
-    impulsive."""
+    leg's drift duration and drift orbit); ``leg_options``: each leg's options already
+    evaluated from its departure state in its context (the replay that made ``layers`` has
+    them). Appends a warning per burn too long to be impulsive."""
     legs_out: list[Leg] = []
     path = path_to(layers, depth, index)
     max_imp = scenario.constraints.max_impulsive_burn_s
@@ -118,7 +120,10 @@ def build_legs(
         leg_ctx, leg_cache = ctx, cache
         if leg_contexts is not None:  # each leg planned with its own drift duration
             leg_ctx, leg_cache = leg_contexts[leg_no - 1], DriftCache()
-        legs_out.append(build_leg(nodes, leg_ctx, leg_cache, ends, leg_no, m0, max_imp, warnings))
+        opts = leg_options[leg_no - 1] if leg_options is not None else None
+        legs_out.append(
+            build_leg(nodes, leg_ctx, leg_cache, ends, leg_no, m0, max_imp, warnings, opts)
+        )
     if dispose and scenario.constraints.disposal.kind != "none" and eng is not None:
         last = legs_out[-1] if legs_out else None
         lay = layers[depth]
@@ -157,21 +162,24 @@ def build_leg(
     m0_kg: float,
     max_imp: float | None,
     warnings: list[str],
+    opts: lg.Options | None = None,
 ) -> Leg:
     """Leg ``leg_no``: option ``ends.option`` evaluated again from the search's departure
-    state, booked from mass ``m0_kg`` (the previous leg's end)."""
-    opts = lg.expand(
-        nodes,
-        ctx,
-        np.array([ends.j]),
-        np.array([ends.k]),
-        np.array([ends.t0_s]),
-        np.array([ends.m0_kg]),
-        np.array([ends.raan0_rad]),
-        np.array([ends.u0_rad]),
-        cache,
-        prune=False,
-    )
+    state (or taken from ``opts``, the options already evaluated there), booked from mass
+    ``m0_kg`` (the previous leg's end)."""
+    if opts is None:
+        opts = lg.expand(
+            nodes,
+            ctx,
+            np.array([ends.j]),
+            np.array([ends.k]),
+            np.array([ends.t0_s]),
+            np.array([ends.m0_kg]),
+            np.array([ends.raan0_rad]),
+            np.array([ends.u0_rad]),
+            cache,
+            prune=False,
+        )
     try:
         row = opts.find(ends.option)
     except LookupError:  # cannot happen: the search produced this option from these inputs

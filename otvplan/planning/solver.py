@@ -457,9 +457,10 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
                               closed_deadline_s=closed_deadline)
     if sched is None:
         return None
-    layers, contexts = _replay(nodes, ctx, sched.legs, m0, settings)
+    layers, contexts, options = _replay(nodes, ctx, sched.legs, m0, settings)
     built = build_legs(scenario, nodes, ctx, layers, len(layers) - 1, 0, lg.DriftCache(),
-                   ctx.chemical, False, warnings, disp, leg_contexts=contexts)
+                       ctx.chemical, False, warnings, disp, leg_contexts=contexts,
+                       leg_options=options)
     payload_mass = float(nodes.mass[1:].sum())
     prop_lb = m0 - payload_mass - sched.bound_final_mass_kg
     prop = sum(leg.propellant_kg for leg in built)
@@ -483,9 +484,10 @@ def _plan_time_invariant(scenario, nodes, ctx, m0, settings, disp, deadline, obj
 
 def _replay(nodes, ctx, legs_, m0, settings):
     """Fly the chosen legs (target, strategy, drift duration) from the drop-off with the leg
-    model, as one-label search layers for :func:`_build`, and each leg's context."""
+    model, as one-label search layers for :func:`_build`, each leg's context and its options
+    (evaluated from its departure state in that context)."""
     layers = [initial_layer(nodes, m0)]
-    contexts = []
+    contexts, options = [], []
     W = layers[0].mask.shape[1]
     for j, k, code, x, a_d, direction in legs_:
         prev = layers[-1]
@@ -513,7 +515,8 @@ def _replay(nodes, ctx, legs_, m0, settings):
             m_dep=prev.m[:1].copy(), raan_dep=prev.raan[:1].copy(), u_dep=prev.u[:1].copy(),
             remaining_payload_mass=prev.remaining_payload_mass[:1] - float(nodes.mass[k])))
         contexts.append(c)
-    return layers, contexts
+        options.append(opts)
+    return layers, contexts, options
 
 
 def _leg_lower_bounds(nodes, ctx, m0, settings, cache) -> np.ndarray:
