@@ -284,10 +284,11 @@ def test_only_a_finished_optimisation_keeps_its_tables_for_the_next_plan(monkeyp
 def test_a_replan_whose_beam_over_kept_tables_finds_nothing_starts_from_first_samples(
     monkeypatch,
 ):
-    # a manifest planned before starts from its kept, refined tables; where the narrow first
-    # beam over them finds no plan that closes (it happened on a hard 8-payload manifest,
-    # which then ran out of time and came back infeasible), the plan starts again from the
-    # first samples instead of searching on without an incumbent
+    # a manifest planned before starts from its kept, refined tables; where neither its
+    # kept order nor the narrow first beam over them finds a plan that closes (the beam found
+    # none on a hard 8-payload manifest, which then ran out of time and came back
+    # infeasible), the plan starts again from the first samples instead of searching on
+    # without an incumbent
     from otvplan.planning import tables
 
     nodes, ctx, m0, lim, disp = search_problem(3, 5)
@@ -298,10 +299,10 @@ def test_a_replan_whose_beam_over_kept_tables_finds_nothing_starts_from_first_sa
     calls = []
     real_search = schedule.search_tables
 
-    def beam_finds_nothing_first(*args, **kwargs):
+    def nothing_over_kept_tables(*args, **kwargs):
         res = real_search(*args, **kwargs)
-        calls.append(kwargs.get("max_labels"))
-        if len(calls) == 1:  # the quick beam over the kept tables
+        calls.append("order" if kwargs.get("sequence") is not None else kwargs.get("max_labels"))
+        if len(calls) <= 2:  # the kept order, then the quick beam, over the kept tables
             return replace(res, best_index=-1, best_mass=-math.inf)
         return res
 
@@ -313,10 +314,117 @@ def test_a_replan_whose_beam_over_kept_tables_finds_nothing_starts_from_first_sa
         built.append(tab.from_kept)
         return tab
 
-    monkeypatch.setattr(schedule, "search_tables", beam_finds_nothing_first)
+    monkeypatch.setattr(schedule, "search_tables", nothing_over_kept_tables)
     monkeypatch.setattr(schedule, "build_tables", spy_build)
     again = schedule.optimise(nodes, ctx, m0, lim, disp)
     assert built == [True, False]  # the kept tables, then the first samples
-    assert calls[:2] == [schedule.BEAM_LABELS, schedule.BEAM_LABELS]
+    assert calls[:3] == ["order", schedule.BEAM_LABELS, schedule.BEAM_LABELS]
     assert again is not None
     assert again.final_mass_kg == pytest.approx(first.final_mass_kg, rel=1e-3)
+
+
+@pytest.mark.parametrize("extra_kg", [0.0, 40.0])
+def test_a_replan_starts_from_the_kept_order_and_ends_within_the_gap_of_a_fresh_plan(
+    monkeypatch, extra_kg
+):
+    """A manifest planned before (here again, and with more propellant loaded: a sweep's next
+    case) starts from its kept tables and the order its last plan found best: that order is
+    searched first, for the incumbent, instead of the quick beam. Its plan ends within the
+    certified gap of the plan a process that never saw the manifest makes."""
+    from otvplan.planning import tables
+
+    nodes, ctx, m0, lim, disp = search_problem(3, 5)
+    for cache in (tables._PAIRS, tables._REFINED, tables._MANIFESTS):
+        cache.clear()
+    first = schedule.optimise(nodes, ctx, m0, lim, disp)
+    assert first is not None and not first.timed_out
+    order = [k for _j, k, *_ in first.legs]
+    for cache in (tables._PAIRS, tables._REFINED, tables._MANIFESTS):
+        cache.clear()
+    fresh = schedule.optimise(nodes, ctx, m0 + extra_kg, lim, disp)  # (it keeps its tables)
+    tables._MANIFESTS.clear()
+    schedule.optimise(nodes, ctx, m0, lim, disp)  # the first plan again: kept with its order
+    calls = []
+    real_search = schedule.search_tables
+
+    def spy(*args, **kwargs):
+        seq = kwargs.get("sequence")
+        calls.append(("order", list(seq)) if seq is not None else kwargs.get("max_labels"))
+        return real_search(*args, **kwargs)
+
+    monkeypatch.setattr(schedule, "search_tables", spy)
+    warm = schedule.optimise(nodes, ctx, m0 + extra_kg, lim, disp)
+    assert calls[0] == ("order", order)
+    assert schedule.BEAM_LABELS not in calls
+    assert warm is not None and fresh is not None
+    prop = m0 + extra_kg - float(nodes.mass[1:].sum()) - lim.dry_kg
+    # each is proven within the gap of its own bound, and both bounds hold for both
+    for a, b in ((warm, fresh), (fresh, warm)):
+        assert a.bound_final_mass_kg >= b.final_mass_kg - 1e-9
+        assert a.final_mass_kg >= a.bound_final_mass_kg - schedule.EXACT_GAP * prop
+
+
+def test_options_expanded_by_mass_ratio_are_those_that_pass_the_mass_tests(monkeypatch):
+    """:meth:`_Options.spans` with each pair's least mass ratio skips only options the mass
+    tests would drop: the search over those spans keeps exactly the labels of the search
+    over every option (the same counts, the same best plan), with and without an incumbent,
+    real options and relaxation - and with an incumbent it expands fewer options."""
+    from otvplan.planning import table_search as ts
+
+    nodes, tab, m0, lim, disp = _tables(8, 5)
+    real_spans, real_expand = ts._Options.spans, ts._Options.expand
+    expanded = []
+
+    def counting_expand(self, sp):
+        out = real_expand(self, sp)
+        expanded[-1] += out[0].size
+        return out
+
+    monkeypatch.setattr(ts._Options, "expand", counting_expand)
+
+    def search(every: bool, incumbent: float):
+        expanded.append(0)
+        if every:  # the spans of every finite option
+            monkeypatch.setattr(
+                ts._Options, "spans", lambda self, jj, kk, ratio=None: real_spans(self, jj, kk)
+            )
+        try:
+            return search_tables(nodes, arrays, m0, lim, disp, leg_lb, incumbent=incumbent)
+        finally:
+            monkeypatch.setattr(ts._Options, "spans", real_spans)
+
+    for kind in ("ub", "lb"):
+        arrays = tab.arrays(kind)
+        leg_lb = tab.leg_lower_bounds()
+        opts = ts._Options.of(arrays["dv"], mass_after(1.0, arrays["dv"], lim.ve_kms))
+        assert opts.key is not None  # the tables list each pair's options by mass ratio
+        free = search(False, -math.inf)
+        for incumbent in (-math.inf, free.best_mass - 0.5, free.best_mass - 1e-6):
+            a = search(False, incumbent)
+            b = search(True, incumbent)
+            assert [x.size for x in a.layers] == [x.size for x in b.layers]
+            assert a.best_mass == b.best_mass
+            if math.isfinite(incumbent):
+                assert expanded[-2] < expanded[-1]
+
+
+def test_options_not_in_order_of_mass_ratio_are_all_expanded():
+    """Where some pair's drift options are not listed by rising mass ratio (arrays not made
+    by the tables), the spans are every finite option, as before any ordering was used."""
+    from otvplan.planning import table_search as ts
+
+    dv = np.full((3, 3, 4), np.inf)
+    dv[0, 1, :3] = [0.3, 0.2, 0.1]  # direct, then drift options cheaper by time: in order
+    dv[0, 2, :4] = [0.3, 0.1, 0.2, 0.05]  # not in order
+    decay = mass_after(1.0, dv, 3.0)
+    opts = ts._Options.of(dv, decay)
+    assert opts.key is None
+    sp = opts.spans(np.array([0, 0]), np.array([1, 2]), np.array([0.99, 0.99]))
+    assert list(sp.count) == [3, 4]
+    dv[0, 2, :4] = [0.3, 0.2, 0.1, 0.05]
+    ordered = ts._Options.of(dv, mass_after(1.0, dv, 3.0))
+    assert ordered.key is not None
+    ratio = float(mass_after(1.0, 0.15, 3.0))  # affords the options of 0.1 km/s and less
+    sp = ordered.spans(np.array([0, 0]), np.array([1, 2]), np.array([ratio, ratio]))
+    pi, oi = ordered.expand(sp)
+    assert [(int(p), int(o)) for p, o in zip(pi, oi)] == [(0, 0), (0, 2), (1, 0), (1, 2), (1, 3)]

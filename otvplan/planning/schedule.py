@@ -235,7 +235,28 @@ def optimise(
     # drift durations refined only where the beam found nothing, or for large manifests:
     # the refinements would otherwise slow the exact search); where both find none, a wider
     # beam
-    if exact:
+    # a manifest planned before (a sweep's case that changes only masses or engines, a
+    # re-plan) starts from its kept tables and the order its last plan found best: that
+    # order's best plan over them is the first incumbent (a search along one order, not the
+    # beam; the rounds then search every order as for a new manifest, so the plan is the
+    # one the beam's incumbent would have led to)
+    warm = False
+    if exact and tab.kept_order is not None and tab.kept_order.size == nodes.n - 1:
+        arr_u = tab.arrays("ub")
+        (res,) = _search_orders(
+            nodes,
+            arr_u,
+            m0,
+            lim,
+            disposal_dv,
+            tab.leg_lower_bounds(),
+            [tab.kept_order],
+            deadline_s,
+        )
+        labels += res.labels
+        best = _better(best, res, tab, arr_u)
+        warm = best is not None
+    if exact and best is None:
         best = quick_beam(best, BEAM_LABELS)
         if best is None and tab.from_kept:
             # a narrow beam over richly refined tables can crowd out every order that
@@ -243,7 +264,7 @@ def optimise(
             # where its first plan had closed): start again from the first samples
             tab = build_tables(nodes, ctx, samples, lim.horizon_s, kept=False)
             best = quick_beam(best, BEAM_LABELS)
-    if not exact or best is None or nodes.n - 1 > SEED_ORDERS_ABOVE:
+    if not exact or best is None or (nodes.n - 1 > SEED_ORDERS_ABOVE and not warm):
         built = _constructive(
             nodes,
             ctx,
@@ -308,6 +329,7 @@ def optimise(
             labels += res_u.labels
             full_labels = res_u.labels
             best = _better(best, res_u, tab, arr_u)
+        u_cut = res_u is not None and res_u.truncated
         arr_l = tab.arrays("lb")
         res_l = search_tables(
             nodes,
@@ -327,7 +349,7 @@ def optimise(
             if (
                 res_l.best_index < 0
                 or res_l.truncated
-                or res_u.truncated
+                or u_cut
                 or it >= max_iterations
                 or time.perf_counter() >= deadline_s
             ):
@@ -338,7 +360,7 @@ def optimise(
             if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
                 return None
             continue
-        if not res_l.truncated and not res_u.truncated:
+        if not res_l.truncated and not u_cut:
             proven = min(proven, max(res_l.best_mass, best[0]))
         elif not math.isfinite(proven):  # a search was cut short (time limit, label cap)
             # before any round completed: the start's bound
@@ -347,8 +369,8 @@ def optimise(
         # its tables were refined)
         bound_mass, bound_valid = max(proven, best[0]), True
         rel_gap = _round_done(progress, it, m0 - payload_kg, best[0], bound_mass, t_start)
-        if rel_gap <= gap or it >= max_iterations or res_l.truncated or res_u.truncated:
-            timed_out = res_l.truncated or res_u.truncated
+        if rel_gap <= gap or it >= max_iterations or res_l.truncated or u_cut:
+            timed_out = res_l.truncated or u_cut
             break
         if time.perf_counter() >= search_deadline():
             timed_out = True
@@ -357,7 +379,7 @@ def optimise(
         # tenth of the gap, and next to the incumbent's drift durations
         cand = np.nonzero(res_l.finals_m > best[0] + 0.1 * (bound_mass - best[0]))[0]
         cand = cand[np.argsort(-res_l.finals_m[cand], kind="stable")][:REFINE_PATHS]
-        own = np.array([k for _j, k, *_ in best[1]], int)  # the incumbent's order, first
+        own = _order(best[1])  # the incumbent's order, first
         orders = [own] + [
             o for o in _distinct_orders(res_l, cand, ORDERS_SEARCHED) if not np.array_equal(o, own)
         ]
@@ -366,7 +388,7 @@ def optimise(
         if add_samples(tab, nodes, ctx, _bisections(tab, used)) == 0:
             break
     if not timed_out:
-        keep_manifest(tab)
+        keep_manifest(tab, _order(best[1]))
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
     return Schedule(
         legs=best[1],
@@ -510,6 +532,11 @@ def _distinct_orders(res, cand, most: int) -> list[np.ndarray]:
                 if len(out) >= most:
                     break
     return out
+
+
+def _order(legs) -> np.ndarray:
+    """The delivery order (targets 1..n) of a plan's legs, as :class:`Schedule` holds them."""
+    return np.array([k for _j, k, *_ in legs], int)
 
 
 def _search_orders(nodes, arrays, m0, lim, disposal_dv, leg_lb, orders, deadline_s):
@@ -664,7 +691,7 @@ def _optimise_beam(
             break
         best = new
     if not timed_out:
-        keep_manifest(tab)
+        keep_manifest(tab, _order(best[1]))
     stats = {"table_evaluations": tab.evaluations, "refinements": it, "optimality_gap": rel_gap}
     return Schedule(
         legs=best[1],

@@ -15,6 +15,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -223,27 +224,91 @@ class _Options:
     """The finite options of each pair, listed compactly: pair (j, k)'s are
     ``index[start[j, k] : start[j, k] + count[j, k]]`` (the option arrays are padded to the
     pair with the most samples; expanding only the finite ones keeps a label's cost to its
-    pairs' own options)."""
+    pairs' own options).
 
+    ``key`` orders the list: 2 (j n1 + k) plus each option's mass ratio e^(-dv/ve) (the direct
+    leg, option 0: minus a half). The tables list each pair's drift options on their time /
+    delta-v front, by time, so the mass ratio rises along them and ``key`` rises along the
+    whole list; then the options a (label, payload) pair can afford - those with a mass ratio
+    above what the label needs - are a tail of its pair's drift options, found by bisection
+    (:meth:`expand`). ``key`` is None when some pair's options are not in that order."""
+
+    n1: int
     count: np.ndarray  # (n1, n1)
     start: np.ndarray  # (n1, n1)
     index: np.ndarray  # option indices, pair by pair
+    key: np.ndarray | None
 
     @classmethod
-    def of(cls, dv: np.ndarray) -> _Options:
+    def of(cls, dv: np.ndarray, decay: np.ndarray) -> _Options:
         finite = np.isfinite(dv)
         count = finite.sum(axis=2)
         start = np.cumsum(count).reshape(count.shape) - count
-        return cls(count, start, np.nonzero(finite)[2])
+        jj, kk, oo = np.nonzero(finite)
+        n1 = dv.shape[0]
+        key = 2.0 * (jj * n1 + kk) + np.where(oo == 0, -0.5, decay[jj, kk, oo])
+        ordered = bool(np.all(np.diff(key) >= 0.0))
+        return cls(n1, count, start, oo, key if ordered else None)
 
-    def expand(self, jj: np.ndarray, kk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(pair position, option) of every finite option of the pairs (jj, kk)."""
-        cnt = self.count[jj, kk]
-        total = int(cnt.sum())
-        pi = np.repeat(np.arange(jj.size), cnt)
-        first = np.cumsum(cnt) - cnt
-        pos = np.arange(total) - np.repeat(first, cnt)
-        return pi, self.index[np.repeat(self.start[jj, kk], cnt) + pos]
+    def spans(self, jj: np.ndarray, kk: np.ndarray, ratio: np.ndarray | None = None) -> _Spans:
+        """The options to expand of the pairs (jj, kk): every finite one; with ``ratio`` (per
+        pair; where the list is ordered) only the direct leg and the drift options whose mass
+        ratio is at least that - a superset of those the pair can afford when ``ratio`` is a
+        lower bound on what it needs."""
+        begin = self.start[jj, kk]
+        end = begin + self.count[jj, kk]
+        if ratio is None or self.key is None:
+            return _Spans(begin, np.zeros(jj.size, int), begin, end - begin)
+        has0 = ((end > begin) & (self.index[np.minimum(begin, self.index.size - 1)] == 0)).astype(
+            int
+        )
+        lo = np.searchsorted(self.key, 2.0 * (jj * self.n1 + kk) + ratio, side="left")
+        lo = np.clip(lo, begin + has0, end)
+        return _Spans(begin, has0, lo, has0 + end - lo)
+
+    def expand(self, sp: _Spans) -> tuple[np.ndarray, np.ndarray]:
+        """(pair position, option) of every option of the spans ``sp``."""
+        c = sp.count
+        pi = np.repeat(np.arange(c.size), c)
+        r = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        flat = np.where(r < sp.has0[pi], sp.begin[pi], sp.lo[pi] + r - sp.has0[pi])
+        return pi, self.index[flat]
+
+
+class _Spans(NamedTuple):
+    """Per (label, payload) pair, the options to expand (:meth:`_Options.spans`): the direct
+    leg at ``begin`` where ``has0``, then the list from ``lo``; ``count`` in all."""
+
+    begin: np.ndarray
+    has0: np.ndarray
+    lo: np.ndarray
+    count: np.ndarray
+
+    def part(self, sl: slice) -> _Spans:
+        return _Spans(*(x[sl] for x in self))
+
+
+def _least_ratio(nodes, cur, lab, kk, rest, lim, disposal_dv, incumbent, threshold_kg):
+    """Per (label, next payload) pair, a lower bound on the mass ratio e^(-dv/ve) of any
+    option that passes :func:`_expand_pairs`' mass tests (each is a least mass after the
+    delivery; a margin of 1e-9 keeps it below the tests' own rounding)."""
+    m_kg = cur.m[lab]
+    need = np.zeros(lab.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rest is not None:
+            scale, carried = rest
+            need = np.maximum(need, np.where(scale > 0.0, threshold_kg / scale, np.inf) + carried)
+        if lim.enforce_propellant:
+            rem = cur.remaining_payload_mass[lab] - nodes.mass[kk]
+            need = np.maximum(need, rem + lim.dry_kg + lim.reserve_kg)
+        if disposal_dv is not None:
+            keep = mass_after(1.0, disposal_dv[kk], lim.ve_kms)
+            if lim.enforce_propellant:
+                need = np.maximum(need, (lim.dry_kg + lim.reserve_kg) / keep)
+            if math.isfinite(incumbent):
+                need = np.maximum(need, incumbent * (1.0 - 1e-12) / keep)
+        ratio = (need + nodes.mass[kk]) / m_kg
+    return np.where(np.isnan(ratio), -np.inf, ratio * (1.0 - 1e-9) - 1e-9)
 
 
 def _pair_chunks(cost: np.ndarray, size: int) -> list[slice]:
@@ -262,6 +327,7 @@ def _expand_pairs(
     kk,
     rest,
     options: _Options,
+    spans: _Spans,
     dur,
     dv,
     decay,
@@ -278,9 +344,9 @@ def _expand_pairs(
     (and, for the last delivery, ends no lighter than ``incumbent``; with ``rest``, the
     completion bound's (e^(-D_min/ve), C) per pair, can still end no lighter than
     ``threshold_kg``),
-    as flat arrays."""
+    as flat arrays. ``spans``: the options of each pair to test (:meth:`_Options.spans`)."""
     jj = cur.j[lab]
-    pi, oi = options.expand(jj, kk)
+    pi, oi = options.expand(spans)
     # the mass tests first (they need no times), on the arrays of every option
     parent = lab[pi]
     k_new = kk[pi]
@@ -453,7 +519,7 @@ def search_tables(
     # same as testing after the dominance.)
     prune = math.isfinite(incumbent)
     prune_decay = np.max(decay, axis=2, initial=0.0)
-    options = _Options.of(dv)
+    options = _Options.of(dv, decay)
     for depth in range(n):
         cur = layers[-1]
         L = cur.size
@@ -484,7 +550,22 @@ def search_tables(
         parts: list[TableLayer] = []
         pending = 0
         begun_late = time.perf_counter() > deadline_s
-        for sl in _pair_chunks(options.count[cur.j[lab], kk], CHUNK):
+        spans = options.spans(
+            cur.j[lab],
+            kk,
+            _least_ratio(
+                nodes,
+                cur,
+                lab,
+                kk,
+                rest,
+                lim,
+                disposal_dv if last else None,
+                incumbent,
+                threshold,
+            ),
+        )
+        for sl in _pair_chunks(spans.count, CHUNK):
             if parts and not begun_late and time.perf_counter() > deadline_s:
                 truncated = True
                 break
@@ -495,6 +576,7 @@ def search_tables(
                 kk[sl],
                 None if rest is None else (rest[0][sl], rest[1][sl]),
                 options,
+                spans.part(sl),
                 dur,
                 dv,
                 decay,

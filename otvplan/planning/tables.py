@@ -103,6 +103,8 @@ class LegTables:
     evaluations: int = 0
     #: started from a manifest's kept tables (:func:`keep_manifest`), not the first samples
     from_kept: bool = False
+    #: with ``from_kept``: the delivery order (targets 1..n) of the plan that kept them
+    kept_order: np.ndarray | None = None
     #: each pair's key in the process-wide pair cache (refinements are written back there)
     keys: dict[tuple[int, int], bytes] = field(default_factory=dict)
     #: the key of the whole manifest's geometry (its refined tables are kept under it)
@@ -110,10 +112,6 @@ class LegTables:
     #: per mode: the curves the arrays were built from (kept alive, so their ids identify
     #: them) and the arrays, until a curve changes
     _built: dict = field(default_factory=dict, repr=False, compare=False)
-    #: per pair: the curve and its relaxation (:func:`_relaxation`), until the curve changes
-    _relaxed: dict = field(default_factory=dict, repr=False, compare=False)
-    #: per (mode, pair): the curve and its options in the arrays (:func:`_pair_options`)
-    _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
         """Arrays of shape (n1, n1, X) for ``mode`` (read-only; built again only after the
@@ -195,10 +193,11 @@ class LegTables:
             return
         rows = []
         for pair, c in items:
-            row = self._rows.get((mode, pair))
+            at = (mode, self.keys.get(pair, pair))
+            row = _OPTION_ROWS.get(at)
             if row is None or row[0] is not c:
-                row = (c, _pair_options(mode, c, self._relaxed, pair))
-                self._rows[(mode, pair)] = row
+                row = (c, _pair_options(mode, c))
+                _OPTION_ROWS[at] = row
             rows.append(row[1])
         jj = np.array([pair[0] for pair, _ in items])
         kk = np.array([pair[1] for pair, _ in items])
@@ -235,10 +234,16 @@ _BLANK = {
 }
 
 
-def _pair_options(mode: str, c: PairCurve, relaxed: dict, pair) -> dict[str, np.ndarray]:
+#: Per (mode, pair key): a curve and its options in the arrays (:func:`_pair_options`), until
+#: the pair's curve changes. Shared by the plans of a process: a re-planned manifest (a
+#: sweep's cases that change masses or engines) starts from the curves it kept, and their
+#: options are the same (cleared with :data:`_PAIRS`).
+_OPTION_ROWS: dict[tuple[str, object], tuple[PairCurve, dict[str, np.ndarray]]] = {}
+
+
+def _pair_options(mode: str, c: PairCurve) -> dict[str, np.ndarray]:
     """A pair's drift options in :meth:`LegTables.arrays` of ``mode`` (after its direct leg):
-    the samples on the time / delta-v front (``"ub"``) or the relaxed options (``"lb"``; the
-    relaxation kept in ``relaxed`` per pair until the curve changes)."""
+    the samples on the time / delta-v front (``"ub"``) or the relaxed options (``"lb"``)."""
     if mode == "ub":
         keep = _front(c.rest_s, c.dv)
         return {
@@ -249,11 +254,7 @@ def _pair_options(mode: str, c: PairCurve, relaxed: dict, pair) -> dict[str, np.
             "x": c.x[keep],
             "sample": keep,
         }
-    got = relaxed.get(pair)
-    if got is None or got[0] is not c:
-        got = (c, *_relaxation(c))
-        relaxed[pair] = got
-    _, t_lo, dv_lo = got
+    t_lo, dv_lo = _relaxation(c)
     keep = _front(t_lo, dv_lo)
     finite = np.isfinite(c.dv)
     lo, width = _phase_range(c.u_end[finite])
@@ -500,9 +501,9 @@ _PAIRS: dict[bytes, tuple[tuple[float, float, float, float], PairCurve | None]] 
 #: manifests needed.
 _REFINED: dict[bytes, PairCurve] = {}
 #: Per manifest geometry (every pair's key): its tables as last refined by an optimisation
-#: that finished (:func:`keep_manifest`). A manifest planned again (a sweep's cases that
-#: change masses or engines) starts from them.
-_MANIFESTS: dict[bytes, dict[tuple[int, int], PairCurve]] = {}
+#: that finished, and that plan's delivery order (:func:`keep_manifest`). A manifest planned
+#: again (a sweep's cases that change masses or engines) starts from them.
+_MANIFESTS: dict[bytes, tuple[dict[tuple[int, int], PairCurve], np.ndarray]] = {}
 #: Manifests kept in :data:`_MANIFESTS`.
 MANIFESTS_KEPT = 2_000
 
@@ -554,6 +555,7 @@ def build_tables(
         if len(_PAIRS) + int(missing.sum()) > PAIRS_KEPT:
             _PAIRS.clear()
             _REFINED.clear()
+            _OPTION_ROWS.clear()
             _MANIFESTS.clear()
             missing[:] = True
         evaluations = _tabulate(
@@ -584,8 +586,10 @@ def build_tables(
             tab.curves[(int(j), int(k))] = curve
         tab.keys[(int(j), int(k))] = key
     if kept and tab.manifest in _MANIFESTS:
-        tab.curves.update(_MANIFESTS[tab.manifest])
+        curves, order = _MANIFESTS[tab.manifest]
+        tab.curves.update(curves)
         tab.from_kept = True
+        tab.kept_order = order
     return tab
 
 
@@ -701,12 +705,15 @@ def add_samples(
     return len(rows) + reused
 
 
-def keep_manifest(tab: LegTables) -> None:
-    """Keep ``tab``'s refined curves for its manifest's next plan. Called by an optimisation
+def keep_manifest(tab: LegTables, order: np.ndarray) -> None:
+    """Keep ``tab``'s refined curves, and ``order`` (the delivery order of the plan found
+    over them, targets 1..n), for its manifest's next plan. Called by an optimisation
     that finished (its gap met or its refinements exhausted), not one stopped by its time
     limit: a plan that ran out of time has refined far more than the manifest needs, and the
     next plan's first searches over those tables would be slow enough to run out of time in
     turn (a re-plan of a hard 8-payload manifest ended infeasible that way)."""
     if tab.manifest not in _MANIFESTS and len(_MANIFESTS) >= MANIFESTS_KEPT:
         _MANIFESTS.clear()
-    _MANIFESTS[tab.manifest] = dict(tab.curves)
+    kept = np.array(order, int)
+    kept.setflags(write=False)
+    _MANIFESTS[tab.manifest] = (dict(tab.curves), kept)

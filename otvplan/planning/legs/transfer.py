@@ -268,6 +268,10 @@ def _unique_rows(*cols):
     but built from 1-D integer sorts (many times faster than sorting rows): each column is
     replaced by the id of its value, and ids are folded in pairwise.
     """
+    n = np.size(cols[0])
+    if n <= 1:  # (one row: nothing to share; the sorts would cost more than the row)
+        one = np.arange(n)
+        return one, one
     # fold the columns in one at a time: (ids so far, next column) as one complex number,
     # whose sort is lexicographic, so each fold is a single 1-D sort
     ids = np.asarray(cols[0], float).ravel()
