@@ -237,21 +237,22 @@ def optimise(
     # beam
     # a manifest planned before (a sweep's case that changes only masses or engines, a
     # re-plan) starts from its kept tables and the order its last plan found best: that
-    # order's best plan over them is the first incumbent (a search along one order, not the
+    # order's best plan over them is the first incumbent (a 64-label beam along that order, not the
     # beam; the rounds then search every order as for a new manifest, so the plan is the
     # one the beam's incumbent would have led to)
     warm = False
     if exact and tab.kept_order is not None and tab.kept_order.size == nodes.n - 1:
         arr_u = tab.arrays("ub")
-        (res,) = _search_orders(
+        res = search_tables(
             nodes,
             arr_u,
             m0,
             lim,
             disposal_dv,
             tab.leg_lower_bounds(),
-            [tab.kept_order],
-            deadline_s,
+            max_labels=BEAM_LABELS,
+            deadline_s=deadline_s,
+            sequence=tab.kept_order,
         )
         labels += res.labels
         best = _better(best, res, tab, arr_u)
