@@ -428,3 +428,77 @@ def test_options_not_in_order_of_mass_ratio_are_all_expanded():
     sp = ordered.spans(np.array([0, 0]), np.array([1, 2]), np.array([ratio, ratio]))
     pi, oi = ordered.expand(sp)
     assert [(int(p), int(o)) for p, o in zip(pi, oi)] == [(0, 0), (0, 2), (1, 0), (1, 2), (1, 3)]
+
+
+def _kruskal(w: np.ndarray, nodes: list[int]) -> float:
+    """A minimum spanning tree's weight over ``nodes`` with symmetric weights ``w``
+    (Kruskal's algorithm, written out; inf edges are absent; a forest where disconnected)."""
+    parent = {v: v for v in nodes}
+
+    def root(v):
+        while parent[v] != v:
+            v = parent[v]
+        return v
+
+    edges = sorted(
+        (w[a, b], a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :] if np.isfinite(w[a, b])
+    )
+    total = 0.0
+    for weight, a, b in edges:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[ra] = rb
+            total += weight
+    return total
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_priced_spanning_trees_equal_kruskal_and_bound_every_path(seed):
+    """:meth:`_TimeBound.priced_trees` at every price: the weight of a minimum spanning tree
+    of the label's orbits (Kruskal's, written out here), and no more than the priced cost of
+    any order that visits them from the current orbit (every order, enumerated) - which is
+    what makes the bound valid."""
+    import itertools
+
+    rng = np.random.default_rng(seed)
+    n1, n_opt = 6, 3
+    dur = rng.uniform(1.0, 60.0, (n1, n1, n_opt)) * 86400.0
+    dv = rng.uniform(0.01, 0.4, (n1, n1, n_opt))
+    dv[:, 0] = np.inf  # no leg into the drop-off
+    dv[1, 4] = np.inf  # a pair without options
+    lim = Limits(dry_kg=1.0, reserve_kg=0.0, horizon_s=1e7, separation_s=0.0, ve_kms=3.0)
+    tb = _TimeBound(dur, dv, lim, np.zeros(n1), trees=True)
+    origin = np.array(
+        [[1, 1, 1, 1, 1, 1], [0, 1, 0, 1, 1, 1], [0, 0, 1, 1, 0, 1], [0, 1, 1, 1, 1, 1]], bool
+    )
+    current = np.array([0, 3, 2, 1])
+    trees = tb.priced_trees(origin, current)
+    for q in range(_TimeBound.LAMBDAS.size):
+        g = tb.g[:, :, q]
+        w = np.minimum(g, g.T)
+        for row in range(origin.shape[0]):
+            members = [int(v) for v in np.flatnonzero(origin[row])]
+            assert trees[row, q] == pytest.approx(_kruskal(w, members), rel=1e-12, abs=1e-15)
+            rest = [v for v in members if v != current[row]]
+            cheapest = min(
+                sum(g[a, b] for a, b in itertools.pairwise([int(current[row]), *path]))
+                for path in itertools.permutations(rest)
+            )
+            assert trees[row, q] <= cheapest * (1.0 + 1e-12)
+
+
+def test_priced_trees_only_tighten_the_time_bound():
+    """With the trees the time-priced bound on a label's final mass is never higher (they
+    are a second lower bound on the delta-v at each price, and the larger is kept), and on
+    manifests whose payloads share planes it is lower."""
+    nodes, tab, m0, lim, disp = _tables(1, 5)
+    arr = tab.arrays("lb")
+    res = search_tables(nodes, arr, m0, lim, disp, tab.leg_lower_bounds())
+    plain = _TimeBound(arr["dur"], arr["dv"], lim, disp)
+    trees = _TimeBound(arr["dur"], arr["dv"], lim, disp, trees=True)
+    tighter = 0
+    for layer in res.layers[:-1]:
+        a, b = plain.final_mass(nodes, layer), trees.final_mass(nodes, layer)
+        assert np.all(b <= a * (1.0 + 1e-12))
+        tighter += int(np.sum(b < a * (1.0 - 1e-9)))
+    assert tighter > 0

@@ -34,7 +34,15 @@ time-invariant manifests (the continuous planner's relaxation has no plan), on i
 the general search. It also answers "how many of this tug would close the manifest": the fewest
 feasible subsets covering it (a set-cover programme over the same plans).
 
-Heuristic (larger manifests, or when the exact enumeration runs out of time): payloads are
+Lazily planned exact method (``propellant`` objective, more subsets than the enumeration
+takes, at most :data:`LAZY_MAX_PAYLOADS` payloads): every allowed subset is bounded below
+without planning, and the partition programme runs over the plans made so far and those bounds;
+the subsets of its best assignment not yet planned are planned and it runs again, until its best
+assignment is made of planned subsets alone - then no assignment is better, as every other one
+costs at least its programme value (:func:`_lazy_exact`). How many subsets it plans depends on
+how close the bounds are to the plans.
+
+Heuristic (larger manifests, or when the exact methods run out of time): payloads are
 inserted one by one (highest priority, then heaviest, first) on the tug where the assignment
 is best, then moves are tried until none improves or the time limit is reached: a payload
 relocated to another tug, two payloads swapped between tugs, a left-out payload inserted. Each
@@ -57,6 +65,7 @@ import numpy as np
 
 from otvplan.constants import SECONDS_PER_DAY
 from otvplan.model import FleetPlan, FleetTug, Plan, Scenario, TugPlan
+from otvplan.planning.partition import PartitionProgramme
 from otvplan.planning.solver import DEFAULT_TIME_LIMIT_S, SolverOptions
 from otvplan.planning.solver import plan as _plan
 from otvplan.planning.subset_bounds import subset_propellant_bounds
@@ -447,6 +456,84 @@ def _heuristic_bound(problem: _Problem) -> float | None:
     return total if math.isfinite(total) else None
 
 
+#: Most payloads for the lazily planned exact method (its programme holds up to 3^n steps
+#: per tug: 531,441 at 12 payloads, 13 MB each).
+LAZY_MAX_PAYLOADS = 12
+
+
+def _allowed_subsets(problem: _Problem) -> list[list[int]]:
+    """Per tug, every non-empty subset it may carry (its rules and the pins)."""
+    return [
+        [mask for mask in _submasks(problem.dp_allowed[k]) if mask and problem.fits(k, mask)]
+        for k in range(problem.m)
+    ]
+
+
+def _lazy_exact(problem: _Problem, until: float) -> tuple[list[int], bool, float | None] | None:
+    """The exact method for the ``propellant`` objective without planning every subset.
+
+    Every allowed subset is first bounded below without planning
+    (:func:`otvplan.planning.subset_bounds.subset_propellant_bounds`). The partition
+    programme (:class:`otvplan.planning.partition.PartitionProgramme`) then runs over the
+    propellant of the subsets planned so far (none where the plan is infeasible) and the
+    bounds of the others; the subsets of its best assignment not yet planned are planned,
+    and it runs again. Each run's best is at most the best assignment's propellant (it only
+    ever lowers costs), so once its best assignment is made of planned subsets alone, that
+    assignment is the best one - the same answer as planning every subset, up to the tug
+    plans' own gaps. Returns (masks, complete, lower bound) like :func:`_exact`, or None when
+    ``until`` (a ``time.perf_counter`` reading) passes first (the plans made are kept for the
+    heuristic)."""
+    subsets = _allowed_subsets(problem)
+    bounds = []
+    for k, ft in enumerate(problem.tugs):
+        whole = tug_scenario(problem.scenario, ft, problem.scenario.payloads)
+        bounds.append(np.asarray(subset_propellant_bounds(whole, subsets[k]), float))
+    programme = PartitionProgramme(problem.n, subsets)
+    left_cost = np.array([problem.left_cost(problem.full & ~t) for t in range(1 << problem.n)])
+
+    def costs(certified: bool) -> list[np.ndarray]:
+        out = []
+        for k, masks in enumerate(subsets):
+            c = bounds[k].copy()
+            for pos, mask in enumerate(masks):
+                v = problem.values.get((k, mask))
+                if v is None:
+                    continue
+                if not v.feasible:
+                    c[pos] = np.inf
+                elif certified:  # the plan's own bound where it is the larger
+                    c[pos] = max(c[pos], v.bound_kg)
+                else:
+                    c[pos] = v.propellant_kg
+            out.append(c)
+        return out
+
+    def best_assignment(c: list[np.ndarray]) -> tuple[int, float, list[np.ndarray]]:
+        best, choices = programme.solve(c)
+        finite = np.isfinite(best)  # (the empty set always is)
+        order = np.lexsort((best, left_cost[:, 1], left_cost[:, 0]))
+        served = int(order[finite[order]][0])
+        return served, float(best[served]), choices
+
+    while True:
+        served, _, choices = best_assignment(costs(certified=False))
+        masks = programme.masks(choices, served)
+        todo = [
+            (k, mask) for k, mask in enumerate(masks) if mask and (k, mask) not in problem.values
+        ]
+        if not todo:
+            break
+        if time.perf_counter() > until:
+            return None
+        for k, mask in todo:
+            problem.value(k, mask)
+    bound = None
+    if served == problem.full:
+        best, _ = programme.solve(costs(certified=True))
+        bound = float(best[problem.full])
+    return masks, True, bound
+
+
 def _heuristic(problem: _Problem) -> list[int]:
     """Insertion, then relocation / swap / insertion moves until none improves or time is up."""
     m, n = problem.m, problem.n
@@ -523,13 +610,17 @@ def plan_fleet(
     scenario: Scenario,
     *,
     exact_max_plans: int = EXACT_MAX_PLANS,
+    lazy_max_payloads: int = LAZY_MAX_PAYLOADS,
     progress: Callable[[dict], None] | None = None,
 ) -> FleetPlan:
     """Assign the payloads of a fleet scenario to its tugs and plan each tug.
 
     The exact method when the tugs' allowed subsets number at most ``exact_max_plans`` (and
-    their plans finish within ``solver.time_limit``, default 60 s), else the heuristic; see the
-    module's docstring. A fleet of one tug is the single-tug plan of the whole manifest.
+    their plans finish within half of ``solver.time_limit``, default 60 s); beyond, for the
+    ``propellant`` objective and at most ``lazy_max_payloads`` payloads, the lazily planned
+    exact method within the same half; else (or when that runs out of time) the heuristic;
+    see the module's docstring. A fleet of one tug is the single-tug plan of the whole
+    manifest.
     ``progress`` receives a dict (``plans``, ``tug``, ``payloads``, ``elapsed_s``) after each
     tug plan.
     """
@@ -550,9 +641,25 @@ def plan_fleet(
         method = "one tug: the single-tug plan of the whole manifest"
     else:
         count = len(problem.subsets())
-        # the exact enumeration may take half the time; the heuristic then has the rest
-        got = _exact(problem, t0 + 0.5 * limit) if count <= exact_max_plans else None
-        if got is not None:
+        # the exact enumeration (or, beyond it, the lazily planned exact method) may take
+        # half the time; the heuristic then has the rest
+        lazy = (
+            count > exact_max_plans
+            and problem.objective == "propellant"
+            and problem.n <= lazy_max_payloads
+        )
+        got = None
+        if count <= exact_max_plans:
+            got = _exact(problem, t0 + 0.5 * limit)
+        elif lazy:
+            got = _lazy_exact(problem, t0 + 0.5 * limit)
+        if got is not None and lazy:
+            masks, exact, bound = got
+            method = (
+                f"exact: {problem.plans_made} of {count} tug-subset plans made, the others "
+                "bounded below (a partition programme over both)"
+            )
+        elif got is not None:
             masks, exact, bound = got
             method = f"exact: {count} tug-subset plans and a partition programme over them"
             needed = tuple(
@@ -563,6 +670,8 @@ def plan_fleet(
             why = (
                 "the time limit ended the exact enumeration"
                 if count <= exact_max_plans
+                else "the time limit ended the lazily planned exact method"
+                if lazy
                 else f"{count} tug-subset plans exceed the exact method's {exact_max_plans}"
             )
             bound = _heuristic_bound(problem)

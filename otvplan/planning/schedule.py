@@ -161,7 +161,11 @@ def root_bound(
         arr = tab.arrays("lb")
         ub = min(
             ub,
-            float(_TimeBound(arr["dur"], arr["dv"], lim, disposal_dv).final_mass(nodes, root)[0]),
+            float(
+                _TimeBound(arr["dur"], arr["dv"], lim, disposal_dv, trees=True).final_mass(
+                    nodes, root
+                )[0]
+            ),
         )
     return ub
 

@@ -104,9 +104,13 @@ def final_mass_upper_bound(nodes: Nodes, layer: Layer, b: Bound) -> np.ndarray:
     LB_disposal and payload k carried through at least its own leg, the rocket equation with
     drops gives m_final = e^(-D/ve) (m - sum m_k e^(D_k/ve)) <= e^(-D_min/ve) (m - sum m_k
     e^(LB_k/ve)).
+
+    The two terms depend on a label's (delivered set, orbit) only: they are computed once
+    per such group (a search along one order has one group per layer).
     """
-    d_min, carried = completion_bound(nodes, layer.mask, layer.j, b)
-    return mass_after(layer.m - carried, d_min, b.ve_kms)
+    group, first = group_ids(layer.mask, layer.j, nodes.n)
+    d_min, carried = completion_bound(nodes, layer.mask[first], layer.j[first], b)
+    return mass_after(layer.m - carried[group], d_min[group], b.ve_kms)
 
 
 def completion_bound(

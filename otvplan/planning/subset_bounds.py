@@ -119,7 +119,9 @@ def subset_propellant_bounds(scenario: Scenario, subsets: list[int]) -> np.ndarr
             option=np.full(L, -1),
             remaining_payload_mass=carried_kg,
         )
-        final_time = _TimeBound(arr["dur"], arr["dv"], lim, disposal).final_mass(nodes, labels)
+        final_time = _TimeBound(arr["dur"], arr["dv"], lim, disposal, trees=True).final_mass(
+            nodes, labels
+        )
         by_time = m_s - carried_kg - final_time
         by_tree = np.maximum(by_tree, by_time)
     # each payload's plane change, carried with the dry mass and the reserve

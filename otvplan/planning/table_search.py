@@ -151,7 +151,7 @@ class _TimeBound:
 
     LAMBDAS = np.concatenate([[0.0], np.geomspace(1e-11, 1e-5, 31)])  # [km/s per s]
 
-    def __init__(self, dur, dv, lim: Limits, disposal_dv):
+    def __init__(self, dur, dv, lim: Limits, disposal_dv, trees: bool = False):
         # g[j, k, q]: least priced cost of a leg j -> k (inf without options), from the
         # finite options only (the arrays are padded to the pair with the most samples)
         n1, n2 = dur.shape[:2]
@@ -168,6 +168,42 @@ class _TimeBound:
         self.horizon = lim.horizon_s
         self.ve = lim.ve_kms
         self.disposal = float(np.min(disposal_dv)) if np.size(disposal_dv) else 0.0
+        #: also price each group's spanning tree (:meth:`priced_trees`) and keep the larger
+        self.trees = trees
+
+    def priced_trees(self, origin: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """Per row and price lambda: the weight of a minimum spanning tree over the orbits
+        ``origin[row]`` (the current one and every payload left), edge (j, k) priced
+        min(g[j, k], g[k, j]) at lambda (Prim's algorithm, vectorised over rows and prices).
+
+        The rest of the mission flies one path through those orbits from ``current``: a
+        spanning tree of them whose legs each cost at least their edge's price, so
+        dv + lambda (time of the legs) >= this weight, and with the legs' time at most the
+        time left, the delta-v still to spend is at least the weight less lambda (H - t) -
+        like the per-payload sum of :meth:`final_mass`, but a plane reached once counts once
+        however many payloads wait in it (the per-payload sum can enter each of them from
+        another: a zero-cost cycle)."""
+        G, n1 = origin.shape
+        lam = self.LAMBDAS.size
+        w = np.minimum(self.g, self.g.transpose(1, 0, 2)).transpose(2, 0, 1)  # (lambda, j, k)
+        R = G * lam
+        rows = np.arange(R)
+        price = np.tile(np.arange(lam), G)
+        cur = np.repeat(current, lam)
+        members = np.repeat(origin, lam, axis=0)
+        members[rows, cur] = False
+        key = np.where(members, w[price, cur], np.inf)
+        total = np.zeros(R)
+        for _ in range(n1 - 1):
+            nxt = np.argmin(key, axis=1)
+            val = key[rows, nxt]
+            active = np.isfinite(val)
+            if not np.any(active):
+                break
+            total += np.where(active, val, 0.0)
+            members[rows[active], nxt[active]] = False
+            key = np.where(members, np.minimum(key, w[price, nxt]), np.inf)
+        return total.reshape(G, lam)
 
     def final_mass(self, nodes: lg.Nodes, layer: TableLayer) -> np.ndarray:
         L = layer.size
@@ -189,6 +225,11 @@ class _TimeBound:
             best = g.min(axis=1)  # (group, target, lambda): least over the origins
             best = np.where(rem[f][:, :, None] & np.isfinite(best), best, 0.0)
             totals[b0 : b0 + batch] = best.sum(axis=1)
+        if self.trees:
+            for b0 in range(0, first.size, max(1, batch // 8)):
+                f = first[b0 : b0 + max(1, batch // 8)]
+                tree = self.priced_trees(origin[f], layer.j[f])
+                totals[b0 : b0 + f.size] = np.maximum(totals[b0 : b0 + f.size], tree)
         total = totals[gid]
         left = np.maximum(self.horizon - layer.t, 0.0)
         d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
@@ -206,7 +247,7 @@ def _time_bound(dur, dv, lim: Limits, disposal_dv) -> _TimeBound:
     got = _TIME_BOUNDS.get(key)
     if got is not None and got[0] is dur and got[1] is dv:
         return got[2]
-    tb = _TimeBound(dur, dv, lim, disposal_dv)
+    tb = _TimeBound(dur, dv, lim, disposal_dv, trees=True)
     if dur.flags.writeable:  # arrays that may change are not kept
         return tb
     if len(_TIME_BOUNDS) >= 8:

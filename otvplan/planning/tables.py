@@ -112,6 +112,15 @@ class LegTables:
     #: per mode: the curves the arrays were built from (kept alive, so their ids identify
     #: them) and the arrays, until a curve changes
     _built: dict = field(default_factory=dict, repr=False, compare=False)
+    #: per pair, its curve's least delta-v (inf without a curve), once asked for; kept up to
+    #: date by :meth:`set_curve` (a large manifest has ten thousand curves)
+    _curve_min: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def set_curve(self, pair: tuple[int, int], curve: PairCurve) -> None:
+        """Replace a pair's curve (a refinement)."""
+        self.curves[pair] = curve
+        if self._curve_min is not None:
+            self._curve_min[pair] = float(np.min(curve.dv)) if curve.dv.size else np.inf
 
     def arrays(self, mode: str) -> dict[str, np.ndarray]:
         """Arrays of shape (n1, n1, X) for ``mode`` (read-only; built again only after the
@@ -212,9 +221,11 @@ class LegTables:
 
     def leg_lower_bounds(self) -> np.ndarray:
         """Least delta-v of any leg j -> k at any time (for the branch-and-bound)."""
-        lb = np.array(self.direct["dv"], float)
-        for (j, k), c in self.curves.items():
-            lb[j, k] = min(lb[j, k], float(np.min(c.dv)))
+        if self._curve_min is None:
+            self._curve_min = np.full((self.n1, self.n1), np.inf)
+            for pair, c in self.curves.items():
+                self._curve_min[pair] = float(np.min(c.dv)) if c.dv.size else np.inf
+        lb = np.minimum(np.array(self.direct["dv"], float), self._curve_min)
         lb[~np.isfinite(lb)] = 0.0
         np.fill_diagonal(lb, 0.0)
         return lb
@@ -669,8 +680,11 @@ def add_samples(
         if take:
             assert known is not None
             idx = np.unique(np.array(take))
-            tab.curves[pair] = c.merged(
-                PairCurve(*(getattr(known, f)[idx] for f in PairCurve.__dataclass_fields__))
+            tab.set_curve(
+                pair,
+                c.merged(
+                    PairCurve(*(getattr(known, f)[idx] for f in PairCurve.__dataclass_fields__))
+                ),
             )
             reused += idx.size
     if not rows:
@@ -695,7 +709,7 @@ def add_samples(
     for pair in {(int(a), int(b)) for a, b in zip(rj, rk)}:
         sel = (rj == pair[0]) & (rk == pair[1])
         new = PairCurve(*(ev[f][sel] for f in PairCurve.__dataclass_fields__))
-        tab.curves[pair] = tab.curves[pair].merged(new)
+        tab.set_curve(pair, tab.curves[pair].merged(new))
         key = tab.keys.get(pair)
         if key is not None and key in _PAIRS:  # refinements are shared too
             first = _PAIRS[key][1]
