@@ -169,9 +169,10 @@ def test_the_heuristic_finds_a_feasible_assignment_no_better_than_the_exact(scen
     assert 0.0 < lb <= fleet_plan.propellant_used_kg * (1 + 1e-9)
 
 
-def test_the_lazily_planned_exact_method_equals_planning_every_subset(scenario, fleet_plan):
-    """Beyond the enumeration, the lazily planned exact method finds the same best
-    assignment as planning every subset, with fewer plans, and says it is exact."""
+def test_the_heuristic_proved_lazily_equals_planning_every_subset(scenario, fleet_plan):
+    """Beyond the enumeration, the heuristic's assignment proved by the lazily planned
+    partition programme is the best assignment planning every subset finds, with fewer plans,
+    and is said to be exact."""
     fp = plan_fleet(scenario, exact_max_plans=0)
     assert fp.exact and "others bounded below" in fp.method
     assert fp.propellant_used_kg == pytest.approx(fleet_plan.propellant_used_kg, rel=1e-9)

@@ -34,15 +34,7 @@ time-invariant manifests (the continuous planner's relaxation has no plan), on i
 the general search. It also answers "how many of this tug would close the manifest": the fewest
 feasible subsets covering it (a set-cover programme over the same plans).
 
-Lazily planned exact method (``propellant`` objective, more subsets than the enumeration
-takes, at most :data:`LAZY_MAX_PAYLOADS` payloads): every allowed subset is bounded below
-without planning, and the partition programme runs over the plans made so far and those bounds;
-the subsets of its best assignment not yet planned are planned and it runs again, until its best
-assignment is made of planned subsets alone - then no assignment is better, as every other one
-costs at least its programme value (:func:`_lazy_exact`). How many subsets it plans depends on
-how close the bounds are to the plans.
-
-Heuristic (larger manifests, or when the exact methods run out of time): payloads are
+Heuristic (larger manifests, or when the exact enumeration runs out of time): payloads are
 inserted one by one (highest priority, then heaviest, first) on the tug where the assignment
 is best, then moves are tried until none improves or the time limit is reached: a payload
 relocated to another tug, two payloads swapped between tugs, a left-out payload inserted. Each
@@ -51,6 +43,15 @@ once costs nothing. The result is a local optimum (``exact`` false); for the ``p
 objective and at most :data:`BOUND_MAX_PAYLOADS` payloads it carries a lower bound: the
 partition programme over bounds of every allowed subset made without planning
 (:func:`otvplan.planning.subset_bounds.subset_propellant_bounds`).
+
+Proof (after the heuristic; ``propellant`` objective, at most :data:`LAZY_MAX_PAYLOADS`
+payloads, within half the time limit): the partition programme runs over the plans made so far
+and those bounds for the subsets not planned; the subsets of its best assignment not yet
+planned are planned and it runs again, until its best assignment is made of planned subsets
+alone - then no assignment is better, as every other one costs at least its programme value
+(:func:`_prove`), and the plan is exact. How many subsets it plans depends on how close the
+bounds are to the plans; out of time, its last programme over the plans' own bounds is the
+bound.
 """
 
 from __future__ import annotations
@@ -469,20 +470,29 @@ def _allowed_subsets(problem: _Problem) -> list[list[int]]:
     ]
 
 
-def _lazy_exact(problem: _Problem, until: float) -> tuple[list[int], bool, float | None] | None:
+@dataclass(frozen=True)
+class _Proof:
+    """What :func:`_prove` found: the best assignment (masks) when it finished, and a lower
+    bound on the propellant of any assignment delivering every payload (None if unknown)."""
+
+    masks: list[int] | None
+    bound_kg: float | None
+
+
+def _prove(problem: _Problem, until: float) -> _Proof:
     """The exact method for the ``propellant`` objective without planning every subset.
 
     Every allowed subset is first bounded below without planning
     (:func:`otvplan.planning.subset_bounds.subset_propellant_bounds`). The partition
     programme (:class:`otvplan.planning.partition.PartitionProgramme`) then runs over the
-    propellant of the subsets planned so far (none where the plan is infeasible) and the
-    bounds of the others; the subsets of its best assignment not yet planned are planned,
-    and it runs again. Each run's best is at most the best assignment's propellant (it only
-    ever lowers costs), so once its best assignment is made of planned subsets alone, that
-    assignment is the best one - the same answer as planning every subset, up to the tug
-    plans' own gaps. Returns (masks, complete, lower bound) like :func:`_exact`, or None when
-    ``until`` (a ``time.perf_counter`` reading) passes first (the plans made are kept for the
-    heuristic)."""
+    propellant of the subsets planned so far (the heuristic's among them; none where the
+    plan is infeasible) and the bounds of the others; the subsets of its best assignment not
+    yet planned are planned, and it runs again. Each run's best is at most the best
+    assignment's propellant (it only ever lowers costs), so once its best assignment is made
+    of planned subsets alone, that assignment is the best one - the same answer as planning
+    every subset, up to the tug plans' own gaps. Past ``until`` (a ``time.perf_counter``
+    reading) it stops with the bound of the last run (over the plans' own lower bounds and
+    the subset bounds), which holds whether or not it finished."""
     subsets = _allowed_subsets(problem)
     bounds = []
     for k, ft in enumerate(problem.tugs):
@@ -508,15 +518,15 @@ def _lazy_exact(problem: _Problem, until: float) -> tuple[list[int], bool, float
             out.append(c)
         return out
 
-    def best_assignment(c: list[np.ndarray]) -> tuple[int, float, list[np.ndarray]]:
-        best, choices = programme.solve(c)
-        finite = np.isfinite(best)  # (the empty set always is)
-        order = np.lexsort((best, left_cost[:, 1], left_cost[:, 0]))
-        served = int(order[finite[order]][0])
-        return served, float(best[served]), choices
+    def certified_bound() -> float | None:
+        best, _ = programme.solve(costs(certified=True))
+        total = float(best[problem.full])
+        return total if math.isfinite(total) else None
 
     while True:
-        served, _, choices = best_assignment(costs(certified=False))
+        best, choices = programme.solve(costs(certified=False))
+        order = np.lexsort((best, left_cost[:, 1], left_cost[:, 0]))
+        served = int(order[np.isfinite(best[order])][0])  # (the empty set always is)
         masks = programme.masks(choices, served)
         todo = [
             (k, mask) for k, mask in enumerate(masks) if mask and (k, mask) not in problem.values
@@ -524,14 +534,10 @@ def _lazy_exact(problem: _Problem, until: float) -> tuple[list[int], bool, float
         if not todo:
             break
         if time.perf_counter() > until:
-            return None
+            return _Proof(None, certified_bound())
         for k, mask in todo:
             problem.value(k, mask)
-    bound = None
-    if served == problem.full:
-        best, _ = programme.solve(costs(certified=True))
-        bound = float(best[problem.full])
-    return masks, True, bound
+    return _Proof(masks, certified_bound() if served == problem.full else None)
 
 
 def _heuristic(problem: _Problem) -> list[int]:
@@ -616,11 +622,10 @@ def plan_fleet(
     """Assign the payloads of a fleet scenario to its tugs and plan each tug.
 
     The exact method when the tugs' allowed subsets number at most ``exact_max_plans`` (and
-    their plans finish within half of ``solver.time_limit``, default 60 s); beyond, for the
-    ``propellant`` objective and at most ``lazy_max_payloads`` payloads, the lazily planned
-    exact method within the same half; else (or when that runs out of time) the heuristic;
-    see the module's docstring. A fleet of one tug is the single-tug plan of the whole
-    manifest.
+    their plans finish within half of ``solver.time_limit``, default 60 s); else the
+    heuristic, then (``propellant`` objective, at most ``lazy_max_payloads`` payloads) its
+    proof, planned lazily, until half the time limit; see the module's docstring. A fleet of
+    one tug is the single-tug plan of the whole manifest.
     ``progress`` receives a dict (``plans``, ``tug``, ``payloads``, ``elapsed_s``) after each
     tug plan.
     """
@@ -641,25 +646,9 @@ def plan_fleet(
         method = "one tug: the single-tug plan of the whole manifest"
     else:
         count = len(problem.subsets())
-        # the exact enumeration (or, beyond it, the lazily planned exact method) may take
-        # half the time; the heuristic then has the rest
-        lazy = (
-            count > exact_max_plans
-            and problem.objective == "propellant"
-            and problem.n <= lazy_max_payloads
-        )
-        got = None
-        if count <= exact_max_plans:
-            got = _exact(problem, t0 + 0.5 * limit)
-        elif lazy:
-            got = _lazy_exact(problem, t0 + 0.5 * limit)
-        if got is not None and lazy:
-            masks, exact, bound = got
-            method = (
-                f"exact: {problem.plans_made} of {count} tug-subset plans made, the others "
-                "bounded below (a partition programme over both)"
-            )
-        elif got is not None:
+        # the exact enumeration may take half the time; the heuristic then has the rest
+        got = _exact(problem, t0 + 0.5 * limit) if count <= exact_max_plans else None
+        if got is not None:
             masks, exact, bound = got
             method = f"exact: {count} tug-subset plans and a partition programme over them"
             needed = tuple(
@@ -670,15 +659,34 @@ def plan_fleet(
             why = (
                 "the time limit ended the exact enumeration"
                 if count <= exact_max_plans
-                else "the time limit ended the lazily planned exact method"
-                if lazy
                 else f"{count} tug-subset plans exceed the exact method's {exact_max_plans}"
             )
             bound = _heuristic_bound(problem)
             method = f"heuristic ({why}): insertion and local search, " + (
                 "bound from every subset's completion bound" if bound is not None else "no bound"
             )
-            if problem.out_of_time():
+            # then, within half the time limit, the proof: planned lazily, it finds the best
+            # assignment (the heuristic's, or a better one) or at least a stronger bound
+            if (
+                problem.objective == "propellant"
+                and problem.n <= lazy_max_payloads
+                and time.perf_counter() < t0 + 0.5 * limit
+            ):
+                proof = _prove(problem, t0 + 0.5 * limit)
+                if proof.bound_kg is not None:
+                    bound = max(bound or 0.0, proof.bound_kg)
+                if proof.masks is not None:
+                    if problem.key(proof.masks) <= problem.key(masks):
+                        masks = proof.masks
+                    exact = True
+                    method = (
+                        f"exact: the heuristic's assignment, then {problem.plans_made} of "
+                        f"{count} tug-subset plans made and the others bounded below (a "
+                        "partition programme over both)"
+                    )
+                elif proof.bound_kg is not None:
+                    method += "; the lazily planned proof ran out of its time (half the limit)"
+            if not exact and problem.out_of_time():
                 warnings.append(
                     "solver.time_limit reached: the assignment is the best found, not proven"
                 )
