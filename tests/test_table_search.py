@@ -490,7 +490,8 @@ def test_priced_spanning_trees_equal_kruskal_and_bound_every_path(seed):
 def test_priced_trees_only_tighten_the_time_bound():
     """With the trees the time-priced bound on a label's final mass is never higher (they
     are a second lower bound on the delta-v at each price, and the larger is kept), and on
-    manifests whose payloads share planes it is lower."""
+    manifests whose payloads share planes it is lower; priced only for the groups that can
+    reach a threshold, it prunes the same labels."""
     nodes, tab, m0, lim, disp = _tables(1, 5)
     arr = tab.arrays("lb")
     res = search_tables(nodes, arr, m0, lim, disp, tab.leg_lower_bounds())
@@ -501,4 +502,12 @@ def test_priced_trees_only_tighten_the_time_bound():
         a, b = plain.final_mass(nodes, layer), trees.final_mass(nodes, layer)
         assert np.all(b <= a * (1.0 + 1e-12))
         tighter += int(np.sum(b < a * (1.0 - 1e-9)))
+        # with a threshold the trees are priced only where the plain bound reaches it: the
+        # labels kept are the same, with the same bound
+        if layer.size:
+            threshold = float(np.median(b))
+            gated = trees.final_mass(nodes, layer, threshold)
+            assert np.array_equal(gated >= threshold, b >= threshold)
+            keep = b >= threshold
+            np.testing.assert_array_equal(gated[keep], b[keep])
     assert tighter > 0

@@ -205,7 +205,12 @@ class _TimeBound:
             key = np.where(members, np.minimum(key, w[price, nxt]), np.inf)
         return total.reshape(G, lam)
 
-    def final_mass(self, nodes: lg.Nodes, layer: TableLayer) -> np.ndarray:
+    def final_mass(
+        self, nodes: lg.Nodes, layer: TableLayer, threshold: float = -math.inf
+    ) -> np.ndarray:
+        """The bound per label of ``layer``. With ``threshold`` (the search's incumbent), the
+        spanning trees are priced only for the groups with a label the per-payload sum
+        leaves at or above it (the others are pruned either way)."""
         L = layer.size
         n1 = nodes.n
         rem = np.zeros((L, n1), bool)
@@ -225,16 +230,26 @@ class _TimeBound:
             best = g.min(axis=1)  # (group, target, lambda): least over the origins
             best = np.where(rem[f][:, :, None] & np.isfinite(best), best, 0.0)
             totals[b0 : b0 + batch] = best.sum(axis=1)
-        if self.trees:
-            for b0 in range(0, first.size, max(1, batch // 8)):
-                f = first[b0 : b0 + max(1, batch // 8)]
-                tree = self.priced_trees(origin[f], layer.j[f])
-                totals[b0 : b0 + f.size] = np.maximum(totals[b0 : b0 + f.size], tree)
-        total = totals[gid]
         left = np.maximum(self.horizon - layer.t, 0.0)
-        d_min = np.max(total - self.LAMBDAS[None, :] * left[:, None], axis=1)
-        d_min = np.maximum(d_min, 0.0) + self.disposal
-        return mass_after(layer.m - layer.remaining_payload_mass, d_min, self.ve)
+
+        def bound(totals: np.ndarray) -> np.ndarray:
+            d_min = np.max(totals[gid] - self.LAMBDAS[None, :] * left[:, None], axis=1)
+            d_min = np.maximum(d_min, 0.0) + self.disposal
+            return mass_after(layer.m - layer.remaining_payload_mass, d_min, self.ve)
+
+        ub = bound(totals)
+        if self.trees:
+            alive = np.zeros(first.size, bool)
+            alive[gid[ub >= threshold]] = True
+            todo = np.flatnonzero(alive)
+            step = max(1, batch // 8)
+            for b0 in range(0, todo.size, step):
+                q = todo[b0 : b0 + step]
+                tree = self.priced_trees(origin[first[q]], layer.j[first[q]])
+                totals[q] = np.maximum(totals[q], tree)
+            if todo.size:
+                ub = bound(totals)
+        return ub
 
 
 #: The time bounds of the last few option arrays (each with the arrays it was built on).
@@ -648,7 +663,7 @@ def search_tables(
         elif new.size:
             new = _non_dominated(new, n1, half_period)
             if new.size and time_bound is not None:  # (the mass bound pruned the candidates)
-                ub = time_bound.final_mass(nodes, new)
+                ub = time_bound.final_mass(nodes, new, threshold)
                 new = new.take(np.nonzero(ub >= threshold)[0])
             cap = max_labels if time.perf_counter() <= deadline_s else min(max_labels, LATE_BEAM)
             if new.size > cap:
