@@ -495,7 +495,8 @@ def _replay(nodes, ctx, legs_, m0, settings):
         c = replace(ctx, drift_durations_s=np.array([x]) if drift else np.zeros(0),
                     fixed_drift=(a_d, direction) if drift else None)
         opts = lg.expand(nodes, c, np.array([j]), np.array([k]), prev.t[:1], prev.m[:1],
-                         prev.raan[:1], prev.u[:1], lg.DriftCache(), prune=False)
+                         prev.raan[:1], prev.u[:1], lg.DriftCache(), prune=False,
+                         direct=not drift)
         base = lg.DRIFT if drift else lg.DIRECT
         sel = np.nonzero((opts.base == base) & (opts.variant == lg.NO_PHASING))[0]
         o = int(sel[0])

@@ -441,6 +441,7 @@ def _evaluate(
         durations=durations,
         drift_bracket=bracket,
         drift_orbits=orbits,
+        direct=not drift,
     )
     out = {
         "x": np.full(P, np.nan) if durations is None else np.asarray(durations, float),

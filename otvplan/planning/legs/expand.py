@@ -35,6 +35,7 @@ def expand(
     durations=None,
     drift_bracket=None,
     drift_orbits=None,
+    direct: bool = True,
 ):
     """Every leg option from the tug states (in node ``j``'s orbit) to node ``k``'s orbit.
 
@@ -47,7 +48,8 @@ def expand(
     chemical drift strategy: each pair's drift leg is evaluated at its own duration (option
     ``tidx`` 0), as the leg tables of :mod:`otvplan.planning.schedule` need;
     ``drift_bracket`` (lo, hi radii per pair) confines each drift-orbit search,
-    ``drift_orbits`` (radius, direction per pair) replaces it.
+    ``drift_orbits`` (radius, direction per pair) replaces it. ``direct`` False leaves the
+    chemical direct transfer out (a caller that wants the drift leg only).
     """
     j = np.asarray(j, int)
     k = np.asarray(k, int)
@@ -76,21 +78,22 @@ def expand(
     bases: list[BaseBlock] = []
     chem, elec = ctx.chemical, ctx.electric
     if chem is not None:
-        d = direct_transfer(dep, tgt, ctx.mu)
-        dv = d.dv1 + d.dv2
-        bases.append(
-            BaseBlock(
-                DIRECT,
-                -1,
-                DirectDetail(d),
-                dv,
-                d.tb2,
-                d.raan_arr,
-                d.u_arr,
-                mass_after(m0, dv, chem.ve_kms),
-                np.ones(P, bool),
+        if direct:
+            d = direct_transfer(dep, tgt, ctx.mu)
+            dv = d.dv1 + d.dv2
+            bases.append(
+                BaseBlock(
+                    DIRECT,
+                    -1,
+                    DirectDetail(d),
+                    dv,
+                    d.tb2,
+                    d.raan_arr,
+                    d.u_arr,
+                    mass_after(m0, dv, chem.ve_kms),
+                    np.ones(P, bool),
+                )
             )
-        )
         bases += drift_blocks(
             nodes,
             ctx,
