@@ -511,3 +511,16 @@ def test_priced_trees_only_tighten_the_time_bound():
             keep = b >= threshold
             np.testing.assert_array_equal(gated[keep], b[keep])
     assert tighter > 0
+
+
+def test_a_manifest_without_any_option_expands_nothing():
+    """Arrays with no finite option at all (no leg can be flown): no order key, and every
+    pair's span is empty."""
+    from otvplan.planning import table_search as ts
+
+    dv = np.full((3, 3, 2), np.inf)
+    opts = ts._Options.of(dv, mass_after(1.0, dv, 3.0))
+    assert opts.key is None
+    sp = opts.spans(np.array([0, 1]), np.array([1, 2]), np.array([0.5, 0.5]))
+    pi, oi = opts.expand(sp)
+    assert list(sp.count) == [0, 0] and pi.size == 0 and oi.size == 0

@@ -240,10 +240,9 @@ def optimise(
     # the refinements would otherwise slow the exact search); where both find none, a wider
     # beam
     # a manifest planned before (a sweep's case that changes only masses or engines, a
-    # re-plan) starts from its kept tables and the order its last plan found best: that
-    # order's best plan over them is the first incumbent (a 64-label beam along that order, not the
-    # beam; the rounds then search every order as for a new manifest, so the plan is the
-    # one the beam's incumbent would have led to)
+    # re-plan) starts from its kept tables and the order its last plan found best: a
+    # 64-label beam along that order gives the first incumbent instead of the beam over every
+    # order; the rounds then search every order as for a new manifest
     warm = False
     if exact and tab.kept_order is not None and tab.kept_order.size == nodes.n - 1:
         arr_u = tab.arrays("ub")
@@ -334,7 +333,7 @@ def optimise(
             labels += res_u.labels
             full_labels = res_u.labels
             best = _better(best, res_u, tab, arr_u)
-        u_cut = res_u is not None and res_u.truncated
+        u_cut = res_u.truncated
         arr_l = tab.arrays("lb")
         res_l = search_tables(
             nodes,

@@ -287,7 +287,8 @@ class _Options:
     delta-v front, by time, so the mass ratio rises along them and ``key`` rises along the
     whole list; then the options a (label, payload) pair can afford - those with a mass ratio
     above what the label needs - are a tail of its pair's drift options, found by bisection
-    (:meth:`expand`). ``key`` is None when some pair's options are not in that order."""
+    (:meth:`spans`). ``key`` is None when some pair's options are not in that order (or there
+    are none)."""
 
     n1: int
     count: np.ndarray  # (n1, n1)
@@ -303,7 +304,7 @@ class _Options:
         jj, kk, oo = np.nonzero(finite)
         n1 = dv.shape[0]
         key = 2.0 * (jj * n1 + kk) + np.where(oo == 0, -0.5, decay[jj, kk, oo])
-        ordered = bool(np.all(np.diff(key) >= 0.0))
+        ordered = oo.size > 0 and bool(np.all(np.diff(key) >= 0.0))
         return cls(n1, count, start, oo, key if ordered else None)
 
     def spans(self, jj: np.ndarray, kk: np.ndarray, ratio: np.ndarray | None = None) -> _Spans:
