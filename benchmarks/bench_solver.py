@@ -81,6 +81,10 @@ NEW_USER = textwrap.dedent("""\
     """)
 
 
+#: Warm plans of sso_rideshare timed (the median is shown).
+WARM_PLANS = 15
+
+
 def cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -146,10 +150,18 @@ def main(argv=None) -> int:
 
     sc = scenario.load(ROOT / "scenarios" / "sso_rideshare.yaml")
     solver.plan(sc)  # warm: imports and first-call costs
-    c0 = cpu()
-    p = solver.plan(sc)
+    warm = []
+    for _ in range(WARM_PLANS):  # (one plan's CPU time varies by a third on a shared machine)
+        c0 = cpu()
+        p = solver.plan(sc)
+        warm.append(cpu() - c0)
     rows.append(
-        ("sso_rideshare in-process (warm)", cpu() - c0, "<= 0.05 s, <= 383 kg", gap_text(p))
+        (
+            f"sso_rideshare in-process (warm, median of {WARM_PLANS})",
+            statistics.median(warm),
+            "<= 0.05 s, <= 383 kg",
+            gap_text(p),
+        )
     )
     exe = Path(sys.executable).with_name("otvplan")
     cold = [
