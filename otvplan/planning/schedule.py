@@ -220,7 +220,9 @@ def optimise(
     timed_out = False
     rel_gap = math.inf
 
-    def quick_beam(best, width):
+    def quick_beam(best, width, sequence=None):
+        """The incumbent improved by a beam of ``width`` labels over every order (or along
+        ``sequence``), and the labels it held."""
         arr_u = tab.arrays("ub")
         res = search_tables(
             nodes,
@@ -231,8 +233,9 @@ def optimise(
             tab.leg_lower_bounds(),
             max_labels=width,
             deadline_s=deadline_s,
+            sequence=sequence,
         )
-        return _better(best, res, tab, arr_u)
+        return _better(best, res, tab, arr_u), res.labels
 
     # a first incumbent for the branch-and-bound (without one the search prunes nothing):
     # the better of a quick beam over the first tables and the plane-by-plane orders (their
@@ -245,29 +248,17 @@ def optimise(
     # order; the rounds then search every order as for a new manifest
     warm = False
     if exact and tab.kept_order is not None and tab.kept_order.size == nodes.n - 1:
-        arr_u = tab.arrays("ub")
-        res = search_tables(
-            nodes,
-            arr_u,
-            m0,
-            lim,
-            disposal_dv,
-            tab.leg_lower_bounds(),
-            max_labels=BEAM_LABELS,
-            deadline_s=deadline_s,
-            sequence=tab.kept_order,
-        )
-        labels += res.labels
-        best = _better(best, res, tab, arr_u)
+        best, held = quick_beam(best, BEAM_LABELS, tab.kept_order)
+        labels += held
         warm = best is not None
     if exact and best is None:
-        best = quick_beam(best, BEAM_LABELS)
+        best, _ = quick_beam(best, BEAM_LABELS)
         if best is None and tab.from_kept:
             # a narrow beam over richly refined tables can crowd out every order that
             # closes (a re-plan of a hard 8-payload manifest found none and ran out of time
             # where its first plan had closed): start again from the first samples
             tab = build_tables(nodes, ctx, samples, lim.horizon_s, kept=False)
-            best = quick_beam(best, BEAM_LABELS)
+            best, _ = quick_beam(best, BEAM_LABELS)
     if not exact or best is None or (nodes.n - 1 > SEED_ORDERS_ABOVE and not warm):
         built = _constructive(
             nodes,
@@ -284,7 +275,7 @@ def optimise(
         if built is not None and (best is None or built[0] > best[0]):
             best = built
     if best is None:
-        best = quick_beam(best, beam_labels)
+        best, _ = quick_beam(best, beam_labels)
     if not exact:
         return _optimise_beam(
             nodes,

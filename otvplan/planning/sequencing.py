@@ -257,11 +257,21 @@ def _spanning_tree_bound(leg_lb, origins, current):
     w[:, 0] = w[0, :]  # nobody flies back to the drop-off
     w = np.minimum(w, w.T)
     np.fill_diagonal(w, np.inf)
+    return spanning_tree_weights(w[None], np.zeros(current.size, int), origins, current)
+
+
+def spanning_tree_weights(
+    w: np.ndarray, which: np.ndarray, origins: np.ndarray, current: np.ndarray
+) -> np.ndarray:
+    """Per row r: the weight of a minimum spanning tree over the orbits ``origins[r]`` (which
+    hold ``current[r]``) under the symmetric edge weights ``w[which[r]]`` (inf: no edge; the
+    tree of the orbits ``current[r]`` reaches where some are not), by Prim's algorithm
+    vectorised over rows."""
     L, n1 = origins.shape
     rows = np.arange(L)
     in_tree = np.zeros((L, n1), bool)
     in_tree[rows, current] = True
-    key = np.where(origins & ~in_tree, w[current], np.inf)
+    key = np.where(origins & ~in_tree, w[which, current], np.inf)
     total = np.zeros(L)
     for _ in range(n1 - 1):
         cand = np.where(origins & ~in_tree, key, np.inf)
@@ -272,7 +282,7 @@ def _spanning_tree_bound(leg_lb, origins, current):
             break
         total += np.where(active, val, 0.0)
         in_tree[rows[active], nxt[active]] = True
-        key = np.where(active[:, None], np.minimum(key, w[nxt]), key)
+        key = np.where(active[:, None], np.minimum(key, w[which, nxt]), key)
     return total
 
 

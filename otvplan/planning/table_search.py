@@ -28,6 +28,7 @@ from otvplan.planning.sequencing import (
     final_mass_upper_bound,
     group_ids,
     pairs_worth_expanding,
+    spanning_tree_weights,
 )
 
 #: Labels kept per layer before the search turns into a beam (memory bound: ~100 bytes each).
@@ -174,7 +175,8 @@ class _TimeBound:
     def priced_trees(self, origin: np.ndarray, current: np.ndarray) -> np.ndarray:
         """Per row and price lambda: the weight of a minimum spanning tree over the orbits
         ``origin[row]`` (the current one and every payload left), edge (j, k) priced
-        min(g[j, k], g[k, j]) at lambda (Prim's algorithm, vectorised over rows and prices).
+        min(g[j, k], g[k, j]) at lambda
+        (:func:`otvplan.planning.sequencing.spanning_tree_weights`, over rows and prices).
 
         The rest of the mission flies one path through those orbits from ``current``: a
         spanning tree of them whose legs each cost at least their edge's price, so
@@ -186,23 +188,12 @@ class _TimeBound:
         G, n1 = origin.shape
         lam = self.LAMBDAS.size
         w = np.minimum(self.g, self.g.transpose(1, 0, 2)).transpose(2, 0, 1)  # (lambda, j, k)
-        R = G * lam
-        rows = np.arange(R)
-        price = np.tile(np.arange(lam), G)
-        cur = np.repeat(current, lam)
-        members = np.repeat(origin, lam, axis=0)
-        members[rows, cur] = False
-        key = np.where(members, w[price, cur], np.inf)
-        total = np.zeros(R)
-        for _ in range(n1 - 1):
-            nxt = np.argmin(key, axis=1)
-            val = key[rows, nxt]
-            active = np.isfinite(val)
-            if not np.any(active):
-                break
-            total += np.where(active, val, 0.0)
-            members[rows[active], nxt[active]] = False
-            key = np.where(members, np.minimum(key, w[price, nxt]), np.inf)
+        total = spanning_tree_weights(
+            w,
+            np.tile(np.arange(lam), G),
+            np.repeat(origin, lam, axis=0),
+            np.repeat(current, lam),
+        )
         return total.reshape(G, lam)
 
     def final_mass(
